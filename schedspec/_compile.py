@@ -1,0 +1,273 @@
+"""IR + array namespace -> a function ``fn(k, env)``; shared by every evaluator (math, numpy, jax, keras).
+
+``env`` maps ``("num", name)`` to a number var's value and ``("dur", name)`` to a duration var's value (an integer
+in interval units). Every node clamps its local time to its duration (holds its final value after it); a sequence
+gives phase *i* the local time ``k - begin_i`` and the boundary ``k == begin_i`` to phase *i*.
+"""
+
+from __future__ import annotations
+
+import math
+
+from . import formulas as F
+from . import ir
+from ._errors import SpecError
+
+
+class PlateauNeedsMetrics(SpecError):
+    pass
+
+
+def param(p, xp, env):
+    """The value of a Param (float, Var or Final)."""
+    if isinstance(p, ir.Var):
+        return env[("num", p.name)]
+    if isinstance(p, ir.Final):
+        node = p.node
+        fn = build(node, xp)
+        return fn(dur(node.duration, env), env)
+    return p
+
+
+def dur(d, env):
+    """The value of a Dur (int, DVar or Sum)."""
+    if d is None or isinstance(d, int):
+        return d
+    if isinstance(d, ir.DVar):
+        return env[("dur", d.name)]
+    out = d.const
+    for coef, name in d.terms:
+        out = out + coef * env[("dur", name)]
+    return out
+
+
+def build(node: ir.Node, xp):
+    """Return ``fn(t, env)`` evaluating ``node`` at local time ``t`` (int, or float inside a stretched repeat)."""
+    inner = _BUILDERS[type(node)](node, xp)
+    if node.duration is None or isinstance(node, (ir.Sequence, ir.OneCycle)):
+        return inner
+
+    def clamped(t, env):
+        return inner(xp.minimum(t, dur(node.duration, env)), env)
+
+    return clamped
+
+
+def _p(xp, env, *ps):
+    return [param(p, xp, env) for p in ps]
+
+
+def _constant(n, xp):
+    return lambda t, env: F.constant(xp, t, param(n.value, xp, env))
+
+
+def _linear(n, xp):
+    return lambda t, env: F.linear(xp, t, dur(n.duration, env), *_p(xp, env, n.start, n.end))
+
+
+def _cosine(n, xp):
+    return lambda t, env: F.cosine(xp, t, dur(n.duration, env), *_p(xp, env, n.start, n.end, n.exponent))
+
+
+def _polynomial(n, xp):
+    return lambda t, env: F.polynomial(xp, t, dur(n.duration, env), *_p(xp, env, n.start, n.end, n.power))
+
+
+def _exponential(n, xp):
+    def fn(t, env):
+        start, gamma = _p(xp, env, n.start, n.gamma)
+        end = None if n.end is None else param(n.end, xp, env)
+        return F.exponential(xp, t, start, gamma, dur(n.every, env), n.staircase, end)
+
+    return fn
+
+
+def _step(n, xp):
+    return lambda t, env: F.step(xp, t, *_p(xp, env, n.start, n.gamma), dur(n.every, env))
+
+
+def _multistep(n, xp):
+    return lambda t, env: F.multistep(
+        xp, t, *_p(xp, env, n.start, n.gamma), tuple(dur(m, env) for m in n.milestones)
+    )
+
+
+def _piecewise(n, xp):
+    return lambda t, env: F.piecewise(
+        xp, t, tuple(dur(a, env) for a in n.ats), tuple(_p(xp, env, *n.values)), n.interpolate
+    )
+
+
+def _inverse_time(n, xp):
+    return lambda t, env: F.inverse_time(xp, t, *_p(xp, env, n.start, n.rate), dur(n.every, env), n.staircase)
+
+
+def _inverse_sqrt(n, xp):
+    return lambda t, env: F.inverse_sqrt(xp, t, param(n.start, xp, env), dur(n.timescale, env))
+
+
+def _cyclic(n, xp):
+    return lambda t, env: F.cyclic(
+        xp, t, *_p(xp, env, n.low, n.high), dur(n.up, env), dur(n.down, env), n.mode, param(n.gamma, xp, env)
+    )
+
+
+def _onecycle(n, xp):
+    return lambda t, env: F.onecycle(
+        xp, t, dur(n.duration, env), *_p(xp, env, n.peak, n.pct_start, n.div_factor, n.final_div_factor),
+        n.anneal, n.three_phase,
+    )  # fmt: skip
+
+
+def _plateau(n, xp):
+    def fn(t, env):
+        raise PlateauNeedsMetrics(
+            f"the `plateau` phase (monitor '{n.monitor}') is driven by metric reports; "
+            "evaluating it is not supported yet (metric-driven evaluation is a separate issue)"
+        )
+
+    return fn
+
+
+def _sequence(n, xp):
+    parts = [build(p, xp) for p in n.parts]
+
+    def begins(env):
+        out, b = [0], 0
+        for p in n.parts[:-1]:
+            b = b + dur(p.duration, env)
+            out.append(b)
+        return out
+
+    if xp.scalar:
+
+        def scalar(t, env):
+            bs = begins(env)
+            i = len(bs) - 1
+            while i > 0 and t < bs[i]:
+                i -= 1
+            return parts[i](t - bs[i], env)
+
+        return scalar
+
+    def fn(t, env):
+        bs = begins(env)
+        out = parts[0](t, env)
+        for b, part in zip(bs[1:], parts[1:]):
+            out = xp.where(t < b, out, part(xp.maximum(t - b, 0), env))
+        return out
+
+    return fn
+
+
+def _repeat(n, xp):
+    of = build(n.of, xp)
+    m, times = n.mult, n.times
+
+    def decayed(v, c, env):
+        decay = param(n.decay, xp, env)
+        if F.is_const(decay, 1):
+            return v
+        return v * xp.power(decay, xp.f(c))
+
+    if m == 1:
+
+        def fn(t, env):
+            period = dur(n.period, env)
+            c = xp.floordiv(t, period)
+            local = t - c * period
+            if times is not None:
+                done = c >= times
+                c = xp.minimum(c, times - 1)
+                local = xp.where(done, period, local)
+            return decayed(of(local, env), c, env)
+
+        return fn
+
+    # mult > 1: cycle i starts at P * coef[i], coef[i] = (m**i - 1) / (m - 1), and has length P * m**i.
+    integral = float(m).is_integer()
+    coefs = []
+    i = 1
+    while times is None or i < times:
+        c = (int(m) ** i - 1) // (int(m) - 1) if integral else (m**i - 1) / (m - 1)
+        if c > ir.MAX_STEPS:
+            break
+        coefs.append(c)
+        i += 1
+
+    def fn(t, env):
+        period = dur(n.period, env)
+        if integral:
+            # t >= P * coef  <=>  t // P >= coef for integer coef: exact, and no int32 overflow.
+            c = xp.count_le(coefs, xp.floordiv(t, period)) if coefs else xp.floordiv(t, period) * 0
+            start = period * xp.take([0, *coefs], c)
+            local = xp.f(t - start)
+        else:
+            tf = xp.f(t)
+            c = xp.count_le([period * x for x in coefs], tf) if coefs else xp.floordiv(t, period) * 0
+            local = tf - xp.f(period) * xp.take([0.0, *coefs], c)
+        stretch = xp.power(float(m), xp.f(c))
+        t_of = local / stretch
+        if times is not None:
+            # after the last cycle: hold its final value
+            end = period * ((int(m) ** times - 1) // (int(m) - 1) if integral else (m**times - 1) / (m - 1))
+            t_of = xp.where(t >= end, xp.f(period), t_of)
+        return decayed(of(t_of, env), c, env)
+
+    return fn
+
+
+def _product(n, xp):
+    parts = [build(p, xp) for p in n.parts]
+
+    def fn(t, env):
+        out = parts[0](t, env)
+        for p in parts[1:]:
+            out = out * p(t, env)
+        return out
+
+    return fn
+
+
+def _scale(n, xp):
+    of = build(n.of, xp)
+    return lambda t, env: param(n.by, xp, env) * of(t, env)
+
+
+def _clip(n, xp):
+    of = build(n.of, xp)
+
+    def fn(t, env):
+        v = of(t, env)
+        if n.min is not None:
+            v = xp.maximum(v, param(n.min, xp, env))
+        if n.max is not None:
+            v = xp.minimum(v, param(n.max, xp, env))
+        return v
+
+    return fn
+
+
+_BUILDERS = {
+    ir.Constant: _constant, ir.Linear: _linear, ir.Cosine: _cosine, ir.Polynomial: _polynomial,
+    ir.Exponential: _exponential, ir.Step: _step, ir.MultiStep: _multistep, ir.Piecewise: _piecewise,
+    ir.InverseTime: _inverse_time, ir.InverseSqrt: _inverse_sqrt, ir.Cyclic: _cyclic, ir.OneCycle: _onecycle,
+    ir.Plateau: _plateau, ir.Sequence: _sequence, ir.Repeat: _repeat, ir.Product: _product, ir.Scale: _scale,
+    ir.Clip: _clip,
+}  # fmt: skip
+
+
+def final_value(node: ir.Node, env=None) -> float:
+    """The value a finite node holds after its end, in float64 (Python math)."""
+    env = env or {}
+    return float(build(node, F.MathXP)(dur(node.duration, env), env))
+
+
+def scalar_fn(node: ir.Node, env=None):
+    """``k -> float`` on Python scalars (float64, no numpy, no jax): the torch path."""
+    env = env or {}
+    fn = build(node, F.MathXP)
+    return lambda k: float(fn(int(k), env))
+
+
+__all__ = ["build", "final_value", "scalar_fn", "param", "dur", "math"]

@@ -1,0 +1,89 @@
+"""Errors and warnings with a source position: ``file:line:col: message``."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+__all__ = ["Issue", "SpecError", "MissingDependency", "did_you_mean", "format_path"]
+
+Path = tuple  # a tuple of str keys and int indices, e.g. ("lr", 1, "duration")
+
+
+def format_path(path: Sequence[str | int]) -> str:
+    """``("lr", 1, "duration")`` -> ``"lr[1].duration"``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "<document>"
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A ``"; did you mean 'x'?"`` suffix, or ``""`` when nothing is close."""
+    close = difflib.get_close_matches(str(word), sorted(set(choices)), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem found in a spec.
+
+    Attributes:
+        file: the file name, or ``"<string>"`` / ``"<dict>"`` when the spec did not come from a file.
+        line: 1-based line, or ``None`` when unknown (a spec given as a Python dict).
+        col: 1-based column, or ``None``.
+        path: where in the document, e.g. ``"lr[1].duration"``.
+        message: what is wrong and how to fix it.
+        severity: ``"error"`` or ``"warning"``.
+    """
+
+    file: str
+    line: int | None
+    col: int | None
+    path: str
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        if self.line is None:
+            # No positions (dict input): name the path instead.
+            return f"{self.file}: {self.path}: {self.message}"
+        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+
+
+class SpecError(ValueError):
+    """A spec has one or more problems. ``.issues`` lists every one of them."""
+
+    def __init__(self, issues: Sequence[Issue] | str):
+        if isinstance(issues, str):
+            issues = [Issue("<spec>", None, None, "<document>", issues)]
+        self.issues: list[Issue] = list(issues)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return "\n".join(str(i) for i in self.issues)
+
+
+class MissingDependency(ImportError):
+    """An optional framework is not installed."""
+
+    def __init__(self, package: str, extra: str | None = None):
+        self.package = package
+        self.extra = extra or package
+        super().__init__(
+            f"Missing optional dependency '{package}'. Install it with: pip install 'schedspec[{self.extra}]'"
+        )
+
+
+def require(module: str, extra: str | None = None):
+    """Import ``module`` or raise :class:`MissingDependency` naming the extra to install."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:  # pragma: no cover - exercised by tests that hide a module
+        raise MissingDependency(module.split(".")[0], extra) from exc

@@ -1,0 +1,83 @@
+"""``load`` / ``loads``: text or dict -> a validated, lowered :class:`Spec`."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from . import _yaml, ir, lower
+from ._errors import Issue, SpecError
+
+
+class Spec:
+    """A loaded spec: the validated document, its resolved IR (``program``) and its warnings.
+
+    Attributes:
+        file: where it came from (``"<string>"`` or ``"<dict>"`` when not a file).
+        model: the validated :class:`schedspec.spec.Document`.
+        program: the resolved :class:`schedspec.ir.Program`.
+        warnings: problems that are not errors (``check --strict`` turns them into errors).
+    """
+
+    def __init__(self, doc: _yaml.Document, model, program: ir.Program, warnings: list[Issue]):
+        self.doc, self.model, self.program, self.warnings = doc, model, program, warnings
+        self._cache: dict = {}
+
+    @property
+    def file(self) -> str:
+        return self.doc.file
+
+    @property
+    def name(self) -> str:
+        return self.program.name or os.path.basename(self.file)
+
+    @property
+    def hparams(self) -> list[str]:
+        return list(self.program.hparams)
+
+    @property
+    def fingerprint(self) -> str:
+        """Short hash of the canonical resolved schedule (scalar vars folded in)."""
+        return ir.fingerprint(lower.bind(self.program))
+
+    def canonical_json(self) -> str:
+        return ir.canonical(lower.bind(self.program))
+
+    def with_vars(self, overrides: dict[str, Any]) -> Spec:
+        """The same spec with some vars set (a value, or a list for a sweep)."""
+        program, warnings = lower.lower(self.model, self.doc, overrides)
+        return Spec(self.doc, self.model, program, warnings)
+
+    def bound(self, member: dict | None = None) -> ir.Program:
+        """The program with vars substituted (scalar vars, and sweep vars from ``member``)."""
+        return lower.bind(self.program, member)
+
+    def __repr__(self) -> str:
+        return f"<schedspec.Spec {self.name!r} fingerprint={self.fingerprint} hparams={self.hparams}>"
+
+
+def _finish(doc: _yaml.Document) -> Spec:
+    model = lower.validate(doc)
+    program, warnings = lower.lower(model, doc)
+    return Spec(doc, model, program, warnings)
+
+
+def loads(text: str | bytes, file: str = "<string>") -> Spec:
+    """Load a spec from YAML text. Raises :class:`SpecError` listing every problem.
+
+    >>> spec = loads("schedspec: 1\\nlr: [{kind: linear, duration: 10, start: 0, end: 0.1}, {kind: cosine, duration: 90}]")
+    >>> spec.program.hparams["lr"].duration
+    100
+    """
+    return _finish(_yaml.parse(text, file))
+
+
+def load(source: str | os.PathLike | dict | Spec) -> Spec:
+    """Load a spec from a file path, or from a Python dict (no line numbers then, the same paths)."""
+    if isinstance(source, Spec):
+        return source
+    if isinstance(source, dict):
+        return _finish(_yaml.Document(source, "<dict>"))
+    if isinstance(source, (str, os.PathLike)):
+        return _finish(_yaml.read(os.fspath(source)))
+    raise SpecError([Issue("<spec>", None, None, "<document>", f"cannot load a spec from {type(source).__name__}")])

@@ -1,0 +1,241 @@
+"""YAML text -> plain data plus the source position of every value and key.
+
+* YAML 1.2 core schema: ``1e-3`` is a float, only ``true``/``false`` are booleans (``yes``/``on`` stay strings),
+  ``0o17``/``0x1f`` are ints, ``.inf``/``.nan`` are floats.
+* A duplicate key is an error naming both lines. A tab in indentation, several documents, an explicit tag, a
+  merge key (``<<``) or an oversized file each get a clear error. Every position is 1-based.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import yaml
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+from ._errors import Issue, SpecError
+
+MAX_BYTES = 1 << 20  # a real spec is a few KiB; anything over 1 MiB is refused before it is parsed
+MAX_NODES = 100_000  # alias expansion ("billion laughs") guard
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 core-schema implicit resolvers."""
+
+
+_Loader.yaml_implicit_resolvers = {}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+    list("-+0123456789"),
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
+_Loader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
+
+
+@dataclass
+class Document:
+    """Parsed YAML: the data, and positions keyed by path tuples (``("lr", 0, "duration")``)."""
+
+    data: object
+    file: str
+    positions: dict[tuple, tuple[int, int]] = field(default_factory=dict)
+    key_positions: dict[tuple, tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, path: tuple, key: bool = False) -> tuple[int | None, int | None]:
+        """The (line, col) of the value at ``path`` (or of its key), falling back to the nearest parent."""
+        table = self.key_positions if key else self.positions
+        p = tuple(path)
+        if p in table:
+            return table[p]
+        while p:
+            p = p[:-1]
+            if p in self.positions:
+                return self.positions[p]
+        return (None, None)
+
+    def issue(self, path: tuple, message: str, key: bool = False, severity: str = "error") -> Issue:
+        from ._errors import format_path
+
+        line, col = self.where(path, key=key)
+        return Issue(self.file, line, col, format_path(path), message, severity)
+
+
+def _mark(node) -> tuple[int, int]:
+    return (node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _scalar(node: ScalarNode):
+    tag, text = node.tag, node.value
+    if tag == "tag:yaml.org,2002:str":
+        return text
+    if tag == "tag:yaml.org,2002:bool":
+        return text.lower() == "true"
+    if tag == "tag:yaml.org,2002:null":
+        return None
+    if tag == "tag:yaml.org,2002:int":
+        t = text.lstrip("+")
+        if t.startswith("0o"):
+            return int(t[2:], 8)
+        if t.startswith("0x"):
+            return int(t[2:], 16)
+        return int(t)
+    if tag == "tag:yaml.org,2002:float":
+        low = text.lower().lstrip("+")
+        if low in (".inf",):
+            return math.inf
+        if low == "-.inf":
+            return -math.inf
+        if low == ".nan":
+            return math.nan
+        return float(text)
+    raise _NodeError(node, f"unsupported YAML tag '{tag}'; a spec holds only plain numbers, strings, lists and mappings")
+
+
+class _NodeError(Exception):
+    def __init__(self, node, message: str):
+        self.node, self.message = node, message
+
+
+def _tab_issues(text: str, file: str) -> list[Issue]:
+    issues = []
+    for i, line in enumerate(text.splitlines()):
+        indent = len(line) - len(line.lstrip(" \t"))
+        if "\t" in line[:indent] and line.strip() and not line.lstrip().startswith("#"):
+            col = line.index("\t") + 1
+            issues.append(
+                Issue(file, i + 1, col, "<document>", "tab character in indentation; YAML indentation must use spaces")
+            )
+    return issues
+
+
+def parse(text: str | bytes, file: str = "<string>") -> Document:
+    """Parse YAML text into a :class:`Document`, or raise :class:`SpecError` with every position known."""
+    if isinstance(text, bytes):
+        if len(text) > MAX_BYTES:
+            raise SpecError([_too_big(file, len(text))])
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SpecError([Issue(file, 1, 1, "<document>", f"file is not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
+    if len(text) > MAX_BYTES:
+        raise SpecError([_too_big(file, len(text.encode("utf-8", "replace")))])
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    tabs = _tab_issues(text, file)
+    if tabs:
+        raise SpecError(tabs)
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or "malformed YAML"
+        if exc.context and "expected a single document" in exc.context:
+            problem = "several YAML documents in one file; a spec is a single document (remove the extra '---')"
+        else:
+            problem = f"malformed YAML: {problem}" + (f" ({exc.context})" if exc.context else "")
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise SpecError([Issue(file, line, col, "<document>", problem)]) from None
+    except yaml.YAMLError as exc:  # e.g. a reader error on a control character
+        raise SpecError([Issue(file, 1, 1, "<document>", f"malformed YAML: {exc}")]) from None
+    finally:
+        loader.dispose()
+    if node is None:
+        raise SpecError([Issue(file, 1, 1, "<document>", "the file is empty; a spec needs at least `schedspec: 1` and `lr`")])
+    doc = Document(None, file)
+    issues: list[Issue] = []
+    budget = [MAX_NODES]
+
+    def build(n, path: tuple, depth: int):
+        budget[0] -= 1
+        if budget[0] < 0 or depth > 64:
+            raise _NodeError(n, "the document is too large or too deeply nested (YAML aliases expanding?)")
+        doc.positions[path] = _mark(n)
+        if isinstance(n, ScalarNode):
+            return _scalar(n)
+        if n.tag not in ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"):
+            raise _NodeError(n, f"unsupported YAML tag '{n.tag}'; a spec holds only plain numbers, strings, lists and mappings")
+        if isinstance(n, SequenceNode):
+            return [build(item, path + (i,), depth + 1) for i, item in enumerate(n.value)]
+        assert isinstance(n, MappingNode)
+        out: dict = {}
+        first_line: dict = {}
+        for knode, vnode in n.value:
+            if not isinstance(knode, ScalarNode):
+                issues.append(Issue(file, *_mark(knode), "<document>", "a mapping key must be a plain word, not a list or mapping"))
+                continue
+            if knode.tag == "tag:yaml.org,2002:merge" or knode.value == "<<":
+                issues.append(Issue(file, *_mark(knode), "<document>", "YAML merge keys ('<<') are not supported; write the keys out"))
+                continue
+            key = _scalar(knode)
+            if not isinstance(key, str):
+                key = knode.value  # `1: x` -> key "1"; the models reject it with a clear message
+            kpath = path + (key,)
+            if key in out:
+                from ._errors import format_path
+
+                issues.append(
+                    Issue(
+                        file,
+                        *_mark(knode),
+                        format_path(kpath),
+                        f"duplicate key '{key}' (first defined on line {first_line[key]}); remove one of them",
+                    )
+                )
+                continue
+            first_line[key] = knode.start_mark.line + 1
+            doc.key_positions[kpath] = _mark(knode)
+            out[key] = build(vnode, kpath, depth + 1)
+        return out
+
+    try:
+        doc.data = build(node, (), 0)
+    except _NodeError as exc:
+        issues.append(Issue(file, *_mark(exc.node), "<document>", exc.message))
+    if issues:
+        raise SpecError(issues)
+    if not isinstance(doc.data, dict):
+        what = "a list" if isinstance(doc.data, list) else f"the scalar {doc.data!r}"
+        raise SpecError([Issue(file, 1, 1, "<document>", f"the top level must be a mapping (`schedspec: 1`, `lr: ...`), got {what}")])
+    return doc
+
+
+def _too_big(file: str, size: int) -> Issue:
+    return Issue(
+        file,
+        1,
+        1,
+        "<document>",
+        f"file is {size / (1 << 20):.1f} MiB; schedspec refuses specs over {MAX_BYTES >> 20} MiB (is this the right file?)",
+    )
+
+
+def read(path: str) -> Document:
+    """Read and parse a spec file (refusing oversized files before reading them)."""
+    import os
+
+    try:
+        size = os.stat(path).st_size
+    except OSError as exc:
+        raise SpecError([Issue(str(path), None, None, "<document>", f"cannot read the file: {exc.strerror}")]) from None
+    if size > MAX_BYTES:
+        raise SpecError([_too_big(str(path), size)])
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise SpecError([Issue(str(path), None, None, "<document>", f"cannot read the file: {exc.strerror}")]) from None
+    return parse(raw, str(path))

@@ -1,0 +1,256 @@
+"""One formula set for every kind, written against an array namespace ``xp``.
+
+The same functions run on Python scalars (:class:`MathXP`, the torch path), numpy (:class:`NumpyXP`, ``check``),
+``jax.numpy`` (:class:`JaxXP`, ``evaluate``/``to_jax``/optax) and ``keras.ops`` (the Keras adapter). ``t`` is the
+local time of a phase: a non-negative integer (or a float inside a stretched ``repeat``), and integer arithmetic
+(``t // every``, ``t % period``, ``min(t, T)``) happens before any conversion to float, so values stay exact for
+every ``t < 2**31`` even in float32. Each formula is pure arithmetic on its arguments.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+def is_const(x, value) -> bool:
+    """True when ``x`` is a Python number equal to ``value`` (lets constant folding skip a pow or a multiply)."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and x == value
+
+
+def ratio(xp, t, T):
+    """``min(t, T) / T`` as a float."""
+    return xp.f(xp.minimum(t, T)) / xp.f(T)
+
+
+def steps_of(xp, t, every, staircase: bool):
+    """``t / every``, or ``floor(t / every)`` (integer division) with staircase."""
+    if staircase:
+        return xp.f(xp.floordiv(t, every))
+    return xp.f(t) / xp.f(every)
+
+
+def pow_(xp, base, exponent):
+    if is_const(exponent, 1):
+        return base
+    if is_const(exponent, 0):
+        return base * 0 + 1
+    return xp.power(base, exponent)
+
+
+# ------------------------------------------------------------------------------------------------ phases
+def constant(xp, t, value):
+    """``value``."""
+    return xp.full_like(t, value)
+
+
+def linear(xp, t, T, start, end):
+    """``start + (end - start) * min(t, T) / T``."""
+    return start + (end - start) * ratio(xp, t, T)
+
+
+def cosine(xp, t, T, start, end, exponent):
+    """``end + (start - end) * ((1 + cos(pi * min(t, T) / T)) / 2) ** exponent``."""
+    c = (1 + xp.cos(math.pi * ratio(xp, t, T))) / 2
+    return end + (start - end) * pow_(xp, c, exponent)
+
+
+def polynomial(xp, t, T, start, end, power):
+    """``(start - end) * (1 - min(t, T) / T) ** power + end``."""
+    return (start - end) * pow_(xp, 1 - ratio(xp, t, T), power) + end
+
+
+def exponential(xp, t, start, gamma, every, staircase, end):
+    """``start * gamma ** (t / every)`` (floored with staircase); ``end`` is a floor for gamma < 1, a ceiling above."""
+    v = start * xp.power(gamma, steps_of(xp, t, every, staircase))
+    if end is None:
+        return v
+    if isinstance(gamma, (int, float)):
+        return xp.maximum(v, end) if gamma < 1 else xp.minimum(v, end)
+    return xp.where(gamma < 1, xp.maximum(v, end), xp.minimum(v, end))
+
+
+def step(xp, t, start, gamma, every):
+    """``start * gamma ** floor(t / every)``."""
+    return start * xp.power(gamma, xp.f(xp.floordiv(t, every)))
+
+
+def multistep(xp, t, start, gamma, milestones):
+    """``start * gamma ** #{m in milestones : m <= t}`` (a repeated milestone counts twice)."""
+    return start * xp.power(gamma, xp.f(xp.count_le(milestones, t)))
+
+
+def piecewise(xp, t, ats, values, interpolate):
+    """Values at points ``ats`` (ascending, first 0); constant/linear/cosine in between; the last value held."""
+    n = len(ats)
+    if n == 1:
+        return xp.full_like(t, values[0])
+    i = xp.count_le(ats[1:], t)  # index of the segment t is in, 0..n-1
+    if interpolate == "constant":
+        return xp.take(values, i)
+    seg = xp.minimum(i, n - 2)
+    a0, a1 = xp.take(ats, seg), xp.take(ats, seg + 1)
+    v0, v1 = xp.take(values, seg), xp.take(values, seg + 1)
+    p = xp.minimum(xp.f(t - a0) / xp.f(a1 - a0), 1.0)
+    if interpolate == "linear":
+        return v0 + (v1 - v0) * p
+    return v1 + (v0 - v1) * (1 + xp.cos(math.pi * p)) / 2
+
+
+def inverse_time(xp, t, start, rate, every, staircase):
+    """``start / (1 + rate * t / every)`` (floored with staircase)."""
+    return start / (1 + rate * steps_of(xp, t, every, staircase))
+
+
+def inverse_sqrt(xp, t, start, timescale):
+    """``start * sqrt(timescale / max(t, timescale))``."""
+    return start * xp.sqrt(xp.f(timescale) / xp.f(xp.maximum(t, timescale)))
+
+
+def cyclic(xp, t, low, high, up, down, mode, gamma):
+    """torch ``CyclicLR``: ``low + (high - low) * h * scale`` with h the triangle wave (integer phase first)."""
+    period = up + down
+    m = xp.mod(t, period)
+    h = xp.where(m <= up, xp.f(m) / xp.f(up), xp.f(period - m) / xp.f(down))
+    if mode == "triangular":
+        scale = 1.0
+    elif mode == "triangular2":
+        scale = 1 / xp.power(2.0, xp.f(xp.floordiv(t, period)))
+    else:  # exp_range: gamma ** t (torch scale_mode "iterations")
+        scale = xp.power(gamma, xp.f(t))
+    return low + (high - low) * h * scale
+
+
+def _anneal(xp, anneal, a, b, p):
+    if anneal == "cos":
+        return b + (a - b) / 2.0 * (xp.cos(math.pi * p) + 1)
+    return (b - a) * p + a
+
+
+def onecycle(xp, t, N, peak, pct_start, div_factor, final_div_factor, anneal, three_phase):
+    """torch ``OneCycleLR`` exactly: init -> peak at pct*N - 1 -> min at N - 1 (three_phase: via init), then held."""
+    init = peak / div_factor
+    low = init / final_div_factor
+    tf = xp.f(xp.minimum(t, N - 1))
+    e1 = pct_start * N - 1.0
+    if three_phase:
+        ends, values = (e1, 2 * pct_start * N - 2.0, N - 1.0), (init, peak, init, low)
+    else:
+        ends, values = (e1, N - 1.0), (init, peak, low)
+    out = None
+    for i in range(len(ends) - 1, -1, -1):  # the last phase catches everything beyond its end
+        s = ends[i - 1] if i > 0 else 0.0
+        v = _anneal(xp, anneal, values[i], values[i + 1], (tf - s) / (ends[i] - s))
+        out = v if out is None else xp.where(tf <= ends[i], v, out)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ backends
+class MathXP:
+    """Python scalars (float64): the torch path and constant folding. ``t`` is a Python int or float."""
+
+    scalar = True
+    f = staticmethod(float)
+    minimum = staticmethod(min)
+    maximum = staticmethod(max)
+    cos = staticmethod(math.cos)
+    sqrt = staticmethod(math.sqrt)
+
+    @staticmethod
+    def where(c, a, b):
+        return a if c else b
+
+    @staticmethod
+    def floordiv(a, b):
+        return a // b
+
+    @staticmethod
+    def mod(a, b):
+        return a % b
+
+    @staticmethod
+    def power(a, b):
+        return float(a) ** float(b)
+
+    @staticmethod
+    def full_like(t, v):
+        return float(v)
+
+    @staticmethod
+    def take(values, i):
+        return values[int(i)]
+
+    @staticmethod
+    def count_le(thresholds, t):
+        return sum(1 for x in thresholds if x <= t)
+
+    @staticmethod
+    def out(v, t):
+        return float(v)
+
+
+class NumpyXP:
+    """numpy float64 arrays (``check``, the numpy reference path)."""
+
+    scalar = False
+
+    def __init__(self):
+        import numpy as np
+
+        self.np = np
+        self.minimum, self.maximum, self.where = np.minimum, np.maximum, np.where
+        self.floordiv, self.mod, self.cos, self.sqrt, self.power = np.floor_divide, np.mod, np.cos, np.sqrt, np.power
+
+    def f(self, x):
+        return self.np.asarray(x, dtype=self.np.float64)
+
+    def full_like(self, t, v):
+        return self.np.broadcast_to(self.np.asarray(v, dtype=self.np.float64), self.np.shape(t))
+
+    def take(self, values, i):
+        return self.np.stack([self.np.asarray(v) for v in values])[i]
+
+    def count_le(self, thresholds, t):
+        arr = self.np.stack([self.np.asarray(x) for x in thresholds])
+        return self.np.searchsorted(arr, t, side="right")
+
+    def out(self, v, t):
+        return self.np.broadcast_to(self.f(v), self.np.shape(t))
+
+
+class JaxXP:
+    """``jax.numpy`` in the ambient float dtype (float32, or float64 under x64)."""
+
+    scalar = False
+
+    def __init__(self):
+        import jax.numpy as jnp
+
+        self.jnp = jnp
+        self.dtype = jnp.zeros(()).dtype  # float32, or float64 when x64 is on
+        self.minimum, self.maximum, self.where = jnp.minimum, jnp.maximum, jnp.where
+        self.floordiv, self.mod, self.cos, self.sqrt, self.power = (
+            jnp.floor_divide, jnp.mod, jnp.cos, jnp.sqrt, jnp.power,
+        )  # fmt: skip
+
+    def f(self, x):
+        return self.jnp.asarray(x).astype(self.dtype)
+
+    def full_like(self, t, v):
+        return self.jnp.broadcast_to(self.jnp.asarray(v, dtype=self.dtype), self.jnp.shape(t))
+
+    def take(self, values, i):
+        return self.jnp.stack([self.jnp.asarray(v) for v in values])[i]
+
+    def count_le(self, thresholds, t):
+        jnp = self.jnp
+        if len(thresholds) <= 16:
+            out = (t >= thresholds[0]).astype(jnp.int32)
+            for x in thresholds[1:]:
+                out = out + (t >= x).astype(jnp.int32)
+            return out
+        arr = jnp.stack([jnp.asarray(x) for x in thresholds])
+        return jnp.searchsorted(arr, t, side="right", method="scan")
+
+    def out(self, v, t):
+        return self.jnp.broadcast_to(self.f(v), self.jnp.shape(t))

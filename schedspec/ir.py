@@ -1,0 +1,386 @@
+"""The resolved program: frozen dataclasses with integer boundaries. No pydantic, no jax.
+
+Every duration is a whole number of interval units (``int``), or :class:`DVar` (a duration var, resolved per sweep
+member to an ``int``). Every numeric parameter is a ``float``, a :class:`Var` (a number var: a traced input of the
+JAX function, so sweeps vmap and ``grad`` works), or :class:`Final` (a start carried over from the previous phase
+whose value depends on a var). Defaults are filled in. ``duration`` is ``None`` for a node that never ends.
+
+The IR is what every target consumes: the JAX evaluator, the numpy/math evaluators (``check``, torch), the
+adapters and the emitters. :func:`canonical` gives its canonical JSON form and :func:`fingerprint` a short hash of
+it, so two specs that mean the same schedule share a fingerprint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Union
+
+MAX_STEPS = 2**31 - 1  # k is an int32 count in torch/keras/optax; every boundary must fit
+
+
+@dataclass(frozen=True)
+class Var:
+    """A number var, e.g. ``$peak``."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class DVar:
+    """A duration var, in interval units."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Final:
+    """The final value of ``node`` (a start carried over from the previous phase)."""
+
+    node: Node
+
+
+Param = Union[float, Var, Final]
+Dur = Union[int, "DVar", "Sum"]
+
+
+@dataclass(frozen=True)
+class Node:
+    """Base of every IR node. ``path`` is where it came from in the spec (e.g. ``lr[1]``)."""
+
+    def children(self) -> tuple[Node, ...]:
+        return ()
+
+
+def _node(cls):
+    return dataclass(frozen=True)(cls)
+
+
+@_node
+class Constant(Node):
+    value: Param
+    duration: Dur | None
+
+
+@_node
+class Linear(Node):
+    start: Param
+    end: Param
+    duration: Dur
+
+
+@_node
+class Cosine(Node):
+    start: Param
+    end: Param
+    exponent: Param
+    duration: Dur
+
+
+@_node
+class Polynomial(Node):
+    start: Param
+    end: Param
+    power: Param
+    duration: Dur
+
+
+@_node
+class Exponential(Node):
+    start: Param
+    gamma: Param
+    every: Dur
+    staircase: bool
+    end: Param | None
+    duration: Dur | None
+
+
+@_node
+class Step(Node):
+    start: Param
+    gamma: Param
+    every: Dur
+    duration: Dur | None
+
+
+@_node
+class MultiStep(Node):
+    start: Param
+    gamma: Param
+    milestones: tuple[Dur, ...]
+    duration: Dur | None
+
+
+@_node
+class Piecewise(Node):
+    ats: tuple[Dur, ...]  # ascending, first 0
+    values: tuple[Param, ...]
+    interpolate: str  # constant | linear | cosine
+    duration: Dur | None
+
+
+@_node
+class InverseTime(Node):
+    start: Param
+    rate: Param
+    every: Dur
+    staircase: bool
+    duration: Dur | None
+
+
+@_node
+class InverseSqrt(Node):
+    start: Param
+    timescale: Dur
+    duration: Dur | None
+
+
+@_node
+class Cyclic(Node):
+    low: Param
+    high: Param
+    up: Dur
+    down: Dur
+    mode: str  # triangular | triangular2 | exp_range
+    gamma: Param
+    duration: Dur | None
+
+
+@_node
+class OneCycle(Node):
+    peak: Param
+    pct_start: Param
+    div_factor: Param
+    final_div_factor: Param
+    anneal: str  # cos | linear
+    three_phase: bool
+    duration: Dur  # N = total_steps; holds the final value from N - 1 on
+
+
+@_node
+class Plateau(Node):
+    start: Param
+    monitor: str
+    mode: str
+    factor: float
+    patience: int
+    threshold: float
+    threshold_mode: str
+    cooldown: int
+    min: float
+    eps: float
+    every: int
+    duration: Dur | None
+
+
+@_node
+class Sequence(Node):
+    parts: tuple[Node, ...]
+    duration: Dur | None  # None when the last part never ends; DVar-valued sums are kept as None-free tuples
+
+    def children(self):
+        return self.parts
+
+
+@_node
+class Repeat(Node):
+    of: Node
+    period: Dur  # the duration of `of`
+    times: int | None
+    mult: float
+    decay: Param
+    duration: Dur | None
+
+    def children(self):
+        return (self.of,)
+
+
+@_node
+class Product(Node):
+    parts: tuple[Node, ...]
+    duration: Dur | None
+
+    def children(self):
+        return self.parts
+
+
+@_node
+class Scale(Node):
+    by: Param
+    of: Node
+    duration: Dur | None
+
+    def children(self):
+        return (self.of,)
+
+
+@_node
+class Clip(Node):
+    of: Node
+    min: Param | None
+    max: Param | None
+    duration: Dur | None
+
+    def children(self):
+        return (self.of,)
+
+
+@dataclass(frozen=True)
+class Sum:
+    """A duration that depends on duration vars: ``const + sum(coef * var)`` (e.g. a sequence of var-length phases)."""
+
+    const: int
+    terms: tuple[tuple[int, str], ...]  # (coefficient, DVar name), sorted by name
+
+
+def dur_add(a: Dur | None, b: Dur | None) -> Dur | None:
+    """a + b for durations, folding integers; ``None`` (never ends) absorbs."""
+    if a is None or b is None:
+        return None
+    ca, ta = _dur_parts(a)
+    cb, tb = _dur_parts(b)
+    return _dur_make(ca + cb, ta + tb)
+
+
+def dur_mul(a: Dur | None, c: int) -> Dur | None:
+    """c * a for an integer c."""
+    if a is None:
+        return None
+    ca, ta = _dur_parts(a)
+    return _dur_make(ca * c, [(k * c, n) for k, n in ta])
+
+
+def _dur_parts(d) -> tuple[int, list]:
+    if isinstance(d, int):
+        return d, []
+    if isinstance(d, DVar):
+        return 0, [(1, d.name)]
+    return d.const, list(d.terms)
+
+
+def _dur_make(const: int, terms: list):
+    acc: dict[str, int] = {}
+    for k, n in terms:
+        acc[n] = acc.get(n, 0) + k
+    terms = tuple(sorted((k, n) for n, k in acc.items() if k))
+    if not terms:
+        return const
+    if const == 0 and len(terms) == 1 and terms[0][0] == 1:
+        return DVar(terms[0][1])
+    return Sum(const, tuple(sorted(terms, key=lambda t: t[1])))
+
+
+def dur_value(d: Dur, steps: dict[str, int]) -> int:
+    """The integer value of a duration given the duration vars' values."""
+    c, terms = _dur_parts(d)
+    return c + sum(k * steps[n] for k, n in terms)
+
+
+KINDS: dict[str, type[Node]] = {
+    "constant": Constant, "linear": Linear, "cosine": Cosine, "polynomial": Polynomial, "exponential": Exponential,
+    "step": Step, "multistep": MultiStep, "piecewise": Piecewise, "inverse_time": InverseTime,
+    "inverse_sqrt": InverseSqrt, "cyclic": Cyclic, "onecycle": OneCycle, "plateau": Plateau,
+    "sequence": Sequence, "repeat": Repeat, "product": Product, "scale": Scale, "clip": Clip,
+}  # fmt: skip
+KIND_OF: dict[type, str] = {v: k for k, v in KINDS.items()}
+
+
+def kind(node: Node) -> str:
+    return KIND_OF[type(node)]
+
+
+@dataclass(frozen=True)
+class VarDef:
+    """A var. ``number``/``steps`` hold its values in each role (``None`` where a value has no such reading)."""
+
+    name: str
+    raw: tuple  # as written (numbers or duration strings)
+    number: tuple[float, ...] | None
+    steps: tuple[int, ...] | None
+    sweep: bool
+
+
+@dataclass(frozen=True)
+class Program:
+    """A resolved spec: one IR tree per hyperparameter, plus the vars and the time base."""
+
+    hparams: dict[str, Node]
+    vars: dict[str, VarDef] = field(default_factory=dict)
+    interval: str = "step"
+    steps_per_epoch: int | None = None
+    total: int | None = None
+    name: str | None = None
+    description: str | None = None
+
+    @property
+    def sweep_vars(self) -> list[str]:
+        return [n for n, v in self.vars.items() if v.sweep]
+
+    @property
+    def sweep_size(self) -> int:
+        size = 1
+        for n in self.sweep_vars:
+            size *= len(self.vars[n].raw)
+        return size
+
+    def sweep_members(self) -> list[dict[str, object]]:
+        """The sweep members in order (cartesian product, vars in written order, the last varying fastest)."""
+        import itertools
+
+        names = self.sweep_vars
+        return [dict(zip(names, combo)) for combo in itertools.product(*(self.vars[n].raw for n in names))]
+
+
+# ------------------------------------------------------------------------------------------ canonical form
+def _param_json(p):
+    if isinstance(p, bool):
+        return p
+    if isinstance(p, float):
+        return float(p)
+    if isinstance(p, int):
+        return int(p)
+    if isinstance(p, Var):
+        return {"var": p.name}
+    if isinstance(p, DVar):
+        return {"var": p.name}
+    if isinstance(p, Final):
+        return {"final": to_json(p.node)}
+    if isinstance(p, Sum):
+        return {"sum": p.const, "terms": [[k, n] for k, n in p.terms]}
+    if isinstance(p, Node):
+        return to_json(p)
+    if isinstance(p, tuple):
+        return [_param_json(x) for x in p]
+    if p is None or isinstance(p, str):
+        return p
+    raise TypeError(f"unexpected IR value {p!r}")
+
+
+def to_json(node: Node) -> dict:
+    """The node as plain JSON data (``kind`` plus every field)."""
+    out = {"kind": kind(node)}
+    for f in dataclasses.fields(node):
+        out[f.name] = _param_json(getattr(node, f.name))
+    return out
+
+
+def canonical(program: Program) -> str:
+    """Canonical JSON of what the schedule *means*: names, descriptions and display-only fields are left out."""
+    data = {
+        "schedspec": 1,
+        "interval": program.interval,
+        "hparams": {k: to_json(v) for k, v in sorted(program.hparams.items())},
+    }
+    if program.interval == "epoch":
+        data["steps_per_epoch"] = program.steps_per_epoch
+    used = sorted(program.vars)
+    if used:
+        data["vars"] = {n: {"number": program.vars[n].number, "steps": program.vars[n].steps} for n in used}
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def fingerprint(program: Program) -> str:
+    """12 hex digits of the SHA-256 of :func:`canonical`."""
+    return hashlib.sha256(canonical(program).encode()).hexdigest()[:12]

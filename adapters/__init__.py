@@ -1,0 +1,1 @@
+"""Runtime adapters: the same spec as native PyTorch, Keras and Optax schedules (each framework imported lazily)."""

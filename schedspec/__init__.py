@@ -15,4 +15,42 @@ from .evaluator import to_jax as to_jax
 __version__ = "0.1.0"
 
 
-__all__ = ["Issue", "MissingDependency", "Spec", "SpecError", "evaluate", "load", "loads", "to_jax", "__version__"]
+def to_torch(spec, optimizer, **kwargs):
+    """A ``torch.optim.lr_scheduler.LRScheduler`` for ``optimizer``; see :mod:`schedspec.adapters.torch`."""
+    from .adapters.torch import to_torch as _impl
+
+    return _impl(spec, optimizer, **kwargs)
+
+
+def to_keras(spec, **kwargs):
+    """A ``keras.optimizers.schedules.LearningRateSchedule``; see :mod:`schedspec.adapters.keras`."""
+    from .adapters.keras import to_keras as _impl
+
+    return _impl(spec, **kwargs)
+
+
+def to_optax(spec, **kwargs):
+    """An optax schedule ``count -> value``; see :mod:`schedspec.adapters.optax`."""
+    from .adapters.optax import to_optax as _impl
+
+    return _impl(spec, **kwargs)
+
+
+def emit(spec, target="torch", **kwargs):
+    """Standalone Python source for ``target`` ("torch" | "keras" | "optax" | "jax"); see :mod:`schedspec.emit`."""
+    from .emit import emit as _impl
+
+    return _impl(spec, target, **kwargs)
+
+
+def plot(spec, ax=None, **kwargs):
+    """Draw the schedule into a matplotlib axes (created if ``ax`` is None) and return it; see :mod:`schedspec.plotting`."""
+    from .plotting import plot as _impl
+
+    return _impl(spec, ax=ax, **kwargs)
+
+
+__all__ = [
+    "Issue", "MissingDependency", "Spec", "SpecError", "emit", "evaluate", "load", "loads", "plot", "to_jax",
+    "to_keras", "to_optax", "to_torch", "__version__",
+]  # fmt: skip

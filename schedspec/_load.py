@@ -52,6 +52,14 @@ class Spec:
         """The program with vars substituted (scalar vars, and sweep vars from ``member``)."""
         return lower.bind(self.program, member)
 
+    def _repr_svg_(self) -> str | None:
+        """Jupyter display: the schedule as an SVG plot (None when matplotlib is missing)."""
+        try:
+            from .plotting import repr_svg
+        except ImportError:
+            return None
+        return repr_svg(self)
+
     def __repr__(self) -> str:
         return f"<schedspec.Spec {self.name!r} fingerprint={self.fingerprint} hparams={self.hparams}>"
 

@@ -1,0 +1,349 @@
+"""``schedspec`` command line: check, eval, schema (+ compile and plot from their own modules).
+
+Exit codes: 0 ok, 1 the spec has problems (``file:line:col: message`` on stderr), 2 bad usage or internal error.
+Heavy frameworks are imported inside command bodies only: ``check`` never imports jax.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import sys
+
+from ._errors import MissingDependency, SpecError
+
+# Subcommands implemented in their own modules: each has add_arguments(parser) and run(args) -> int.
+_PLUGINS = {
+    "compile": ("schedspec._cmd_compile", "write standalone Python source for torch, keras, optax or jax"),
+    "plot": ("schedspec._cmd_plot", "plot one or more specs (PNG/SVG/PDF, or in the terminal)"),
+}
+
+
+class UsageError(Exception):
+    """Bad command-line usage (exit code 2)."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    p = argparse.ArgumentParser(
+        prog="schedspec",
+        description="Learning-rate schedules written once as YAML: check, evaluate, compile and plot them.",
+    )
+    p.add_argument("--version", action="version", version=f"schedspec {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    c = sub.add_parser("check", help="validate specs; print each phase, min/max, warnings and the fingerprint")
+    c.add_argument("specs", nargs="+", metavar="SPEC")
+    c.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    c.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE", help="override a var")
+    c.add_argument("-q", "--quiet", action="store_true", help="print only problems")
+
+    e = sub.add_parser("eval", help="evaluate a spec at a range of steps (csv or json)")
+    e.add_argument("spec", metavar="SPEC")
+    e.add_argument("--at", default=None, metavar="A:B[:S]", help="steps A..B-1 every S (default: the whole schedule)")
+    e.add_argument("--hparam", default="lr", help="which schedule (default lr)")
+    e.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE", help="override a var")
+    e.add_argument("--format", choices=("csv", "json"), default="csv")
+    e.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+
+    s = sub.add_parser("schema", help="print the JSON Schema of the spec language")
+    s.add_argument("-o", "--output", default=None, metavar="FILE")
+
+    for name, (module, help_text) in _PLUGINS.items():
+        if importlib.util.find_spec(module) is not None:
+            mod = importlib.import_module(module)
+            mod.add_arguments(sub.add_parser(name, help=help_text))
+    return p
+
+
+# --------------------------------------------------------------------------------------------- helpers
+def parse_sets(sets: list[str]) -> dict:
+    """``["peak=0.1", "warm=[1ep, 2ep]"]`` -> ``{"peak": 0.1, "warm": ["1ep", "2ep"]}`` (YAML values)."""
+    from . import _yaml
+
+    out = {}
+    for item in sets:
+        name, eq, value = item.partition("=")
+        if not eq or not name.strip():
+            raise UsageError(f"--set expects NAME=VALUE, got {item!r}")
+        try:
+            out[name.strip()] = _yaml.parse(f"v: {value}", "--set").data["v"]
+        except SpecError:
+            raise UsageError(f"--set {item!r}: the value is not valid YAML") from None
+    return out
+
+
+def load_spec(path: str, sets: list[str] | None = None):
+    from ._load import load
+
+    spec = load(path)
+    overrides = parse_sets(sets or [])
+    return spec.with_vars(overrides) if overrides else spec
+
+
+def parse_range(text: str) -> range:
+    parts = text.split(":")
+    try:
+        nums = [int(p) for p in parts]
+    except ValueError:
+        raise UsageError(f"--at expects A:B or A:B:S with whole numbers, got {text!r}") from None
+    if len(nums) == 1:
+        nums = [nums[0], nums[0] + 1]
+    if len(nums) not in (2, 3) or (len(nums) == 3 and nums[2] <= 0) or nums[0] < 0 or nums[1] <= nums[0]:
+        raise UsageError(f"--at expects A:B[:S] with 0 <= A < B and S > 0, got {text!r}")
+    if nums[1] - 1 > 2**31 - 1:
+        raise UsageError("--at: steps must be below 2**31")
+    return range(*nums)
+
+
+def default_length(spec, hparam: str = "lr") -> int | None:
+    """How far to evaluate by default: to the end of the schedule, or `total`; None if it never ends."""
+    from . import lower
+
+    program = lower.bind(spec.program, spec.program.sweep_members()[0] if spec.program.sweep_vars else None)
+    node = program.hparams.get(hparam)
+    lengths = [x for x in (getattr(node, "duration", None), program.total) if isinstance(x, int)]
+    return max(lengths) if lengths else None
+
+
+def _fmt(v: float) -> str:
+    if v == 0:
+        return "0"
+    return f"{v:.6g}"
+
+
+# --------------------------------------------------------------------------------------------- check
+def _rows(program, node, unit_epoch: int | None):
+    """Top-level phases of a bound schedule: (kind, begin, end, start value, end value)."""
+    from . import _compile, formulas, ir
+
+    parts = node.parts if isinstance(node, ir.Sequence) else (node,)
+    rows = []
+    begin = 0
+    for part in parts:
+        fn = _compile.build(part, formulas.MathXP)
+        end = None if part.duration is None else begin + part.duration
+        v0 = _safe(fn, 0)
+        v1 = _safe(fn, part.duration) if part.duration is not None else None
+        rows.append((ir.kind(part), begin, end, v0, v1))
+        if end is None:
+            break
+        begin = end
+    return rows
+
+
+def _safe(fn, t):
+    try:
+        return float(fn(t, {}))
+    except SpecError:
+        return None
+
+
+def _minmax(program, hparam, length):
+    import numpy as np
+
+    from . import _compile, formulas
+
+    node = program.hparams[hparam]
+    if length is None:
+        return None
+    xp = formulas.NumpyXP()
+    fn = _compile.build(node, xp)
+    n = length + 1
+    if n <= 2_000_000:
+        k = np.arange(n, dtype=np.int64)
+    else:
+        k = np.unique(np.concatenate([np.linspace(0, length, 2_000_000).astype(np.int64), _boundaries(node)]))
+    try:
+        v = np.asarray(fn(k, {}), dtype=float)
+    except SpecError:
+        return None
+    return float(v.min()), float(v.max())
+
+
+def _boundaries(node):
+    import numpy as np
+
+    from . import ir
+
+    out = [0]
+    if isinstance(node, ir.Sequence):
+        b = 0
+        for p in node.parts:
+            if p.duration is None:
+                break
+            b += p.duration
+            out += [b - 1, b]
+    return np.asarray(out, dtype=np.int64)
+
+
+def cmd_check(args) -> int:
+    from . import ir, lower
+
+    status = 0
+    for path in args.specs:
+        try:
+            spec = load_spec(path, args.sets)
+        except SpecError as exc:
+            print(exc, file=sys.stderr)
+            status = 1
+            continue
+        warnings = spec.warnings
+        for w in warnings:
+            print(f"{w}{'' if args.strict else ' (warning)'}", file=sys.stderr)
+        if args.strict and warnings:
+            status = 1
+        if args.quiet:
+            continue
+        program = spec.program
+        spe = program.steps_per_epoch
+        unit = "step" if program.interval == "step" else "epoch"
+        head = f"{path}: {program.name or '(unnamed)'}  fingerprint {spec.fingerprint}"
+        print(head)
+        info = [f"interval {unit}"]
+        if spe:
+            info.append(f"steps_per_epoch {spe}")
+        if program.total is not None:
+            info.append(f"total {program.total} {unit}s")
+        members = program.sweep_members() if program.sweep_vars else [None]
+        if program.sweep_vars:
+            info.append(f"sweep of {len(members)} over {', '.join(program.sweep_vars)} (table shows the first)")
+        print("  " + ", ".join(info))
+        bound = [lower.bind(program, m) for m in members[:64]]
+        for hparam in program.hparams:
+            node = bound[0].hparams[hparam]
+            print(f"  {hparam}:")
+            ep = unit == "step" and spe
+            header = ["#", "kind", f"begin({unit})", f"end({unit})"]
+            if ep:
+                header += ["begin(ep)", "end(ep)"]
+            header += ["start", "end value"]
+            table = [header]
+            for i, (kind, b, e, v0, v1) in enumerate(_rows(bound[0], node, spe)):
+                row = [str(i), kind, str(b), "forever" if e is None else str(e)]
+                if ep:
+                    row += [f"{b / spe:g}", "-" if e is None else f"{e / spe:g}"]
+                row += ["?" if v0 is None else _fmt(v0), "-" if v1 is None else _fmt(v1)]
+                table.append(row)
+            widths = [max(len(r[c]) for r in table) for c in range(len(header))]
+            for r in table:
+                print("    " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+            length = default_length(spec, hparam)
+            ranges = [_minmax(b, hparam, length) for b in bound]
+            ranges = [r for r in ranges if r is not None]
+            if ranges:
+                lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
+                print(f"    min {_fmt(lo)}  max {_fmt(hi)}  (over {unit}s 0..{length})")
+            elif length is None:
+                print("    min/max: the schedule never ends and no `total` is set")
+        del ir
+    return status
+
+
+# --------------------------------------------------------------------------------------------- eval
+def cmd_eval(args) -> int:
+    import numpy as np
+
+    from . import evaluator
+
+    spec = load_spec(args.spec, args.sets)
+    if args.hparam not in spec.program.hparams:
+        raise UsageError(f"--hparam {args.hparam!r}: the spec has {', '.join(spec.program.hparams)}")
+    if args.at is not None:
+        steps = parse_range(args.at)
+    else:
+        length = default_length(spec, args.hparam)
+        if length is None:
+            raise UsageError("the schedule never ends and no `total` is set; give --at A:B")
+        steps = range(0, length + 1)
+    k = np.arange(steps.start, steps.stop, steps.step, dtype=np.int64)
+    values = evaluator.evaluate(spec, k, hparam=args.hparam, dtype=args.dtype)
+    members = spec.program.sweep_members() if values.ndim == 2 else None
+    out = sys.stdout
+    if args.format == "json":
+        if members is None:
+            json.dump({"hparam": args.hparam, "k": k.tolist(), "values": [float(x) for x in values]}, out)
+        else:
+            json.dump(
+                {
+                    "hparam": args.hparam,
+                    "k": k.tolist(),
+                    "members": [{"vars": m, "values": [float(x) for x in row]} for m, row in zip(members, values)],
+                },
+                out,
+            )
+        out.write("\n")
+        return 0
+    if members is None:
+        out.write(f"k,{args.hparam}\n")
+        for step, v in zip(k.tolist(), values.tolist()):
+            out.write(f"{step},{v!r}\n")
+    else:
+        names = [args.hparam + "[" + ",".join(f"{n}={m[n]}" for n in m) + "]" for m in members]
+        out.write("k," + ",".join(names) + "\n")
+        for j, step in enumerate(k.tolist()):
+            out.write(f"{step}," + ",".join(repr(float(values[i, j])) for i in range(len(members))) + "\n")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------- schema
+def schema_text() -> str:
+    """The JSON Schema of the language, as committed in ``schemas/schedspec-v1.schema.json``."""
+    from .spec import Document
+
+    schema = Document.model_json_schema()
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://schedspec.dev/schemas/schedspec-v1.schema.json",
+        **schema,
+    }
+    return json.dumps(schema, indent=2, sort_keys=False) + "\n"
+
+
+def cmd_schema(args) -> int:
+    text = schema_text()
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+# --------------------------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    commands = {"check": cmd_check, "eval": cmd_eval, "schema": cmd_schema}
+    try:
+        if args.command in commands:
+            return commands[args.command](args)
+        return importlib.import_module(_PLUGINS[args.command][0]).run(args)
+    except SpecError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except MissingDependency as exc:
+        print(f"schedspec: {exc}", file=sys.stderr)
+        return 2
+    except UsageError as exc:
+        print(f"schedspec {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. `schedspec eval ... | head`
+        return 0
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # an internal error, not a user mistake: still no traceback by default
+        import os
+        import traceback
+
+        if os.environ.get("SCHEDSPEC_DEBUG"):
+            traceback.print_exc()
+        print(f"schedspec: internal error: {type(exc).__name__}: {exc} (set SCHEDSPEC_DEBUG=1 for a traceback)", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

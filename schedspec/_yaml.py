@@ -137,8 +137,9 @@ def parse(text: str | bytes, file: str = "<string>") -> Document:
     tabs = _tab_issues(text, file)
     if tabs:
         raise SpecError(tabs)
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -149,10 +150,17 @@ def parse(text: str | bytes, file: str = "<string>") -> Document:
             problem = f"malformed YAML: {problem}" + (f" ({exc.context})" if exc.context else "")
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise SpecError([Issue(file, line, col, "<document>", problem)]) from None
-    except yaml.YAMLError as exc:  # e.g. a reader error on a control character
+    except yaml.reader.ReaderError as exc:  # a control character
+        before = text[: exc.position]
+        line, col = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+        raise SpecError(
+            [Issue(file, line, col, "<document>", f"control character #x{exc.character:04x} is not allowed in YAML; remove it")]
+        ) from None
+    except yaml.YAMLError as exc:
         raise SpecError([Issue(file, 1, 1, "<document>", f"malformed YAML: {exc}")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if node is None:
         raise SpecError([Issue(file, 1, 1, "<document>", "the file is empty; a spec needs at least `schedspec: 1` and `lr`")])
     doc = Document(None, file)

@@ -181,7 +181,7 @@ def _boundaries(node):
 
 
 def cmd_check(args) -> int:
-    from . import ir, lower
+    from . import lower
 
     status = 0
     for path in args.specs:
@@ -239,7 +239,6 @@ def cmd_check(args) -> int:
                 print(f"    min {_fmt(lo)}  max {_fmt(hi)}  (over {unit}s 0..{length})")
             elif length is None:
                 print("    min/max: the schedule never ends and no `total` is set")
-        del ir
     return status
 
 

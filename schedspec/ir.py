@@ -164,13 +164,13 @@ class Plateau(Node):
     start: Param
     monitor: str
     mode: str
-    factor: float
+    factor: Param
     patience: int
-    threshold: float
+    threshold: Param
     threshold_mode: str
     cooldown: int
-    min: float
-    eps: float
+    min: Param
+    eps: Param
     every: int
     duration: Dur | None
 

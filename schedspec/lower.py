@@ -11,6 +11,7 @@ from fractions import Fraction
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
 
 from . import _compile, ir, spec
 from ._errors import Issue, SpecError, did_you_mean, format_path
@@ -23,6 +24,8 @@ _EXPECTED = {
     "int_from_float": "a whole number", "bool_parsing": "true or false", "int_parsing": "a whole number",
 }  # fmt: skip
 MAX_SWEEP = 1_000_000
+_NAMED = {"number", "bound", "duration", "var", "point", "greater_than", "greater_than_equal", "less_than",
+          "less_than_equal", "too_short", "literal_error", *_EXPECTED}  # messages that name their key
 
 
 # --------------------------------------------------------------------------------------------- validation
@@ -106,6 +109,8 @@ def _convert(err: dict, data: Any, doc: YamlDoc) -> Issue:
         msg = err["msg"]
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
+    if etype in _NAMED and path and isinstance(path[-1], str):
+        msg = f"`{path[-1]}`: {msg}"
     return doc.issue(path, msg, key=key)
 
 
@@ -178,7 +183,10 @@ class _Lowerer:
                     [Issue(doc.file, None, None, f"vars.{name}", f"unknown var '{name}'{did_you_mean(name, raw_vars)}; "
                            f"the spec defines: {', '.join(raw_vars) or '(none)'}")]
                 )
-            raw_vars[name] = spec._var_entry(value) if not isinstance(value, tuple) else list(value)
+            try:
+                raw_vars[name] = spec._var_entry(list(value) if isinstance(value, tuple) else value)
+            except PydanticCustomError as exc:
+                raise SpecError([Issue(doc.file, None, None, f"vars.{name}", f"var '{name}' set to {value!r}: {exc.message()}")]) from None
             self.var_paths[name] = ("vars", name)
         self.raw_vars = raw_vars
         self.var_defs: dict[str, ir.VarDef] = {}
@@ -430,6 +438,8 @@ class _Lowerer:
             return v
 
         duration = d("duration")
+        if m.duration is not None and duration is None:
+            return None  # the duration itself is wrong; already reported
         if m.duration is None:
             duration = remaining
         if duration is None and k in _NEEDS_LENGTH:
@@ -493,10 +503,12 @@ class _Lowerer:
                 if every_v is None:
                     return None
             start = self.start(m, path, carry)
+            params = [n("factor"), n("threshold"), n("min"), n("eps")]
             if start is None or not ok:
                 return None
-            return ir.Plateau(start, m.monitor, m.mode, float(m.factor), m.patience, float(m.threshold),
-                              m.threshold_mode, m.cooldown, float(m.min), float(m.eps), every_v, duration)  # fmt: skip
+            factor, threshold, low, eps = params
+            return ir.Plateau(start, m.monitor, m.mode, factor, m.patience, threshold, m.threshold_mode, m.cooldown,
+                              low, eps, every_v, duration)  # fmt: skip
 
         start = self.start(m, path, carry)
         if start is None:

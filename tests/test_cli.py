@@ -1,0 +1,156 @@
+"""The CLI (check / eval / schema), the committed JSON Schema, the examples, and import hygiene."""
+
+from __future__ import annotations
+
+import glob
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import schedspec
+from schedspec.cli import main, schema_text
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted(glob.glob(str(ROOT / "examples" / "*.yaml")))
+
+
+def run(*argv, cwd=ROOT):
+    """Run the real console entry point in a subprocess."""
+    return subprocess.run([sys.executable, "-m", "schedspec.cli", *argv], capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+# ------------------------------------------------------------------------------------------------- schema
+def test_committed_schema_is_current():
+    committed = (ROOT / "schemas" / "schedspec-v1.schema.json").read_text()
+    assert committed == schema_text(), "schemas/schedspec-v1.schema.json is stale: run `schedspec schema -o schemas/schedspec-v1.schema.json`"
+
+
+def test_schema_command_writes_the_schema(tmp_path):
+    out = tmp_path / "s.json"
+    assert main(["schema", "-o", str(out)]) == 0
+    assert json.loads(out.read_text())["title"] == "schedspec v1"
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: Path(p).name)
+def test_example_validates_against_json_schema_and_passes_check(path, capsys):
+    jsonschema = pytest.importorskip("jsonschema")
+    import yaml
+
+    schema = json.loads((ROOT / "schemas" / "schedspec-v1.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate(yaml.safe_load(Path(path).read_text()), schema)
+    assert main(["check", "--strict", path]) == 0
+    out = capsys.readouterr()
+    assert "fingerprint" in out.out and out.err == ""
+    assert Path(path).read_text().startswith("# yaml-language-server: $schema=../schemas/schedspec-v1.schema.json\n# ")
+
+
+def test_schema_rejects_what_the_loader_rejects():
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((ROOT / "schemas" / "schedspec-v1.schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    bad = [
+        {"schedspec": 1, "lr": {"kind": "cosin", "start": 1, "duration": 10}},
+        {"schedspec": 1, "lr": {"kind": "cosine", "start": -1, "duration": 10}},
+        {"schedspec": 1, "lr": {"kind": "cosine", "start": 1, "durtion": 10}},
+        {"schedspec": 2, "lr": 0.1},
+        {"schedspec": 1},
+    ]
+    for doc in bad:
+        assert list(validator.iter_errors(doc)), doc
+        with pytest.raises(schedspec.SpecError):
+            schedspec.load(doc)
+
+
+# ------------------------------------------------------------------------------------------------- check
+def test_check_prints_phase_table(capsys):
+    assert main(["check", str(ROOT / "examples" / "resnet50.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "interval step, steps_per_epoch 5005, total 450450 steps" in out
+    lines = [line.split() for line in out.splitlines()]
+    assert ["0", "linear", "0", "25025", "0", "5", "0", "0.1"] in lines
+    assert ["1", "multistep", "25025", "450450", "5", "90", "0.1", "0.0001"] in lines
+    assert "min 0  max 0.1  (over steps 0..450450)" in out
+    assert "momentum:" in out and "weight_decay:" in out
+
+
+def test_check_exit_codes_and_stderr(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("schedspec: 1\nlr: {kind: cosine, start: -1, duration: 10}\n")
+    r = run("check", str(bad))
+    assert r.returncode == 1
+    assert r.stderr == f"{bad}:2:27: `start`: must not be negative (got -1)\n"
+    assert "Traceback" not in r.stderr
+    warn = tmp_path / "warn.yaml"
+    warn.write_text("schedspec: 1\ntotal: 100\nlr: {kind: cosine, start: 0.1, duration: 50}\n")
+    assert run("check", str(warn)).returncode == 0
+    strict = run("check", "--strict", str(warn))
+    assert strict.returncode == 1 and "ends at step 50" in strict.stderr
+    missing = run("check", str(tmp_path / "nope.yaml"))
+    assert missing.returncode == 1 and "cannot read the file" in missing.stderr
+    usage = run("check")
+    assert usage.returncode == 2 and "usage:" in usage.stderr
+
+
+def test_check_does_not_import_jax():
+    code = (
+        "import sys; from schedspec.cli import main; rc = main(['check', 'examples/gpt-warmup-cosine.yaml']);"
+        "heavy = [m for m in ('jax', 'torch', 'keras', 'optax', 'matplotlib') if m in sys.modules];"
+        "print(rc, heavy)"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert r.stdout.strip().splitlines()[-1] == "0 []", r.stdout + r.stderr
+
+
+def test_import_schedspec_imports_no_framework():
+    code = (
+        "import sys, schedspec; schedspec.load('examples/resnet50.yaml');"
+        "print([m for m in ('jax', 'torch', 'keras', 'optax', 'matplotlib') if m in sys.modules])"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert r.stdout.strip() == "[]", r.stdout + r.stderr
+
+
+# ------------------------------------------------------------------------------------------------- eval
+def test_eval_csv_matches_evaluate():
+    r = run("eval", "examples/gpt-warmup-cosine.yaml", "--at", "0:4001:1000")
+    assert r.returncode == 0, r.stderr
+    rows = [line.split(",") for line in r.stdout.strip().splitlines()]
+    assert rows[0] == ["k", "lr"]
+    ks = [int(x) for x, _ in rows[1:]]
+    assert ks == [0, 1000, 2000, 3000, 4000]
+    expected = schedspec.evaluate("examples/gpt-warmup-cosine.yaml", ks)
+    assert [float(v) for _, v in rows[1:]] == expected.tolist()
+
+
+def test_eval_json_sweep_and_set():
+    r = run("eval", "examples/lr-sweep.yaml", "--at", "0:3", "--format", "json")
+    data = json.loads(r.stdout)
+    assert [m["vars"]["lr0"] for m in data["members"]] == [0.1, 0.01, 0.001, 0.0001]
+    assert data["members"][1]["values"] == pytest.approx([0.01] * 3, rel=1e-7)
+    r = run("eval", "examples/lr-sweep.yaml", "--at", "5:6", "--set", "lr0=0.5", "--format", "json")
+    assert json.loads(r.stdout)["values"] == pytest.approx([0.5], rel=1e-7)
+    r = run("eval", "examples/gpt-warmup-cosine.yaml", "--at", "1000:1001", "--set", "peak=[1e-3, 2e-3]", "--dtype", "float64")
+    assert r.stdout.splitlines() == ["k,lr[peak=0.001],lr[peak=0.002]", "1000,0.0005,0.001"]
+
+
+@pytest.mark.parametrize(
+    "argv, code, message",
+    [
+        (["eval", "examples/gpt-warmup-cosine.yaml", "--at", "5:2"], 2, "--at expects A:B[:S] with 0 <= A < B and S > 0"),
+        (["eval", "examples/gpt-warmup-cosine.yaml", "--at", "x"], 2, "--at expects A:B or A:B:S with whole numbers"),
+        (["eval", "examples/gpt-warmup-cosine.yaml", "--set", "nope=1"], 1, "unknown var 'nope'; the spec defines: peak"),
+        (["eval", "examples/gpt-warmup-cosine.yaml", "--set", "peak"], 2, "--set expects NAME=VALUE"),
+        (["eval", "examples/gpt-warmup-cosine.yaml", "--set", "peak=-1"], 1, "must not be negative"),
+        (["eval", "examples/gpt-warmup-cosine.yaml", "--hparam", "momentum"], 2, "--hparam 'momentum': the spec has lr"),
+        (["eval", "examples/exponential.yaml"], 2, "the schedule never ends and no `total` is set; give --at A:B"),
+        (["eval", "examples/gpt-warmup-cosine.yaml", "--format", "xml"], 2, "invalid choice"),
+    ],
+)
+def test_eval_usage_errors(argv, code, message):
+    r = run(*argv)
+    assert r.returncode == code, r.stderr
+    assert message in r.stderr and "Traceback" not in r.stderr

@@ -9,10 +9,22 @@ from ._errors import SpecError as SpecError
 from ._load import Spec as Spec
 from ._load import load as load
 from ._load import loads as loads
-from .evaluator import evaluate as evaluate
-from .evaluator import to_jax as to_jax
 
 __version__ = "0.1.0"
+
+
+def evaluate(spec, k, hparam="lr", vars=None, metrics=None, dtype="float32"):
+    """The schedule's values at update index ``k`` as a numpy array; see :func:`schedspec.evaluator.evaluate`."""
+    from .evaluator import evaluate as _impl
+
+    return _impl(spec, k, hparam=hparam, vars=vars, metrics=metrics, dtype=dtype)
+
+
+def to_jax(spec, hparam="lr", dtype="float32"):
+    """A pure JAX function ``fn(k, **vars)``: jit-, vmap- and grad-able; see :func:`schedspec.evaluator.to_jax`."""
+    from .evaluator import to_jax as _impl
+
+    return _impl(spec, hparam=hparam, dtype=dtype)
 
 
 def to_torch(spec, optimizer, **kwargs):

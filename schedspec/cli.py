@@ -25,7 +25,7 @@ class UsageError(Exception):
     """Bad command-line usage (exit code 2)."""
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
     from . import __version__
 
     p = argparse.ArgumentParser(
@@ -53,9 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", default=None, metavar="FILE")
 
     for name, (module, help_text) in _PLUGINS.items():
-        if importlib.util.find_spec(module) is not None:
-            mod = importlib.import_module(module)
-            mod.add_arguments(sub.add_parser(name, help=help_text))
+        if importlib.util.find_spec(module) is None:
+            continue
+        plugin = sub.add_parser(name, help=help_text)
+        if name == command:  # import a plugin only when it runs: `check` stays fast and framework-free
+            importlib.import_module(module).add_arguments(plugin)
     return p
 
 
@@ -142,42 +144,82 @@ def _safe(fn, t):
         return None
 
 
-def _minmax(program, hparam, length):
-    import numpy as np
+_MONOTONE = ("constant", "linear", "cosine", "polynomial", "exponential", "step", "multistep", "inverse_time",
+             "inverse_sqrt", "piecewise")  # fmt: skip
 
+
+def _extrema(node, length: int):
+    """Exact (min, max) over local times 0..length without evaluating every step, or None when not monotone.
+
+    Monotone kinds take their extremes at their ends (a piecewise at its points); a sequence, scale and clip
+    combine their parts. Cyclic shapes (cyclic, onecycle, repeat, product) return None.
+    """
+    from . import _compile, formulas, ir
+
+    kind = ir.kind(node)
+    fn = _compile.build(node, formulas.MathXP)
+    if kind in _MONOTONE:
+        end = length if node.duration is None else min(length, node.duration)
+        ts = [0, end]
+        if kind == "piecewise":
+            ts += [a for a in node.ats if a <= end]
+        elif kind in ("step", "multistep") and node.duration is None and end == length:
+            pass
+        values = [float(fn(t, {})) for t in ts]
+        return min(values), max(values)
+    if isinstance(node, ir.Sequence):
+        out, begin = [], 0
+        for part in node.parts:
+            if begin > length:
+                break
+            r = _extrema(part, length - begin)
+            if r is None:
+                return None
+            out.append(r)
+            if part.duration is None:
+                break
+            begin += part.duration
+        return min(r[0] for r in out), max(r[1] for r in out)
+    if isinstance(node, ir.Scale):
+        r = _extrema(node.of, length)
+        return None if r is None else (node.by * r[0], node.by * r[1])
+    if isinstance(node, ir.Clip):
+        r = _extrema(node.of, length)
+        if r is None:
+            return None
+        lo = node.min if node.min is not None else -float("inf")
+        hi = node.max if node.max is not None else float("inf")
+        return (min(max(r[0], lo), hi), min(max(r[1], lo), hi))
+    return None
+
+
+def _minmax(program, hparam, length):
+    """(min, max) of a bound schedule over steps 0..length: exact, analytic when monotone, else dense numpy."""
     from . import _compile, formulas
 
     node = program.hparams[hparam]
     if length is None:
         return None
-    xp = formulas.NumpyXP()
-    fn = _compile.build(node, xp)
-    n = length + 1
-    if n <= 2_000_000:
-        k = np.arange(n, dtype=np.int64)
-    else:
-        k = np.unique(np.concatenate([np.linspace(0, length, 2_000_000).astype(np.int64), _boundaries(node)]))
     try:
-        v = np.asarray(fn(k, {}), dtype=float)
+        quick = _extrema(node, length)
+        if quick is not None:
+            return quick
+        import numpy as np
+
+        xp = formulas.NumpyXP()
+        fn = _compile.build(node, xp)
+        if length + 1 <= 4_000_000:
+            k = np.arange(length + 1, dtype=np.int64)
+            v = np.asarray(fn(k, {}), dtype=float)
+            return float(v.min()), float(v.max())
+        lo, hi = float("inf"), -float("inf")
+        for start in range(0, length + 1, 4_000_000):  # chunks: exact, bounded memory
+            k = np.arange(start, min(length + 1, start + 4_000_000), dtype=np.int64)
+            v = np.asarray(fn(k, {}), dtype=float)
+            lo, hi = min(lo, float(v.min())), max(hi, float(v.max()))
+        return lo, hi
     except SpecError:
         return None
-    return float(v.min()), float(v.max())
-
-
-def _boundaries(node):
-    import numpy as np
-
-    from . import ir
-
-    out = [0]
-    if isinstance(node, ir.Sequence):
-        b = 0
-        for p in node.parts:
-            if p.duration is None:
-                break
-            b += p.duration
-            out += [b - 1, b]
-    return np.asarray(out, dtype=np.int64)
 
 
 def cmd_check(args) -> int:
@@ -314,7 +356,9 @@ def cmd_schema(args) -> int:
 
 # --------------------------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = _parser(command)
     args = parser.parse_args(argv)
     commands = {"check": cmd_check, "eval": cmd_eval, "schema": cmd_schema}
     try:

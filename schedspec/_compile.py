@@ -18,6 +18,10 @@ class PlateauNeedsMetrics(SpecError):
     pass
 
 
+# nodes whose formula already clamps min(t, duration) (or, for a sequence, whose parts do)
+_SELF_CLAMPING = (ir.Sequence, ir.OneCycle, ir.Linear, ir.Cosine, ir.Polynomial)
+
+
 def param(p, xp, env):
     """The value of a Param (float, Var or Final)."""
     if isinstance(p, ir.Var):
@@ -44,7 +48,7 @@ def dur(d, env):
 def build(node: ir.Node, xp):
     """Return ``fn(t, env)`` evaluating ``node`` at local time ``t`` (int, or float inside a stretched repeat)."""
     inner = _BUILDERS[type(node)](node, xp)
-    if node.duration is None or isinstance(node, (ir.Sequence, ir.OneCycle)):
+    if node.duration is None or isinstance(node, _SELF_CLAMPING):
         return inner
 
     def clamped(t, env):

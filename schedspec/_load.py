@@ -52,6 +52,32 @@ class Spec:
         """The program with vars substituted (scalar vars, and sweep vars from ``member``)."""
         return lower.bind(self.program, member)
 
+    def kind_paths(self, kind: str, hparam: str | None = None) -> list[tuple]:
+        """Paths in the document of every mapping with ``kind: <kind>`` (under ``hparam`` if given)."""
+        found: list[tuple] = []
+
+        def walk(x, path):
+            if isinstance(x, dict):
+                if x.get("kind") == kind:
+                    found.append(path)
+                for key, value in x.items():
+                    walk(value, path + (key,))
+            elif isinstance(x, list):
+                for i, value in enumerate(x):
+                    walk(value, path + (i,))
+
+        data = self.doc.data if isinstance(self.doc.data, dict) else {}
+        for name, value in data.items():
+            if name in ("vars",) or (hparam is not None and name != hparam):
+                continue
+            walk(value, (name,))
+        return found
+
+    def unsupported(self, kind: str, what: str, hparam: str | None = None) -> SpecError:
+        """A SpecError positioned at every ``kind`` phase: ``what`` says which target or feature lacks it."""
+        issues = [self.doc.issue(p, f"the `{kind}` kind is not supported {what}") for p in self.kind_paths(kind, hparam)]
+        return SpecError(issues or [Issue(self.file, None, None, hparam or "<document>", f"the `{kind}` kind is not supported {what}")])
+
     def _repr_svg_(self) -> str | None:
         """Jupyter display: the schedule as an SVG plot (None when matplotlib is missing)."""
         try:

@@ -388,5 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+if __name__ == "__main__":  # pragma: no cover - `python -m schedspec.cli`: use the one imported module's classes
+    from schedspec.cli import main as _main
+
+    sys.exit(_main())

@@ -50,9 +50,24 @@ def _spec(spec) -> Spec:
     return spec if isinstance(spec, Spec) else load(spec)
 
 
+_PLATEAU_WHAT = (
+    "by evaluate/to_jax yet: a plateau is driven by metric reports, and metric-driven evaluation is not "
+    "implemented yet (remove the plateau phase, or use its `start` as a constant)"
+)
+
+
+def _has_plateau(node) -> bool:
+    if isinstance(node, ir.Plateau):
+        return True
+    return any(_has_plateau(c) for c in node.children()) if isinstance(node, ir.Node) else False
+
+
 def _node(spec: Spec, hparam: str) -> ir.Node:
     try:
-        return spec.program.hparams[hparam]
+        node = spec.program.hparams[hparam]
+        if _has_plateau(node):
+            raise spec.unsupported("plateau", _PLATEAU_WHAT, hparam)
+        return node
     except KeyError:
         raise SpecError(
             [Issue(spec.file, None, None, hparam, f"the spec has no `{hparam}` schedule{did_you_mean(hparam, spec.program.hparams)} "
@@ -239,6 +254,8 @@ def evaluate_numpy(spec_or_program, k, hparam: str = "lr", member: dict | None =
     from .formulas import NumpyXP
 
     program = spec_or_program.program if isinstance(spec_or_program, Spec) else spec_or_program
+    if isinstance(spec_or_program, Spec):
+        _node(spec_or_program, hparam)  # clear, positioned errors (unknown hparam, plateau)
     bound = lower.bind(program, member or (program.sweep_members()[0] if program.sweep_vars else None))
     node = bound.hparams[hparam]
     xp = NumpyXP()

@@ -67,7 +67,8 @@ def cosine(xp, t, T, start, end, exponent):
 
 def polynomial(xp, t, T, start, end, power):
     """``(start - end) * (1 - min(t, T) / T) ** power + end``."""
-    return (start - end) * pow_(xp, 1 - ratio(xp, t, T), power) + end
+    remaining = xp.f(T - xp.minimum(t, T)) / xp.f(T)  # integer subtraction first: exactly 0 at t >= T
+    return (start - end) * pow_(xp, remaining, power) + end
 
 
 def exponential(xp, t, start, gamma, every, staircase, end):

@@ -1,0 +1,346 @@
+"""Text plots for the terminal: a braille (or plain ASCII) line chart and a one-line ``sparkline``.
+
+Nothing here evaluates a schedule: the caller passes points that are already reduced to the chart's resolution
+(:mod:`schedspec.plotting` does that with a per-column envelope), and this module only draws them.
+
+A braille character holds 2 x 4 dots, so a chart ``P`` characters wide and ``H`` rows high has ``2P x 4H`` dots.
+Points are joined either as a staircase (``steps=True``: the value of update ``k`` holds until ``k + 1``, which is
+what a schedule means) or as straight segments (for a subsampled ``--at A:B:S`` grid).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Series", "chart", "sparkline", "fmt_num", "GUTTER", "RIGHT_MARGIN"]
+
+_BLOCKS = "▁▂▃▄▅▆▇█"
+# Braille dot bits by (column in cell, row in cell from the top).
+_BRAILLE_BITS = np.array([[0x01, 0x02, 0x04, 0x40], [0x08, 0x10, 0x20, 0x80]], dtype=np.uint16)
+# ANSI colours: blue, red, green, magenta, yellow, cyan, bright blue, bright red
+_ANSI = ("34", "31", "32", "35", "33", "36", "94", "91")
+
+LABEL_WIDTH = 9  # y tick labels are right-aligned in this many characters
+GUTTER = LABEL_WIDTH + 2  # label, a space, and the axis character
+RIGHT_MARGIN = 3  # room for the last x tick label to stick out
+
+
+@dataclass(frozen=True)
+class Series:
+    """One curve to draw.
+
+    Attributes:
+        label: legend text.
+        x: x positions (float array, ascending).
+        y: values at ``x`` (float array, same length).
+        style: index of the colour used when colour is on.
+    """
+
+    label: str
+    x: np.ndarray
+    y: np.ndarray
+    style: int = 0
+
+
+def fmt_num(v: float) -> str:
+    """A short axis label: ``600000 -> '600k'``, ``1.5e6 -> '1.5M'``, ``0.0006 -> '0.0006'``, ``6e-05 -> '6e-05'``.
+
+    >>> [fmt_num(v) for v in (0, 250, 1000, 600000, 1.5e6, 2.5, 6e-4, 6e-5, -0.25)]
+    ['0', '250', '1k', '600k', '1.5M', '2.5', '0.0006', '6e-05', '-0.25']
+    """
+    if v == 0 or not math.isfinite(v):
+        return "0" if v == 0 else str(v)
+    a = abs(v)
+    if a >= 1e3:
+        for div, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+            if a >= div:
+                return f"{v / div:.3g}{suffix}"
+    return f"{v:.3g}"
+
+
+def _fmt_y(v: float) -> str:
+    """A y tick label, at most :data:`LABEL_WIDTH` characters."""
+    s = f"{v:.3g}"
+    return s if len(s) <= LABEL_WIDTH else f"{v:.1e}"
+
+
+def sparkline(values: Sequence[float] | np.ndarray, width: int) -> str:
+    """A one-line bar chart of ``values`` at most ``width`` characters wide.
+
+    The values are split into ``width`` consecutive groups (one per character, or one value per character when there
+    are fewer values than ``width``); each character shows the **maximum** of its group on eight levels from the
+    smallest to the largest value, so a spike or a restart is never averaged away. A constant series is drawn at
+    mid height; a NaN or infinite value is a space.
+
+    Args:
+        values: the numbers to draw, in order.
+        width: the most characters to use (>= 1).
+
+    Returns:
+        The sparkline, ``min(width, len(values))`` characters long.
+
+    Raises:
+        ValueError: if ``width`` < 1.
+
+    >>> sparkline([0, 1, 2, 3, 4, 5, 6, 7], 8)
+    '▁▂▃▄▅▆▇█'
+    >>> sparkline([1, 5, 1, 1, 1, 1], 3)
+    '█▁▁'
+    """
+    if int(width) < 1:
+        raise ValueError(f"sparkline width must be >= 1 (got {width})")
+    v = np.asarray(values, dtype=np.float64).ravel()
+    if v.size == 0:
+        return ""
+    n = min(int(width), v.size)
+    edges = np.linspace(0, v.size, n + 1).round().astype(np.int64)
+    finite = np.isfinite(v)
+    if not finite.any():
+        return " " * n
+    lo, hi = float(v[finite].min()), float(v[finite].max())
+    out = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        group = v[a:b]
+        group = group[np.isfinite(group)]
+        if group.size == 0:
+            out.append(" ")
+        elif hi == lo:
+            out.append(_BLOCKS[3])
+        else:
+            level = int(round((float(group.max()) - lo) / (hi - lo) * (len(_BLOCKS) - 1)))
+            out.append(_BLOCKS[level])
+    return "".join(out)
+
+
+def _nice_ticks(lo: float, hi: float, most: int) -> list[float]:
+    """Round numbers (1, 2, 2.5, 5 x 10^e) in [lo, hi], at most ``most`` of them (at least the two ends' region)."""
+    if hi <= lo or most < 2:
+        return [lo]
+    raw = (hi - lo) / (most - 1)
+    e = math.floor(math.log10(raw))
+    for m in (1, 2, 2.5, 5, 10):
+        step = m * 10.0**e
+        if step >= raw:
+            break
+    first = math.ceil(lo / step - 1e-9) * step
+    ticks = []
+    t = first
+    while t <= hi + step * 1e-9:
+        ticks.append(0.0 if abs(t) < step * 1e-9 else t)
+        t = first + len(ticks) * step
+    return ticks
+
+
+def _raster(cols: np.ndarray, rows: np.ndarray, shape: tuple[int, int], steps: bool) -> np.ndarray:
+    """Dots lit by a polyline through (cols, rows) (dot coordinates, rows from the top) as a bool array."""
+    grid = np.zeros(shape, dtype=bool)
+    n = len(cols)
+    if n == 0:
+        return grid
+    grid[rows[0], cols[0]] = True
+    for i in range(n - 1):
+        c0, r0, c1, r1 = int(cols[i]), int(rows[i]), int(cols[i + 1]), int(rows[i + 1])
+        if steps:  # hold r0 until c1, then jump to r1
+            grid[r0, min(c0, c1) : max(c0, c1) + 1] = True
+            grid[min(r0, r1) : max(r0, r1) + 1, c1] = True
+        else:
+            m = max(abs(c1 - c0), abs(r1 - r0)) + 1
+            cc = np.rint(np.linspace(c0, c1, m)).astype(np.int64)
+            rr = np.rint(np.linspace(r0, r1, m)).astype(np.int64)
+            grid[rr, cc] = True
+    return grid
+
+
+def _pieces(x: np.ndarray, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Split a curve where y is NaN or infinite (the line breaks there)."""
+    ok = np.isfinite(y)
+    if ok.all():
+        return [(x, y)]
+    out = []
+    idx = np.flatnonzero(ok)
+    if idx.size == 0:
+        return out
+    breaks = np.flatnonzero(np.diff(idx) > 1)
+    for part in np.split(idx, breaks + 1):
+        out.append((x[part], y[part]))
+    return out
+
+
+def _colour(text: str, style: int, on: bool) -> str:
+    return f"\x1b[{_ANSI[style % len(_ANSI)]}m{text}\x1b[0m" if on else text
+
+
+def chart(
+    series: Sequence[Series],
+    *,
+    width: int,
+    height: int,
+    xlim: tuple[float, float],
+    ylim: tuple[float, float] | None = None,
+    log: bool = False,
+    title: str = "",
+    xlabel: str = "",
+    marks: Sequence[tuple[float, str]] = (),
+    steps: bool = True,
+    color: bool = False,
+    charset: str = "braille",
+) -> str:
+    """Draw curves as a text chart ``width`` characters wide with a plot area ``height`` rows high.
+
+    Layout: the title; a legend (when colour is on and there are several curves); a strip naming the phase that
+    starts at each of ``marks`` (``╷kind``); the plot rows with y tick labels (the top row is labelled with the
+    largest value, the bottom row with the smallest); the x axis with round-number ticks and ``xlabel``.
+
+    Args:
+        series: the curves (all drawn on the same axes; overlapping dots take the last curve's colour).
+        width: total width in characters (at least ``GUTTER + RIGHT_MARGIN + 8``).
+        height: plot rows (at least 2).
+        xlim: the x range shown (its ends map to the first and last dot column).
+        ylim: the y range shown; default the finite data range.
+        log: logarithmic y (values <= 0 sit on the bottom row).
+        title: first line.
+        xlabel: the unit of x, written after the tick labels.
+        marks: (x, label) pairs named in the strip above the plot (phase boundaries).
+        steps: join points as a staircase (True) or straight segments.
+        color: wrap each curve's characters in an ANSI colour.
+        charset: ``"braille"`` (2 x 4 dots per character) or ``"ascii"`` (one ``*`` per character).
+
+    Returns:
+        The chart as lines joined by newlines (no trailing newline).
+
+    Raises:
+        ValueError: for a width or height too small to draw in, or an unknown ``charset``.
+    """
+    if charset not in ("braille", "ascii"):
+        raise ValueError(f"charset must be 'braille' or 'ascii' (got {charset!r})")
+    plot_w = width - GUTTER - RIGHT_MARGIN
+    if plot_w < 8:
+        raise ValueError(
+            f"a text chart needs a width of at least {GUTTER + RIGHT_MARGIN + 8} characters (got {width})"
+        )
+    if height < 2:
+        raise ValueError(f"a text chart needs at least 2 rows (got {height})")
+    sx, sy = (2, 4) if charset == "braille" else (1, 1)
+    wd, hd = plot_w * sx, height * sy
+    x0, x1 = float(xlim[0]), float(xlim[1])
+
+    def ty(y: np.ndarray) -> np.ndarray:
+        y = np.asarray(y, dtype=np.float64)
+        if not log:
+            return y
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(y > 0, np.log10(np.where(y > 0, y, 1.0)), -np.inf)
+
+    if ylim is None:
+        finite = [ty(s.y)[np.isfinite(ty(s.y))] for s in series]
+        finite = [f for f in finite if f.size]
+        lo = min((float(f.min()) for f in finite), default=0.0)
+        hi = max((float(f.max()) for f in finite), default=1.0)
+    else:
+        lo, hi = (float(v) for v in ty(np.asarray(ylim, dtype=np.float64)))
+        if not math.isfinite(lo):
+            lo = hi - 1.0
+    if hi == lo:
+        pad = abs(hi) * 0.5 if hi != 0 and not log else 1.0
+        lo, hi = lo - pad, hi + pad
+
+    def col_of(x: np.ndarray) -> np.ndarray:
+        span = x1 - x0 if x1 > x0 else 1.0
+        return np.clip(np.rint((np.asarray(x, dtype=np.float64) - x0) / span * (wd - 1)), 0, wd - 1).astype(
+            np.int64
+        )
+
+    def row_of(v: np.ndarray) -> np.ndarray:  # transformed value -> dot row from the top
+        v = np.where(np.isfinite(v), v, lo)
+        up = np.clip(np.rint((v - lo) / (hi - lo) * (hd - 1)), 0, hd - 1).astype(np.int64)
+        return (hd - 1) - up
+
+    cells = np.zeros((height, plot_w), dtype=np.uint16)
+    owner = np.full((height, plot_w), -1, dtype=np.int64)
+    for s in series:
+        yt = ty(s.y)
+        dots = np.zeros((hd, wd), dtype=bool)
+        keep = ~np.isnan(yt)  # -inf (log of <= 0) still draws, on the bottom row
+        for px, py in _pieces(np.asarray(s.x)[keep], np.where(np.isfinite(yt[keep]), yt[keep], lo)):
+            dots |= _raster(col_of(px), row_of(py), (hd, wd), steps)
+        rr, cc = np.nonzero(dots)
+        if charset == "braille":
+            bits = _BRAILLE_BITS[cc % 2, rr % 4]
+            np.bitwise_or.at(cells, (rr // 4, cc // 2), bits)
+        else:
+            cells[rr, cc] = 1
+        owner[rr // sy, cc // sx] = s.style
+
+    ascii_axes = charset == "ascii"
+    v_bar, v_tick, corner, h_bar, h_tick = (
+        ("|", "+", "+", "-", "+") if ascii_axes else ("│", "┤", "└", "─", "┬")
+    )
+    lines: list[str] = []
+    if title:
+        lines.append(title)
+    if color and len(series) > 1:
+        lines.append(" " * GUTTER + "  ".join(_colour("━━", s.style, True) + " " + s.label for s in series))
+    if marks:
+        # a tick at each mark's column, then its label up to the next tick (cut short when they are close)
+        strip = [" "] * (plot_w + RIGHT_MARGIN)
+        tick = "|" if ascii_axes else "╷"
+        placed: dict[int, str] = {}
+        for xm, label in sorted(marks):
+            placed[int(col_of(np.asarray([xm]))[0]) // sx] = label  # a later mark in the same column wins
+        cols = sorted(placed)
+        for i, c in enumerate(cols):
+            end = cols[i + 1] if i + 1 < len(cols) else len(strip)
+            text = (tick + placed[c])[: end - c]
+            if len(text) < len(placed[c]) + 1 and end - c > 2:
+                text = text[:-1] + "…"
+            strip[c : c + len(text)] = list(text)
+        lines.append(" " * GUTTER + "".join(strip).rstrip())
+
+    # y labels: the top and bottom rows carry the extreme values, a few rows between carry their centre values
+    labelled = {0: hi, height - 1: lo}
+    every = 4 if height >= 8 else height
+    for r in range(every, height - 2, every):
+        centre = (hd - 1) - (r * sy + (sy - 1) / 2)
+        labelled[r] = lo + centre / (hd - 1) * (hi - lo)
+    for r in range(height):
+        if r in labelled:
+            v = labelled[r]
+            head = _fmt_y(10.0**v if log else v).rjust(LABEL_WIDTH) + " " + v_tick
+        else:
+            head = " " * (LABEL_WIDTH + 1) + v_bar
+        row = []
+        for c in range(plot_w):
+            bits = int(cells[r, c])
+            if bits == 0:
+                ch = " "
+            else:
+                ch = chr(0x2800 + bits) if charset == "braille" else "*"
+            row.append(_colour(ch, int(owner[r, c]), color) if bits and color else ch)
+        lines.append(head + "".join(row))
+
+    ticks = _nice_ticks(x0, x1, max(2, plot_w // 12)) if x1 > x0 else [x0]
+    axis = [h_bar] * plot_w
+    under = [" "] * (plot_w + RIGHT_MARGIN + 1)
+    last_end = -2
+    for t in ticks:
+        c = int(col_of(np.asarray([t]))[0]) // sx
+        label = fmt_num(t)
+        start = max(0, c - len(label) // 2)
+        start = min(start, len(under) - len(label))
+        if start <= last_end + 1:
+            continue
+        axis[c] = h_tick
+        under[start : start + len(label)] = list(label)
+        last_end = start + len(label) - 1
+    lines.append(" " * (LABEL_WIDTH + 1) + corner + "".join(axis))
+    tail = "".join(under).rstrip()
+    if len(xlabel) <= LABEL_WIDTH:  # the unit sits left of the tick labels, under the y labels
+        lines.append(xlabel.rjust(LABEL_WIDTH) + "  " + tail)
+    else:
+        lines.append(" " * (LABEL_WIDTH + 2) + tail)
+        lines.append(xlabel.rjust(width))
+    return "\n".join(line.rstrip() for line in lines)

@@ -703,7 +703,12 @@ def bind(program: ir.Program, member: dict[str, Any] | None = None) -> ir.Progra
         if v.sweep and name not in member:
             keep.add(name)
             continue
-        idx = v.raw.index(member[name]) if name in member and member[name] in v.raw else 0
+        if name in member and member[name] not in v.raw:
+            raise SpecError(
+                [Issue("<spec>", None, None, f"vars.{name}", f"{member[name]!r} is not one of the values of var '{name}' "
+                       f"({', '.join(repr(x) for x in v.raw)}); use Spec.with_vars to set another value")]
+            )
+        idx = v.raw.index(member[name]) if name in member else 0
         if v.number is not None:
             num[name] = v.number[idx]
         if v.steps is not None:

@@ -49,8 +49,8 @@ def to_optax(spec, **kwargs):
 
 
 def emit(spec, target="torch", **kwargs):
-    """Standalone Python source for ``target`` ("torch" | "keras" | "optax" | "jax"); see :mod:`schedspec.emit`."""
-    from .emit import emit as _impl
+    """Standalone Python source for ``target`` ("torch" | "keras" | "optax" | "jax"); see :mod:`schedspec._emit`."""
+    from ._emit import emit as _impl
 
     return _impl(spec, target, **kwargs)
 

@@ -188,12 +188,31 @@ def _repeat(n, xp):
 
         return fn
 
-    # mult > 1: cycle i starts at P * coef[i], coef[i] = (m**i - 1) / (m - 1), and has length P * m**i.
+    # mult > 1: cycle i starts at B_i = P * (m**i - 1) / (m - 1) and lasts P * m**i; `of` sees local / m**i.
     integral = float(m).is_integer()
+    if isinstance(n.period, int):
+        # Constant period: every cycle's first step ceil(B_i) is an exact integer, the fractional remainder
+        # ceil(B_i) - B_i is precomputed in float64, so cycles are located exactly for every t < 2**31.
+        firsts, offsets, scales = _cycle_table(n.period, m, times)
+        end = firsts[-1] if times is not None else None
+
+        def table_fn(t, env):
+            c = xp.count_le(firsts[1:], t) if len(firsts) > 1 else xp.floordiv(t, n.period) * 0
+            first = xp.take(firsts, c)
+            local = xp.f(t - first) + xp.take(offsets, c)
+            t_of = local / xp.take(scales, c)
+            if end is not None:
+                c = xp.minimum(c, times - 1)
+                t_of = xp.where(t >= end, xp.f(n.period), t_of)
+            return decayed(of(t_of, env), c, env)
+
+        return table_fn
+    if not integral:  # pragma: no cover - lowering rejects a var-length period with a fractional mult
+        raise AssertionError("a var-length period needs an integer mult")
     coefs = []
     i = 1
     while times is None or i < times:
-        c = (int(m) ** i - 1) // (int(m) - 1) if integral else (m**i - 1) / (m - 1)
+        c = (int(m) ** i - 1) // (int(m) - 1)
         if c > ir.MAX_STEPS:
             break
         coefs.append(c)
@@ -201,24 +220,36 @@ def _repeat(n, xp):
 
     def fn(t, env):
         period = dur(n.period, env)
-        if integral:
-            # t >= P * coef  <=>  t // P >= coef for integer coef: exact, and no int32 overflow.
-            c = xp.count_le(coefs, xp.floordiv(t, period)) if coefs else xp.floordiv(t, period) * 0
-            start = period * xp.take([0, *coefs], c)
-            local = xp.f(t - start)
-        else:
-            tf = xp.f(t)
-            c = xp.count_le([period * x for x in coefs], tf) if coefs else xp.floordiv(t, period) * 0
-            local = tf - xp.f(period) * xp.take([0.0, *coefs], c)
-        stretch = xp.power(float(m), xp.f(c))
-        t_of = local / stretch
+        # t >= P * coef  <=>  t // P >= coef for integer coef: exact, and no int32 overflow.
+        c = xp.count_le(coefs, xp.floordiv(t, period)) if coefs else xp.floordiv(t, period) * 0
+        start = period * xp.take([0, *coefs], c)
+        t_of = xp.f(t - start) / xp.power(float(m), xp.f(c))
         if times is not None:
-            # after the last cycle: hold its final value
-            end = period * ((int(m) ** times - 1) // (int(m) - 1) if integral else (m**times - 1) / (m - 1))
+            end = period * ((int(m) ** times - 1) // (int(m) - 1))
+            c = xp.minimum(c, times - 1)
             t_of = xp.where(t >= end, xp.f(period), t_of)
         return decayed(of(t_of, env), c, env)
 
     return fn
+
+
+def _cycle_table(period: int, m: float, times: int | None):
+    """(first step of each cycle, first - exact start, m**i) for cycles 0.. (and the end, when `times` is set)."""
+    from fractions import Fraction
+
+    mf = Fraction(m)
+    firsts, offsets, scales = [], [], []
+    i = 0
+    while True:
+        start = period * (mf**i - 1) / (mf - 1)
+        first = math.ceil(start)
+        if first > ir.MAX_STEPS or (times is not None and i > times):
+            break
+        firsts.append(first)
+        offsets.append(float(first - start))
+        scales.append(float(mf**i))
+        i += 1
+    return firsts, offsets, scales
 
 
 def _product(n, xp):

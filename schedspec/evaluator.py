@@ -6,7 +6,6 @@ sweep is one ``vmap`` and therefore **one** XLA compilation whatever its size, a
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from typing import Any
 
@@ -83,11 +82,10 @@ def _check_dtype(dtype: str) -> str:
 
 
 def _x64(dtype: str):
-    if dtype == "float64":
-        import jax
+    """float64 inside, float32 inside: both explicit, so an ambient jax_enable_x64 does not change the dtype."""
+    import jax
 
-        return jax.enable_x64(True)
-    return contextlib.nullcontext()
+    return jax.enable_x64(dtype == "float64")
 
 
 def _core(program: ir.Program, node: ir.Node):
@@ -97,7 +95,7 @@ def _core(program: ir.Program, node: ir.Node):
     def core(k, nums, durs):
         xp = JaxXP()
         env = {("num", n): xp.f(v) for n, v in nums.items()} | {("dur", n): v for n, v in durs.items()}
-        k = xp.jnp.maximum(k, 0)
+        k = xp.jnp.maximum(xp.jnp.asarray(k, dtype=xp.jnp.int64 if xp.dtype == xp.jnp.float64 else xp.jnp.int32), 0)
         return xp.out(_compile.build(node, xp)(k, env), k)
 
     return core

@@ -77,8 +77,8 @@ def exponential(xp, t, start, gamma, every, staircase, end):
     if end is None:
         return v
     if isinstance(gamma, (int, float)):
-        return xp.maximum(v, end) if gamma < 1 else xp.minimum(v, end)
-    return xp.where(gamma < 1, xp.maximum(v, end), xp.minimum(v, end))
+        return xp.maximum(v, end) if gamma < 1 else (xp.minimum(v, end) if gamma > 1 else v)
+    return xp.where(gamma < 1, xp.maximum(v, end), xp.where(gamma > 1, xp.minimum(v, end), v))
 
 
 def step(xp, t, start, gamma, every):

@@ -5,6 +5,7 @@ Every problem is collected with its position, so one run reports all of them at 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from fractions import Fraction
@@ -450,7 +451,10 @@ class _Lowerer:
             value = self.start(m, path, carry, "value")
             return ir.Constant(value, duration) if value is not None and ok else None
         if k in ("repeat", "product", "scale", "clip"):
-            return self.combinator(m, path, carry, duration if m.duration is not None else None, remaining)
+            node = self.combinator(m, path, carry, duration if m.duration is not None else None, remaining)
+            if node is not None and node.duration is None and remaining is not None:
+                node = dataclasses.replace(node, duration=remaining)  # the open last phase runs to `total`
+            return node
         if k == "cyclic":
             node = ir.Cyclic(n("low"), n("high"), d("up"), d("down") if m.down is not None else d("up"), m.mode, n("gamma"), duration)
             return node if ok else None
@@ -562,8 +566,9 @@ class _Lowerer:
                     duration = ir.dur_mul(period, times)
                 elif integral:
                     duration = ir.dur_mul(period, (int(mult) ** times - 1) // (int(mult) - 1))
-                else:
-                    duration = math.ceil(period * (mult**times - 1) / (mult - 1))
+                else:  # the first step after the last cycle's exact (fractional) end
+                    firsts = _compile._cycle_table(period, mult, times)[0]
+                    duration = firsts[times] if len(firsts) > times else ir.MAX_STEPS + 1
                 if isinstance(duration, int) and duration > ir.MAX_STEPS:
                     self.err(path + ("times",), f"{times} cycles last {duration} steps, more than 2**31-1")
                     return None

@@ -30,10 +30,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from schedspec.adapters.optax import resolve
-
 from schedspec import _compile, ir
 from schedspec._errors import MissingDependency
+from schedspec._target import resolve
 from schedspec.formulas import KerasXP
 
 

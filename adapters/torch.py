@@ -22,16 +22,15 @@ Just after ``scheduler.step()`` has been called for update ``k``, ``scheduler.ge
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from typing import Any
 
 import numpy as np
 
 from schedspec import _compile, ir
-from schedspec._errors import SpecError, format_path, require
+from schedspec._errors import require
 from schedspec._load import Spec, load
-from schedspec.evaluator import _node, _used_vars
+from schedspec._target import resolve
 from schedspec.formulas import NumpyXP
 
 torch = require("torch", "torch")
@@ -43,69 +42,10 @@ DEFAULT_BLOCK = 4096
 _STATE_KEYS = ("last_epoch", "_step_count", "base_lrs", "_last_lr")
 
 
-def _find_kind(data: Any, kind: str, path: tuple) -> tuple | None:
-    """The path of the first mapping with ``kind: <kind>`` inside raw spec data, or ``None``."""
-    if isinstance(data, dict):
-        if data.get("kind") == kind:
-            return path
-        items = data.items()
-    elif isinstance(data, list):
-        items = enumerate(data)
-    else:
-        return None
-    for key, value in items:
-        found = _find_kind(value, kind, (*path, key))
-        if found is not None:
-            return found
-    return None
-
-
-def _contains(node: ir.Node, cls: type) -> bool:
-    """Whether the IR tree ``node`` holds a node of type ``cls`` (carried starts included)."""
-    if isinstance(node, cls):
-        return True
-    for f in dataclasses.fields(node):
-        value = getattr(node, f.name)
-        values = value if isinstance(value, tuple) else (value,)
-        for v in values:
-            if isinstance(v, ir.Final):
-                v = v.node
-            if isinstance(v, ir.Node) and _contains(v, cls):
-                return True
-    return False
-
-
 def _resolve(spec: Spec, hparam: str, vars: dict | None) -> tuple[Spec, ir.Node]:
     """The spec with ``vars`` applied and the bound IR node of ``hparam`` (no var left), or a SpecError."""
-    if vars:
-        spec = spec.with_vars(vars)
-    if hparam not in spec.program.hparams:
-        _node(spec, hparam)  # a clear SpecError when the spec has no such schedule
-    node = spec.bound().hparams[hparam]
-    nums, durs = _used_vars(node)
-    sweep = sorted(nums | durs)
-    if sweep:
-        program = spec.program
-        first = program.sweep_members()[0]
-        choice = ", ".join(f"{n!r}: {first[n]!r}" for n in program.sweep_vars)
-        names = ", ".join(f"${n}" for n in sweep)
-        msg = (
-            f"`{hparam}` depends on the sweep var(s) {names} ({program.sweep_size} members); a torch scheduler runs "
-            f"one member: choose it with to_torch(..., vars={{{choice}}})"
-        )
-        raise SpecError([spec.doc.issue(("vars", sweep[0]), msg)])
-    if _contains(node, ir.Plateau):
-        path = _find_kind(
-            spec.doc.data.get(hparam) if isinstance(spec.doc.data, dict) else None, "plateau", (hparam,)
-        )
-        path = path or (hparam,)
-        msg = (
-            f"{format_path(path)}: the `plateau` kind (metric-driven reduction) is not supported by the torch "
-            "adapter yet; its value depends on metric reports, which is a later feature. Use a time-based "
-            "schedule here, or torch.optim.lr_scheduler.ReduceLROnPlateau on its own"
-        )
-        raise SpecError([spec.doc.issue(path, msg)])
-    return spec, node
+    res = resolve(spec, hparam, vars, "torch", counts_steps=False)
+    return res.spec, res.node
 
 
 def _ratios(base_lrs: list) -> list[float]:

@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from . import _yaml, ir, lower
-from ._errors import Issue, SpecError
+from ._errors import Issue, SpecError, format_path
 
 
 class Spec:
@@ -75,7 +75,10 @@ class Spec:
 
     def unsupported(self, kind: str, what: str, hparam: str | None = None) -> SpecError:
         """A SpecError positioned at every ``kind`` phase: ``what`` says which target or feature lacks it."""
-        issues = [self.doc.issue(p, f"the `{kind}` kind is not supported {what}") for p in self.kind_paths(kind, hparam)]
+        issues = [
+            self.doc.issue(p, f"{format_path(p)}: the `{kind}` kind is not supported {what}")
+            for p in self.kind_paths(kind, hparam)
+        ]
         return SpecError(issues or [Issue(self.file, None, None, hparam or "<document>", f"the `{kind}` kind is not supported {what}")])
 
     def _repr_svg_(self) -> str | None:

@@ -14,35 +14,9 @@ import numpy as np
 from . import _compile, ir
 from ._errors import Issue, SpecError, did_you_mean, require
 from ._load import Spec, load
+from ._target import contains, hparam_node, used_vars
 
 _DTYPES = ("float32", "float64")
-
-
-def _used_vars(node) -> tuple[set[str], set[str]]:
-    """Names used as numbers and as durations in a tree."""
-    import dataclasses
-
-    nums: set[str] = set()
-    durs: set[str] = set()
-
-    def walk(x):
-        if isinstance(x, ir.Var):
-            nums.add(x.name)
-        elif isinstance(x, ir.DVar):
-            durs.add(x.name)
-        elif isinstance(x, ir.Sum):
-            durs.update(n for _, n in x.terms)
-        elif isinstance(x, ir.Final):
-            walk(x.node)
-        elif isinstance(x, ir.Node):
-            for f in dataclasses.fields(x):
-                walk(getattr(x, f.name))
-        elif isinstance(x, tuple):
-            for v in x:
-                walk(v)
-
-    walk(node)
-    return nums, durs
 
 
 def _spec(spec) -> Spec:
@@ -55,23 +29,12 @@ _PLATEAU_WHAT = (
 )
 
 
-def _has_plateau(node) -> bool:
-    if isinstance(node, ir.Plateau):
-        return True
-    return any(_has_plateau(c) for c in node.children()) if isinstance(node, ir.Node) else False
-
-
 def _node(spec: Spec, hparam: str) -> ir.Node:
-    try:
-        node = spec.program.hparams[hparam]
-        if _has_plateau(node):
-            raise spec.unsupported("plateau", _PLATEAU_WHAT, hparam)
-        return node
-    except KeyError:
-        raise SpecError(
-            [Issue(spec.file, None, None, hparam, f"the spec has no `{hparam}` schedule{did_you_mean(hparam, spec.program.hparams)} "
-                   f"(it has: {', '.join(spec.program.hparams)})")]
-        ) from None
+    """The hparam's IR, or a positioned SpecError (unknown hparam, metric-driven plateau)."""
+    node = hparam_node(spec, hparam)
+    if contains(node, ir.Plateau):
+        raise spec.unsupported("plateau", _PLATEAU_WHAT, hparam)
+    return node
 
 
 def _check_dtype(dtype: str) -> str:
@@ -117,7 +80,7 @@ def to_jax(spec, hparam: str = "lr", dtype: str = "float32"):
     dtype = _check_dtype(dtype)
     program = spec.program
     node = _node(spec, hparam)
-    nums, durs = _used_vars(node)
+    nums, durs = used_vars(node)
     core = _core(program, node)
     defaults: dict[str, Any] = {}
     for name in nums | durs:
@@ -175,7 +138,7 @@ def _jitted(program_id: int, hparam: str, dtype: str, sweep: bool, _keep):
 
 
 def _inputs(program: ir.Program, node: ir.Node, dtype: str):
-    nums, durs = _used_vars(node)
+    nums, durs = used_vars(node)
     members = program.sweep_members()
     sweep = bool(program.sweep_vars) and bool((nums | durs) & set(program.sweep_vars))
     fdt = np.float64 if dtype == "float64" else np.float32

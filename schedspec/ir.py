@@ -42,8 +42,8 @@ class Final:
     node: Node
 
 
-Param = Union[float, Var, Final]
-Dur = Union[int, "DVar", "Sum"]
+Param = Union[float, Var, Final]  # noqa: UP007 - forward references
+Dur = Union[int, "DVar", "Sum"]  # noqa: UP007
 
 
 @dataclass(frozen=True)

@@ -254,12 +254,12 @@ def _as_range(at: Any) -> range | None:
 
 def _members(spec, hparam: str) -> tuple[list[dict | None], bool]:
     """The sweep members that give separate curves for ``hparam``, and whether there is a sweep axis."""
-    from .evaluator import _used_vars
+    from ._target import used_vars
 
     program = spec.program
     if not program.sweep_vars:
         return [None], False
-    nums, durs = _used_vars(program.hparams[hparam])
+    nums, durs = used_vars(program.hparams[hparam])
     if (nums | durs) & set(program.sweep_vars):
         return program.sweep_members(), True
     return [program.sweep_members()[0]], False

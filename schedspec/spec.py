@@ -128,7 +128,7 @@ _VAR_JSON = {"type": "string", "pattern": VAR_PATTERN}
 def Num(bound: Bound = Bound(ge=0)) -> Any:  # noqa: N802 - a type factory
     """A non-negative (by default) literal number or ``$var``."""
     return Annotated[
-        Union[float, str],
+        float | str,
         PlainValidator(lambda v: check_number(v, bound)),
         WithJsonSchema({"anyOf": [{"type": "number", **bound.json()}, _VAR_JSON]}),
         bound,
@@ -139,7 +139,7 @@ NonNeg = Num(Bound(ge=0))
 Positive = Num(Bound(gt=0))
 Fraction01 = Num(Bound(gt=0, lt=1))
 Duration = Annotated[
-    Union[int, float, str],
+    int | float | str,
     PlainValidator(check_duration),
     WithJsonSchema(
         {
@@ -403,20 +403,21 @@ def schedule_tag(v: Any) -> str | None:
     return None
 
 
+_SCHEDULE_MEMBERS = (
+    Annotated[NonNeg, Tag("number")],
+    Annotated[list["Schedule"], Tag("list"), Field(min_length=1)],
+    *[Annotated[m, Tag(name)] for name, m in KINDS.items()],
+)
 Schedule = TypeAliasType(
     "Schedule",
     Annotated[
-    Union[
-        Annotated[NonNeg, Tag("number")],
-        Annotated[list["Schedule"], Tag("list"), Field(min_length=1)],
-        *[Annotated[m, Tag(name)] for name, m in KINDS.items()],
-    ],
-    Discriminator(
-        schedule_tag,
-        custom_error_type="kind",
-        custom_error_message="unknown or missing kind",
-    ),
-    Field(description="A schedule: a number or $var, a mapping with `kind`, or a list of phases (a sequence)."),
+        Union[_SCHEDULE_MEMBERS],  # noqa: UP007 - a tuple of members (star-unpacking in a subscript needs 3.11)
+        Discriminator(
+            schedule_tag,
+            custom_error_type="kind",
+            custom_error_message="unknown or missing kind",
+        ),
+        Field(description="A schedule: a number or $var, a mapping with `kind`, or a list of phases (a sequence)."),
     ],
 )
 
@@ -438,7 +439,7 @@ def _var_entry(v: Any) -> Any:
 
 _VAR_VALUE_JSON = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": DURATION_PATTERN}]}
 VarEntry = Annotated[
-    Union[int, float, str, list],
+    int | float | str | list,
     PlainValidator(_var_entry),
     WithJsonSchema({"anyOf": [*_VAR_VALUE_JSON["anyOf"], {"type": "array", "minItems": 1, "items": _VAR_VALUE_JSON}]}),
 ]

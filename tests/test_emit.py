@@ -31,8 +31,8 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 
 import schedspec  # noqa: E402
 from schedspec import ir  # noqa: E402
-from schedspec.cli import main  # noqa: E402
 from schedspec._emit import native_torch  # noqa: E402
+from schedspec.cli import main  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from strategies import specs as random_specs  # noqa: E402
@@ -615,7 +615,7 @@ def test_spec_text_is_visible_in_the_header_escaped():
 # ------------------------------------------------------------------------------------------------ errors
 def test_sweep_needs_one_member():
     data = doc({"kind": "constant", "value": "$lr0"}, vars={"lr0": [0.1, 0.01]})
-    with pytest.raises(schedspec.SpecError, match=r"sweep var\(s\) `lr0` \(2 values\)") as err:
+    with pytest.raises(schedspec.SpecError, match=r"sweep var \$lr0 \(2 values: 0.1, 0.01\)") as err:
         schedspec.emit(data, "torch")
     assert err.value.issues[0].path == "vars.lr0"
     source = schedspec.emit(data, "torch", vars={"lr0": 0.01})
@@ -784,7 +784,7 @@ def test_cli_exit_codes(tmp_path, capsys, monkeypatch):
     plateau = tmp_path / "plateau.yaml"
     plateau.write_text("schedspec: 1\ninterval: epoch\nlr: {kind: plateau, start: 0.1, monitor: val_loss}\n")
     assert main(["compile", str(plateau), "--to", "keras"]) == 1
-    assert "plateau.yaml:3:5: `plateau` at lr cannot be compiled to keras" in capsys.readouterr().err
+    assert "plateau.yaml:3:5: lr: the `plateau` kind is not supported by `schedspec compile --to keras` (keras)" in capsys.readouterr().err
     # 2: bad usage
     for argv in (
         ["compile", good, "--to", "tensorflow"],

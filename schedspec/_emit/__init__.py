@@ -27,7 +27,8 @@ import re
 import textwrap
 
 from .. import ir, lower
-from .._errors import Issue, SpecError, did_you_mean, format_path
+from .._errors import did_you_mean
+from .._target import resolve
 from . import _codegen, _source
 
 TARGETS = ("torch", "keras", "optax", "jax")
@@ -62,106 +63,10 @@ def _comment(label: str, text: str, width: int = 100) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------ checks
-def _names_used(node) -> set[str]:
-    """Vars still referenced by a (partly) bound tree."""
-    out: set[str] = set()
-
-    def walk(x):
-        if isinstance(x, (ir.Var, ir.DVar)):
-            out.add(x.name)
-        elif isinstance(x, ir.Sum):
-            out.update(n for _, n in x.terms)
-        elif isinstance(x, ir.Final):
-            walk(x.node)
-        elif isinstance(x, ir.Node):
-            for f in dataclasses.fields(x):
-                walk(getattr(x, f.name))
-        elif isinstance(x, tuple):
-            for v in x:
-                walk(v)
-
-    walk(node)
-    return out
-
-
-def _find_kind(data, kind: str, path: tuple) -> list[tuple]:
-    """Paths of every mapping with ``kind: <kind>`` under ``data`` (the spec as written)."""
-    found = []
-    if isinstance(data, dict):
-        if data.get("kind") == kind:
-            found.append(path)
-        for key, value in data.items():
-            found += _find_kind(value, kind, (*path, key))
-    elif isinstance(data, list):
-        for i, value in enumerate(data):
-            found += _find_kind(value, kind, (*path, i))
-    return found
-
-
-def _has(node, cls) -> bool:
-    if isinstance(node, cls):
-        return True
-    return any(_has(c, cls) for c in node.children())
-
-
-def _issue(spec, path: tuple, message: str) -> Issue:
-    return spec.doc.issue(path, message)
-
-
 def _bind(spec, hparam: str, target: str):
     """The bound program and the hparam's node, or a SpecError naming what stops the emission."""
-    program = spec.program
-    if hparam not in program.hparams:
-        hint = did_you_mean(hparam, program.hparams)
-        raise SpecError(
-            [Issue(spec.file, None, None, hparam,
-                   f"the spec has no `{hparam}` schedule{hint} (it has: {', '.join(program.hparams)})")]
-        )  # fmt: skip
-    sweep = [n for n in program.sweep_vars if n in _names_used(program.hparams[hparam])]
-    if sweep:
-        sizes = ", ".join(f"`{n}` ({len(program.vars[n].raw)} values)" for n in sweep)
-        example = ", ".join(f"{n}={sanitize(str(program.vars[n].raw[0]))}" for n in sweep)
-        message = (
-            f"`{hparam}` depends on the sweep var(s) {sizes}; emitted source is one schedule, so pick one "
-            f"member: emit(spec, {target!r}, vars={{...}}) or `schedspec compile --set` (e.g. --set "
-            f"{example.replace(', ', ' --set ')})"
-        )
-        raise SpecError([_issue(spec, ("vars", n), message) for n in sweep])
-    bound = lower.bind(program)
-    node = bound.hparams[hparam]
-    if _has(node, ir.Plateau):
-        paths = _find_kind(
-            spec.doc.data.get(hparam) if isinstance(spec.doc.data, dict) else None, "plateau", (hparam,)
-        )
-        paths = paths or [(hparam,)]
-        raise SpecError(
-            [
-                _issue(
-                    spec,
-                    p,
-                    f"`plateau` at {format_path(p)} cannot be compiled to {target} source: it is driven by metric "
-                    "reports at run time, which a standalone schedule cannot see; use the runtime adapter "
-                    f"(schedspec.to_{target}) or replace the plateau by a fixed schedule",
-                )
-                for p in paths
-            ]
-        )
-    left = _names_used(node)
-    if left:  # pragma: no cover - bind() resolves every scalar var
-        raise SpecError(f"internal: vars {sorted(left)} were not resolved")
-    if target != "torch" and bound.interval == "epoch" and not bound.steps_per_epoch:
-        raise SpecError(
-            [
-                _issue(
-                    spec,
-                    ("interval",),
-                    f"`interval: epoch` needs `steps_per_epoch` to compile to {target}: {target} counts optimizer "
-                    "steps, and the emitted schedule uses epoch = step // steps_per_epoch; set steps_per_epoch "
-                    "(torch is stepped once per epoch and does not need it)",
-                )
-            ]
-        )
-    return bound, node
+    res = resolve(spec, hparam, None, target, counts_steps=target != "torch", entry=f"`schedspec compile --to {target}`")
+    return lower.bind(res.spec.program), res.node
 
 
 # ------------------------------------------------------------------------------------------ torch native

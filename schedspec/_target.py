@@ -1,0 +1,142 @@
+"""What every target (torch, keras, optax, emitted source) checks before it runs a schedule: one place.
+
+:func:`resolve` narrows a spec to one hyperparameter and one sweep member and reports, all at once and with
+positions, what the target cannot run: an unknown hyperparameter, a sweep var not fixed by ``vars``, a
+metric-driven ``plateau``, or ``interval: epoch`` without ``steps_per_epoch`` for a target that counts optimizer
+steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from . import ir
+from ._errors import Issue, SpecError, did_you_mean
+from ._load import Spec, load
+
+
+def used_vars(node: Any) -> tuple[set[str], set[str]]:
+    """Names a tree uses as numbers and as durations (carried starts included)."""
+    nums: set[str] = set()
+    durs: set[str] = set()
+
+    def walk(x):
+        if isinstance(x, ir.Var):
+            nums.add(x.name)
+        elif isinstance(x, ir.DVar):
+            durs.add(x.name)
+        elif isinstance(x, ir.Sum):
+            durs.update(n for _, n in x.terms)
+        elif isinstance(x, ir.Final):
+            walk(x.node)
+        elif isinstance(x, ir.Node):
+            for f in dataclasses.fields(x):
+                walk(getattr(x, f.name))
+        elif isinstance(x, tuple):
+            for v in x:
+                walk(v)
+
+    walk(node)
+    return nums, durs
+
+
+def contains(node: Any, cls: type) -> bool:
+    """Whether the tree holds a node of type ``cls`` (carried starts included)."""
+    if isinstance(node, ir.Final):
+        return contains(node.node, cls)
+    if isinstance(node, cls):
+        return True
+    if isinstance(node, ir.Node):
+        return any(contains(getattr(node, f.name), cls) for f in dataclasses.fields(node))
+    if isinstance(node, tuple):
+        return any(contains(v, cls) for v in node)
+    return False
+
+
+def hparam_node(spec: Spec, hparam: str) -> ir.Node:
+    """The (unbound) IR of ``hparam``, or a SpecError naming the schedules the spec has."""
+    node = spec.program.hparams.get(hparam)
+    if node is None:
+        raise SpecError(
+            [Issue(spec.file, None, None, hparam, f"the spec has no `{hparam}` schedule{did_you_mean(hparam, spec.program.hparams)} "
+                   f"(it has: {', '.join(spec.program.hparams)})")]
+        )  # fmt: skip
+    return node
+
+
+@dataclasses.dataclass(frozen=True)
+class Resolved:
+    """A spec narrowed to one hyperparameter and one sweep member.
+
+    Attributes:
+        spec: the spec, with ``vars`` applied.
+        hparam: the hyperparameter's name.
+        node: its IR with every var substituted (plain floats and ints).
+        divisor: ``steps_per_epoch`` for ``interval: epoch`` on a step-counting target, else 1 (k = step // divisor).
+    """
+
+    spec: Spec
+    hparam: str
+    node: ir.Node
+    divisor: int
+
+
+def resolve(
+    spec: Any, hparam: str, vars: dict | None, target: str, counts_steps: bool = True, entry: str | None = None
+) -> Resolved:
+    """Load ``spec``, apply ``vars`` and check that ``target`` can run its ``hparam`` schedule.
+
+    Args:
+        spec: a :class:`schedspec.Spec`, a path or a dict.
+        hparam: the hyperparameter (``"lr"``, ``"momentum"``, ...).
+        vars: var values (a sweep member, or overrides); the sweep vars the schedule uses must be given.
+        target: the target's name for messages (``"torch"``, ``"keras"``, ``"optax"``, ``"jax"``).
+        counts_steps: the target counts optimizer steps (Keras, Optax), so an epoch-based spec needs
+            ``steps_per_epoch``; False for a torch scheduler, which is stepped once per interval.
+        entry: what the user called, for messages (default ``to_<target>``).
+
+    Raises:
+        SpecError: every reason the target cannot run the schedule, each with its position.
+    """
+    spec = load(spec)
+    if vars:
+        spec = spec.with_vars(dict(vars))
+    program = spec.program
+    node = hparam_node(spec, hparam)
+    doc = spec.doc
+    issues: list[Issue] = []
+    entry = entry or f"to_{target}"
+    if contains(node, ir.Plateau):
+        what = (
+            f"by {entry} ({target}) yet: a plateau is driven by metric reports, and metric-driven schedules are "
+            "not implemented yet (use a time-based schedule here)"
+        )
+        issues.extend(spec.unsupported("plateau", what, hparam).issues)
+    nums, durs = used_vars(node)
+    for name in sorted((nums | durs) & set(program.sweep_vars)):
+        raw = program.vars[name].raw
+        first = raw[0]
+        issues.append(
+            doc.issue(
+                ("vars", name),
+                f"`{hparam}` uses the sweep var ${name} ({len(raw)} values: {', '.join(str(v) for v in raw)}), but "
+                f"{entry} builds one {target} schedule: pick one member with vars={{{name!r}: {first!r}}} "
+                f"(or `--set {name}={first}` on the command line)",
+            )
+        )
+    divisor = 1
+    if counts_steps and program.interval == "epoch":
+        if program.steps_per_epoch is None:
+            issues.append(
+                doc.issue(
+                    ("interval",),
+                    f"`interval: epoch` counts epochs, but {target} counts optimizer steps: add `steps_per_epoch` "
+                    "(the schedule then uses k = step // steps_per_epoch)",
+                )
+            )
+        else:
+            divisor = int(program.steps_per_epoch)
+    if issues:
+        raise SpecError(issues)
+    return Resolved(spec, hparam, spec.bound().hparams[hparam], divisor)

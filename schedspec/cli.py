@@ -118,7 +118,7 @@ def _fmt(v: float) -> str:
 
 
 # --------------------------------------------------------------------------------------------- check
-def _rows(program, node, unit_epoch: int | None):
+def _rows(node):
     """Top-level phases of a bound schedule: (kind, begin, end, start value, end value)."""
     from . import _compile, formulas, ir
 
@@ -163,8 +163,6 @@ def _extrema(node, length: int):
         ts = [0, end]
         if kind == "piecewise":
             ts += [a for a in node.ats if a <= end]
-        elif kind in ("step", "multistep") and node.duration is None and end == length:
-            pass
         values = [float(fn(t, {})) for t in ts]
         return min(values), max(values)
     if isinstance(node, ir.Sequence):
@@ -264,7 +262,7 @@ def cmd_check(args) -> int:
                 header += ["begin(ep)", "end(ep)"]
             header += ["start", "end value"]
             table = [header]
-            for i, (kind, b, e, v0, v1) in enumerate(_rows(bound[0], node, spe)):
+            for i, (kind, b, e, v0, v1) in enumerate(_rows(node)):
                 row = [str(i), kind, str(b), "forever" if e is None else str(e)]
                 if ep:
                     row += [f"{b / spe:g}", "-" if e is None else f"{e / spe:g}"]

@@ -30,8 +30,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from schedspec import _compile, ir
-from schedspec._errors import MissingDependency
+import numpy as np
+
+from schedspec import _compile, _metrics, ir
+from schedspec._errors import MissingDependency, SpecError, did_you_mean
 from schedspec._target import resolve
 from schedspec.formulas import KerasXP
 
@@ -52,7 +54,7 @@ def _import_keras():
 
 keras = _import_keras()
 
-__all__ = ["Schedule", "to_keras"]
+__all__ = ["Schedule", "PlateauCallback", "to_keras", "optimizer"]
 
 _FORMAT = 1
 
@@ -70,6 +72,8 @@ def node_from_json(data: Any) -> Any:
         ValueError: an unknown kind or field, or a var reference (the IR must be bound).
     """
     if isinstance(data, dict):
+        if set(data) == {"final"}:  # a start carried from a plateau (its final value depends on the reports)
+            return ir.Final(node_from_json(data["final"]))
         if "kind" not in data:
             raise ValueError(f"not a bound schedspec IR node (vars must be substituted): {data!r}")
         cls = ir.KINDS.get(data["kind"])
@@ -101,6 +105,15 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
         fingerprint: the spec's fingerprint (informational).
         dtype: the float dtype of the values (default ``"float32"``).
         format: the config format version.
+        max_reports: with a ``plateau``: how many metric reports the optimizer variables hold (at least the
+            last report any plateau consumes); see :meth:`attach`.
+
+    A schedule with a ``plateau`` keeps the value after each metric report in two variables that it adds to its
+    optimizer (:meth:`attach`; the callback of :meth:`callback` does it in ``model.fit``), because Keras' JAX
+    trainer passes only the model's and the optimizer's variables into its jitted train step: any other variable
+    read by a schedule is frozen at its value when the step was traced. The reports themselves are host-side
+    (``report(name, value)``), and the values are computed with the shared formulas in float64 (as torch does),
+    then stored in float32.
     """
 
     def __init__(
@@ -114,6 +127,7 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
         fingerprint: str | None = None,
         dtype: str = "float32",
         format: int = _FORMAT,
+        max_reports: int | None = None,
     ):
         if format != _FORMAT:
             raise ValueError(
@@ -133,8 +147,14 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
         self.fingerprint = fingerprint
         self.dtype = dtype
         self.node = node_from_json(program)
-        if any(isinstance(n, ir.Plateau) for n in _nodes(self.node)):
-            raise ValueError("a `plateau` schedule is metric-driven and cannot run as a Keras schedule")
+        self._sites = _metrics.sites(self.node)
+        self.max_reports = None
+        self._reports = None
+        self._optimizer = None
+        self._values_var = self._counts_var = None
+        if self._sites:
+            self.max_reports = _capacity(self._sites, max_reports)
+            self._reports = _metrics.Reports([self.node])
         divisor = self.gradient_accumulation_steps * (steps_per_epoch if interval == "epoch" else 1)
         # k < 2**31, so a larger divisor gives the same k // divisor
         self._divisor = min(divisor, ir.MAX_STEPS)
@@ -148,7 +168,81 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
         if self._divisor > 1:
             k = ops.floor_divide(k, self._divisor)
         k = ops.maximum(k, 0)
-        return self._xp.out(self._fn(k, {}), k)
+        return self._xp.out(self._fn(k, self._plateau_env()), k)
+
+    # ------------------------------------------------------------------ plateau
+    def _plateau_env(self) -> dict:
+        if not self._sites:
+            return {}
+        if self._values_var is None:
+            raise RuntimeError(
+                f"the schedule {self.name!r} has a `plateau`: attach it to its optimizer first, with "
+                "callbacks=[schedule.callback()] in model.fit, or schedule.attach(optimizer) in a custom loop"
+            )
+        values, counts = self._values_var.value, self._counts_var.value
+        return {("trajectory", s.node, s.origin): (values[i], counts[i]) for i, s in enumerate(self._sites)}
+
+    @property
+    def monitors(self) -> list[str]:
+        """The metrics the schedule's plateaus monitor (empty without a plateau)."""
+        return list(self._reports.names) if self._reports is not None else []
+
+    def attach(self, optimizer) -> None:
+        """Add the plateau state to ``optimizer`` as two non-trainable optimizer variables (once per optimizer).
+
+        ``schedspec_plateau_values`` (plateaus x ``max_reports + 1``: the value after each report) and
+        ``schedspec_plateau_counts`` (reports made). Being optimizer variables, they are passed into the jitted
+        train step, saved with the optimizer and restored by ``load_weights``.
+        """
+        if not self._sites or self._optimizer is optimizer:
+            return
+        n = len(self._sites)
+        self._values_var = optimizer.add_variable(
+            shape=(n, self.max_reports + 1), initializer="zeros", dtype=self.dtype, name="schedspec_plateau_values"
+        )
+        self._counts_var = optimizer.add_variable(
+            shape=(n,), initializer="zeros", dtype="int32", name="schedspec_plateau_counts"
+        )
+        self._optimizer = optimizer
+        self._write()
+
+    def report(self, name: str, value: Any) -> None:
+        """Record the next report of metric ``name`` (report ``j`` is the metric at the end of interval ``j``)."""
+        if self._reports is None:
+            raise ValueError(f"the schedule {self.name!r} has no `plateau`, so it takes no metric reports")
+        if name not in self._reports.names:
+            raise ValueError(
+                f"no `plateau` of {self.name!r} monitors {name!r}{did_you_mean(str(name), self._reports.names)} "
+                f"(monitored: {', '.join(self._reports.names)})"
+            )
+        j = len(self._reports.reports[name])
+        for site in self._sites:
+            if site.monitor == name and site.stop() is None and j >= self.max_reports:
+                raise ValueError(
+                    f"report #{j} of {name!r} exceeds max_reports={self.max_reports} of an open-ended plateau: "
+                    "build the schedule with a larger max_reports"
+                )
+        self._reports.add(name, value)
+        if self._values_var is not None:
+            self._write()
+
+    def _write(self) -> None:
+        env = self._reports.env()
+        cap = self.max_reports + 1
+        values = np.zeros((len(self._sites), cap), dtype=np.float64)
+        counts = np.zeros((len(self._sites),), dtype=np.int32)
+        for i, site in enumerate(self._sites):
+            traj, count = env[("trajectory", site.node, site.origin)]
+            traj = list(traj)[:cap]  # entries past the last consumed report all equal the final value
+            values[i, : len(traj)] = traj
+            values[i, len(traj) :] = traj[-1]
+            counts[i] = count
+        self._values_var.assign(values.astype(self.dtype))
+        self._counts_var.assign(counts)
+
+    def callback(self) -> PlateauCallback:
+        """A Keras callback for ``model.fit`` that attaches the schedule and reports its metrics at each epoch end."""
+        return PlateauCallback(self)
 
     def get_config(self) -> dict:
         """Everything needed to rebuild the schedule (JSON data)."""
@@ -162,12 +256,73 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
             "fingerprint": self.fingerprint,
             "dtype": self.dtype,
             "format": _FORMAT,
+            **({"max_reports": self.max_reports} if self.max_reports is not None else {}),
         }
 
     def __repr__(self) -> str:
         return (
             f"<schedspec.adapters.keras.Schedule {self.name!r} {self.hparam} fingerprint={self.fingerprint}>"
         )
+
+
+def _capacity(sites: list, max_reports: int | None) -> int:
+    """Reports the variables hold: every report a plateau consumes (``max_reports`` if given, checked)."""
+    stops = [s.stop() for s in sites]
+    need = max((x for x in stops if x is not None), default=0)
+    if max_reports is None:
+        if any(x is None for x in stops):
+            raise ValueError(
+                "a `plateau` that never ends consumes reports forever: give max_reports (how many metric reports "
+                "training makes), or give the plateau a duration or the spec a `total`"
+            )
+        return max(need, 1)
+    if not isinstance(max_reports, int) or isinstance(max_reports, bool) or max_reports < need:
+        raise ValueError(f"max_reports must be an int >= {need}, the last report a plateau consumes (got {max_reports!r})")
+    return max_reports
+
+
+class PlateauCallback(keras.callbacks.Callback):
+    """Feeds a :class:`Schedule`'s plateaus in ``model.fit``: ``callbacks=[schedule.callback()]``.
+
+    ``set_model`` attaches the schedule to the model's optimizer; ``on_epoch_end`` reads each monitored metric
+    from the epoch's logs (e.g. ``val_loss`` when ``validation_data`` is given) and reports it. One report per
+    ``fit`` epoch: the spec's report clock (``every``) must end exactly at each epoch's end, which is checked
+    against the optimizer's update count; a missing metric or a misaligned epoch is an error, never skipped.
+    """
+
+    def __init__(self, schedule: Schedule):
+        super().__init__()
+        if not schedule.monitors:
+            raise ValueError(f"the schedule {schedule.name!r} has no `plateau`: it needs no callback")
+        self.schedule = schedule
+
+    def set_model(self, model) -> None:
+        super().set_model(model)
+        if getattr(model, "optimizer", None) is not None:
+            self.schedule.attach(model.optimizer)
+
+    def on_train_begin(self, logs=None) -> None:
+        self.schedule.attach(self.model.optimizer)
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        logs = logs or {}
+        sched = self.schedule
+        k = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)) // sched._divisor
+        for name in sched.monitors:
+            if name not in logs:
+                raise ValueError(
+                    f"the schedule's plateau monitors {name!r}, which epoch {epoch} did not log (logged: "
+                    f"{', '.join(sorted(logs)) or 'nothing'}); e.g. val_loss needs validation_data in fit"
+                )
+            j = len(sched._reports.reports[name])
+            every = sched._reports.every[name]
+            if k != (j + 1) * every:
+                raise ValueError(
+                    f"report #{j} of {name!r} belongs at the end of interval {j} (after update {(j + 1) * every - 1}"
+                    f" of the spec's clock, one report per {every}), but epoch {epoch} ended at update {k - 1}: make "
+                    "fit's steps per epoch match the plateau's `every` (or report by hand with schedule.report)"
+                )
+            sched.report(name, float(logs[name]))
 
 
 def _nodes(x: Any):
@@ -193,6 +348,7 @@ def to_keras(
     vars: dict | None = None,
     gradient_accumulation_steps: int | None = None,
     dtype: str = "float32",
+    max_reports: int | None = None,
 ) -> Schedule:
     """A Keras ``LearningRateSchedule`` of the spec's ``hparam`` schedule.
 
@@ -206,14 +362,20 @@ def to_keras(
         vars: var values; required for sweep vars the schedule uses (one member of the sweep).
         gradient_accumulation_steps: the optimizer's ``gradient_accumulation_steps`` (None or 1: none).
         dtype: the float dtype of the values (default ``"float32"``).
+        max_reports: with a ``plateau`` that never ends: how many metric reports its variables hold.
+
+    A spec with a ``plateau`` needs its metric reports: pass ``callbacks=[schedule.callback()]`` to
+    ``model.fit`` (one report per epoch, read from the logs), or call ``schedule.attach(optimizer)`` once and
+    ``schedule.report(name, value)`` at the end of each interval in a custom loop. Keras' own
+    ``ReduceLROnPlateau`` callback cannot drive a schedule (it sets the lr, which raises on a schedule).
 
     Returns:
         A :class:`Schedule`, e.g. for ``keras.optimizers.SGD(learning_rate=...)``; it survives
         ``model.save(...)``/``keras.models.load_model(...)``.
 
     Raises:
-        SpecError: no such hparam, a sweep var not fixed by ``vars``, a ``plateau`` phase, or an epoch-based spec
-            without ``steps_per_epoch``.
+        SpecError: no such hparam, a sweep var not fixed by ``vars``, or an epoch-based spec without
+            ``steps_per_epoch``.
         ValueError: a bad ``gradient_accumulation_steps``.
 
     >>> import schedspec
@@ -223,7 +385,7 @@ def to_keras(
     [0.0, 0.05, 0.1, 0.1]
     """
     _check_accumulation(gradient_accumulation_steps)
-    res = resolve(spec, hparam, vars, "keras")
+    res = resolve(spec, hparam, vars, "keras", metrics_ok=True)
     program = res.spec.program
     return Schedule(
         program=ir.to_json(res.node),
@@ -234,4 +396,79 @@ def to_keras(
         name=res.spec.name,
         fingerprint=ir.fingerprint(res.spec.bound()),
         dtype=dtype,
+        max_reports=max_reports if max_reports is not None else _default_capacity(res),
     )
+
+
+def _default_capacity(res) -> int | None:
+    """With a plateau that never ends and a ``total``: one report per ``every`` up to ``total``."""
+    program = res.spec.program
+    sites = _metrics.sites(res.node)
+    if not sites or program.total is None or all(s.stop() is not None for s in sites):
+        return None
+    return max(program.total // s.every for s in sites)
+
+
+# Keras' names of the hyperparameters a spec may schedule (any other name is passed as written).
+_KERAS_NAMES = {"lr": "learning_rate", "beta1": "beta_1", "beta2": "beta_2", "eps": "epsilon"}
+
+
+def optimizer(spec: Any, optimizer_cls: Any, *, vars: dict | None = None, gradient_accumulation_steps: int | None = None,
+              max_reports: int | None = None, **kwargs: Any):  # fmt: skip
+    """A Keras optimizer of class ``optimizer_cls`` whose learning rate is the spec's ``lr`` schedule.
+
+    Keras takes a schedule only for ``learning_rate``; its other hyperparameters are Python numbers fixed when
+    the train step is traced. So every other hyperparameter of the spec (``momentum``, ``weight_decay``,
+    ``beta1`` -> ``beta_1``, ``beta2`` -> ``beta_2``, ``eps`` -> ``epsilon``) must be a constant, which is passed
+    to the constructor; one that changes over time, one the optimizer does not take, or a spec with ``groups``
+    is a :class:`SpecError`, never silently dropped.
+
+    Args:
+        spec: a :class:`schedspec.Spec`, a path or a dict.
+        optimizer_cls: e.g. ``keras.optimizers.SGD``.
+        vars: var values (one sweep member).
+        gradient_accumulation_steps: passed to the optimizer and to the schedule.
+        max_reports: see :func:`to_keras`.
+        **kwargs: further constructor arguments (they may not repeat a scheduled hyperparameter).
+
+    Returns:
+        The optimizer; with a ``plateau``, ``optimizer.learning_rate`` (the :class:`Schedule`) has
+        ``.callback()`` for ``model.fit``.
+    """
+    import inspect
+
+    from schedspec._load import load
+
+    spec = load(spec)
+    if vars:
+        spec = spec.with_vars(dict(vars))
+    if getattr(spec.program, "groups", None):
+        raise SpecError([spec.doc.issue(("groups",), "`groups`: a Keras optimizer has no parameter groups (one "
+                                        "learning rate for all weights); use torch or optax for per-group schedules")])  # fmt: skip
+    accepted = set(inspect.signature(optimizer_cls.__init__).parameters) - {"self", "args", "kwargs"}
+    issues, args = [], {}
+    for name in spec.program.hparams:
+        if name == "lr":
+            continue
+        kw = _KERAS_NAMES.get(name, name)
+        path = (name,)
+        if kw not in accepted:
+            issues.append(spec.doc.issue(path, f"`{name}`: {optimizer_cls.__name__} has no argument '{kw}' "
+                                               f"(it takes: {', '.join(sorted(accepted))})", key=True))  # fmt: skip
+            continue
+        node = resolve(spec, name, None, "keras").node
+        if not isinstance(node, ir.Constant):
+            issues.append(spec.doc.issue(path, f"`{name}` changes over time, but Keras optimizers take a schedule "
+                                               "only for the learning rate (the others are constants traced into "
+                                               "the train step); use torch or optax for this spec", key=True))  # fmt: skip
+            continue
+        if kw in kwargs:
+            issues.append(spec.doc.issue(path, f"`{name}` is set by the spec; do not also pass {kw}="))
+            continue
+        args[kw] = float(node.value)
+    if issues:
+        raise SpecError(issues)
+    schedule = to_keras(spec, gradient_accumulation_steps=gradient_accumulation_steps, max_reports=max_reports)
+    if gradient_accumulation_steps:
+        kwargs["gradient_accumulation_steps"] = gradient_accumulation_steps
+    return optimizer_cls(learning_rate=schedule, **args, **kwargs)

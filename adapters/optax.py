@@ -21,7 +21,7 @@ from typing import Any
 from schedspec._errors import require
 from schedspec._target import resolve
 
-__all__ = ["to_optax"]
+__all__ = ["to_optax", "inject", "report", "multi_transform", "SchedSpecState"]
 
 
 def to_optax(spec: Any, hparam: str = "lr", vars: dict | None = None) -> Callable[[Any], Any]:
@@ -52,7 +52,10 @@ def to_optax(spec: Any, hparam: str = "lr", vars: dict | None = None) -> Callabl
     require("optax", "optax")
     from schedspec.evaluator import to_jax
 
-    res = resolve(spec, hparam, vars, "optax")
+    res = resolve(spec, hparam, vars, "optax", plateau_hint=(
+        "an optax schedule is a function of the update count only; build the optimizer with "
+        "schedspec.adapters.optax.inject(spec, optax.sgd, ...), which keeps the plateau state in the optimizer "
+        "state, and call schedspec.adapters.optax.report(state, name, value) at the end of each interval"))  # fmt: skip
     fn = to_jax(res.spec, hparam)
     divisor = res.divisor
     if divisor == 1:
@@ -69,3 +72,323 @@ def to_optax(spec: Any, hparam: str = "lr", vars: dict | None = None) -> Callabl
     schedule.__doc__ = f"schedspec schedule {res.spec.name!r} ({hparam}) as an optax schedule: count -> value"
     schedule.__name__ = "schedspec_schedule"
     return schedule
+
+
+# ------------------------------------------------------------------------------------------ hyperparameters
+# optax's argument names of the hyperparameters a spec may schedule (any other name is passed as written).
+OPTAX_NAMES = {"lr": "learning_rate", "beta1": "b1", "beta2": "b2"}
+
+_OWNERS: dict[str, Any] = {}  # SchedSpecState.key -> the _PlateauInject that made it (static, not a pytree leaf)
+
+
+class SchedSpecState:
+    """The state of :func:`inject` for a spec with plateaus (a JAX pytree).
+
+    Attributes:
+        count: updates applied so far (int32).
+        reports: ``{metric: buffer}``, the reports so far in a fixed-size buffer.
+        nreports: ``{metric: count}``, how many reports were made.
+        values: per plateau, the value after each report (recomputed by :func:`report`).
+        inner: the ``optax.inject_hyperparams`` state (``inner.hyperparams``: the values the last update used).
+        key: which :func:`inject` made it (static aux data, so :func:`report` finds the plateaus' parameters).
+    """
+
+    __slots__ = ("count", "reports", "nreports", "values", "inner", "key")
+
+    def __init__(self, count, reports, nreports, values, inner, key):
+        self.count, self.reports, self.nreports, self.values, self.inner, self.key = (
+            count, reports, nreports, values, inner, key,
+        )  # fmt: skip
+
+    def _replace(self, **changes) -> SchedSpecState:
+        fields = {f: getattr(self, f) for f in self.__slots__}
+        return SchedSpecState(**{**fields, **changes})
+
+    @property
+    def hyperparams(self) -> dict:
+        """The values the last update used (``inner.hyperparams``)."""
+        return self.inner.hyperparams
+
+    def __repr__(self) -> str:
+        return f"SchedSpecState(count={self.count}, nreports={self.nreports})"
+
+
+def _flatten(state: SchedSpecState):
+    return (state.count, state.reports, state.nreports, state.values, state.inner), state.key
+
+
+def _unflatten(key, children) -> SchedSpecState:
+    return SchedSpecState(*children, key)
+
+
+_registered = False
+
+
+def _register() -> None:
+    global _registered
+    if not _registered:
+        import jax
+
+        jax.tree_util.register_pytree_node(SchedSpecState, _flatten, _unflatten)
+        _registered = True
+
+
+def _hparam_args(spec, opt_fn, names, where: tuple = (), own: tuple = ()) -> dict[str, str]:
+    """``{spec hyperparameter: optax argument}``, or a positioned SpecError for one ``opt_fn`` does not take."""
+    import inspect
+
+    from schedspec._errors import SpecError
+
+    params = inspect.signature(opt_fn).parameters
+    out, issues = {}, []
+    for name in names:
+        arg = OPTAX_NAMES.get(name, name)
+        if arg not in params:
+            hint = "; its momentum is b1: write the schedule as `beta1`" if name == "momentum" and "b1" in params else ""
+            fn_name = getattr(opt_fn, "__name__", "the optimizer")
+            path = where + (name,) if name in own else (name,)
+            issues.append(spec.doc.issue(path, f"`{name}`: optax.{fn_name} has no argument '{arg}' (it takes: "
+                                         f"{', '.join(params)}){hint}", key=True))  # fmt: skip
+        out[name] = arg
+    if issues:
+        raise SpecError(issues)
+    return out
+
+
+def _schedules(spec, group: str | None) -> tuple[dict, tuple]:
+    """Bound IR of every schedule the optimizer gets (the spec's, or one group's overriding the spec's)."""
+    if group is None:
+        nodes = {name: resolve(spec, name, None, "optax", metrics_ok=True).node for name in spec.program.hparams}
+        return nodes, ()
+    from schedspec._errors import Issue, SpecError, did_you_mean
+    from schedspec._groups import bound_group_schedules
+
+    groups = getattr(spec.program, "groups", None) or {}
+    if group not in groups:
+        raise SpecError([Issue(spec.file, None, None, "groups", f"the spec has no group {group!r}"
+                               f"{did_you_mean(str(group), groups)} (it has: {', '.join(groups) or 'none'})")])  # fmt: skip
+    own = bound_group_schedules(spec, "optax")[group]
+    nodes = {n: resolve(spec, n, None, "optax", metrics_ok=True).node for n in spec.program.hparams if n not in own}
+    return {**nodes, **own}, ("groups", group)
+
+
+def inject(spec: Any, opt_fn: Callable, *, vars: dict | None = None, max_reports: int | None = None,
+           group: str | None = None, **kwargs: Any):  # fmt: skip
+    """``optax.inject_hyperparams(opt_fn)`` driven by every hyperparameter schedule of the spec.
+
+    ``lr`` is passed as ``learning_rate``, ``beta1``/``beta2`` as ``b1``/``b2``, any other name as written
+    (``momentum``, ``weight_decay``, ``eps``, ...); one that ``opt_fn`` does not take is a :class:`SpecError`.
+    ``kwargs`` are further (fixed) arguments of ``opt_fn``. After each update, ``state.hyperparams`` holds the
+    values that update used (optax's convention; torch and Keras report the next update's).
+
+    Without a ``plateau`` this is exactly ``optax.inject_hyperparams(opt_fn)(learning_rate=schedule, ...)`` with
+    the count schedules of :func:`to_optax`. With a plateau, the state (:class:`SchedSpecState`) also holds the
+    metric reports: call ``state = report(state, "val_loss", value)`` at the end of each interval of the
+    plateau's ``every`` clock (one report per interval from update 0, including intervals before the plateau
+    begins). The next update uses the reduced value, as torch and Keras do (optax's own ``reduce_on_plateau``
+    applies it to the update that gave the value). An update whose value needs a report not given yet uses NaN,
+    so a forgotten report cannot go unnoticed. ``update`` and ``report`` are jit-able; ``report`` recomputes each
+    plateau's values (one scan over the report buffer), so an update only looks them up.
+
+    Args:
+        spec: a :class:`schedspec.Spec`, a path or a dict.
+        opt_fn: an optax optimizer factory, e.g. ``optax.sgd`` or ``optax.adamw``.
+        vars: var values (one sweep member).
+        max_reports: with a plateau: the size of the report buffers (default: the last report a plateau
+            consumes, or up to ``total`` for one that never ends).
+        group: the transformation of one of the spec's ``groups`` (its schedules, the spec's for the rest);
+            see :func:`multi_transform`.
+        **kwargs: further arguments of ``opt_fn``.
+
+    Returns:
+        An ``optax.GradientTransformation``.
+
+    >>> import optax, schedspec.adapters.optax as so
+    >>> tx = so.inject({"schedspec": 1, "lr": {"kind": "step", "start": 0.1, "every": 2, "gamma": 0.5},
+    ...                 "momentum": 0.9}, optax.sgd)
+    >>> sorted(tx.init({"w": 0.0}).hyperparams)
+    ['learning_rate', 'momentum']
+    """
+    optax = require("optax", "optax")
+    from schedspec import _metrics
+    from schedspec._load import load
+
+    spec = load(spec)
+    if vars:
+        spec = spec.with_vars(dict(vars))
+    nodes, where = _schedules(spec, group)
+    args = _hparam_args(spec, opt_fn, list(nodes), where, tuple(spec.program.groups.get(group, {})))
+    clash = sorted(set(args.values()) & set(kwargs))
+    if clash:
+        raise ValueError(f"{clash[0]}= is set by the spec's schedule; do not pass it again")
+    divisor = resolve(spec, "lr", None, "optax", metrics_ok=True).divisor
+    sites = [s for node in nodes.values() for s in _metrics.sites(node)]
+    if not sites:
+        fns = {args[name]: _count_schedule(node, divisor) for name, node in nodes.items()}
+        return optax.inject_hyperparams(opt_fn)(**fns, **kwargs)
+    return _PlateauInject(spec, opt_fn, nodes, args, sites, divisor, max_reports, kwargs).transformation()
+
+
+def _count_schedule(node, divisor: int):
+    """``count -> value`` of a bound IR node (no plateau), jit-able."""
+    import jax.numpy as jnp
+
+    from schedspec import _compile
+    from schedspec.formulas import JaxXP
+
+    def schedule(count):
+        xp = JaxXP()
+        k = jnp.maximum(jnp.asarray(count), 0)
+        if divisor != 1:
+            k = jnp.floor_divide(k, divisor)
+        return xp.out(_compile.build(node, xp)(k, {}), k)
+
+    return schedule
+
+
+class _PlateauInject:
+    """What :func:`inject` builds for a spec with plateaus (see there)."""
+
+    def __init__(self, spec, opt_fn, nodes, args, sites, divisor, max_reports, kwargs):
+        self.opt_fn, self.nodes, self.args, self.sites, self.divisor, self.kwargs = (
+            opt_fn, nodes, args, sites, divisor, kwargs,
+        )  # fmt: skip
+        self.names = sorted({s.monitor for s in sites})
+        stops = [s.stop() for s in sites]
+        need = max((x for x in stops if x is not None), default=1)
+        if max_reports is None:
+            if any(x is None for x in stops):
+                if spec.program.total is None:
+                    raise ValueError(
+                        "a `plateau` that never ends consumes reports forever: give max_reports (how many metric "
+                        "reports training makes), or the plateau a duration, or the spec a `total`"
+                    )
+                need = max(need, max(spec.program.total // s.every for s in sites))
+            max_reports = need
+        elif isinstance(max_reports, bool) or not isinstance(max_reports, int) or max_reports < need:
+            raise ValueError(f"max_reports must be an int >= {need}, the last report a plateau consumes (got {max_reports!r})")
+        self.capacity = max_reports
+        import uuid
+
+        self.key = uuid.uuid4().hex
+        _OWNERS[self.key] = self
+        _register()
+
+    def values_at(self, state: SchedSpecState) -> dict:
+        """``{optax argument: value}`` for update ``state.count`` (NaN where a report is missing)."""
+        import jax.numpy as jnp
+
+        from schedspec import _compile
+        from schedspec.formulas import JaxXP
+
+        xp = JaxXP()
+        k = state.count if self.divisor == 1 else jnp.floor_divide(state.count, self.divisor)
+        env = {("trajectory", s.node, s.origin): (state.values[i], state.nreports[s.monitor])
+               for i, s in enumerate(self.sites)}  # fmt: skip
+        return {self.args[name]: xp.out(_compile.build(node, xp)(k, env), k) for name, node in self.nodes.items()}
+
+    def refresh(self, state: SchedSpecState) -> SchedSpecState:
+        """Recompute the value after each report of every plateau from the report buffers (one scan each)."""
+        from schedspec import _metrics
+        from schedspec.formulas import JaxXP
+
+        xp = JaxXP()
+        env = {("metric", n): state.reports[n] for n in self.names}
+        env |= {("count", n): state.nreports[n] for n in self.names}
+        trajs = _metrics.trajectories(xp, self.sites, env)
+        return state._replace(values=tuple(xp.f(trajs[("trajectory", s.node, s.origin)][0]) for s in self.sites))
+
+    def transformation(self):
+        import jax.numpy as jnp
+        import optax
+
+        inner_tx = optax.inject_hyperparams(self.opt_fn)(**{a: 0.0 for a in self.args.values()}, **self.kwargs)
+
+        def init(params):
+            dtype = jnp.zeros(()).dtype
+            state = SchedSpecState(
+                count=jnp.zeros((), jnp.int32),
+                reports={n: jnp.zeros((self.capacity,), dtype) for n in self.names},
+                nreports={n: jnp.zeros((), jnp.int32) for n in self.names},
+                values=tuple(jnp.zeros((self.capacity + 1,), dtype) for _ in self.sites),
+                inner=inner_tx.init(params),
+                key=self.key,
+            )
+            return self.refresh(state)
+
+        def update(updates, state, params=None):
+            hp = self.values_at(state)
+            inner = state.inner._replace(hyperparams={**state.inner.hyperparams, **hp})
+            updates, inner = inner_tx.update(updates, inner, params)
+            count = jnp.minimum(state.count, jnp.iinfo(jnp.int32).max - 1) + 1  # optax's saturating count
+            return updates, state._replace(count=count, inner=inner)
+
+        return optax.GradientTransformation(init, update)
+
+
+def report(state: Any, name: str, value: Any) -> Any:
+    """The optimizer state after the next report of metric ``name`` (pure; works under ``jit``).
+
+    Report ``j`` is the metric at the end of interval ``j`` of the plateau's ``every`` clock, counted from update
+    0. Every :class:`SchedSpecState` inside ``state`` (one per :func:`inject`; several under
+    :func:`multi_transform`; possibly inside a chain) whose plateaus monitor ``name`` takes it. A report beyond
+    the buffer (``max_reports``) is not stored; the values that would need it are NaN.
+
+    Raises:
+        ValueError: no plateau in ``state`` monitors ``name``.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    found = []
+
+    def visit(x):
+        if isinstance(x, SchedSpecState) and name in x.reports:
+            owner = _OWNERS[x.key]
+            n = x.nreports[name]
+            buf = x.reports[name]
+            buf = jnp.where(n < owner.capacity, buf.at[jnp.minimum(n, owner.capacity - 1)].set(value), buf)
+            found.append(owner)
+            return owner.refresh(x._replace(reports={**x.reports, name: buf}, nreports={**x.nreports, name: n + 1}))
+        return x
+
+    out = jax.tree_util.tree_map(visit, state, is_leaf=lambda x: isinstance(x, SchedSpecState))
+    if not found:
+        raise ValueError(f"no schedspec plateau in this optimizer state monitors {name!r}")
+    return out
+
+
+def multi_transform(spec: Any, opt_fn: Callable, param_labels: Any, *, vars: dict | None = None,
+                    max_reports: int | None = None, **kwargs: Any):  # fmt: skip
+    """``optax.multi_transform`` with one :func:`inject` per spec group (label = group name).
+
+    ``param_labels`` (a pytree of labels like the params, or a function of the params, as for
+    ``optax.multi_transform``) names each parameter's group; the label ``"default"`` (or any label that is not a
+    group of the spec) gets the spec's top-level schedules. Every group of the spec must label at least one
+    parameter: checked at ``init``, a group no parameter carries is an error.
+    """
+    optax = require("optax", "optax")
+    import jax
+
+    from schedspec._errors import SpecError
+    from schedspec._load import load
+
+    spec = load(spec)
+    if vars:
+        spec = spec.with_vars(dict(vars))
+    groups = list(getattr(spec.program, "groups", None) or {})
+    transforms = {g: inject(spec, opt_fn, group=g, max_reports=max_reports, **kwargs) for g in groups}
+    top = inject(spec, opt_fn, max_reports=max_reports, **kwargs)
+    labels_seen: set = set()
+
+    def labels_of(params):
+        labels = param_labels(params) if callable(param_labels) else param_labels
+        leaves = set(jax.tree_util.tree_leaves(labels))
+        labels_seen.update(leaves)
+        missing = [g for g in groups if g not in leaves]
+        if missing:
+            raise SpecError([spec.doc.issue(("groups", missing[0]), f"group `{missing[0]}`: no parameter carries the "
+                                            f"label {missing[0]!r} (labels: {', '.join(map(str, sorted(leaves, key=str)))})")])  # fmt: skip
+        return jax.tree_util.tree_map(lambda x: x if x in groups else "default", labels)
+
+    return optax.multi_transform({**transforms, "default": top}, labels_of)

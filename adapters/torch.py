@@ -23,15 +23,17 @@ Just after ``scheduler.step()`` has been called for update ``k``, ``scheduler.ge
 from __future__ import annotations
 
 import warnings
+import weakref
 from typing import Any
 
 import numpy as np
 
-from schedspec import _compile, ir
-from schedspec._errors import require
+from schedspec import _compile, _metrics, ir
+from schedspec._errors import Issue, SpecError, did_you_mean, require
+from schedspec._groups import bound_group_schedules
 from schedspec._load import Spec, load
 from schedspec._target import resolve
-from schedspec.formulas import NumpyXP
+from schedspec.formulas import MathXP, NumpyXP
 
 torch = require("torch", "torch")
 from torch.optim.lr_scheduler import LRScheduler  # noqa: E402
@@ -44,8 +46,22 @@ _STATE_KEYS = ("last_epoch", "_step_count", "base_lrs", "_last_lr")
 
 def _resolve(spec: Spec, hparam: str, vars: dict | None) -> tuple[Spec, ir.Node]:
     """The spec with ``vars`` applied and the bound IR node of ``hparam`` (no var left), or a SpecError."""
-    res = resolve(spec, hparam, vars, "torch", counts_steps=False)
+    res = resolve(spec, hparam, vars, "torch", counts_steps=False, metrics_ok=True)
     return res.spec, res.node
+
+
+def _torch_key(name: str) -> str:
+    """The param-group key a hyperparameter schedule sets: ``beta1``/``beta2`` are ``betas[0]``/``betas[1]``."""
+    return "betas" if name in ("beta1", "beta2") else name
+
+
+def set_hparam(group: dict, name: str, value: float) -> None:
+    """Set hyperparameter ``name`` of a torch param group (``beta1``/``beta2`` inside the ``betas`` pair)."""
+    if name in ("beta1", "beta2"):
+        b0, b1 = group["betas"]
+        group["betas"] = (value, b1) if name == "beta1" else (b0, value)
+    else:
+        group[name] = value
 
 
 def _ratios(base_lrs: list) -> list[float]:
@@ -95,6 +111,17 @@ def _evaluate_block(parts: list[tuple[int, int | None, Any]], steps: np.ndarray)
     return out
 
 
+def _pending_hook(ref):
+    """An optimizer step pre-hook that refuses an update whose lr waits for a metric report."""
+
+    def hook(optimizer, args, kwargs):
+        sched = ref()
+        if sched is not None:
+            sched._check_pending(optimizer, args, kwargs)
+
+    return hook
+
+
 class SchedSpecLR(LRScheduler):
     """A closed-form ``LRScheduler`` running a schedspec schedule (build it with :func:`to_torch`).
 
@@ -121,6 +148,9 @@ class SchedSpecLR(LRScheduler):
         hparam: str = "lr",
         spec_name: str = "",
         block_size: int = DEFAULT_BLOCK,
+        others: dict[str, ir.Node] | None = None,
+        group_nodes: dict[int, dict[str, ir.Node]] | None = None,
+        reports: _metrics.Reports | None = None,
     ) -> None:
         """Build the scheduler; this writes ``value(0)`` into the optimizer, like every torch scheduler.
 
@@ -131,9 +161,29 @@ class SchedSpecLR(LRScheduler):
             hparam: the name of the schedule in the spec.
             spec_name: the spec's name, for messages.
             block_size: steps evaluated per numpy block; 0 evaluates each step with Python math instead.
+            others: bound schedules of further hyperparameters (``momentum``, ``weight_decay``, ``beta1``, ...),
+                set on every param group at every step.
+            group_nodes: per param group index, the bound schedules of its spec group (``lr`` included); such a
+                group gets exactly these values (no ratio to group 0).
+            reports: the metric reports of the spec's plateaus (:class:`schedspec._metrics.Reports`), when it has
+                any; values are then computed one step at a time from the reports given so far.
         """
         if not isinstance(block_size, int) or block_size < 0:
             raise ValueError(f"block_size must be an int >= 0 (got {block_size!r})")
+        self._others = {name: _compile.build(n, MathXP) for name, n in (others or {}).items()}
+        self._group_fns = {
+            g: {name: _compile.build(n, MathXP) for name, n in hps.items()} for g, hps in (group_nodes or {}).items()
+        }
+        self._reports = reports
+        self._pending: list = []
+        self._has_others = bool(self._others) or any(set(f) - {"lr"} for f in self._group_fns.values())
+        # groups or plateaus: one scalar evaluation per group and step (plateau values change with each report)
+        self._general = bool(self._group_fns) or reports is not None
+        if self._general:
+            block_size = 0
+            self._lr_fn = _compile.build(node, MathXP)
+        if reports is not None:
+            self._hook = optimizer.register_step_pre_hook(_pending_hook(weakref.ref(self)))
         self._spec_node = node
         self.fingerprint = fingerprint
         self.hparam = hparam
@@ -160,9 +210,120 @@ class SchedSpecLR(LRScheduler):
             k: the update index (0-based).
 
         Returns:
-            ``value(k)``; group ``g`` uses ``value(k) * initial_lr_g / initial_lr_0``.
+            ``value(k)``; group ``g`` uses ``value(k) * initial_lr_g / initial_lr_0``. With plateaus, a value
+            that needs a metric report not given yet is NaN.
         """
+        if self._general:
+            return float(self._lr_fn(self._check_k(k), self._env()))
         return self._scalar(self._check_k(k))
+
+    # ------------------------------------------------------------------ groups, hyperparameters, reports
+    def _env(self) -> dict:
+        return self._reports.env() if self._reports is not None else {}
+
+    def _general_lr(self, k: int) -> list[float]:
+        """Per-group lrs at ``k`` (groups with their own spec schedule, plateaus); the current lrs while pending."""
+        k = self._check_k(k)
+        if self._reports is not None:
+            self._pending = self._reports.missing(k)
+            if self._pending:  # wait for the report (report() writes the lrs); optimizer.step() refuses meanwhile
+                return [group["lr"] for group in self.optimizer.param_groups]
+        env = self._env()
+        base = float(self._lr_fn(k, env))
+        out = []
+        for g, ratio in enumerate(self._ratios):
+            fn = self._group_fns.get(g, {}).get("lr")
+            out.append(float(fn(k, env)) if fn is not None else base * ratio)
+        return out
+
+    def _apply_others(self) -> None:
+        """Set every other hyperparameter schedule on the param groups at ``last_epoch``."""
+        if self._pending or not self._has_others:
+            return
+        k, env = self.last_epoch, self._env()
+        for g, group in enumerate(self.optimizer.param_groups):
+            fns = {**self._others, **self._group_fns.get(g, {})}
+            for name, fn in fns.items():
+                if name != "lr":
+                    set_hparam(group, name, float(fn(k, env)))
+
+    def step(self, epoch: Any = None, metrics: Any = None) -> None:
+        """Move to the next update: ``last_epoch += 1`` and write its lr (and other hyperparameters).
+
+        Args:
+            epoch: torch's deprecated explicit epoch (closed form); not allowed with plateaus.
+            metrics: a metric report made at the end of the interval that just ended, given before stepping: a
+                number when the spec monitors one metric, or ``{name: value}`` (same as :meth:`report`).
+        """
+        if metrics is not None:
+            if self._reports is None:
+                raise ValueError(f"{self.spec_name!r} has no `plateau`: scheduler.step() takes no metrics")
+            if not isinstance(metrics, dict):
+                if len(self._reports.names) != 1:
+                    raise ValueError(
+                        f"{self.spec_name!r} monitors {', '.join(self._reports.names)}: pass "
+                        "scheduler.step(metrics={name: value, ...})"
+                    )
+                metrics = {self._reports.names[0]: metrics}
+            for name, value in metrics.items():
+                self.report(name, value)
+        if epoch is not None and self._reports is not None:
+            raise ValueError(
+                "this schedule has a `plateau`: give a metric report as scheduler.step(metrics=value) or "
+                "scheduler.report(name, value); a positional argument is torch's deprecated `epoch`"
+            )
+        if epoch is None:
+            super().step()
+        else:
+            super().step(epoch)
+        self._apply_others()
+
+    def report(self, name: str, value: Any) -> None:
+        """Record the next report of metric ``name`` (report ``j`` = the ``j``-th call, from k = 0).
+
+        Report ``j`` is the metric measured at the end of interval ``j`` of the plateau's ``every`` clock; make
+        one per interval, including intervals before the plateau begins (they are ignored). It may be given just
+        before the interval's last ``scheduler.step()`` or just after it; the reduction it decides applies from
+        the next interval. If ``scheduler.step()`` already moved into an interval whose lr needs this report,
+        the lr is written now (``optimizer.step()`` refuses to run until it is).
+
+        Raises:
+            ValueError: the spec has no plateau monitoring ``name``, or the report comes before its interval.
+        """
+        reports = self._reports
+        if reports is None:
+            raise ValueError(f"{self.spec_name!r} has no `plateau`, so it takes no metric reports")
+        if name not in reports.names:
+            raise ValueError(
+                f"no `plateau` of {self.spec_name!r} monitors {name!r}{did_you_mean(str(name), reports.names)} "
+                f"(monitored: {', '.join(reports.names)})"
+            )
+        j, every, k = len(reports.reports[name]), reports.every[name], self.last_epoch
+        if j > k // every:
+            raise ValueError(
+                f"report #{j} of {name!r} is the metric at the end of interval {j} (updates {j * every}.."
+                f"{(j + 1) * every - 1}), but the scheduler is at update {k} (interval {k // every}): make one report "
+                f"per {every} update{'s' if every != 1 else ''}"
+            )
+        reports.add(name, value)
+        if self._pending:
+            values = self._general_lr(k)
+            if not self._pending:
+                for group, lr in zip(self.optimizer.param_groups, values):
+                    group["lr"] = lr
+                self._last_lr = list(values)
+                self._apply_others()
+
+    def _check_pending(self, optimizer, args, kwargs) -> None:
+        if self._pending:
+            site, need = self._pending[0]
+            name = site.monitor
+            raise RuntimeError(
+                f"update {self.last_epoch} of {self.spec_name!r} uses the value after {need} reports of {name!r} "
+                f"(one per {site.every} update{'s' if site.every != 1 else ''}), but "
+                f"{len(self._reports.reports[name])} were given: call scheduler.report({name!r}, value) (or "
+                "scheduler.step(metrics=value)) at the end of each interval, before the next optimizer.step()"
+            )
 
     @staticmethod
     def _check_k(k: Any) -> int:
@@ -206,6 +367,8 @@ class SchedSpecLR(LRScheduler):
                 UserWarning,
                 stacklevel=2,
             )
+        if self._general:
+            return self._general_lr(self.last_epoch)
         i = self.last_epoch - self._row0  # inlined _values_at: this is the per-step hot path
         if 0 <= i < self._nrows:
             j = i * self._ngroups
@@ -215,6 +378,8 @@ class SchedSpecLR(LRScheduler):
     def _get_closed_form_lr(self) -> list[float]:
         """Same as :meth:`get_lr` (used by the deprecated ``step(epoch)``)."""
         self.last_epoch = self._check_k(self.last_epoch)
+        if self._general:
+            return self._general_lr(self.last_epoch)
         return self._values_at(self.last_epoch)
 
     # ------------------------------------------------------------------ checkpoints
@@ -228,6 +393,8 @@ class SchedSpecLR(LRScheduler):
         state["_last_lr"] = list(state["_last_lr"])
         state["schedspec_fingerprint"] = self.fingerprint
         state["schedspec_hparam"] = self.hparam
+        if self._reports is not None:  # the plateau state is a function of the reports: they are the state
+            state["schedspec_reports"] = {name: list(v) for name, v in self._reports.reports.items()}
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -267,6 +434,11 @@ class SchedSpecLR(LRScheduler):
         self._last_lr = list(state_dict["_last_lr"])
         self._ratios = _ratios(self.base_lrs)
         self._clear_cache()
+        if self._reports is not None:
+            if "schedspec_reports" not in state_dict:
+                raise ValueError("the scheduler state has no metric reports, but this schedule has a `plateau`")
+            self._reports.load(state_dict["schedspec_reports"])
+            self._pending = self._reports.missing(self.last_epoch)
 
     def __repr__(self) -> str:
         return (
@@ -275,12 +447,92 @@ class SchedSpecLR(LRScheduler):
         )
 
 
+def _others_for(spec: Spec, hparam: str, hparams: list[str] | None) -> list[str]:
+    """The hyperparameter schedules besides the lr that the scheduler sets (default: all of the spec's)."""
+    names = [n for n in spec.program.hparams if n not in ("lr", hparam)] if hparam == "lr" else []
+    if hparams is None:
+        return names
+    for n in hparams:
+        if n not in spec.program.hparams or n in ("lr", hparam):
+            raise ValueError(
+                f"hparams: {n!r} is not another hyperparameter schedule of {spec.name!r}"
+                f"{did_you_mean(str(n), names)} (it has: {', '.join(names) or 'none besides the lr'})"
+            )
+    return list(hparams)
+
+
+def match_groups(spec: Spec, param_groups: list[dict], groups: dict[str, Any] | None, target: str) -> dict[int, str]:
+    """Which spec group each param group belongs to: ``{param group index: spec group name}``.
+
+    A param group belongs to spec group ``G`` when it carries ``"name": G``, or when ``groups`` maps ``G`` to its
+    index (or a list of indices). Every spec group must match at least one param group; a param group matched by
+    two spec groups, an index out of range, or a name in ``groups`` that the spec does not define is an error.
+    """
+    spec_groups = list(spec.program.groups)
+    doc = spec.doc
+    issues = []
+    groups = dict(groups or {})
+    for name in groups:
+        if name not in spec_groups:
+            issues.append(Issue(spec.file, None, None, f"groups.{name}", f"groups={{{name!r}: ...}}: the spec defines no "
+                                f"group {name!r}{did_you_mean(str(name), spec_groups)} (it has: {', '.join(spec_groups) or 'none'})"))  # fmt: skip
+    carried = [pg.get("name", "<unnamed>") for pg in param_groups]
+    out: dict[int, str] = {}
+    for name in spec_groups:
+        if name in groups:
+            idx = groups[name]
+            idxs = list(idx) if isinstance(idx, (list, tuple)) else [idx]
+            bad = [i for i in idxs if not isinstance(i, int) or not 0 <= i < len(param_groups)]
+            if bad:
+                issues.append(Issue(spec.file, None, None, f"groups.{name}", f"groups[{name!r}] = {idx!r}: the "
+                                    f"optimizer has param groups 0..{len(param_groups) - 1}"))  # fmt: skip
+                continue
+        else:
+            idxs = [i for i, pg in enumerate(param_groups) if pg.get("name") == name]
+        if not idxs:
+            issues.append(doc.issue(("groups", name), f"group `{name}`: no param group of the {target} optimizer "
+                                    f"carries \"name\": {name!r} (their names: {', '.join(map(str, carried))}); add "
+                                    f"\"name\": {name!r} to that param group, or pass groups={{{name!r}: <index>}}", key=True))  # fmt: skip
+        for i in idxs:
+            if i in out:
+                issues.append(doc.issue(("groups", name), f"group `{name}`: param group {i} already belongs to "
+                                        f"group `{out[i]}`", key=True))  # fmt: skip
+            out[i] = name
+    if issues:
+        raise SpecError(issues)
+    return out
+
+
+def _check_keys(spec: Spec, optimizer: Any, plan: dict[int, dict[str, tuple]]) -> None:
+    """Every hyperparameter set on a param group must be one it has (``beta1``/``beta2``: ``betas``)."""
+    issues, seen = [], set()
+    for g, names in plan.items():
+        group = optimizer.param_groups[g]
+        for name, path in names.items():
+            key = _torch_key(name)
+            if key in group or (name, path) in seen:
+                continue
+            seen.add((name, path))
+            have = ", ".join(k for k in group if k not in ("params", "initial_lr", "name"))
+            hint = ""
+            if name == "momentum" and "betas" in group:
+                hint = "; its momentum is betas[0]: write the schedule as `beta1`"
+            elif name in ("beta1", "beta2") and "momentum" in group:
+                hint = "; it has `momentum` instead"
+            issues.append(spec.doc.issue(path, f"`{name}`: the {type(optimizer).__name__} optimizer's param group {g} "
+                                               f"has no '{key}' (it has: {have}){hint}", key=True))  # fmt: skip
+    if issues:
+        raise SpecError(issues)
+
+
 def to_torch(
     spec: Spec | str | dict,
     optimizer: torch.optim.Optimizer,
     hparam: str = "lr",
     vars: dict[str, Any] | None = None,
     block_size: int = DEFAULT_BLOCK,
+    hparams: list[str] | None = None,
+    groups: dict[str, Any] | None = None,
 ) -> SchedSpecLR:
     """A ``torch.optim.lr_scheduler.LRScheduler`` that sets ``optimizer``'s lr to the spec's value at each step.
 
@@ -291,8 +543,20 @@ def to_torch(
 
     Group 0 gets exactly the spec's value; group ``g`` gets ``value(k) * initial_lr_g / initial_lr_0``, where
     ``initial_lr`` is the lr the group had when the scheduler was built (all groups equal: all get the value).
+    A param group that belongs to one of the spec's ``groups`` (it carries ``"name": <group>``, or ``groups``
+    maps the group to its index) gets exactly that group's schedules instead.
+
+    Every other hyperparameter schedule of the spec (``momentum``, ``weight_decay``, ``beta1``/``beta2`` =
+    ``betas[0]``/``betas[1]``, or any name a param group has) is set on every param group at every step; one
+    the optimizer does not have (``momentum`` for Adam) is a :class:`SpecError`.
+
+    A spec with a ``plateau`` takes metric reports: ``scheduler.report("val_loss", v)`` at the end of each
+    interval of the plateau's ``every`` clock (from k = 0), or ``scheduler.step(metrics=v)``; see
+    :meth:`SchedSpecLR.report`. A plain plateau reproduces ``ReduceLROnPlateau`` exactly.
+
     Resume with ``scheduler.load_state_dict(saved)`` on a scheduler built from the same spec and vars; a state
-    saved from another spec is refused.
+    saved from another spec is refused. The metric reports are part of the state, so resuming mid-plateau is
+    exact.
 
     Args:
         spec: a :class:`schedspec.Spec`, a path to a YAML file, or a dict.
@@ -301,13 +565,15 @@ def to_torch(
         vars: var values overriding the spec's (a spec that sweeps a var used by ``hparam`` needs one value).
         block_size: steps evaluated at once with numpy float64 (default 4096); 0 evaluates each step with
             Python math (slower per step, no block computation).
+        hparams: the other hyperparameter schedules to set (default: all of the spec's; ``[]``: the lr only).
+        groups: ``{spec group: param group index (or list of indices)}`` for param groups without a ``"name"``.
 
     Returns:
         A :class:`SchedSpecLR`.
 
     Raises:
-        SpecError: the spec is invalid, has no ``hparam``, sweeps a var without ``vars`` choosing one member, or
-            uses ``plateau`` (metric-driven, not supported by this adapter yet).
+        SpecError: the spec is invalid, has no ``hparam``, sweeps a var without ``vars`` choosing one member,
+            sets a hyperparameter the optimizer does not have, or defines a group no param group carries.
 
     >>> import torch, schedspec
     >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
@@ -322,6 +588,20 @@ def to_torch(
     """
     spec = load(spec)
     spec, node = _resolve(spec, hparam, vars)
+    names = _others_for(spec, hparam, hparams)
+    others = {name: _resolve(spec, name, None)[1] for name in names}
+    assign = match_groups(spec, optimizer.param_groups, groups, "torch")
+    group_nodes: dict[int, dict[str, ir.Node]] = {}
+    plan: dict[int, dict[str, tuple]] = {g: {n: (n,) for n in names} for g in range(len(optimizer.param_groups))}
+    if assign:
+        bound_groups = bound_group_schedules(spec, "torch")
+        for g, gname in assign.items():
+            own = bound_groups[gname]
+            group_nodes[g] = {"lr": own.get("lr", node), **{n: v for n, v in own.items() if n != "lr"}}
+            plan[g].update({n: ("groups", gname, n) for n in own if n != "lr"})
+    _check_keys(spec, optimizer, plan)
+    trees = [node, *others.values(), *(v for hps in group_nodes.values() for v in hps.values())]
+    reports = _metrics.Reports(trees) if any(_metrics.sites(t) for t in trees) else None
     return SchedSpecLR(
         optimizer,
         node,
@@ -329,4 +609,8 @@ def to_torch(
         hparam=hparam,
         spec_name=spec.name,
         block_size=block_size,
+        others=others,
+        group_nodes=group_nodes,
+        reports=reports,
     )
+

@@ -13,18 +13,19 @@ from ._load import loads as loads
 __version__ = "0.1.0"
 
 
-def evaluate(spec, k, hparam="lr", vars=None, metrics=None, dtype="float32"):
+def evaluate(spec, k, hparam="lr", vars=None, metrics=None, dtype="float32", **kwargs):
     """The schedule's values at update index ``k`` as a numpy array; see :func:`schedspec.evaluator.evaluate`."""
     from .evaluator import evaluate as _impl
 
-    return _impl(spec, k, hparam=hparam, vars=vars, metrics=metrics, dtype=dtype)
+    return _impl(spec, k, hparam=hparam, vars=vars, metrics=metrics, dtype=dtype, **kwargs)
 
 
-def to_jax(spec, hparam="lr", dtype="float32"):
-    """A pure JAX function ``fn(k, **vars)``: jit-, vmap- and grad-able; see :func:`schedspec.evaluator.to_jax`."""
+def to_jax(spec, hparam="lr", dtype="float32", **kwargs):
+    """A pure JAX function ``fn(k, metrics=None, **vars)``: jit-, vmap- and grad-able; see
+    :func:`schedspec.evaluator.to_jax`."""
     from .evaluator import to_jax as _impl
 
-    return _impl(spec, hparam=hparam, dtype=dtype)
+    return _impl(spec, hparam=hparam, dtype=dtype, **kwargs)
 
 
 def to_torch(spec, optimizer, **kwargs):
@@ -55,6 +56,20 @@ def emit(spec, target="torch", **kwargs):
     return _impl(spec, target, **kwargs)
 
 
+def from_torch(scheduler, **kwargs):
+    """A spec (in ``torch.*`` kinds) of a live torch scheduler; see :func:`schedspec.importers.from_torch`."""
+    from .importers import from_torch as _impl
+
+    return _impl(scheduler, **kwargs)
+
+
+def from_keras(schedule, **kwargs):
+    """A spec (in ``keras.*`` kinds) of a live Keras schedule; see :func:`schedspec.importers.from_keras`."""
+    from .importers import from_keras as _impl
+
+    return _impl(schedule, **kwargs)
+
+
 def plot(spec, ax=None, **kwargs):
     """Draw the schedule into a matplotlib axes (created if ``ax`` is None) and return it; see :mod:`schedspec.plotting`."""
     from .plotting import plot as _impl
@@ -63,6 +78,6 @@ def plot(spec, ax=None, **kwargs):
 
 
 __all__ = [
-    "Issue", "MissingDependency", "Spec", "SpecError", "emit", "evaluate", "load", "loads", "plot", "to_jax",
-    "to_keras", "to_optax", "to_torch", "__version__",
+    "Issue", "MissingDependency", "Spec", "SpecError", "emit", "evaluate", "from_keras", "from_torch", "load", "loads",
+    "plot", "to_jax", "to_keras", "to_optax", "to_torch", "__version__",
 ]  # fmt: skip

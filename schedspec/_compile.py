@@ -15,7 +15,25 @@ from ._errors import SpecError
 
 
 class PlateauNeedsMetrics(SpecError):
-    pass
+    """A plateau was evaluated where it needs metric reports, and none were given."""
+
+
+# env key of the global step at which the current local time frame starts (threaded through sequences for the
+# nodes whose value depends on it: plateaus, whose reports are counted from k = 0 of the whole schedule).
+ORIGIN = ("origin",)
+
+
+def timed(x) -> bool:
+    """Whether a tree holds a plateau (carried starts included): its value depends on where it begins."""
+    if isinstance(x, ir.Plateau):
+        return True
+    if isinstance(x, ir.Final):
+        return timed(x.node)
+    if isinstance(x, ir.Node):
+        return any(timed(getattr(x, f)) for f in x.__dataclass_fields__)
+    if isinstance(x, tuple):
+        return any(timed(v) for v in x)
+    return False
 
 
 # nodes whose formula already clamps min(t, duration) (or, for a sequence, whose parts do)
@@ -29,7 +47,10 @@ def param(p, xp, env):
     if isinstance(p, ir.Final):
         node = p.node
         fn = build(node, xp)
-        return fn(dur(node.duration, env), env)
+        d = dur(node.duration, env)
+        if timed(node):  # the carried-from node ended where the current frame begins
+            env = {**env, ORIGIN: env.get(ORIGIN, 0) - d}
+        return fn(d, env)
     return p
 
 
@@ -124,17 +145,56 @@ def _onecycle(n, xp):
 
 
 def _plateau(n, xp):
+    """torch ``ReduceLROnPlateau`` driven by metric reports (see :func:`schedspec.formulas.plateau`).
+
+    The reports come from ``env``: either ``env[("trajectory", node, origin)] = (values, count)``, the value after
+    each report as kept by an online adapter (torch, Keras, Optax: one report at a time), or
+    ``env[("metric", monitor)]`` (all reports, one per ``every`` from k = 0) with ``env[("count", monitor)]``
+    (how many are real; default: all), from which the trajectory is one scan.
+    """
+
     def fn(t, env):
-        raise PlateauNeedsMetrics(
-            f"the `plateau` phase (monitor '{n.monitor}') is driven by metric reports; "
-            "evaluating it is not supported yet (metric-driven evaluation is a separate issue)"
-        )
+        origin = env.get(ORIGIN, 0)
+        every = n.every
+        first = xp.floordiv(origin, every)
+        source = env.get(("trajectory", n, origin)) if isinstance(origin, int) else None
+        if source is not None:
+            traj, count = source
+            return F.plateau(xp, t, origin, every, traj, count, first)
+        start = param(n.start, xp, env)
+        reports = env.get(("metric", n.monitor))
+        if reports is None:
+            if not xp_is_traced(xp) and _no_report_needed(t, origin, every, first):
+                return xp.full_like(t, start)
+            raise PlateauNeedsMetrics(
+                f"the `plateau` phase monitoring '{n.monitor}' needs its metric reports: pass "
+                f"metrics={{'{n.monitor}': [...]}} (one report per {every} {'step' if every == 1 else 'steps'}, "
+                "counted from k = 0)"
+            )
+        count = env.get(("count", n.monitor), len(reports))
+        stop = None if n.duration is None else xp.floordiv(origin + dur(n.duration, env), every)
+        factor, threshold, low, eps = _p(xp, env, n.factor, n.threshold, n.min, n.eps)
+        traj = F.plateau_trajectory(xp, reports, first, stop, start, n.mode, factor, n.patience, threshold,
+                                    n.threshold_mode, n.cooldown, low, eps)  # fmt: skip
+        return F.plateau(xp, t, origin, every, traj, count, first)
 
     return fn
 
 
+def xp_is_traced(xp) -> bool:
+    """Whether the backend works on traced arrays (no Python decision can depend on the values)."""
+    return not isinstance(xp, F.NumpyXP) and xp is not F.MathXP
+
+
+def _no_report_needed(t, origin, every, first) -> bool:
+    import numpy as np
+
+    return bool(np.all(np.floor_divide(np.asarray(origin) + np.asarray(t), every) <= first))
+
+
 def _sequence(n, xp):
     parts = [build(p, xp) for p in n.parts]
+    moved = [timed(p) for p in n.parts]  # parts that must know the global step they begin at
 
     def begins(env):
         out, b = [0], 0
@@ -143,6 +203,9 @@ def _sequence(n, xp):
             out.append(b)
         return out
 
+    def at(i, b, env):
+        return {**env, ORIGIN: env.get(ORIGIN, 0) + b} if moved[i] else env
+
     if xp.scalar:
 
         def scalar(t, env):
@@ -150,15 +213,15 @@ def _sequence(n, xp):
             i = len(bs) - 1
             while i > 0 and t < bs[i]:
                 i -= 1
-            return parts[i](t - bs[i], env)
+            return parts[i](t - bs[i], at(i, bs[i], env))
 
         return scalar
 
     def fn(t, env):
         bs = begins(env)
         out = parts[0](t, env)
-        for b, part in zip(bs[1:], parts[1:]):
-            out = xp.where(t < b, out, part(xp.maximum(t - b, 0), env))
+        for i, (b, part) in enumerate(zip(bs[1:], parts[1:]), start=1):
+            out = xp.where(t < b, out, part(xp.maximum(t - b, 0), at(i, b, env)))
         return out
 
     return fn
@@ -283,12 +346,28 @@ def _clip(n, xp):
     return fn
 
 
+def _polynomial_cycle(n, xp):
+    return lambda t, env: F.polynomial_cycle(xp, t, dur(n.every, env), *_p(xp, env, n.start, n.end, n.power))
+
+
+def _sum(n, xp):
+    parts = [build(p, xp) for p in n.parts]
+
+    def fn(t, env):
+        out = parts[0](t, env)
+        for p in parts[1:]:
+            out = out + p(t, env)
+        return out
+
+    return fn
+
+
 _BUILDERS = {
     ir.Constant: _constant, ir.Linear: _linear, ir.Cosine: _cosine, ir.Polynomial: _polynomial,
     ir.Exponential: _exponential, ir.Step: _step, ir.MultiStep: _multistep, ir.Piecewise: _piecewise,
     ir.InverseTime: _inverse_time, ir.InverseSqrt: _inverse_sqrt, ir.Cyclic: _cyclic, ir.OneCycle: _onecycle,
     ir.Plateau: _plateau, ir.Sequence: _sequence, ir.Repeat: _repeat, ir.Product: _product, ir.Scale: _scale,
-    ir.Clip: _clip,
+    ir.Clip: _clip, ir.PolynomialCycle: _polynomial_cycle, ir.SumOf: _sum,
 }  # fmt: skip
 
 

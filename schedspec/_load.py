@@ -52,6 +52,22 @@ class Spec:
         """The program with vars substituted (scalar vars, and sweep vars from ``member``)."""
         return lower.bind(self.program, member)
 
+    @property
+    def notes(self) -> list[Issue]:
+        """The framework quirks this spec relies on (``torch.*``, ``keras.*``, ``optax.*`` kinds), each naming the
+        neutral spelling; ``schedspec check`` prints them. Not problems: ``--strict`` ignores them."""
+        if "notes" not in self._cache:
+            from .native import relower
+
+            self._cache["notes"] = relower(self)[0]
+        return self._cache["notes"]
+
+    def to_yaml(self) -> str:
+        """The document as YAML text (comments are not kept); ``loads(spec.to_yaml())`` has the same fingerprint."""
+        from ._dump import dump
+
+        return dump(self.doc.data)
+
     def kind_paths(self, kind: str, hparam: str | None = None) -> list[tuple]:
         """Paths in the document of every mapping with ``kind: <kind>`` (under ``hparam`` if given)."""
         found: list[tuple] = []

@@ -83,7 +83,14 @@ class Resolved:
 
 
 def resolve(
-    spec: Any, hparam: str, vars: dict | None, target: str, counts_steps: bool = True, entry: str | None = None
+    spec: Any,
+    hparam: str,
+    vars: dict | None,
+    target: str,
+    counts_steps: bool = True,
+    entry: str | None = None,
+    metrics_ok: bool = False,
+    plateau_hint: str = "use a time-based schedule here",
 ) -> Resolved:
     """Load ``spec``, apply ``vars`` and check that ``target`` can run its ``hparam`` schedule.
 
@@ -95,6 +102,8 @@ def resolve(
         counts_steps: the target counts optimizer steps (Keras, Optax), so an epoch-based spec needs
             ``steps_per_epoch``; False for a torch scheduler, which is stepped once per interval.
         entry: what the user called, for messages (default ``to_<target>``).
+        metrics_ok: the target runs metric-driven ``plateau`` phases (it takes metric reports).
+        plateau_hint: what to do instead, in the message refusing a plateau (when ``metrics_ok`` is False).
 
     Raises:
         SpecError: every reason the target cannot run the schedule, each with its position.
@@ -107,11 +116,8 @@ def resolve(
     doc = spec.doc
     issues: list[Issue] = []
     entry = entry or f"to_{target}"
-    if contains(node, ir.Plateau):
-        what = (
-            f"by {entry} ({target}) yet: a plateau is driven by metric reports, and metric-driven schedules are "
-            "not implemented yet (use a time-based schedule here)"
-        )
+    if not metrics_ok and contains(node, ir.Plateau):
+        what = f"by {entry} ({target}): a plateau is driven by metric reports, which it cannot take ({plateau_hint})"
         issues.extend(spec.unsupported("plateau", what, hparam).issues)
     nums, durs = used_vars(node)
     for name in sorted((nums | durs) & set(program.sweep_vars)):

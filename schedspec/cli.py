@@ -18,6 +18,7 @@ from ._errors import MissingDependency, SpecError
 _PLUGINS = {
     "compile": ("schedspec._cmd_compile", "write standalone Python source for torch, keras, optax or jax"),
     "plot": ("schedspec._cmd_plot", "plot one or more specs (PNG/SVG/PDF, or in the terminal)"),
+    "translate": ("schedspec._cmd_translate", "rewrite a spec written in framework kinds (torch.*, keras.*, optax.*) in neutral kinds"),
 }
 
 
@@ -220,6 +221,13 @@ def _minmax(program, hparam, length):
         return None
 
 
+def _monitors(node) -> list[str]:
+    """The metrics the plateaus of a schedule monitor (numpy-free, jax-free)."""
+    from . import _metrics
+
+    return list(dict.fromkeys(s.monitor for s in _metrics.sites(node)))
+
+
 def cmd_check(args) -> int:
     from . import lower
 
@@ -252,6 +260,8 @@ def cmd_check(args) -> int:
         if program.sweep_vars:
             info.append(f"sweep of {len(members)} over {', '.join(program.sweep_vars)} (table shows the first)")
         print("  " + ", ".join(info))
+        for note in spec.notes:  # framework quirks a torch.*/keras.*/optax.* kind relies on (not problems)
+            print(f"  note: {note}")
         bound = [lower.bind(program, m) for m in members[:64]]
         for hparam in program.hparams:
             node = bound[0].hparams[hparam]
@@ -279,6 +289,13 @@ def cmd_check(args) -> int:
                 print(f"    min {_fmt(lo)}  max {_fmt(hi)}  (over {unit}s 0..{length})")
             elif length is None:
                 print("    min/max: the schedule never ends and no `total` is set")
+            if ranges == [] and _monitors(node):  # a plateau: its start is known, the rest needs the reports
+                print(f"    from the plateau's start on, values depend on the metric reports of "
+                      f"{', '.join(_monitors(node))} (pass them as metrics= to schedspec.evaluate)")  # fmt: skip
+        if program.groups:  # parameter groups: the schedules each one overrides
+            from ._groups import describe
+
+            print("\n".join(describe(bound[0], unit)))
     return status
 
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from . import _compile, ir
+from . import _compile, _metrics, ir
 from ._errors import Issue, SpecError, did_you_mean, require
 from ._load import Spec, load
-from ._target import contains, hparam_node, used_vars
+from ._target import hparam_node, used_vars
 
 _DTYPES = ("float32", "float64")
 
@@ -23,18 +23,23 @@ def _spec(spec) -> Spec:
     return spec if isinstance(spec, Spec) else load(spec)
 
 
-_PLATEAU_WHAT = (
-    "by evaluate/to_jax yet: a plateau is driven by metric reports, and metric-driven evaluation is not "
-    "implemented yet (remove the plateau phase, or use its `start` as a constant)"
-)
-
-
-def _node(spec: Spec, hparam: str) -> ir.Node:
-    """The hparam's IR, or a positioned SpecError (unknown hparam, metric-driven plateau)."""
+def _node(spec: Spec, hparam: str, group: str | None = None) -> ir.Node:
+    """The hparam's IR (a group's own schedule, or the document's), or a SpecError (unknown hparam or group)."""
     node = hparam_node(spec, hparam)
-    if contains(node, ir.Plateau):
-        raise spec.unsupported("plateau", _PLATEAU_WHAT, hparam)
-    return node
+    if group is None:
+        return node
+    groups = spec.program.groups
+    if group not in groups:
+        raise SpecError(
+            [Issue(spec.file, None, None, "groups", f"the spec has no group {group!r}{did_you_mean(str(group), groups)} "
+                   f"(it has: {', '.join(groups) or 'none'})")]
+        )  # fmt: skip
+    return groups[group].get(hparam, node)
+
+
+def _root(hparam: str, group: str | None = None) -> tuple:
+    """Where the schedule of ``hparam`` is in the document (for positioned metric errors)."""
+    return ("groups", group, hparam) if group is not None else (hparam,)
 
 
 def _check_dtype(dtype: str) -> str:
@@ -52,23 +57,33 @@ def _x64(dtype: str):
 
 
 def _core(program: ir.Program, node: ir.Node):
-    """``core(k, nums: dict, durs: dict)`` in jax.numpy (traced)."""
+    """``core(k, nums: dict, durs: dict, mets: dict)`` in jax.numpy (traced); ``mets`` maps a monitored metric's
+    name to its reports (one per ``every``, from k = 0): a plateau is one ``lax.scan`` over them."""
     from .formulas import JaxXP
 
-    def core(k, nums, durs):
+    def core(k, nums, durs, mets=None):
         xp = JaxXP()
         env = {("num", n): xp.f(v) for n, v in nums.items()} | {("dur", n): v for n, v in durs.items()}
+        env |= {("metric", n): xp.f(v) for n, v in (mets or {}).items()}
         k = xp.jnp.maximum(xp.jnp.asarray(k, dtype=xp.jnp.int64 if xp.dtype == xp.jnp.float64 else xp.jnp.int32), 0)
         return xp.out(_compile.build(node, xp)(k, env), k)
 
     return core
 
 
-def to_jax(spec, hparam: str = "lr", dtype: str = "float32"):
-    """A pure JAX function ``fn(k, **vars)`` of the schedule: jit-, vmap- and grad-able.
+def to_jax(spec, hparam: str = "lr", dtype: str = "float32", group: str | None = None):
+    """A pure JAX function ``fn(k, metrics=None, **vars)`` of the schedule: jit-, vmap- and grad-able.
 
     ``k`` is an int or an int array (the update index). Each var may be passed as a keyword (a number, or for a
     duration var an int in interval units); scalar vars default to their spec value, sweep vars must be given.
+
+    A schedule with a ``plateau`` takes ``metrics={"val_loss": reports}``: one report per ``every`` from k = 0
+    (see :mod:`schedspec._metrics`); the reports may be traced arrays (``jit``, ``vmap`` over metric sequences,
+    ``grad``). With a concrete ``k``, too few reports raise a :class:`SpecError` saying how many are needed; under
+    ``jit`` (traced ``k``) a value that needs a report not given is NaN: unknown, never a guess.
+
+    ``group`` selects one of the spec's parameter groups: its own schedule of ``hparam`` (``scale`` included),
+    or the document's when the group does not override it.
 
     >>> import schedspec
     >>> fn = schedspec.to_jax({"schedspec": 1, "vars": {"peak": 0.1},
@@ -79,7 +94,7 @@ def to_jax(spec, hparam: str = "lr", dtype: str = "float32"):
     spec = _spec(spec)
     dtype = _check_dtype(dtype)
     program = spec.program
-    node = _node(spec, hparam)
+    node = _node(spec, hparam, group)
     nums, durs = used_vars(node)
     core = _core(program, node)
     defaults: dict[str, Any] = {}
@@ -88,7 +103,9 @@ def to_jax(spec, hparam: str = "lr", dtype: str = "float32"):
         if not v.sweep:
             defaults[name] = v.raw[0]
 
-    def fn(k, **vars):
+    monitored = {s.monitor for s in _metrics.sites(node)}
+
+    def fn(k, metrics=None, **vars):
         unknown = set(vars) - set(program.vars)
         if unknown:
             name = sorted(unknown)[0]
@@ -109,10 +126,40 @@ def to_jax(spec, hparam: str = "lr", dtype: str = "float32"):
                     if val is None:
                         raise TypeError(f"pass duration var {n!r} as an int number of {program.interval}s")
                 d_in[n] = jnp.asarray(val).astype(jnp.int64 if dtype == "float64" else jnp.int32)
-            return core(jnp.asarray(k), n_in, d_in)
+            return core(jnp.asarray(k), n_in, d_in, _jax_metrics(spec, _root(hparam, group), node, monitored, metrics, k))
 
     fn.__doc__ = f"schedspec schedule {spec.name!r} ({hparam}): fn(k, **vars) -> value"
     return fn
+
+
+def _jax_metrics(spec: Spec, root: tuple, node: ir.Node, monitored: set, metrics, k) -> dict:
+    """The reports ``to_jax``'s function passes to the core: names checked always, lengths when ``k`` is known."""
+    import jax
+
+    if metrics is not None and not isinstance(metrics, dict):
+        raise SpecError([Issue(spec.file, None, None, "metrics", "metrics must be a dict {name: reports}")])
+    known = set(_metrics.monitors(spec.program))
+    for name in metrics or {}:
+        if name not in known:
+            _metrics.validate_names(spec, {name: [0.0]})  # raises the positioned message
+    concrete = not isinstance(k, jax.core.Tracer)
+    given = {}
+    for name, value in (metrics or {}).items():
+        if name in monitored:
+            given[name] = value if isinstance(value, jax.Array) else _metrics._as_reports(spec, name, value)
+    if concrete:
+        arr = np.asarray(k)
+        k_max = int(arr.max()) if arr.size else -1
+        shapes = {n: np.zeros((int(np.shape(v)[-1]),)) for n, v in given.items()}
+        _metrics.check_lengths(spec, root, node, shapes, k_max)
+    elif monitored - set(given):
+        missing = sorted(monitored - set(given))[0]
+        hparam = root[-1]
+        raise SpecError(
+            [Issue(spec.file, None, None, hparam, f"the `{hparam}` schedule has a `plateau` monitoring "
+                   f"'{missing}': pass metrics={{'{missing}': [...]}} (one report per interval, from k = 0)")]
+        )  # fmt: skip
+    return {n: given.get(n, np.zeros((0,))) for n in sorted(monitored)}
 
 
 def _as_steps(k, dtype: str) -> np.ndarray:
@@ -128,12 +175,12 @@ def _as_steps(k, dtype: str) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=256)
-def _jitted(program_id: int, hparam: str, dtype: str, sweep: bool, _keep):
+def _jitted(program_id: int, hparam: str, dtype: str, sweep: bool, _keep, group: str | None = None):
     jax = require("jax")
     program, node = _keep
     core = _core(program, node)
     if sweep:
-        return jax.jit(jax.vmap(core, in_axes=(None, 0, 0)))
+        return jax.jit(jax.vmap(core, in_axes=(None, 0, 0, None)))
     return jax.jit(core)
 
 
@@ -162,12 +209,25 @@ def _inputs(program: ir.Program, node: ir.Node, dtype: str):
     return sweep, n_in, d_in
 
 
-def evaluate(spec, k, hparam: str = "lr", vars: dict | None = None, metrics: dict | None = None, dtype: str = "float32"):
+def evaluate(spec, k, hparam: str = "lr", vars: dict | None = None, metrics: dict | None = None, dtype: str = "float32",
+             group: str | None = None, shard: bool | None = None):
     """The schedule's values at update index ``k`` (an int or an int array), as a numpy array.
 
     With sweep lists in ``vars`` (in the spec or given here) the result has a leading sweep axis: the cartesian
     product of the lists, vars in the order written, the last varying fastest (``Spec.program.sweep_members()``).
-    ``dtype`` is ``"float32"`` (default) or ``"float64"``.
+    ``dtype`` is ``"float32"`` (default) or ``"float64"``. ``group`` evaluates one parameter group's schedule.
+
+    ``metrics={"val_loss": [m0, m1, ...]}`` feeds the ``plateau`` phases: report ``j`` is the metric at the end of
+    interval ``j`` of the plateau's ``every`` clock, counted from k = 0 (see :mod:`schedspec._metrics`); every
+    sweep member sees the same reports. Too few reports for the largest ``k`` asked for, a plateau's metric
+    missing, or a name no plateau monitors is a :class:`SpecError` saying what is needed and where.
+
+    A sweep is sharded over every JAX device (``jax.sharding``: a 1-D mesh over the sweep axis, padded to a
+    multiple of the device count) when there are several accelerator devices and at least as many members as
+    devices; ``shard=True``/``False`` forces it on or off (on CPU it is off by default: virtual CPU devices share
+    the cores that XLA already uses for one device, and measured slower, see ``benchmarks/bench_sharding.py``).
+    Each member's values are computed by the same program on one device, so the result is identical to one
+    device's.
 
     >>> import schedspec
     >>> spec = {"schedspec": 1, "lr": {"kind": "step", "start": 0.1, "every": 2, "gamma": 0.5}}
@@ -178,22 +238,67 @@ def evaluate(spec, k, hparam: str = "lr", vars: dict | None = None, metrics: dic
     dtype = _check_dtype(dtype)
     if vars:
         spec = spec.with_vars(vars)
-    if metrics is not None:
-        raise SpecError(
-            [Issue(spec.file, None, None, hparam, "metric-driven evaluation (`plateau`) is not supported yet")]
-        )
-    node = _node(spec, hparam)
+    node = _node(spec, hparam, group)
     steps = _as_steps(k, dtype)
     program = spec.program
+    k_max = int(steps.max()) if steps.size else -1
+    m_in = _metrics.inputs(spec, _root(hparam, group), node, metrics, k_max)
     with _x64(dtype):
+        m_in = {n: v.astype(np.float64 if dtype == "float64" else np.float32) for n, v in m_in.items()}
         sweep, n_in, d_in = _inputs(program, node, dtype)
-        key = (hparam, dtype, sweep)
+        key = (hparam, dtype, sweep, group)
         fn = spec._cache.get(key)
         if fn is None:
-            fn = _jitted(id(program), hparam, dtype, sweep, _Keep(program, node))
+            fn = _jitted(id(program), hparam, dtype, sweep, _Keep(program, node), group)
             spec._cache[key] = fn
-        out = fn(steps, n_in, d_in)
+        if sweep and _use_sharding(shard, len(program.sweep_members())):
+            return _sharded(fn, steps, n_in, d_in, m_in)
+        out = fn(steps, n_in, d_in, m_in)
         return np.asarray(out)
+
+
+def sweep_sharding():
+    """The ``NamedSharding`` a sweep is split with (a 1-D mesh ``("sweep",)`` over all JAX devices)."""
+    import jax
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    mesh = Mesh(np.asarray(jax.devices()), ("sweep",))
+    return NamedSharding(mesh, PartitionSpec("sweep"))
+
+
+def _use_sharding(shard: bool | None, size: int) -> bool:
+    if shard is False:
+        return False
+    import jax
+
+    devices = jax.device_count()
+    if shard is None:  # virtual CPU devices share the cores XLA already uses for one device: no gain (measured)
+        return devices > 1 and size >= devices and jax.default_backend() != "cpu"
+    return devices > 1
+
+
+def _sharded(fn, steps, n_in: dict, d_in: dict, m_in: dict) -> np.ndarray:
+    """Run the vmapped program with the sweep axis split over every device; the same values as one device."""
+    out, size = _sharded_out(fn, steps, n_in, d_in, m_in)
+    return np.asarray(out)[:size]
+
+
+def _sharded_out(fn, steps, n_in: dict, d_in: dict, m_in: dict):
+    """The sharded output (a ``jax.Array`` split over the devices along the sweep axis) and the sweep size."""
+    import jax
+
+    sharding = sweep_sharding()
+    n_dev = len(sharding.mesh.devices)
+    size = next(iter([*n_in.values(), *d_in.values()])).shape[0]
+    pad = -size % n_dev  # pad with copies of the last member: every device gets the same number of members
+
+    def put(a):
+        a = np.asarray(a)
+        if pad:
+            a = np.concatenate([a, np.repeat(a[-1:], pad, axis=0)])
+        return jax.device_put(a, sharding)
+
+    return fn(steps, {n: put(a) for n, a in n_in.items()}, {n: put(a) for n, a in d_in.items()}, m_in), size
 
 
 class _Keep(tuple):
@@ -209,16 +314,25 @@ class _Keep(tuple):
         return isinstance(other, _Keep) and self[0] is other[0] and self[1] is other[1]
 
 
-def evaluate_numpy(spec_or_program, k, hparam: str = "lr", member: dict | None = None) -> np.ndarray:
-    """float64 numpy evaluation of one sweep member (no jax): ``check`` and reference paths."""
+def evaluate_numpy(
+    spec_or_program, k, hparam: str = "lr", member: dict | None = None, metrics: dict | None = None,
+    group: str | None = None,
+) -> np.ndarray:
+    """float64 numpy evaluation of one sweep member (no jax): ``check`` and reference paths.
+
+    ``metrics`` feeds plateaus as in :func:`evaluate` (checked against the spec when a :class:`Spec` is given).
+    """
     from . import lower
     from .formulas import NumpyXP
 
     program = spec_or_program.program if isinstance(spec_or_program, Spec) else spec_or_program
-    if isinstance(spec_or_program, Spec):
-        _node(spec_or_program, hparam)  # clear, positioned errors (unknown hparam, plateau)
-    bound = lower.bind(program, member or (program.sweep_members()[0] if program.sweep_vars else None))
-    node = bound.hparams[hparam]
-    xp = NumpyXP()
     steps = np.asarray(k, dtype=np.int64)
-    return np.asarray(xp.out(_compile.build(node, xp)(steps, {}), steps), dtype=np.float64)
+    if isinstance(spec_or_program, Spec):
+        node = _node(spec_or_program, hparam, group)  # clear, positioned errors (unknown hparam or group)
+        k_max = int(steps.max()) if steps.size else -1
+        metrics = _metrics.inputs(spec_or_program, _root(hparam, group), node, metrics, k_max)
+    bound = lower.bind(program, member or (program.sweep_members()[0] if program.sweep_vars else None))
+    node = bound.hparams[hparam] if group is None else bound.groups[group].get(hparam, bound.hparams[hparam])
+    xp = NumpyXP()
+    env = {("metric", n): np.asarray(v, dtype=np.float64) for n, v in (metrics or {}).items()}
+    return np.asarray(xp.out(_compile.build(node, xp)(steps, env), steps), dtype=np.float64)

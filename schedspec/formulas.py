@@ -71,6 +71,17 @@ def polynomial(xp, t, T, start, end, power):
     return (start - end) * pow_(xp, remaining, power) + end
 
 
+def polynomial_cycle(xp, t, T, start, end, power):
+    """Keras ``PolynomialDecay(cycle=True)``: ``polynomial`` with the decay length ``T' = T * max(1, ceil(t / T))``.
+
+    ``t == T`` reaches ``end``; ``t == T + 1`` jumps back up into a decay of length ``2T``, then ``3T``, ...
+    ``ceil(t / T)`` is ``-((-t) // T)``: integer arithmetic first, as everywhere.
+    """
+    stretched = T * xp.maximum(-xp.floordiv(-t, T), 1)
+    remaining = xp.f(stretched - t) / xp.f(stretched)
+    return (start - end) * pow_(xp, remaining, power) + end
+
+
 def exponential(xp, t, start, gamma, every, staircase, end):
     """``start * gamma ** (t / every)`` (floored with staircase); ``end`` is a floor for gamma < 1, a ceiling above."""
     v = start * xp.power(gamma, steps_of(xp, t, every, staircase))
@@ -156,6 +167,90 @@ def onecycle(xp, t, N, peak, pct_start, div_factor, final_div_factor, anneal, th
     return out
 
 
+# ------------------------------------------------------------------------------------------------ plateau
+def plateau_better(xp, metric, best, mode, threshold, threshold_mode):
+    """torch ``ReduceLROnPlateau._is_better``, written the same way (so float64 decisions are identical).
+
+    min/rel: ``metric < best * (1 - threshold)``; min/abs: ``metric < best - threshold``;
+    max/rel: ``metric > best * (threshold + 1)``; max/abs: ``metric > best + threshold``. A NaN metric is never
+    better (it counts as a bad report).
+    """
+    if mode == "min":
+        if threshold_mode == "rel":
+            return metric < best * (1.0 - threshold)
+        return metric < best - threshold
+    if threshold_mode == "rel":
+        return metric > best * (threshold + 1.0)
+    return metric > best + threshold
+
+
+def plateau_update(xp, state, metric, mode, factor, patience, threshold, threshold_mode, cooldown, low, eps):
+    """One metric report: torch ``ReduceLROnPlateau.step(metric)`` on the state ``(lr, best, bad, cooldown)``.
+
+    1. better: ``best = metric``, ``bad = 0``; otherwise ``bad += 1``.
+    2. in cooldown (``cooldown > 0``): ``cooldown -= 1``, ``bad = 0``.
+    3. ``bad > patience``: ``new = max(lr * factor, low)`` replaces ``lr`` only if ``lr - new > eps``; then
+       ``cooldown = <cooldown>`` and ``bad = 0``.
+
+    The counters are floats (exact below 2**24), so one state type serves every backend.
+    """
+    lr, best, bad, cool = state
+    better = plateau_better(xp, metric, best, mode, threshold, threshold_mode)
+    best = xp.where(better, metric, best)
+    bad = xp.where(better, 0.0, bad + 1.0)
+    in_cooldown = cool > 0
+    cool = xp.where(in_cooldown, cool - 1.0, cool)
+    bad = xp.where(in_cooldown, 0.0, bad)
+    reduce = bad > patience
+    new = xp.maximum(lr * factor, low)
+    lr = xp.where(reduce & (lr - new > eps), new, lr)
+    cool = xp.where(reduce, float(cooldown), cool)
+    bad = xp.where(reduce, 0.0, bad)
+    return lr, best, bad, cool
+
+
+def plateau_init(xp, start, mode):
+    """The state before any report: ``(start, +inf for min / -inf for max, 0, 0)`` (torch's ``mode_worse``)."""
+    worst = math.inf if mode == "min" else -math.inf
+    return xp.f(start), xp.f(worst), xp.f(0.0), xp.f(0.0)
+
+
+def plateau_trajectory(xp, reports, first, stop, start, mode, factor, patience, threshold, threshold_mode, cooldown,
+                       low, eps):  # fmt: skip
+    """The value after each report: ``out[0] = start``, ``out[j + 1]`` = the value after reports ``0..j``.
+
+    Report ``j`` (the ``j``-th of the whole schedule) is consumed only when ``first <= j < stop`` (``stop`` None:
+    no end); the others leave the state unchanged. One ``xp.scan`` over the reports (``jax.lax.scan`` on JAX, a
+    Python loop on the scalar and numpy backends).
+    """
+    init = plateau_init(xp, start, mode)
+
+    def body(state, x):
+        j, metric = x
+        new = plateau_update(xp, state, xp.f(metric), mode, factor, patience, threshold, threshold_mode, cooldown,
+                             low, eps)  # fmt: skip
+        active = j >= first
+        if stop is not None:
+            active = active & (j < stop)
+        state = tuple(xp.where(active, a, b) for a, b in zip(new, state))
+        return state, state[0]
+
+    return xp.prepend(init[0], xp.scan(body, init, (xp.arange(len(reports)), reports)))
+
+
+def plateau(xp, t, origin, every, traj, count, first):
+    """The value at local time ``t`` of a plateau phase that begins at global step ``origin``.
+
+    ``i = (origin + t) // every`` reports are complete before global step ``origin + t`` (report ``j`` is made at
+    the end of steps ``[j * every, (j + 1) * every)``), so the value is ``traj[i]``. With only ``count`` reports
+    known, a value that needs more (``i > count`` and ``i > first``) is NaN: unknown, never a guess.
+    """
+    i = xp.floordiv(origin + t, every)
+    v = xp.index(traj, xp.minimum(i, len(traj) - 1))
+    missing = (i > first) & (i > count)
+    return xp.where(missing, math.nan, v)
+
+
 # ------------------------------------------------------------------------------------------------ backends
 class MathXP:
     """Python scalars (float64): the torch path and constant folding. ``t`` is a Python int or float."""
@@ -199,6 +294,27 @@ class MathXP:
     def out(v, t):
         return float(v)
 
+    @staticmethod
+    def scan(f, init, xs):
+        """``jax.lax.scan`` as a Python loop: the stacked outputs (a list)."""
+        carry, ys = init, []
+        for x in zip(*xs, strict=True):
+            carry, y = f(carry, x)
+            ys.append(y)
+        return ys
+
+    @staticmethod
+    def arange(n):
+        return range(n)
+
+    @staticmethod
+    def prepend(x, ys):
+        return [x, *ys]
+
+    @staticmethod
+    def index(values, i):
+        return values[int(i)]
+
 
 class NumpyXP:
     """numpy float64 arrays (``check``, the numpy reference path)."""
@@ -227,6 +343,17 @@ class NumpyXP:
 
     def out(self, v, t):
         return self.np.broadcast_to(self.f(v), self.np.shape(t))
+
+    scan = staticmethod(MathXP.scan)
+
+    def arange(self, n):
+        return self.np.arange(n)
+
+    def prepend(self, x, ys):
+        return self.np.asarray([x, *ys], dtype=self.np.float64)
+
+    def index(self, values, i):
+        return self.np.asarray(values, dtype=self.np.float64)[i]
 
 
 class JaxXP:
@@ -268,6 +395,21 @@ class JaxXP:
 
     def out(self, v, t):
         return self.jnp.broadcast_to(self.f(v), self.jnp.shape(t))
+
+    def scan(self, f, init, xs):
+        """``jax.lax.scan(f, init, xs)``: the stacked outputs."""
+        from jax import lax
+
+        return lax.scan(f, init, xs)[1]
+
+    def arange(self, n):
+        return self.jnp.arange(n)
+
+    def prepend(self, x, ys):
+        return self.jnp.concatenate([self.jnp.reshape(self.f(x), (1,)), self.f(ys)])
+
+    def index(self, values, i):
+        return self.jnp.asarray(values)[i]
 
     def half_cos(self, p):
         """``(1 + cos(pi p)) / 2`` for p in [0, 1] in float32: an odd polynomial in ``u = p - 1/2``.
@@ -343,3 +485,17 @@ class KerasXP:
 
     def out(self, v, t):
         return self.full_like(t, v)
+
+    def scan(self, f, init, xs):
+        """``keras.ops.scan(f, init, xs)``: the stacked outputs."""
+        return self.ops.scan(f, init, xs)[1]
+
+    def arange(self, n):
+        return self.ops.arange(n)
+
+    def prepend(self, x, ys):
+        ops = self.ops
+        return ops.concatenate([ops.reshape(ops.cast(x, self.dtype), (1,)), ops.cast(ys, self.dtype)])
+
+    def index(self, values, i):
+        return self.ops.take(values, i)

@@ -227,6 +227,32 @@ class Clip(Node):
         return (self.of,)
 
 
+@_node
+class PolynomialCycle(Node):
+    """Keras ``PolynomialDecay(cycle=True)``: ``polynomial`` whose decay length at t is ``every * max(1, ceil(t / every))``.
+
+    The language spells it ``{kind: polynomial, cycle: true, duration: every}``; the node never ends by itself
+    (``duration`` is a window: ``None``, or where an enclosing sequence or ``total`` cuts it).
+    """
+
+    start: Param
+    end: Param
+    power: Param
+    every: Dur
+    duration: Dur | None
+
+
+@_node
+class SumOf(Node):
+    """Pointwise sum of its parts (the language's ``sum`` combinator)."""
+
+    parts: tuple[Node, ...]
+    duration: Dur | None
+
+    def children(self):
+        return self.parts
+
+
 @dataclass(frozen=True)
 class Sum:
     """A duration that depends on duration vars: ``const + sum(coef * var)`` (e.g. a sequence of var-length phases)."""
@@ -283,6 +309,7 @@ KINDS: dict[str, type[Node]] = {
     "step": Step, "multistep": MultiStep, "piecewise": Piecewise, "inverse_time": InverseTime,
     "inverse_sqrt": InverseSqrt, "cyclic": Cyclic, "onecycle": OneCycle, "plateau": Plateau,
     "sequence": Sequence, "repeat": Repeat, "product": Product, "scale": Scale, "clip": Clip,
+    "polynomial_cycle": PolynomialCycle, "sum": SumOf,
 }  # fmt: skip
 KIND_OF: dict[type, str] = {v: k for k, v in KINDS.items()}
 
@@ -313,6 +340,8 @@ class Program:
     total: int | None = None
     name: str | None = None
     description: str | None = None
+    # parameter groups: per group, the schedules it overrides (a `scale` is folded in as Scale(scale, lr))
+    groups: dict[str, dict[str, Node]] = field(default_factory=dict)
 
     @property
     def sweep_vars(self) -> list[str]:
@@ -373,6 +402,8 @@ def canonical(program: Program) -> str:
         "interval": program.interval,
         "hparams": {k: to_json(v) for k, v in sorted(program.hparams.items())},
     }
+    if program.groups:
+        data["groups"] = {g: {k: to_json(v) for k, v in sorted(hps.items())} for g, hps in sorted(program.groups.items())}
     if program.interval == "epoch":
         data["steps_per_epoch"] = program.steps_per_epoch
     used = sorted(program.vars)

@@ -53,7 +53,7 @@ def _model_for(mapping: Any) -> type[BaseModel] | None:
 
 
 def _kind_list() -> str:
-    return ", ".join(spec.KINDS)
+    return ", ".join(spec.NEUTRAL_KINDS) + "; or a framework's own: torch.<Class>, keras.<Class>, optax.<function>"
 
 
 def _convert(err: dict, data: Any, doc: YamlDoc) -> Issue:
@@ -70,8 +70,12 @@ def _convert(err: dict, data: Any, doc: YamlDoc) -> Issue:
     elif etype == "extra_forbidden":
         name = path[-1]
         model = _model_for(parent)
-        fields = [f for f in (model.model_fields if model else spec.Document.model_fields)]
         what = f"`{parent['kind']}`" if model else "this mapping"
+        if model is None:  # a mapping inside a framework kind (optax.sgdr_schedule's cosine_kwargs entries)
+            from . import native
+
+            model, what = native.submodel(path[:-1], data) or (None, what)
+        fields = [f for f in (model.model_fields if model else spec.Document.model_fields)]
         msg = f"unknown key `{name}` for {what}{did_you_mean(name, fields)} (valid keys: {', '.join(fields)})"
         key = True
     elif etype == "kind":
@@ -82,7 +86,10 @@ def _convert(err: dict, data: Any, doc: YamlDoc) -> Issue:
             elif not isinstance(kind, str):
                 msg = f"`kind` must be a name like 'cosine', got {spec.describe(kind)}"
             else:
-                msg = f"unknown kind '{kind}'{did_you_mean(kind, spec.KINDS)} (known kinds: {_kind_list()})"
+                from . import native
+
+                known = native.kinds_like(kind) or f"known kinds: {_kind_list()}"
+                msg = f"unknown kind '{kind}'{did_you_mean(kind, spec.KINDS)} ({known})"
                 if "kind" in value:
                     path = path + ("kind",)
         else:
@@ -380,7 +387,8 @@ class _Lowerer:
         return ir.Sequence(tuple(flat), total)
 
     def _has_intrinsic_length(self, m) -> bool:
-        return isinstance(m, (spec.Repeat, spec.Product, spec.Scale, spec.Clip))
+        # a framework kind (torch.*, keras.*, optax.*) has its own length, or none (checked once it is desugared)
+        return isinstance(m, (spec.Repeat, spec.Product, spec.Scale, spec.Clip, spec.Sum)) or getattr(m, "native", False)
 
     def _check_jump(self, m, path, carry, node):
         explicit = getattr(m, "start", None) if not isinstance(m, spec.Constant) else m.value
@@ -417,6 +425,10 @@ class _Lowerer:
         return self.num(raw, path + (field,), _bound(m, field))
 
     def phase(self, m, path, carry, remaining):  # noqa: C901 - one branch per kind
+        if getattr(m, "native", False):  # torch.*, keras.*, optax.*: desugared to neutral kinds, then lowered
+            from . import native
+
+            return native.lower(self, m, path, carry, remaining)
         k = m.kind
         ok = True
 
@@ -442,6 +454,10 @@ class _Lowerer:
         if m.duration is not None and duration is None:
             return None  # the duration itself is wrong; already reported
         if m.duration is None:
+            if k == "polynomial" and m.cycle:
+                self.err(path + ("cycle",), "`cycle: true` restarts the decay after each `duration`: give the first "
+                                            "decay length as `duration` (the phase itself never ends)")  # fmt: skip
+                return None
             duration = remaining
         if duration is None and k in _NEEDS_LENGTH:
             self.err(path, f"`{k}` needs a `duration` (or, as the last phase, a `total` to run to)")
@@ -450,7 +466,7 @@ class _Lowerer:
         if k == "constant":
             value = self.start(m, path, carry, "value")
             return ir.Constant(value, duration) if value is not None and ok else None
-        if k in ("repeat", "product", "scale", "clip"):
+        if k in ("repeat", "product", "scale", "clip", "sum"):
             node = self.combinator(m, path, carry, duration if m.duration is not None else None, remaining)
             if node is not None and node.duration is None and remaining is not None:
                 node = dataclasses.replace(node, duration=remaining)  # the open last phase runs to `total`
@@ -521,6 +537,8 @@ class _Lowerer:
             node = ir.Linear(start, n("end"), duration)
         elif k == "cosine":
             node = ir.Cosine(start, n("end"), n("exponent"), duration)
+        elif k == "polynomial" and m.cycle:  # Keras cycle: `duration` is the first decay length; it never ends
+            node = ir.PolynomialCycle(start, n("end"), n("power"), duration, remaining)
         elif k == "polynomial":
             node = ir.Polynomial(start, n("end"), n("power"), duration)
         elif k == "exponential":
@@ -573,11 +591,12 @@ class _Lowerer:
                     self.err(path + ("times",), f"{times} cycles last {duration} steps, more than 2**31-1")
                     return None
             return ir.Repeat(of, period, times, mult, decay, duration)
-        if k == "product":
+        if k in ("product", "sum"):
             parts = [self.schedule(p, path + ("of", i), None, None) for i, p in enumerate(m.of)]
             if any(p is None for p in parts):
                 return None
-            return ir.Product(tuple(parts), self._longest(parts, path, duration))
+            cls = ir.Product if k == "product" else ir.SumOf
+            return cls(tuple(parts), self._longest(parts, path, duration))
         of = self.schedule(m.of, path + ("of",), carry if k == "clip" else None, None)
         if of is None:
             return None
@@ -622,6 +641,7 @@ class _Lowerer:
                 if isinstance(node.duration, int) and self.total is not None and node.duration < self.total:
                     self.warn((name,), f"the `{name}` schedule ends at {self._at(node.duration)}, before `total` "
                                        f"({self._at(self.total)}); it holds its final value after that")  # fmt: skip
+        groups = self.groups(m, hparams)
         for name in self.raw_vars:
             values, sweep = self._values(name)
             numbers = tuple(float(v) for v in values) if all(not isinstance(v, str) for v in values) else None
@@ -644,6 +664,9 @@ class _Lowerer:
                 size *= len(v.raw)
         if size > MAX_SWEEP:
             self.err(("vars",), f"the sweep has {size} members, more than {MAX_SWEEP}; split it")
+        from . import _metrics  # plateaus: none inside a repeat, one report clock per metric
+
+        self.issues.extend(_metrics.check_program(_metrics.schedules(ir.Program(hparams, groups=groups)), self.doc))
         if self.issues:
             raise SpecError(_sorted(self.issues))
         return ir.Program(
@@ -654,7 +677,42 @@ class _Lowerer:
             total=self.total,
             name=m.name,
             description=m.description,
+            groups=groups,
         )
+
+    def groups(self, m, hparams: dict) -> dict[str, dict[str, ir.Node]]:
+        """Lower ``groups``: each group's own schedules, and ``scale`` folded in as ``Scale(scale, lr)``.
+
+        A group may only override the document's hyperparameters (a key that is not one is a typo until proven
+        otherwise); ``scale`` multiplies the group's own ``lr`` if it has one, else the document's.
+        """
+        from . import _errors
+
+        out: dict[str, dict[str, ir.Node]] = {}
+        names = ["lr", *(m.__pydantic_extra__ or {})]
+        for gname, group in (m.groups or {}).items():
+            own: dict[str, ir.Node] = {}
+            for name, sched in (group.__pydantic_extra__ or {}).items():
+                path = ("groups", gname, name)
+                if name not in names:
+                    self.err(path, f"group `{gname}`: `{name}` is not a hyperparameter of the document"
+                                   f"{_errors.did_you_mean(name, [*names, 'scale'])} (it schedules: {', '.join(names)}); a group "
+                                   "overrides the document's schedules, so schedule it at the top level too",
+                             key=True)  # fmt: skip
+                    continue
+                node = self.schedule(sched, path, None, self.total, top=True)
+                if node is not None:
+                    own[name] = node
+            if group.scale is not None:
+                by = self.num(group.scale, ("groups", gname, "scale"))
+                lr = own.get("lr", hparams.get("lr"))
+                if by is not None and lr is not None:
+                    own["lr"] = ir.Scale(by, lr, lr.duration)
+            if not own and group.scale is None:
+                self.warn(("groups", gname), f"group `{gname}` changes nothing (no `scale`, no schedule): it gets "
+                                             "the document's schedules")  # fmt: skip
+            out[gname] = own
+        return out
 
 
 def _quiet_steps(lowerer: _Lowerer, raw) -> int | None:
@@ -680,7 +738,8 @@ def _bound(model: BaseModel, field: str) -> spec.Bound | None:
 
 
 def _depends_on_vars(x) -> bool:
-    if isinstance(x, (ir.Var, ir.DVar, ir.Sum, ir.Final)):
+    """Whether a value is not a constant of the spec: it uses a var, or metric reports (a plateau)."""
+    if isinstance(x, (ir.Var, ir.DVar, ir.Sum, ir.Final, ir.Plateau)):
         return True
     if isinstance(x, ir.Node):
         import dataclasses
@@ -742,6 +801,7 @@ def bind(program: ir.Program, member: dict[str, Any] | None = None) -> ir.Progra
 
     return ir.Program(
         hparams={k: sub(v) for k, v in program.hparams.items()},
+        groups={g: {k: sub(v) for k, v in hps.items()} for g, hps in program.groups.items()},
         vars={k: v for k, v in program.vars.items() if k in keep},
         interval=program.interval,
         steps_per_epoch=program.steps_per_epoch,

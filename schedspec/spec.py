@@ -234,6 +234,12 @@ class Polynomial(_Phase):
     start: NonNeg | None = start_field()
     end: NonNeg = Field(0.0, description="Value reached at t = duration. Default 0.")
     power: Positive = Field(1.0, description="Exponent of the decay; 1 is linear. Default 1.")
+    cycle: bool = Field(
+        False,
+        description="Keras PolynomialDecay(cycle=True): instead of holding `end`, restart with the decay length "
+        "stretched to the next multiple of `duration` (T' = duration * max(1, ceil(t / duration))); the phase then "
+        "never ends. Default false.",
+    )
 
 
 class Exponential(_Phase):
@@ -369,6 +375,13 @@ class Scale(_Phase):
     of: Schedule = Field(description="The schedule scaled.")
 
 
+class Sum(_Phase):
+    """Pointwise sum of schedules (e.g. a floor plus a decaying amplitude)."""
+
+    kind: Literal["sum"] = Field(description="Pointwise sum of its parts (Keras CosineDecayRestarts' unscaled floor).")
+    of: list[Schedule] = Field(min_length=1, description="The terms, each evaluated at the same local time.")
+
+
 class Clip(_Phase):
     """``min(max(of, min), max)``."""
 
@@ -383,8 +396,12 @@ PHASES: dict[str, type[_Phase]] = {
     for m in (Constant, Linear, Cosine, Polynomial, Exponential, Step, MultiStep, Piecewise, InverseTime, InverseSqrt,
               Cyclic, OneCycle, Plateau)
 }
-COMBINATORS: dict[str, type[_Phase]] = {"repeat": Repeat, "product": Product, "scale": Scale, "clip": Clip}
-KINDS: dict[str, type[_Phase]] = {**PHASES, **COMBINATORS}
+COMBINATORS: dict[str, type[_Phase]] = {"repeat": Repeat, "product": Product, "scale": Scale, "clip": Clip, "sum": Sum}
+NEUTRAL_KINDS: dict[str, type[_Phase]] = {**PHASES, **COMBINATORS}
+
+from . import native as _native  # noqa: E402 - the framework kinds (torch.*, keras.*, optax.*) use the helpers above
+
+KINDS: dict[str, type[BaseModel]] = {**NEUTRAL_KINDS, **_native.KINDS}
 
 
 def schedule_tag(v: Any) -> str | None:
@@ -445,6 +462,25 @@ VarEntry = Annotated[
 ]
 
 
+class Group(BaseModel):
+    """A parameter group: its learning rate scaled, and/or its own schedules for some of the document's
+    hyperparameters (any other key is one of them, e.g. ``lr``, ``weight_decay``)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        strict=True,
+        frozen=True,
+        json_schema_extra={"propertyNames": {"pattern": rf"^{IDENT}$"}},
+    )
+    __pydantic_extra__: dict[str, Schedule] = Field(init=False)  # type: ignore[assignment]
+
+    scale: NonNeg | None = Field(
+        None,
+        description="Multiplies this group's learning rate: its own `lr` if it gives one, else the document's "
+        "(e.g. 0.1 for a pretrained backbone).",
+    )
+
+
 class Document(BaseModel):
     """A schedspec v1 document. Any other identifier key is a further hyperparameter schedule (momentum, ...)."""
 
@@ -470,9 +506,14 @@ class Document(BaseModel):
         description="Named numbers or durations referenced as $name; a list is a sweep axis (several: their product).",
     )
     lr: Schedule = Field(description="The learning-rate schedule.")
+    groups: dict[Annotated[str, Field(pattern=rf"^{IDENT}$")], Group] = Field(
+        default_factory=dict,
+        description="Parameter groups by name (torch param groups carrying \"name\", optax labels): each scales the "
+        "learning rate (`scale`) and/or overrides some of the document's hyperparameter schedules.",
+    )
 
 
-for _m in (*KINDS.values(), Document):
+for _m in (*KINDS.values(), Group, Document):
     _m.model_rebuild()
 
 RESERVED = frozenset(Document.model_fields)

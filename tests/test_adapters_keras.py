@@ -431,18 +431,22 @@ def test_epoch_interval_without_steps_per_epoch_is_a_spec_error():
     assert "steps_per_epoch" in issue.message and "keras" in issue.message
 
 
-def test_plateau_is_a_spec_error_naming_target_feature_and_path():
+def test_plateau_needs_its_buffer_size_and_its_optimizer():
+    """A plateau runs on metric reports (tests/test_plateau.py): an open-ended one needs ``max_reports``, and the
+    schedule must be attached to its optimizer (the values live in optimizer variables) before it is called."""
     text = (
         "schedspec: 1\ninterval: epoch\nsteps_per_epoch: 10\nlr:\n"
         "  - {kind: linear, start: 0.0, end: 0.1, duration: 5}\n"
         "  - {kind: plateau, monitor: val_loss, patience: 2}\n"
     )
-    with pytest.raises(schedspec.SpecError) as err:
-        schedspec.to_keras(schedspec.loads(text, "plateau.yaml"))
-    (issue,) = err.value.issues
-    assert issue.path == "lr[1]" and issue.line == 6
-    assert "to_keras" in issue.message and "plateau" in issue.message and "metric" in issue.message
-    assert str(err.value).startswith("plateau.yaml:6:")
+    spec = schedspec.loads(text, "plateau.yaml")
+    with pytest.raises(ValueError, match="never ends.*max_reports"):
+        schedspec.to_keras(spec)
+    sched = schedspec.to_keras(spec, max_reports=20)
+    with pytest.raises(RuntimeError, match=r"attach it to its optimizer first.*schedule.callback\(\)"):
+        sched(0)
+    sched.attach(keras.optimizers.SGD(learning_rate=sched))
+    assert float(sched(59)) == pytest.approx(0.1) and np.isnan(float(sched(60)))  # epoch 6 needs report 5
 
 
 def test_sweep_needs_vars_to_pick_a_member():
@@ -514,9 +518,20 @@ def test_examples_match_evaluate(path):
     program = spec.bound(member)
     spe = program.steps_per_epoch if program.interval == "epoch" else 1
     for hparam, node in program.hparams.items():
-        if any(isinstance(n, ir.Plateau) for n in _nodes(node)):
-            with pytest.raises(schedspec.SpecError, match="plateau"):
-                schedspec.to_keras(spec, hparam=hparam, vars=member)
+        if any(isinstance(n, ir.Plateau) for n in _nodes(node)):  # fed a flat metric through attach/report
+            from schedspec import _metrics
+
+            open_ended = any(site.stop() is None for site in _metrics.sites(node))  # those need a buffer size
+            sched = schedspec.to_keras(spec, hparam=hparam, vars=member, max_reports=40 if open_ended else None)
+            sched.attach(keras.optimizers.SGD(learning_rate=sched))
+            name = sched.monitors[0]
+            n = sched.max_reports
+            for _ in range(n):
+                sched.report(name, 1.0)
+            horizon = (n + 1) * sched._reports.every[name] * spe
+            steps = np.unique(np.linspace(0, horizon - 1, 2000).astype(np.int32))
+            ref = schedspec.evaluate(spec, steps // spe, hparam=hparam, vars=member, metrics={name: [1.0] * n})
+            assert_f32(np.asarray(sched(steps)), ref, f"{os.path.basename(path)}:{hparam}")
             continue
         k = example_steps(node, program)
         steps = (k * spe).astype(np.int64)

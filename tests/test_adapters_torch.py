@@ -265,9 +265,19 @@ def values_at(sched, opt, ks) -> np.ndarray:
 def test_examples_match_evaluate(path):
     spec = schedspec.load(path)
     member = spec.program.sweep_members()[0] if spec.program.sweep_vars else None  # a sweep: its first member
-    if any(isinstance(n, ir.Plateau) for n in _walk(spec.program.hparams["lr"])):
-        with pytest.raises(schedspec.SpecError, match="plateau"):
-            schedspec.to_torch(spec, make_optimizer(), vars=member)
+    if any(isinstance(n, ir.Plateau) for n in _walk(spec.program.hparams["lr"])):  # fed a flat metric
+        spe = spec.program.steps_per_epoch if spec.program.interval == "step" else 1
+        opt = make_optimizer()
+        sched = schedspec.to_torch(spec, opt, vars=member, hparams=[])
+        lrs = []
+        for _ in range(40):
+            for _ in range(spe or 1):
+                lrs.append(opt.param_groups[0]["lr"])
+                opt.step()
+                sched.step()
+            sched.report(sched._reports.names[0], 1.0)
+        metrics = {sched._reports.names[0]: [1.0] * 40}
+        assert_f64(lrs, schedspec.evaluate(spec, np.arange(len(lrs)), vars=member, metrics=metrics, dtype="float64"))
         return
     bound = (spec.with_vars(member) if member else spec).bound()
     node = bound.hparams["lr"]
@@ -280,7 +290,10 @@ def test_examples_match_evaluate(path):
         for b in [*_boundaries(node), length, end]:
             pieces.append(np.arange(max(b - 500, 0), min(b + 500, end + 1)))
         ks = np.unique(np.concatenate(pieces))
-    opt = make_optimizer()
+    groups = list(spec.program.groups)  # spec groups need param groups carrying their names; group 0 has none
+    opt = make_optimizer((0.1,) * (1 + len(groups)))
+    for i, name in enumerate(groups, start=1):
+        opt.param_groups[i]["name"] = name
     sched = schedspec.to_torch(spec, opt, vars=member)
     got = values_at(sched, opt, ks.tolist())
     assert_f64(got, schedspec.evaluate(spec, ks, vars=member, dtype="float64"), os.path.basename(path))
@@ -573,7 +586,8 @@ def test_vars_override():
     assert got[10] == 0.5
 
 
-def test_plateau_is_refused_with_its_path():
+def test_plateau_waits_for_its_metric_report():
+    """A plateau runs on metric reports (tests/test_plateau.py); an update that needs one not given is refused."""
     text = textwrap.dedent(
         """\
         schedspec: 1
@@ -584,11 +598,16 @@ def test_plateau_is_refused_with_its_path():
         """
     )
     spec = schedspec.loads(text, file="run.yaml")
-    with pytest.raises(schedspec.SpecError) as err:
-        schedspec.to_torch(spec, make_optimizer())
-    msg = str(err.value)
-    assert "plateau" in msg and "torch" in msg and "lr[1]" in msg
-    assert msg.startswith("run.yaml:5:")
+    opt = make_optimizer()
+    sched = schedspec.to_torch(spec, opt)
+    for _ in range(100):  # the plateau begins at step 50; report 0 is made at the end of step 99
+        opt.step()
+        sched.step()
+    with pytest.raises(RuntimeError, match=r"update 100 of 'run.yaml'.* 1 reports of 'val_loss'.*scheduler.report"):
+        opt.step()
+    sched.report("val_loss", 1.0)
+    opt.step()
+    assert opt.param_groups[0]["lr"] == 0.1
 
 
 def test_unknown_hparam():

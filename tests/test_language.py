@@ -35,7 +35,8 @@ BAD = {
         [
             "s.yaml:2:12: unknown kind 'cosin'; did you mean 'cosine'? (known kinds: constant, linear, cosine, "
             "polynomial, exponential, step, multistep, piecewise, inverse_time, inverse_sqrt, cyclic, onecycle, "
-            "plateau, repeat, product, scale, clip)"
+            "plateau, repeat, product, scale, clip, sum; or a framework's own: torch.<Class>, keras.<Class>, "
+            "optax.<function>)"
         ],
     ),
     "unknown key": (
@@ -155,7 +156,7 @@ BAD = {
         [
             "s.yaml:2:5: missing `kind`: a schedule mapping needs `kind` (one of constant, linear, cosine, polynomial, "
             "exponential, step, multistep, piecewise, inverse_time, inverse_sqrt, cyclic, onecycle, plateau, repeat, "
-            "product, scale, clip)"
+            "product, scale, clip, sum; or a framework's own: torch.<Class>, keras.<Class>, optax.<function>)"
         ],
     ),
     "var of the wrong role": (

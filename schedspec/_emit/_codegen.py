@@ -4,7 +4,7 @@ This mirrors :mod:`schedspec._compile` node for node, but writes source instead 
 
 * a phase becomes one call of its formula from :mod:`schedspec.formulas` (copied verbatim into the emitted
   module), with numeric literals written by ``repr`` so that they round-trip exactly;
-* a combinator (sequence, repeat, product, scale, clip) becomes a small function of ``(xp, t)`` whose statements
+* a combinator (sequence, repeat, product, scale, clip, sum) becomes a small function of ``(xp, t)`` whose statements
   follow the closure that ``_compile`` builds for it (local time ``t - begin``, the boundary owned by the next
   phase, ``min(t, duration)`` for every node with a duration except sequences and one-cycles, repeat's cycle
   index, stretch and decay);
@@ -96,6 +96,8 @@ def _phase_args(node: ir.Node, const) -> tuple[str, list[str]]:
         return "cosine", [num(n.duration), num(n.start), num(n.end), num(n.exponent)]
     if isinstance(n, ir.Polynomial):
         return "polynomial", [num(n.duration), num(n.start), num(n.end), num(n.power)]
+    if isinstance(n, ir.PolynomialCycle):
+        return "polynomial_cycle", [num(n.every), num(n.start), num(n.end), num(n.power)]
     if isinstance(n, ir.Exponential):
         end = "None" if n.end is None else num(n.end)
         return "exponential", [num(n.start), num(n.gamma), num(n.every), num(bool(n.staircase)), end]
@@ -119,7 +121,7 @@ def _phase_args(node: ir.Node, const) -> tuple[str, list[str]]:
     raise TypeError(f"not a phase: {type(n).__name__}")
 
 
-_COMBINATORS = (ir.Sequence, ir.Repeat, ir.Product, ir.Scale, ir.Clip)
+_COMBINATORS = (ir.Sequence, ir.Repeat, ir.Product, ir.Scale, ir.Clip, ir.SumOf)
 
 
 @dataclass
@@ -292,6 +294,15 @@ class Generator:
         for i, part in enumerate(n.parts[1:], start=1):
             lines += self.assign(f"v{i}", part, "t", f"{where}.of[{i}]")
             lines.append(f"{INDENT}out = out * v{i}")
+        lines.append(f"{INDENT}return out")
+        return doc, lines
+
+    def _sum(self, n: ir.SumOf, where: str) -> tuple[str, list[str]]:
+        doc = f"{where}: the sum of {len(n.parts)} terms at the same t."
+        lines = self.assign("out", n.parts[0], "t", f"{where}.of[0]")
+        for i, part in enumerate(n.parts[1:], start=1):
+            lines += self.assign(f"v{i}", part, "t", f"{where}.of[{i}]")
+            lines.append(f"{INDENT}out = out + v{i}")
         lines.append(f"{INDENT}return out")
         return doc, lines
 

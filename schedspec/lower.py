@@ -199,6 +199,7 @@ class _Lowerer:
         self.raw_vars = raw_vars
         self.var_defs: dict[str, ir.VarDef] = {}
         self.used: set[str] = set()
+        self.offset: int | None = 0  # absolute begin of the node being lowered (for the `total` checks)
 
     # ---------------------------------------------------------------- errors
     def err(self, path, msg, key=False):
@@ -336,11 +337,14 @@ class _Lowerer:
         parts = []
         begin: ir.Dur = 0
         n = len(items)
+        base = self.offset  # absolute step where this sequence begins (None inside a repeat: it varies)
         for i, item in enumerate(items):
             ipath = path + (i,)
             last = i == n - 1
-            if isinstance(begin, int) and self.total is not None and begin > self.total:
-                self.err(ipath, f"this phase begins at {self._at(begin)}, after `total` ({self._at(self.total)}); "
+            at = base + begin if isinstance(base, int) and isinstance(begin, int) else None
+            self.offset = at
+            if at is not None and self.total is not None and at > self.total:
+                self.err(ipath, f"this phase begins at {self._at(at)}, after `total` ({self._at(self.total)}); "
                                 "shorten the phases before it or raise `total`")  # fmt: skip
             room = None
             if last and remaining is not None:
@@ -371,6 +375,7 @@ class _Lowerer:
                     return None
                 begin = ir.dur_add(begin, node.duration)
                 carry = self.final(node)
+        self.offset = base
         if len(parts) == 1:
             return parts[0]
         if len(items) > 1 and isinstance(items[0], spec.Linear):
@@ -565,7 +570,9 @@ class _Lowerer:
     def combinator(self, m, path, carry, duration, remaining):
         k = m.kind
         if k == "repeat":
+            outer, self.offset = self.offset, None  # cycles begin at varying steps
             of = self.schedule(m.of, path + ("of",), carry, None)
+            self.offset = outer
             if of is None:
                 return None
             if of.duration is None:
@@ -635,6 +642,7 @@ class _Lowerer:
                 self.total = self.steps_of(m.total, ("total",), what="total")
         hparams: dict[str, ir.Node] = {}
         for name, sched in [("lr", m.lr), *(m.__pydantic_extra__ or {}).items()]:
+            self.offset = 0
             node = self.schedule(sched, (name,), None, self.total, top=True)
             if node is not None:
                 hparams[name] = node
@@ -700,6 +708,7 @@ class _Lowerer:
                                    "overrides the document's schedules, so schedule it at the top level too",
                              key=True)  # fmt: skip
                     continue
+                self.offset = 0
                 node = self.schedule(sched, path, None, self.total, top=True)
                 if node is not None:
                     own[name] = node

@@ -70,23 +70,11 @@ class Spec:
 
     def kind_paths(self, kind: str, hparam: str | None = None) -> list[tuple]:
         """Paths in the document of every mapping with ``kind: <kind>`` (under ``hparam`` if given)."""
-        found: list[tuple] = []
-
-        def walk(x, path):
-            if isinstance(x, dict):
-                if x.get("kind") == kind:
-                    found.append(path)
-                for key, value in x.items():
-                    walk(value, path + (key,))
-            elif isinstance(x, list):
-                for i, value in enumerate(x):
-                    walk(value, path + (i,))
-
         data = self.doc.data if isinstance(self.doc.data, dict) else {}
-        for name, value in data.items():
-            if name in ("vars",) or (hparam is not None and name != hparam):
-                continue
-            walk(value, (name,))
+        found: list[tuple] = []
+        for name in data:
+            if name != "vars" and (hparam is None or name == hparam):
+                found += _yaml.find_mappings(data, lambda k: k == kind, (name,))
         return found
 
     def unsupported(self, kind: str, what: str, hparam: str | None = None) -> SpecError:

@@ -106,28 +106,9 @@ def sites(node: ir.Node) -> list[Site]:
 
 def doc_paths(data: Any, root: tuple) -> list[tuple]:
     """Paths of the plateau mappings (``kind: plateau`` or ``torch.ReduceLROnPlateau``) under ``root``, in pre-order."""
-    found: list[tuple] = []
+    from ._yaml import find_mappings
 
-    def walk(x, path):
-        if isinstance(x, dict):
-            if _is_plateau_kind(x.get("kind")):
-                found.append(path)
-            for key, value in x.items():
-                walk(value, path + (key,))
-        elif isinstance(x, list):
-            for i, value in enumerate(x):
-                walk(value, path + (i,))
-
-    cur = data
-    for key in root:
-        if not isinstance(cur, (dict, list)):
-            return found
-        try:
-            cur = cur[key]
-        except (KeyError, IndexError, TypeError):
-            return found
-    walk(cur, tuple(root))
-    return found
+    return find_mappings(data, _is_plateau_kind, root)
 
 
 def _is_plateau_kind(kind: Any) -> bool:

@@ -73,6 +73,30 @@ class Document:
         return Issue(self.file, line, col, format_path(path), message, severity)
 
 
+def find_mappings(data, match, root: tuple = ()) -> list[tuple]:
+    """Paths (pre-order) of every mapping under ``data[root]`` whose ``kind`` satisfies ``match(kind)``."""
+    found: list[tuple] = []
+
+    def walk(x, path):
+        if isinstance(x, dict):
+            if match(x.get("kind")):
+                found.append(path)
+            for key, value in x.items():
+                walk(value, path + (key,))
+        elif isinstance(x, list):
+            for i, value in enumerate(x):
+                walk(value, path + (i,))
+
+    cur = data
+    for key in root:
+        try:
+            cur = cur[key]
+        except (KeyError, IndexError, TypeError):
+            return found
+    walk(cur, tuple(root))
+    return found
+
+
 def _mark(node) -> tuple[int, int]:
     return (node.start_mark.line + 1, node.start_mark.column + 1)
 

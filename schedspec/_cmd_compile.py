@@ -25,7 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Write one schedule of SPEC as a standalone Python module for torch, keras, optax or jax. The module "
         "imports only its framework (never schedspec): torch gets build_scheduler(optimizer), keras and optax "
-        "build_schedule(), jax schedule(step)."
+        "build_schedule(), jax schedule(step). With a plateau, the torch scheduler takes metric reports "
+        "(scheduler.report(name, value)) and jax takes schedule(step, metrics={name: reports}); keras and optax "
+        "refuse it and name the runtime adapter to use."
     )
     parser.add_argument("spec", metavar="SPEC", help="the spec file (YAML)")
     parser.add_argument("--to", dest="target", required=True, choices=TARGETS, help="the target framework")

@@ -11,7 +11,8 @@ import os
 import shutil
 import sys
 
-from .cli import UsageError, load_spec
+from ._errors import SpecError
+from .cli import UsageError, add_metrics_argument, cli_hints, load_spec, parse_metrics
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -77,6 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--size", default=None, metavar="WxH", help="image size in pixels (default 1200 wide)"
     )
     parser.add_argument("--dpi", type=int, default=100, help="image resolution (default 100)")
+    add_metrics_argument(parser)
 
 
 def _size(text: str | None) -> tuple[int, int] | None:
@@ -134,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
         plotting._mpl()  # MissingDependency (exit 2) before any work
 
     specs = [load_spec(path, args.sets) for path in args.specs]
+    metrics = parse_metrics(args.metrics)
     kw = dict(
         hparam=args.hparam,
         at=args.at,
@@ -142,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
         diff=args.diff,
         panels=not args.only,
         dtype=args.dtype,
+        metrics=metrics,
     )
     try:
         if out is None or args.ascii:
@@ -163,4 +167,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {out} ({nbytes} bytes)", file=sys.stderr)
     except plotting.PlotError as exc:
         raise UsageError(str(exc)) from None
+    except SpecError as exc:
+        raise cli_hints(exc) from None
     return 0

@@ -66,14 +66,7 @@ class Site:
 
     def needed(self, k_max: int, steps: dict | None = None) -> int:
         """How many reports (from report 0) evaluating every ``k <= k_max`` needs; 0 if none of its own."""
-        origin = ir.dur_value(self.origin, steps or {})
-        if k_max < origin:
-            return 0
-        i = k_max // self.every
-        stop = self.stop(steps)
-        if stop is not None:
-            i = min(i, stop)
-        return i if i > origin // self.every else 0
+        return F.plateau_needed(k_max, ir.dur_value(self.origin, steps or {}), self.every, self.stop(steps))
 
 
 def sites(node: ir.Node) -> list[Site]:

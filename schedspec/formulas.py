@@ -232,10 +232,25 @@ def plateau_trajectory(xp, reports, first, stop, start, mode, factor, patience, 
         active = j >= first
         if stop is not None:
             active = active & (j < stop)
-        state = tuple(xp.where(active, a, b) for a, b in zip(new, state))
+        state = tuple(xp.where(active, a, b) for a, b in zip(new, state, strict=True))
         return state, state[0]
 
     return xp.prepend(init[0], xp.scan(body, init, (xp.arange(len(reports)), reports)))
+
+
+def plateau_needed(k, origin, every, stop):
+    """How many reports (from report 0) the value at global step ``k`` of a plateau that begins at ``origin`` needs.
+
+    Host-side bookkeeping on Python ints (what an online adapter checks before an update): none before the plateau
+    begins or while it still holds its start (``k // every <= origin // every``), else ``k // every`` (report ``j``
+    is made at the end of steps ``[j * every, (j + 1) * every)``), at most ``stop`` (None: the plateau never ends).
+    """
+    if k < origin:
+        return 0
+    i = k // every
+    if stop is not None:
+        i = min(i, stop)
+    return i if i > origin // every else 0
 
 
 def plateau(xp, t, origin, every, traj, count, first):

@@ -325,12 +325,12 @@ def _ylabel(hparam: str) -> str:
 
 
 def _boundaries(
-    spec, hparam: str, members: list, lo_k: int, hi_k: int, factor: float, style0: int
+    spec, hparam: str, members: list, lo_k: int, hi_k: int, factor: float, style0: int, metrics: dict | None = None
 ) -> list[Boundary]:
     """Phase starts of the top-level sequence (and the schedule's end) inside [lo_k, hi_k], with their values.
 
     ``before`` is the final value of the previous phase (what it would hold), so it differs from ``after`` only
-    where the schedule really jumps.
+    where the schedule really jumps. ``metrics`` feeds the plateaus (their final value depends on the reports).
     """
     from . import _compile
     from .evaluator import evaluate_numpy
@@ -339,11 +339,12 @@ def _boundaries(
     for j, m in enumerate(members):
         node = lower.bind(spec.program, m).hparams[hparam]
         parts = node.parts if isinstance(node, ir.Sequence) else (node,)
-        begin, marks, prev = 0, [], None
+        begin, marks, prev, origins = 0, [], None, {}
         for part in parts:
             marks.append((begin, ir.kind(part), prev))
             if not isinstance(part.duration, int):
                 break
+            origins[id(part)] = begin  # where a plateau's reports are counted from (_compile.ORIGIN)
             begin += part.duration
             prev = part
         else:
@@ -354,9 +355,12 @@ def _boundaries(
         if not marks:
             continue
         ks = np.asarray(sorted({b for b, _, _ in marks}), dtype=np.int64)
-        vals = dict(zip(ks.tolist(), evaluate_numpy(spec.program, ks, hparam, m).tolist()))
+        vals = dict(zip(ks.tolist(), evaluate_numpy(spec.program, ks, hparam, m, metrics=metrics).tolist()))
+        env = {("metric", n): list(v) for n, v in (metrics or {}).items()}
         for b, kind, p in marks:
-            before = _compile.final_value(p) if p is not None else None
+            before = None
+            if p is not None:
+                before = _compile.final_value(p, {**env, _compile.ORIGIN: origins[id(p)]} if env else None)
             out.append(Boundary(b, b * factor, kind, before, vals[b], style0 + j))
     return out
 
@@ -372,6 +376,7 @@ def prepare(
     panels: bool = True,
     log: bool = False,
     dtype: str | None = None,
+    metrics: dict | None = None,
 ) -> View:
     """Evaluate and reduce everything a plot shows.
 
@@ -387,6 +392,8 @@ def prepare(
         log: logarithmic y for the main panel.
         dtype: evaluation precision, ``"float32"`` or ``"float64"``; default float32 (as :func:`schedspec.evaluate`),
             and float64 with ``diff`` (so "first difference" means the schedules differ, not float32 rounding).
+        metrics: ``{name: reports}`` for the plateaus (as :func:`schedspec.evaluate`); each spec gets the metrics
+            its plateaus monitor, and a name that no spec monitors is an error.
 
     Returns:
         A :class:`View`.
@@ -406,6 +413,7 @@ def prepare(
         raise PlotError(f"--diff compares exactly two specs (got {len(specs)})")
     for s in specs:
         evaluator._node(s, hparam)  # SpecError naming the hparams the spec has
+    per_spec = _metrics_per_spec(specs, metrics)
     xunit = x or specs[0].program.interval
     if xunit not in ("step", "epoch"):
         raise PlotError(f"x must be 'step' or 'epoch' (got {xunit!r})")
@@ -464,8 +472,8 @@ def prepare(
                 continue
             members, sweep = _members(s, name)
 
-            def fn(k, s=s, name=name):
-                return evaluator.evaluate(s, k, hparam=name, dtype=dtype)
+            def fn(k, s=s, name=name, m=per_spec[i]):
+                return evaluator.evaluate(s, k, hparam=name, dtype=dtype, metrics=m)
 
             node = lower.bind(s.program, members[0]).hparams[name]
             if not sweep and isinstance(node, ir.Constant) and isinstance(node.value, float):
@@ -476,7 +484,7 @@ def prepare(
                 style = style_of.get((i, j), style_of.get((i, 0), 0) + j)
                 label = _member_label(labels[i], members[j] if sweep else None)
                 curves.append(Curve(label, k, k * f, v, exact, style, i, members[j] if sweep else None))
-            bounds += _boundaries(s, name, members, g.start, g.last, f, style_of.get((i, 0), 0))
+            bounds += _boundaries(s, name, members, g.start, g.last, f, style_of.get((i, 0), 0), per_spec[i])
         return Panel(name, _ylabel(name), curves, bounds, plog)
 
     result = None
@@ -492,8 +500,9 @@ def prepare(
         state = {"k": None, "a": None, "b": None, "max": 0.0, "n": 0}
 
         def both(k):
-            va = np.atleast_2d(evaluator.evaluate(a, k, hparam=hparam, dtype=dtype)).astype(np.float64)
-            vb = np.atleast_2d(evaluator.evaluate(b, k, hparam=hparam, dtype=dtype)).astype(np.float64)
+            va = np.atleast_2d(evaluator.evaluate(a, k, hparam=hparam, dtype=dtype, metrics=per_spec[0]))
+            vb = np.atleast_2d(evaluator.evaluate(b, k, hparam=hparam, dtype=dtype, metrics=per_spec[1]))
+            va, vb = va.astype(np.float64), vb.astype(np.float64)
             return np.concatenate([va, vb, va - vb])
 
         def hook(k, v):
@@ -536,7 +545,8 @@ def prepare(
         bounds = []
         for i, s in enumerate(specs):
             members, _ = _members(s, hparam)
-            bounds += _boundaries(s, hparam, members, grids[0].start, grids[0].last, f, style_of[(i, 0)])
+            bounds += _boundaries(s, hparam, members, grids[0].start, grids[0].last, f, style_of[(i, 0)],
+                                  per_spec[i])  # fmt: skip
         result = DiffResult(
             state["k"],
             None if state["k"] is None else state["k"] * f,
@@ -563,6 +573,27 @@ def prepare(
         title = " vs ".join(labels) if len(labels) <= 3 else f"{len(labels)} schedules"
     subtitle = specs[0].program.description or "" if len(specs) == 1 else ""
     return View(title, subtitle, xunit, xlim, secondary, panels_out, steps, labels, result)
+
+
+def _metrics_per_spec(specs: list, metrics: dict | None) -> list[dict | None]:
+    """The metrics each spec's plateaus monitor (None for a spec that monitors none of them).
+
+    Raises:
+        PlotError: a metric that no spec monitors (a typo would otherwise go unnoticed).
+    """
+    from . import _metrics
+    from ._errors import did_you_mean
+
+    if not metrics:
+        return [None] * len(specs)
+    monitored = [set(_metrics.monitors(s.program)) for s in specs]
+    known = set().union(*monitored)
+    for name in metrics:
+        if name not in known:
+            which = f"(monitored: {', '.join(sorted(known))})" if known else "(none of them has a `plateau`)"
+            raise PlotError(f"--metrics {name}: no plateau of the plotted specs monitors {name!r}"
+                            f"{did_you_mean(str(name), known)} {which}")  # fmt: skip
+    return [{n: v for n, v in metrics.items() if n in mon} or None for mon in monitored]
 
 
 def _short(v: float) -> str:
@@ -809,6 +840,7 @@ def plot(
     legend: bool | None = None,
     secondary: bool = True,
     dtype: str | None = None,
+    metrics: dict | None = None,
 ):
     """Draw the ``hparam`` schedule of one or more specs into a matplotlib axes and return the axes.
 
@@ -827,6 +859,7 @@ def plot(
         legend: draw a legend (default: when there is more than one line).
         secondary: add the other time unit along the top when ``steps_per_epoch`` is known.
         dtype: evaluation precision.
+        metrics: ``{name: reports}`` for the plateaus, as :func:`schedspec.evaluate` takes them.
 
     Returns:
         The axes (its ``get_lines()`` starts with the schedule's lines, whose data are ``(k, evaluate(spec, k))``).
@@ -845,7 +878,8 @@ def plot(
         _, ax = plt.subplots(figsize=(10, 5), layout="constrained")
     fig = ax.figure
     columns = max(64, int(fig.get_figwidth() * fig.dpi * ax.get_position().width))
-    view = prepare(specs, hparam=hparam, at=at, x=x, log=log, columns=columns, panels=False, dtype=dtype)
+    view = prepare(specs, hparam=hparam, at=at, x=x, log=log, columns=columns, panels=False, dtype=dtype,
+                   metrics=metrics)  # fmt: skip
     panel = view.panels[0]
     draw_panel(
         ax, panel, view, legend=legend if legend is not None else len(panel.curves) > 1, annotate=boundaries

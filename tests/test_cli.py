@@ -154,3 +154,71 @@ def test_eval_usage_errors(argv, code, message):
     r = run(*argv)
     assert r.returncode == code, r.stderr
     assert message in r.stderr and "Traceback" not in r.stderr
+
+
+# ------------------------------------------------------------------------------------------------- --metrics
+PLATEAU = "examples/warmup-plateau-cooldown.yaml"  # one val_loss report per 500 steps, 90 needed up to step 50000
+
+
+def _reports(n: int) -> list[float]:
+    return [round(2.0 - 0.1 * i, 3) if i < 8 else 1.2 for i in range(n)]
+
+
+@pytest.mark.parametrize("fmt", ["lines", "csv", "json"])
+def test_eval_metrics_file_feeds_the_plateau(fmt, tmp_path, capsys):
+    from schedspec.cli import main
+
+    reports = _reports(90)
+    path = tmp_path / f"val_loss.{fmt}"
+    if fmt == "lines":
+        path.write_text("# val_loss per epoch\n" + "\n".join(map(repr, reports)) + "\n")
+    elif fmt == "csv":
+        path.write_text(", ".join(map(repr, reports[:45])) + ",\n" + ",".join(map(repr, reports[45:])) + "\n")
+    else:
+        path.write_text(json.dumps(reports))
+    assert main(["eval", str(ROOT / PLATEAU), "--metrics", f"val_loss={path}", "--at", "0:50001:250",
+                 "--dtype", "float64"]) == 0  # fmt: skip
+    rows = [line.split(",") for line in capsys.readouterr().out.strip().splitlines()[1:]]
+    ks = [int(k) for k, _ in rows]
+    expected = schedspec.evaluate(ROOT / PLATEAU, ks, metrics={"val_loss": reports}, dtype="float64")
+    assert [float(v) for _, v in rows] == expected.tolist()
+    assert len(set(expected[10:180].tolist())) > 3  # the plateau reduced the lr several times
+
+
+def test_eval_and_plot_metrics_errors_are_one_line(tmp_path, capsys):
+    from schedspec.cli import main
+
+    spec = str(ROOT / PLATEAU)
+    good = tmp_path / "good.txt"
+    good.write_text("\n".join(map(repr, _reports(90))))
+    short = tmp_path / "short.txt"
+    short.write_text("1.0\n0.9\n0.8\n")
+    word = tmp_path / "word.txt"
+    word.write_text("1.0\nnot-a-number\n")
+    obj = tmp_path / "obj.json"
+    obj.write_text('{"val_loss": [1.0]}')
+    cases = [
+        (["--metrics", f"val_loss={tmp_path / 'nope.txt'}"], 2, "cannot read the file: No such file or directory"),
+        (["--metrics", f"val_loss={word}"], 2, f"--metrics val_loss={word}:2: 'not-a-number' is not a number"),
+        (["--metrics", f"val_loss={obj}"], 2, "a JSON file must be a flat list of numbers"),
+        (["--metrics", str(good)], 2, "--metrics expects NAME=FILE"),
+        (["--metrics", f"val_loss={good}", "--metrics", f"val_loss={good}"], 2, "'val_loss' is given twice"),
+        (["--metrics", f"val_loss={short}"], 1, "lr[1]: the --metrics val_loss file has 3 reports, but evaluating k "
+                                                "up to 50000 needs 90"),
+        ([], 1, "this `plateau` monitors 'val_loss': evaluating k up to 50000 needs 90 reports of it"),
+    ]
+    for extra, code, message in cases:
+        assert main(["eval", spec, *extra]) == code, extra
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1 and "Traceback" not in err, (extra, err)
+    assert main(["eval", spec]) == 1 and "pass --metrics val_loss=FILE" in capsys.readouterr().err
+    assert main(["eval", spec, "--metrics", f"val_los={good}"]) == 1
+    assert "no `plateau` of this spec monitors 'val_los'; did you mean 'val_loss'" in capsys.readouterr().err
+    # plot: the same option
+    assert main(["plot", spec, "--metrics", f"val_loss={good}", "--ascii", "--width", "80", "--color", "never"]) == 0
+    out = capsys.readouterr().out
+    assert "plateau @2.5k: 0.1" in out and "cosine @45k" in out
+    assert main(["plot", spec, "--metrics", f"val_loss={short}", "--ascii"]) == 1
+    assert "the --metrics val_loss file has 3 reports" in capsys.readouterr().err
+    assert main(["plot", spec, "--metrics", f"val_los={good}", "--ascii"]) == 2
+    assert "no plateau of the plotted specs monitors 'val_los'; did you mean 'val_loss'" in capsys.readouterr().err

@@ -11,6 +11,14 @@ The module imports only its target framework (and ``math``); it never imports sc
 * the target's entry point: torch ``build_scheduler(optimizer)``, keras ``build_schedule()`` (a serialisable
   ``LearningRateSchedule``), optax ``build_schedule()`` (``count -> value``), jax ``schedule(step)``.
 
+A ``plateau`` (metric-driven) is emitted for torch and jax: the module also copies the plateau state machine of
+:mod:`schedspec.formulas` (``plateau_update`` via ``plateau_trajectory``, ``plateau``, ``plateau_needed``) and
+generates ``_plateaus(xp, reports, counts)``, mirroring ``_compile._plateau``. torch's scheduler takes reports
+exactly like :func:`schedspec.to_torch` (``scheduler.report(name, value)``, ``scheduler.step(metrics=value)``,
+the reports in ``state_dict()``, an update that waits for a report refused); jax's ``schedule(step, metrics=None)``
+takes ``{name: reports}`` like :func:`schedspec.to_jax`. keras and optax refuse a plateau, naming the runtime
+adapter to use (their schedule needs state that the optimizer does not carry: a callback, or ``inject``/``report``).
+
 torch uses a native class where it equals the spec for every ``k``, the end included: ``StepLR`` (a ``step``
 phase, or a staircase ``exponential``, with no duration), ``MultiStepLR``, ``ExponentialLR`` and ``ConstantLR``
 (``factor=1``). Everything else is a closed-form ``LRScheduler`` subclass. ``CosineAnnealingLR`` is never used:
@@ -63,9 +71,20 @@ def _comment(label: str, text: str, width: int = 100) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------ checks
+# What to use instead of an emitted module for a plateau, where the target cannot take metric reports.
+_PLATEAU_HINTS = {
+    "keras": "use the runtime adapter: schedule = schedspec.to_keras(spec), then model.fit(..., "
+             "callbacks=[schedule.callback()]); or emit --to jax / --to torch",
+    "optax": "use the runtime adapter: tx = schedspec.adapters.optax.inject(spec, optax.sgd), then "
+             "state = schedspec.adapters.optax.report(state, name, value) at the end of each interval; or emit --to jax, "
+             "whose schedule(step, metrics=...) takes the reports",
+}  # fmt: skip
+
+
 def _bind(spec, hparam: str, target: str):
     """The bound program and the hparam's node, or a SpecError naming what stops the emission."""
-    res = resolve(spec, hparam, None, target, counts_steps=target != "torch", entry=f"`schedspec compile --to {target}`")
+    res = resolve(spec, hparam, None, target, counts_steps=target != "torch", entry=f"`schedspec compile --to {target}`",
+                  metrics_ok=target not in _PLATEAU_HINTS, plateau_hint=_PLATEAU_HINTS.get(target, ""))  # fmt: skip
     return lower.bind(res.spec.program), res.node
 
 
@@ -103,7 +122,68 @@ def native_torch(node: ir.Node) -> _Native | None:
 
 
 # ------------------------------------------------------------------------------------------ assembly
-def _header(spec, bound, hparam: str, target: str, fingerprint: str, native: _Native | None) -> list[str]:
+def _clocks(sites: list) -> dict[str, int]:
+    """``{metric: every}`` of the plateaus, in order of appearance (a metric has one report clock)."""
+    out: dict[str, int] = {}
+    for site in sites:
+        out.setdefault(site.monitor, site.every)
+    return out
+
+
+def _clock(every: int, unit: str) -> str:
+    """Where report j is made: ``epoch j`` or ``steps [500*j, 500*(j+1))``."""
+    return f"{unit} j" if every == 1 else f"{unit}s [{every}*j, {every}*(j+1))"
+
+
+def _report_usage(target: str, sites: list, unit: str) -> list[str]:
+    """The header lines that say how to give a plateau its metric reports."""
+    clocks = _clocks(sites)
+    names = list(clocks)
+    for n in names:
+        _codegen.metric(n)  # an identifier (validated by the spec; checked again: it is written into comments)
+    first = {n: min(s.origin // s.every for s in sites if s.monitor == n) for n in names}
+    lines = []
+    if target == "torch":
+        lines += [
+            "# Usage (a closed-form LRScheduler driven by metric reports, like torch ReduceLROnPlateau):",
+            "#     scheduler = build_scheduler(optimizer)",
+            "#     after each optimizer.step(): scheduler.step()" if unit == "step" else
+            "#     at the end of each epoch (after its last optimizer.step()): scheduler.step()",
+        ]  # fmt: skip
+        for n in names:
+            e = clocks[n]
+            per = unit if e == 1 else f"{e} {unit}s"
+            lines.append(f'#     at the end of each {per}: scheduler.report("{n}", {n})')
+        if len(names) == 1 and clocks[names[0]] == 1:
+            n = names[0]
+            lines += [
+                f"# or, as a drop-in for ReduceLROnPlateau.step({n}): scheduler.step(metrics={n}) once per {unit}",
+                "# (it records the report, then steps).",
+            ]
+    else:
+        given = ", ".join(f'"{n}": reports' for n in names)
+        lines.append(f"# Usage: schedule(step, metrics={{{given}}}) -> value; pure jax.numpy, jit- and vmap-able.")
+    for n in names:
+        uses = ("." if first[n] == 0 else
+                f"; the plateau uses reports from #{first[n]} on (make the earlier ones too: they are ignored).")
+        text = f"Report j of {n} is the metric at the end of {_clock(clocks[n], unit)}, counted from k = 0{uses}"  # fmt: skip
+        lines += [f"# {line}" for line in textwrap.wrap(sanitize(text), width=98, break_on_hyphens=False)]
+    lines.append("# A reduction decided at report j applies from the next interval, as in torch.")
+    if target == "torch":
+        lines += [
+            "# optimizer.step() raises if its update's lr waits for a report not made yet; state_dict() keeps the",
+            "# reports, so load_state_dict() resumes exactly, mid-plateau too. Update k uses the spec's value(k);",
+            "# get_last_lr() reports the next update's lr. Param group g gets value(k) * initial_lr[g] / initial_lr[0].",
+        ]
+    else:
+        lines.append(
+            "# A value that needs a report not given is NaN (never a guess); with a concrete step, a ValueError."
+        )
+    return lines
+
+
+def _header(spec, bound, hparam: str, target: str, fingerprint: str, native: _Native | None,
+            sites: list | None = None) -> list[str]:  # fmt: skip
     from .. import __version__
 
     unit = "epoch" if bound.interval == "epoch" else "step"
@@ -125,7 +205,9 @@ def _header(spec, bound, hparam: str, target: str, fingerprint: str, native: _Na
         lines += _comment("vars:", values)
     lines.append("#")
     per = "once per epoch" if unit == "epoch" else "once per optimizer step"
-    if target == "torch":
+    if sites:
+        lines += _report_usage(target, sites, unit)
+    elif target == "torch":
         what = f"torch.optim.lr_scheduler.{native.cls}" if native else "a closed-form LRScheduler"
         lines += [
             f"# Usage ({what}):",
@@ -155,7 +237,7 @@ def _header(spec, bound, hparam: str, target: str, fingerprint: str, native: _Na
 
 
 def _imports(target: str, native: _Native | None, stdlib: set[str]) -> list[str]:
-    first = [*(f"import {m}" for m in sorted(stdlib)), ""] if stdlib else []
+    first = [*(f"import {m}" for m in sorted(stdlib)), ""] if stdlib else []  # (weakref: a torch plateau's hook)
     if target == "torch":
         if native:
             return [f"from torch.optim.lr_scheduler import {native.cls}"]
@@ -165,9 +247,222 @@ def _imports(target: str, native: _Native | None, stdlib: set[str]) -> list[str]
     return [*first, "import jax.numpy as jnp"]
 
 
-def _entry(target: str, bound, hparam: str, fingerprint: str) -> list[list[str]]:
+def _torch_plateau_entry(unit: str, fingerprint: str) -> list[list[str]]:
+    """torch with plateaus: ``value(k, metrics)`` and a closed-form ``LRScheduler`` that takes metric reports, as
+    ``schedspec.to_torch`` does (adapters/torch.py ``SchedSpecLR``: report, step(metrics=), pending check, state)."""
+    per = f"{{_REPORTS[name]}} {unit}{{'s' if _REPORTS[name] != 1 else ''}}"
+    return [
+        [
+            "def _as_reports(metrics):",
+            '    """``{metric: [float, ...]}`` for every monitored metric; a name no plateau monitors is an error."""',
+            "    metrics = dict(metrics or {})",
+            "    for name in metrics:",
+            "        if name not in _REPORTS:",
+            "            raise ValueError(",
+            '                f"no plateau of this schedule monitors {name!r} (monitored: {\', \'.join(_REPORTS)})"',
+            "            )",
+            "    return {name: [float(x) for x in metrics.get(name, ())] for name in _REPORTS}",
+        ],
+        [
+            "def value(k, metrics=None):",
+            f'    """The schedule at k (a whole number of {unit}s), in float64, given the metric reports.',
+            "",
+            '    ``metrics={"name": [report 0, report 1, ...]}``: report j is the metric at the end of interval j of the',
+            "    plateau's clock, counted from k = 0. A value that needs a report not given is NaN.",
+            '    """',
+            "    k = max(int(k), 0)",
+            "    reports = _as_reports(metrics)",
+            "    p = _plateaus(MathXP, reports, {name: len(v) for name, v in reports.items()})",
+            "    return MathXP.out(_value(MathXP, k, p), k)",
+        ],
+        [
+            "def _refuse_waiting(ref):",
+            '    """An optimizer step pre-hook that refuses an update whose lr waits for a metric report."""',
+            "",
+            "    def hook(optimizer, args, kwargs):",
+            "        scheduler = ref()",
+            "        if scheduler is not None and scheduler._waiting:",
+            "            name, need = scheduler._waiting[0]",
+            "            raise RuntimeError(",
+            '                f"update {scheduler.last_epoch} uses the value after {need} reports of {name!r} (one per "',
+            f'                f"{per}), but {{len(scheduler.reports[name])}} were given: "',
+            '                f"call scheduler.report({name!r}, value) (or scheduler.step(metrics=value)) at the end of "',
+            '                "each interval, before the next optimizer.step()"',
+            "            )",
+            "",
+            "    return hook",
+        ],
+        [
+            "class Schedule(LRScheduler):",
+            '    """The spec in closed form, driven by metric reports: param group g gets',
+            "    value(last_epoch) * initial_lr[g] / initial_lr[0], the plateaus' values after the reports made so far.",
+            "",
+            "    Call ``optimizer.step()`` then ``scheduler.step()``, and ``scheduler.report(name, value)`` at the end of",
+            "    each interval of the plateau's clock (or ``scheduler.step(metrics=value)``). ``state_dict()`` holds",
+            "    ``last_epoch``, ``_step_count``, ``base_lrs``, ``_last_lr`` and the reports: resume with",
+            "    ``load_state_dict``.",
+            '    """',
+            "",
+            "    def __init__(self, optimizer):",
+            "        self.reports = {name: [] for name in _REPORTS}",
+            "        self._refresh()",
+            "        self._waiting = []",
+            "        self._hook = optimizer.register_step_pre_hook(_refuse_waiting(weakref.ref(self)))",
+            "        super().__init__(optimizer)",
+            "",
+            "    def _refresh(self):",
+            '        """Recompute every plateau\'s value after each report (one scan each)."""',
+            "        self._p = _plateaus(MathXP, self.reports, {name: len(v) for name, v in self.reports.items()})",
+            "",
+            "    def get_lr(self):",
+            "        return self._get_closed_form_lr()",
+            "",
+            "    def _get_closed_form_lr(self):",
+            "        k = self.last_epoch",
+            "        self._waiting = _waiting(k, {name: len(v) for name, v in self.reports.items()})",
+            "        if self._waiting:  # report() writes the lr; optimizer.step() refuses to run meanwhile",
+            '            return [group["lr"] for group in self.optimizer.param_groups]',
+            "        lr = MathXP.out(_value(MathXP, k, self._p), k)",
+            "        base0 = self.base_lrs[0]",
+            "        return [lr * (base / base0) if base0 else lr for base in self.base_lrs]",
+            "",
+            "    def step(self, epoch=None, metrics=None):",
+            '        """Move to the next update. ``metrics``: a report made at the end of the interval that just ended,',
+            '        recorded first (a number when one metric is monitored, else ``{name: value}``), as by report()."""',
+            "        if metrics is not None:",
+            "            if not isinstance(metrics, dict):",
+            "                if len(_REPORTS) != 1:",
+            "                    raise ValueError(",
+            '                        f"this schedule monitors {\', \'.join(_REPORTS)}: pass "',
+            '                        "scheduler.step(metrics={name: value, ...})"',
+            "                    )",
+            "                metrics = {next(iter(_REPORTS)): metrics}",
+            "            for name, value in metrics.items():",
+            "                self.report(name, value)",
+            "        if epoch is not None:",
+            "            raise ValueError(",
+            '                "this schedule has a plateau: give a metric report as scheduler.step(metrics=value) or "',
+            '                "scheduler.report(name, value); a positional argument is torch\'s deprecated `epoch`"',
+            "            )",
+            "        super().step()",
+            "",
+            "    def report(self, name, value):",
+            '        """Record the next report of metric ``name``: report j is the metric at the end of interval j of',
+            "        the plateau's clock (counted from k = 0; make the reports before the plateau begins too). Give it",
+            "        just before or just after the interval's last scheduler.step(); the reduction it decides applies",
+            '        from the next interval."""',
+            "        if name not in _REPORTS:",
+            "            raise ValueError(",
+            '                f"no plateau of this schedule monitors {name!r} (monitored: {\', \'.join(_REPORTS)})"',
+            "            )",
+            "        j, every, k = len(self.reports[name]), _REPORTS[name], self.last_epoch",
+            "        if j > k // every:",
+            "            raise ValueError(",
+            f'                f"report #{{j}} of {{name!r}} is the metric at the end of interval {{j}} ({unit}s {{j * every}}.."',
+            f'                f"{{(j + 1) * every - 1}}), but the scheduler is at {unit} {{k}} (interval {{k // every}}): make "',
+            f'                f"one report per {per}"',
+            "            )",
+            "        self.reports[name].append(float(value))",
+            "        self._refresh()",
+            "        if self._waiting:  # this update waited for the report: write its lr now",
+            "            values = self._get_closed_form_lr()",
+            "            if not self._waiting:",
+            "                for group, lr in zip(self.optimizer.param_groups, values, strict=True):",
+            '                    group["lr"] = lr',
+            "                self._last_lr = list(values)",
+            "",
+            "    def state_dict(self):",
+            '        state = {key: self.__dict__[key] for key in ("last_epoch", "_step_count", "base_lrs", "_last_lr")}',
+            '        state["schedspec_reports"] = {name: list(v) for name, v in self.reports.items()}',
+            "        return state",
+            "",
+            "    def load_state_dict(self, state_dict):",
+            "        state = dict(state_dict)",
+            '        reports = state.pop("schedspec_reports", None)',
+            f'        saved = state.pop("schedspec_fingerprint", "{fingerprint}")  # (a state saved by schedspec.to_torch)',
+            '        state.pop("schedspec_hparam", None)',
+            f'        if saved != "{fingerprint}":',
+            "            raise ValueError(",
+            f'                f"the scheduler state was saved from another schedule (fingerprint {{saved}}, not {fingerprint})"',
+            "            )",
+            "        if not isinstance(reports, dict) or set(reports) != set(_REPORTS):",
+            "            raise ValueError(",
+            '                f"the scheduler state has no metric reports of {\', \'.join(_REPORTS)}: save it with "',
+            '                "state_dict() of a scheduler built by this module"',
+            "            )",
+            "        super().load_state_dict(state)",
+            "        self.reports = {name: [float(x) for x in reports[name]] for name in _REPORTS}",
+            "        self._refresh()",
+            "        self._waiting = _waiting(self.last_epoch, {name: len(v) for name, v in self.reports.items()})",
+        ],
+        [
+            "def build_scheduler(optimizer):",
+            '    """A torch LRScheduler for ``optimizer`` that takes metric reports (see the comments at the top)."""',
+            "    return Schedule(optimizer)",
+        ],
+    ]
+
+
+def _jax_plateau_entry(epoch: list[str], unit: str) -> list[list[str]]:
+    """jax with plateaus: ``schedule(step, metrics=None)``, as ``schedspec.to_jax``'s ``fn(k, metrics=...)``."""
+    return [
+        [
+            "def _inputs(xp, metrics, k):",
+            '    """The reports of every monitored metric (float arrays) and how many were given.',
+            "",
+            "    A name no plateau monitors is a ValueError; so are too few reports for a concrete (not traced) k.",
+            '    """',
+            "    metrics = dict(metrics or {})",
+            "    for name in metrics:",
+            "        if name not in _REPORTS:",
+            "            raise ValueError(",
+            '                f"no plateau of this schedule monitors {name!r} (monitored: {\', \'.join(_REPORTS)})"',
+            "            )",
+            "    reports = {name: xp.f(metrics.get(name, ())) for name in _REPORTS}",
+            "    for name, v in reports.items():",
+            "        if v.ndim != 1:",
+            '            raise ValueError(f"metrics[{name!r}] must be a 1-D list of reports (got shape {v.shape})")',
+            "    counts = {name: v.shape[0] for name, v in reports.items()}",
+            "    try:",
+            "        k_max = int(jnp.max(k)) if k.size else -1",
+            "    except TypeError:  # a traced step (jit, vmap): a value that needs a missing report is NaN",
+            "        return reports, counts",
+            "    waiting = _waiting(k_max, counts)",
+            "    if waiting:",
+            "        name, need = waiting[0]",
+            "        raise ValueError(",
+            f'            f"the value at {unit} {{k_max}} needs {{need}} reports of {{name!r}} (one per {{_REPORTS[name]}} "',
+            f'            f"{unit}(s), counted from {unit} 0), but {{counts[name]}} were given: pass "',
+            '            f"metrics={{{name!r}: [...]}}"',
+            "        )",
+            "    return reports, counts",
+        ],
+        [
+            "def schedule(step, metrics=None):",
+            '    """The value for update ``step`` (an int or an int array, 0-based); pure jax.numpy.',
+            "",
+            '    ``metrics={"name": reports}`` feeds the plateaus: report j is the metric at the end of interval j of the',
+            "    plateau's clock, counted from 0 (a list or an array; traced under jit/vmap is fine). A value that needs",
+            "    a report not given is NaN; with a concrete ``step``, too few reports raise a ValueError.",
+            '    """',
+            "    xp = JaxXP()",
+            "    k = jnp.maximum(jnp.asarray(step), 0)",
+            *epoch,
+            "    reports, counts = _inputs(xp, metrics, k)",
+            "    return xp.out(_value(xp, k, _plateaus(xp, reports, counts)), k)",
+        ],
+    ]
+
+
+def _entry(target: str, bound, hparam: str, fingerprint: str, sites: list | None = None) -> list[list[str]]:
     """The target's public entry point(s), as top-level blocks."""
     spe = bound.steps_per_epoch if bound.interval == "epoch" else None
+    unit = "epoch" if bound.interval == "epoch" else "step"
+    if sites and target == "torch":
+        return _torch_plateau_entry(unit, fingerprint)
+    if sites and target == "jax":
+        epoch = [f"    k = xp.floordiv(k, {spe})  # the spec counts epochs"] if spe else []
+        return _jax_plateau_entry(epoch, unit)
     if target == "torch":
         return [
             [
@@ -277,18 +572,23 @@ def _module(spec, bound, node, hparam: str, target: str) -> str:
     native = native_torch(node) if target == "torch" else None
     blocks: list[list[str]] = []
     stdlib: set[str] = set()
+    sites: list = []
     if native:
         blocks += _native_blocks(native)
     else:
-        gen = _codegen.generate(node, scalar=target == "torch", label=hparam)
+        unit = "epoch" if bound.interval == "epoch" else "step"
+        gen = _codegen.generate(node, scalar=target == "torch", label=hparam, unit=unit)
+        sites = gen.sites
         copied = _source.closure({*gen.formulas, _BACKEND[target]})
         stdlib = _source.modules_used(copied)
+        if sites and target == "torch":
+            stdlib.add("weakref")  # the scheduler's optimizer hook holds it weakly
         blocks += [src.splitlines() for src in _source.source_of(copied)]
         if gen.constants:
             blocks.append([line for c in gen.constants for line in c])
         blocks += gen.functions
-        blocks += _entry(target, bound, hparam, fingerprint)
-    head = _header(spec, bound, hparam, target, fingerprint, native)
+        blocks += _entry(target, bound, hparam, fingerprint, sites)
+    head = _header(spec, bound, hparam, target, fingerprint, native, sites)
     doc = (
         f'"""The `{hparam}` schedule of the spec named in the header, for {target}; emitted by schedspec."""'
     )
@@ -309,8 +609,9 @@ def emit(spec, target: str = "torch", *, hparam: str = "lr", vars: dict | None =
         The module's source text. It imports only the target framework and ``math``.
 
     Raises:
-        SpecError: the spec is invalid, still sweeps (pass ``vars``), has a ``plateau``, or counts epochs
-            without ``steps_per_epoch`` for a step-counting target.
+        SpecError: the spec is invalid, still sweeps (pass ``vars``), has a ``plateau`` for keras or optax (they
+            name the runtime adapter to use instead), or counts epochs without ``steps_per_epoch`` for a
+            step-counting target.
         ValueError: an unknown target, or ``torch`` for a hyperparameter other than ``lr``.
 
     >>> import schedspec

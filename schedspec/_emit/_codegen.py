@@ -8,7 +8,13 @@ This mirrors :mod:`schedspec._compile` node for node, but writes source instead 
   follow the closure that ``_compile`` builds for it (local time ``t - begin``, the boundary owned by the next
   phase, ``min(t, duration)`` for every node with a duration except sequences and one-cycles, repeat's cycle
   index, stretch and decay);
-* tuples (milestones, piecewise points, repeat cycle starts) become module constants.
+* tuples (milestones, piecewise points, repeat cycle starts) become module constants;
+* a ``plateau`` (metric-driven) becomes a call of ``formulas.plateau`` on its row of ``p``, the value after each
+  report of every plateau of the tree, which the generated ``_plateaus(xp, reports, counts)`` computes with
+  ``formulas.plateau_trajectory`` (one scan per plateau, as ``schedspec._metrics.trajectories``). The global step
+  at which each node begins (``_compile.ORIGIN``) is static in a bound tree, so it is written as a literal; a
+  start carried from a plateau (``Final``) becomes the plateau's call at its duration. Every generated function
+  of such a tree takes ``p`` as a third argument.
 
 The generated text is laid out the way ``ruff format`` (line length 110) lays it out, so it reads like
 hand-written code. Nothing from the spec but numbers reaches the code: kinds, modes and flags are taken from the
@@ -17,17 +23,18 @@ IR's closed vocabularies and checked against them.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 from dataclasses import dataclass, field
 
-from .. import ir
+from .. import _metrics, ir
 
 LINE = 110  # the project's line length (ruff format)
 INDENT = "    "
 
 # Closed vocabularies of the IR's string fields: anything else is an internal error, never code.
-_WORDS = {"constant", "linear", "cosine", "cos", "triangular", "triangular2", "exp_range"}
+_WORDS = {"constant", "linear", "cosine", "cos", "triangular", "triangular2", "exp_range", "min", "max", "rel", "abs"}
 
 
 def num(x: object) -> str:
@@ -46,6 +53,13 @@ def num(x: object) -> str:
             raise ValueError(f"cannot emit the non-finite number {value!r}")
         return repr(value)
     raise TypeError(f"expected a number in the bound IR, got {x!r} ({type(x).__name__})")
+
+
+def metric(name: str) -> str:
+    """A string literal for a monitored metric's name (an identifier: the spec validates it; checked again here)."""
+    if not (isinstance(name, str) and name.isascii() and name.isidentifier()):
+        raise ValueError(f"unexpected metric name {name!r}")
+    return f'"{name}"'
 
 
 def word(s: str) -> str:
@@ -86,37 +100,42 @@ class _Expr:
 
 
 # formula name and argument getters, in the order _compile passes them (after ``xp, t``)
-def _phase_args(node: ir.Node, const) -> tuple[str, list[str]]:
-    n = node
+def _phase_args(node: ir.Node, const, param=num) -> tuple[str, list[str]]:
+    """The formula's name and its arguments after ``xp, t``: ``param`` writes the Params (a number, or a start
+    carried from a plateau), ``num`` the durations, counts and flags."""
+    n, p = node, param
     if isinstance(n, ir.Constant):
-        return "constant", [num(n.value)]
+        return "constant", [p(n.value)]
     if isinstance(n, ir.Linear):
-        return "linear", [num(n.duration), num(n.start), num(n.end)]
+        return "linear", [num(n.duration), p(n.start), p(n.end)]
     if isinstance(n, ir.Cosine):
-        return "cosine", [num(n.duration), num(n.start), num(n.end), num(n.exponent)]
+        return "cosine", [num(n.duration), p(n.start), p(n.end), p(n.exponent)]
     if isinstance(n, ir.Polynomial):
-        return "polynomial", [num(n.duration), num(n.start), num(n.end), num(n.power)]
+        return "polynomial", [num(n.duration), p(n.start), p(n.end), p(n.power)]
     if isinstance(n, ir.PolynomialCycle):
-        return "polynomial_cycle", [num(n.every), num(n.start), num(n.end), num(n.power)]
+        return "polynomial_cycle", [num(n.every), p(n.start), p(n.end), p(n.power)]
     if isinstance(n, ir.Exponential):
-        end = "None" if n.end is None else num(n.end)
-        return "exponential", [num(n.start), num(n.gamma), num(n.every), num(bool(n.staircase)), end]
+        end = "None" if n.end is None else p(n.end)
+        return "exponential", [p(n.start), p(n.gamma), num(n.every), num(bool(n.staircase)), end]
     if isinstance(n, ir.Step):
-        return "step", [num(n.start), num(n.gamma), num(n.every)]
+        return "step", [p(n.start), p(n.gamma), num(n.every)]
     if isinstance(n, ir.MultiStep):
-        return "multistep", [num(n.start), num(n.gamma), const("MILESTONES", [num(m) for m in n.milestones])]
+        return "multistep", [p(n.start), p(n.gamma), const("MILESTONES", [num(m) for m in n.milestones])]
     if isinstance(n, ir.Piecewise):
         ats = const("ATS", [num(a) for a in n.ats])
-        values = const("VALUES", [num(v) for v in n.values])
+        if all(isinstance(v, numbers.Real) for v in n.values):
+            values = const("VALUES", [num(v) for v in n.values])
+        else:  # a value carried from a plateau is computed at run time: a tuple expression, not a constant
+            values = "(" + ", ".join(p(v) for v in n.values) + ("," if len(n.values) == 1 else "") + ")"
         return "piecewise", [ats, values, word(n.interpolate)]
     if isinstance(n, ir.InverseTime):
-        return "inverse_time", [num(n.start), num(n.rate), num(n.every), num(bool(n.staircase))]
+        return "inverse_time", [p(n.start), p(n.rate), num(n.every), num(bool(n.staircase))]
     if isinstance(n, ir.InverseSqrt):
-        return "inverse_sqrt", [num(n.start), num(n.timescale)]
+        return "inverse_sqrt", [p(n.start), num(n.timescale)]
     if isinstance(n, ir.Cyclic):
-        return "cyclic", [num(n.low), num(n.high), num(n.up), num(n.down), word(n.mode), num(n.gamma)]
+        return "cyclic", [p(n.low), p(n.high), num(n.up), num(n.down), word(n.mode), p(n.gamma)]
     if isinstance(n, ir.OneCycle):
-        args = [num(n.duration), num(n.peak), num(n.pct_start), num(n.div_factor), num(n.final_div_factor)]
+        args = [num(n.duration), p(n.peak), p(n.pct_start), p(n.div_factor), p(n.final_div_factor)]
         return "onecycle", [*args, word(n.anneal), num(bool(n.three_phase))]
     raise TypeError(f"not a phase: {type(n).__name__}")
 
@@ -132,6 +151,7 @@ class Generator:
         scalar: True for the Python-scalar path (torch, :class:`MathXP`): sequences become ``if`` chains, as in
             ``_compile``'s scalar sequence; otherwise ``xp.where`` chains.
         label: the hyperparameter's name, already sanitised, used in comments only.
+        sites: the plateaus of the tree (:func:`schedspec._metrics.sites`, pre-order); row ``i`` of ``p``.
     """
 
     scalar: bool
@@ -139,8 +159,25 @@ class Generator:
     functions: list[list[str]] = field(default_factory=list)
     constants: list[list[str]] = field(default_factory=list)
     formulas: set[str] = field(default_factory=set)
+    sites: list = field(default_factory=list)
+    unit: str = "step"  # the interval, for comments
     _counter: int = 0
     _const_names: dict[tuple, str] = field(default_factory=dict)
+    _origin: int = 0  # the global step at which the node being generated begins (static in a bound tree)
+    _where: dict[int, str] = field(default_factory=dict)  # plateau row -> where it is, for comments
+
+    @property
+    def _extra(self) -> list[str]:
+        """The generated functions' arguments after ``xp, t``: ``p`` when the tree has plateaus."""
+        return ["p"] if self.sites else []
+
+    @contextlib.contextmanager
+    def _at(self, origin: int):
+        saved, self._origin = self._origin, origin
+        try:
+            yield
+        finally:
+            self._origin = saved
 
     # ------------------------------------------------------------------------------------------ naming
     def _name(self, kind: str) -> str:
@@ -159,16 +196,41 @@ class Generator:
     # ------------------------------------------------------------------------------------------ nodes
     def expr(self, node: ir.Node, t: str, where: str) -> _Expr:
         """The call evaluating ``node`` at time expression ``t`` (clamped to its duration, as ``_compile.build``)."""
-        if node.duration is not None and not isinstance(node, (ir.Sequence, ir.OneCycle)):
+        clamps = node.duration is not None and not isinstance(node, (ir.Sequence, ir.OneCycle))
+        if clamps and t != num(node.duration):  # (a carried start is evaluated at exactly its duration)
             t = f"xp.minimum({t}, {num(node.duration)})"
-        if isinstance(node, ir.Plateau):
-            raise TypeError("plateau must be rejected before code generation")
+        if isinstance(node, ir.Plateau):  # _compile._plateau: the value after the reports completed before k
+            row = self.site(node)
+            self._where.setdefault(row, where)
+            self.formulas.add("plateau")
+            first = self._origin // node.every
+            return _Expr("plateau", ["xp", t, num(self._origin), num(node.every), f"*p[{row}]", num(first)])
         if isinstance(node, _COMBINATORS):
             name = self.function(node, where)
-            return _Expr(name, ["xp", t])
-        fname, args = _phase_args(node, self.const)
+            return _Expr(name, ["xp", t, *self._extra])
+        fname, args = _phase_args(node, self.const, self.param)
         self.formulas.add(fname)
         return _Expr(fname, ["xp", t, *args])
+
+    def param(self, x) -> str:
+        """A Param as an expression: a number, or a start carried from a plateau (``_compile.param``: the node at
+        its duration, in the frame that ended where the current one begins)."""
+        if not isinstance(x, ir.Final):
+            return num(x)
+        node = x.node
+        d = node.duration
+        if not isinstance(d, int):
+            raise ValueError(f"a carried start needs a finite bound duration (got {d!r})")
+        with self._at(self._origin - d):
+            e = self.expr(node, num(d), f"{self.label} (carried start)")
+        return f"{e.text}({', '.join(e.args)})"
+
+    def site(self, node: ir.Plateau) -> int:
+        """The row of ``p`` of the plateau ``node`` beginning at the current origin."""
+        for i, s in enumerate(self.sites):
+            if s.origin == self._origin and s.node == node:
+                return i
+        raise ValueError(f"internal error: no plateau site begins at step {self._origin}")
 
     def assign(self, target: str, node: ir.Node, t: str, where: str, indent: int = 1) -> list[str]:
         e = self.expr(node, t, where)
@@ -179,13 +241,62 @@ class Generator:
         return call("return ", e.text, e.args, indent)
 
     def root(self, node: ir.Node) -> None:
-        """Emit ``_value(xp, t)``: the whole schedule at time ``t`` in interval units."""
+        """Emit ``_value(xp, t)`` (``_value(xp, t, p)`` with plateaus): the whole schedule at time ``t`` in interval
+        units; with plateaus also ``_plateaus(xp, reports, counts)`` and ``_waiting(k, counts)``."""
+        self.sites = _metrics.sites(node)
         if isinstance(node, _COMBINATORS) and (node.duration is None or isinstance(node, ir.Sequence)):
             self.function(node, self.label, name="_value")
-            return
-        body = self.returns(node, "t", self.label)
-        doc = f'{INDENT}"""{self.label}: {ir.kind(node)} at time t."""'
-        self.functions.append(["def _value(xp, t):", doc, *body])
+        else:
+            body = self.returns(node, "t", self.label)
+            doc = f'{INDENT}"""{self.label}: {ir.kind(node)} at time t."""'
+            self.functions.append([f"def _value({', '.join(['xp', 't', *self._extra])}):", doc, *body])
+        if self.sites:
+            self._reports()
+
+    def _reports(self) -> None:
+        """``_plateaus(xp, reports, counts)`` (``p``: per plateau, the value after each report and how many reports
+        were made) and ``_waiting(k, counts)`` (the plateaus whose value at ``k`` needs reports not made yet)."""
+        traj = [
+            "def _plateaus(xp, reports, counts):",
+            f'{INDENT}"""Per plateau: (its value after each report, the number of reports made); one scan each.',
+            "",
+            f"{INDENT}``reports[name]`` lists the reports of a metric from report 0 (made at the end of interval 0 of",
+            f"{INDENT}its clock, counted from k = 0); the reports made before a plateau begins are ignored by it.",
+            f'{INDENT}"""',
+            f"{INDENT}p = []",
+        ]
+        wait = [
+            "def _waiting(k, counts):",
+            f'{INDENT}"""(metric, reports needed) for each plateau whose value at k needs more reports than made."""',
+            f"{INDENT}out = []",
+        ]
+        self.formulas.update({"plateau_trajectory", "plateau_needed"})
+        for i, site in enumerate(self.sites):
+            n, o = site.node, site.origin
+            first, stop = o // n.every, site.stop()
+            name = metric(n.monitor)
+            last = "..." if stop is None else str(stop - 1)
+            per = f"{n.every} {self.unit}{'s' if n.every != 1 else ''}"
+            about = (f"{INDENT}# p[{i}]: {self._where.get(i, self.label)}: the plateau on {name} from k = {o}, one "
+                     f"report per {per}; it consumes reports {first}..{last}")  # fmt: skip
+            with self._at(o):
+                start = self.param(n.start)
+            args = ["xp", f"reports[{name}]", num(first), "None" if stop is None else num(stop), start, word(n.mode),
+                    self.param(n.factor), num(n.patience), self.param(n.threshold), word(n.threshold_mode),
+                    num(n.cooldown), self.param(n.min), self.param(n.eps)]  # fmt: skip
+            traj += [about, *call("values = ", "plateau_trajectory", args, 1)]
+            traj.append(f"{INDENT}p.append((values, counts[{name}]))")
+            wait += [about, *call("need = ", "plateau_needed", ["k", num(o), num(n.every), "None" if stop is None
+                                                                 else num(stop)], 1)]  # fmt: skip
+            wait += [f"{INDENT}if need > counts[{name}]:", f"{INDENT}{INDENT}out.append(({name}, need))"]
+        traj.append(f"{INDENT}return p")
+        wait.append(f"{INDENT}return out")
+        every = {}
+        for site in self.sites:
+            every.setdefault(metric(site.monitor), site.every)
+        clocks = ", ".join(f"{k}: {num(v)}" for k, v in every.items())
+        self.constants.append([f"_REPORTS = {{{clocks}}}  # metric: one report per this many {self.unit}s"])
+        self.functions += [traj, wait]
 
     def function(self, node: ir.Node, where: str, name: str | None = None) -> str:
         """Emit the function for a combinator and return its name."""
@@ -195,7 +306,7 @@ class Generator:
         self.functions.append(slot)  # reserve the position: callers come before callees
         builder = getattr(self, f"_{kind}")
         doc, body = builder(node, where)
-        slot.extend([f"def {name}(xp, t):", f'{INDENT}"""{doc}"""', *body])
+        slot.extend([f"def {name}({', '.join(['xp', 't', *self._extra])}):", f'{INDENT}"""{doc}"""', *body])
         return name
 
     def _sequence(self, n: ir.Sequence, where: str) -> tuple[str, list[str]]:
@@ -212,11 +323,12 @@ class Generator:
                 lines.append(
                     f"{INDENT}# {sub}: {ir.kind(part)}, t in [{b}, {'...' if i == last else begins[i + 1]})"
                 )
-                if i < last:
-                    lines.append(f"{INDENT}if t < {begins[i + 1]}:")
-                    lines += self.returns(part, local, sub, indent=2)
-                else:
-                    lines += self.returns(part, local, sub)
+                with self._at(self._origin + b):  # part i begins at global step origin + b (_compile.ORIGIN)
+                    if i < last:
+                        lines.append(f"{INDENT}if t < {begins[i + 1]}:")
+                        lines += self.returns(part, local, sub, indent=2)
+                    else:
+                        lines += self.returns(part, local, sub)
             return doc, lines
         for i, (b, part) in enumerate(zip(begins, n.parts)):
             sub = f"{where}[{i}]"
@@ -225,7 +337,8 @@ class Generator:
                 lines += self.assign("out", part, "t", sub)
                 continue
             lines.append(f"{INDENT}t{i} = xp.maximum(t - {b}, 0)")
-            lines += self.assign(f"v{i}", part, f"t{i}", sub)
+            with self._at(self._origin + b):
+                lines += self.assign(f"v{i}", part, f"t{i}", sub)
             lines.append(f"{INDENT}out = xp.where(t < {b}, out, v{i})")
         lines.append(f"{INDENT}return out")
         return doc, lines
@@ -325,8 +438,8 @@ class Generator:
         return doc, lines
 
 
-def generate(node: ir.Node, scalar: bool, label: str) -> Generator:
-    """Generate ``_value(xp, t)`` and its helpers for a bound IR tree."""
-    gen = Generator(scalar=scalar, label=label)
+def generate(node: ir.Node, scalar: bool, label: str, unit: str = "step") -> Generator:
+    """Generate ``_value(xp, t)`` and its helpers for a bound IR tree (``unit``: its interval, for comments)."""
+    gen = Generator(scalar=scalar, label=label, unit=unit)
     gen.root(node)
     return gen

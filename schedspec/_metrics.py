@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where reports are handled: `check` must not pay for it
+    import numpy as np
 
 from . import _compile, ir
 from . import formulas as F
@@ -176,6 +177,8 @@ def _member_steps(program: ir.Program) -> list[dict[str, int]]:
 
 
 def _as_reports(spec, name: str, value: Any) -> np.ndarray:
+    import numpy as np
+
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -249,6 +252,8 @@ def check_lengths(spec, root: tuple, node: ir.Node, given: dict[str, np.ndarray]
 
 def inputs(spec, root: tuple, node: ir.Node, metrics: Mapping | None, k_max: int) -> dict[str, np.ndarray]:
     """Validated float64 reports for every metric the tree monitors (an empty list where none are needed)."""
+    import numpy as np
+
     given = validate_names(spec, metrics)
     check_lengths(spec, root, node, given, k_max)
     out = {}

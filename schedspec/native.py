@@ -352,7 +352,7 @@ _DURATION = (
 class NativeKind(BaseModel):
     """A framework's scheduler written with the framework's own parameter names (desugared in lowering)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
     native: ClassVar[bool] = True
     framework: ClassVar[str] = ""
 
@@ -1439,7 +1439,7 @@ class OptaxWarmupConstantSchedule(_Optax):
 class WarmupCosineArgs(BaseModel):
     """One cycle of ``optax.sgdr_schedule``: the keyword arguments of ``warmup_cosine_decay_schedule``."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
     init_value: Value = Field(description="Value at the cycle's start.")
     peak_value: Value = Field(description="Value at the end of the cycle's warmup.")
     warmup_steps: Steps(ge=0) = Field(description="Steps of the cycle's warmup.")
@@ -1616,8 +1616,6 @@ OptaxSchedule = _union(_OPTAX, "optax", "OptaxSchedule")
 
 KINDS: dict[str, type[NativeKind]] = {_name(m): m for m in (*_TORCH, *_KERAS, *_OPTAX)}
 
-for _m in KINDS.values():
-    _m.model_rebuild()
 
 
 def kinds_like(kind: str) -> str | None:

@@ -6,8 +6,6 @@ needs the whole document (units, vars, carried starts, totals) is checked when t
 (:mod:`schedspec.lower`). ``Document.model_json_schema()`` is the committed JSON Schema.
 """
 
-from __future__ import annotations
-
 import math
 import re
 from dataclasses import dataclass
@@ -195,7 +193,7 @@ def duration_field(description: str = _DURATION) -> Any:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 class _Phase(_Model):
@@ -354,7 +352,7 @@ class Repeat(_Phase):
     """Restarts: SGDR, CosineAnnealingWarmRestarts, CosineDecayRestarts."""
 
     kind: Literal["repeat"] = Field(description="Repeat `of` (restarts).")
-    of: Schedule = Field(description="The schedule repeated; it must have a finite duration (one period).")
+    of: "Schedule" = Field(description="The schedule repeated; it must have a finite duration (one period).")
     times: int | None = Field(None, ge=1, description="Number of cycles; none = forever. After them the last value is held.")
     mult: float = Field(1.0, ge=1, description="Each period is `mult` x the previous; `of` is stretched to fill it. Default 1.")
     decay: Positive = Field(1.0, description="Each cycle's values are multiplied by `decay` (cycle i by decay**i). Default 1.")
@@ -364,7 +362,7 @@ class Product(_Phase):
     """Pointwise product of schedules (chained multiplicative factors)."""
 
     kind: Literal["product"] = Field(description="Pointwise product of its parts.")
-    of: list[Schedule] = Field(min_length=1, description="The factors, each evaluated at the same local time.")
+    of: list["Schedule"] = Field(min_length=1, description="The factors, each evaluated at the same local time.")
 
 
 class Scale(_Phase):
@@ -372,14 +370,14 @@ class Scale(_Phase):
 
     kind: Literal["scale"] = Field(description="Multiply a schedule by a constant.")
     by: NonNeg = Field(description="The factor.")
-    of: Schedule = Field(description="The schedule scaled.")
+    of: "Schedule" = Field(description="The schedule scaled.")
 
 
 class Sum(_Phase):
     """Pointwise sum of schedules (e.g. a floor plus a decaying amplitude)."""
 
     kind: Literal["sum"] = Field(description="Pointwise sum of its parts (Keras CosineDecayRestarts' unscaled floor).")
-    of: list[Schedule] = Field(min_length=1, description="The terms, each evaluated at the same local time.")
+    of: list["Schedule"] = Field(min_length=1, description="The terms, each evaluated at the same local time.")
 
 
 class Clip(_Phase):
@@ -388,7 +386,7 @@ class Clip(_Phase):
     kind: Literal["clip"] = Field(description="Clamp a schedule between `min` and `max`.")
     min: NonNeg | None = Field(None, description="Lower bound (none: unbounded).")
     max: NonNeg | None = Field(None, description="Upper bound (none: unbounded).")
-    of: Schedule = Field(description="The schedule clamped.")
+    of: "Schedule" = Field(description="The schedule clamped.")
 
 
 PHASES: dict[str, type[_Phase]] = {
@@ -513,7 +511,7 @@ class Document(BaseModel):
     )
 
 
-for _m in (*KINDS.values(), Group, Document):
+for _m in (Group, Document):  # the kinds are built lazily (defer_build) when a document is first validated
     _m.model_rebuild()
 
 RESERVED = frozenset(Document.model_fields)

@@ -255,6 +255,9 @@ class SchedSpecLR(LRScheduler):
             metrics: a metric report made at the end of the interval that just ended, given before stepping: a
                 number when the spec monitors one metric, or ``{name: value}`` (same as :meth:`report`).
         """
+        if metrics is None and epoch is None and self._reports is None and not self._has_others:
+            super().step()  # the common case: the lr only, no reports (the per-step hot path)
+            return
         if metrics is not None:
             if self._reports is None:
                 raise ValueError(f"{self.spec_name!r} has no `plateau`: scheduler.step() takes no metrics")

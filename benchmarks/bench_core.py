@@ -34,6 +34,20 @@ def median_time(fn, repeat: int = 5) -> float:
     return statistics.median(times)
 
 
+def interleaved(fns: dict, repeat: int) -> dict:
+    """Median seconds of each function, measured in rounds (A, B, C, A, B, C, ...) after a warm-up of each, so
+    that drift in a shared machine's speed hits every contender alike."""
+    for fn in fns.values():
+        fn()
+    times = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(v) for name, v in times.items()}
+
+
 def bench_warmup_cosine(n: int, repeat: int) -> None:
     import jax
     import jax.numpy as jnp
@@ -50,9 +64,9 @@ def bench_warmup_cosine(n: int, repeat: int) -> None:
     theirs = jax.jit(optax.warmup_cosine_decay_schedule(0.0, peak, W, n, end))
     full = jax.jit(lambda k: jnp.full(k.shape, 1.0, jnp.float32))
     k = jnp.arange(n, dtype=jnp.int32)
-    t_ours = median_time(lambda: ours(k).block_until_ready(), repeat)
-    t_optax = median_time(lambda: theirs(k).block_until_ready(), repeat)
-    t_full = median_time(lambda: full(k).block_until_ready(), repeat)
+    t = interleaved({"ours": lambda: ours(k).block_until_ready(), "optax": lambda: theirs(k).block_until_ready(),
+                     "full": lambda: full(k).block_until_ready()}, repeat)  # fmt: skip
+    t_ours, t_optax, t_full = t["ours"], t["optax"], t["full"]
     a, b = ours(k), theirs(k)
     err = float(jnp.max(jnp.abs(a - b)))
     print(f"warmup+cosine N={n:.0e}: schedspec {t_ours / n * 1e9:.2f} ns/step | optax {t_optax / n * 1e9:.2f} ns/step"
@@ -76,8 +90,9 @@ def bench_sgdr(n: int, repeat: int) -> None:
     kw = [dict(init_value=peak, peak_value=peak, warmup_steps=0, decay_steps=period, end_value=0.0)] * cycles
     theirs = jax.jit(optax.sgdr_schedule(kw))
     k = jnp.arange(n, dtype=jnp.int32)
-    t_ours = median_time(lambda: ours(k).block_until_ready(), repeat)
-    t_optax = median_time(lambda: theirs(k).block_until_ready(), repeat)
+    t = interleaved({"ours": lambda: ours(k).block_until_ready(), "optax": lambda: theirs(k).block_until_ready()},
+                    repeat)  # fmt: skip
+    t_ours, t_optax = t["ours"], t["optax"]
     err = float(jnp.max(jnp.abs(ours(k) - theirs(k))))
     print(f"SGDR 10 cycles N={n:.0e}: schedspec {t_ours / n * 1e9:.2f} ns/step | optax sgdr {t_optax / n * 1e9:.2f} ns/step"
           f" || ratio {t_ours / t_optax:.3f}x (target <= 0.15x); max |diff| {err:.2e}")  # fmt: skip
@@ -147,7 +162,7 @@ def main() -> None:
     import jax
 
     print(f"jax {jax.__version__} on {jax.devices()[0].platform} ({os.cpu_count()} CPUs); medians")
-    repeat = 3 if args.quick else 7
+    repeat = 3 if args.quick else 11
     bench_check(repeat)
     for n in ((10**6,) if args.quick else (10**7, 10**8)):
         bench_warmup_cosine(n, 3 if n >= 10**8 else repeat)

@@ -260,7 +260,7 @@ def _repeat(n, xp):
         end = firsts[-1] if times is not None else None
 
         def table_fn(t, env):
-            c = xp.count_le(firsts[1:], t) if len(firsts) > 1 else xp.floordiv(t, n.period) * 0
+            c = xp.count_le(firsts[1:] or [ir.MAX_STEPS + 1], t)  # an int index, also for a stretched (float) t
             first = xp.take(firsts, c)
             local = xp.f(t - first) + xp.take(offsets, c)
             t_of = local / xp.take(scales, c)
@@ -284,7 +284,7 @@ def _repeat(n, xp):
     def fn(t, env):
         period = dur(n.period, env)
         # t >= P * coef  <=>  t // P >= coef for integer coef: exact, and no int32 overflow.
-        c = xp.count_le(coefs, xp.floordiv(t, period)) if coefs else xp.floordiv(t, period) * 0
+        c = xp.count_le(coefs or [ir.MAX_STEPS + 1], xp.floordiv(t, period))
         start = period * xp.take([0, *coefs], c)
         t_of = xp.f(t - start) / xp.power(float(m), xp.f(c))
         if times is not None:

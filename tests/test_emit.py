@@ -30,6 +30,11 @@ import pytest  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
 import schedspec  # noqa: E402
+
+try:  # tests/ as a package or as a rootdir on sys.path
+    from .helpers import load_module
+except ImportError:
+    from helpers import load_module
 from schedspec import ir  # noqa: E402
 from schedspec._emit import native_torch  # noqa: E402
 from schedspec.cli import main  # noqa: E402
@@ -67,17 +72,6 @@ def assert_f32(actual, expected, what: str = "", peak: float | None = None) -> N
     assert not bad.any(), (
         f"{what}: first mismatch at index {int(np.argmax(bad))}: {a[bad][:5]} vs {b[bad][:5]}"
     )
-
-
-def load_module(source: str, directory: Path):
-    """Write ``source`` to a fresh file in ``directory`` and import it (under a unique module name)."""
-    name = f"emitted_{uuid.uuid4().hex}"
-    path = directory / f"{name}.py"
-    path.write_text(source, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def member(spec: schedspec.Spec) -> dict | None:
@@ -333,6 +327,12 @@ KINDS = {
     "repeat-mult2": (doc({"kind": "repeat", "of": COS, "mult": 2, "times": 4}), None),
     "repeat-mult2-forever": (doc({"kind": "repeat", "of": {**COS, "duration": 5}, "mult": 2}), None),
     "repeat-mult1.5": (doc({"kind": "repeat", "of": {**COS, "duration": 8}, "mult": 1.5, "times": 4, "decay": 0.7}), None),
+    # a stretched repeat inside a stretched repeat: the inner one sees a float time (found by hypothesis)
+    "repeat-nested-stretched": (doc({"kind": "repeat", "mult": 2, "decay": 0.5, "of": {"kind": "repeat", "mult": 1.5,
+                                     "times": 2, "of": {**COS, "duration": 4}}}), None),
+    "repeat-nested-one-cycle": (doc([{"kind": "constant", "value": 0.1, "duration": 1}, {"kind": "repeat", "mult": 2,
+                                     "times": 1, "of": {"kind": "repeat", "mult": 2, "times": 1,
+                                     "of": {"kind": "constant", "duration": 1}}}, 0.0]), None),
     "product": (doc({"kind": "product", "of": [{"kind": "step", "start": 1.0, "every": 5, "gamma": 0.8, "duration": 30},
                                                {"kind": "linear", "start": 0.02, "end": 0.1, "duration": 10}]}), None),
     "scale": (doc({"kind": "scale", "by": 0.5, "of": {"kind": "cosine", "start": 0.2, "duration": 20}}), None),

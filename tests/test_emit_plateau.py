@@ -20,7 +20,6 @@ import re
 import subprocess
 import sys
 import textwrap
-import uuid
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
@@ -31,27 +30,30 @@ import pytest  # noqa: E402
 import schedspec  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-NAN = float("nan")
-
-# ------------------------------------------------------------------------------------------------ metrics
-rng = np.random.default_rng(1234)
-SEQUENCES = {
-    "improving": [2.0 - 0.05 * i for i in range(30)],
-    "flat": [1.0] * 30,
-    "noisy": list(np.round(1.0 + 0.05 * rng.standard_normal(30) - 0.01 * np.arange(30), 3)),
-    "nan": [1.0, 0.9, NAN, 0.9, 0.8, NAN, NAN, NAN, 0.8, 0.7, NAN, 0.7, 0.7, 0.7, 0.7, NAN] * 2,
-    # rel threshold with negative values: torch's `best * (1 - thr)` inverts (a worsening counts as better)
-    "negative_rel": [-1.0, -0.99995, -0.9999, -0.99985, -0.9998, -1.5, -1.5, -1.5, -1.5, -1.4] * 3,
-}
-CONFIGS = {
-    "default": dict(patience=3, factor=0.5),
-    "cooldown": dict(patience=1, factor=0.5, cooldown=2),
-    "patience0": dict(patience=0, factor=0.3),
-    "abs": dict(patience=2, factor=0.5, threshold=0.01, threshold_mode="abs"),
-    "max": dict(patience=2, factor=0.5, mode="max"),
-    "max_abs": dict(patience=1, factor=0.5, mode="max", threshold=0.02, threshold_mode="abs", cooldown=1),
-    "min_lr": dict(patience=0, factor=0.5, min_lr=0.02),
-}
+try:  # tests/ as a package or as a rootdir on sys.path
+    from .helpers import (
+        CONFIGS,
+        SEQUENCES,
+        assert_f32,
+        assert_f64,
+        changes,
+        changes_rel,
+        load_module,
+        native_torch,
+        plateau_spec,
+    )
+except ImportError:
+    from helpers import (
+        CONFIGS,
+        SEQUENCES,
+        assert_f32,
+        assert_f64,
+        changes,
+        changes_rel,
+        load_module,
+        native_torch,
+        plateau_spec,
+    )
 
 COMPOSED = """\
 schedspec: 1
@@ -64,70 +66,6 @@ lr:
   - {kind: cosine, end: 0.0}
 """
 COMPOSED_METRICS = list(np.r_[np.linspace(2.0, 1.0, 8), np.ones(22)])
-
-
-def spec_params(cfg: dict) -> dict:
-    out = {k: v for k, v in cfg.items() if k != "min_lr"}
-    if "min_lr" in cfg:
-        out["min"] = cfg["min_lr"]
-    return out
-
-
-def plateau_spec(cfg: dict, start: float = 0.1, **top) -> dict:
-    return {"schedspec": 1, "interval": "epoch", **top,
-            "lr": {"kind": "plateau", "start": start, "monitor": "val_loss", **spec_params(cfg)}}  # fmt: skip
-
-
-def native_torch(torch, metrics, cfg: dict, start: float = 0.1) -> list[float]:
-    """The lr torch's ReduceLROnPlateau gives epoch e (recorded before epoch e's report)."""
-    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))], lr=start)
-    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, **cfg)
-    out = []
-    for m in metrics:
-        out.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step(m)
-    return out
-
-
-def changes(values) -> list[int]:
-    """The k where the value differs from the value at k - 1 (the reductions)."""
-    v = np.asarray(values, dtype=np.float64)
-    return [int(i) for i in np.nonzero(v[1:] != v[:-1])[0] + 1]
-
-
-def changes_rel(values, rtol: float) -> list[int]:
-    """The k where the value changes by more than ``rtol`` (relative): rounding noise ignored."""
-    v = np.asarray(values, dtype=np.float64)
-    scale = np.maximum(np.abs(v[1:]), np.abs(v[:-1]))
-    return [int(i) for i in np.nonzero(np.abs(v[1:] - v[:-1]) > rtol * scale)[0] + 1]
-
-
-def assert_f64(ours, ref, what=""):
-    ours, ref = np.asarray(ours, np.float64), np.asarray(ref, np.float64)
-    assert ours.shape == ref.shape, (ours.shape, ref.shape)
-    peak = np.nanmax(np.abs(ref))
-    bad = ~((np.abs(ours - ref) <= 1e-12 * peak + 1e-10 * np.abs(ref)) | (np.isnan(ours) & np.isnan(ref)))
-    assert not bad.any(), f"{what}: first difference at {np.argmax(bad)}: {ours[bad][:3]!r} vs {ref[bad][:3]!r}"
-
-
-def assert_f32(ours, ref, what=""):
-    ours, ref = np.asarray(ours, np.float64), np.asarray(ref, np.float64)
-    assert ours.shape == ref.shape, (ours.shape, ref.shape)
-    peak = np.nanmax(np.abs(ref))
-    bad = ~((np.abs(ours - ref) <= 1e-6 * peak + 1e-5 * np.abs(ref)) | (np.isnan(ours) & np.isnan(ref)))
-    assert not bad.any(), f"{what}: first difference at {np.argmax(bad)}: {ours[bad][:3]!r} vs {ref[bad][:3]!r}"
-
-
-def load_module(source: str, directory: Path):
-    """Write ``source`` to a fresh file in ``directory`` and import it (under a unique module name)."""
-    name = f"emitted_{uuid.uuid4().hex}"
-    path = directory / f"{name}.py"
-    path.write_text(source, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def emitted(spec, target: str, tmp_path: Path):
@@ -167,7 +105,7 @@ def test_emitted_torch_matches_native_reduce_lr_on_plateau(seq, cfg, tmp_path):
     bit for bit, and the lr a real SGD applied is that lr."""
     torch = pytest.importorskip("torch")
     metrics, config = SEQUENCES[seq], CONFIGS[cfg]
-    ref = native_torch(torch, metrics, config)
+    ref = native_torch(metrics, config)
     mod = emitted(plateau_spec(config), "torch", tmp_path)
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))], lr=0.1)
     sched = mod.build_scheduler(opt)
@@ -193,7 +131,7 @@ def test_report_before_or_after_the_intervals_last_step_and_every(tmp_path):
     mod = emitted(spec, "torch", tmp_path)
     after, _, _ = run_documented_loop(torch, mod.build_scheduler, metrics, steps_per_report=4)
     before, _, _ = run_documented_loop(torch, mod.build_scheduler, metrics, steps_per_report=4, report_first=True)
-    ref = np.repeat(native_torch(torch, metrics, dict(patience=0, factor=0.5), start=1.0), 4)
+    ref = np.repeat(native_torch(metrics, dict(patience=0, factor=0.5), start=1.0), 4)
     np.testing.assert_array_equal(after[:, 0], ref)
     np.testing.assert_array_equal(before[:, 0], ref)
     assert changes(after[:, 0]) == [8, 16]

@@ -28,7 +28,7 @@ import math
 import numbers
 from dataclasses import dataclass, field
 
-from .. import _metrics, ir
+from .. import _compile, _metrics, ir
 
 LINE = 110  # the project's line length (ruff format)
 INDENT = "    "
@@ -360,38 +360,17 @@ class Generator:
                 lines.append(f"{INDENT}local = xp.where(done, {P}, local)")
             t_of = "local"
         else:
-            integral = float(m).is_integer()
-            coefs = []
-            i = 1
-            while times is None or i < times:
-                c = (int(m) ** i - 1) // (int(m) - 1) if integral else (m**i - 1) / (m - 1)
-                if c > ir.MAX_STEPS:
-                    break
-                coefs.append(c)
-                i += 1
-            if integral:
-                if coefs:
-                    lines.append(
-                        f"{INDENT}c = xp.count_le({self.const('CYCLES', [num(c) for c in coefs])}, xp.floordiv(t, {P}))"
-                    )
-                else:
-                    lines.append(f"{INDENT}c = xp.floordiv(t, {P}) * 0")
-                starts = self.const("STARTS", [num(c) for c in (0, *coefs)])
-                lines.append(f"{INDENT}start = {P} * xp.take({starts}, c)")
-                lines.append(f"{INDENT}local = xp.f(t - start)")
-            else:
-                lines.append(f"{INDENT}tf = xp.f(t)")
-                if coefs:
-                    bounds = self.const("BOUNDS", [num(P * c) for c in coefs])
-                    lines.append(f"{INDENT}c = xp.count_le({bounds}, tf)")
-                else:
-                    lines.append(f"{INDENT}c = xp.floordiv(t, {P}) * 0")
-                starts = self.const("STARTS", [num(c) for c in (0.0, *coefs)])
-                lines.append(f"{INDENT}local = tf - xp.f({P}) * xp.take({starts}, c)")
-            lines.append(f"{INDENT}t_of = local / xp.power({num(float(m))}, xp.f(c))")
+            # mirrors _compile._repeat (constant period): exact integer cycle starts, float64 remainders
+            firsts, offsets, scales = _compile._cycle_table(P, m, times)
+            starts = self.const("FIRSTS", [num(x) for x in firsts])
+            later = self.const("CYCLE_STARTS", [num(x) for x in (firsts[1:] or [ir.MAX_STEPS + 1])])
+            lines.append(f"{INDENT}c = xp.count_le({later}, t)")
+            lines.append(f"{INDENT}first = xp.take({starts}, c)")
+            lines.append(f"{INDENT}local = xp.f(t - first) + xp.take({self.const('OFFSETS', [num(x) for x in offsets])}, c)")
+            lines.append(f"{INDENT}t_of = local / xp.take({self.const('SCALES', [num(x) for x in scales])}, c)")
             if times is not None:
-                end = P * ((int(m) ** times - 1) // (int(m) - 1) if integral else (m**times - 1) / (m - 1))
-                lines.append(f"{INDENT}t_of = xp.where(t >= {num(end)}, xp.f({P}), t_of)")
+                lines.append(f"{INDENT}c = xp.minimum(c, {times - 1})")
+                lines.append(f"{INDENT}t_of = xp.where(t >= {num(firsts[-1])}, xp.f({P}), t_of)")
             t_of = "t_of"
         decay = n.decay
         if isinstance(decay, numbers.Real) and decay == 1:

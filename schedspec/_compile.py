@@ -8,6 +8,7 @@ gives phase *i* the local time ``k - begin_i`` and the boundary ``k == begin_i``
 from __future__ import annotations
 
 import math
+import operator
 
 from . import formulas as F
 from . import ir
@@ -315,16 +316,25 @@ def _cycle_table(period: int, m: float, times: int | None):
     return firsts, offsets, scales
 
 
-def _product(n, xp):
-    parts = [build(p, xp) for p in n.parts]
+def _pointwise(combine):
+    """A builder for a node whose parts are evaluated at the same t and folded with ``combine``."""
 
-    def fn(t, env):
-        out = parts[0](t, env)
-        for p in parts[1:]:
-            out = out * p(t, env)
-        return out
+    def builder(n, xp):
+        parts = [build(p, xp) for p in n.parts]
 
-    return fn
+        def fn(t, env):
+            out = parts[0](t, env)
+            for p in parts[1:]:
+                out = combine(out, p(t, env))
+            return out
+
+        return fn
+
+    return builder
+
+
+_product = _pointwise(operator.mul)
+_sum = _pointwise(operator.add)
 
 
 def _scale(n, xp):
@@ -348,18 +358,6 @@ def _clip(n, xp):
 
 def _polynomial_cycle(n, xp):
     return lambda t, env: F.polynomial_cycle(xp, t, dur(n.every, env), *_p(xp, env, n.start, n.end, n.power))
-
-
-def _sum(n, xp):
-    parts = [build(p, xp) for p in n.parts]
-
-    def fn(t, env):
-        out = parts[0](t, env)
-        for p in parts[1:]:
-            out = out + p(t, env)
-        return out
-
-    return fn
 
 
 _BUILDERS = {

@@ -380,23 +380,21 @@ class Generator:
             lines.append(f"{INDENT}return v * xp.power({num(decay)}, xp.f(c))")
         return doc, lines
 
-    def _product(self, n: ir.Product, where: str) -> tuple[str, list[str]]:
-        doc = f"{where}: the product of {len(n.parts)} factors at the same t."
+    def _fold(self, n, where: str, noun: str, op: str) -> tuple[str, list[str]]:
+        """Parts evaluated at the same t, folded with ``op`` (product, sum)."""
+        doc = f"{where}: the {noun[0]} of {len(n.parts)} {noun[1]} at the same t."
         lines = self.assign("out", n.parts[0], "t", f"{where}.of[0]")
         for i, part in enumerate(n.parts[1:], start=1):
             lines += self.assign(f"v{i}", part, "t", f"{where}.of[{i}]")
-            lines.append(f"{INDENT}out = out * v{i}")
+            lines.append(f"{INDENT}out = out {op} v{i}")
         lines.append(f"{INDENT}return out")
         return doc, lines
 
+    def _product(self, n: ir.Product, where: str) -> tuple[str, list[str]]:
+        return self._fold(n, where, ("product", "factors"), "*")
+
     def _sum(self, n: ir.SumOf, where: str) -> tuple[str, list[str]]:
-        doc = f"{where}: the sum of {len(n.parts)} terms at the same t."
-        lines = self.assign("out", n.parts[0], "t", f"{where}.of[0]")
-        for i, part in enumerate(n.parts[1:], start=1):
-            lines += self.assign(f"v{i}", part, "t", f"{where}.of[{i}]")
-            lines.append(f"{INDENT}out = out + v{i}")
-        lines.append(f"{INDENT}return out")
-        return doc, lines
+        return self._fold(n, where, ("sum", "terms"), "+")
 
     def _scale(self, n: ir.Scale, where: str) -> tuple[str, list[str]]:
         doc = f"{where}: {num(n.by)} times a schedule."

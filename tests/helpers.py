@@ -4,11 +4,14 @@ reference, and the parity assertions of the reference §5 (float64: 1e-12*peak +
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import uuid
 from pathlib import Path
 
 import numpy as np
+
+from schedspec import ir
 
 NAN = float("nan")
 
@@ -99,3 +102,61 @@ def load_module(source: str, directory: Path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+# ------------------------------------------------------------------------------------------ IR walks for examples
+def ir_nodes(x):
+    """Every IR node of a tree (carried starts included), pre-order."""
+    if isinstance(x, ir.Final):
+        yield from ir_nodes(x.node)
+    elif isinstance(x, ir.Node):
+        yield x
+        for f in dataclasses.fields(x):
+            yield from ir_nodes(getattr(x, f.name))
+    elif isinstance(x, tuple):
+        for v in x:
+            yield from ir_nodes(v)
+
+
+def has_plateau(node) -> bool:
+    return any(isinstance(n, ir.Plateau) for n in ir_nodes(node))
+
+
+def boundaries(node, offset: int = 0) -> list[int]:
+    """Every phase begin and end of a bound tree (nested sequences included)."""
+    out = []
+    if isinstance(node, ir.Sequence):
+        b = offset
+        for part in node.parts:
+            out += boundaries(part, b)
+            out.append(b)
+            if part.duration is None:
+                break
+            b += part.duration
+    elif node.duration is not None:
+        out.append(offset + node.duration)
+    return out
+
+
+def example_steps(node, program) -> np.ndarray:
+    """k = 0 .. 2 x length (strided to a few thousand points) plus every phase boundary +-1."""
+    length = node.duration or program.total or 1000
+    n = 2 * length
+    k = np.unique(np.linspace(0, n, min(n + 1, 3001)).astype(np.int64))
+    extra = [b + d for b in boundaries(node) for d in (-1, 0, 1)]
+    k = np.unique(np.concatenate([k, np.asarray(extra, dtype=np.int64)]))
+    return k[(k >= 0) & (k < 2**31)]
+
+
+# ------------------------------------------------------------------------------------------ applied lr
+def sgd_update(optimizer, params) -> list[float]:
+    """One ``optimizer.step()`` of a plain SGD whose parameters were reset to 0 with gradient 1: the update each
+    parameter receives is exactly ``-lr`` (float64), so this returns the lr the optimizer applied, per group."""
+    import torch
+
+    for p in params:
+        p.grad = torch.ones_like(p)
+        with torch.no_grad():
+            p.zero_()
+    optimizer.step()
+    return [-float(p.detach()) for p in params]

@@ -8,7 +8,6 @@ same k.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import glob
 import json
 import math
@@ -23,7 +22,12 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import schedspec  # noqa: E402
-from schedspec import _yaml, ir  # noqa: E402
+from schedspec import _yaml  # noqa: E402
+
+try:  # tests/ as a package or as a rootdir on sys.path
+    from .helpers import example_steps, has_plateau
+except ImportError:
+    from helpers import example_steps, has_plateau
 
 keras = pytest.importorskip("keras")
 # another test may have imported keras on another backend first
@@ -468,43 +472,6 @@ def test_bad_gradient_accumulation_steps(bad):
 
 
 # ------------------------------------------------------------------------------------------- examples
-def _nodes(x):
-    if isinstance(x, ir.Final):
-        yield from _nodes(x.node)
-    elif isinstance(x, ir.Node):
-        yield x
-        for f in dataclasses.fields(x):
-            yield from _nodes(getattr(x, f.name))
-    elif isinstance(x, tuple):
-        for v in x:
-            yield from _nodes(v)
-
-
-def _boundaries(node, offset=0):
-    out = []
-    if isinstance(node, ir.Sequence):
-        b = offset
-        for part in node.parts:
-            out += _boundaries(part, b)
-            out.append(b)
-            if part.duration is None:
-                break
-            b += part.duration
-    elif node.duration is not None:
-        out.append(offset + node.duration)
-    return out
-
-
-def example_steps(node, program) -> np.ndarray:
-    """k = 0 .. 2 x length (strided to a few thousand points) plus every phase boundary +-1."""
-    length = node.duration or program.total or 1000
-    n = 2 * length
-    k = np.unique(np.linspace(0, n, min(n + 1, 3001)).astype(np.int64))
-    extra = [b + d for b in _boundaries(node) for d in (-1, 0, 1)]
-    k = np.unique(np.concatenate([k, np.asarray(extra, dtype=np.int64)]))
-    return k[(k >= 0) & (k < 2**31)]
-
-
 @pytest.mark.parametrize("path", EXAMPLES, ids=[os.path.basename(p) for p in EXAMPLES])
 def test_examples_match_evaluate(path):
     spec = schedspec.load(path)
@@ -518,7 +485,7 @@ def test_examples_match_evaluate(path):
     program = spec.bound(member)
     spe = program.steps_per_epoch if program.interval == "epoch" else 1
     for hparam, node in program.hparams.items():
-        if any(isinstance(n, ir.Plateau) for n in _nodes(node)):  # fed a flat metric through attach/report
+        if has_plateau(node):  # fed a flat metric through attach/report
             from schedspec import _metrics
 
             open_ended = any(site.stop() is None for site in _metrics.sites(node))  # those need a buffer size

@@ -7,7 +7,6 @@ compared range; discrete changes must happen at exactly the same k.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import glob
 import math
 import os
@@ -17,7 +16,12 @@ import numpy as np
 import pytest
 
 import schedspec
-from schedspec import _yaml, ir
+from schedspec import _yaml
+
+try:  # tests/ as a package or as a rootdir on sys.path
+    from .helpers import example_steps, has_plateau
+except ImportError:
+    from helpers import example_steps, has_plateau
 
 optax = pytest.importorskip("optax")
 jax = pytest.importorskip("jax")
@@ -358,47 +362,6 @@ def test_jit_vmap_and_scalar_agree():
 
 
 # ------------------------------------------------------------------------------------------- examples
-def _boundaries(node, offset=0):
-    out = []
-    if isinstance(node, ir.Sequence):
-        b = offset
-        for part in node.parts:
-            out += _boundaries(part, b)
-            out.append(b)
-            if part.duration is None:
-                break
-            b += part.duration
-    elif node.duration is not None:
-        out.append(offset + node.duration)
-    return out
-
-
-def example_steps(node, program) -> np.ndarray:
-    """k = 0 .. 2 x length (strided to a few thousand points) plus every phase boundary +-1."""
-    length = node.duration or program.total or 1000
-    n = 2 * length
-    k = np.unique(np.linspace(0, n, min(n + 1, 3001)).astype(np.int64))
-    extra = [b + d for b in _boundaries(node) for d in (-1, 0, 1)]
-    k = np.unique(np.concatenate([k, np.asarray(extra, dtype=np.int64)]))
-    return k[(k >= 0) & (k < 2**31)]
-
-
-def _nodes(x):
-    if isinstance(x, ir.Final):
-        yield from _nodes(x.node)
-    elif isinstance(x, ir.Node):
-        yield x
-        for f in dataclasses.fields(x):
-            yield from _nodes(getattr(x, f.name))
-    elif isinstance(x, tuple):
-        for v in x:
-            yield from _nodes(v)
-
-
-def _has_plateau(node) -> bool:
-    return any(isinstance(n, ir.Plateau) for n in _nodes(node))
-
-
 def example_cases(path):
     """(spec, member) for an example; an epoch spec without steps_per_epoch gets steps_per_epoch = 7."""
     spec = schedspec.load(path)
@@ -423,7 +386,7 @@ def test_examples_match_evaluate(path):
     program = spec.bound(member)
     spe = program.steps_per_epoch if program.interval == "epoch" else 1
     for hparam, node in program.hparams.items():
-        if _has_plateau(node):
+        if has_plateau(node):
             with pytest.raises(schedspec.SpecError, match="plateau"):
                 schedspec.to_optax(spec, hparam=hparam, vars=member)
             continue

@@ -32,9 +32,9 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 import schedspec  # noqa: E402
 
 try:  # tests/ as a package or as a rootdir on sys.path
-    from .helpers import load_module
+    from .helpers import load_module, sgd_update
 except ImportError:
-    from helpers import load_module
+    from helpers import load_module, sgd_update
 from schedspec import ir  # noqa: E402
 from schedspec._emit import native_torch  # noqa: E402
 from schedspec.cli import main  # noqa: E402
@@ -133,12 +133,7 @@ def sgd_applied_lrs(torch, build_scheduler, n: int, group_lrs=(1.0,)) -> tuple[l
     scheduler = build_scheduler(optimizer)
     applied = []
     for _ in range(n):
-        for p in params:
-            p.grad = torch.ones_like(p)
-            with torch.no_grad():
-                p.zero_()
-        optimizer.step()
-        applied.append([-float(p.detach()) for p in params])
+        applied.append(sgd_update(optimizer, params))
         scheduler.step()
     return applied, scheduler
 

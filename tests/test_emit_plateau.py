@@ -41,6 +41,7 @@ try:  # tests/ as a package or as a rootdir on sys.path
         load_module,
         native_torch,
         plateau_spec,
+        sgd_update,
     )
 except ImportError:
     from helpers import (
@@ -53,6 +54,7 @@ except ImportError:
         load_module,
         native_torch,
         plateau_spec,
+        sgd_update,
     )
 
 COMPOSED = """\
@@ -83,12 +85,7 @@ def run_documented_loop(torch, build_scheduler, metrics, steps_per_report=1, rep
     applied = []
     for m in metrics:
         for i in range(steps_per_report):
-            for p in params:
-                p.grad = torch.ones_like(p)
-                with torch.no_grad():
-                    p.zero_()
-            opt.step()
-            applied.append([-float(p.detach()) for p in params])
+            applied.append(sgd_update(opt, params))
             if report_first and i == steps_per_report - 1:
                 sched.report("val_loss", m)
             sched.step()

@@ -247,6 +247,17 @@ def _imports(target: str, native: _Native | None, stdlib: set[str]) -> list[str]
     return [*first, "import jax.numpy as jnp"]
 
 
+# emitted into both plateau entry points (torch and jax): `metrics` names must be monitored by a plateau
+_UNKNOWN_METRIC_CHECK = [
+    "    metrics = dict(metrics or {})",
+    "    for name in metrics:",
+    "        if name not in _REPORTS:",
+    "            raise ValueError(",
+    '                f"no plateau of this schedule monitors {name!r} (monitored: {\', \'.join(_REPORTS)})"',
+    "            )",
+]
+
+
 def _torch_plateau_entry(unit: str, fingerprint: str) -> list[list[str]]:
     """torch with plateaus: ``value(k, metrics)`` and a closed-form ``LRScheduler`` that takes metric reports, as
     ``schedspec.to_torch`` does (adapters/torch.py ``SchedSpecLR``: report, step(metrics=), pending check, state)."""
@@ -255,12 +266,7 @@ def _torch_plateau_entry(unit: str, fingerprint: str) -> list[list[str]]:
         [
             "def _as_reports(metrics):",
             '    """``{metric: [float, ...]}`` for every monitored metric; a name no plateau monitors is an error."""',
-            "    metrics = dict(metrics or {})",
-            "    for name in metrics:",
-            "        if name not in _REPORTS:",
-            "            raise ValueError(",
-            '                f"no plateau of this schedule monitors {name!r} (monitored: {\', \'.join(_REPORTS)})"',
-            "            )",
+            *_UNKNOWN_METRIC_CHECK,
             "    return {name: [float(x) for x in metrics.get(name, ())] for name in _REPORTS}",
         ],
         [
@@ -412,12 +418,7 @@ def _jax_plateau_entry(epoch: list[str], unit: str) -> list[list[str]]:
             "",
             "    A name no plateau monitors is a ValueError; so are too few reports for a concrete (not traced) k.",
             '    """',
-            "    metrics = dict(metrics or {})",
-            "    for name in metrics:",
-            "        if name not in _REPORTS:",
-            "            raise ValueError(",
-            '                f"no plateau of this schedule monitors {name!r} (monitored: {\', \'.join(_REPORTS)})"',
-            "            )",
+            *_UNKNOWN_METRIC_CHECK,
             "    reports = {name: xp.f(metrics.get(name, ())) for name in _REPORTS}",
             "    for name, v in reports.items():",
             "        if v.ndim != 1:",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -35,9 +36,9 @@ class Spec:
     def hparams(self) -> list[str]:
         return list(self.program.hparams)
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
-        """Short hash of the canonical resolved schedule (scalar vars folded in)."""
+        """Short hash of the canonical resolved schedule (scalar vars folded in); computed once per Spec."""
         return ir.fingerprint(lower.bind(self.program))
 
     def canonical_json(self) -> str:

@@ -74,12 +74,14 @@ class Resolved:
         hparam: the hyperparameter's name.
         node: its IR with every var substituted (plain floats and ints).
         divisor: ``steps_per_epoch`` for ``interval: epoch`` on a step-counting target, else 1 (k = step // divisor).
+        bound: the whole program with every var substituted (``node`` is ``bound.hparams[hparam]``).
     """
 
     spec: Spec
     hparam: str
     node: ir.Node
     divisor: int
+    bound: ir.Program
 
 
 def resolve(
@@ -145,4 +147,5 @@ def resolve(
             divisor = int(program.steps_per_epoch)
     if issues:
         raise SpecError(issues)
-    return Resolved(spec, hparam, spec.bound().hparams[hparam], divisor)
+    bound = spec.bound()
+    return Resolved(spec, hparam, bound.hparams[hparam], divisor, bound)

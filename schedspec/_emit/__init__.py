@@ -34,7 +34,7 @@ import dataclasses
 import re
 import textwrap
 
-from .. import ir, lower
+from .. import ir
 from .._errors import did_you_mean
 from .._target import resolve
 from . import _codegen, _source
@@ -85,7 +85,7 @@ def _bind(spec, hparam: str, target: str):
     """The bound program and the hparam's node, or a SpecError naming what stops the emission."""
     res = resolve(spec, hparam, None, target, counts_steps=target != "torch", entry=f"`schedspec compile --to {target}`",
                   metrics_ok=target not in _PLATEAU_HINTS, plateau_hint=_PLATEAU_HINTS.get(target, ""))  # fmt: skip
-    return lower.bind(res.spec.program), res.node
+    return res.bound, res.node
 
 
 # ------------------------------------------------------------------------------------------ torch native

@@ -101,6 +101,7 @@ def test_optax_inject_sets_every_hyperparameter():
     optax = pytest.importorskip("optax")
     import jax
     import jax.numpy as jnp
+
     import schedspec.adapters.optax as so
 
     n = 100
@@ -253,6 +254,7 @@ def test_optax_multi_transform_by_labels():
     optax = pytest.importorskip("optax")
     import jax
     import jax.numpy as jnp
+
     import schedspec.adapters.optax as so
 
     spec = schedspec.loads(GROUPS)
@@ -280,6 +282,7 @@ def test_groups_with_a_plateau_report_once_for_all():
     """A plateau scaled per group: one report reaches every group's state (torch and optax)."""
     optax = pytest.importorskip("optax")
     import jax.numpy as jnp
+
     import schedspec.adapters.optax as so
 
     text = ("schedspec: 1\ninterval: epoch\nsteps_per_epoch: 1\nlr: {kind: plateau, start: 0.1, monitor: val_loss, "

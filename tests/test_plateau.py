@@ -261,6 +261,7 @@ def test_optax_inject_matches_torch_and_native_reduce_on_plateau():
     optax = pytest.importorskip("optax")
     import jax
     import jax.numpy as jnp
+
     import schedspec.adapters.optax as so
 
     metrics = SEQUENCES["noisy"]
@@ -293,6 +294,7 @@ def test_optax_composed_per_step_and_missing_report_is_nan():
     optax = pytest.importorskip("optax")
     import jax
     import jax.numpy as jnp
+
     import schedspec.adapters.optax as so
 
     spec = schedspec.loads(COMPOSED)

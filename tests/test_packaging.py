@@ -49,9 +49,16 @@ def test_adapters_folder_is_schedspec_adapters():
 
 @pytest.mark.skipif(not os.environ.get("CI"), reason="CI tests the installed wheel; locally an editable install is fine")
 def test_ci_imports_the_installed_package():
+    """The test process and the subprocesses tests start (from the repository root) import the installed wheel."""
     path = Path(schedspec.__file__).resolve()
     assert "site-packages" in path.parts, path
     assert ROOT not in path.parents, path
+    for argv in (["-c", "import schedspec; print(schedspec.__file__)"], ["-m", "schedspec", "--version"]):
+        proc = subprocess.run([sys.executable, *argv], capture_output=True, text=True, cwd=ROOT)
+        assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run([sys.executable, "-c", "import schedspec; print(schedspec.__file__)"],
+                          capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    assert "site-packages" in Path(proc.stdout.strip()).resolve().parts, proc.stdout
 
 
 def test_installed_files_match_the_source_tree():

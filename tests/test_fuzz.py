@@ -113,7 +113,7 @@ def test_random_spec_trees(lr, with_context):
         evaluate_or_spec_error(s)
 
 
-EXAMPLES = [Path(p).read_text(encoding="utf-8") for p in sorted(glob.glob("examples/*.yaml"))]
+EXAMPLES = [Path(p).read_text(encoding="utf-8") for p in sorted(glob.glob(str(Path(__file__).resolve().parent.parent / "examples" / "*.yaml")))]
 
 
 @FUZZ

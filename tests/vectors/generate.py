@@ -252,6 +252,10 @@ def gen_transformers(subset=None):
         "Linear warmup 0 -> lr over 5 steps, linear decay to 0 at num_training_steps, 0 after.", boundaries=[5, 30])
     run("linear.w0.n20", {**base, "lr_scheduler_type": "linear", "max_steps": 20},
         "No warmup: k=0 uses the full lr (0/max(1,0) is never taken).", boundaries=[20])
+    run("linear.warmup_longer_than_training", {**base, "lr_scheduler_type": "linear", "warmup_steps": 30,
+                                                "max_steps": 20},
+        "num_warmup_steps > num_training_steps is accepted: the ramp k/W runs to k = W - 1 (never reaching lr), "
+        "then max(0, (N - k) / max(1, N - W)) = 0.", boundaries=[20, 30])
     run("cosine.w5.n30", {**base, "lr_scheduler_type": "cosine", "warmup_steps": 5, "max_steps": 30},
         "After num_training_steps the cosine keeps going: progress > 1 climbs back up (max(0, .) only clips "
         "negatives), reaching lr again at k = 2*N - W.", boundaries=[5, 30, 55])
@@ -263,6 +267,12 @@ def gen_transformers(subset=None):
                                            "max_steps": 34, "lr_scheduler_kwargs": {"num_cycles": 3}},
         "Hard restarts: 3 cycles of 10 steps after the warmup; exactly 0 from num_training_steps on "
         "(progress >= 1).", boundaries=[4, 14, 24, 34])
+    run("cosine_with_restarts.c3.fractional_period", {**base, "lr_scheduler_type": "cosine_with_restarts",
+                                                      "warmup_steps": 4, "max_steps": 24,
+                                                      "lr_scheduler_kwargs": {"num_cycles": 3}},
+        "(N - W) / num_cycles = 20/3 is not a whole number of steps: cycle j restarts at the first k with "
+        "floor(3 (k - W) / 20) = j (k = 11, 18), mid-curve values follow the fractional phase.",
+        boundaries=[4, 11, 18, 24])
     run("cosine_with_restarts.default.w3.n20", {**base, "lr_scheduler_type": "cosine_with_restarts",
                                                 "warmup_steps": 3, "max_steps": 20},
         "Default num_cycles=1: a half cosine to 0, then 0.", boundaries=[3, 20])
@@ -564,6 +574,12 @@ def gen_mmengine(subset=None):
                                                     begin=0, end=40)],
         "three_phase, linear: up to step 9, back to initial at 18, to min at 39.", lr=0.02, max_epochs=10,
         boundaries=[9, 18, 39, 40])
+    run("OneCycleLR.iter.total_steps_lt_window", [dict(type="OneCycleLR", eta_max=0.1, total_steps=5,
+                                                       by_epoch=False, begin=0, end=6)],
+        "total_steps 5 < end - begin 6: at last_step = total_steps = 5 mmengine still anneals, with pct > 1, so the "
+        "lr climbs back (0.0188 after 4e-07); a window longer than total_steps + 1 raises ValueError('Tried to step "
+        "{n} times. The specified number of total steps is {total_steps}').", lr=0.02, max_epochs=4,
+        boundaries=[4, 5, 6])
     run("CosineRestartLR.iter.periods5_10_15", [dict(type="CosineRestartLR", periods=[5, 10, 15],
                                                      restart_weights=[1.0, 0.5, 0.25], eta_min=0.001,
                                                      by_epoch=False, begin=0, end=30)],

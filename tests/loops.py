@@ -103,3 +103,75 @@ def assert_lrs(ours, ref, what: str = "", rel: float = 1e-12) -> None:
     for i, (a, b) in enumerate(zip(ours, ref)):
         assert math.isclose(a, b, rel_tol=1e-10, abs_tol=rel * peak), f"{what}: index {i}: {a!r} != {b!r}"
 
+
+
+# ------------------------------------------------------------------------------------------------ HF Trainer
+def hf_model_and_data(val_seq=None, n: int = 4):
+    """A tiny ``nn.Module`` the HF Trainer can train (its loss is ``p.sum()``: gradient 1), and its datasets.
+
+    In evaluation the loss is ``val_seq[epoch]`` (the epoch is set by :func:`hf_recorder`), so ``eval_loss`` is a
+    fixed sequence. Returns ``(model, train_dataset, eval_dataset)``.
+    """
+    import torch
+
+    class Tiny(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.p = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+            self.epoch = 0
+
+        def forward(self, x=None, labels=None):
+            if not self.training and val_seq is not None:
+                return {"loss": torch.tensor(float(val_seq[self.epoch]), dtype=torch.float64)}
+            return {"loss": self.p.sum() + 0.0 * x.sum()}
+
+    class Data(torch.utils.data.Dataset):
+        def __len__(self):
+            return n
+
+        def __getitem__(self, i):
+            return {"x": torch.zeros(1), "labels": torch.zeros(1)}
+
+    return Tiny(), Data(), Data()
+
+
+def hf_recorder():
+    """A TrainerCallback recording the lr each update applied (``-p`` after the update, ``p`` reset before)."""
+    import math
+
+    import torch
+    from transformers import TrainerCallback
+
+    class Recorder(TrainerCallback):
+        def __init__(self):
+            self.applied: list[float] = []
+
+        def on_step_begin(self, args, state, control, model=None, **kw):
+            with torch.no_grad():
+                model.p.zero_()
+
+        def on_step_end(self, args, state, control, model=None, **kw):
+            self.applied.append(-float(model.p.detach()))
+
+        def on_epoch_begin(self, args, state, control, model=None, **kw):
+            model.epoch = math.floor(state.epoch or 0)
+
+    return Recorder()
+
+
+def hf_train(tmp: Path, model, train, evaluation, opts, callbacks, *, epochs: int = 3, resume=None,
+             eval_strategy: str = "epoch", save_strategy: str = "epoch", **extra):  # fmt: skip
+    """``Trainer(...).train()`` on CPU with one example per batch; returns the trainer."""
+    from transformers import Trainer, TrainingArguments
+
+    args = TrainingArguments(
+        output_dir=str(tmp), num_train_epochs=epochs, per_device_train_batch_size=1, per_device_eval_batch_size=1,
+        logging_steps=1, report_to=[], save_strategy=save_strategy, eval_strategy=eval_strategy, use_cpu=True,
+        disable_tqdm=True, max_grad_norm=0.0, seed=0, **extra,
+    )  # fmt: skip
+    trainer = Trainer(model=model, args=args, train_dataset=train, eval_dataset=evaluation, optimizers=opts,
+                      callbacks=list(callbacks))  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # HF notices about the tiny model: not under test
+        trainer.train(resume_from_checkpoint=resume)
+    return trainer

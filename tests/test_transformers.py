@@ -121,7 +121,7 @@ interval: epoch
 steps_per_epoch: 3
 lr: {kind: step, start: 0.1, every: 1, gamma: 0.5}
 """, file="run.yaml")  # fmt: skip
-    with pytest.raises(schedspec.SpecError, match=r"run.yaml:4:1: after 1 epoch the Trainer had made 4 optimizer updates.*makes 3"):
+    with pytest.raises(schedspec.SpecError, match=r"run.yaml:3:1: after 1 epoch the Trainer had made 4 optimizer updates.*makes 3"):
         run(tmp_path, spec, eval_strategy="no", save_strategy="no")
     with pytest.raises(schedspec.SpecError, match=r"add `steps_per_epoch`"):
         optimizers({"schedspec": 1, "interval": "epoch", "lr": 0.1}, torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))]))

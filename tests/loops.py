@@ -60,8 +60,10 @@ def lightning_module(configure, val_seq=None, poison_sanity=True):
 
 
 def lightning_fit(tmp: Path, module_cls, epochs: int, batches: int, *, ckpt_path=None, callbacks=(), val=True,
-                  lr_monitor: str | None = "default", max_steps: int = -1, accumulate: int = 1):  # fmt: skip
-    """Run ``Trainer.fit`` on CPU; return ``(module, trainer, metrics.csv path)``."""
+                  lr_monitor: str | None = "default", max_steps: int = -1, accumulate: int = 1,
+                  tensorboard: bool = False):  # fmt: skip
+    """Run ``Trainer.fit`` on CPU; return ``(module, trainer, log)``: the CSVLogger's ``metrics.csv``, or with
+    ``tensorboard`` the TensorBoardLogger's directory."""
     import lightning as L
     import torch
     from lightning.pytorch.callbacks import LearningRateMonitor
@@ -71,7 +73,12 @@ def lightning_fit(tmp: Path, module_cls, epochs: int, batches: int, *, ckpt_path
     cbs = list(callbacks)
     if lr_monitor is not None:
         cbs.append(LearningRateMonitor(logging_interval=None if lr_monitor == "default" else lr_monitor))
-    logger = CSVLogger(str(tmp), name="logs")
+    if tensorboard:
+        from lightning.pytorch.loggers import TensorBoardLogger
+
+        logger = TensorBoardLogger(str(tmp), name="tb")
+    else:
+        logger = CSVLogger(str(tmp), name="logs")
     trainer = L.Trainer(
         max_epochs=epochs, max_steps=max_steps, accelerator="cpu", devices=1, enable_progress_bar=False,
         enable_model_summary=False, logger=logger, log_every_n_steps=1, callbacks=cbs, default_root_dir=str(tmp),
@@ -83,7 +90,7 @@ def lightning_fit(tmp: Path, module_cls, epochs: int, batches: int, *, ckpt_path
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Lightning's notices (workers, pytree deprecations): not under test
         trainer.fit(module, train_dataloaders=data, val_dataloaders=data if val else None, ckpt_path=ckpt_path)
-    return module, trainer, Path(logger.log_dir) / "metrics.csv"
+    return module, trainer, Path(logger.log_dir) if tensorboard else Path(logger.log_dir) / "metrics.csv"
 
 
 def read_csv_column(path: Path, column: str) -> dict[int, float]:
@@ -164,14 +171,65 @@ def hf_train(tmp: Path, model, train, evaluation, opts, callbacks, *, epochs: in
     """``Trainer(...).train()`` on CPU with one example per batch; returns the trainer."""
     from transformers import Trainer, TrainingArguments
 
-    args = TrainingArguments(
-        output_dir=str(tmp), num_train_epochs=epochs, per_device_train_batch_size=1, per_device_eval_batch_size=1,
-        logging_steps=1, report_to=[], save_strategy=save_strategy, eval_strategy=eval_strategy, use_cpu=True,
-        disable_tqdm=True, max_grad_norm=0.0, seed=0, **extra,
-    )  # fmt: skip
+    kw = dict(output_dir=str(tmp), num_train_epochs=epochs, per_device_train_batch_size=1, per_device_eval_batch_size=1,
+              logging_steps=1, report_to=[], save_strategy=save_strategy, eval_strategy=eval_strategy, use_cpu=True,
+              disable_tqdm=True, max_grad_norm=0.0, seed=0)  # fmt: skip
+    args = TrainingArguments(**{**kw, **extra})
     trainer = Trainer(model=model, args=args, train_dataset=train, eval_dataset=evaluation, optimizers=opts,
                       callbacks=list(callbacks))  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # HF notices about the tiny model: not under test
         trainer.train(resume_from_checkpoint=resume)
     return trainer
+
+
+# ------------------------------------------------------------------------------------------------ plain torch
+def torch_loop(spec, steps: int, mode: str = "right", log: str = "applied", group: int = 0, steps_per_epoch: int = 4):
+    """A plain torch loop over ``steps`` updates with ``schedspec.to_torch``; returns ``[(step, logged lr)]``.
+
+    ``log``: ``"applied"`` (the lr update s applied, measured from the parameter's change), ``"next"``
+    (``scheduler.get_last_lr()`` after ``scheduler.step()``). Deliberately wrong ``mode``s: ``"early"``
+    (``scheduler.step()`` before ``optimizer.step()``), ``"epoch"`` (stepped once per epoch), ``"restart@R"``
+    (optimizer and scheduler rebuilt at update R without loading the scheduler's state). ``group=1`` logs a second
+    param group created with half the lr.
+    """
+    import torch
+
+    import schedspec
+
+    params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in range(2)]
+
+    def build():
+        opt = torch.optim.SGD([{"params": [params[0]], "lr": 0.1}, {"params": [params[1]], "lr": 0.05}])
+        return opt, schedspec.to_torch(spec, opt)
+
+    opt, sched = build()
+    restart = int(mode.split("@")[1]) if mode.startswith("restart@") else None
+    rows = []
+    for s in range(steps):
+        if s == restart:
+            opt, sched = build()
+        if mode == "early":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch warns about this order: the fault under test
+                sched.step()
+        with torch.no_grad():
+            for p in params:
+                p.zero_()
+        opt.zero_grad()
+        sum(p.sum() for p in params).backward()
+        opt.step()
+        applied = -float(params[group].detach())
+        if mode in ("right",) or mode.startswith("restart@"):
+            sched.step()
+        elif mode == "epoch" and (s + 1) % steps_per_epoch == 0:
+            sched.step()
+        rows.append((s, applied if log == "applied" else sched.get_last_lr()[group]))
+    return rows
+
+
+def write_csv(path: Path, rows, column: str = "lr") -> Path:
+    with open(path, "w", newline="") as fh:
+        fh.write(f"step,{column}\n")
+        fh.writelines(f"{s},{v!r}\n" for s, v in rows)
+    return path

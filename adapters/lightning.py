@@ -7,37 +7,42 @@
     class Model(lightning.LightningModule):
         def configure_optimizers(self):
             optimizer = torch.optim.AdamW(self.parameters(), lr=3e-4)
-            return {"optimizer": optimizer, "lr_scheduler": scheduler_config("run.yaml", optimizer)}
+            return {"optimizer": optimizer, "lr_scheduler": scheduler_config("run.yaml", optimizer, module=self)}
 
 What Lightning 2.x does with the returned dict (``lightning/pytorch/core/optimizer.py``,
 ``_configure_schedulers_automatic_opt``; ``loops/training_epoch_loop.py``, ``_update_learning_rates``):
 
 * ``interval`` is the spec's (``step``: after every optimizer update, never during gradient accumulation;
   ``epoch``: after each training epoch), ``frequency`` is 1 (the spec counts every interval unit). Update ``k`` then
-  uses ``value(k)``, which is what ``LearningRateMonitor`` logs at step ``k``.
-* A spec with a ``plateau`` is returned with ``reduce_on_plateau: True`` and ``monitor``: Lightning then calls the
-  scheduler at the end of every training epoch, after validation, with ``trainer.callback_metrics[monitor]``
-  (``LightningModule.lr_scheduler_step`` passes it as ``scheduler.step(metric)``), exactly as it feeds
-  ``ReduceLROnPlateau``. No hook needs overriding. Sanity-check validation is never a report: Lightning clears
-  ``callback_metrics`` after it, and only its end-of-epoch plateau call gives a report. The scheduler is then a
-  :class:`LightningPlateauLR`: with ``interval: epoch`` that call also steps the schedule; with ``interval: step``
-  the schedule steps after every optimizer update (an optimizer step hook, so gradient accumulation and skipped
-  AMP steps do not count) and the call only hands over the report. Such a config has ``interval: "epoch"``:
-  ``LearningRateMonitor()`` logs it once per epoch; use ``LearningRateMonitor(logging_interval="step")`` to log
-  every update.
+  uses ``value(k)``, which is what ``LearningRateMonitor`` logs at step ``k``. Resume
+  (``trainer.fit(model, ckpt_path=...)``) is exact: Lightning saves the scheduler's ``state_dict()``.
 * Refused with a :class:`schedspec.SpecError` naming the spec position: an ``interval=`` or ``frequency=``
   argument that contradicts the spec (an ``interval: epoch`` spec stepped per batch runs ``steps_per_epoch``
-  times too fast); a plateau whose report clock (``every``) is not a whole number of epochs, or one of
-  ``interval: step`` without ``steps_per_epoch``; plateaus that monitor several metrics (Lightning feeds one per
-  scheduler). At run time, a ``step`` spec with a plateau checks at every epoch end that the epoch had
-  ``steps_per_epoch`` updates (``len(train_dataloader) // accumulate_grad_batches``), and stops the run otherwise.
+  times too fast).
 
-Resume (``trainer.fit(model, ckpt_path=...)``) is exact for every schedule without a plateau: Lightning saves the
-scheduler's ``state_dict()`` in the checkpoint. A plateau cannot be resumed under Lightning 2.x: it never gives a
-plateau scheduler the metric of the epoch a run resumes in (an end-of-epoch checkpoint is written before plateau
-schedulers are stepped, the fit loop skips them at the end of a restarted epoch, and metrics are not saved), so
-Lightning's own ``ReduceLROnPlateau`` silently resumes one report late. :class:`LightningPlateauLR` refuses such a
-resume at its first update, with a ``ValueError`` that says why.
+A spec with a ``plateau``, two ways, no hook to override in either:
+
+* ``module=self`` (recommended): the config stays a plain one (the spec's interval; Lightning steps the
+  scheduler) and a :class:`PlateauReports` callback is put first in ``trainer.callbacks``. When a validation ends
+  (never the sanity check) while the schedule waits for a report (its step has just crossed the end of one of the
+  plateau's intervals), it reports ``trainer.callback_metrics[monitor]``. Running before ``ModelCheckpoint``, it
+  makes every checkpoint hold the reports made so far, and Lightning calls it in the epoch a run resumes in: a
+  resume is exact from any checkpoint. Several metrics and any ``every`` work, as long as a validation runs at
+  the end of each interval; an update whose lr waits for a report no validation gave is refused.
+* Without ``module``: the config has ``reduce_on_plateau: True`` and ``monitor``, so Lightning calls the scheduler
+  at the end of every training epoch, after validation, with ``trainer.callback_metrics[monitor]``
+  (``LightningModule.lr_scheduler_step`` passes it as ``scheduler.step(metric)``), exactly as it feeds
+  ``ReduceLROnPlateau``; sanity-check validation is never a report (Lightning clears ``callback_metrics`` after
+  it). The scheduler is then a :class:`LightningPlateauLR`: with ``interval: epoch`` that call also steps the
+  schedule; with ``interval: step`` the schedule steps after every optimizer update (an optimizer step hook) and
+  the call only hands over the report (the config's interval is ``epoch``: log every update with
+  ``LearningRateMonitor(logging_interval="step")``). Refused: a plateau whose ``every`` is not a whole number of
+  epochs, a ``step`` plateau without ``steps_per_epoch``, plateaus on several metrics; at run time, epochs without
+  ``steps_per_epoch`` updates. Such a plateau cannot be resumed: Lightning 2.x never gives a plateau scheduler the
+  metric of the epoch a run resumes in (an end-of-epoch checkpoint is written before plateau schedulers are
+  stepped, the fit loop skips them at the end of a restarted epoch, and metrics are not saved), so Lightning's own
+  ``ReduceLROnPlateau`` silently resumes one report late; :class:`LightningPlateauLR` refuses such a resume at its
+  first update, with a ``ValueError`` that says why (and to pass ``module=self``).
 """
 
 from __future__ import annotations
@@ -86,6 +91,7 @@ def scheduler_config(
     frequency: int = 1,
     monitor: str | None = None,
     strict: bool = True,
+    module: Any = None,
 ) -> dict[str, Any]:
     """Lightning's ``lr_scheduler`` dict for ``optimizer`` running ``spec``; see the module documentation.
 
@@ -97,7 +103,10 @@ def scheduler_config(
         interval: ``"step"`` or ``"epoch"``; only accepted when it is the spec's own (default: the spec's).
         frequency: only 1 (the spec counts every interval unit; write a slower schedule in the spec instead).
         monitor: only the metric the spec's plateaus monitor (default: it).
-        strict: Lightning's ``strict`` for a plateau: stop when ``monitor`` was not logged (default True).
+        strict: Lightning's ``strict`` for the ``reduce_on_plateau`` path: stop when ``monitor`` was not logged.
+        module: the ``LightningModule`` (``self`` in ``configure_optimizers``). For a spec with a plateau, the
+            reports are then given by a callback this adds to the trainer (see the module documentation), which
+            makes resume exact; without it, Lightning's ``reduce_on_plateau`` path is used.
 
     Returns:
         ``{"scheduler", "interval", "frequency", "name"}``, plus ``"reduce_on_plateau": True``, ``"monitor"`` and
@@ -126,6 +135,13 @@ def scheduler_config(
     sched = to_torch(spec, optimizer, hparam=hparam, hparams=hparams, groups=groups, block_size=block_size)
     sites = _plateau_sites(spec)
     config: dict[str, Any] = {"scheduler": sched, "interval": unit, "frequency": 1, "name": name}
+    if sites and module is not None:
+        names = list(dict.fromkeys(site.monitor for _, site in sites))
+        if monitor is not None and monitor not in names:
+            raise ValueError(f"scheduler_config(monitor={monitor!r}): the spec's plateaus monitor {', '.join(names)}; "
+                             "drop monitor= (it is taken from the spec)")  # fmt: skip
+        _attach_reports(module, sched, spec, names)
+        return config
     if not sites:
         if monitor is not None:
             raise ValueError(f"scheduler_config(monitor={monitor!r}): {spec.name!r} has no `plateau`, nothing "
@@ -136,7 +152,8 @@ def scheduler_config(
     if len(names) > 1:
         issues += [spec.doc.issue(path, f"this plateau monitors '{site.monitor}', another one "
                                         f"'{names[0] if site.monitor != names[0] else names[1]}': Lightning feeds one "
-                                        "metric per scheduler (its `monitor`); monitor one metric in the whole spec",
+                                        "metric per scheduler (its `monitor`); pass scheduler_config(..., module=self), or "
+                                        "monitor one metric in the whole spec",
                                   ) for path, site in sites]  # fmt: skip
     if monitor is not None and monitor not in names:
         raise ValueError(f"scheduler_config(monitor={monitor!r}): the spec's plateaus monitor {', '.join(names)}; "
@@ -146,11 +163,13 @@ def scheduler_config(
     if unit == "step" and spe is None:
         issues.append(spec.doc.issue(path, "Lightning gives a plateau its metric at the end of each training epoch, "
                                            "and this spec counts steps: add `steps_per_epoch` (optimizer updates "
-                                           "per epoch) so that the reports can be placed"))  # fmt: skip
+                                           "per epoch) so that the reports can be placed, or pass "
+                                           "scheduler_config(..., module=self)"))  # fmt: skip
     elif site.every % (spe if unit == "step" else 1):
         issues.append(spec.doc.issue(path, f"this plateau reports every {site.every} steps, which is not a whole "
-                                           f"number of epochs ({spe} steps): Lightning gives a plateau its metric at "
-                                           "epoch ends only; make `every` a multiple of 1ep"))  # fmt: skip
+                                           f"number of epochs ({spe} steps): Lightning gives a plateau scheduler its "
+                                           "metric at epoch ends only; make `every` a multiple of 1ep, or pass "
+                                           "scheduler_config(..., module=self)"))  # fmt: skip
     if issues:
         raise SpecError(issues)
     epochs_per_report = site.every // (spe if unit == "step" else 1)
@@ -277,6 +296,75 @@ class LightningPlateauLR(Facade):
             "epoch a run resumes in (its fit loop skips plateau schedulers at the end of a restarted epoch, an "
             "end-of-epoch checkpoint is written before they are stepped, and metrics are not saved), so the "
             "resumed run would apply every later reduction one epoch late (Lightning's own ReduceLROnPlateau "
-            "silently does). Start the run again from the beginning, or run the plateau with "
-            "schedspec.to_torch and report the metric yourself (scheduler.report)"
+            "silently does). Build the scheduler with scheduler_config(spec, optimizer, module=self): its reports "
+            "are then saved in every checkpoint and a resume is exact"
         )
+
+
+# ------------------------------------------------------------------------------------------------ module=self
+def _attach_reports(module: Any, sched: SchedSpecLR, spec: Spec, names: list[str]) -> None:
+    """Put a :class:`PlateauReports` callback first in ``module.trainer.callbacks`` (replacing an earlier one)."""
+    trainer = getattr(module, "_trainer", None) or getattr(module, "trainer", None)
+    callbacks = getattr(trainer, "callbacks", None)
+    if not isinstance(callbacks, list):
+        raise ValueError("scheduler_config(..., module=...): pass the LightningModule from configure_optimizers "
+                         "(self), attached to a Trainer")  # fmt: skip
+    callbacks[:] = [c for c in callbacks if not isinstance(c, PlateauReports)]
+    callbacks.insert(0, PlateauReports(sched, spec, names))
+
+
+def _lightning_callback_base():
+    from schedspec._errors import require
+
+    return require("lightning.pytorch", "integrations").Callback
+
+
+class PlateauReports(_lightning_callback_base()):
+    """The plateau reports of a spec under Lightning, taken by a callback (``scheduler_config(..., module=self)``).
+
+    Lightning steps the scheduler itself (``interval`` from the spec). When a validation ends (never the sanity
+    check) while the schedule waits for a report (its step has just crossed the end of a report interval), the
+    report is ``trainer.callback_metrics[monitor]``. The callback runs first, before ``ModelCheckpoint``, so a
+    checkpoint written at that validation or at the epoch's end holds the report, and a resumed run gets the
+    report of the epoch it resumes in (Lightning calls callbacks there, where it skips plateau schedulers).
+
+    Raises (during ``fit``):
+        ValueError: an update's lr waits for a report and no validation gave it (validation must run at the end
+            of each of the plateau's intervals: every epoch for ``every: 1ep``, or ``val_check_interval``), or
+            the validation has no such metric.
+    """
+
+    def __init__(self, scheduler: SchedSpecLR, spec: Spec, monitors: list[str]) -> None:
+        self.scheduler = scheduler
+        self.spec = spec
+        self.monitors = monitors
+
+    def _waiting(self) -> list:
+        reports = getattr(self.scheduler, "_reports", None)  # the torch adapter's report book (no public accessor)
+        return reports.missing(self.scheduler.last_epoch) if reports is not None else []
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        if trainer.sanity_checking:
+            return
+        for name in dict.fromkeys(site.monitor for site, _ in self._waiting()):
+            given = len(self.scheduler.state_dict().get("schedspec_reports", {}).get(name, []))
+            value = trainer.callback_metrics.get(name)
+            if value is None:
+                raise ValueError(f"the plateau of {self.spec.name!r} needs report {given} of '{name}' now, but "
+                                 f"this validation logged no '{name}' (logged: "
+                                 f"{', '.join(sorted(trainer.callback_metrics)) or 'nothing'}); log it in "
+                                 "validation_step with self.log")  # fmt: skip
+            self.scheduler.report(name, value)
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        waiting = self._waiting()
+        if waiting:
+            site, need = waiting[0]
+            unit = "epochs" if self.spec.program.interval == "epoch" else "updates"
+            raise ValueError(
+                f"update {trainer.global_step} of {self.spec.name!r} uses the value after report {need - 1} of "
+                f"'{site.monitor}' (the metric at the end of {unit} {(need - 1) * site.every}.."
+                f"{need * site.every - 1}), but no validation ran since: validate at the end of every {site.every} "
+                f"{unit} (check_val_every_n_epoch=1 with steps_per_epoch matching the loop's epochs, or "
+                "val_check_interval)"
+            )

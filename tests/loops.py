@@ -61,7 +61,7 @@ def lightning_module(configure, val_seq=None, poison_sanity=True):
 
 def lightning_fit(tmp: Path, module_cls, epochs: int, batches: int, *, ckpt_path=None, callbacks=(), val=True,
                   lr_monitor: str | None = "default", max_steps: int = -1, accumulate: int = 1,
-                  tensorboard: bool = False):  # fmt: skip
+                  tensorboard: bool = False, **trainer_kw):  # fmt: skip
     """Run ``Trainer.fit`` on CPU; return ``(module, trainer, log)``: the CSVLogger's ``metrics.csv``, or with
     ``tensorboard`` the TensorBoardLogger's directory."""
     import lightning as L
@@ -84,7 +84,7 @@ def lightning_fit(tmp: Path, module_cls, epochs: int, batches: int, *, ckpt_path
         enable_model_summary=False, logger=logger, log_every_n_steps=1, callbacks=cbs, default_root_dir=str(tmp),
         enable_checkpointing=any(type(c).__name__ == "ModelCheckpoint" for c in cbs),
         accumulate_grad_batches=accumulate, num_sanity_val_steps=2 if val else 0,
-        limit_val_batches=1 if val else 0,
+        limit_val_batches=1 if val else 0, **trainer_kw,
     )  # fmt: skip
     module = module_cls()
     with warnings.catch_warnings():

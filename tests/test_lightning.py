@@ -184,6 +184,66 @@ def test_lightning_itself_loses_the_report_of_a_resumed_epoch(tmp_path):
     assert resumed.applied != full.applied[6:]
 
 
+# ------------------------------------------------------------------------------------ plateau with module=self
+def _plateau_spec(interval, **params):
+    top = {"interval": "epoch"} if interval == "epoch" else {"steps_per_epoch": 4}
+    return schedspec.load({"schedspec": 1, **top, "lr": {"kind": "plateau", "start": 0.1, "monitor": "val_loss",
+                                                       **params}})  # fmt: skip
+
+
+@pytest.mark.parametrize("interval", ["epoch", "step"])
+def test_module_plateau_equals_native_and_keeps_the_spec_interval(tmp_path, interval):
+    spec = _plateau_spec(interval, **spec_params(CONFIGS["cooldown"]))
+    config = {}
+
+    def configure(m, opt):
+        config.update(scheduler_config(spec, opt, module=m))
+        return config
+
+    ours, trainer, log = lightning_fit(tmp_path / "ours", lightning_module(configure, VAL), len(VAL), 4)
+    native, _, _ = lightning_fit(tmp_path / "native", lightning_module(native_plateau(CONFIGS["cooldown"]), VAL),
+                                 len(VAL), 4)  # fmt: skip
+    assert_lrs(ours.applied, native.applied, interval)
+    assert len(set(native.applied)) > 2
+    assert config["interval"] == interval and not config.get("reduce_on_plateau") and "monitor" not in config
+    assert type(trainer.callbacks[0]).__name__ == "PlateauReports"  # first: before ModelCheckpoint
+    assert config["scheduler"].state_dict()["schedspec_reports"] == {"val_loss": VAL}  # the sanity check's 0.0: no
+    if interval == "step":  # Lightning steps it per update: LearningRateMonitor() logs every update by default
+        logged = read_csv_column(log, "lr-SGD")
+        assert_lrs([logged[k] for k in range(4 * len(VAL))], native.applied, "LearningRateMonitor")
+
+
+@pytest.mark.parametrize("interval", ["epoch", "step"])
+def test_module_plateau_resumes_exactly_from_any_checkpoint(tmp_path, interval):
+    spec = _plateau_spec(interval, patience=0, factor=0.5)
+    cls = lightning_module(lambda m, opt: scheduler_config(spec, opt, module=m), VAL)
+    cbs = [_checkpoints(tmp_path / "m", every_n_train_steps=6), _checkpoints(tmp_path / "e", every_n_epochs=1)]
+    full, _, _ = lightning_fit(tmp_path / "a", cls, 6, 4, callbacks=cbs)
+    assert len(set(full.applied)) > 2
+    for ckpt, done in [(tmp_path / "m" / "ckpt" / "epoch=1-step=6.ckpt", 6),
+                       (tmp_path / "e" / "ckpt" / "epoch=2-step=12.ckpt", 12)]:  # fmt: skip
+        resumed, _, _ = lightning_fit(tmp_path / f"r{done}", cls, 6, 4, ckpt_path=str(ckpt))
+        assert resumed.applied == full.applied[done:], ckpt.name
+
+
+def test_module_plateau_reports_at_any_validation_clock(tmp_path):
+    """every: 6 updates with 4-update epochs: reports come from validations every 6 updates (val_check_interval)."""
+    spec = schedspec.load({"schedspec": 1, "lr": {"kind": "plateau", "start": 0.1, "monitor": "val_loss",
+                                                  "patience": 0, "every": 6}})  # fmt: skip
+    cls = lightning_module(lambda m, opt: scheduler_config(spec, opt, module=m), VAL)
+    module, _, _ = lightning_fit(tmp_path, cls, 4, 4, val_check_interval=6, check_val_every_n_epoch=None)
+    reports = [VAL[1], VAL[2]]  # after update 6 (epoch 1) and update 12 (the end of epoch 2)
+    assert_lrs(module.applied, expected(spec, 16, metrics={"val_loss": reports}))
+    assert len(set(module.applied)) == 2
+
+
+def test_module_plateau_without_validation_is_refused(tmp_path):
+    spec = _plateau_spec("step", patience=0)
+    cls = lightning_module(lambda m, opt: scheduler_config(spec, opt, module=m), VAL)
+    with pytest.raises(ValueError, match=r"update 4 .* report 0 of 'val_loss'.*no validation ran since"):
+        lightning_fit(tmp_path, cls, 2, 4, val=False)
+
+
 # -------------------------------------------------------------------------------------------------- refusals
 def _opt():
     return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)

@@ -9,7 +9,7 @@
                       optimizers=opts, callbacks=[callback(opts)])
     trainer.train()                  # resume: trainer.train(resume_from_checkpoint=True)
 
-What the Trainer (transformers 4.x and 5.x, ``Trainer._inner_training_loop``) does with them:
+What the Trainer (``Trainer._inner_training_loop``; measured with transformers 5.24) does with them:
 
 * It calls ``scheduler.step()`` once after every optimizer update (never during gradient accumulation, nor after
   an update that mixed precision skipped), so update ``k`` uses ``value(k)`` for a spec with ``interval: step``.
@@ -17,7 +17,8 @@ What the Trainer (transformers 4.x and 5.x, ``Trainer._inner_training_loop``) do
   ``e * steps_per_epoch`` updates (the spec needs ``steps_per_epoch``; the callback checks at every epoch end that
   the Trainer's epochs have that many updates, ``len(train_dataloader) // gradient_accumulation_steps``).
 * Its ``learning_rate`` log at ``step`` s is ``get_last_lr()`` read *before* that update's ``scheduler.step()``:
-  the lr of update ``s - 1`` (``schedspec verify --logged-as previous``).
+  the lr of update ``s - 1`` (``schedspec verify --logged-as previous``; another release may log another step's
+  value: ``verify``'s diagnosis then names the ``--logged-as`` to try).
 * It saves ``scheduler.state_dict()`` in every checkpoint (``scheduler.pt``) and loads it on
   ``train(resume_from_checkpoint=...)``: resume is exact, plateau reports included (the Trainer evaluates before
   it saves, so a checkpoint holds the report of its own evaluation).

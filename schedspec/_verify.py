@@ -302,13 +302,16 @@ class Report:
     max_abs: float
     peak: float
     diagnoses: list[tuple[str, str]]
+    steps_text: str = ""
+    notes: list[str] = dataclasses.field(default_factory=list)
 
     def __str__(self) -> str:
         head = (f"{self.path}: {self.column!r} ({self.n} values at {self.unit} {self.steps_text}, logged as "
                 f"{self.logged_as}) vs {self.spec_name} `{self.hparam}` (fingerprint {self.fingerprint})")  # fmt: skip
         tol = f"tolerance 1e-6*peak + 1e-5*|v|, peak {self.peak:.6g}"
         if self.ok:
-            return f"{head}\nOK: every logged value follows the spec (largest difference {self.max_abs:.3g}; {tol})"
+            return f"{head}\nOK: every logged value follows the spec (largest difference {self.max_abs:.3g}; {tol})" + \
+                "".join(f"\nnote: {n}" for n in self.notes)  # fmt: skip
         s, x, v = self.first
         lines = [head, f"first divergence at step {s}: logged {x!r}, spec {v!r}",
                  f"{self.n_differ} of {self.n} logged steps differ ({tol})"]  # fmt: skip
@@ -317,9 +320,7 @@ class Report:
         else:
             lines.append("diagnosis: none of the common causes (stepped per epoch/per update, one step early or "
                          "late, restarted, a constant factor, warmup missing) explains every logged value")  # fmt: skip
-        return "\n".join(lines)
-
-    steps_text: str = ""
+        return "\n".join(lines + [f"note: {n}" for n in self.notes])
 
 
 def _close(x: np.ndarray, v: np.ndarray, peak: float) -> np.ndarray:
@@ -394,8 +395,12 @@ def verify(
                                         f"{', '.join(program.sweep_vars)}; pick the run's member with --set", key=True)])  # fmt: skip
     interval, spe = program.interval, program.steps_per_epoch
     unit = log.unit
+    notes = []
     if interval == "epoch" and unit == "updates" and spe is None:
         unit = "epochs"  # an epoch spec without steps_per_epoch: the log's steps can only be epochs
+        notes.append("the spec counts epochs and has no steps_per_epoch, so the log's steps were read as epochs; if "
+                     "they count optimizer updates (Lightning, HF, TensorBoard global steps), add steps_per_epoch "
+                     "to the spec (or --set it)")  # fmt: skip
     if metrics is None:
         metrics = _reports_from_log(spec, log)
 
@@ -429,7 +434,7 @@ def verify(
         logged_as=logged_as, n=len(x), n_differ=len(bad),
         first=None if len(bad) == 0 else (int(steps[bad[0]]), float(x[bad[0]]), float(v[bad[0]])),
         max_abs=float(np.nanmax(diff)) if np.isfinite(diff).any() else float("nan"), peak=peak, diagnoses=[],
-        steps_text=span,
+        steps_text=span, notes=notes,
     )  # fmt: skip
     if not report.ok:
         ctx = _Context(spec, hparam, group, interval, unit, spe, logged_as, u, k, x, v, peak, value, to_k, steps)

@@ -201,6 +201,29 @@ def test_epoch_spec_logged_per_update_and_the_reverse_fault(tmp_path, capsys):
     assert code == 1 and "once per update instead of once per epoch" in out
 
 
+def test_epoch_spec_without_steps_per_epoch_reads_steps_as_epochs_and_says_so(tmp_path, capsys):
+    path = tmp_path / "ep.yaml"
+    path.write_text("schedspec: 1\ninterval: epoch\nlr: {kind: step, start: 0.1, every: 1, gamma: 0.5}\n")
+    per_epoch = write_csv(tmp_path / "e.csv", [(e, 0.1 * 0.5**e) for e in range(4)])
+    code, out, _ = cli(capsys, path, per_epoch)
+    assert code == 0 and "read as epochs" in out
+    per_update = write_csv(tmp_path / "u.csv", [(3 * e, 0.1 * 0.5**e) for e in range(4)])  # Lightning's steps
+    code, out, _ = cli(capsys, path, per_update)
+    assert code == 1 and "add steps_per_epoch" in out
+
+
+def test_group_schedules(tmp_path, capsys):
+    path = tmp_path / "g.yaml"
+    path.write_text(SPEC + "groups:\n  backbone: {scale: 0.25}\n")
+    spec = schedspec.load(str(path))
+    rows = [(s, float(v)) for s, v in enumerate(schedspec.evaluate(spec, np.arange(N), group="backbone", dtype="float64"))]
+    log = write_csv(tmp_path / "bb.csv", rows)
+    assert cli(capsys, path, log, "--group", "backbone")[0] == 0
+    code, out, _ = cli(capsys, path, log)
+    assert code == 1 and "0.25x the spec's" in out
+    assert cli(capsys, path, log, "--group", "head")[0] == 2
+
+
 # ------------------------------------------------------------------------------------------------ plateau reports
 def test_plateau_reports_are_read_from_the_log(tmp_path, capsys):
     path = tmp_path / "p.yaml"

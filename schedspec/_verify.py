@@ -313,7 +313,7 @@ class Report:
             return f"{head}\nOK: every logged value follows the spec (largest difference {self.max_abs:.3g}; {tol})" + \
                 "".join(f"\nnote: {n}" for n in self.notes)  # fmt: skip
         s, x, v = self.first
-        lines = [head, f"first divergence at step {s}: logged {x!r}, spec {v!r}",
+        lines = [head, f"first divergence at step {s}: logged {x:.7g}, spec {v:.7g}",
                  f"{self.n_differ} of {self.n} logged steps differ ({tol})"]  # fmt: skip
         if self.diagnoses:
             lines += [f"diagnosis: {message}" for _, message in self.diagnoses]

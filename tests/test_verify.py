@@ -98,7 +98,7 @@ def test_warmup_missing_in_a_native_cosine_run(tmp_path, spec_file, capsys):
     log = write_csv(tmp_path / "native.csv", rows, column="learning_rate")
     code, out, _ = cli(capsys, spec_file, log)
     assert code == 1 and causes(verify(spec_file, log)) == ["warmup"]
-    assert "warmup missing" in out and "first divergence at step 0: logged 0.1, spec 0.0" in out
+    assert "warmup missing" in out and "first divergence at step 0: logged 0.1, spec 0\n" in out
 
 
 # ------------------------------------------------------------------------------------------------ Lightning

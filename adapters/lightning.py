@@ -57,7 +57,7 @@ from schedspec._load import Spec, load
 from ._facade import Facade
 from .torch import DEFAULT_BLOCK, SchedSpecLR, to_torch
 
-__all__ = ["LightningPlateauLR", "scheduler_config"]
+__all__ = ["LightningPlateauLR", "PlateauReports", "scheduler_config"]
 
 
 def _plateau_sites(spec: Spec) -> list[tuple[tuple, _metrics.Site]]:
@@ -109,9 +109,9 @@ def scheduler_config(
             makes resume exact; without it, Lightning's ``reduce_on_plateau`` path is used.
 
     Returns:
-        ``{"scheduler", "interval", "frequency", "name"}``, plus ``"reduce_on_plateau": True``, ``"monitor"`` and
-        ``"strict"`` for a spec with a plateau. ``"scheduler"`` is a :class:`schedspec.adapters.torch.SchedSpecLR`,
-        or a :class:`LightningPlateauLR` over one.
+        ``{"scheduler", "interval", "frequency", "name"}`` with a :class:`schedspec.adapters.torch.SchedSpecLR`;
+        for a spec with a plateau and no ``module``, ``"interval": "epoch"``, ``"reduce_on_plateau": True``,
+        ``"monitor"`` and ``"strict"``, with a :class:`LightningPlateauLR` over the scheduler.
 
     Raises:
         SpecError: the spec is invalid, cannot run on ``optimizer`` (see :func:`schedspec.to_torch`), or cannot
@@ -314,9 +314,17 @@ def _attach_reports(module: Any, sched: SchedSpecLR, spec: Spec, names: list[str
 
 
 def _lightning_callback_base():
-    from schedspec._errors import require
+    """``lightning.pytorch.Callback`` (or the standalone ``pytorch_lightning``'s)."""
+    import importlib
 
-    return require("lightning.pytorch", "integrations").Callback
+    from schedspec._errors import MissingDependency
+
+    for name in ("lightning.pytorch", "pytorch_lightning"):
+        try:
+            return importlib.import_module(name).Callback
+        except ImportError:
+            continue
+    raise MissingDependency("lightning", "integrations")
 
 
 class PlateauReports(_lightning_callback_base()):

@@ -286,6 +286,7 @@ class Report:
         diagnoses: ``[(cause, message)]``; cause is ``"epoch-per-update"``, ``"update-per-epoch"``, ``"early"``,
             ``"late"``, ``"restart"``, ``"factor"`` or ``"warmup"``.
         column, unit, logged_as, peak: what was compared, and the tolerance's peak.
+        steps, k, logged, planned: the compared series (for a plot of the run over the plan).
     """
 
     ok: bool
@@ -304,6 +305,10 @@ class Report:
     diagnoses: list[tuple[str, str]]
     steps_text: str = ""
     notes: list[str] = dataclasses.field(default_factory=list)
+    steps: np.ndarray | None = dataclasses.field(default=None, repr=False)  # the log's steps compared
+    k: np.ndarray | None = dataclasses.field(default=None, repr=False)  # the spec's k of each (after logged_as)
+    logged: np.ndarray | None = dataclasses.field(default=None, repr=False)
+    planned: np.ndarray | None = dataclasses.field(default=None, repr=False)
 
     def __str__(self) -> str:
         head = (f"{self.path}: {self.column!r} ({self.n} values at {self.unit} {self.steps_text}, logged as "
@@ -434,7 +439,7 @@ def verify(
         logged_as=logged_as, n=len(x), n_differ=len(bad),
         first=None if len(bad) == 0 else (int(steps[bad[0]]), float(x[bad[0]]), float(v[bad[0]])),
         max_abs=float(np.nanmax(diff)) if np.isfinite(diff).any() else float("nan"), peak=peak, diagnoses=[],
-        steps_text=span, notes=notes,
+        steps_text=span, notes=notes, steps=steps, k=k, logged=x, planned=v,
     )  # fmt: skip
     if not report.ok:
         ctx = _Context(spec, hparam, group, interval, unit, spe, logged_as, u, k, x, v, peak, value, to_k, steps)

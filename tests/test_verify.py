@@ -76,6 +76,9 @@ def test_torch_wrong_loops_are_diagnosed(tmp_path, spec_file, capsys, mode, caus
     ref = schedspec.evaluate(schedspec.load(spec_file), np.arange(N), dtype="float64")
     s, logged, planned = report.first
     assert planned == pytest.approx(ref[s], rel=1e-12) and logged != pytest.approx(planned)
+    assert np.allclose(report.planned, ref[report.k], rtol=1e-12, atol=1e-15)
+    tol = 1e-6 * report.peak + 1e-5 * np.abs(report.planned)
+    assert report.n_differ == int(np.sum(np.abs(report.logged - report.planned) > tol)) > 0
     if cause == "epoch-per-update":
         assert "epoch" in out
 

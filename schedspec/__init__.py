@@ -77,7 +77,23 @@ def plot(spec, ax=None, **kwargs):
     return _impl(spec, ax=ax, **kwargs)
 
 
+# ---- integrations (issue 12): the plan in TensorBoard; `schedspec verify` lives in schedspec._verify
+def log_plan(spec, writer, **kwargs):
+    """Write the planned schedule (scalars, the spec as text, the plot) to a TensorBoard writer; see
+    :mod:`schedspec._logplan`."""
+    from ._logplan import log_plan as _impl
+
+    return _impl(spec, writer, **kwargs)
+
+
+def verify(spec, log, **kwargs):
+    """Did a run follow its spec? Compare a logged hyperparameter with the plan; see :mod:`schedspec._verify`."""
+    from ._verify import verify as _impl
+
+    return _impl(spec, log, **kwargs)
+
+
 __all__ = [
     "Issue", "MissingDependency", "Spec", "SpecError", "emit", "evaluate", "from_keras", "from_torch", "load", "loads",
-    "plot", "to_jax", "to_keras", "to_optax", "to_torch", "__version__",
+    "log_plan", "plot", "to_jax", "to_keras", "to_optax", "to_torch", "verify", "__version__",
 ]  # fmt: skip

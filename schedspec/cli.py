@@ -19,6 +19,7 @@ _PLUGINS = {
     "compile": ("schedspec._cmd_compile", "write standalone Python source for torch, keras, optax or jax"),
     "plot": ("schedspec._cmd_plot", "plot one or more specs (PNG/SVG/PDF, or in the terminal)"),
     "translate": ("schedspec._cmd_translate", "rewrite a spec written in framework kinds (torch.*, keras.*, optax.*) in neutral kinds"),
+    "verify": ("schedspec._cmd_verify", "check a run's logged lr (CSV, JSON lines, TensorBoard) against the spec"),
 }
 
 

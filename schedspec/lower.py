@@ -149,6 +149,9 @@ def _prepass(data: dict, doc: YamlDoc) -> list[Issue]:
 def validate(doc: YamlDoc) -> spec.Document:
     """Validate parsed data against the models; raise :class:`SpecError` with every problem."""
     data = doc.data
+    from . import _yaml
+
+    _yaml.check_shape(data, doc.file)  # a deep dict would exhaust the stack in validation (text is checked when parsed)
     issues = _prepass(data, doc)
     try:
         model = spec.Document.model_validate(data)

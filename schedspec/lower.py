@@ -111,6 +111,9 @@ def _convert(err: dict, data: Any, doc: YamlDoc) -> Issue:
         msg = f"must be {op} {bound} (got {spec.describe(value)})"
     elif etype == "too_short":
         msg = "must not be empty"
+    elif etype == "string_pattern_mismatch" and loc and loc[-1] == "[key]":  # a vars/groups key
+        msg = f"`{path[-1]}` is not a valid name: a name is letters, digits and '_' (ASCII), starting with a letter or '_'"
+        key = True
     elif etype == "string_pattern_mismatch":
         msg = f"must be a name made of letters, digits and '_' (got {spec.describe(value)})"
     else:

@@ -25,6 +25,7 @@ _EXPECTED = {
     "int_from_float": "a whole number", "bool_parsing": "true or false", "int_parsing": "a whole number",
 }  # fmt: skip
 MAX_SWEEP = 1_000_000
+MAX_FRACTIONAL_CYCLES = 10_000  # cycles of a repeat with a fractional `mult` (tabulated one by one)
 _NAMED = {"number", "bound", "duration", "var", "point", "greater_than", "greater_than_equal", "less_than",
           "less_than_equal", "too_short", "literal_error", *_EXPECTED}  # messages that name their key
 
@@ -409,6 +410,11 @@ class _Lowerer:
         total = begin
         last_d = parts[-1].duration
         total = ir.dur_add(total, last_d)
+        if isinstance(total, int) and total > ir.MAX_STEPS:
+            unit = "steps" if self.interval == "step" else "epochs"
+            self.err(path, f"this sequence lasts {total} {unit}, more than 2**31-1 (the int32 step counter of every "
+                           "framework); shorten its phases")  # fmt: skip
+            return None
         flat: list[ir.Node] = []
         for p in parts:  # nested sequences flatten: same boundaries, same meaning, same fingerprint
             flat.extend(p.parts if isinstance(p, ir.Sequence) else [p])
@@ -501,6 +507,11 @@ class _Lowerer:
             return node
         if k == "cyclic":
             node = ir.Cyclic(n("low"), n("high"), d("up"), d("down") if m.down is not None else d("up"), m.mode, n("gamma"), duration)
+            period = ir.dur_add(node.up, node.down) if ok else None
+            if isinstance(period, int) and period > ir.MAX_STEPS:
+                self.err(path + ("up",), f"`up` + `down` = {period} steps, more than 2**31-1 (the int32 step counter of "
+                                         "every framework)")  # fmt: skip
+                ok = False
             return node if ok else None
         if k == "onecycle":
             node = ir.OneCycle(n("peak"), n("pct_start"), n("div_factor"), n("final_div_factor"), m.anneal, m.three_phase, duration)
@@ -605,20 +616,37 @@ class _Lowerer:
             if decay is None:
                 return None
             mult, times, period = float(m.mult), m.times, of.duration
+            if not math.isfinite(mult):
+                self.err(path + ("mult",), f"`mult` must be a finite number (got {mult})")
+                return None
+            if mult > _range.F32_MAX:  # the targets stretch each cycle by mult**i in float32
+                self.err(path + ("mult",), f"`mult`: {mult:g} is beyond the float32 range{_F32_RANGE}")
+                return None
             integral = mult.is_integer()
             if not integral and not isinstance(period, int):
                 self.err(path + ("mult",), "a var-length period needs an integer `mult`")
                 return None
+            if not integral:  # a fractional mult is tabulated cycle by cycle: their number must stay small
+                before_end = math.log1p(ir.MAX_STEPS * (mult - 1) / period) / math.log(mult)  # cycles by 2**31-1
+                cycles = before_end if times is None else min(times, before_end)
+                if cycles > MAX_FRACTIONAL_CYCLES:
+                    self.err(path + ("mult",), f"with `mult` {mult!r} and a period of {period}, about {int(cycles)} cycles "
+                                               f"begin before step 2**31-1; a fractional `mult` allows at most "
+                                               f"{MAX_FRACTIONAL_CYCLES}: give fewer `times`, a larger `mult` or `mult: 1`")  # fmt: skip
+                    return None
             if duration is None and times is not None:
                 if mult == 1:
                     duration = ir.dur_mul(period, times)
+                elif integral and times > 62:  # (m**times - 1) / (m - 1) >= 2**(times - 1): never computed
+                    duration = ir.MAX_STEPS + 1
                 elif integral:
                     duration = ir.dur_mul(period, (int(mult) ** times - 1) // (int(mult) - 1))
                 else:  # the first step after the last cycle's exact (fractional) end
                     firsts = _compile._cycle_table(period, mult, times)[0]
                     duration = firsts[times] if len(firsts) > times else ir.MAX_STEPS + 1
                 if isinstance(duration, int) and duration > ir.MAX_STEPS:
-                    self.err(path + ("times",), f"{times} cycles last {duration} steps, more than 2**31-1")
+                    last = f"{duration} steps, more than 2**31-1" if times <= 62 else "more than 2**31-1 steps"
+                    self.err(path + ("times",), f"{times} cycles last {last}")
                     return None
             return ir.Repeat(of, period, times, mult, decay, duration)
         # An open last phase inside product/sum/scale/clip runs to the combinator's own `duration`, else to `total`,
@@ -659,6 +687,9 @@ class _Lowerer:
     # ---------------------------------------------------------------- document
     def run(self) -> ir.Program:
         m = self.m
+        if self.spe is not None and self.spe > ir.MAX_STEPS:
+            self.err(("steps_per_epoch",), f"`steps_per_epoch` {self.spe} is more than 2**31-1 (the int32 step counter "
+                                           "of every framework)")  # fmt: skip
         if m.total is not None:
             if isinstance(m.total, str) and "%" in m.total:
                 self.err(("total",), "`total` cannot be a percentage of itself; give steps or epochs")
@@ -721,17 +752,20 @@ class _Lowerer:
 
         float32 is the default of ``evaluate`` and of the JAX, Keras and Optax paths, where such a value is ``inf``
         (and ``0 * inf`` a NaN); torch computes in float64. Each node that can grow (exponential, step, multistep,
-        cyclic, onecycle, repeat, scale, product, sum) is examined for every sweep member, innermost first; the
-        first one that overflows in each schedule is reported at its position, with the first step concerned.
+        cyclic, onecycle, repeat, scale, product, sum) is examined for every sweep member; in each schedule the one
+        that overflows first (the innermost on a tie) is reported at its position, with the first step concerned.
         """
-        reported = set()
-        for node, path, begin, root in self.records:
-            if root in reported or not isinstance(node, _range.GROWING):
+        first: dict[tuple, tuple] = {}  # root -> (step, order, node, path, begin, found)
+        for order, (node, path, begin, root) in enumerate(self.records):
+            if not isinstance(node, _range.GROWING):
                 continue
             found = _range.overflow(node, self.var_defs, begin)
             if found is None:
                 continue
-            reported.add(root)
+            step = (begin or 0) + found.at32  # ties: the innermost (recorded first)
+            if root not in first or step < first[root][0]:
+                first[root] = (step, order, node, path, begin, found)
+        for _, _, node, path, begin, found in first.values():
             self.err(_existing(self.doc, path), _overflow_message(node, found, begin, self._at))
 
     def groups(self, m, hparams: dict) -> dict[str, dict[str, ir.Node]]:

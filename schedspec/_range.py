@@ -270,6 +270,8 @@ def candidates(node: ir.Node, lo: int, hi: int, env: dict) -> Cands:  # noqa: C9
     out = Cands()
     if lo > hi:
         return out
+    if isinstance(node, ir.Plateau):
+        raise NeedsMetrics(node.monitor)
     d = _compile.dur(node.duration, env)
     if d is not None:
         if lo >= d:  # every node holds its value at its end from there on
@@ -288,8 +290,6 @@ def candidates(node: ir.Node, lo: int, hi: int, env: dict) -> Cands:  # noqa: C9
         for e in ends:
             out.points |= _near(e, lo, hi)
         return out
-    if isinstance(node, ir.Plateau):
-        raise NeedsMetrics(node.monitor)
     if isinstance(node, ir.Cyclic):
         up, down = _compile.dur(node.up, env), _compile.dur(node.down, env)
         period = up + down
@@ -498,7 +498,7 @@ def maxabs(node: ir.Node, lo: int, hi: int, env: dict, dtype: str, size: int):
     try:
         c = candidates(node, lo, hi, env)
         exact = _magnitude(evaluate(node, np.array(sorted(c.points), dtype=np.int64), env, dtype, size))
-    except NeedsMetrics:
+    except (NeedsMetrics, _compile.PlateauNeedsMetrics):
         if isinstance(node, ir.Plateau):  # it only ever lowers its start, or raises it to its `min`
             xp = xp_for(dtype)
             with np.errstate(all="ignore"):
@@ -575,7 +575,10 @@ def first_overflow(node: ir.Node, lo: int, hi: int, env: dict, dtype: str) -> in
         if a > b or float(maxabs(node, a, b, env, dtype, 1)[0]) <= limit:
             continue
         if b - a < LEAF:
-            v = evaluate(node, np.arange(a, b + 1, dtype=np.int64), env, dtype)[0]
+            try:
+                v = evaluate(node, np.arange(a, b + 1, dtype=np.int64), env, dtype)[0]
+            except _compile.PlateauNeedsMetrics:  # a plateau's part (bounded by its start or min) is not the one
+                continue
             bad = ~np.isfinite(v)
             if bad.any():
                 return a + int(np.argmax(bad))
@@ -583,6 +586,20 @@ def first_overflow(node: ir.Node, lo: int, hi: int, env: dict, dtype: str) -> in
         mid = (a + b) // 2
         stack += [(mid + 1, b), (a, mid)]
     return None
+
+
+def untimed(x, group: Group):
+    """``x`` with every start carried from a plateau (its value depends on the reports) replaced by an upper bound
+    of it (a plateau never exceeds its start or its ``min``), so the overflow check needs no reports."""
+    if isinstance(x, ir.Final) and _compile.timed(x.node):
+        node = untimed(x.node, group)
+        end = _compile.dur(node.duration, group.env)
+        return float(maxabs(node, end, end, group.cast("float64"), "float64", group.size).max())
+    if isinstance(x, ir.Node) and _compile.timed(x):
+        return type(x)(**{f.name: untimed(getattr(x, f.name), group) for f in dataclasses.fields(x)})
+    if isinstance(x, tuple):
+        return tuple(untimed(v, group) for v in x)
+    return x
 
 
 GROWING = (ir.Exponential, ir.Step, ir.MultiStep, ir.Cyclic, ir.OneCycle, ir.Repeat, ir.Scale, ir.Product, ir.SumOf)
@@ -607,7 +624,9 @@ def overflow(node: ir.Node, variables: dict[str, ir.VarDef], begin: int | None) 
     """
     import numpy as np
 
-    for group in groups(node, variables):
+    whole = node
+    for group in groups(whole, variables):
+        node = untimed(whole, group)
         d = _compile.dur(node.duration, group.env)
         hi = d if d is not None else ir.MAX_STEPS - (begin or 0)
         bound = maxabs(node, 0, hi, group.cast("float32"), "float32", group.size)

@@ -151,6 +151,19 @@ def test_a_part_that_overflows_is_refused_even_when_a_clip_caps_it():
     assert issue.startswith("x.yaml:2:32: this `exponential` overflows float32 from step 931 on")
 
 
+def test_overflow_check_needs_no_metric_reports():
+    # a plateau's values depend on its reports; the check bounds them by its start (or `min`): it never asks for them
+    base = ("lr:\n  - {kind: linear, start: 0.0, end: 0.1, duration: 4}\n"
+            "  - {kind: plateau, monitor: val_loss, every: 2, duration: 16}\n")  # fmt: skip
+    for tail in ("  - {kind: exponential, gamma: 1.1, duration: 100}\n",
+                 "  - {kind: product, of: [{kind: plateau, start: 1.0, monitor: val_loss, every: 2, duration: 30}, "
+                 "{kind: cosine, start: 0.5, end: 0.05, duration: 24}]}\n"):  # fmt: skip
+        schedspec.loads(HEAD + base + tail)
+    (issue,) = problems(HEAD + base + "  - {kind: exponential, gamma: 1.1}\n")
+    # from at most the plateau's start 0.1 (it begins at step 20): float32 gives inf at 20 + 931
+    assert issue.startswith("x.yaml:5:5: this `exponential` overflows float32 from step 951 on")
+
+
 @pytest.mark.parametrize(
     "text, message",
     [

@@ -11,7 +11,7 @@ import os
 import shutil
 import sys
 
-from ._errors import SpecError
+from ._errors import SpecError, sanitize
 from .cli import UsageError, add_metrics_argument, cli_hints, load_spec, parse_metrics
 
 
@@ -164,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
             nbytes = plotting.save(fig, out)
             if args.diff and not args.ascii:
                 print(plotting.diff_line(view))
-            print(f"wrote {out} ({nbytes} bytes)", file=sys.stderr)
+            print(sanitize(f"wrote {out} ({nbytes} bytes)"), file=sys.stderr)
     except plotting.PlotError as exc:
         raise UsageError(str(exc)) from None
     except SpecError as exc:

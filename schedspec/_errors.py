@@ -6,9 +6,24 @@ import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Issue", "SpecError", "MissingDependency", "did_you_mean", "format_path"]
+__all__ = ["Issue", "SpecError", "MissingDependency", "did_you_mean", "format_path", "sanitize"]
 
 Path = tuple  # a tuple of str keys and int indices, e.g. ("lr", 1, "duration")
+
+
+def sanitize(text: object) -> str:
+    """Text safe to print to a terminal or inside a ``#`` comment: every non-printable character escaped, as
+    ``repr`` does.
+
+    Newlines, carriage returns, escape sequences (ESC), NUL, Unicode line/paragraph separators and bidi controls
+    (U+202E...) become visible escapes (``\\n``, ``\\x1b``, ``\\u202e``...), so user text (a spec's ``name``, a
+    key, a file name) can neither reorder nor recolour what is printed around it. Used wherever user strings reach
+    the terminal (errors, ``check``, ``eval`` headers, ``plot``) and by the emitters' comments.
+
+    >>> sanitize("a\\nb\\u202ec")
+    'a\\\\nb\\\\u202ec'
+    """
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(text))
 
 
 def format_path(path: Sequence[str | int]) -> str:
@@ -49,10 +64,11 @@ class Issue:
     severity: str = "error"
 
     def __str__(self) -> str:
+        # user text (file names, keys, values quoted in the message) is escaped: printing it is safe
         if self.line is None:
             # No positions (dict input): name the path instead.
-            return f"{self.file}: {self.path}: {self.message}"
-        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+            return sanitize(f"{self.file}: {self.path}: {self.message}")
+        return sanitize(f"{self.file}:{self.line}:{self.col}: {self.message}")
 
 
 class SpecError(ValueError):

@@ -279,11 +279,13 @@ def chart(
     v_bar, v_tick, corner, h_bar, h_tick = (
         ("|", "+", "+", "-", "+") if ascii_axes else ("│", "┤", "└", "─", "┬")
     )
-    lines: list[str] = []
+    from ._errors import sanitize
+
+    lines: list[str] = []  # titles and legends carry user text (spec names): escaped, never raw to the terminal
     if title:
-        lines.append(title)
+        lines.append(sanitize(title))
     if color and len(series) > 1:
-        lines.append(" " * GUTTER + "  ".join(_colour("━━", s.style, True) + " " + s.label for s in series))
+        lines.append(" " * GUTTER + "  ".join(_colour("━━", s.style, True) + " " + sanitize(s.label) for s in series))
     if marks:
         # a tick at each mark's column, then its label up to the next tick (cut short when they are close)
         strip = [" "] * (plot_w + RIGHT_MARGIN)

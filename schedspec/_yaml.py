@@ -19,10 +19,34 @@ from ._errors import Issue, SpecError
 
 MAX_BYTES = 1 << 20  # a real spec is a few KiB; anything over 1 MiB is refused before it is parsed
 MAX_NODES = 100_000  # alias expansion ("billion laughs") guard
+MAX_DEPTH = 64  # levels of lists and mappings; a real spec needs a handful (PyYAML's composer recurses per level)
+TOO_DEEP = (
+    f"the document is too deeply nested: more than {MAX_DEPTH} levels of lists and mappings (a spec needs only a "
+    "few; a YAML alias that refers to itself?)"
+)
+TOO_LARGE = f"the document is too large: more than {MAX_NODES} values (YAML aliases expanding?)"
+
+
+class _TooDeep(Exception):
+    def __init__(self, mark):
+        self.mark = mark
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 core-schema implicit resolvers."""
+    """SafeLoader with YAML 1.2 core-schema implicit resolvers, refusing more than ``MAX_DEPTH`` levels of nesting
+    before PyYAML's recursive composer can exhaust the Python stack (whatever the depth: 70 or 100,000)."""
+
+    _depth = 0
+
+    def compose_node(self, parent, index):
+        depth = self._depth
+        if depth > MAX_DEPTH:
+            raise _TooDeep(self.peek_event().start_mark)
+        self._depth = depth + 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth = depth
 
 
 _Loader.yaml_implicit_resolvers = {}
@@ -165,6 +189,8 @@ def parse(text: str | bytes, file: str = "<string>") -> Document:
     try:
         loader = _Loader(text)
         node = loader.get_single_node()
+    except _TooDeep as exc:
+        raise SpecError([Issue(file, exc.mark.line + 1, exc.mark.column + 1, "<document>", TOO_DEEP)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or "malformed YAML"
@@ -193,8 +219,10 @@ def parse(text: str | bytes, file: str = "<string>") -> Document:
 
     def build(n, path: tuple, depth: int):
         budget[0] -= 1
-        if budget[0] < 0 or depth > 64:
-            raise _NodeError(n, "the document is too large or too deeply nested (YAML aliases expanding?)")
+        if depth > MAX_DEPTH:
+            raise _NodeError(n, TOO_DEEP)
+        if budget[0] < 0:
+            raise _NodeError(n, TOO_LARGE)
         doc.positions[path] = _mark(n)
         if isinstance(n, ScalarNode):
             return _scalar(n)
@@ -243,6 +271,30 @@ def parse(text: str | bytes, file: str = "<string>") -> Document:
         what = "a list" if isinstance(doc.data, list) else f"the scalar {doc.data!r}"
         raise SpecError([Issue(file, 1, 1, "<document>", f"the top level must be a mapping (`schedspec: 1`, `lr: ...`), got {what}")])
     return doc
+
+
+def check_shape(data, file: str) -> None:
+    """Refuse data (a spec given as a Python dict) nested more than ``MAX_DEPTH`` levels deep or holding more than
+    ``MAX_NODES`` values, as :func:`parse` does for text; iterative, so any depth (and cyclic data) is reported.
+
+    Raises:
+        SpecError: positioned at the path of the first value found too deep.
+    """
+    from ._errors import format_path
+
+    stack = [(data, (), 0)]
+    count = 0
+    while stack:
+        x, path, depth = stack.pop()
+        count += 1
+        if depth > MAX_DEPTH:
+            raise SpecError([Issue(file, None, None, format_path(path), TOO_DEEP)])
+        if count > MAX_NODES:
+            raise SpecError([Issue(file, None, None, format_path(path), TOO_LARGE)])
+        if isinstance(x, dict):
+            stack.extend((v, path + (k,), depth + 1) for k, v in reversed(x.items()))
+        elif isinstance(x, (list, tuple)):
+            stack.extend((v, path + (i,), depth + 1) for i, v in reversed(list(enumerate(x))))
 
 
 def _too_big(file: str, size: int) -> Issue:

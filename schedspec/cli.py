@@ -12,7 +12,7 @@ import importlib.util
 import json
 import sys
 
-from ._errors import MissingDependency, SpecError
+from ._errors import MissingDependency, SpecError, sanitize
 
 # Subcommands implemented in their own modules: each has add_arguments(parser) and run(args) -> int.
 _PLUGINS = {
@@ -178,13 +178,18 @@ def parse_range(text: str) -> range:
 
 
 def default_length(spec, hparam: str = "lr") -> int | None:
-    """How far to evaluate by default: to the end of the schedule, or `total`; None if it never ends."""
-    from . import lower
+    """How far to evaluate by default: to the end of the schedule or `total`, whichever is later (the longest sweep
+    member's end when a duration var sweeps); None if it never ends."""
+    from . import _compile, _range
 
-    program = lower.bind(spec.program, spec.program.sweep_members()[0] if spec.program.sweep_vars else None)
+    program = spec.program
     node = program.hparams.get(hparam)
-    lengths = [x for x in (getattr(node, "duration", None), program.total) if isinstance(x, int)]
-    return max(lengths) if lengths else None
+    if node is None:
+        return program.total
+    ends = {_compile.dur(node.duration, g.env) for g in _range.groups(node.duration, program.vars)}
+    if None in ends:
+        return program.total
+    return max([*ends, *([program.total] if program.total is not None else [])])
 
 
 def _fmt(v: float) -> str:
@@ -196,13 +201,13 @@ def _fmt(v: float) -> str:
 # --------------------------------------------------------------------------------------------- check
 def _rows(node):
     """Top-level phases of a bound schedule: (kind, begin, end, start value, end value)."""
-    from . import _compile, formulas, ir
+    from . import _compile, _range, ir
 
     parts = node.parts if isinstance(node, ir.Sequence) else (node,)
     rows = []
     begin = 0
     for part in parts:
-        fn = _compile.build(part, formulas.MathXP)
+        fn = _compile.build(part, _range.SafeMathXP)
         end = None if part.duration is None else begin + part.duration
         v0 = _safe(fn, 0)
         v1 = _safe(fn, part.duration) if part.duration is not None else None
@@ -220,80 +225,41 @@ def _safe(fn, t):
         return None
 
 
-_MONOTONE = ("constant", "linear", "cosine", "polynomial", "exponential", "step", "multistep", "inverse_time",
-             "inverse_sqrt", "piecewise")  # fmt: skip
-
-
-def _extrema(node, length: int):
-    """Exact (min, max) over local times 0..length without evaluating every step, or None when not monotone.
-
-    Monotone kinds take their extremes at their ends (a piecewise at its points); a sequence, scale and clip
-    combine their parts. Cyclic shapes (cyclic, onecycle, repeat, product) return None.
-    """
-    from . import _compile, formulas, ir
-
-    kind = ir.kind(node)
-    fn = _compile.build(node, formulas.MathXP)
-    if kind in _MONOTONE:
-        end = length if node.duration is None else min(length, node.duration)
-        ts = [0, end]
-        if kind == "piecewise":
-            ts += [a for a in node.ats if a <= end]
-        values = [float(fn(t, {})) for t in ts]
-        return min(values), max(values)
-    if isinstance(node, ir.Sequence):
-        out, begin = [], 0
-        for part in node.parts:
-            if begin > length:
-                break
-            r = _extrema(part, length - begin)
-            if r is None:
-                return None
-            out.append(r)
-            if part.duration is None:
-                break
-            begin += part.duration
-        return min(r[0] for r in out), max(r[1] for r in out)
-    if isinstance(node, ir.Scale):
-        r = _extrema(node.of, length)
-        return None if r is None else (node.by * r[0], node.by * r[1])
-    if isinstance(node, ir.Clip):
-        r = _extrema(node.of, length)
-        if r is None:
-            return None
-        lo = node.min if node.min is not None else -float("inf")
-        hi = node.max if node.max is not None else float("inf")
-        return (min(max(r[0], lo), hi), min(max(r[1], lo), hi))
-    return None
-
-
 def _minmax(program, hparam, length):
-    """(min, max) of a bound schedule over steps 0..length: exact, analytic when monotone, else dense numpy."""
-    from . import _compile, formulas
+    """(min, max) over steps 0..length of a schedule of ``program`` (every sweep member of its vars), or None when
+    its values depend on metric reports (a plateau) or ``length`` is None; see :func:`_range_of`."""
+    r = _range_of(program, hparam, lambda d: length)
+    return None if r is None else r[:2]
+
+
+def _range_of(program, hparam, length_of=None):
+    """(min, max, lengths) of ``program.hparams[hparam]`` over steps 0..length for EVERY sweep member, exact.
+
+    ``length_of(duration)`` gives the range of a member whose schedule lasts ``duration`` (default: to its end or
+    ``total``, whichever is later); ``lengths`` is the set of ranges used. The analysis (:mod:`schedspec._range`)
+    evaluates only the steps where an extreme can be (each monotone piece's ends; periodic shapes' first and last
+    cycles) for all members at once, and densely only a product or sum of changing parts. None when the values
+    depend on metric reports, or a member never ends and no ``total`` is set.
+    """
+    from . import _compile, _range
 
     node = program.hparams[hparam]
-    if length is None:
-        return None
+    if length_of is None:
+        def length_of(d):
+            lengths = [x for x in (d, program.total) if isinstance(x, int)]
+            return max(lengths) if lengths else None
+    lo, hi, lengths = float("inf"), -float("inf"), set()
     try:
-        quick = _extrema(node, length)
-        if quick is not None:
-            return quick
-        import numpy as np
-
-        xp = formulas.NumpyXP()
-        fn = _compile.build(node, xp)
-        if length + 1 <= 4_000_000:
-            k = np.arange(length + 1, dtype=np.int64)
-            v = np.asarray(fn(k, {}), dtype=float)
-            return float(v.min()), float(v.max())
-        lo, hi = float("inf"), -float("inf")
-        for start in range(0, length + 1, 4_000_000):  # chunks: exact, bounded memory
-            k = np.arange(start, min(length + 1, start + 4_000_000), dtype=np.int64)
-            v = np.asarray(fn(k, {}), dtype=float)
-            lo, hi = min(lo, float(v.min())), max(hi, float(v.max()))
-        return lo, hi
-    except SpecError:
+        for group in _range.groups(node, program.vars):
+            length = length_of(_compile.dur(node.duration, group.env))
+            if length is None:
+                return None
+            a, b = _range.extrema(node, 0, length, group)
+            lo, hi = min(lo, float(a.min())), max(hi, float(b.max()))
+            lengths.add(length)
+    except (_range.NeedsMetrics, SpecError):  # a plateau: its values depend on the reports
         return None
+    return lo, hi, lengths
 
 
 def _monitors(node) -> list[str]:
@@ -325,21 +291,23 @@ def cmd_check(args) -> int:
         spe = program.steps_per_epoch
         unit = "step" if program.interval == "step" else "epoch"
         head = f"{path}: {program.name or '(unnamed)'}  fingerprint {spec.fingerprint}"
-        print(head)
+        print(sanitize(head))  # the name is user text: bidi controls, escapes and newlines are shown escaped
         info = [f"interval {unit}"]
         if spe:
             info.append(f"steps_per_epoch {spe}")
         if program.total is not None:
             info.append(f"total {program.total} {unit}s")
-        members = program.sweep_members() if program.sweep_vars else [None]
+        first = {n: program.vars[n].raw[0] for n in program.sweep_vars} or None
         if program.sweep_vars:
-            info.append(f"sweep of {len(members)} over {', '.join(program.sweep_vars)} (table shows the first)")
+            size = program.sweep_size
+            info.append(f"sweep of {size} over {', '.join(program.sweep_vars)} (the table shows the first member; "
+                        f"min/max cover all {size})")  # fmt: skip
         print("  " + ", ".join(info))
         for note in spec.notes:  # framework quirks a torch.*/keras.*/optax.* kind relies on (not problems)
             print(f"  note: {note}")
-        bound = [lower.bind(program, m) for m in members[:64]]
+        bound = lower.bind(program, first)
         for hparam in program.hparams:
-            node = bound[0].hparams[hparam]
+            node = bound.hparams[hparam]
             print(f"  {hparam}:")
             ep = unit == "step" and spe
             header = ["#", "kind", f"begin({unit})", f"end({unit})"]
@@ -356,21 +324,20 @@ def cmd_check(args) -> int:
             widths = [max(len(r[c]) for r in table) for c in range(len(header))]
             for r in table:
                 print("    " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
-            length = default_length(spec, hparam)
-            ranges = [_minmax(b, hparam, length) for b in bound]
-            ranges = [r for r in ranges if r is not None]
-            if ranges:
-                lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
-                print(f"    min {_fmt(lo)}  max {_fmt(hi)}  (over {unit}s 0..{length})")
-            elif length is None:
+            r = _range_of(program, hparam)
+            if r is not None:
+                lo, hi, lengths = r
+                span = f"0..{max(lengths)}" + ("" if len(lengths) == 1 else ", each member to its own end")
+                print(f"    min {_fmt(lo)}  max {_fmt(hi)}  (over {unit}s {span})")
+            elif default_length(spec, hparam) is None:
                 print("    min/max: the schedule never ends and no `total` is set")
-            if ranges == [] and _monitors(node):  # a plateau: its start is known, the rest needs the reports
+            if r is None and _monitors(node):  # a plateau: its start is known, the rest needs the reports
                 print(f"    from the plateau's start on, values depend on the metric reports of "
                       f"{', '.join(_monitors(node))} (pass them as metrics= to schedspec.evaluate)")  # fmt: skip
         if program.groups:  # parameter groups: the schedules each one overrides
             from ._groups import describe
 
-            print("\n".join(describe(bound[0], unit)))
+            print("\n".join(describe(bound, unit)))
     return status
 
 
@@ -417,7 +384,7 @@ def cmd_eval(args) -> int:
         for step, v in zip(k.tolist(), values.tolist()):
             out.write(f"{step},{v!r}\n")
     else:
-        names = [args.hparam + "[" + ",".join(f"{n}={m[n]}" for n in m) + "]" for m in members]
+        names = [sanitize(args.hparam + "[" + ",".join(f"{n}={m[n]}" for n in m) + "]") for m in members]
         out.write("k," + ",".join(names) + "\n")
         for j, step in enumerate(k.tolist()):
             out.write(f"{step}," + ",".join(repr(float(values[i, j])) for i in range(len(members))) + "\n")
@@ -466,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"schedspec: {exc}", file=sys.stderr)
         return 2
     except UsageError as exc:
-        print(f"schedspec {args.command}: {exc}", file=sys.stderr)
+        print(sanitize(f"schedspec {args.command}: {exc}"), file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `schedspec eval ... | head`
         return 0
@@ -478,7 +445,8 @@ def main(argv: list[str] | None = None) -> int:
 
         if os.environ.get("SCHEDSPEC_DEBUG"):
             traceback.print_exc()
-        print(f"schedspec: internal error: {type(exc).__name__}: {exc} (set SCHEDSPEC_DEBUG=1 for a traceback)", file=sys.stderr)
+        print(sanitize(f"schedspec: internal error: {type(exc).__name__}: {exc} (set SCHEDSPEC_DEBUG=1 for a traceback)"),
+              file=sys.stderr)  # fmt: skip
         return 2
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
-from . import _compile, ir, spec
+from . import _compile, _range, ir, spec
 from ._errors import Issue, SpecError, did_you_mean, format_path
 from ._yaml import Document as YamlDoc
 
@@ -25,6 +25,7 @@ _EXPECTED = {
     "int_from_float": "a whole number", "bool_parsing": "true or false", "int_parsing": "a whole number",
 }  # fmt: skip
 MAX_SWEEP = 1_000_000
+MAX_FRACTIONAL_CYCLES = 10_000  # cycles of a repeat with a fractional `mult` (tabulated one by one)
 _NAMED = {"number", "bound", "duration", "var", "point", "greater_than", "greater_than_equal", "less_than",
           "less_than_equal", "too_short", "literal_error", *_EXPECTED}  # messages that name their key
 
@@ -111,6 +112,9 @@ def _convert(err: dict, data: Any, doc: YamlDoc) -> Issue:
         msg = f"must be {op} {bound} (got {spec.describe(value)})"
     elif etype == "too_short":
         msg = "must not be empty"
+    elif etype == "string_pattern_mismatch" and loc and loc[-1] == "[key]":  # a vars/groups key
+        msg = f"`{path[-1]}` is not a valid name: a name is letters, digits and '_' (ASCII), starting with a letter or '_'"
+        key = True
     elif etype == "string_pattern_mismatch":
         msg = f"must be a name made of letters, digits and '_' (got {spec.describe(value)})"
     else:
@@ -149,6 +153,9 @@ def _prepass(data: dict, doc: YamlDoc) -> list[Issue]:
 def validate(doc: YamlDoc) -> spec.Document:
     """Validate parsed data against the models; raise :class:`SpecError` with every problem."""
     data = doc.data
+    from . import _yaml
+
+    _yaml.check_shape(data, doc.file)  # a deep dict would exhaust the stack in validation (text is checked when parsed)
     issues = _prepass(data, doc)
     try:
         model = spec.Document.model_validate(data)
@@ -200,6 +207,8 @@ class _Lowerer:
         self.var_defs: dict[str, ir.VarDef] = {}
         self.used: set[str] = set()
         self.offset: int | None = 0  # absolute begin of the node being lowered (for the `total` checks)
+        self.records: list[tuple] = []  # (node, path, begin, root) of every phase and combinator, innermost first
+        self.root: tuple = ()  # the schedule being lowered: ("lr",), ("groups", "head", "lr"), ...
 
     # ---------------------------------------------------------------- errors
     def err(self, path, msg, key=False):
@@ -301,6 +310,9 @@ class _Lowerer:
                 if msg:
                     self.err(vpath, f"${name} = {raw} is used at {format_path(use_path)}, where it {msg}")
                     return None
+            if abs(float(raw)) > _range.F32_MAX:
+                self.err(vpath, f"${name} = {raw} is beyond the float32 range{_F32_RANGE}")
+                return None
             out.append(float(raw))
         return tuple(out)
 
@@ -319,6 +331,10 @@ class _Lowerer:
             if not self._var(name, path) or self.var_numbers(name, path, bound) is None:
                 return None
             return ir.Var(name)
+        if abs(float(raw)) > _range.F32_MAX:
+            where = f"`{path[-1]}`: " if path and isinstance(path[-1], str) else ""
+            self.err(path, f"{where}{raw} is beyond the float32 range{_F32_RANGE}")
+            return None
         return float(raw)
 
     # ---------------------------------------------------------------- schedules
@@ -332,6 +348,14 @@ class _Lowerer:
                 return None
             return ir.Constant(value, remaining if remaining is not None and top else None)
         return self.phase(m, path, carry, remaining)
+
+    def phase(self, m, path, carry, remaining):
+        """Lower one phase or combinator, and record it (with where it begins) for the overflow check."""
+        begin = self.offset
+        node = self._phase(m, path, carry, remaining)
+        if node is not None:
+            self.records.append((node, path, begin, self.root))
+        return node
 
     def sequence(self, items, path, carry, remaining):
         parts = []
@@ -386,6 +410,11 @@ class _Lowerer:
         total = begin
         last_d = parts[-1].duration
         total = ir.dur_add(total, last_d)
+        if isinstance(total, int) and total > ir.MAX_STEPS:
+            unit = "steps" if self.interval == "step" else "epochs"
+            self.err(path, f"this sequence lasts {total} {unit}, more than 2**31-1 (the int32 step counter of every "
+                           "framework); shorten its phases")  # fmt: skip
+            return None
         flat: list[ir.Node] = []
         for p in parts:  # nested sequences flatten: same boundaries, same meaning, same fingerprint
             flat.extend(p.parts if isinstance(p, ir.Sequence) else [p])
@@ -417,7 +446,7 @@ class _Lowerer:
         """The carried start after ``node``: a float when it depends on no var, else ``Final(node)``."""
         if _depends_on_vars(node):
             return ir.Final(node)
-        return _compile.final_value(node)
+        return _range.final_value(node)  # inf, never an OverflowError: a node that overflows is reported at the end
 
     def start(self, m, path, carry, field="start") -> ir.Param | None:
         raw = getattr(m, field)
@@ -429,7 +458,7 @@ class _Lowerer:
             return carry
         return self.num(raw, path + (field,), _bound(m, field))
 
-    def phase(self, m, path, carry, remaining):  # noqa: C901 - one branch per kind
+    def _phase(self, m, path, carry, remaining):  # noqa: C901 - one branch per kind
         if getattr(m, "native", False):  # torch.*, keras.*, optax.*: desugared to neutral kinds, then lowered
             from . import native
 
@@ -478,6 +507,11 @@ class _Lowerer:
             return node
         if k == "cyclic":
             node = ir.Cyclic(n("low"), n("high"), d("up"), d("down") if m.down is not None else d("up"), m.mode, n("gamma"), duration)
+            period = ir.dur_add(node.up, node.down) if ok else None
+            if isinstance(period, int) and period > ir.MAX_STEPS:
+                self.err(path + ("up",), f"`up` + `down` = {period} steps, more than 2**31-1 (the int32 step counter of "
+                                         "every framework)")  # fmt: skip
+                ok = False
             return node if ok else None
         if k == "onecycle":
             node = ir.OneCycle(n("peak"), n("pct_start"), n("div_factor"), n("final_div_factor"), m.anneal, m.three_phase, duration)
@@ -582,29 +616,49 @@ class _Lowerer:
             if decay is None:
                 return None
             mult, times, period = float(m.mult), m.times, of.duration
+            if not math.isfinite(mult):
+                self.err(path + ("mult",), f"`mult` must be a finite number (got {mult})")
+                return None
+            if mult > _range.F32_MAX:  # the targets stretch each cycle by mult**i in float32
+                self.err(path + ("mult",), f"`mult`: {mult:g} is beyond the float32 range{_F32_RANGE}")
+                return None
             integral = mult.is_integer()
             if not integral and not isinstance(period, int):
                 self.err(path + ("mult",), "a var-length period needs an integer `mult`")
                 return None
+            if not integral:  # a fractional mult is tabulated cycle by cycle: their number must stay small
+                before_end = math.log1p(ir.MAX_STEPS * (mult - 1) / period) / math.log(mult)  # cycles by 2**31-1
+                cycles = before_end if times is None else min(times, before_end)
+                if cycles > MAX_FRACTIONAL_CYCLES:
+                    self.err(path + ("mult",), f"with `mult` {mult!r} and a period of {period}, about {int(cycles)} cycles "
+                                               f"begin before step 2**31-1; a fractional `mult` allows at most "
+                                               f"{MAX_FRACTIONAL_CYCLES}: give fewer `times`, a larger `mult` or `mult: 1`")  # fmt: skip
+                    return None
             if duration is None and times is not None:
                 if mult == 1:
                     duration = ir.dur_mul(period, times)
+                elif integral and times > 62:  # (m**times - 1) / (m - 1) >= 2**(times - 1): never computed
+                    duration = ir.MAX_STEPS + 1
                 elif integral:
                     duration = ir.dur_mul(period, (int(mult) ** times - 1) // (int(mult) - 1))
                 else:  # the first step after the last cycle's exact (fractional) end
                     firsts = _compile._cycle_table(period, mult, times)[0]
                     duration = firsts[times] if len(firsts) > times else ir.MAX_STEPS + 1
                 if isinstance(duration, int) and duration > ir.MAX_STEPS:
-                    self.err(path + ("times",), f"{times} cycles last {duration} steps, more than 2**31-1")
+                    last = f"{duration} steps, more than 2**31-1" if times <= 62 else "more than 2**31-1 steps"
+                    self.err(path + ("times",), f"{times} cycles last {last}")
                     return None
             return ir.Repeat(of, period, times, mult, decay, duration)
+        # An open last phase inside product/sum/scale/clip runs to the combinator's own `duration`, else to `total`,
+        # as it does unwrapped (a peak sweep is written `{kind: scale, by: $peak, of: [...]}`).
+        room = duration if duration is not None else remaining
         if k in ("product", "sum"):
-            parts = [self.schedule(p, path + ("of", i), None, None) for i, p in enumerate(m.of)]
+            parts = [self.schedule(p, path + ("of", i), None, room) for i, p in enumerate(m.of)]
             if any(p is None for p in parts):
                 return None
             cls = ir.Product if k == "product" else ir.SumOf
             return cls(tuple(parts), self._longest(parts, path, duration))
-        of = self.schedule(m.of, path + ("of",), carry if k == "clip" else None, None)
+        of = self.schedule(m.of, path + ("of",), carry if k == "clip" else None, room)
         if of is None:
             return None
         if k == "scale":
@@ -633,6 +687,9 @@ class _Lowerer:
     # ---------------------------------------------------------------- document
     def run(self) -> ir.Program:
         m = self.m
+        if self.spe is not None and self.spe > ir.MAX_STEPS:
+            self.err(("steps_per_epoch",), f"`steps_per_epoch` {self.spe} is more than 2**31-1 (the int32 step counter "
+                                           "of every framework)")  # fmt: skip
         if m.total is not None:
             if isinstance(m.total, str) and "%" in m.total:
                 self.err(("total",), "`total` cannot be a percentage of itself; give steps or epochs")
@@ -642,7 +699,7 @@ class _Lowerer:
                 self.total = self.steps_of(m.total, ("total",), what="total")
         hparams: dict[str, ir.Node] = {}
         for name, sched in [("lr", m.lr), *(m.__pydantic_extra__ or {}).items()]:
-            self.offset = 0
+            self.offset, self.root = 0, (name,)
             node = self.schedule(sched, (name,), None, self.total, top=True)
             if node is not None:
                 hparams[name] = node
@@ -675,6 +732,8 @@ class _Lowerer:
         from . import _metrics  # plateaus: none inside a repeat, one report clock per metric
 
         self.issues.extend(_metrics.check_program(_metrics.schedules(ir.Program(hparams, groups=groups)), self.doc))
+        if not self.issues:
+            self.overflows()
         if self.issues:
             raise SpecError(_sorted(self.issues))
         return ir.Program(
@@ -687,6 +746,27 @@ class _Lowerer:
             description=m.description,
             groups=groups,
         )
+
+    def overflows(self) -> None:
+        """Refuse a schedule whose values leave the float32 range (or the float64 one) at some step.
+
+        float32 is the default of ``evaluate`` and of the JAX, Keras and Optax paths, where such a value is ``inf``
+        (and ``0 * inf`` a NaN); torch computes in float64. Each node that can grow (exponential, step, multistep,
+        cyclic, onecycle, repeat, scale, product, sum) is examined for every sweep member; in each schedule the one
+        that overflows first (the innermost on a tie) is reported at its position, with the first step concerned.
+        """
+        first: dict[tuple, tuple] = {}  # root -> (step, order, node, path, begin, found)
+        for order, (node, path, begin, root) in enumerate(self.records):
+            if not isinstance(node, _range.GROWING):
+                continue
+            found = _range.overflow(node, self.var_defs, begin)
+            if found is None:
+                continue
+            step = (begin or 0) + found.at32  # ties: the innermost (recorded first)
+            if root not in first or step < first[root][0]:
+                first[root] = (step, order, node, path, begin, found)
+        for _, _, node, path, begin, found in first.values():
+            self.err(_existing(self.doc, path), _overflow_message(node, found, begin, self._at))
 
     def groups(self, m, hparams: dict) -> dict[str, dict[str, ir.Node]]:
         """Lower ``groups``: each group's own schedules, and ``scale`` folded in as ``Scale(scale, lr)``.
@@ -708,7 +788,7 @@ class _Lowerer:
                                    "overrides the document's schedules, so schedule it at the top level too",
                              key=True)  # fmt: skip
                     continue
-                self.offset = 0
+                self.offset, self.root = 0, path
                 node = self.schedule(sched, path, None, self.total, top=True)
                 if node is not None:
                     own[name] = node
@@ -717,11 +797,60 @@ class _Lowerer:
                 lr = own.get("lr", hparams.get("lr"))
                 if by is not None and lr is not None:
                     own["lr"] = ir.Scale(by, lr, lr.duration)
+                    self.records.append((own["lr"], ("groups", gname, "scale"), 0, ("groups", gname, "lr")))
             if not own and group.scale is None:
                 self.warn(("groups", gname), f"group `{gname}` changes nothing (no `scale`, no schedule): it gets "
                                              "the document's schedules")  # fmt: skip
             out[gname] = own
         return out
+
+
+_F32_RANGE = (" (largest 3.4028235e+38), where the float32 paths (evaluate's default, to_jax, to_keras, to_optax, "
+              "emitted keras/optax/jax modules) would hold inf; give a smaller number")
+_HINTS = {
+    "exponential": "give it an `end` (a ceiling), a shorter `duration` or a `gamma` nearer 1",
+    "step": "give it a shorter `duration` or a `gamma` nearer 1",
+    "multistep": "use fewer milestones or a `gamma` nearer 1",
+    "cyclic": "give it a shorter `duration` or a `gamma` nearer 1",
+    "onecycle": "lower `peak` or raise `div_factor` / `final_div_factor`",
+    "repeat": "give it fewer `times`, a shorter `duration` or a `decay` nearer 1",
+}
+
+
+def _overflow_message(node: ir.Node, found, begin: int | None, at) -> str:
+    kind = ir.kind(node)
+    if isinstance(begin, int):
+        where32 = at(begin + found.at32)
+        where64 = None if found.at64 is None else at(begin + found.at64)
+    else:  # inside a repeat, or after a var-length phase: its own time
+        where32 = f"its local step {found.at32}"
+        where64 = None if found.at64 is None else f"its local step {found.at64}"
+    member = ""
+    if found.member:
+        member = " with " + ", ".join(f"{n}={v}" for n, v in found.member.items())
+    hint = _HINTS.get(kind, "use smaller factors")
+    if where64 is not None and found.at64 == found.at32:
+        return (f"this `{kind}` overflows float32 and float64 from {where32} on{member}: no target can carry it; "
+                f"{hint}")  # fmt: skip
+    value = "inf" if math.isinf(found.value) else f"{found.value:.6g}"
+    also = "" if where64 is None else f"; it overflows float64 too, from {where64} on"
+    return (f"this `{kind}` overflows float32 from {where32} on{member} (float64 value there: {value}): the float32 "
+            f"paths (evaluate's default, to_jax, to_keras, to_optax, emitted keras/optax/jax modules) would give inf "
+            f"or NaN{also}; {hint}")  # fmt: skip
+
+
+def _existing(doc: YamlDoc, path: tuple) -> tuple:
+    """The longest prefix of ``path`` that exists in the document (a framework kind's neutral parts do not)."""
+    cur, out = doc.data, []
+    for key in path:
+        if isinstance(cur, dict) and key in cur:
+            cur = cur[key]
+        elif isinstance(cur, list) and isinstance(key, int) and 0 <= key < len(cur):
+            cur = cur[key]
+        else:
+            break
+        out.append(key)
+    return tuple(out)
 
 
 def _quiet_steps(lowerer: _Lowerer, raw) -> int | None:
@@ -799,7 +928,7 @@ def bind(program: ir.Program, member: dict[str, Any] | None = None) -> ir.Progra
             return ir.dur_value(x, steps)
         if isinstance(x, ir.Final):
             node = sub(x.node)
-            return ir.Final(node) if _depends_on_vars(node) else _compile.final_value(node, env)
+            return ir.Final(node) if _depends_on_vars(node) else _range.final_value(node, env)
         if isinstance(x, ir.Node):
             import dataclasses
 

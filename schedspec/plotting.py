@@ -115,16 +115,23 @@ class Panel:
     log: bool = False
 
 
+# The parity tolerance of the test suite (README): |a - b| <= ABS * peak + REL * |v|, peak the larger maximum of the
+# two schedules over the compared range, |v| the larger of |a| and |b|.
+DIFF_TOLERANCE = {"float64": (1e-12, 1e-10), "float32": (1e-6, 1e-5)}
+
+
 @dataclass(frozen=True)
 class DiffResult:
-    """Where two schedules first differ.
+    """Where two schedules first differ beyond the parity tolerance (:data:`DIFF_TOLERANCE` of the dtype).
 
     Attributes:
-        k: the first update index at which any value differs (None if they are equal on the whole range).
+        k: the first update index at which a value differs beyond the tolerance (None: equal within it throughout).
         x: ``k`` in x-axis units.
         a, b: the two values at ``k``.
-        max_abs: the largest absolute difference on the range.
+        max_abs: the largest absolute difference on the range (rounding included).
         checked: how many update indices were compared.
+        count: how many of them differ beyond the tolerance (any sweep member).
+        dtype: the precision compared in (the tolerance is this dtype's).
     """
 
     k: int | None
@@ -133,6 +140,8 @@ class DiffResult:
     b: float | None
     max_abs: float
     checked: int
+    count: int = 0
+    dtype: str = "float64"
 
 
 @dataclass
@@ -310,14 +319,19 @@ def _grid(spec, r: range, factor: float) -> _Grid:
 
 
 def _labels(specs: Sequence) -> list[str]:
+    """Legend names: each spec's name (its file too when two share a name), user text escaped (:func:`sanitize`)."""
+    from ._errors import sanitize
+
     names = [s.name for s in specs]
-    return [f"{n} ({s.file})" if names.count(n) > 1 and s.file != n else n for n, s in zip(names, specs)]
+    return [sanitize(f"{n} ({s.file})" if names.count(n) > 1 and s.file != n else n) for n, s in zip(names, specs)]
 
 
 def _member_label(base: str, member: dict | None) -> str:
+    from ._errors import sanitize
+
     if not member:
         return base
-    return f"{base} [" + ", ".join(f"{k}={v}" for k, v in member.items()) + "]"
+    return sanitize(f"{base} [" + ", ".join(f"{k}={v}" for k, v in member.items()) + "]")
 
 
 def _ylabel(hparam: str) -> str:
@@ -497,7 +511,12 @@ def prepare(
                 f"--diff: the specs have {len(members_a)} and {len(members_b)} sweep members; they must match"
             )
         m = len(members_a)
-        state = {"k": None, "a": None, "b": None, "max": 0.0, "n": 0}
+        tol_abs, tol_rel = DIFF_TOLERANCE["float32" if dtype == "float32" else "float64"]
+        # A step differs when |a - b| > tol_abs * peak + tol_rel * |v|, with peak (per member) the larger maximum of
+        # the two over the whole range: known only at the end. So each step keeps the peak above which it would be
+        # equal, `crit = (|a - b| - tol_rel |v|) / tol_abs`, while it exceeds the running peak (a lower bound of the
+        # final one); the rest can never differ. At the end the steps with crit > peak are the differences.
+        state = {"max": 0.0, "n": 0, "peak": np.zeros(m), "kept": []}
 
         def both(k):
             va = np.atleast_2d(evaluator.evaluate(a, k, hparam=hparam, dtype=dtype, metrics=per_spec[0]))
@@ -508,15 +527,20 @@ def prepare(
         def hook(k, v):
             va, vb = v[:m], v[m : 2 * m]
             state["n"] += k.size
-            d = np.abs(va - vb)
-            if d.size:
-                state["max"] = max(state["max"], float(np.nanmax(d)) if np.isfinite(d).any() else math.inf)
-            if state["k"] is None:
-                ne = (va != vb).any(axis=0)
-                if ne.any():
-                    p = int(np.argmax(ne))
-                    r0 = int(np.argmax(va[:, p] != vb[:, p]))
-                    state.update(k=int(k[p]), a=float(va[r0, p]), b=float(vb[r0, p]))
+            with np.errstate(invalid="ignore"):
+                same = (va == vb) | (np.isnan(va) & np.isnan(vb))
+                d = np.where(same, 0.0, np.abs(va - vb))
+                d = np.where(np.isnan(d), np.inf, d)  # one side NaN: a difference
+                if d.size:
+                    state["max"] = max(state["max"], float(d.max()))
+                mag = np.fmax(np.abs(va), np.abs(vb))
+                if mag.size:
+                    state["peak"] = np.fmax(state["peak"], np.nanmax(np.where(np.isfinite(mag), mag, np.nan), axis=1,
+                                                                    initial=0.0))  # fmt: skip
+                crit = np.where(same, -np.inf, (d - tol_rel * np.where(np.isfinite(mag), mag, 0.0)) / tol_abs)
+            rows, cols = np.nonzero(crit > state["peak"][:, None])
+            if rows.size:
+                state["kept"].append((k[cols], rows, crit[rows, cols], va[rows, cols], vb[rows, cols]))
 
         rows, exact = _scan(both, grids[0], columns, hook, rows=3 * m)
         f = factors[0]
@@ -547,13 +571,24 @@ def prepare(
             members, _ = _members(s, hparam)
             bounds += _boundaries(s, hparam, members, grids[0].start, grids[0].last, f, style_of[(i, 0)],
                                   per_spec[i])  # fmt: skip
+        first = count = None
+        if state["kept"]:
+            ks, rows, crit, va, vb = (np.concatenate(x) for x in zip(*state["kept"]))
+            real = crit > state["peak"][rows]
+            if real.any():
+                ks, va, vb = ks[real], va[real], vb[real]
+                order = np.lexsort((rows[real], ks))
+                first = int(order[0])
+                count = int(np.unique(ks).size)
         result = DiffResult(
-            state["k"],
-            None if state["k"] is None else state["k"] * f,
-            state["a"],
-            state["b"],
+            None if first is None else int(ks[first]),
+            None if first is None else int(ks[first]) * f,
+            None if first is None else float(va[first]),
+            None if first is None else float(vb[first]),
             state["max"],
             state["n"],
+            count or 0,
+            "float32" if dtype == "float32" else "float64",
         )
         panels_out = [
             Panel(hparam, _ylabel(hparam), main_curves, bounds, log),
@@ -572,6 +607,9 @@ def prepare(
     else:
         title = " vs ".join(labels) if len(labels) <= 3 else f"{len(labels)} schedules"
     subtitle = specs[0].program.description or "" if len(specs) == 1 else ""
+    from ._errors import sanitize
+
+    subtitle = sanitize(subtitle)
     return View(title, subtitle, xunit, xlim, secondary, panels_out, steps, labels, result)
 
 
@@ -785,9 +823,9 @@ def figure(
     if view.diff is not None:
         d = view.diff
         note = (
-            f"equal at every {view.xunit} plotted"
+            f"equal at every {view.xunit} plotted (within the parity tolerance)"
             if d.k is None
-            else f"first difference at {view.xunit} {d.x:g}: {d.a:.7g} vs {d.b:.7g}"
+            else f"first difference at {view.xunit} {d.x:g}: {d.a:.7g} vs {d.b:.7g} ({d.count} differ)"
         )
         axes[-1].set_title(note, fontsize=9, loc="left", color="0.2")
         if d.k is not None:
@@ -1035,10 +1073,15 @@ def _diff_line(view: View) -> str:
     unit = view.xunit
     if d is None:
         return ""
+    tol_abs, tol_rel = DIFF_TOLERANCE[d.dtype]
+    tolerance = f"{tol_abs:g}*peak + {tol_rel:g}*|v|, {d.dtype}"
+    span = f"{_short(view.xlim[0])}..{_short(view.xlim[1])}"
     if d.k is None:
-        return f"{a} and {b} are equal at every {unit} in {_short(view.xlim[0])}..{_short(view.xlim[1])} ({d.checked} compared)"
+        rounding = "" if d.max_abs == 0 else f"; largest difference {d.max_abs:.6g}, rounding"
+        return f"{a} and {b} are equal at every {unit} in {span} ({d.checked} compared; tolerance {tolerance}{rounding})"
     where = f"{unit} {d.x:g}" if unit != "step" or d.x != d.k else f"step {d.k}"
-    return f"first difference at {where}: {a} = {d.a!r}, {b} = {d.b!r} (largest difference {d.max_abs:.6g})"
+    return (f"first difference at {where}: {a} = {d.a!r}, {b} = {d.b!r}; {d.count} of the {d.checked} compared "
+            f"differ beyond the tolerance {tolerance} (largest difference {d.max_abs:.6g})")  # fmt: skip
 
 
 def diff_line(view: View) -> str:

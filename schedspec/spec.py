@@ -78,7 +78,7 @@ def check_number(v: Any, bound: Bound) -> Any:
         if VAR_RE.match(v):
             return v
         if v.startswith("$"):
-            raise PydanticCustomError("var", "invalid var reference {v!r}: a var name is letters, digits and '_'", {"v": v})
+            raise PydanticCustomError("var", "invalid var reference {v}: a var name is letters, digits and '_'", {"v": repr(v)})
         raise PydanticCustomError("number", "expected a number or a $var, got {got}", {"got": describe(v)})
     if math.isnan(v):
         raise PydanticCustomError("number", "NaN is not allowed here; give a number")
@@ -100,7 +100,7 @@ def check_duration(v: Any) -> Any:
         if VAR_RE.match(v) or UNIT_RE.match(v):
             m = UNIT_RE.match(v)
             if m and float(m.group(1)) <= 0:
-                raise PydanticCustomError("duration", "a duration must be > 0 (got {v!r})", {"v": v})
+                raise PydanticCustomError("duration", "a duration must be > 0 (got {v})", {"v": repr(v)})
             return v
         raise PydanticCustomError(
             "duration",

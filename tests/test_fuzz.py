@@ -1,18 +1,25 @@
-"""Hypothesis fuzzing: whatever the input, only SpecError escapes the loader (and the numpy evaluator)."""
+"""Hypothesis fuzzing: whatever the input, only SpecError escapes the loader (and the numpy evaluator), a spec that
+loads is finite on every path, and the CLI never reports an internal error."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
+import io
 import math
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import schedspec
 from schedspec import SpecError, spec
+from schedspec.cli import _range_of, main
 from schedspec.evaluator import evaluate_numpy
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -126,3 +133,190 @@ def test_mutated_examples(text, data):
     s = loads_or_spec_error(text)
     if s is not None:
         evaluate_or_spec_error(s)
+
+
+# ----------------------------------------------------------------------------------- issue 9 §5: no internal errors
+# Deep nesting, numbers at the edges of the float and int ranges in every numeric field, long flow sequences: the
+# loader raises only SpecError with positioned issues, a spec that loads is finite on the float64 and float32 paths
+# at every step sampled (up to 2**31 - 1), `check`'s analysis runs, and the CLI never says "internal error".
+EDGE = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+STEPS = np.array([0, 1, 2, 9, 10, 99, 100, 999, 1000, 4097, 2**20, 2**31 - 2, 2**31 - 1])
+TOO_DEEP = "the document is too deeply nested: more than 64 levels"
+
+
+def nested(shape: str, depth: int) -> str:
+    """A document whose `lr` is nested ``depth`` levels deep (depth + 1 levels below the document)."""
+    head = "schedspec: 1\ntotal: 100\nlr: "
+    if shape == "lists":
+        return head + "[" * depth + "0.1" + "]" * depth + "\n"
+    if shape == "flow mappings":
+        return head + "{x: " * depth + "0.1" + "}" * depth + "\n"
+    if shape == "scales":
+        return head + "{kind: scale, by: 0.5, of: " * depth + "{kind: cosine, start: 1.0}" + "}" * depth + "\n"
+    if shape == "repeats":
+        return head + "{kind: repeat, times: 1, of: " * depth + "{kind: cosine, start: 1.0, duration: 10}" + "}" * depth + "\n"
+    if shape == "clips in lists":
+        return head + "[{kind: clip, max: 1.0, of: " * depth + "{kind: linear, start: 0, end: 1, duration: 5}" + "}]" * depth + "\n"
+    if shape == "block mappings":
+        return "schedspec: 1\nlr:\n" + "".join(" " * (i + 1) + "x:\n" for i in range(depth)) + " " * (depth + 1) + "0.1\n"
+    raise AssertionError(shape)
+
+
+def nested_dict(shape: str, depth: int) -> dict:
+    lr: object = {"kind": "cosine", "start": 1.0}
+    for _ in range(depth):
+        lr = [lr] if shape == "lists" else {"kind": "scale", "by": 0.5, "of": lr}
+    return {"schedspec": 1, "total": 100, "lr": lr}
+
+
+def finite_everywhere(s, float32: bool = True) -> None:
+    """A loaded spec: finite in float64 (numpy) and float32 (JAX) at the sampled steps; check's analysis runs."""
+    for hparam in s.program.hparams:
+        try:
+            v64 = evaluate_numpy(s, STEPS, hparam)
+        except SpecError:  # a plateau without its reports
+            continue
+        assert np.isfinite(v64).all(), (hparam, v64)
+        if float32:
+            v32 = schedspec.evaluate(s, STEPS, hparam=hparam)
+            assert np.isfinite(v32).all(), (hparam, v32)
+        r = _range_of(s.program, hparam, lambda d: min(d if d is not None else 5000, 5000))
+        assert r is None or np.isfinite(r[:2]).all()
+
+
+def cli_ok(text: str, commands=(("check",), ("eval", "--at", "0:50"), ("eval", "--at", "2147483600:2147483647:7", "--dtype", "float64"))):
+    """`check` and `eval` in-process: exit 0 or 1, and on 1 only positioned problems; never an internal error."""
+    fd, path = tempfile.mkstemp(suffix=".yaml")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        for cmd in commands:
+            out, err = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                rc = main([cmd[0], path, *cmd[1:]])
+            assert "internal error" not in err.getvalue() and "Traceback" not in err.getvalue(), err.getvalue()
+            assert rc in (0, 1), (cmd, rc, err.getvalue())
+            if rc == 1:
+                for line in err.getvalue().splitlines():
+                    assert line.startswith(path + ":") or line.startswith("<spec>") or "(warning)" in line, line
+            assert "inf" not in out.getvalue().replace("info", "") and "nan" not in out.getvalue(), out.getvalue()[:300]
+    finally:
+        os.unlink(path)
+
+
+SHAPES = ["lists", "flow mappings", "scales", "repeats", "clips in lists", "block mappings"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(SHAPES), st.one_of(st.integers(1, 80), st.integers(1, 5000)))
+def test_nesting_at_any_depth_loads_or_is_refused_positioned(shape, depth):
+    if shape == "block mappings":
+        depth = min(depth, 1400)  # deeper is over 1 MiB: its own error
+    text = nested(shape, depth)
+    s = loads_or_spec_error(text)
+    # how many levels below the document its deepest value is (a mapping's values are one level below it)
+    deepest = {"clips in lists": 2 * depth + 2, "scales": depth + 2, "repeats": depth + 2}.get(shape, depth + 1)
+    if deepest > 64:
+        assert s is None
+        with pytest.raises(SpecError) as info:
+            schedspec.loads(text, "fuzz.yaml")
+        (issue,) = info.value.issues
+        assert issue.message.startswith(TOO_DEEP) and issue.line is not None
+    elif shape in ("lists", "scales", "repeats", "clips in lists"):
+        assert s is not None
+        finite_everywhere(s, float32=False)  # (one JAX compilation per depth would dominate the suite)
+    if shape in ("lists", "scales"):
+        try:
+            d = schedspec.load(nested_dict(shape, depth))
+        except SpecError as exc:
+            assert deepest > 64 and exc.issues[0].message.startswith(TOO_DEEP)
+        else:
+            assert deepest <= 64
+            finite_everywhere(d, float32=False)
+
+
+EXTREMES = [1e308, -1e308, 5e-324, 1e-320, 1e-45, 2**63, -(2**63), 2**31, 2**31 - 1, -0.0, 0.0, 3.4028234663852886e38,
+            3.5e38, 1e38, 1.0, 1e-300, math.inf, math.nan]  # fmt: skip
+BASES = {
+    "constant": {"value": 0.1}, "linear": {"start": 0.0, "end": 0.1, "duration": 100},
+    "cosine": {"start": 0.1, "duration": 100}, "polynomial": {"start": 0.1, "duration": 100},
+    "exponential": {"start": 0.1, "gamma": 0.9}, "step": {"start": 0.1, "every": 10},
+    "multistep": {"start": 0.1, "milestones": [10, 20]}, "piecewise": {"points": [[0, 0.1], [10, 0.01]]},
+    "inverse_time": {"start": 0.1, "rate": 0.5}, "inverse_sqrt": {"start": 0.1, "timescale": 10},
+    "cyclic": {"low": 0.01, "high": 0.1, "up": 10, "mode": "exp_range"}, "onecycle": {"peak": 0.1, "duration": 100},
+    "plateau": {"start": 0.1, "monitor": "val_loss", "every": 10},
+    "repeat": {"of": {"kind": "cosine", "start": 0.1, "duration": 10}, "decay": 0.9},
+    "scale": {"by": 0.5, "of": {"kind": "cosine", "start": 0.1, "duration": 10}},
+    "clip": {"min": 0.01, "max": 0.5, "of": {"kind": "exponential", "start": 0.1, "gamma": 1.01}},
+    "product": {"of": [{"kind": "cosine", "start": 0.1, "duration": 10}, 0.5]},
+    "sum": {"of": [{"kind": "cosine", "start": 0.1, "duration": 10}, 0.5]},
+    "torch.ExponentialLR": {"lr": 0.1, "gamma": 0.99}, "torch.OneCycleLR": {"max_lr": 0.1, "total_steps": 100},
+    "keras.InverseTimeDecay": {"initial_learning_rate": 0.1, "decay_steps": 10, "decay_rate": 0.5},
+    "optax.exponential_decay": {"init_value": 0.1, "transition_steps": 10, "decay_rate": 0.9},
+}  # fmt: skip
+NOT_NUMBERS = {"kind", "of", "points", "mode", "anneal", "interpolate", "monitor", "staircase", "cycle", "three_phase",
+               "threshold_mode", "name", "milestones"}  # fmt: skip
+
+
+def numeric_fields(kind: str) -> list[str]:
+    return sorted(f for f in spec.KINDS[kind].model_fields if f not in NOT_NUMBERS)
+
+
+@st.composite
+def edge_specs(draw):
+    kind = draw(st.sampled_from(sorted(BASES)))
+    phase = {"kind": kind, **BASES[kind]}
+    fields = numeric_fields(kind)
+    for field in draw(st.lists(st.sampled_from(fields), min_size=1, max_size=3, unique=True)):
+        phase[field] = draw(st.sampled_from(EXTREMES))
+    if kind == "multistep" and draw(st.booleans()):
+        phase["milestones"] = [10, draw(st.sampled_from(EXTREMES))]
+    if kind == "piecewise" and draw(st.booleans()):
+        phase["points"] = [[0, draw(st.sampled_from(EXTREMES))], [draw(st.sampled_from([10, 2**31 - 1, 2**63])), 0.01]]
+    doc = {"schedspec": 1, "lr": phase}
+    if draw(st.booleans()):
+        doc["total"] = draw(st.sampled_from([1000, 2**31 - 1, 2**31, 5e-324, 1e308, -0.0]))
+    if draw(st.booleans()):
+        doc["steps_per_epoch"] = draw(st.sampled_from([10, 2**31 - 1, 2**63]))
+    if draw(st.booleans()):  # through a var (a sweep, or a scalar), and wrapped
+        value = draw(st.sampled_from(EXTREMES))
+        doc["vars"] = {"v": draw(st.sampled_from([value, [0.1, value]]))}
+        doc["lr"] = {"kind": "scale", "by": "$v", "of": phase}
+    return doc
+
+
+@EDGE
+@given(edge_specs())
+def test_numbers_at_the_edges_in_every_field(doc):
+    for load in (lambda: schedspec.load(doc), lambda: schedspec.loads(yaml.safe_dump(doc), "fuzz.yaml")):
+        try:
+            s = load()
+        except SpecError as exc:
+            assert exc.issues and all(i.message for i in exc.issues)
+            continue
+        finite_everywhere(s)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(edge_specs().map(yaml.safe_dump), st.builds(nested, st.sampled_from(SHAPES[:-1]), st.integers(55, 70))))
+def test_the_cli_never_reports_an_internal_error(text):
+    cli_ok(text)
+
+
+phase_texts = st.sampled_from([
+    "{kind: constant, value: 0.1, duration: 3}", "{kind: linear, end: 0.2, duration: 5}", "{kind: cosine, end: 0.01, duration: 7}",
+    "{kind: exponential, gamma: 0.99, duration: 4}", "{kind: step, every: 2, gamma: 0.5, duration: 6}", "0.1",
+    "{kind: repeat, times: 2, of: {kind: cosine, end: 0.0, duration: 3}}", "{kind: cyclic, low: 0.01, high: 0.1, up: 2, duration: 8}",
+])  # fmt: skip
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(phase_texts, min_size=1, max_size=40), st.integers(1, 3000), st.booleans())
+def test_long_flow_sequences(pattern, n, with_total):
+    items = [pattern[i % len(pattern)] for i in range(n)]
+    text = "schedspec: 1\n" + ("total: 100000\n" if with_total else "") + "lr: [{kind: constant, value: 0.1, duration: 1}, " + ", ".join(items) + "]\n"
+    s = loads_or_spec_error(text)
+    if s is not None:
+        v = evaluate_numpy(s, STEPS, "lr")
+        assert np.isfinite(v).all()
+    cli_ok(text, commands=(("check",),) if n > 300 else (("check",), ("eval", "--at", "0:50")))

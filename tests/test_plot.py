@@ -378,7 +378,9 @@ def test_diff_prints_the_first_differing_step_and_plots_the_difference(write, tm
 def test_diff_of_equal_specs_says_so(write, capsys):
     a = write(WARM, "a.yaml")
     assert main(["plot", a, a, "--diff", "--width", "60"]) == 0
-    assert "are equal at every step in 0..1000 (1001 compared)" in capsys.readouterr().out
+    assert "are equal at every step in 0..1000 (1001 compared; tolerance 1e-12*peak + 1e-10*|v|, float64)\n" in (
+        capsys.readouterr().out
+    )
 
 
 # --------------------------------------------------------------------------------------------- terminal

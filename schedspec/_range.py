@@ -1,0 +1,645 @@
+"""Range analysis of a lowered schedule (numpy only, never jax): exact min/max over a range of steps for every sweep
+member at once, and the first step where a value overflows float32 or float64.
+
+Both rest on :func:`candidates`: for a node and an integer range of local times ``[lo, hi]``, a small set of times at
+which its minimum and its maximum over that range are attained (its ends, the points where a monotone piece ends,
+and for periodic shapes the first and last cycles only, because a cycle's values are its first cycle's times
+``decay**c``, ``gamma**(c*P)`` or ``2**-c``, monotone in ``c``). Where no such set is known (a product or sum of
+non-constant parts, a stretched ``repeat`` of a shape without known breakpoints), the range is kept as a dense range
+that is evaluated step by step. The values themselves are always computed by the shared formulas
+(:mod:`schedspec._compile`), in float64 or in float32 the way JAX computes it (Python floats weak, arrays float32).
+
+Sweeps: number vars are evaluated as arrays (one row per member); members are grouped only by the values that move
+step positions (duration vars, a ``onecycle``'s ``pct_start``, a ``cyclic`` ``exp_range`` ``gamma``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import sys
+
+from . import _compile, ir
+from . import formulas as F
+
+F64_MAX = sys.float_info.max
+F32_MAX = 3.4028234663852886e38  # numpy.finfo(numpy.float32).max
+LEAF = 4096  # steps evaluated densely at once by the overflow search
+CHUNK = 1 << 22  # elements per dense evaluation (members x steps)
+
+
+# ------------------------------------------------------------------------------------------------ backends
+class SafeMathXP(F.MathXP):
+    """Python-float math whose ``power`` gives ``inf`` on overflow, as numpy, JAX and torch do (``math`` raises)."""
+
+    @staticmethod
+    def power(a, b):
+        try:
+            return float(a) ** float(b)
+        except OverflowError:
+            return math.inf
+
+
+class ArrayXP(F.NumpyXP):
+    """numpy in float64 or float32 whose params may be arrays (one row per sweep member): everything broadcasts.
+
+    float32 follows JAX's rules: arrays and vars are float32, Python floats are weak (cast when they meet an array),
+    so an intermediate ``gamma ** t`` overflows exactly where a float32 target's does.
+    """
+
+    def __init__(self, dtype: str = "float64"):
+        super().__init__()
+        self.dtype = self.np.dtype(dtype)
+
+    def f(self, x):
+        return self.np.asarray(x, dtype=self.dtype)
+
+    def full_like(self, t, v):
+        np = self.np
+        v = np.asarray(v, dtype=self.dtype)
+        return np.broadcast_to(v, np.broadcast_shapes(np.shape(t), v.shape))
+
+    out = full_like
+
+    def take(self, values, i):
+        np = self.np
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            return np.asarray(values, dtype=np.int64)[i]
+        vals = [v if isinstance(v, int) and not isinstance(v, bool) else self.f(v) for v in values]
+        out = np.asarray(vals[0])
+        for j, v in enumerate(vals[1:], start=1):
+            out = np.where(i == j, v, out)
+        return out
+
+    def count_le(self, thresholds, t):
+        np = self.np
+        if all(isinstance(x, int) and not isinstance(x, bool) for x in thresholds):
+            return np.searchsorted(np.asarray(thresholds, dtype=np.int64), t, side="right")
+        out = np.zeros(np.shape(t), dtype=np.int64)
+        for x in thresholds:
+            out = out + (np.asarray(t) >= x)
+        return out
+
+
+_XP: dict[str, ArrayXP] = {}
+
+
+def xp_for(dtype: str) -> ArrayXP:
+    if dtype not in _XP:
+        _XP[dtype] = ArrayXP(dtype)
+    return _XP[dtype]
+
+
+def final_value(node: ir.Node, env=None) -> float:
+    """The value a finite node holds after its end, in float64, ``inf`` (never an exception) if it overflows."""
+    env = env or {}
+    return float(_compile.build(node, SafeMathXP)(_compile.dur(node.duration, env), env))
+
+
+# ------------------------------------------------------------------------------------------------ var dependencies
+def deps(x, out: set | None = None) -> set[str]:
+    """Names of the vars a node, param or duration depends on (through carried starts too)."""
+    out = set() if out is None else out
+    if isinstance(x, (ir.Var, ir.DVar)):
+        out.add(x.name)
+    elif isinstance(x, ir.Sum):
+        out.update(n for _, n in x.terms)
+    elif isinstance(x, ir.Final):
+        deps(x.node, out)
+    elif isinstance(x, ir.Node):
+        for f in dataclasses.fields(x):
+            deps(getattr(x, f.name), out)
+    elif isinstance(x, tuple):
+        for v in x:
+            deps(v, out)
+    return out
+
+
+def shape_vars(x, out: set | None = None) -> set[str]:
+    """Vars that move step positions: duration vars, a onecycle's ``pct_start``, an exp_range cyclic's ``gamma``."""
+    out = set() if out is None else out
+    if isinstance(x, (ir.DVar, ir.Sum)):
+        deps(x, out)
+    elif isinstance(x, ir.Final):
+        shape_vars(x.node, out)
+    elif isinstance(x, ir.Node):
+        if isinstance(x, ir.OneCycle):
+            deps(x.pct_start, out)
+        if isinstance(x, ir.Cyclic) and x.mode == "exp_range":
+            deps(x.gamma, out)
+        for f in dataclasses.fields(x):
+            shape_vars(getattr(x, f.name), out)
+    elif isinstance(x, tuple):
+        for v in x:
+            shape_vars(v, out)
+    return out
+
+
+@dataclasses.dataclass
+class Group:
+    """Sweep members sharing their step positions: ``env`` holds scalars for the fixed and shape vars and float64
+    arrays of shape ``(M, 1)`` for the other sweep number vars (one row per member)."""
+
+    env: dict
+    size: int
+    _describe: object  # i -> member i's sweep values, {name: value as written}
+
+    def member(self, i: int) -> dict:
+        return self._describe(i)
+
+    def cast(self, dtype: str) -> dict:
+        import numpy as np
+
+        return {k: (v.astype(dtype) if isinstance(v, np.ndarray) else v) for k, v in self.env.items()}
+
+    def member_env(self, i: int, dtype: str = "float64") -> dict:
+        """Member i's env with scalars (float32 numbers as ``numpy.float32``, as a float32 target holds them)."""
+        import numpy as np
+
+        out = {}
+        for k, v in self.env.items():
+            if isinstance(v, np.ndarray):
+                v = v[i, 0]
+            out[k] = np.float32(v) if (k[0] == "num" and dtype == "float32") else (float(v) if k[0] == "num" else v)
+        return out
+
+
+def groups(node_or_nodes, variables: dict[str, ir.VarDef]):
+    """The sweep members of the vars ``node_or_nodes`` depends on, as :class:`Group` s (one when no var sweeps)."""
+    import numpy as np
+
+    used = deps(node_or_nodes)
+    fixed = [n for n in used if n in variables and not variables[n].sweep]
+    sweep = [n for n in variables if n in used and variables[n].sweep]  # written order
+    shaped = shape_vars(node_or_nodes)
+    outer = [n for n in sweep if n in shaped]
+    inner = [n for n in sweep if n not in shaped]
+
+    def put(env, name, idx):
+        v = variables[name]
+        if v.number is not None:
+            env[("num", name)] = v.number[idx]
+        if v.steps is not None:
+            env[("dur", name)] = v.steps[idx]
+
+    base: dict = {}
+    for n in fixed:
+        put(base, n, 0)
+    if inner:
+        grids = np.meshgrid(*(np.arange(len(variables[n].raw)) for n in inner), indexing="ij")
+        inner_idx = np.stack([g.reshape(-1) for g in grids], axis=1)  # written order, the last varying fastest
+    else:
+        inner_idx = np.zeros((1, 0), dtype=np.int64)
+    for combo in itertools.product(*(range(len(variables[n].raw)) for n in outer)):
+        env = dict(base)
+        for n, i in zip(outer, combo):
+            put(env, n, i)
+        for j, n in enumerate(inner):
+            v = variables[n]
+            if v.number is not None:
+                env[("num", n)] = np.asarray(v.number, dtype=np.float64)[inner_idx[:, j]].reshape(-1, 1)
+
+        def describe(i, combo=combo):
+            m = {n: variables[n].raw[c] for n, c in zip(outer, combo)}
+            m.update({n: variables[n].raw[int(c)] for n, c in zip(inner, inner_idx[i])})
+            return m
+
+        yield Group(env, int(inner_idx.shape[0]), describe)
+
+
+# ------------------------------------------------------------------------------------------------ candidates
+@dataclasses.dataclass
+class Cands:
+    """Local times where a node's extremes over a range are attained: ``points``, plus ``dense`` ranges (inclusive)
+    evaluated step by step."""
+
+    points: set = dataclasses.field(default_factory=set)
+    dense: list = dataclasses.field(default_factory=list)
+
+    def shifted(self, by: int) -> Cands:
+        return Cands({p + by for p in self.points}, [(a + by, b + by) for a, b in self.dense])
+
+    def add(self, other: Cands) -> None:
+        self.points |= other.points
+        self.dense += other.dense
+
+
+class NeedsMetrics(Exception):
+    """The node holds a plateau: its values after its start depend on metric reports."""
+
+
+_MONOTONE = (ir.Constant, ir.Linear, ir.Cosine, ir.Polynomial, ir.Exponential, ir.Step, ir.MultiStep,
+             ir.InverseTime, ir.InverseSqrt)  # fmt: skip
+MAX_CYCLES = 4096  # stretched cycles examined one by one before falling back to a dense range
+
+
+def _scalar(p, env) -> float:
+    v = _compile.param(p, SafeMathXP, env)
+    return float(v)
+
+
+def _near(x: float, lo: int, hi: int) -> set:
+    """Integers around the real ``x`` (either side, rounding-safe), within [lo, hi]."""
+    if not math.isfinite(x):
+        return set()
+    f = math.floor(x)
+    return {t for t in range(f - 1, f + 3) if lo <= t <= hi}
+
+
+def _flat(node, lo: int, env) -> bool:
+    """Whether a node is constant in t from ``lo`` on."""
+    d = _compile.dur(node.duration, env)
+    if d is not None and lo >= d:
+        return True
+    if isinstance(node, ir.Constant):
+        return True
+    if isinstance(node, (ir.Scale, ir.Clip)):
+        return _flat(node.of, lo, env)
+    if isinstance(node, (ir.Product, ir.SumOf)):
+        return all(_flat(p, lo, env) for p in node.parts)
+    return False
+
+
+def candidates(node: ir.Node, lo: int, hi: int, env: dict) -> Cands:  # noqa: C901 - one branch per kind
+    """Local times in ``[lo, hi]`` where ``node``'s minimum and maximum over that range are attained.
+
+    Raises:
+        NeedsMetrics: the node holds a plateau (its values depend on metric reports).
+    """
+    out = Cands()
+    if lo > hi:
+        return out
+    if isinstance(node, ir.Plateau):
+        raise NeedsMetrics(node.monitor)
+    d = _compile.dur(node.duration, env)
+    if d is not None:
+        if lo >= d:  # every node holds its value at its end from there on
+            out.points.add(lo)
+            return out
+        hi = min(hi, d)
+    out.points |= {lo, hi}
+    if isinstance(node, _MONOTONE):
+        return out
+    if isinstance(node, ir.Piecewise):
+        out.points |= {a for a in (_compile.dur(a, env) for a in node.ats) if lo <= a <= hi}
+        return out
+    if isinstance(node, ir.OneCycle):
+        n, pct = d, _scalar(node.pct_start, env)
+        ends = [pct * n - 1.0, n - 1.0] + ([2 * pct * n - 2.0] if node.three_phase else [])
+        for e in ends:
+            out.points |= _near(e, lo, hi)
+        return out
+    if isinstance(node, ir.Cyclic):
+        up, down = _compile.dur(node.up, env), _compile.dur(node.down, env)
+        period = up + down
+        inner = {0, up, period - 1}
+        if node.mode == "exp_range":
+            g = _scalar(node.gamma, env)
+            if 0 < g < 1:
+                inner |= _near(-1 / math.log(g), 0, up)
+            elif g > 1:
+                inner |= _near(period - 1 / math.log(g), up, period - 1)
+        for c in _edge_cycles(lo // period, hi // period):
+            out.points |= {c * period + m for m in inner if lo <= c * period + m <= hi}
+        return out
+    if isinstance(node, ir.PolynomialCycle):
+        every = _compile.dur(node.every, env)
+
+        def cycle(t):  # cycle j covers ((j-1)T, jT], cycle 1 also t = 0
+            return max(1, -((-t) // every))
+
+        for j in _edge_cycles(cycle(lo), cycle(hi)):
+            out.points |= {t for t in ((j - 1) * every + 1, j * every) if lo <= t <= hi}
+        return out
+    if isinstance(node, ir.Sequence):
+        begin = 0
+        for i, part in enumerate(node.parts):
+            pd = _compile.dur(part.duration, env)
+            last = i == len(node.parts) - 1
+            end = hi if (last or pd is None) else begin + pd - 1  # the step before the next part begins
+            a, b = max(lo, begin), min(hi, end)
+            if a <= b:
+                out.add(candidates(part, a - begin, b - begin, env).shifted(begin))
+            if last or pd is None:
+                break
+            begin += pd
+            if begin > hi:
+                break
+        return out
+    if isinstance(node, (ir.Scale, ir.Clip)):  # a non-negative factor, a clamp: monotone maps
+        out.add(candidates(node.of, lo, hi, env))
+        return out
+    if isinstance(node, (ir.Product, ir.SumOf)):
+        moving = [p for p in node.parts if not _flat(p, lo, env)]
+        if len(moving) <= 1:
+            for p in moving:
+                out.add(candidates(p, lo, hi, env))
+        else:
+            out.dense.append((lo, hi))
+        return out
+    if isinstance(node, ir.Repeat):
+        out.add(_repeat_candidates(node, lo, hi, env))
+        return out
+    raise AssertionError(type(node))  # pragma: no cover - every kind is handled above
+
+
+def _edge_cycles(c_lo: int, c_hi: int) -> list[int]:
+    """The cycles whose extremes bound every cycle in between: the first two and the last two."""
+    return sorted({c for c in (c_lo, c_lo + 1, c_hi - 1, c_hi) if c_lo <= c <= c_hi})
+
+
+def _repeat_candidates(node: ir.Repeat, lo: int, hi: int, env: dict) -> Cands:
+    out = Cands()
+    period = _compile.dur(node.period, env)
+    m, times = node.mult, node.times
+    if m == 1:
+        end = None if times is None else period * times
+        if end is not None and hi >= end:
+            out.points.add(end)
+            hi = end - 1
+        if lo > hi:
+            return out
+        # cycle c is `of` over [0, P-1] times decay**c: every full cycle's extremes are the first's or the last's
+        for c in _edge_cycles(lo // period, hi // period):
+            a, b = max(lo, c * period), min(hi, c * period + period - 1)
+            out.add(candidates(node.of, a - c * period, b - c * period, env).shifted(c * period))
+        return out
+    firsts, offsets, scales, end = _cycles(node, period)
+    if end is not None and hi >= end:
+        out.points.add(end)
+        hi = end - 1
+    if lo > hi:
+        return out
+    import bisect
+
+    c_lo, c_hi = bisect.bisect_right(firsts, lo) - 1, bisect.bisect_right(firsts, hi) - 1
+    breaks = _breaks(node.of, env)
+    if breaks is None or c_hi - c_lo > MAX_CYCLES:
+        out.dense.append((lo, hi))
+        return out
+    for c in range(c_lo, c_hi + 1):
+        a = max(lo, firsts[c])
+        b = min(hi, firsts[c + 1] - 1) if c + 1 < len(firsts) else hi
+        out.points |= {a, b}
+        for x in breaks:  # `of` sees (t - first + offset) / scale: its breakpoint x is at first - offset + x * scale
+            out.points |= _near(firsts[c] - offsets[c] + x * scales[c], a, b)
+    return out
+
+
+def _cycles(node: ir.Repeat, period: int):
+    """(first step of each cycle, its fractional offset, its stretch, the end) of a repeat with ``mult > 1``."""
+    m, times = node.mult, node.times
+    if isinstance(node.period, int):
+        firsts, offsets, scales = _compile._cycle_table(node.period, m, times)
+        end = firsts[-1] if times is not None else None
+        if times is not None:
+            firsts, offsets, scales = firsts[:-1], offsets[:-1], scales[:-1]
+        return firsts, offsets, scales, end
+    mi = int(m)
+    firsts, scales, i = [], [], 0
+    while times is None or i < times:
+        first = period * ((mi**i - 1) // (mi - 1))
+        if first > ir.MAX_STEPS:
+            break
+        firsts.append(first)
+        scales.append(float(mi**i))
+        i += 1
+    end = period * ((mi**times - 1) // (mi - 1)) if times is not None else None
+    return firsts, [0.0] * len(firsts), scales, end
+
+
+def _breaks(node: ir.Node, env: dict) -> list[float] | None:
+    """Real local times where ``node`` may stop being monotone (or jump), or None when unknown or too many."""
+    if isinstance(node, _MONOTONE):
+        return []
+    if isinstance(node, ir.Piecewise):
+        return [float(_compile.dur(a, env)) for a in node.ats]
+    if isinstance(node, ir.OneCycle):
+        n, pct = _compile.dur(node.duration, env), _scalar(node.pct_start, env)
+        return [pct * n - 1.0, n - 1.0] + ([2 * pct * n - 2.0] if node.three_phase else [])
+    if isinstance(node, (ir.Scale, ir.Clip)):
+        return _breaks(node.of, env)
+    if isinstance(node, ir.Sequence):
+        out, begin = [], 0
+        for part in node.parts:
+            inner = _breaks(part, env)
+            if inner is None:
+                return None
+            out += [float(begin)] + [begin + x for x in inner]
+            pd = _compile.dur(part.duration, env)
+            if pd is None:
+                break
+            begin += pd
+        return out
+    if isinstance(node, (ir.Product, ir.SumOf)):
+        moving = [p for p in node.parts if not _flat(p, 0, env)]
+        if len(moving) > 1:
+            return None
+        return _breaks(moving[0], env) if moving else []
+    return None
+
+
+# ------------------------------------------------------------------------------------------------ evaluation
+def evaluate(node: ir.Node, t, env: dict, dtype: str = "float64", size: int = 1):
+    """``node`` at local times ``t`` (an int array, shape (K,)) for every member: an array of shape (size, K)."""
+    import numpy as np
+
+    xp = xp_for(dtype)
+    fn = _compile.build(node, xp)
+    t = np.asarray(t, dtype=np.int64)
+    with np.errstate(all="ignore"):
+        v = np.asarray(fn(t, env), dtype=dtype)
+    return np.broadcast_to(v, (size, t.shape[0]))
+
+
+def _dense_blocks(a: int, b: int, size: int):
+    import numpy as np
+
+    step = max(1, CHUNK // max(size, 1))
+    for start in range(a, b + 1, step):
+        yield np.arange(start, min(b, start + step - 1) + 1, dtype=np.int64)
+
+
+def extrema(node: ir.Node, lo: int, hi: int, group: Group):
+    """Exact (min, max) of ``node`` over local times ``[lo, hi]`` for every member of ``group`` (float64 arrays of
+    shape (M,)).
+
+    Raises:
+        NeedsMetrics: the node holds a plateau.
+    """
+    import numpy as np
+
+    c = candidates(node, lo, hi, group.env)
+    pts = np.array(sorted(c.points), dtype=np.int64)
+    v = evaluate(node, pts, group.env, "float64", group.size)
+    low, high = v.min(axis=1), v.max(axis=1)
+    for a, b in c.dense:
+        for t in _dense_blocks(a, b, group.size):
+            v = evaluate(node, t, group.env, "float64", group.size)
+            low, high = np.minimum(low, v.min(axis=1)), np.maximum(high, v.max(axis=1))
+    return low, high
+
+
+# ------------------------------------------------------------------------------------------------ overflow
+def _magnitude(v):
+    import numpy as np
+
+    a = np.abs(v)
+    return np.where(np.isfinite(a), a, np.inf).max(axis=1) if a.shape[1] else np.zeros(a.shape[0])
+
+
+def maxabs(node: ir.Node, lo: int, hi: int, env: dict, dtype: str, size: int):
+    """An upper bound, per member, of ``|value|`` over local times ``[lo, hi]`` as computed in ``dtype`` (``inf``
+    when a value, or an intermediate the formula computes, overflows). Exact where :func:`candidates` has no dense
+    range; otherwise combined from the parts' bounds (prefix products and sums bound the intermediates)."""
+    import numpy as np
+
+    try:
+        c = candidates(node, lo, hi, env)
+        exact = _magnitude(evaluate(node, np.array(sorted(c.points), dtype=np.int64), env, dtype, size))
+    except (NeedsMetrics, _compile.PlateauNeedsMetrics):
+        if isinstance(node, ir.Plateau):  # it only ever lowers its start, or raises it to its `min`
+            xp = xp_for(dtype)
+            with np.errstate(all="ignore"):
+                v = np.maximum(np.abs(xp.f(_compile.param(node.start, xp, env))),
+                               np.abs(xp.f(_compile.param(node.min, xp, env))))  # fmt: skip
+            return np.broadcast_to(np.where(np.isfinite(v), v, np.inf).reshape(-1), (size,))
+        c, exact = Cands(dense=[(lo, hi)]), np.zeros(size)  # a combinator holding a plateau: bound it by its parts
+    if not c.dense:
+        return exact
+    d = _compile.dur(node.duration, env)
+    if d is not None:
+        hi = min(hi, d)
+    lo = min(lo, hi)
+    with np.errstate(all="ignore"):
+        if isinstance(node, (ir.Product, ir.SumOf)):
+            acc = best = None
+            for p in node.parts:
+                m = maxabs(p, lo, hi, env, dtype, size)
+                acc = m if acc is None else (acc * m if isinstance(node, ir.Product) else acc + m)
+                best = acc if best is None else np.maximum(best, acc)
+            bound = best
+        elif isinstance(node, ir.Scale):
+            by = np.abs(np.asarray(_compile.param(node.by, xp_for(dtype), env), dtype=dtype)).reshape(-1)
+            bound = by * maxabs(node.of, lo, hi, env, dtype, size)
+        elif isinstance(node, ir.Clip):
+            bound = maxabs(node.of, lo, hi, env, dtype, size)
+            if node.max is not None:
+                bound = np.minimum(bound, np.abs(np.asarray(_compile.param(node.max, xp_for(dtype), env))).reshape(-1))
+        elif isinstance(node, ir.Sequence):
+            bound = np.zeros(size)
+            begin = 0
+            for i, part in enumerate(node.parts):
+                pd = _compile.dur(part.duration, env)
+                last = i == len(node.parts) - 1 or pd is None
+                end = hi if last else begin + pd
+                a, b = max(lo, begin), min(hi, end)
+                if a <= b:
+                    bound = np.maximum(bound, maxabs(part, a - begin, b - begin, env, dtype, size))
+                if last:
+                    break
+                begin += pd
+        elif isinstance(node, ir.Repeat):
+            period = _compile.dur(node.period, env)
+            of = maxabs(node.of, 0, period, env, dtype, size)
+            if node.mult == 1:
+                last = hi // period
+            else:
+                import bisect
+
+                last = bisect.bisect_right(_cycles(node, period)[0], hi) - 1
+            if node.times is not None:
+                last = min(last, node.times - 1)
+            decay = np.asarray(_compile.param(node.decay, xp_for(dtype), env), dtype=dtype).reshape(-1)
+            grow = np.maximum(np.power(decay, np.asarray(max(last, 0), dtype=dtype)), np.asarray(1.0, dtype=dtype))
+            bound = np.maximum(of * grow, grow)
+        else:  # pragma: no cover - only combinators produce dense ranges
+            bound = np.full(size, np.inf)
+    bound = np.where(np.isfinite(bound), bound, np.inf)
+    return np.broadcast_to(np.maximum(bound, exact), (size,))
+
+
+def first_overflow(node: ir.Node, lo: int, hi: int, env: dict, dtype: str) -> int | None:
+    """The first local time in ``[lo, hi]`` where ``node`` (one member: scalar ``env``) is not finite in ``dtype``.
+
+    A branch and bound over the range: a part whose :func:`maxabs` is finite is skipped, a short one is evaluated
+    step by step. With exact bounds this is a bisection (about 2 log2(range / 4096) bounds).
+    """
+    import numpy as np
+
+    limit = F32_MAX if dtype == "float32" else F64_MAX
+    stack = [(lo, hi)]
+    while stack:
+        a, b = stack.pop()
+        if a > b or float(maxabs(node, a, b, env, dtype, 1)[0]) <= limit:
+            continue
+        if b - a < LEAF:
+            try:
+                v = evaluate(node, np.arange(a, b + 1, dtype=np.int64), env, dtype)[0]
+            except _compile.PlateauNeedsMetrics:  # a plateau's part (bounded by its start or min) is not the one
+                continue
+            bad = ~np.isfinite(v)
+            if bad.any():
+                return a + int(np.argmax(bad))
+            continue
+        mid = (a + b) // 2
+        stack += [(mid + 1, b), (a, mid)]
+    return None
+
+
+def untimed(x, group: Group):
+    """``x`` with every start carried from a plateau (its value depends on the reports) replaced by an upper bound
+    of it (a plateau never exceeds its start or its ``min``), so the overflow check needs no reports."""
+    if isinstance(x, ir.Final) and _compile.timed(x.node):
+        node = untimed(x.node, group)
+        end = _compile.dur(node.duration, group.env)
+        return float(maxabs(node, end, end, group.cast("float64"), "float64", group.size).max())
+    if isinstance(x, ir.Node) and _compile.timed(x):
+        return type(x)(**{f.name: untimed(getattr(x, f.name), group) for f in dataclasses.fields(x)})
+    if isinstance(x, tuple):
+        return tuple(untimed(v, group) for v in x)
+    return x
+
+
+GROWING = (ir.Exponential, ir.Step, ir.MultiStep, ir.Cyclic, ir.OneCycle, ir.Repeat, ir.Scale, ir.Product, ir.SumOf)
+
+
+@dataclasses.dataclass
+class Overflow:
+    """Where a node's values leave the float range: local times (``None``: never) and the member concerned."""
+
+    node: ir.Node
+    at32: int
+    at64: int | None
+    member: dict
+    value: float  # the float64 value at at32
+
+
+def overflow(node: ir.Node, variables: dict[str, ir.VarDef], begin: int | None) -> Overflow | None:
+    """The first local time at which ``node`` overflows float32 (and float64), for the first member that does.
+
+    Only the node itself is examined (the caller walks the tree, innermost first). ``begin`` is the absolute step
+    the node begins at, when known (its open end is then at most ``2**31 - 1 - begin``).
+    """
+    import numpy as np
+
+    whole = node
+    for group in groups(whole, variables):
+        node = untimed(whole, group)
+        d = _compile.dur(node.duration, group.env)
+        hi = d if d is not None else ir.MAX_STEPS - (begin or 0)
+        bound = maxabs(node, 0, hi, group.cast("float32"), "float32", group.size)
+        bad = np.flatnonzero(~(bound <= F32_MAX))
+        for i in bad[:8]:  # a loose bound (a product of parts) may flag members that never overflow
+            at32 = first_overflow(node, 0, hi, group.member_env(int(i), "float32"), "float32")
+            if at32 is None:
+                continue
+            env = group.member_env(int(i))
+            at64 = first_overflow(node, 0, hi, env, "float64")
+            value = float(evaluate(node, [at32], env, "float64")[0, 0])
+            return Overflow(node, at32, at64, group.member(int(i)), value)
+    return None
+
+
+__all__ = ["candidates", "extrema", "maxabs", "first_overflow", "overflow", "groups", "final_value", "SafeMathXP"]

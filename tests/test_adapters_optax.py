@@ -6,11 +6,8 @@ compared range; discrete changes must happen at exactly the same k.
 
 from __future__ import annotations
 
-import copy
-import glob
 import json
 import math
-import os
 import pickle
 import subprocess
 import sys
@@ -20,18 +17,10 @@ import numpy as np
 import pytest
 
 import schedspec
-from schedspec import _yaml
-
-try:  # tests/ as a package or as a rootdir on sys.path
-    from .helpers import example_steps, has_plateau
-except ImportError:
-    from helpers import example_steps, has_plateau
 
 optax = pytest.importorskip("optax")
 jax = pytest.importorskip("jax")
 jnp = jax.numpy
-
-EXAMPLES = sorted(glob.glob(os.path.join(os.path.dirname(__file__), os.pardir, "examples", "*.yaml")))
 
 
 def assert_f32(actual, expected, what: str = "") -> None:
@@ -366,43 +355,7 @@ def test_jit_vmap_and_scalar_agree():
 
 
 # ------------------------------------------------------------------------------------------- examples
-def example_cases(path):
-    """(spec, member) for an example; an epoch spec without steps_per_epoch gets steps_per_epoch = 7."""
-    spec = schedspec.load(path)
-    program = spec.program
-    if program.interval == "epoch" and program.steps_per_epoch is None:
-        data = copy.deepcopy(_yaml.read(path).data)
-        data["steps_per_epoch"] = 7
-        spec = schedspec.load(data)
-    member = spec.program.sweep_members()[0] if spec.program.sweep_vars else None
-    return spec, member
-
-
-@pytest.mark.parametrize("path", EXAMPLES, ids=[os.path.basename(p) for p in EXAMPLES])
-def test_examples_match_evaluate(path):
-    original = schedspec.load(path)
-    if original.program.interval == "epoch" and original.program.steps_per_epoch is None:
-        with pytest.raises(schedspec.SpecError, match="steps_per_epoch"):
-            schedspec.to_optax(
-                original, vars=original.program.sweep_members()[0] if original.program.sweep_vars else None
-            )
-    spec, member = example_cases(path)
-    program = spec.bound(member)
-    spe = program.steps_per_epoch if program.interval == "epoch" else 1
-    for hparam, node in program.hparams.items():
-        if has_plateau(node):
-            with pytest.raises(schedspec.SpecError, match="plateau"):
-                schedspec.to_optax(spec, hparam=hparam, vars=member)
-            continue
-        k = example_steps(node, program)
-        steps = (k * spe).astype(np.int64)
-        steps = np.unique(np.concatenate([steps, steps + spe - 1]))  # first and last step of each epoch
-        steps = steps[steps < 2**31]
-        sched = schedspec.to_optax(spec, hparam=hparam, vars=member)
-        got = np.asarray(jax.jit(sched)(jnp.asarray(steps, jnp.int32)))
-        ref = schedspec.evaluate(spec, steps // spe, hparam=hparam, vars=member)
-        assert_f32(got, ref, f"{os.path.basename(path)}:{hparam}")
-
+# Every example through to_keras/to_optax (and every other target): tests/test_examples_targets.py.
 
 # ------------------------------------------------------------------------------- plateau state: checkpoints
 PLATEAU_CKPT = """\

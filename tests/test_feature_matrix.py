@@ -36,10 +36,10 @@ import yaml  # noqa: E402
 import schedspec  # noqa: E402
 
 try:  # tests/ as a package or as a rootdir on sys.path
-    from .helpers import assert_f32, assert_f64, load_module, native_torch
+    from .helpers import assert_f32, assert_f64, native_torch
     from .reference import ref_values
 except ImportError:
-    from helpers import assert_f32, assert_f64, load_module, native_torch
+    from helpers import assert_f32, assert_f64, native_torch
     from reference import ref_values
 
 torch = pytest.importorskip("torch")
@@ -50,8 +50,28 @@ if keras.backend.backend() != "jax":  # pragma: no cover
     pytest.skip("these tests run Keras on the JAX backend", allow_module_level=True)
 jnp = jax.numpy
 
-import schedspec.adapters.keras as sk  # noqa: E402
-import schedspec.adapters.optax as so  # noqa: E402
+try:
+    from .targets import (
+        F64_TARGETS,
+        RUNNERS,
+        TARGETS,
+        Check,
+        check_refusal_positioned,
+        keys,
+        members,
+        to_units,
+    )
+except ImportError:
+    from targets import (
+        F64_TARGETS,
+        RUNNERS,
+        TARGETS,
+        Check,
+        check_refusal_positioned,
+        keys,
+        members,
+        to_units,
+    )
 
 
 # ------------------------------------------------------------------------------------------------ features
@@ -132,10 +152,6 @@ FEATURES = {
     ),
 }  # fmt: skip
 
-TARGETS = ["evaluate", "to_jax", "to_optax", "optax_inject", "optax_multi_transform", "to_keras", "keras_optimizer",
-           "to_torch", "emit_torch", "emit_keras", "emit_optax", "emit_jax"]  # fmt: skip
-UNIT_TARGETS = {"evaluate", "to_jax", "to_torch", "emit_torch"}  # k in interval units; the rest count optimizer steps
-F64_TARGETS = {"evaluate", "to_torch", "emit_torch"}
 F32_REFERENCES = {"keras_kind", "optax_kind"}  # Keras' and optax's own schedules compute in float32
 
 ALL = {(f, t) for f in FEATURES for t in TARGETS}
@@ -173,16 +189,6 @@ def spec_of(feature: str) -> schedspec.Spec:
 
 def data_of(feature: str) -> dict:
     return yaml.safe_load(FEATURES[feature].text)
-
-
-def keys(spec) -> list[tuple]:
-    """(hparam, group) of every schedule a target must carry: each hyperparameter, for the document (None) and
-    each parameter group."""
-    return [(h, g) for h in spec.program.hparams for g in (None, *spec.program.groups)]
-
-
-def members(spec) -> list[dict | None]:
-    return spec.program.sweep_members() if spec.program.sweep_vars else [None]
 
 
 def reference(feature: str, member: dict | None = None) -> dict:
@@ -232,227 +238,22 @@ def native_kind(feature: str, n: int) -> np.ndarray:
     return np.asarray(jax.vmap(native)(k), np.float64)
 
 
-# ------------------------------------------------------------------------------------------------ clocks
-def spe_of(spec) -> int:
-    return spec.program.steps_per_epoch if spec.program.interval == "epoch" and spec.program.steps_per_epoch else 1
-
-
-def steps_of(spec, units: int) -> np.ndarray:
-    """The optimizer steps a step-counting target is checked at: the first and the last step of each unit."""
-    spe = spe_of(spec)
-    k = np.arange(units)
-    return np.unique(np.concatenate([k * spe, k * spe + spe - 1]))
-
-
-def report_every(spec) -> int:
-    """Optimizer steps per metric report (one report per plateau interval)."""
-    sites = [s for h in spec.program.hparams.values() for s in schedspec._metrics.sites(h)]
-    return sites[0].every * spe_of(spec) if sites else 0
-
-
-# ------------------------------------------------------------------------------------------------ runners
-# Each runner returns {(hparam, group): values} (for a whole sweep {(hparam, group, member): values}): at
-# k = 0..units-1 for UNIT_TARGETS, at steps_of(spec) otherwise. It raises what the target raises.
-def run_evaluate(spec, f: Feature, vars, tmp_path):
-    out = {}
-    for h, g in keys(spec):
-        v = schedspec.evaluate(spec, np.arange(f.units), hparam=h, group=g, vars=vars, metrics=f.metrics,
-                               dtype="float64")  # fmt: skip
-        if v.ndim == 2:  # a sweep: the leading axis runs over the members
-            out.update({(h, g, m): row for m, row in enumerate(v)})
-        else:
-            out[(h, g)] = v
-    return out
-
-
-def run_to_jax(spec, f, vars, tmp_path):
-    spec = spec.with_vars(vars) if vars else spec
-    out = {}
-    k = jnp.arange(f.units)
-    for h, g in keys(spec):
-        fn = schedspec.to_jax(spec, hparam=h, group=g)
-        metrics = {n: jnp.asarray(v) for n, v in (f.metrics or {}).items()}
-        if spec.program.sweep_vars:  # the documented way: one vmap over the members
-            ms = members(spec)
-            args = {n: jnp.asarray([m[n] for m in ms]) for n in spec.program.sweep_vars}
-            rows = jax.jit(jax.vmap(lambda a, fn=fn, metrics=metrics: fn(k, metrics=metrics or None, **a)))(args)
-            out.update({(h, g, m): np.asarray(r) for m, r in enumerate(rows)})
-        else:
-            out[(h, g)] = np.asarray(jax.jit(lambda k, fn=fn, metrics=metrics: fn(k, metrics=metrics or None))(k))
-    return out
-
-
-def run_to_optax(spec, f, vars, tmp_path):
-    steps = jnp.asarray(steps_of(spec, f.units), jnp.int32)
-    return {(h, g): np.asarray(jax.jit(schedspec.to_optax(spec, hparam=h, vars=vars, group=g))(steps))
-            for h, g in keys(spec)}  # fmt: skip
-
-
-def _optax_train(tx, params, labels_of_key, spec, f, steps):
-    """Run jitted updates 0..max(steps) with gradient 1 and the metric reports at the end of each report
-    interval; return {key: the value each update used}, read from the inject_hyperparams states."""
-    state = tx.init(params)
-    update = jax.jit(tx.update)
-    every = report_every(spec)
-    seen = {key: [] for key in labels_of_key}
-    for k in range(int(steps.max()) + 1):
-        updates, state = update(jax.tree_util.tree_map(jnp.ones_like, params), state, params)
-        for key, read in labels_of_key.items():
-            seen[key].append(float(read(state)))
-        if every and (k + 1) % every == 0:
-            for name, values in (f.metrics or {}).items():
-                state = so.report(state, name, values[(k + 1) // every - 1])
-    return {key: np.asarray(v)[steps] for key, v in seen.items()}
-
-
-def _arg(h: str) -> str:
-    return so.OPTAX_NAMES.get(h, h)
-
-
-def run_optax_inject(spec, f, vars, tmp_path):
-    steps = steps_of(spec, f.units)
-    out = {}
-    for g in (None, *spec.program.groups):
-        tx = so.inject(spec, optax.sgd, vars=vars, group=g)
-        read = {(h, g): (lambda s, a=a: s.hyperparams[a]) for h in spec.program.hparams for a in [_arg(h)]}
-        out.update(_optax_train(tx, {"w": jnp.zeros(())}, read, spec, f, steps))
-    return out
-
-
-def run_optax_multi_transform(spec, f, vars, tmp_path):
-    steps = steps_of(spec, f.units)
-    groups = list(spec.program.groups)
-    labels = {f"p_{g}": g for g in groups} | {"p_default": "default"}
-    tx = so.multi_transform(spec, optax.sgd, labels, vars=vars)
-    read = {(h, g): (lambda s, a=a, lab=g or "default": s.inner_states[lab].inner_state.hyperparams[a])
-            for h in spec.program.hparams for a in [_arg(h)] for g in (None, *groups)}  # fmt: skip
-    return _optax_train(tx, {p: jnp.zeros(()) for p in labels}, read, spec, f, steps)
-
-
-def _keras_plateau(schedule, f) -> None:
-    """Attach to an optimizer and make every report (the values at every step then use the reports made)."""
-    if schedule.monitors:
-        if schedule._optimizer is None:
-            schedule.attach(keras.optimizers.SGD(learning_rate=schedule))
-        for name, values in f.metrics.items():
-            for v in values:
-                schedule.report(name, v)
-
-
-def run_to_keras(spec, f, vars, tmp_path):
-    steps = steps_of(spec, f.units).astype(np.int32)
-    out = {}
-    for h, g in keys(spec):
-        sched = schedspec.to_keras(spec, hparam=h, vars=vars)  # groups: refused (Keras has none)
-        _keras_plateau(sched, f)
-        out[(h, g)] = np.asarray(sched(steps))
-    return out
-
-
-def run_keras_optimizer(spec, f, vars, tmp_path):
-    steps = steps_of(spec, f.units).astype(np.int32)
-    opt = sk.optimizer(spec, keras.optimizers.SGD, vars=vars)
-    _keras_plateau(opt._learning_rate, f)
-    out = {}
-    for h, g in keys(spec):
-        if h == "lr":
-            out[(h, g)] = np.asarray(opt._learning_rate(steps))
-        else:  # a constant hyperparameter, passed to the constructor
-            out[(h, g)] = np.full(len(steps), float(getattr(opt, sk._KERAS_NAMES.get(h, h))))
-    return out
-
-
-def _torch_run(spec, f, make, hparams_of_group=("lr",)):
-    """SGD with one param group per spec group (named) and one unnamed; the scheduler from ``make(opt)``,
-    stepped once per interval unit with the plateau's reports; {(hparam, group): values before each update}."""
-    groups = list(spec.program.groups)
-    ps = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in range(len(groups) + 1)]
-    opt = torch.optim.SGD([{"params": [p], **({"name": g} if g else {})} for p, g in zip(ps, [*groups, None])],
-                          lr=0.1, momentum=0.5)  # fmt: skip
-    sched = make(opt)
-    out = {(h, g): [] for h in hparams_of_group for g in (None, *groups)}
-    names = list(f.metrics or {})
-    for k in range(f.units):
-        for i, g in enumerate([*groups, None]):
-            for h in hparams_of_group:
-                out[(h, g)].append(opt.param_groups[i][h])
-        opt.step()
-        for name in names:
-            sched.report(name, f.metrics[name][k])
-        sched.step()
-    return {key: np.asarray(v, np.float64) for key, v in out.items()}
-
-
-def run_to_torch(spec, f, vars, tmp_path):
-    return _torch_run(spec, f, lambda opt: schedspec.to_torch(spec, opt, vars=vars), tuple(spec.program.hparams))
-
-
-def _emit(spec, target, h, vars, tmp_path):
-    return load_module(schedspec.emit(spec, target, hparam=h, vars=vars), tmp_path)
-
-
-def run_emit_torch(spec, f, vars, tmp_path):
-    for h in spec.program.hparams:  # the module is an LRScheduler: another hyperparameter is refused
-        if h != "lr":
-            schedspec.emit(spec, "torch", hparam=h, vars=vars)
-    mod = _emit(spec, "torch", "lr", vars, tmp_path)
-    return _torch_run(spec, f, mod.build_scheduler)
-
-
-def run_emit_keras(spec, f, vars, tmp_path):
-    steps = steps_of(spec, f.units).astype(np.int32)
-    out = {}
-    for h, g in keys(spec):
-        out[(h, g)] = np.asarray(_emit(spec, "keras", h, vars, tmp_path).build_schedule()(steps))
-    return out
-
-
-def run_emit_optax(spec, f, vars, tmp_path):
-    steps = jnp.asarray(steps_of(spec, f.units), jnp.int32)
-    out = {}
-    groups = list(spec.program.groups)
-    for h in spec.program.hparams:
-        mod = _emit(spec, "optax", h, vars, tmp_path)
-        for g in (None, *groups):
-            sched = mod.build_schedule(g) if groups else mod.build_schedule()
-            out[(h, g)] = np.asarray(jax.jit(sched)(steps))
-        if groups and h == "lr":  # the labels, as adapters.optax.multi_transform: what sgd applied
-            labels = {f"p_{g}": g for g in groups} | {"p_other": "default"}
-            tx = mod.build_multi_transform(optax.sgd, labels)
-            read = {("applied", g): (lambda s, lab=g or "default": s.inner_states[lab].inner_state.hyperparams["learning_rate"])
-                    for g in (None, *groups)}  # fmt: skip
-            applied = _optax_train(tx, {p: jnp.zeros(()) for p in labels}, read, spec, f, np.asarray(steps))
-            for g in (None, *groups):
-                assert_f32(applied[("applied", g)], out[(h, g)], f"emitted build_multi_transform, group {g}")
-    return out
-
-
-def run_emit_jax(spec, f, vars, tmp_path):
-    steps = jnp.asarray(steps_of(spec, f.units), jnp.int32)
-    out = {}
-    for h in spec.program.hparams:
-        mod = _emit(spec, "jax", h, vars, tmp_path)
-        for g in (None, *spec.program.groups):
-            kw = ({"metrics": f.metrics} if f.metrics else {}) | ({"group": g} if spec.program.groups else {})
-            out[(h, g)] = np.asarray(mod.schedule(steps, **kw))
-    return out
-
-
-RUNNERS = {t: globals()[f"run_{t}"] for t in TARGETS}
-
-
 # ------------------------------------------------------------------------------------------------ checks
-def check_values(feature: str, target: str, spec, got: dict, member_index=None, member=None) -> None:
+def check(feature: str) -> Check:
     f = FEATURES[feature]
+    return Check(units=np.arange(f.units), loop=f.units, metrics=f.metrics)
+
+
+def check_values(feature: str, target: str, spec, got: dict, member_index=None, member=None) -> None:
+    """The values of every (hparam, group) equal the feature's reference (the key with ``member_index`` for a
+    whole sweep); nothing the reference has may be missing."""
     ref = reference(feature, member)
-    expected_keys = {key if member_index is None else (*key, member_index) for key in ref}
-    got_keys = {key for key in got if key[0] != "applied"} if member_index is None else set(got)
-    assert got_keys >= expected_keys, f"{target} left out {sorted(expected_keys - got_keys, key=str)}"
-    spe = spe_of(spec)
-    for key, values in ref.items():
-        ours = got[key if member_index is None else (*key, member_index)]
-        if target not in UNIT_TARGETS:
-            values = values[steps_of(spec, f.units) // spe]
+    wanted = {key if member_index is None else (*key, member_index): key for key in ref}
+    assert set(got) >= set(wanted), f"{feature} x {target} left out {sorted(set(wanted) - set(got), key=str)}"
+    extra = {key: key[1:] for key in got if key[0] == "applied"}  # what an optimizer applied, per group
+    for key, ref_key in {**wanted, **extra}.items():
+        xs, ours = got[key]
+        values = ref[ref_key][to_units(spec, target, xs)]
         what = f"{feature} x {target}: {key}" + (f" member {member}" if member else "")
         exact = target in F64_TARGETS and feature not in F32_REFERENCES
         (assert_f64 if exact else assert_f32)(ours, values, what)
@@ -460,10 +261,7 @@ def check_values(feature: str, target: str, spec, got: dict, member_index=None, 
 
 def check_refusal(feature: str, target: str, err: schedspec.SpecError) -> None:
     f = FEATURES[feature]
-    assert err.issues, f"{feature} x {target}: a SpecError without issues"
-    for issue in err.issues:
-        assert issue.line is not None and issue.col is not None, f"{feature} x {target}: not positioned: {issue}"
-        assert issue.file == f"{feature}.yaml"
+    check_refusal_positioned(err, f"{feature}.yaml")
     text = str(err)
     assert re.search(f.names, text), f"{feature} x {target}: the refusal does not name the feature: {text}"
     assert re.search(f.instead, text), f"{feature} x {target}: the refusal does not say what to use instead: {text}"
@@ -483,7 +281,7 @@ def test_feature_works_or_is_refused_positioned(feature, target, tmp_path):
     spec = spec_of(feature)
     runner = RUNNERS[target]
     try:
-        got = runner(spec, FEATURES[feature], None, tmp_path)
+        got = runner(spec, check(feature), None, tmp_path)
     except schedspec.SpecError as err:
         assert (feature, target) not in EXPECTED_WORKS, f"{feature} x {target} is expected to work: {err}"
         check_refusal(feature, target, err)
@@ -499,7 +297,7 @@ def test_feature_works_or_is_refused_positioned(feature, target, tmp_path):
             check_values(feature, target, spec, got)
     if spec.program.sweep_vars:  # what to use instead of a whole sweep: one member, on every target
         for member in members(spec):
-            check_values(feature, target, spec, runner(spec, FEATURES[feature], member, tmp_path), member=member)
+            check_values(feature, target, spec, runner(spec, check(feature), member, tmp_path), member=member)
 
 
 def test_the_tables_name_real_cells():

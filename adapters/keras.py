@@ -21,6 +21,13 @@ path to the spec, so a ``.keras`` file is self-contained. The class is registere
 when this module is imported (``schedspec.to_keras`` imports it); to load a saved model in a fresh process, run
 ``import schedspec.adapters.keras`` first, or pass ``custom_objects={"Schedule": Schedule}``.
 
+A ``plateau`` keeps its state (the reports and the value after each) in three variables of its optimizer, whose
+class becomes a registered subclass (``PlateauAdam`` for ``Adam``, :func:`plateau_optimizer_class`) that creates
+them when Keras builds it: a reloaded optimizer has the same variables in the same order as the saved one, so
+Keras restores all of them (iterations and moments too) instead of skipping them with a warning.
+
+Keras has no parameter groups: a spec with ``groups`` is refused (a positioned :class:`SpecError`).
+
 The "current" learning rate a Keras optimizer reports (``optimizer.learning_rate``) is ``schedule(iterations)``:
 after update ``k`` it is the value of the **next** update, ``k + 1``.
 """
@@ -423,7 +430,7 @@ def plateau_optimizer_class(base: type) -> type:
 
     def build(self, variables):
         base.build(self, variables)
-        sched = self._learning_rate
+        sched = getattr(self, "_learning_rate", None)
         if isinstance(sched, Schedule) and sched._sites:
             sched.attach(self)
             mine = sched._variables()
@@ -495,15 +502,20 @@ def to_keras(
     A spec with a ``plateau`` needs its metric reports: pass ``callbacks=[schedule.callback()]`` to
     ``model.fit`` (one report per epoch, read from the logs), or call ``schedule.attach(optimizer)`` once and
     ``schedule.report(name, value)`` at the end of each interval in a custom loop. Keras' own
-    ``ReduceLROnPlateau`` callback cannot drive a schedule (it sets the lr, which raises on a schedule).
+    ``ReduceLROnPlateau`` callback cannot drive a schedule (it sets the lr, which raises on a schedule). The
+    plateau's state lives in its optimizer's variables, so ``model.save``/``keras.models.load_model`` (and
+    ``save_weights``/``load_weights``) keep it with the iterations and the optimizer's moments; continue a
+    reloaded model with ``callbacks=[schedspec.adapters.keras.PlateauCallback()]`` (see
+    :func:`plateau_optimizer_class`).
 
     Returns:
         A :class:`Schedule`, e.g. for ``keras.optimizers.SGD(learning_rate=...)``; it survives
         ``model.save(...)``/``keras.models.load_model(...)``.
 
     Raises:
-        SpecError: no such hparam, a sweep var not fixed by ``vars``, or an epoch-based spec without
-            ``steps_per_epoch``.
+        SpecError: no such hparam, a sweep var not fixed by ``vars``, an epoch-based spec without
+            ``steps_per_epoch``, parameter ``groups`` (a Keras optimizer has none: use torch or optax), or a
+            ``plateau`` that never ends in a spec without ``total`` and no ``max_reports`` (each positioned).
         ValueError: a bad ``gradient_accumulation_steps``.
 
     >>> import schedspec

@@ -11,6 +11,12 @@ option is needed for it.
 
 The checks every target shares (one sweep member, no metric-driven phase, ``steps_per_epoch`` for an epoch-based
 spec) are :func:`schedspec._target.resolve`.
+
+A plateau (:func:`inject`, :func:`report`) keeps its state in the optimizer state, a :class:`SchedSpecState`
+pytree whose static aux data describes the plateaus (:class:`Plateaus`), so checkpoints need nothing else:
+``pickle`` of the state, or its ``jax.tree_util.tree_flatten`` leaves saved and put back with ``tree_unflatten``
+(on the structure of a fresh ``init``), continue exactly in another process. :func:`report` also takes a Flax
+``nnx.Optimizer``'s ``opt_state`` (leaves in ``nnx.Variable``), which it updates in place.
 """
 
 from __future__ import annotations
@@ -459,6 +465,10 @@ def multi_transform(spec: Any, opt_fn: Callable, param_labels: Any, *, vars: dic
     ``optax.multi_transform``) names each parameter's group; the label ``"default"`` (or any label that is not a
     group of the spec) gets the spec's top-level schedules. Every group of the spec must label at least one
     parameter: checked at ``init``, a group no parameter carries is an error.
+
+    Raises:
+        SpecError: a hyperparameter ``opt_fn`` does not take, a group's sweep var not fixed by ``vars``, or a
+            group named ``default`` (the label of the parameters outside every group), each positioned.
     """
     optax = require("optax", "optax")
     import jax

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
@@ -593,3 +594,25 @@ def test_plateau_schedule_belongs_to_one_optimizer():
         model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
         model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
         schedspec.adapters.keras.PlateauCallback().set_model(model)
+
+
+def test_keras_reduce_lr_on_plateau_example_is_complete():
+    """issue 9 §3: examples/keras-reduce-lr-on-plateau.yaml failed in to_keras (no steps_per_epoch; an
+    open-ended plateau needs max_reports). The example now gives both (390 steps per epoch, total 100 epochs:
+    100 reports); the incomplete spec keeps its clear, positioned errors."""
+    path = "examples/keras-reduce-lr-on-plateau.yaml"
+    sched = schedspec.to_keras(path)
+    assert sched.max_reports == 100 and sched.monitors == ["val_acc"] and sched._divisor == 390
+    opt = schedspec.adapters.keras.optimizer(path, keras.optimizers.Adam)
+    assert type(opt).__name__ == "PlateauAdam"
+    text = Path(path).read_text()  # (tests run at the repository root)
+    no_spe = text.replace("steps_per_epoch: 390\n", "")
+    with pytest.raises(schedspec.SpecError) as err:
+        schedspec.to_keras(schedspec.loads(no_spe, "k.yaml"))
+    assert str(err.value).startswith("k.yaml:19:11: `interval: epoch` counts epochs, but keras counts optimizer "
+                                     "steps: add `steps_per_epoch`")  # fmt: skip
+    open_ended = text.replace("total: 100\n", "")
+    with pytest.raises(schedspec.SpecError) as err:
+        schedspec.to_keras(schedspec.loads(open_ended, "k.yaml"))
+    assert str(err.value).startswith("k.yaml:22:3: lr: this `plateau` never ends")
+    assert schedspec.to_keras(schedspec.loads(open_ended, "k.yaml"), max_reports=50).max_reports == 50

@@ -560,3 +560,23 @@ def test_open_ended_plateau_needs_max_reports_positioned():
         so.inject(spec, optax.sgd)
     assert str(err.value).startswith("open.yaml:6:5: lr[1]: this `plateau` never ends") and "max_reports=N" in str(err.value)
     so.inject(spec, optax.sgd, max_reports=8)  # given: fine
+
+
+def test_to_optax_takes_a_group_and_multi_transform_refuses_a_group_named_default():
+    """to_optax(spec, group=...) is that group's count schedule (examples/finetune-groups.yaml: backbone is 0.1 x
+    the document's 1e-3 at step 1000, head holds 1e-3 until step 2000); a spec group named `default` would take
+    the label multi_transform gives the parameters outside every group, so it is refused at its key."""
+    import schedspec.adapters.optax as so
+
+    path = "examples/finetune-groups.yaml"
+    k = jnp.asarray([1000, 1999, 20000], jnp.int32)
+    doc_1999 = 1e-5 + (1e-3 - 1e-5) * (1 + math.cos(math.pi * 999 / 19000)) / 2  # the cosine from step 1000
+    assert_f32(schedspec.to_optax(path, group="backbone")(k), [1e-4, 0.1 * doc_1999, 1e-6], "backbone")
+    assert_f32(schedspec.to_optax(path, group="head")(k), [1e-3, 1e-3, 1e-5], "head")
+    assert_f32(schedspec.to_optax(path)(k), schedspec.evaluate(path, k), "the document's")
+    with pytest.raises(schedspec.SpecError, match="the spec has no group 'haed'; did you mean 'head'"):
+        schedspec.to_optax(path, group="haed")
+    spec = schedspec.loads("schedspec: 1\nlr: 0.1\ngroups:\n  default: {scale: 0.5}\n", "g.yaml")
+    with pytest.raises(schedspec.SpecError) as err:
+        so.multi_transform(spec, optax.sgd, {"w": "default"})
+    assert str(err.value).startswith("g.yaml:4:3: group `default`: multi_transform gives the label 'default'")

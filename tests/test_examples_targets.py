@@ -211,3 +211,59 @@ def test_the_table_covers_every_example():
     for name, targets in MEANT_FOR.items():
         assert targets <= set(TARGETS), name
     assert UNIT_TARGETS <= set(TARGETS)
+
+
+# ------------------------------------------------------------------------------------------------ named cases
+def _finetune_expected(k: int) -> dict:
+    """examples/finetune-groups.yaml in closed form (1000 steps per epoch, 20 epochs): the document warms up to
+    1e-3 over epoch 0, then a cosine to 1e-5; backbone is 0.1 x that; head holds 1e-3 for 2 epochs, then a cosine
+    to 1e-5."""
+    import math
+
+    def cos(t, n, a, b):
+        t = min(t, n)
+        return b + (a - b) * (1 + math.cos(math.pi * t / n)) / 2
+
+    doc = 1e-3 * k / 1000 if k < 1000 else cos(k - 1000, 19000, 1e-3, 1e-5)
+    head = 1e-3 if k < 2000 else cos(k - 2000, 18000, 1e-3, 1e-5)
+    return {None: doc, "backbone": 0.1 * doc, "head": head}
+
+
+@pytest.mark.parametrize("target", ["optax", "jax"])
+def test_finetune_groups_emitted_modules_keep_their_groups(target, tmp_path):
+    """issue 9 §3: `schedspec compile examples/finetune-groups.yaml --to optax|jax` exited 0 and dropped
+    `groups` (every parameter got the document's lr). The modules now take the group, and optax's
+    build_multi_transform labels the parameters as schedspec.adapters.optax.multi_transform does."""
+    try:
+        from .helpers import load_module
+    except ImportError:
+        from helpers import load_module
+
+    mod = load_module(schedspec.emit(load("finetune-groups.yaml"), target), tmp_path)
+    ks = [0, 500, 999, 1000, 1999, 2000, 11000, 19999, 20000, 25000]
+    for g in (None, "backbone", "head"):
+        fn = mod.build_schedule(g) if target == "optax" else (lambda k, g=g: mod.schedule(k, group=g))
+        got = np.asarray(fn(np.asarray(ks, np.int32)), np.float64)
+        assert_f32(got, [_finetune_expected(k)[g] for k in ks], f"{target} group {g}")
+    with pytest.raises(ValueError, match=r"no parameter group 'neck' \(its groups: backbone, head\)"):
+        mod.schedule(0, group="neck")
+    src = schedspec.emit(load("finetune-groups.yaml"), target)
+    assert "# The groups also override (head: weight_decay): emit those with `--hparam NAME`." in src
+    assert "the spec also schedules weight_decay" in src
+
+
+def test_finetune_groups_keras_is_refused_at_groups(capsys):
+    """Keras has no parameter groups: every Keras path refuses `groups`, positioned at the key."""
+    from schedspec.cli import main
+
+    path = "examples/finetune-groups.yaml"
+    assert main(["compile", path, "--to", "keras"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{path}:16:1: `groups`: a Keras optimizer has no parameter groups")
+    assert "use torch (schedspec.to_torch" in err and "optax (schedspec.adapters.optax.multi_transform" in err
+    import schedspec.adapters.keras as sk
+
+    for call in (lambda: schedspec.to_keras(path), lambda: sk.optimizer(path, keras.optimizers.AdamW)):
+        with pytest.raises(schedspec.SpecError) as exc:
+            call()
+        assert str(exc.value).startswith(f"{path}:16:1: `groups`: a Keras optimizer has no parameter groups")

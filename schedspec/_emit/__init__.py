@@ -19,6 +19,14 @@ the reports in ``state_dict()``, an update that waits for a report refused); jax
 takes ``{name: reports}`` like :func:`schedspec.to_jax`. keras and optax refuse a plateau, naming the runtime
 adapter to use (their schedule needs state that the optimizer does not carry: a callback, or ``inject``/``report``).
 
+Parameter ``groups`` are emitted for optax and jax: every distinct group schedule gets its own generated
+functions (namespace ``g1``, ``g2``, ...), and ``schedule(step, group=None)`` (``schedule(step, metrics=None,
+group=None)`` with a plateau) picks one, as ``schedspec.to_jax(spec, group=...)``; the optax module adds
+``build_schedule(group=None)`` and ``build_multi_transform(opt_fn, param_labels, **kwargs)`` (labels, as
+``schedspec.adapters.optax.multi_transform``). keras refuses ``groups`` (Keras has no parameter groups). The header
+of a keras/optax/jax module names the spec's other schedules and the groups' other overrides (one module carries
+one hyperparameter: ``--hparam``).
+
 torch uses a native class where it equals the spec for every ``k``, the end included: ``StepLR`` (a ``step``
 phase, or a staircase ``exponential``, with no duration), ``MultiStepLR``, ``ExponentialLR`` and ``ConstantLR``
 (``factor=1``). Everything else is a closed-form ``LRScheduler`` subclass. ``CosineAnnealingLR`` is never used:
@@ -852,8 +860,9 @@ def emit(spec, target: str = "torch", *, hparam: str = "lr", vars: dict | None =
 
     Raises:
         SpecError: the spec is invalid, still sweeps (pass ``vars``), has a ``plateau`` for keras or optax (they
-            name the runtime adapter to use instead), or counts epochs without ``steps_per_epoch`` for a
-            step-counting target.
+            name the runtime adapter to use instead), has ``groups`` for keras (or a group named ``default`` for
+            optax, the label of the parameters outside every group), or counts epochs without
+            ``steps_per_epoch`` for a step-counting target.
         ValueError: an unknown target, or ``torch`` for a hyperparameter other than ``lr``.
 
     >>> import schedspec

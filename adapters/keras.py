@@ -21,6 +21,13 @@ path to the spec, so a ``.keras`` file is self-contained. The class is registere
 when this module is imported (``schedspec.to_keras`` imports it); to load a saved model in a fresh process, run
 ``import schedspec.adapters.keras`` first, or pass ``custom_objects={"Schedule": Schedule}``.
 
+A ``plateau`` keeps its state (the reports and the value after each) in three variables of its optimizer, whose
+class becomes a registered subclass (``PlateauAdam`` for ``Adam``, :func:`plateau_optimizer_class`) that creates
+them when Keras builds it: a reloaded optimizer has the same variables in the same order as the saved one, so
+Keras restores all of them (iterations and moments too) instead of skipping them with a warning.
+
+Keras has no parameter groups: a spec with ``groups`` is refused (a positioned :class:`SpecError`).
+
 The "current" learning rate a Keras optimizer reports (``optimizer.learning_rate``) is ``schedule(iterations)``:
 after update ``k`` it is the value of the **next** update, ``k + 1``.
 """
@@ -33,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from schedspec import _compile, _metrics, ir
-from schedspec._errors import MissingDependency, SpecError, did_you_mean
+from schedspec._errors import MissingDependency, SpecError, did_you_mean, format_path
 from schedspec._target import resolve
 from schedspec.formulas import KerasXP
 
@@ -54,7 +61,7 @@ def _import_keras():
 
 keras = _import_keras()
 
-__all__ = ["Schedule", "PlateauCallback", "to_keras", "optimizer"]
+__all__ = ["Schedule", "PlateauCallback", "to_keras", "optimizer", "plateau_optimizer_class"]
 
 _FORMAT = 1
 
@@ -151,7 +158,7 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
         self.max_reports = None
         self._reports = None
         self._optimizer = None
-        self._values_var = self._counts_var = None
+        self._values_var = self._counts_var = self._reports_var = None
         if self._sites:
             self.max_reports = _capacity(self._sites, max_reports)
             self._reports = _metrics.Reports([self.node])
@@ -188,14 +195,29 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
         return list(self._reports.names) if self._reports is not None else []
 
     def attach(self, optimizer) -> None:
-        """Add the plateau state to ``optimizer`` as two non-trainable optimizer variables (once per optimizer).
+        """Add the plateau state to ``optimizer`` as three non-trainable optimizer variables (once per optimizer).
 
-        ``schedspec_plateau_values`` (plateaus x ``max_reports + 1``: the value after each report) and
-        ``schedspec_plateau_counts`` (reports made). Being optimizer variables, they are passed into the jitted
-        train step, saved with the optimizer and restored by ``load_weights``.
+        ``schedspec_plateau_values`` (plateaus x ``max_reports + 1``: the value after each report),
+        ``schedspec_plateau_counts`` (reports made, per plateau) and ``schedspec_plateau_reports`` (metrics x
+        ``max_reports`` x 2 int32: the bits of each float64 report). Being optimizer variables, they are passed
+        into the jitted train step, saved with the optimizer and restored with it (``keras.models.load_model``,
+        ``load_weights``); the reports are read back from them before the next report, so a restored optimizer
+        continues its plateaus exactly.
+
+        The optimizer's class becomes :func:`plateau_optimizer_class` of its class (a registered subclass whose
+        ``build`` attaches the schedule), so that a reloaded optimizer has the same variables in the same order
+        as the saved one. Its behaviour is otherwise unchanged (``isinstance`` still holds).
         """
         if not self._sites or self._optimizer is optimizer:
             return
+        if self._optimizer is not None:
+            raise ValueError(
+                f"the schedule {self.name!r} is already attached to another optimizer: a plateau's state lives in "
+                "its optimizer's variables, so build one schedule per optimizer (schedspec.to_keras again)"
+            )
+        cls = plateau_optimizer_class(type(optimizer))
+        if type(optimizer) is not cls:
+            optimizer.__class__ = cls
         n = len(self._sites)
         self._values_var = optimizer.add_variable(
             shape=(n, self.max_reports + 1), initializer="zeros", dtype=self.dtype, name="schedspec_plateau_values"
@@ -203,8 +225,36 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
         self._counts_var = optimizer.add_variable(
             shape=(n,), initializer="zeros", dtype="int32", name="schedspec_plateau_counts"
         )
+        self._reports_var = optimizer.add_variable(
+            shape=(len(self._reports.names), self.max_reports, 2), initializer="zeros", dtype="int32",
+            name="schedspec_plateau_reports",
+        )  # fmt: skip
         self._optimizer = optimizer
         self._write()
+
+    def _variables(self) -> list:
+        return [v for v in (self._values_var, self._counts_var, self._reports_var) if v is not None]
+
+    def reports_made(self, name: str) -> int:
+        """How many reports of metric ``name`` the schedule holds (read from its optimizer's variables)."""
+        self._sync()
+        return len(self._reports.reports[name])
+
+    def _sync(self) -> None:
+        """Read the reports back from the optimizer variables (they may have been restored from a file)."""
+        if self._reports_var is None:
+            return
+        counts = np.asarray(keras.ops.convert_to_numpy(self._counts_var.value))
+        bits = np.ascontiguousarray(keras.ops.convert_to_numpy(self._reports_var.value), dtype=np.int32)
+        stored = bits.reshape(bits.shape[0], -1).view(np.float64)  # metrics x max_reports
+        reports = {}
+        for m, name in enumerate(self._reports.names):
+            count = int(counts[next(i for i, s in enumerate(self._sites) if s.monitor == name)])
+            held = [float(x) for x in stored[m, : min(count, self.max_reports)]]
+            # a report past the buffer is consumed by no plateau (max_reports covers them all): a placeholder
+            reports[name] = held + [float("nan")] * (count - len(held))
+        if not _same_reports(reports, self._reports.reports):
+            self._reports.load(reports)
 
     def report(self, name: str, value: Any) -> None:
         """Record the next report of metric ``name`` (report ``j`` is the metric at the end of interval ``j``)."""
@@ -215,6 +265,7 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
                 f"no `plateau` of {self.name!r} monitors {name!r}{did_you_mean(str(name), self._reports.names)} "
                 f"(monitored: {', '.join(self._reports.names)})"
             )
+        self._sync()
         j = len(self._reports.reports[name])
         for site in self._sites:
             if site.monitor == name and site.stop() is None and j >= self.max_reports:
@@ -237,8 +288,13 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
             values[i, : len(traj)] = traj
             values[i, len(traj) :] = traj[-1]
             counts[i] = count
+        stored = np.zeros((len(self._reports.names), self.max_reports), dtype=np.float64)
+        for m, name in enumerate(self._reports.names):
+            held = self._reports.reports[name][: self.max_reports]
+            stored[m, : len(held)] = held
         self._values_var.assign(values.astype(self.dtype))
         self._counts_var.assign(counts)
+        self._reports_var.assign(stored.view(np.int32).reshape(stored.shape[0], self.max_reports, 2))
 
     def callback(self) -> PlateauCallback:
         """A Keras callback for ``model.fit`` that attaches the schedule and reports its metrics at each epoch end."""
@@ -265,6 +321,13 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
         )
 
 
+def _same_reports(a: dict, b: dict) -> bool:
+    """Equal report lists, NaN equal to NaN (a NaN report is a bad report, and a placeholder past the buffer)."""
+    if a.keys() != b.keys():
+        return False
+    return all(len(a[n]) == len(b[n]) and np.array_equal(a[n], b[n], equal_nan=True) for n in a)
+
+
 def _capacity(sites: list, max_reports: int | None) -> int:
     """Reports the variables hold: every report a plateau consumes (``max_reports`` if given, checked)."""
     stops = [s.stop() for s in sites]
@@ -288,20 +351,36 @@ class PlateauCallback(keras.callbacks.Callback):
     from the epoch's logs (e.g. ``val_loss`` when ``validation_data`` is given) and reports it. One report per
     ``fit`` epoch: the spec's report clock (``every``) must end exactly at each epoch's end, which is checked
     against the optimizer's update count; a missing metric or a misaligned epoch is an error, never skipped.
+
+    ``PlateauCallback()`` without a schedule finds it in the model's optimizer when ``fit`` starts: the way to
+    continue a model reloaded with ``keras.models.load_model`` (its optimizer holds the plateau state).
     """
 
-    def __init__(self, schedule: Schedule):
+    def __init__(self, schedule: Schedule | None = None):
         super().__init__()
-        if not schedule.monitors:
+        if schedule is not None and not schedule.monitors:
             raise ValueError(f"the schedule {schedule.name!r} has no `plateau`: it needs no callback")
         self.schedule = schedule
+
+    def _find(self, model) -> None:
+        if self.schedule is not None:
+            return
+        sched = getattr(getattr(model, "optimizer", None), "_learning_rate", None)
+        if not isinstance(sched, Schedule) or not sched.monitors:
+            raise ValueError(
+                "PlateauCallback(): the model's optimizer has no schedspec schedule with a `plateau` (its "
+                f"learning_rate is {type(sched).__name__}); pass the schedule: schedule.callback()"
+            )
+        self.schedule = sched
 
     def set_model(self, model) -> None:
         super().set_model(model)
         if getattr(model, "optimizer", None) is not None:
+            self._find(model)
             self.schedule.attach(model.optimizer)
 
     def on_train_begin(self, logs=None) -> None:
+        self._find(self.model)
         self.schedule.attach(self.model.optimizer)
 
     def on_epoch_end(self, epoch, logs=None) -> None:
@@ -314,7 +393,7 @@ class PlateauCallback(keras.callbacks.Callback):
                     f"the schedule's plateau monitors {name!r}, which epoch {epoch} did not log (logged: "
                     f"{', '.join(sorted(logs)) or 'nothing'}); e.g. val_loss needs validation_data in fit"
                 )
-            j = len(sched._reports.reports[name])
+            j = sched.reports_made(name)
             every = sched._reports.every[name]
             if k != (j + 1) * every:
                 raise ValueError(
@@ -323,6 +402,62 @@ class PlateauCallback(keras.callbacks.Callback):
                     "fit's steps per epoch match the plateau's `every` (or report by hand with schedule.report)"
                 )
             sched.report(name, float(logs[name]))
+
+
+# ------------------------------------------------------------------------------------------ plateau optimizers
+_PLATEAU_CLASSES: dict[type, type] = {}
+
+
+def plateau_optimizer_class(base: type) -> type:
+    """The registered subclass of the Keras optimizer class ``base`` that carries a schedspec plateau.
+
+    Its only difference: ``build`` also attaches the :class:`Schedule` it was given as ``learning_rate``
+    (:meth:`Schedule.attach`) and puts the plateau variables last, so the optimizer has the same variables, in
+    the same order, whether the schedule was attached before or after the optimizer was built, and when Keras
+    rebuilds it while loading a saved model. Without that, Keras would skip loading every optimizer variable
+    (iterations and Adam moments included) with only a warning about the variable count.
+
+    The subclasses of Keras' own optimizers (``keras.optimizers.SGD``, ``Adam``, ...) are registered when this
+    module is imported, as ``"schedspec>PlateauAdam"`` etc., so ``import schedspec.adapters.keras`` before
+    ``keras.models.load_model`` suffices. For an optimizer class of your own, call
+    ``plateau_optimizer_class(MyOptimizer)`` before loading (Keras otherwise says it cannot locate the class).
+    """
+    if getattr(base, "_schedspec_plateau", False):
+        return base
+    cls = _PLATEAU_CLASSES.get(base)
+    if cls is not None:
+        return cls
+
+    def build(self, variables):
+        base.build(self, variables)
+        sched = getattr(self, "_learning_rate", None)
+        if isinstance(sched, Schedule) and sched._sites:
+            sched.attach(self)
+            mine = sched._variables()
+            own = self._variables  # Keras' list (its tracker's store): reorder it in place
+            own[:] = [v for v in own if not any(v is m for m in mine)] + mine
+
+    public = getattr(keras.optimizers, base.__name__, None) is base
+    name = f"Plateau{base.__name__}" if public else f"Plateau{base.__name__}@{base.__module__}"
+    cls = type(f"Plateau{base.__name__}", (base,), {
+        "build": build, "_schedspec_plateau": True, "__module__": __name__,
+        "__doc__": f"{base.__name__} carrying a schedspec plateau (see plateau_optimizer_class).",
+    })  # fmt: skip
+    keras.saving.register_keras_serializable(package="schedspec", name=name)(cls)
+    _PLATEAU_CLASSES[base] = cls
+    return cls
+
+
+def _register_builtin_optimizers() -> None:
+    import inspect
+
+    for obj in list(vars(keras.optimizers).values()):
+        if (inspect.isclass(obj) and issubclass(obj, keras.optimizers.Optimizer) and obj is not keras.optimizers.Optimizer
+                and obj.__name__ not in ("LossScaleOptimizer", "MultiOptimizer")):  # fmt: skip
+            plateau_optimizer_class(obj)
+
+
+_register_builtin_optimizers()
 
 
 def _nodes(x: Any):
@@ -367,15 +502,20 @@ def to_keras(
     A spec with a ``plateau`` needs its metric reports: pass ``callbacks=[schedule.callback()]`` to
     ``model.fit`` (one report per epoch, read from the logs), or call ``schedule.attach(optimizer)`` once and
     ``schedule.report(name, value)`` at the end of each interval in a custom loop. Keras' own
-    ``ReduceLROnPlateau`` callback cannot drive a schedule (it sets the lr, which raises on a schedule).
+    ``ReduceLROnPlateau`` callback cannot drive a schedule (it sets the lr, which raises on a schedule). The
+    plateau's state lives in its optimizer's variables, so ``model.save``/``keras.models.load_model`` (and
+    ``save_weights``/``load_weights``) keep it with the iterations and the optimizer's moments; continue a
+    reloaded model with ``callbacks=[schedspec.adapters.keras.PlateauCallback()]`` (see
+    :func:`plateau_optimizer_class`).
 
     Returns:
         A :class:`Schedule`, e.g. for ``keras.optimizers.SGD(learning_rate=...)``; it survives
         ``model.save(...)``/``keras.models.load_model(...)``.
 
     Raises:
-        SpecError: no such hparam, a sweep var not fixed by ``vars``, or an epoch-based spec without
-            ``steps_per_epoch``.
+        SpecError: no such hparam, a sweep var not fixed by ``vars``, an epoch-based spec without
+            ``steps_per_epoch``, parameter ``groups`` (a Keras optimizer has none: use torch or optax), or a
+            ``plateau`` that never ends in a spec without ``total`` and no ``max_reports`` (each positioned).
         ValueError: a bad ``gradient_accumulation_steps``.
 
     >>> import schedspec
@@ -385,8 +525,10 @@ def to_keras(
     [0.0, 0.05, 0.1, 0.1]
     """
     _check_accumulation(gradient_accumulation_steps)
-    res = resolve(spec, hparam, vars, "keras", metrics_ok=True)
+    res = resolve(spec, hparam, vars, "keras", metrics_ok=True, groups_ok=False)
     program = res.spec.program
+    if max_reports is None:
+        _check_open_ended(res, "to_keras")
     return Schedule(
         program=ir.to_json(res.node),
         hparam=hparam,
@@ -398,6 +540,22 @@ def to_keras(
         dtype=dtype,
         max_reports=max_reports if max_reports is not None else _default_capacity(res),
     )
+
+
+def _check_open_ended(res, entry: str) -> None:
+    """A plateau that never ends in a spec without ``total`` needs ``max_reports``: a SpecError at the plateau."""
+    if res.spec.program.total is not None:
+        return
+    issues = []
+    for site in _metrics.sites(res.node):
+        if site.stop() is None:
+            path = _metrics.site_path(res.spec.doc.data, (res.hparam,), site)
+            issues.append(res.spec.doc.issue(path, f"{format_path(path)}: this `plateau` never ends, so it consumes metric reports forever "
+                                             f"and {entry} cannot size the optimizer variables that hold them: pass "
+                                             f"{entry}(..., max_reports=N) (how many reports training makes), or "
+                                             "give the plateau a `duration` or the spec a `total`"))  # fmt: skip
+    if issues:
+        raise SpecError(issues)
 
 
 def _default_capacity(res) -> int | None:
@@ -442,9 +600,8 @@ def optimizer(spec: Any, optimizer_cls: Any, *, vars: dict | None = None, gradie
     spec = load(spec)
     if vars:
         spec = spec.with_vars(dict(vars))
-    if getattr(spec.program, "groups", None):
-        raise SpecError([spec.doc.issue(("groups",), "`groups`: a Keras optimizer has no parameter groups (one "
-                                        "learning rate for all weights); use torch or optax for per-group schedules")])  # fmt: skip
+    entry = "schedspec.adapters.keras.optimizer"
+    resolve(spec, "lr", None, "keras", metrics_ok=True, groups_ok=False, entry=entry)  # groups: refused
     accepted = set(inspect.signature(optimizer_cls.__init__).parameters) - {"self", "args", "kwargs"}
     issues, args = [], {}
     for name in spec.program.hparams:
@@ -471,4 +628,6 @@ def optimizer(spec: Any, optimizer_cls: Any, *, vars: dict | None = None, gradie
     schedule = to_keras(spec, gradient_accumulation_steps=gradient_accumulation_steps, max_reports=max_reports)
     if gradient_accumulation_steps:
         kwargs["gradient_accumulation_steps"] = gradient_accumulation_steps
+    if schedule.monitors:  # the plateau state lives in the optimizer: build the class that saves and reloads it
+        optimizer_cls = plateau_optimizer_class(optimizer_cls)
     return optimizer_cls(learning_rate=schedule, **args, **kwargs)

@@ -11,6 +11,12 @@ option is needed for it.
 
 The checks every target shares (one sweep member, no metric-driven phase, ``steps_per_epoch`` for an epoch-based
 spec) are :func:`schedspec._target.resolve`.
+
+A plateau (:func:`inject`, :func:`report`) keeps its state in the optimizer state, a :class:`SchedSpecState`
+pytree whose static aux data describes the plateaus (:class:`Plateaus`), so checkpoints need nothing else:
+``pickle`` of the state, or its ``jax.tree_util.tree_flatten`` leaves saved and put back with ``tree_unflatten``
+(on the structure of a fresh ``init``), continue exactly in another process. :func:`report` also takes a Flax
+``nnx.Optimizer``'s ``opt_state`` (leaves in ``nnx.Variable``), which it updates in place.
 """
 
 from __future__ import annotations
@@ -24,17 +30,22 @@ from schedspec._target import resolve
 __all__ = ["to_optax", "inject", "report", "multi_transform", "SchedSpecState"]
 
 
-def to_optax(spec: Any, hparam: str = "lr", vars: dict | None = None) -> Callable[[Any], Any]:
+def to_optax(spec: Any, hparam: str = "lr", vars: dict | None = None, group: str | None = None) -> Callable[[Any], Any]:
     """An optax schedule ``count -> value`` of the spec's ``hparam`` schedule.
 
     ``schedule(count)`` is the value used by update ``count`` (0-based), the count optax keeps in its optimizer
     state; with ``interval: epoch`` it is ``value(count // steps_per_epoch)``. It is a pure JAX function: it works
     under ``jit``, ``vmap`` and on arrays of counts, in float32 (float64 under ``jax_enable_x64``).
 
+    A spec with ``groups``: ``group=None`` is the document's schedule (the one parameters outside every group
+    get, as ``schedspec.evaluate``), ``group="backbone"`` that group's; :func:`multi_transform` builds one
+    optimizer with every group.
+
     Args:
         spec: a :class:`schedspec.Spec`, a path to a YAML file, or a dict.
         hparam: which schedule (default ``"lr"``).
         vars: var values; required for sweep vars the schedule uses (one member of the sweep).
+        group: one of the spec's ``groups`` (its own schedule of ``hparam``, or the document's when it has none).
 
     Returns:
         A function of the update count, usable as ``optax.sgd(learning_rate=schedule)``.
@@ -56,7 +67,11 @@ def to_optax(spec: Any, hparam: str = "lr", vars: dict | None = None) -> Callabl
         "an optax schedule is a function of the update count only; build the optimizer with "
         "schedspec.adapters.optax.inject(spec, optax.sgd, ...), which keeps the plateau state in the optimizer "
         "state, and call schedspec.adapters.optax.report(state, name, value) at the end of each interval"))  # fmt: skip
-    fn = to_jax(res.spec, hparam)
+    if group is not None:
+        from schedspec._groups import bound_group_schedules
+
+        bound_group_schedules(res.spec, "optax")  # a group schedule's sweep var: pick a member
+    fn = to_jax(res.spec, hparam, group=group)
     divisor = res.divisor
     if divisor == 1:
 
@@ -78,9 +93,6 @@ def to_optax(spec: Any, hparam: str = "lr", vars: dict | None = None) -> Callabl
 # optax's argument names of the hyperparameters a spec may schedule (any other name is passed as written).
 OPTAX_NAMES = {"lr": "learning_rate", "beta1": "b1", "beta2": "b2"}
 
-_OWNERS: dict[str, Any] = {}  # SchedSpecState.key -> the _PlateauInject that made it (static, not a pytree leaf)
-
-
 class SchedSpecState:
     """The state of :func:`inject` for a spec with plateaus (a JAX pytree).
 
@@ -90,7 +102,9 @@ class SchedSpecState:
         nreports: ``{metric: count}``, how many reports were made.
         values: per plateau, the value after each report (recomputed by :func:`report`).
         inner: the ``optax.inject_hyperparams`` state (``inner.hyperparams``: the values the last update used).
-        key: which :func:`inject` made it (static aux data, so :func:`report` finds the plateaus' parameters).
+        key: the plateaus' static description (:class:`Plateaus`: their IR, report clocks and buffer size), the
+            pytree's aux data. :func:`report` needs nothing else, so a state restored in another process (pickle,
+            or the leaves of ``jax.tree_util.tree_flatten`` put back with ``tree_unflatten``) takes reports.
     """
 
     __slots__ = ("count", "reports", "nreports", "values", "inner", "key")
@@ -111,6 +125,61 @@ class SchedSpecState:
 
     def __repr__(self) -> str:
         return f"SchedSpecState(count={self.count}, nreports={self.nreports})"
+
+
+class Plateaus:
+    """What :func:`report` needs to recompute the plateaus of a :class:`SchedSpecState`: static, hashable,
+    picklable (the aux data of the state's pytree).
+
+    Attributes:
+        sites: the plateaus (:class:`schedspec._metrics.Site`: bound IR node and the step it begins at).
+        names: the metrics they monitor (sorted).
+        capacity: the size of each report buffer (``max_reports``).
+    """
+
+    __slots__ = ("sites", "names", "capacity")
+
+    def __init__(self, sites: tuple, names: tuple, capacity: int):
+        self.sites, self.names, self.capacity = tuple(sites), tuple(names), int(capacity)
+
+    def _key(self) -> tuple:
+        return (self.sites, self.names, self.capacity)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Plateaus) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __getstate__(self):
+        return self._key()
+
+    def __setstate__(self, state) -> None:
+        self.sites, self.names, self.capacity = state
+
+    def __repr__(self) -> str:
+        return f"Plateaus(metrics={list(self.names)}, plateaus={len(self.sites)}, capacity={self.capacity})"
+
+    def refresh(self, state: SchedSpecState) -> SchedSpecState:
+        """Recompute the value after each report of every plateau from the report buffers (one scan each)."""
+        from schedspec import _metrics
+        from schedspec.formulas import JaxXP
+
+        xp = JaxXP()
+        env = {("metric", n): state.reports[n] for n in self.names}
+        env |= {("count", n): state.nreports[n] for n in self.names}
+        trajs = _metrics.trajectories(xp, list(self.sites), env)
+        return state._replace(values=tuple(xp.f(trajs[("trajectory", s.node, s.origin)][0]) for s in self.sites))
+
+    def add(self, state: SchedSpecState, name: str, value: Any) -> SchedSpecState:
+        """``state`` with the next report of ``name`` (not stored past the buffer), plateaus recomputed."""
+        import jax.numpy as jnp
+
+        n = state.nreports[name]
+        buf = state.reports[name]
+        cap = self.capacity
+        buf = jnp.where(n < cap, buf.at[jnp.minimum(n, cap - 1)].set(value), buf)
+        return self.refresh(state._replace(reports={**state.reports, name: buf}, nreports={**state.nreports, name: n + 1}))
 
 
 def _flatten(state: SchedSpecState):
@@ -226,7 +295,8 @@ def inject(spec: Any, opt_fn: Callable, *, vars: dict | None = None, max_reports
     if not sites:
         fns = {args[name]: _count_schedule(node, divisor) for name, node in nodes.items()}
         return optax.inject_hyperparams(opt_fn)(**fns, **kwargs)
-    return _PlateauInject(spec, opt_fn, nodes, args, sites, divisor, max_reports, kwargs).transformation()
+    own = tuple((*where, name) for name in spec.program.groups.get(group, {})) if group is not None else ()
+    return _PlateauInject(spec, opt_fn, nodes, args, sites, divisor, max_reports, kwargs, own).transformation()
 
 
 def _count_schedule(node, divisor: int):
@@ -246,10 +316,32 @@ def _count_schedule(node, divisor: int):
     return schedule
 
 
+def _open_ended(spec, nodes: dict, own: tuple):
+    """A SpecError at each plateau that never ends (the report buffers need ``max_reports`` or a ``total``)."""
+    from schedspec import _metrics
+    from schedspec._errors import SpecError, format_path
+
+    issues = []
+    for name, node in nodes.items():
+        roots = [r for r in own if r[-1] == name] + [(name,)]
+        for site in _metrics.sites(node):
+            if site.stop() is not None:
+                continue
+            paths = [_metrics.site_path(spec.doc.data, root, site) for root in roots]
+            path = next((p for p, r in zip(paths, roots) if p != r), paths[-1])
+            issue = spec.doc.issue(path, f"{format_path(path)}: this `plateau` never ends, so it consumes metric reports forever and "
+                                   "inject cannot size the report buffers of the optimizer state: pass "
+                                   "max_reports=N (how many reports training makes), or give the plateau a "
+                                   "`duration` or the spec a `total`")  # fmt: skip
+            if issue not in issues:
+                issues.append(issue)
+    return SpecError(issues)
+
+
 class _PlateauInject:
     """What :func:`inject` builds for a spec with plateaus (see there)."""
 
-    def __init__(self, spec, opt_fn, nodes, args, sites, divisor, max_reports, kwargs):
+    def __init__(self, spec, opt_fn, nodes, args, sites, divisor, max_reports, kwargs, own=()):
         self.opt_fn, self.nodes, self.args, self.sites, self.divisor, self.kwargs = (
             opt_fn, nodes, args, sites, divisor, kwargs,
         )  # fmt: skip
@@ -259,19 +351,13 @@ class _PlateauInject:
         if max_reports is None:
             if any(x is None for x in stops):
                 if spec.program.total is None:
-                    raise ValueError(
-                        "a `plateau` that never ends consumes reports forever: give max_reports (how many metric "
-                        "reports training makes), or the plateau a duration, or the spec a `total`"
-                    )
+                    raise _open_ended(spec, nodes, own)
                 need = max(need, max(spec.program.total // s.every for s in sites))
             max_reports = need
         elif isinstance(max_reports, bool) or not isinstance(max_reports, int) or max_reports < need:
             raise ValueError(f"max_reports must be an int >= {need}, the last report a plateau consumes (got {max_reports!r})")
         self.capacity = max_reports
-        import uuid
-
-        self.key = uuid.uuid4().hex
-        _OWNERS[self.key] = self
+        self.key = Plateaus(tuple(sites), tuple(self.names), max_reports)
         _register()
 
     def values_at(self, state: SchedSpecState) -> dict:
@@ -288,15 +374,8 @@ class _PlateauInject:
         return {self.args[name]: xp.out(_compile.build(node, xp)(k, env), k) for name, node in self.nodes.items()}
 
     def refresh(self, state: SchedSpecState) -> SchedSpecState:
-        """Recompute the value after each report of every plateau from the report buffers (one scan each)."""
-        from schedspec import _metrics
-        from schedspec.formulas import JaxXP
-
-        xp = JaxXP()
-        env = {("metric", n): state.reports[n] for n in self.names}
-        env |= {("count", n): state.nreports[n] for n in self.names}
-        trajs = _metrics.trajectories(xp, self.sites, env)
-        return state._replace(values=tuple(xp.f(trajs[("trajectory", s.node, s.origin)][0]) for s in self.sites))
+        """Recompute the value after each report of every plateau (:meth:`Plateaus.refresh`)."""
+        return self.key.refresh(state)
 
     def transformation(self):
         import jax.numpy as jnp
@@ -334,28 +413,48 @@ def report(state: Any, name: str, value: Any) -> Any:
     :func:`multi_transform`; possibly inside a chain) whose plateaus monitor ``name`` takes it. A report beyond
     the buffer (``max_reports``) is not stored; the values that would need it are NaN.
 
+    The state may come from another process (pickle, or pytree leaves saved and put back): it carries the
+    plateaus' description (:class:`Plateaus`). A Flax ``nnx.Optimizer``'s ``opt_state`` (its leaves wrapped in
+    ``nnx.Variable``) is updated in place, so ``report(optimizer.opt_state, "val_loss", v)`` suffices there; it is
+    also returned.
+
     Raises:
         ValueError: no plateau in ``state`` monitors ``name``.
     """
     import jax
-    import jax.numpy as jnp
 
     found = []
 
     def visit(x):
         if isinstance(x, SchedSpecState) and name in x.reports:
-            owner = _OWNERS[x.key]
-            n = x.nreports[name]
-            buf = x.reports[name]
-            buf = jnp.where(n < owner.capacity, buf.at[jnp.minimum(n, owner.capacity - 1)].set(value), buf)
-            found.append(owner)
-            return owner.refresh(x._replace(reports={**x.reports, name: buf}, nreports={**x.nreports, name: n + 1}))
+            found.append(x)
+            boxed = any(_is_variable(leaf) for leaf in jax.tree_util.tree_leaves(x, is_leaf=_is_variable))
+            if not boxed:
+                return x.key.add(x, name, value)
+            # leaves held in mutable variables (Flax nnx): compute on their values, write the new ones back
+            new = x.key.add(jax.tree_util.tree_map(_unwrap, x, is_leaf=_is_variable), name, value)
+            jax.tree_util.tree_map(_assign, x, new, is_leaf=_is_variable)
+            return x
         return x
 
     out = jax.tree_util.tree_map(visit, state, is_leaf=lambda x: isinstance(x, SchedSpecState))
     if not found:
         raise ValueError(f"no schedspec plateau in this optimizer state monitors {name!r}")
     return out
+
+
+def _is_variable(x: Any) -> bool:
+    """A mutable box around an array, as Flax ``nnx.Variable`` (duck-typed: this module never imports flax)."""
+    return hasattr(x, "get_value") and hasattr(x, "set_value")
+
+
+def _unwrap(x: Any) -> Any:
+    return x.get_value() if _is_variable(x) else x
+
+
+def _assign(target: Any, value: Any) -> None:
+    if _is_variable(target):
+        target.set_value(value)
 
 
 def multi_transform(spec: Any, opt_fn: Callable, param_labels: Any, *, vars: dict | None = None,
@@ -366,6 +465,10 @@ def multi_transform(spec: Any, opt_fn: Callable, param_labels: Any, *, vars: dic
     ``optax.multi_transform``) names each parameter's group; the label ``"default"`` (or any label that is not a
     group of the spec) gets the spec's top-level schedules. Every group of the spec must label at least one
     parameter: checked at ``init``, a group no parameter carries is an error.
+
+    Raises:
+        SpecError: a hyperparameter ``opt_fn`` does not take, a group's sweep var not fixed by ``vars``, or a
+            group named ``default`` (the label of the parameters outside every group), each positioned.
     """
     optax = require("optax", "optax")
     import jax
@@ -377,6 +480,10 @@ def multi_transform(spec: Any, opt_fn: Callable, param_labels: Any, *, vars: dic
     if vars:
         spec = spec.with_vars(dict(vars))
     groups = list(getattr(spec.program, "groups", None) or {})
+    if "default" in groups:
+        raise SpecError([spec.doc.issue(("groups", "default"), "group `default`: multi_transform gives the label "
+                                        "'default' to the parameters outside every group (the document's "
+                                        "schedules); rename the group", key=True)])  # fmt: skip
     transforms = {g: inject(spec, opt_fn, group=g, max_reports=max_reports, **kwargs) for g in groups}
     top = inject(spec, opt_fn, max_reports=max_reports, **kwargs)
     labels_seen: set = set()

@@ -2,8 +2,8 @@
 
 :func:`resolve` narrows a spec to one hyperparameter and one sweep member and reports, all at once and with
 positions, what the target cannot run: an unknown hyperparameter, a sweep var not fixed by ``vars``, a
-metric-driven ``plateau``, or ``interval: epoch`` without ``steps_per_epoch`` for a target that counts optimizer
-steps.
+metric-driven ``plateau``, parameter ``groups`` (Keras has none), or ``interval: epoch`` without
+``steps_per_epoch`` for a target that counts optimizer steps.
 """
 
 from __future__ import annotations
@@ -93,6 +93,7 @@ def resolve(
     entry: str | None = None,
     metrics_ok: bool = False,
     plateau_hint: str = "use a time-based schedule here",
+    groups_ok: bool = True,
 ) -> Resolved:
     """Load ``spec``, apply ``vars`` and check that ``target`` can run its ``hparam`` schedule.
 
@@ -106,6 +107,7 @@ def resolve(
         entry: what the user called, for messages (default ``to_<target>``).
         metrics_ok: the target runs metric-driven ``plateau`` phases (it takes metric reports).
         plateau_hint: what to do instead, in the message refusing a plateau (when ``metrics_ok`` is False).
+        groups_ok: the target can carry the spec's parameter ``groups`` (False for Keras, which has none).
 
     Raises:
         SpecError: every reason the target cannot run the schedule, each with its position.
@@ -121,6 +123,16 @@ def resolve(
     if not metrics_ok and contains(node, ir.Plateau):
         what = f"by {entry} ({target}): a plateau is driven by metric reports, which it cannot take ({plateau_hint})"
         issues.extend(spec.unsupported("plateau", what, hparam).issues)
+    if not groups_ok and program.groups:
+        issues.append(
+            doc.issue(
+                ("groups",),
+                f"`groups`: a Keras optimizer has no parameter groups (one learning rate for all its weights), so "
+                f"{entry} cannot carry them; use torch (schedspec.to_torch: param groups by \"name\") or optax "
+                "(schedspec.adapters.optax.multi_transform: labels) for per-group schedules, or remove `groups`",
+                key=True,
+            )
+        )
     nums, durs = used_vars(node)
     for name in sorted((nums | durs) & set(program.sweep_vars)):
         raw = program.vars[name].raw

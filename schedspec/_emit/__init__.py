@@ -19,6 +19,14 @@ the reports in ``state_dict()``, an update that waits for a report refused); jax
 takes ``{name: reports}`` like :func:`schedspec.to_jax`. keras and optax refuse a plateau, naming the runtime
 adapter to use (their schedule needs state that the optimizer does not carry: a callback, or ``inject``/``report``).
 
+Parameter ``groups`` are emitted for optax and jax: every distinct group schedule gets its own generated
+functions (namespace ``g1``, ``g2``, ...), and ``schedule(step, group=None)`` (``schedule(step, metrics=None,
+group=None)`` with a plateau) picks one, as ``schedspec.to_jax(spec, group=...)``; the optax module adds
+``build_schedule(group=None)`` and ``build_multi_transform(opt_fn, param_labels, **kwargs)`` (labels, as
+``schedspec.adapters.optax.multi_transform``). keras refuses ``groups`` (Keras has no parameter groups). The header
+of a keras/optax/jax module names the spec's other schedules and the groups' other overrides (one module carries
+one hyperparameter: ``--hparam``).
+
 torch uses a native class where it equals the spec for every ``k``, the end included: ``StepLR`` (a ``step``
 phase, or a staircase ``exponential``, with no duration), ``MultiStepLR``, ``ExponentialLR`` and ``ConstantLR``
 (``factor=1``). Everything else is a closed-form ``LRScheduler`` subclass. ``CosineAnnealingLR`` is never used:
@@ -84,8 +92,24 @@ _PLATEAU_HINTS = {
 def _bind(spec, hparam: str, target: str):
     """The bound program and the hparam's node, or a SpecError naming what stops the emission."""
     res = resolve(spec, hparam, None, target, counts_steps=target != "torch", entry=f"`schedspec compile --to {target}`",
-                  metrics_ok=target not in _PLATEAU_HINTS, plateau_hint=_PLATEAU_HINTS.get(target, ""))  # fmt: skip
+                  metrics_ok=target not in _PLATEAU_HINTS, plateau_hint=_PLATEAU_HINTS.get(target, ""),
+                  groups_ok=target != "keras")  # fmt: skip
+    if target in _GROUP_TARGETS and res.bound.groups:
+        from .._errors import SpecError
+        from .._groups import bound_group_schedules
+
+        bound_group_schedules(res.spec, f"`schedspec compile --to {target}`")  # a group's sweep var: one member
+        if target == "optax" and "default" in res.bound.groups:
+            raise SpecError([res.spec.doc.issue(("groups", "default"), "group `default`: the optax module's "
+                                                "build_multi_transform gives the label 'default' to the parameters "
+                                                "outside every group (the document's schedule); rename the group",
+                                                key=True)])  # fmt: skip
     return res.bound, res.node
+
+
+# Targets whose module takes a parameter group (`schedule(step, group=None)`); keras refuses `groups` (it has
+# none), torch is emitted by its own template.
+_GROUP_TARGETS = ("optax", "jax")
 
 
 # ------------------------------------------------------------------------------------------ torch native
@@ -233,6 +257,36 @@ def _header(spec, bound, hparam: str, target: str, fingerprint: str, native: _Na
         lines.append(
             f"# The spec counts epochs: step k uses the value at epoch k // {bound.steps_per_epoch}."
         )
+    if target != "torch":
+        lines += _groups_usage(bound, hparam, target, bool(sites))
+    return lines
+
+
+def _groups_usage(bound, hparam: str, target: str, metrics: bool) -> list[str]:
+    """Header lines naming what else the spec schedules, and how the module takes a parameter group."""
+    lines = []
+    others = [n for n in bound.hparams if n != hparam]
+    if others:
+        text = (f"This module carries `{hparam}` only; the spec also schedules {', '.join(others)}: emit each with "
+                "`--hparam NAME`.")  # fmt: skip
+        lines += [f"# {line}" for line in textwrap.wrap(sanitize(text), width=98, break_on_hyphens=False)]
+    if not bound.groups or target not in _GROUP_TARGETS:
+        return lines
+    names = ", ".join(bound.groups)
+    call = "schedule(step, metrics, group=NAME)" if metrics else "schedule(step, group=NAME)"
+    text = (f"Parameter groups ({names}): {call} is that group's `{hparam}` (its own, or the document's when it "
+            f"has none); group=None is the document's, for the parameters outside every group.")  # fmt: skip
+    if target == "optax":
+        text += (" build_schedule(group=NAME) is its optax schedule; build_multi_transform(opt_fn, param_labels, "
+                 "**kwargs) is optax.multi_transform with one optax.inject_hyperparams(opt_fn) per group, the label "
+                 "'default' (or any label that is not a group) for the rest, as "
+                 "schedspec.adapters.optax.multi_transform.")  # fmt: skip
+    lines += [f"# {line}" for line in textwrap.wrap(sanitize(text), width=98, break_on_hyphens=False)]
+    overrides = [f"{g}: {', '.join(n for n in own if n != hparam)}" for g, own in bound.groups.items()
+                 if any(n != hparam for n in own)]  # fmt: skip
+    if overrides:
+        text = f"The groups also override ({'; '.join(overrides)}): emit those with `--hparam NAME`."
+        lines += [f"# {line}" for line in textwrap.wrap(sanitize(text), width=98, break_on_hyphens=False)]
     return lines
 
 
@@ -547,6 +601,190 @@ def _entry(target: str, bound, hparam: str, fingerprint: str, sites: list | None
     return blocks
 
 
+# ------------------------------------------------------------------------------------------ parameter groups
+def _group_generators(bound, node, hparam: str):
+    """One generator per distinct schedule: the document's (names as without groups) and each group's own
+    (namespace ``g1``, ``g2``, ...; a group whose schedule equals an earlier one shares its functions).
+
+    Returns:
+        (generators, ``{group: namespace}``), ``""`` being the document's namespace.
+    """
+    unit = "epoch" if bound.interval == "epoch" else "step"
+    gens = [_codegen.generate(node, scalar=False, label=hparam, unit=unit)]
+    seen = {node: ""}
+    ns_of: dict[str, str] = {}
+    for i, (group, own) in enumerate(bound.groups.items(), start=1):
+        _codegen.metric(group)  # an identifier (validated by the spec; checked again: it is written as a literal)
+        gnode = own.get(hparam, node)
+        if gnode not in seen:
+            seen[gnode] = f"g{i}"
+            gens.append(_codegen.generate(gnode, scalar=False, label=f"{hparam} of group {group}", unit=unit,
+                                          ns=f"g{i}"))  # fmt: skip
+        ns_of[group] = seen[gnode]
+    return gens, ns_of
+
+
+def _groups_entry(target: str, bound, hparam: str, gens: list, ns_of: dict[str, str]) -> list[list[str]]:
+    """jax/optax with parameter groups: ``schedule(step[, metrics], group=None)`` dispatching to each group's
+    generated ``_value`` (and, with plateaus, its ``_plateaus``/``_waiting``/``_REPORTS``), as
+    ``schedspec.to_jax(spec, group=...)``; optax also ``build_schedule(group=None)`` and
+    ``build_multi_transform``, as ``schedspec.adapters.optax.multi_transform``."""
+    spe = bound.steps_per_epoch if bound.interval == "epoch" else None
+    unit = "epoch" if bound.interval == "epoch" else "step"
+    epoch = [f"    k = xp.floordiv(k, {spe})  # the spec counts epochs"] if spe else []
+    plateaus = any(gen.sites for gen in gens)
+    has_sites = {gen.ns: bool(gen.sites) for gen in gens}
+
+    def fn(name: str, ns: str) -> str:
+        return f"{name}_{ns}" if ns else name
+
+    def entry(ns: str) -> str:
+        if not plateaus:
+            return fn("_value", ns)
+        if not has_sites[ns]:
+            return f"({fn('_value', ns)}, None, None, {{}})"
+        return f"({fn('_value', ns)}, {fn('_plateaus', ns)}, {fn('_waiting', ns)}, {fn('_REPORTS', ns)})"
+
+    what = "(_value, _plateaus, _waiting, _REPORTS) of" if plateaus else "The generated _value of"
+    table = [
+        f"# {what} each parameter group's `{hparam}` schedule; the document's is _DOCUMENT.",
+        f"_DOCUMENT = {entry('')}",
+        "_GROUPS = {",
+        *(f"    {_codegen.metric(g)}: {entry(ns)}," for g, ns in ns_of.items()),
+        "}",
+    ]
+    if plateaus:
+        reports = ", ".join(f"**{fn('_REPORTS', gen.ns)}" for gen in gens if gen.sites)
+        table.append(f"_MONITORED = {{{reports}}}  # every metric a plateau of this module monitors")
+    root = [
+        "def _root(group):",
+        '    """What evaluates parameter group ``group`` (None: the document\'s schedule, for the parameters outside',
+        '    every group); a name that is not a group of the spec is a ValueError."""',
+        "    if group is None:",
+        "        return _DOCUMENT",
+        "    if group not in _GROUPS:",
+        "        raise ValueError(f\"the spec has no parameter group {group!r} (its groups: {', '.join(_GROUPS)})\")",
+        "    return _GROUPS[group]",
+    ]
+    blocks = [table, root]
+    if not plateaus:
+        blocks.append(
+            [
+                "def schedule(step, group=None):",
+                '    """The value for update ``step`` (an int or an int array, 0-based) of parameter group ``group``',
+                "    (None: the document's schedule, which the parameters outside every group get); pure jax.numpy.",
+                '    """',
+                "    value = _root(group)",
+                "    xp = JaxXP()",
+                "    k = jnp.maximum(jnp.asarray(step), 0)",
+                *epoch,
+                "    return xp.out(value(xp, k), k)",
+            ]
+        )
+    else:
+        blocks += [
+            [
+                "def _inputs(xp, metrics, k, waiting, monitored):",
+                '    """The reports of the metrics a group\'s plateaus monitor (float arrays) and how many were given.',
+                "",
+                "    A name no plateau of the module monitors is a ValueError; so are too few reports for a concrete (not",
+                "    traced) k. Reports of metrics the group's schedule does not use are ignored.",
+                '    """',
+                "    metrics = dict(metrics or {})",
+                "    for name in metrics:",
+                "        if name not in _MONITORED:",
+                "            raise ValueError(",
+                '                f"no plateau of this schedule monitors {name!r} (monitored: {\', \'.join(_MONITORED)})"',
+                "            )",
+                "    reports = {name: xp.f(metrics.get(name, ())) for name in monitored}",
+                "    for name, v in reports.items():",
+                "        if v.ndim != 1:",
+                '            raise ValueError(f"metrics[{name!r}] must be a 1-D list of reports (got shape {v.shape})")',
+                "    counts = {name: v.shape[0] for name, v in reports.items()}",
+                "    if waiting is None:",
+                "        return reports, counts",
+                "    try:",
+                "        k_max = int(jnp.max(k)) if k.size else -1",
+                "    except TypeError:  # a traced step (jit, vmap): a value that needs a missing report is NaN",
+                "        return reports, counts",
+                "    missing = waiting(k_max, counts)",
+                "    if missing:",
+                "        name, need = missing[0]",
+                "        raise ValueError(",
+                f'            f"the value at {unit} {{k_max}} needs {{need}} reports of {{name!r}} (one per {{_MONITORED[name]}} "',
+                f'            f"{unit}(s), counted from {unit} 0), but {{counts[name]}} were given: pass "',
+                '            f"metrics={{{name!r}: [...]}}"',
+                "        )",
+                "    return reports, counts",
+            ],
+            [
+                "def schedule(step, metrics=None, group=None):",
+                '    """The value for update ``step`` (an int or an int array, 0-based) of parameter group ``group``',
+                "    (None: the document's schedule, which the parameters outside every group get); pure jax.numpy.",
+                "",
+                '    ``metrics={"name": reports}`` feeds the plateaus: report j is the metric at the end of interval j of the',
+                "    plateau's clock, counted from 0 (a list or an array; traced under jit/vmap is fine). A value that needs",
+                "    a report not given is NaN; with a concrete ``step``, too few reports raise a ValueError.",
+                '    """',
+                "    value, plateaus, waiting, monitored = _root(group)",
+                "    xp = JaxXP()",
+                "    k = jnp.maximum(jnp.asarray(step), 0)",
+                *epoch,
+                "    reports, counts = _inputs(xp, metrics, k, waiting, monitored)",
+                "    if plateaus is None:",
+                "        return xp.out(value(xp, k), k)",
+                "    return xp.out(value(xp, k, plateaus(xp, reports, counts)), k)",
+            ],
+        ]
+    if target == "optax":
+        from ..adapters.optax import OPTAX_NAMES
+
+        arg = OPTAX_NAMES.get(hparam, hparam)
+        _codegen.metric(arg)  # an identifier: written as a string literal
+        blocks += [
+            [
+                "def build_schedule(group=None):",
+                '    """An optax schedule ``count -> value`` of parameter group ``group`` (None: the document\'s)."""',
+                "    _root(group)  # an unknown group fails here, not at the first update",
+                "",
+                "    def count_schedule(count):",
+                "        return schedule(count, group)",
+                "",
+                "    return count_schedule",
+            ],
+            [
+                "def build_multi_transform(opt_fn, param_labels, **kwargs):",
+                f'    """``optax.multi_transform`` with ``optax.inject_hyperparams(opt_fn)({arg}=build_schedule(group),',
+                "    **kwargs)`` per parameter group (label = group name), as schedspec.adapters.optax.multi_transform.",
+                "",
+                "    ``param_labels``: a pytree of labels like the params, or a function of the params. The label",
+                '    ``"default"`` (or any label that is not a group) gets the document\'s schedule. Every group must label',
+                "    at least one parameter (checked at ``init``): a group no parameter carries is a ValueError.",
+                '    """',
+                "    import jax",
+                "    import optax",
+                "",
+                "    def labels_of(params):",
+                "        labels = param_labels(params) if callable(param_labels) else param_labels",
+                "        leaves = set(jax.tree_util.tree_leaves(labels))",
+                "        missing = [g for g in _GROUPS if g not in leaves]",
+                "        if missing:",
+                "            raise ValueError(",
+                '                f"group {missing[0]!r}: no parameter carries its label (labels: "',
+                "                f\"{', '.join(map(str, sorted(leaves, key=str)))})\"",
+                "            )",
+                '        return jax.tree_util.tree_map(lambda x: x if x in _GROUPS else "default", labels)',
+                "",
+                "    transforms = {}",
+                '    for group in (*_GROUPS, None):  # None: the document\'s schedule, label "default"',
+                *_codegen.call('transforms[group or "default"] = ', "optax.inject_hyperparams(opt_fn)",
+                               [f"{arg}=build_schedule(group)", "**kwargs"], 2),
+                "    return optax.multi_transform(transforms, labels_of)",
+            ],
+        ]
+    return blocks
+
+
 def _native_blocks(native: _Native) -> list[list[str]]:
     args = ", ".join(["optimizer", *(f"{k}={v}" for k, v in native.kwargs)])
     return [
@@ -576,6 +814,17 @@ def _module(spec, bound, node, hparam: str, target: str) -> str:
     sites: list = []
     if native:
         blocks += _native_blocks(native)
+    elif target in _GROUP_TARGETS and bound.groups:
+        gens, ns_of = _group_generators(bound, node, hparam)
+        sites = [site for gen in gens for site in gen.sites]
+        copied = _source.closure({*(f for gen in gens for f in gen.formulas), _BACKEND[target]})
+        stdlib = _source.modules_used(copied)
+        blocks += [src.splitlines() for src in _source.source_of(copied)]
+        for gen in gens:
+            if gen.constants:
+                blocks.append([line for c in gen.constants for line in c])
+            blocks += gen.functions
+        blocks += _groups_entry(target, bound, hparam, gens, ns_of)
     else:
         unit = "epoch" if bound.interval == "epoch" else "step"
         gen = _codegen.generate(node, scalar=target == "torch", label=hparam, unit=unit)
@@ -611,8 +860,9 @@ def emit(spec, target: str = "torch", *, hparam: str = "lr", vars: dict | None =
 
     Raises:
         SpecError: the spec is invalid, still sweeps (pass ``vars``), has a ``plateau`` for keras or optax (they
-            name the runtime adapter to use instead), or counts epochs without ``steps_per_epoch`` for a
-            step-counting target.
+            name the runtime adapter to use instead), has ``groups`` for keras (or a group named ``default`` for
+            optax, the label of the parameters outside every group), or counts epochs without
+            ``steps_per_epoch`` for a step-counting target.
         ValueError: an unknown target, or ``torch`` for a hyperparameter other than ``lr``.
 
     >>> import schedspec

@@ -152,6 +152,9 @@ class Generator:
             ``_compile``'s scalar sequence; otherwise ``xp.where`` chains.
         label: the hyperparameter's name, already sanitised, used in comments only.
         sites: the plateaus of the tree (:func:`schedspec._metrics.sites`, pre-order); row ``i`` of ``p``.
+        ns: a namespace for every generated name, so several trees share one module (a parameter group's
+            schedule: ``_value_g1``, ``_g1_sequence_2``, ``_G1_MILESTONES_1``, ``_plateaus_g1``, ``_REPORTS_g1``);
+            empty for the document's schedule (``_value``, ``_sequence_2``, ...).
     """
 
     scalar: bool
@@ -161,6 +164,7 @@ class Generator:
     formulas: set[str] = field(default_factory=set)
     sites: list = field(default_factory=list)
     unit: str = "step"  # the interval, for comments
+    ns: str = ""
     _counter: int = 0
     _const_names: dict[tuple, str] = field(default_factory=dict)
     _origin: int = 0  # the global step at which the node being generated begins (static in a bound tree)
@@ -182,13 +186,17 @@ class Generator:
     # ------------------------------------------------------------------------------------------ naming
     def _name(self, kind: str) -> str:
         self._counter += 1
-        return f"_{kind}_{self._counter}"
+        return f"_{self.ns}_{kind}_{self._counter}" if self.ns else f"_{kind}_{self._counter}"
+
+    def top(self, name: str) -> str:
+        """A top-level name of this tree: ``_value`` -> ``_value_g1`` in namespace ``g1``."""
+        return f"{name}_{self.ns}" if self.ns else name
 
     def const(self, prefix: str, items: list[str]) -> str:
         """A module constant holding a tuple (deduplicated)."""
         key = (prefix, tuple(items))
         if key not in self._const_names:
-            name = f"_{prefix}_{len(self._const_names) + 1}"
+            name = f"_{self.ns.upper()}_{prefix}_{len(self._const_names) + 1}" if self.ns else f"_{prefix}_{len(self._const_names) + 1}"
             self._const_names[key] = name
             self.constants.append(tuple_literal(name, items))
         return self._const_names[key]
@@ -245,11 +253,11 @@ class Generator:
         units; with plateaus also ``_plateaus(xp, reports, counts)`` and ``_waiting(k, counts)``."""
         self.sites = _metrics.sites(node)
         if isinstance(node, _COMBINATORS) and (node.duration is None or isinstance(node, ir.Sequence)):
-            self.function(node, self.label, name="_value")
+            self.function(node, self.label, name=self.top("_value"))
         else:
             body = self.returns(node, "t", self.label)
             doc = f'{INDENT}"""{self.label}: {ir.kind(node)} at time t."""'
-            self.functions.append([f"def _value({', '.join(['xp', 't', *self._extra])}):", doc, *body])
+            self.functions.append([f"def {self.top('_value')}({', '.join(['xp', 't', *self._extra])}):", doc, *body])
         if self.sites:
             self._reports()
 
@@ -257,7 +265,7 @@ class Generator:
         """``_plateaus(xp, reports, counts)`` (``p``: per plateau, the value after each report and how many reports
         were made) and ``_waiting(k, counts)`` (the plateaus whose value at ``k`` needs reports not made yet)."""
         traj = [
-            "def _plateaus(xp, reports, counts):",
+            f"def {self.top('_plateaus')}(xp, reports, counts):",
             f'{INDENT}"""Per plateau: (its value after each report, the number of reports made); one scan each.',
             "",
             f"{INDENT}``reports[name]`` lists the reports of a metric from report 0 (made at the end of interval 0 of",
@@ -266,7 +274,7 @@ class Generator:
             f"{INDENT}p = []",
         ]
         wait = [
-            "def _waiting(k, counts):",
+            f"def {self.top('_waiting')}(k, counts):",
             f'{INDENT}"""(metric, reports needed) for each plateau whose value at k needs more reports than made."""',
             f"{INDENT}out = []",
         ]
@@ -295,7 +303,7 @@ class Generator:
         for site in self.sites:
             every.setdefault(metric(site.monitor), site.every)
         clocks = ", ".join(f"{k}: {num(v)}" for k, v in every.items())
-        self.constants.append([f"_REPORTS = {{{clocks}}}  # metric: one report per this many {self.unit}s"])
+        self.constants.append([f"{self.top('_REPORTS')} = {{{clocks}}}  # metric: one report per this many {self.unit}s"])
         self.functions += [traj, wait]
 
     def function(self, node: ir.Node, where: str, name: str | None = None) -> str:
@@ -415,8 +423,11 @@ class Generator:
         return doc, lines
 
 
-def generate(node: ir.Node, scalar: bool, label: str, unit: str = "step") -> Generator:
-    """Generate ``_value(xp, t)`` and its helpers for a bound IR tree (``unit``: its interval, for comments)."""
-    gen = Generator(scalar=scalar, label=label, unit=unit)
+def generate(node: ir.Node, scalar: bool, label: str, unit: str = "step", ns: str = "") -> Generator:
+    """Generate ``_value(xp, t)`` and its helpers for a bound IR tree (``unit``: its interval, for comments;
+    ``ns``: the namespace of its names, see :class:`Generator`)."""
+    if ns and not (ns.isascii() and ns.isidentifier()):
+        raise ValueError(f"unexpected namespace {ns!r}")
+    gen = Generator(scalar=scalar, label=label, unit=unit, ns=ns)
     gen.root(node)
     return gen

@@ -1,8 +1,9 @@
 """PyTorch runtime adapter: a schedspec schedule as a ``torch.optim.lr_scheduler.LRScheduler``.
 
 The scheduler is closed-form: ``get_lr()`` returns ``value(last_epoch)`` for every param group, never a ratio of
-the previous lr, so it does not drift, it resumes bit-exactly from ``state_dict()``, and group 0 receives exactly the
-float64 value of the spec. Values come from the shared formula set (:mod:`schedspec.formulas`) evaluated in float64
+the previous lr, so it does not drift, it resumes bit-exactly from ``state_dict()`` in any order of loading, and a
+param group built with the optimizer's lr receives exactly the float64 value of the spec (the param-group rule:
+:mod:`schedspec._param_groups`). Values come from the shared formula set (:mod:`schedspec.formulas`) evaluated in float64
 on numpy in blocks of ``block_size`` steps (a step is then a list lookup) or, with ``block_size=0``, one Python-math
 evaluation per step. Neither path imports jax.
 
@@ -220,7 +221,7 @@ class SchedSpecLR(LRScheduler):
         self._nrows = 0
 
     def lr_at(self, k: int) -> float:
-        """The spec's float64 value at update ``k`` (group 0), by scalar Python-math evaluation.
+        """The spec's float64 value at update ``k`` (the document's lr), by scalar Python-math evaluation.
 
         Args:
             k: the update index (0-based).

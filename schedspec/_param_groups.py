@@ -39,21 +39,9 @@ def lr_ratios(defaults_lr, built, follows):
     lrs = {g: float(built[g]) for g in follows}
     if not lrs:
         return ratios, None
-    values = sorted(set(lrs.values()))
-    default = None if defaults_lr is None else float(defaults_lr)
-    if default is not None and default in values:
-        ref = default
-    elif len(values) == 1:
-        ref = values[0]
-    else:
-        groups = ", ".join(f"{g}: {lr!r}" for g, lr in sorted(lrs.items()))
-        return ratios, (
-            f"the param groups that follow the document's lr were built with different lrs ({groups}) and none "
-            f"with the optimizer's lr (defaults['lr'] = {default!r}), so their scale is ambiguous: group g gets "
-            "value(k) * lr_g / defaults['lr']. Build the optimizer with lr= the lr of the param group that gets "
-            f"the spec's values exactly (e.g. SGD(param_groups, lr={values[-1]!r})), or name the param groups "
-            "and give them spec groups (groups: {name: {scale: ...}})"
-        )
+    ref, problem = reference_lr(defaults_lr, built, follows)
+    if problem:
+        return ratios, problem
     for g, lr in lrs.items():
         if ref != 0.0:
             ratios[g] = lr / ref
@@ -63,6 +51,30 @@ def lr_ratios(defaults_lr, built, follows):
                 "lr_g / defaults['lr'] is infinite: build the optimizer with a non-zero lr"
             )
     return ratios, None
+
+
+def reference_lr(defaults_lr, built, follows):
+    """``(L, problem)``: the lr whose param groups get exactly the document's value (see :func:`lr_ratios`).
+
+    ``L`` is ``defaults_lr`` when one of the groups in ``follows`` was built with it, else the one lr they were all
+    built with; when they were built with different lrs, none of them ``defaults_lr``, ``L`` is None and
+    ``problem`` says why and how to fix it.
+    """
+    lrs = {g: float(built[g]) for g in follows}
+    values = sorted(set(lrs.values()))
+    default = None if defaults_lr is None else float(defaults_lr)
+    if default is not None and default in values:
+        return default, None
+    if len(values) == 1:
+        return values[0], None
+    groups = ", ".join(f"{g}: {lr!r}" for g, lr in sorted(lrs.items()))
+    return None, (
+        f"the param groups that follow the document's lr were built with different lrs ({groups}) and none "
+        f"with the optimizer's lr (defaults['lr'] = {default!r}), so their scale is ambiguous: group g gets "
+        "value(k) * lr_g / defaults['lr']. Build the optimizer with lr= the lr of the param group that gets "
+        f"the spec's values exactly (e.g. SGD(param_groups, lr={values[-1]!r})), or name the param groups "
+        "and give them spec groups (groups: {name: {scale: ...}})"
+    )
 
 
 def hparam_key(name):

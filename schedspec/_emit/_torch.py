@@ -469,7 +469,7 @@ def module(bound, node: ir.Node, head: list[str], native) -> str:
             fns[(gname, name)] = f"_schedule_{len(trees)}"
             trees.append((fns[(gname, name)], f"groups.{gname}.{name}", n))
     gen = _codegen.generate_roots(trees, scalar=True, unit=unit)
-    shared = ["lr_ratios", *(["hparam_key", "set_hparam"] if others else [])]
+    shared = _source.closure({"lr_ratios", *(["hparam_key", "set_hparam"] if others else [])}, _param_groups)
     copied = _source.closure({*gen.formulas, "MathXP"})
     stdlib = _source.modules_used(copied) | _source.modules_used(shared, _param_groups) | {"weakref"}
     blocks = [src.splitlines() for src in _source.source_of(copied)]

@@ -396,6 +396,20 @@ def test_resume_is_exact_in_every_order(name, build):
             assert got == straight, (order, strip, "pending")
 
 
+@pytest.mark.parametrize("name", list(RESUME_SPECS))
+def test_emitted_module_equals_to_torch_with_reports_and_groups(name, tmp_path_factory):
+    """The same runs through both paths: the applied lrs and weight decays agree bit for bit (a plateau whose
+    trajectory a scaled group shares has one row in the emitted module, as in to_torch's reports)."""
+    spec, rows, defaults, reports = RESUME_SPECS[name]
+    make_opt = sgd_maker(rows, **defaults)
+    mod = emitted(spec, tmp_path_factory)
+    ours = interrupted(make_opt, lambda o: schedspec.to_torch(spec, o), 1000, 500, None, False, reports, 10)
+    theirs = interrupted(make_opt, mod.build_scheduler, 1000, 500, None, False, reports, 10)
+    assert ours == theirs
+    if reports is not None:
+        assert schedspec.emit(spec, "torch").count("values = plateau_trajectory(") == 1
+
+
 def test_resume_orders_against_native_torch(build):
     """Wherever torch's own StepLR or LambdaLR resumes exactly, ours does too (ours: in every order). LambdaLR
     is closed form like ours but does not write its lr on load, so it fails the #65342 order: the harness sees it."""

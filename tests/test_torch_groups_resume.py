@@ -265,6 +265,32 @@ def test_emitted_module_equals_to_torch_bit_for_bit_on_examples_with_groups(path
     assert snapshot(opt_a)[-2][0] == pytest.approx(0.02 / 0.01 * schedspec.evaluate(spec, [length], dtype="float64")[0])
 
 
+def test_emitted_schedule_refuses_groups_or_hparams_its_spec_lacks(tmp_path_factory):
+    mod = emitted(SPEC_PLAIN, tmp_path_factory)
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    with pytest.raises(ValueError, match="the spec defines no groups"):
+        mod.Schedule(opt, groups={"head": 0})
+    with pytest.raises(ValueError, match="no hyperparameter schedule besides the lr"):
+        mod.Schedule(opt, hparams=["momentum"])
+    with pytest.raises(TypeError):
+        mod.build_scheduler(opt, groups={"head": 0})
+    mod = emitted(SPEC_GROUPS, tmp_path_factory)
+    with pytest.raises(ValueError, match=r"hparams: 'momentum' is not another hyperparameter schedule"):
+        mod.build_scheduler(opt, hparams=["momentum"])
+    with pytest.raises(ValueError, match=r"group 'backbone': no param group of the optimizer carries \"name\""):
+        mod.build_scheduler(opt)
+    with pytest.raises(ValueError, match=r"groups=\{'neck': ...\}: the spec defines no group 'neck'"):
+        mod.build_scheduler(opt, groups={"neck": 0})
+    groups, _ = param_groups([("b", {"name": "backbone"}), ("h", {"name": "head"}), ("n", {"name": "norms"})])
+    with pytest.raises(ValueError, match=r"group 'head': param group 1 already belongs to group 'backbone'"):
+        mod.build_scheduler(torch.optim.SGD(groups, lr=0.1), groups={"backbone": [0, 1]})
+    rows = [("b", {"name": "backbone"}), ("h", {"name": "head"}), ("n", {"name": "norms"})]
+    with pytest.raises(ValueError, match=r"'weight_decay': param group 0 of the Rprop optimizer has no 'weight_decay'"
+                                         r".*hparams=\[\]\) drives the lr only"):  # fmt: skip
+        mod.build_scheduler(torch.optim.Rprop(param_groups(rows)[0], lr=0.1))
+    mod.build_scheduler(torch.optim.Rprop(param_groups(rows)[0], lr=0.1), hparams=[])  # the lr alone is possible
+
+
 def test_cli_compile_to_torch_keeps_the_groups(tmp_path, capsys):
     from schedspec.cli import main
 

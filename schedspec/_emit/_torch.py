@@ -120,6 +120,10 @@ def _match(optimizer, groups):  #@G
 #---
 def _plan(optimizer, groups, hparams):
     """Per param group: its own lr schedule (None: it follows the document's lr) and the hyperparameters set on it."""
+    if groups:  #@!G
+        raise ValueError(f"groups={groups!r}: the spec defines no groups")  #@!G
+    if hparams:  #@!H
+        raise ValueError(f"hparams={hparams!r}: the spec has no hyperparameter schedule besides the lr")  #@!H
     return [(None, {}) for _ in optimizer.param_groups]  #@!A
     chosen = list(_HPARAMS if hparams is None else hparams)  #@H
     for name in chosen:  #@H

@@ -1,8 +1,9 @@
 """PyTorch runtime adapter: a schedspec schedule as a ``torch.optim.lr_scheduler.LRScheduler``.
 
 The scheduler is closed-form: ``get_lr()`` returns ``value(last_epoch)`` for every param group, never a ratio of
-the previous lr, so it does not drift, it resumes bit-exactly from ``state_dict()``, and group 0 receives exactly the
-float64 value of the spec. Values come from the shared formula set (:mod:`schedspec.formulas`) evaluated in float64
+the previous lr, so it does not drift, it resumes bit-exactly from ``state_dict()`` in any order of loading, and a
+param group built with the optimizer's lr receives exactly the float64 value of the spec (the param-group rule:
+:mod:`schedspec._param_groups`). Values come from the shared formula set (:mod:`schedspec.formulas`) evaluated in float64
 on numpy in blocks of ``block_size`` steps (a step is then a list lookup) or, with ``block_size=0``, one Python-math
 evaluation per step. Neither path imports jax.
 
@@ -22,6 +23,7 @@ Just after ``scheduler.step()`` has been called for update ``k``, ``scheduler.ge
 
 from __future__ import annotations
 
+import operator
 import warnings
 import weakref
 from typing import Any
@@ -32,6 +34,7 @@ from schedspec import _compile, _metrics, ir
 from schedspec._errors import Issue, SpecError, did_you_mean, require
 from schedspec._groups import bound_group_schedules
 from schedspec._load import Spec, load
+from schedspec._param_groups import hparam_key, lr_ratios, set_hparam
 from schedspec._target import resolve
 from schedspec.formulas import MathXP, NumpyXP
 
@@ -50,32 +53,21 @@ def _resolve(spec: Spec, hparam: str, vars: dict | None) -> tuple[Spec, ir.Node]
     return res.spec, res.node
 
 
-def _torch_key(name: str) -> str:
-    """The param-group key a hyperparameter schedule sets: ``beta1``/``beta2`` are ``betas[0]``/``betas[1]``."""
-    return "betas" if name in ("beta1", "beta2") else name
+def _built_lrs(optimizer) -> list:
+    """Per param group, the lr it was built with: ``initial_lr`` (torch sets it from ``lr`` when the first
+    scheduler is built), else its ``lr``."""
+    return [g.get("initial_lr", g["lr"]) for g in optimizer.param_groups]
 
 
-def set_hparam(group: dict, name: str, value: float) -> None:
-    """Set hyperparameter ``name`` of a torch param group (``beta1``/``beta2`` inside the ``betas`` pair)."""
-    if name in ("beta1", "beta2"):
-        b0, b1 = group["betas"]
-        group["betas"] = (value, b1) if name == "beta1" else (b0, value)
-    else:
-        group[name] = value
+def _ratio_check(ref):
+    """An optimizer step pre-hook that refuses an update while the param groups' lr factors are ambiguous."""
 
+    def hook(optimizer, args, kwargs):
+        sched = ref()
+        if sched is not None and sched._ratio_problem:
+            raise ValueError(f"{sched.spec_name!r}: {sched._ratio_problem}")
 
-def _ratios(base_lrs: list) -> list[float]:
-    """Per-group scale ``initial_lr_g / initial_lr_0`` (group 0: exactly 1.0)."""
-    lrs = [float(b) for b in base_lrs]
-    first = lrs[0]
-    if first == 0.0:
-        if any(b != 0.0 for b in lrs):
-            raise ValueError(
-                "param group 0 has initial lr 0 but other groups do not; groups are scaled by "
-                f"initial_lr_g / initial_lr_0 (got initial lrs {lrs}); give group 0 a non-zero lr"
-            )
-        return [1.0] * len(lrs)
-    return [1.0] + [b / first for b in lrs[1:]]
+    return hook
 
 
 def _block_parts(node: ir.Node) -> list[tuple[int, int | None, Any]]:
@@ -125,9 +117,16 @@ def _pending_hook(ref):
 class SchedSpecLR(LRScheduler):
     """A closed-form ``LRScheduler`` running a schedspec schedule (build it with :func:`to_torch`).
 
-    ``get_lr()`` (and ``_get_closed_form_lr()``) return ``value(last_epoch) * initial_lr_g / initial_lr_0`` for
-    each param group ``g``: group 0 gets exactly the spec's value, other groups keep their ratio to group 0.
-    ``last_epoch`` is ``k``, the index of the next update, under the loop ``optimizer.step(); scheduler.step()``.
+    ``get_lr()`` (and ``_get_closed_form_lr()``) return, for each param group ``g``, its spec group's lr at
+    ``last_epoch`` when it belongs to one, else ``value(last_epoch) * lr_g / L`` (the rule of
+    :mod:`schedspec._param_groups`: ``lr_g`` the lr the group was built with, ``L`` the optimizer's
+    ``defaults["lr"]``; a group built without its own lr gets exactly ``value(last_epoch)``). ``last_epoch`` is
+    ``k``, the index of the next update, under the loop ``optimizer.step(); scheduler.step()``.
+
+    Resume is exact in any order of ``optimizer.load_state_dict``, building the scheduler and
+    ``scheduler.load_state_dict``: the factors depend only on the built lrs (saved as ``base_lrs``) and on
+    ``defaults["lr"]`` (never saved: it comes from building the optimizer again), and ``load_state_dict`` writes
+    the restored update's lr and hyperparameters into the optimizer.
 
     Attributes:
         fingerprint: the fingerprint of the bound spec (vars applied); saved in ``state_dict()`` and checked by
@@ -164,7 +163,7 @@ class SchedSpecLR(LRScheduler):
             others: bound schedules of further hyperparameters (``momentum``, ``weight_decay``, ``beta1``, ...),
                 set on every param group at every step.
             group_nodes: per param group index, the bound schedules of its spec group (``lr`` included); such a
-                group gets exactly these values (no ratio to group 0).
+                group gets exactly these values (the lr it was built with is not used).
             reports: the metric reports of the spec's plateaus (:class:`schedspec._metrics.Reports`), when it has
                 any; values are then computed one step at a time from the reports given so far.
         """
@@ -177,6 +176,10 @@ class SchedSpecLR(LRScheduler):
         self._reports = reports
         self._pending: list = []
         self._has_others = bool(self._others) or any(set(f) - {"lr"} for f in self._group_fns.values())
+        # the param groups that follow the document's lr (scaled by lr_g / defaults["lr"]); the others are absolute
+        self._follows = [g for g in range(len(optimizer.param_groups)) if "lr" not in self._group_fns.get(g, {})]
+        self._defaults_lr = (getattr(optimizer, "defaults", None) or {}).get("lr")
+        self._ratio_hook = None
         # groups or plateaus: one scalar evaluation per group and step (plateau values change with each report)
         self._general = bool(self._group_fns) or reports is not None
         if self._general:
@@ -192,11 +195,25 @@ class SchedSpecLR(LRScheduler):
         self._scalar = _compile.scalar_fn(node)
         self._block_parts = _block_parts(node) if block_size else []
         # torch sets base_lrs from group.setdefault("initial_lr", group["lr"]) before its first step: same here.
-        self._ratios = _ratios([g.get("initial_lr", g["lr"]) for g in optimizer.param_groups])
-        self._clear_cache()
+        self._set_ratios(optimizer, _built_lrs(optimizer))
         super().__init__(optimizer)
 
     # ------------------------------------------------------------------ values
+    def _set_ratios(self, optimizer, built: list) -> None:
+        """The lr factor of every param group from the lrs they were built with (:func:`lr_ratios`).
+
+        Where the rule gives none (ambiguous), the factors are 1.0 placeholders and an optimizer step pre-hook
+        refuses every update until a ``load_state_dict`` restores built lrs that give one (a resume may build
+        the scheduler on an optimizer whose loaded lrs are not the built ones).
+        """
+        self._ratios, self._ratio_problem = lr_ratios(self._defaults_lr, built, self._follows)
+        if self._ratio_problem and self._ratio_hook is None:
+            self._ratio_hook = optimizer.register_step_pre_hook(_ratio_check(weakref.ref(self)))
+        elif not self._ratio_problem and self._ratio_hook is not None:
+            self._ratio_hook.remove()
+            self._ratio_hook = None
+        self._clear_cache()
+
     def _clear_cache(self) -> None:
         self._flat: list[float] = []
         self._ngroups = len(self._ratios)
@@ -204,14 +221,14 @@ class SchedSpecLR(LRScheduler):
         self._nrows = 0
 
     def lr_at(self, k: int) -> float:
-        """The spec's float64 value at update ``k`` (group 0), by scalar Python-math evaluation.
+        """The spec's float64 value at update ``k`` (the document's lr), by scalar Python-math evaluation.
 
         Args:
             k: the update index (0-based).
 
         Returns:
-            ``value(k)``; group ``g`` uses ``value(k) * initial_lr_g / initial_lr_0``. With plateaus, a value
-            that needs a metric report not given yet is NaN.
+            ``value(k)``; a param group outside the spec's groups uses ``value(k) * lr_g / defaults["lr"]``.
+            With plateaus, a value that needs a metric report not given yet is NaN.
         """
         if self._general:
             return float(self._lr_fn(self._check_k(k), self._env()))
@@ -236,31 +253,58 @@ class SchedSpecLR(LRScheduler):
             out.append(float(fn(k, env)) if fn is not None else base * ratio)
         return out
 
-    def _apply_others(self) -> None:
-        """Set every other hyperparameter schedule on the param groups at ``last_epoch``."""
+    def _apply_others(self, k: int | None = None) -> None:
+        """Set every other hyperparameter schedule on the param groups at ``k`` (default ``last_epoch``)."""
         if self._pending or not self._has_others:
             return
-        k, env = self.last_epoch, self._env()
+        k, env = self.last_epoch if k is None else k, self._env()
         for g, group in enumerate(self.optimizer.param_groups):
             fns = {**self._others, **self._group_fns.get(g, {})}
             for name, fn in fns.items():
                 if name != "lr":
                     set_hparam(group, name, float(fn(k, env)))
 
-    def step(self, epoch: Any = None, metrics: Any = None) -> None:
+    def step(self, value: Any = None, /, *, epoch: Any = None, metrics: Any = None) -> None:
         """Move to the next update: ``last_epoch += 1`` and write its lr (and other hyperparameters).
 
         Args:
-            epoch: torch's deprecated explicit epoch (closed form); not allowed with plateaus.
+            value: a positional argument means what it means to torch. With a ``plateau`` it is the metric
+                report, as in ``ReduceLROnPlateau.step(metrics)`` (Lightning calls ``scheduler.step(v)``).
+                Without one it is torch's deprecated ``epoch`` (``LRScheduler.step(epoch)``): a whole number
+                ``e >= 0`` (an int, or an integer numpy/torch scalar), after which the next update uses
+                ``value(e)``, with torch's deprecation warning; anything else (a float metric such as 0.53,
+                or 2.0) is a ValueError, raised before anything changes.
+            epoch: torch's deprecated explicit epoch, the same as a positional whole number; not allowed with
+                plateaus.
             metrics: a metric report made at the end of the interval that just ended, given before stepping: a
                 number when the spec monitors one metric, or ``{name: value}`` (same as :meth:`report`).
+
+        Raises:
+            ValueError: as said above; a metric for a spec without a plateau; an epoch with a plateau.
         """
-        if metrics is None and epoch is None and self._reports is None and not self._has_others:
+        if value is None and metrics is None and epoch is None and self._reports is None and not self._has_others:
             super().step()  # the common case: the lr only, no reports (the per-step hot path)
             return
+        if value is not None:
+            if self._reports is not None:
+                if metrics is not None:
+                    raise ValueError("give the metric report once: scheduler.step(v) or scheduler.step(metrics=v)")
+                metrics = value
+            elif epoch is not None:
+                raise ValueError("give torch's deprecated epoch once: scheduler.step(e) or scheduler.step(epoch=e)")
+            else:
+                epoch = value
+        if metrics is not None and self._reports is None:
+            raise ValueError(f"{self.spec_name!r} has no `plateau`: scheduler.step() takes no metrics")
+        if epoch is not None:
+            if self._reports is not None:
+                raise ValueError(
+                    "this schedule has a `plateau`: give a metric report as scheduler.step(value), "
+                    "scheduler.step(metrics=value) or scheduler.report(name, value); `epoch` (torch's deprecated "
+                    "explicit epoch) cannot move a schedule driven by reports"
+                )
+            epoch = self._as_epoch(epoch)
         if metrics is not None:
-            if self._reports is None:
-                raise ValueError(f"{self.spec_name!r} has no `plateau`: scheduler.step() takes no metrics")
             if not isinstance(metrics, dict):
                 if len(self._reports.names) != 1:
                     raise ValueError(
@@ -268,18 +312,29 @@ class SchedSpecLR(LRScheduler):
                         "scheduler.step(metrics={name: value, ...})"
                     )
                 metrics = {self._reports.names[0]: metrics}
-            for name, value in metrics.items():
-                self.report(name, value)
-        if epoch is not None and self._reports is not None:
-            raise ValueError(
-                "this schedule has a `plateau`: give a metric report as scheduler.step(metrics=value) or "
-                "scheduler.report(name, value); a positional argument is torch's deprecated `epoch`"
-            )
+            for name, v in metrics.items():
+                self.report(name, v)
         if epoch is None:
             super().step()
         else:
             super().step(epoch)
         self._apply_others()
+
+    def _as_epoch(self, epoch: Any) -> int:
+        """torch's deprecated ``step(epoch)``: a whole number of updates, checked before anything changes."""
+        try:
+            k = None if isinstance(epoch, bool) else operator.index(epoch)
+        except TypeError:
+            k = None
+        if k is None:
+            raise ValueError(
+                f"scheduler.step({epoch!r}): {self.spec_name!r} has no `plateau`, so it takes no metric; a "
+                "positional argument is torch's deprecated `epoch` (the update whose lr to set next), which must "
+                "be a whole number (an int). Call scheduler.step() once per update"
+            )
+        if not 0 <= k <= ir.MAX_STEPS:
+            raise ValueError(f"scheduler.step(epoch={k}): the epoch must be in [0, 2**31-1]")
+        return k
 
     def report(self, name: str, value: Any) -> None:
         """Record the next report of metric ``name`` (report ``j`` = the ``j``-th call, from k = 0).
@@ -312,10 +367,20 @@ class SchedSpecLR(LRScheduler):
         if self._pending:
             values = self._general_lr(k)
             if not self._pending:
-                for group, lr in zip(self.optimizer.param_groups, values):
-                    group["lr"] = lr
-                self._last_lr = list(values)
+                self._write_lrs(values)
                 self._apply_others()
+
+    def _write_lrs(self, values: list) -> None:
+        """Write the lrs into the param groups (in place for a tensor lr, as torch does) and ``_last_lr``."""
+        for group, lr in zip(self.optimizer.param_groups, values, strict=True):
+            if isinstance(group["lr"], torch.Tensor):
+                group["lr"].fill_(float(lr))
+            else:
+                group["lr"] = lr
+        self._last_lr = [
+            group["lr"].clone() if isinstance(group["lr"], torch.Tensor) else group["lr"]
+            for group in self.optimizer.param_groups
+        ]
 
     def _check_pending(self, optimizer, args, kwargs) -> None:
         if self._pending:
@@ -363,7 +428,7 @@ class SchedSpecLR(LRScheduler):
         return self._flat[j : j + self._ngroups]
 
     def get_lr(self) -> list[float]:
-        """The lr of every param group at ``last_epoch``: ``value(last_epoch) * initial_lr_g / initial_lr_0``."""
+        """The lr of every param group at ``last_epoch`` (see the class docstring for the per-group rule)."""
         if not self._get_lr_called_within_step:
             warnings.warn(
                 "To get the last learning rate computed by the scheduler, please use `get_last_lr()`.",
@@ -406,9 +471,17 @@ class SchedSpecLR(LRScheduler):
         Args:
             state_dict: the saved state.
 
+        It may come before or after ``optimizer.load_state_dict`` and before or after the scheduler was built on
+        a loaded optimizer: it restores ``last_epoch``, the built lrs (``base_lrs``, also written back as each
+        group's ``initial_lr``) and the metric reports, then writes the lr and the other hyperparameters of the
+        restored update into the optimizer, so the next update uses ``value(last_epoch)`` whatever the order
+        (torch's own ``load_state_dict`` leaves the optimizer alone; see pytorch issue 65342). While that
+        update waits for a metric report, the saved ``_last_lr`` is written instead.
+
         Raises:
-            ValueError: the state comes from another spec, another hparam, another number of param groups, or is
-                not a schedspec scheduler state.
+            ValueError: the state comes from another spec (another fingerprint: the bound schedule, so also
+                another ``total`` where an open last phase runs to it), another hparam, another number of
+                param groups, or is not a schedspec scheduler state.
         """
         saved = state_dict.get("schedspec_fingerprint")
         if saved is None:
@@ -431,17 +504,28 @@ class SchedSpecLR(LRScheduler):
             raise ValueError(
                 f"the scheduler state has {len(state_dict['base_lrs'])} param groups, the optimizer has {groups}"
             )
+        if self._reports is not None and "schedspec_reports" not in state_dict:
+            raise ValueError("the scheduler state has no metric reports, but this schedule has a `plateau`")
         self.last_epoch = self._check_k(state_dict["last_epoch"])
         self._step_count = int(state_dict["_step_count"])
         self.base_lrs = list(state_dict["base_lrs"])
         self._last_lr = list(state_dict["_last_lr"])
-        self._ratios = _ratios(self.base_lrs)
-        self._clear_cache()
+        self._set_ratios(self.optimizer, self.base_lrs)
+        for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
+            group["initial_lr"] = base
         if self._reports is not None:
-            if "schedspec_reports" not in state_dict:
-                raise ValueError("the scheduler state has no metric reports, but this schedule has a `plateau`")
             self._reports.load(state_dict["schedspec_reports"])
-            self._pending = self._reports.missing(self.last_epoch)
+        k = self.last_epoch
+        values = self._general_lr(k) if self._general else self._values_at(k)  # (sets _pending with plateaus)
+        if self._pending:  # the restored update waits for a report: the lrs it had when saved
+            self._write_lrs(list(state_dict["_last_lr"]))
+            if k > 0:
+                self._pending, pending = [], self._pending
+                self._apply_others(k - 1)
+                self._pending = pending
+        else:
+            self._write_lrs(values)
+            self._apply_others()
 
     def __repr__(self) -> str:
         return (
@@ -512,7 +596,7 @@ def _check_keys(spec: Spec, optimizer: Any, plan: dict[int, dict[str, tuple]]) -
     for g, names in plan.items():
         group = optimizer.param_groups[g]
         for name, path in names.items():
-            key = _torch_key(name)
+            key = hparam_key(name)
             if key in group or (name, path) in seen:
                 continue
             seen.add((name, path))
@@ -544,22 +628,32 @@ def to_torch(
     With ``interval: epoch`` the schedule counts epochs: call ``scheduler.step()`` once per epoch (after the
     epoch's last ``optimizer.step()``), and epoch ``e`` uses ``value(e)``; ``steps_per_epoch`` is not needed.
 
-    Group 0 gets exactly the spec's value; group ``g`` gets ``value(k) * initial_lr_g / initial_lr_0``, where
-    ``initial_lr`` is the lr the group had when the scheduler was built (all groups equal: all get the value).
-    A param group that belongs to one of the spec's ``groups`` (it carries ``"name": <group>``, or ``groups``
-    maps the group to its index) gets exactly that group's schedules instead.
+    Param groups (the rule of :mod:`schedspec._param_groups`; it depends on no order). A param group that
+    belongs to one of the spec's ``groups`` (it carries ``"name": <group>``, or ``groups`` maps the group to its
+    index) gets exactly that group's schedules: the lr it was built with is not used. Every other param group
+    ``g`` gets ``value(k) * lr_g / L``, where ``lr_g`` is the lr it was built with (``initial_lr``) and ``L`` is
+    ``optimizer.defaults["lr"]`` (torch's convention: a group built without its own lr has ``lr_g = L`` and gets
+    exactly ``value(k)``). If none of them was built with ``L`` but all with one same lr, they all get exactly
+    ``value(k)``; if they were built with different lrs, none of them ``L``, the factors are ambiguous and
+    ``optimizer.step()`` raises a ValueError saying how to fix it.
 
     Every other hyperparameter schedule of the spec (``momentum``, ``weight_decay``, ``beta1``/``beta2`` =
-    ``betas[0]``/``betas[1]``, or any name a param group has) is set on every param group at every step; one
-    the optimizer does not have (``momentum`` for Adam) is a :class:`SpecError`.
+    ``betas[0]``/``betas[1]``, or any name a param group has) is set on every param group at every step (a spec
+    group's own schedule on its param groups); one the optimizer does not have (``momentum`` for Adam) is a
+    :class:`SpecError`.
 
     A spec with a ``plateau`` takes metric reports: ``scheduler.report("val_loss", v)`` at the end of each
     interval of the plateau's ``every`` clock (from k = 0), or ``scheduler.step(metrics=v)``; see
     :meth:`SchedSpecLR.report`. A plain plateau reproduces ``ReduceLROnPlateau`` exactly.
 
-    Resume with ``scheduler.load_state_dict(saved)`` on a scheduler built from the same spec and vars; a state
-    saved from another spec is refused. The metric reports are part of the state, so resuming mid-plateau is
-    exact.
+    Resume with ``scheduler.load_state_dict(saved)`` on a scheduler built from the same spec and vars, before
+    or after ``optimizer.load_state_dict`` and whether the scheduler was built before or after it: the next
+    update uses ``value(last_epoch)`` in every order. A state saved from another spec is refused (the
+    fingerprint of the bound schedule; a different ``total`` that an open last phase runs to is another
+    schedule). The metric reports are part of the state, so resuming mid-plateau is exact.
+
+    ``scheduler.step(v)``: with a ``plateau``, ``v`` is the metric report (as ``ReduceLROnPlateau.step(v)``);
+    without one it is torch's deprecated ``epoch`` and must be a whole number (see :meth:`SchedSpecLR.step`).
 
     Args:
         spec: a :class:`schedspec.Spec`, a path to a YAML file, or a dict.
@@ -568,7 +662,8 @@ def to_torch(
         vars: var values overriding the spec's (a spec that sweeps a var used by ``hparam`` needs one value).
         block_size: steps evaluated at once with numpy float64 (default 4096); 0 evaluates each step with
             Python math (slower per step, no block computation).
-        hparams: the other hyperparameter schedules to set (default: all of the spec's; ``[]``: the lr only).
+        hparams: the other hyperparameter schedules to set (default: all of the spec's; ``[]``: the lr only, spec
+            groups' own schedules of other hyperparameters included).
         groups: ``{spec group: param group index (or list of indices)}`` for param groups without a ``"name"``.
 
     Returns:
@@ -599,7 +694,7 @@ def to_torch(
     if assign:
         bound_groups = bound_group_schedules(spec, "torch")
         for g, gname in assign.items():
-            own = bound_groups[gname]
+            own = {n: v for n, v in bound_groups[gname].items() if n == "lr" or n in names}
             group_nodes[g] = {"lr": own.get("lr", node), **{n: v for n, v in own.items() if n != "lr"}}
             plan[g].update({n: ("groups", gname, n) for n in own if n != "lr"})
     _check_keys(spec, optimizer, plan)

@@ -13,10 +13,13 @@ names its class (and where it sits inside a ``SequentialLR``/``ChainedScheduler`
 
 torch specifics:
 
-* ``lr`` is the optimizer's base lr of param group 0 (``initial_lr``). Other param groups are not part of a spec:
-  ``schedspec.to_torch`` gives group g ``value(k) * initial_lr_g / initial_lr_0``, which equals torch exactly when
-  the scheduler is proportional to the base lr. Where it is not (``eta_min != 0`` with groups of different base
-  lrs; per-group ``base_lr``/``max_lr``/``min_lr`` lists that are not proportional), the import is refused.
+* ``lr`` is the optimizer's reference lr: ``optimizer.defaults["lr"]`` when a param group was built with it, else
+  the one lr every param group was built with (``initial_lr``; the rule of :mod:`schedspec._param_groups`). Other
+  param groups are not part of a spec: ``schedspec.to_torch`` gives group g ``value(k) * lr_g / L`` by that rule,
+  which equals torch when the scheduler is proportional to the base lr. Where it is not (``eta_min != 0`` with
+  groups of different base lrs; per-group ``base_lr``/``max_lr``/``min_lr`` lists that are not proportional), or
+  where the rule has no reference lr (param groups built with different lrs, none the optimizer's), the import is
+  refused.
 * ``ReduceLROnPlateau`` needs ``monitor=`` (the metric's name, which torch never sees).
 * Momentum cycling (``CyclicLR``/``OneCycleLR`` ``cycle_momentum``) is recorded as the kind's parameters, but the
   spec's ``lr`` schedule does not drive momentum.
@@ -28,6 +31,7 @@ from typing import Any
 
 from ._errors import Issue, SpecError, format_path, require
 from ._load import Spec, load
+from ._param_groups import reference_lr
 
 
 def _fail(origin: str, path: tuple, message: str) -> SpecError:
@@ -115,14 +119,23 @@ def from_torch(scheduler: Any, *, monitor: str | None = None, name: str | None =
 
 
 def _initial_lr(L: Any, s: Any, path: tuple) -> float:
-    group = s.optimizer.param_groups[0]
-    lr = group.get("initial_lr")
-    if lr is None:
-        if isinstance(s, L.ReduceLROnPlateau) and s.last_epoch == 0:
-            return float(_plain(group["lr"]))
-        raise _fail("from_torch", path, f"{type(s).__name__}: the optimizer's param group 0 has no `initial_lr` (and "
-                                        "its lr may have been reduced already): import the scheduler before training")  # fmt: skip
-    return float(_plain(lr))
+    """The spec's ``lr``: the reference lr of the param-group rule, from the lrs the groups were built with."""
+    groups = s.optimizer.param_groups
+    built = []
+    for i, group in enumerate(groups):
+        lr = group.get("initial_lr")
+        if lr is None:
+            if not (isinstance(s, L.ReduceLROnPlateau) and s.last_epoch == 0):
+                raise _fail("from_torch", path, f"{type(s).__name__}: the optimizer's param group {i} has no `initial_lr` "
+                                                "(and its lr may have been reduced already): import the scheduler before "
+                                                "training")  # fmt: skip
+            lr = group["lr"]
+        built.append(float(_plain(lr)))
+    defaults = (getattr(s.optimizer, "defaults", None) or {}).get("lr")
+    ref, problem = reference_lr(None if defaults is None else float(_plain(defaults)), built, range(len(built)))
+    if problem:
+        raise _fail("from_torch", path, f"{type(s).__name__}: {problem}")
+    return ref
 
 
 def _base_ratios(s: Any) -> list[float]:
@@ -134,7 +147,7 @@ def _proportional(origin: str, path: tuple, cls: str, what: str, values: list) -
     values = [float(_plain(v)) for v in values]
     if len(values) > 1 and len(set(values)) > 1:
         raise _fail(origin, path, f"{cls}: per-group {what} differ ({values}); a spec is one schedule, and other param "
-                                  "groups follow group 0 in proportion to their initial lr, which torch does not do here")  # fmt: skip
+                                  "groups follow the spec in proportion to their initial lr, which torch does not do here")  # fmt: skip
 
 
 def _torch_node(L: Any, s: Any, path: tuple, top: bool, monitor: str | None) -> dict:  # noqa: C901 - one branch per class

@@ -200,7 +200,7 @@ def torch_loop(spec, steps: int, mode: str = "right", log: str = "applied", grou
     params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in range(2)]
 
     def build():
-        opt = torch.optim.SGD([{"params": [params[0]], "lr": 0.1}, {"params": [params[1]], "lr": 0.05}])
+        opt = torch.optim.SGD([{"params": [params[0]], "lr": 0.1}, {"params": [params[1]], "lr": 0.05}], lr=0.1)
         return opt, schedspec.to_torch(spec, opt)
 
     opt, sched = build()

@@ -122,14 +122,16 @@ def reference(spec: schedspec.Spec, ks: np.ndarray, vars: dict | None) -> np.nda
     return schedspec.evaluate(spec, ks, vars=vars, dtype="float64")
 
 
-def sgd_applied_lrs(torch, build_scheduler, n: int, group_lrs=(1.0,)) -> tuple[list[list[float]], object]:
+def sgd_applied_lrs(torch, build_scheduler, n: int, group_lrs=(1.0,), names=()) -> tuple[list[list[float]], object]:
     """Step a real SGD with the documented loop; return, per update k, the lr each group actually applied.
 
     Each parameter is reset to 0 and given gradient 1 before ``optimizer.step()``, so the update it receives is
-    exactly ``-lr`` (float64 parameters).
+    exactly ``-lr`` (float64 parameters; weight decay adds ``wd * 0``). The param groups are built with
+    ``group_lrs`` (the first with the optimizer's lr, ``defaults["lr"]``: the others are scaled by
+    ``lr_g / group_lrs[0]``), then one per name in ``names`` carrying that ``"name"`` (built with lr 7.0, which
+    its spec group must override).
     """
-    params = [torch.zeros(1, dtype=torch.float64, requires_grad=True) for _ in group_lrs]
-    optimizer = torch.optim.SGD([{"params": [p], "lr": lr} for p, lr in zip(params, group_lrs)])
+    optimizer, params = sgd(torch, group_lrs, names)
     scheduler = build_scheduler(optimizer)
     applied = []
     for _ in range(n):
@@ -138,41 +140,73 @@ def sgd_applied_lrs(torch, build_scheduler, n: int, group_lrs=(1.0,)) -> tuple[l
     return applied, scheduler
 
 
+def sgd(torch, group_lrs=(1.0,), names=()):
+    """An SGD with one float64 parameter per param group (see :func:`sgd_applied_lrs`), and the parameters."""
+    params = [torch.zeros(1, dtype=torch.float64, requires_grad=True) for _ in range(len(group_lrs) + len(names))]
+    groups = [{"params": [p], "lr": lr} for p, lr in zip(params, group_lrs)]
+    groups += [{"params": [p], "lr": 7.0, "name": name} for p, name in zip(params[len(group_lrs) :], names)]
+    return torch.optim.SGD(groups, lr=group_lrs[0]), params
+
+
 # ------------------------------------------------------------------------------------------------ per target
 def check_torch(source: str, spec, vars, tmp_path: Path, native: str | None = None) -> None:
+    """The emitted torch module against evaluate: the lr a real SGD applied (two unnamed param groups, one scaled,
+    and one named param group per spec group), every other hyperparameter on every param group, value(k), the
+    state and resuming at sparse k."""
     torch = pytest.importorskip("torch")
     mod = load_module(source, tmp_path)
     ks = steps_for(spec, vars)
     ref = reference(spec, ks, vars)
     dense = ks[ks <= DENSE]
-    applied, scheduler = sgd_applied_lrs(torch, mod.build_scheduler, len(dense), group_lrs=(1.0, 0.25))
+    bound = spec.bound(vars)
+    others = [n for n in bound.hparams if n != "lr"]
+    names = list(bound.groups)
+    lr_only = (lambda o: mod.build_scheduler(o, hparams=[])) if others else mod.build_scheduler  # momentum moves
+    applied, scheduler = sgd_applied_lrs(torch, lr_only, len(dense), group_lrs=(1.0, 0.25), names=names)
     applied = np.asarray(applied)
     assert_f64(applied[:, 0], ref[: len(dense)], "lr applied by SGD, group 0")
-    # group 1 is scaled by initial_lr[1] / initial_lr[0]
+    # group 1 is scaled by lr_1 / defaults["lr"]
     assert_f64(applied[:, 1], 0.25 * ref[: len(dense)], "lr applied by SGD, group 1")
-    if native == "auto":  # whatever emit chose: a native class, or the closed form
+    for i, name in enumerate(names):  # a spec group's own lr, whatever lr its param group was built with
+        own = schedspec.evaluate(spec, dense, vars=vars, dtype="float64", group=name)
+        assert_f64(applied[:, 2 + i], own, f"lr applied by SGD, group {name}")
+    if others:  # set on every param group at every step, a spec group's own where it has one
+        opt, _ = sgd(torch, (1.0, 0.25), names)
+        sched = mod.build_scheduler(opt)
+        got = {n: [] for n in others}
+        for _ in dense:
+            for n in others:
+                got[n].append([g[n] for g in opt.param_groups])
+            opt.step()
+            sched.step()
+        for n in others:
+            values = np.asarray(got[n])
+            for i, group in enumerate([None, None, *names]):
+                want = schedspec.evaluate(spec, dense, vars=vars, dtype="float64", hparam=n, group=group)
+                assert_f64(values[:, i], want, f"{n} of param group {i} ({group or 'unnamed'})")
+    if native == "auto":  # whatever class torch has for it (named in a comment), or none
         choice = native_torch(spec.bound(vars).hparams["lr"])
         native = choice.cls if choice else None
-    if native:
-        assert type(scheduler) is getattr(torch.optim.lr_scheduler, native)
-        return
+    if native:  # named in the header; the module is still the closed form (it resumes in any order)
+        assert f"torch.optim.lr_scheduler.{native}(optimizer" in source
     assert type(scheduler).__name__ == "Schedule" and isinstance(
         scheduler, torch.optim.lr_scheduler.LRScheduler
     )
-    assert set(scheduler.state_dict()) == {"last_epoch", "_step_count", "base_lrs", "_last_lr"}
+    assert set(scheduler.state_dict()) == {"last_epoch", "_step_count", "base_lrs", "_last_lr",
+                                           "schedspec_fingerprint", "schedspec_hparam"}  # fmt: skip
+    assert scheduler.state_dict()["schedspec_fingerprint"] == spec.with_vars(vars or {}).fingerprint
     assert_f64([mod.value(int(k)) for k in ks], ref, "value(k)")
     # resume (load_state_dict) at sparse k beyond the dense range: the next update uses value(k)
     sparse = ks[ks > DENSE][:: max(1, len(ks[ks > DENSE]) // 50)]
     for k in sparse.tolist():
-        opt = torch.optim.SGD(
-            [{"params": [torch.zeros(1, requires_grad=True)], "lr": lr} for lr in (1.0, 0.25)]
-        )
-        fresh = mod.build_scheduler(opt)
+        opt, _ = sgd(torch, (1.0, 0.25), names)
+        fresh = lr_only(opt)
         fresh.load_state_dict(dict(scheduler.state_dict(), last_epoch=k - 1))
         opt.step()
         fresh.step()
         expected = reference(spec, np.asarray([k]), vars)[0]
-        assert_f64([g["lr"] for g in opt.param_groups], [expected, 0.25 * expected], f"resumed at k={k}")
+        own = [schedspec.evaluate(spec, [k], vars=vars, dtype="float64", group=n)[0] for n in names]
+        assert_f64([g["lr"] for g in opt.param_groups], [expected, 0.25 * expected, *own], f"resumed at k={k}")
 
 
 def epoch_steps(spec, ks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -588,20 +622,24 @@ def test_strings_from_the_spec_never_become_code(target, tmp_path, monkeypatch):
     entry = {"torch": {"value", "build_scheduler"}, "keras": {"build_schedule"}, "optax": {"schedule", "build_schedule"},
              "jax": {"schedule"}}[target]  # fmt: skip
     backend = {"torch": "MathXP", "keras": "KerasXP", "optax": "JaxXP", "jax": "JaxXP"}[target]
+    # torch: the fixed scheduler code (schedspec/_emit/_torch.py) and the copied param-group rule
+    fixed_functions = {"_plan", "_refuse", "_as_epoch", "lr_ratios", "reference_lr"} if target == "torch" else set()
+    fixed_constants = {"_FINGERPRINT", "_STATE"} if target == "torch" else set()
     assert top[0] == ("Docstring", "")
     imports = {n for k, n in top if k.startswith("Import")}
-    assert framework[target] in imports and imports <= {"math", framework[target]}
+    allowed = {"math", framework[target]} | ({"weakref", "torch"} if target == "torch" else set())
+    assert framework[target] in imports and imports <= allowed
     for kind, name in top[1:]:
         if kind == "FunctionDef":
             assert (
-                name in entry | {"_value"}
+                name in entry | {"_value"} | fixed_functions
                 or re.fullmatch(r"_[a-z]+_\d+", name)
                 or callable(getattr(formulas, name))
             ), name
         elif kind == "ClassDef":
             assert name in {backend, "Schedule"}, name
         elif kind == "Assign":
-            assert re.fullmatch(r"_[A-Z]+_\d+", name) or hasattr(formulas, name), name
+            assert re.fullmatch(r"_[A-Z]+_\d+", name) or name in fixed_constants or hasattr(formulas, name), name
         else:
             assert kind in ("Import", "ImportFrom"), (kind, name)
     names = {n for _, n in top}
@@ -651,12 +689,17 @@ def test_sweep_needs_one_member():
         schedspec.emit(data, "torch")
     assert err.value.issues[0].path == "vars.lr0"
     source = schedspec.emit(data, "torch", vars={"lr0": 0.01})
-    assert "start = 0.01" in source
+    assert "constant(xp, t, 0.01)" in source
 
 
 def test_a_sweep_of_another_hparam_does_not_block_lr():
     data = {**doc(0.1, vars={"m": [0.8, 0.9]}), "momentum": "$m"}
-    assert "ConstantLR" in schedspec.emit(data, "torch")
+    # torch's module carries every schedule (momentum too, as to_torch): it needs one member, named at the var
+    with pytest.raises(schedspec.SpecError, match=r"`momentum` uses the sweep var \$m.*vars=\{'m': 0.8\}") as err:
+        schedspec.emit(data, "torch")
+    assert [i.path for i in err.value.issues] == ["vars.m"]
+    source = schedspec.emit(data, "torch", vars={"m": 0.9})
+    assert '_HPARAMS = {"momentum": _schedule_1}' in source and "ConstantLR" not in source
     with pytest.raises(schedspec.SpecError, match="sweep"):
         schedspec.emit(data, "jax", hparam="momentum")
     assert "_value" in schedspec.emit(data, "jax", hparam="momentum", vars={"m": 0.9})

@@ -157,7 +157,7 @@ F32_REFERENCES = {"keras_kind", "optax_kind"}  # Keras' and optax's own schedule
 ALL = {(f, t) for f in FEATURES for t in TARGETS}
 # Neither works nor refuses today (the emitted torch module scales every param group like group 0): worked on
 # with the torch template. A strict xfail: once it works, delete it here and it joins EXPECTED_WORKS.
-KNOWN_SILENT = {("groups", "emit_torch"): "emitted torch modules ignore `groups` (issue 9 §3, torch template)"}
+KNOWN_SILENT: dict = {}  # (feature, target) pairs that silently misbehave, as strict xfails; none today
 EXPECTED_WORKS = ALL - set(KNOWN_SILENT) - {
     # Keras has no parameter groups; a Keras optimizer takes a schedule only for the learning rate
     ("groups", "to_keras"), ("groups", "keras_optimizer"), ("groups", "emit_keras"),

@@ -47,9 +47,9 @@ def assert_close(ours, ref, rel_peak: float, rel: float, what: str = "") -> None
 
 def optimizer(lrs=(0.1,), adam: bool = False) -> torch.optim.Optimizer:
     groups = [{"params": [torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))], "lr": lr} for lr in lrs]
-    if adam:
-        return torch.optim.Adam(groups)
-    return torch.optim.SGD(groups, momentum=0.9)
+    if adam:  # group 0 is built with the optimizer's lr: the param-group rule's reference (README)
+        return torch.optim.Adam(groups, lr=lrs[0])
+    return torch.optim.SGD(groups, lr=lrs[0], momentum=0.9)
 
 
 def stepped(sched, opt, n: int) -> np.ndarray:
@@ -116,6 +116,28 @@ def test_from_torch_reads_every_param_group_proportionally():
     ref = stepped(sched, opt, 30)
     again, opt2 = build(lambda o: schedspec.to_torch(spec, o), lrs=(0.1, 0.01))
     assert_close(stepped(again, opt2, 30), ref, 1e-12, 1e-10, "two groups")
+
+
+def test_from_torch_takes_the_optimizers_lr_whatever_group_comes_first():
+    """The spec's lr is the param-group rule's reference (defaults["lr"] when a group was built with it), not group
+    0's: to_torch on the same optimizer then reproduces every group, in either order of the groups."""
+    def make(lrs):
+        groups = [{"params": [torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))], **({"lr": lr} if lr else {})}
+                  for lr in lrs]  # fmt: skip
+        return torch.optim.SGD(groups, lr=0.1)
+
+    for lrs in ((0.01, None), (None, 0.01)):
+        opt = make(lrs)
+        sched = L.StepLR(opt, 5, 0.5)
+        spec = schedspec.from_torch(sched)
+        assert spec.doc.data["lr"]["lr"] == 0.1
+        ref = stepped(sched, opt, 30)
+        opt2 = make(lrs)
+        assert_close(stepped(schedspec.to_torch(spec, opt2), opt2, 30), ref, 1e-12, 1e-10, f"groups {lrs}")
+    opt = torch.optim.SGD([{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr} for lr in (0.1, 0.01)])
+    with pytest.raises(SpecError, match=r"StepLR: the param groups .* built with different lrs .* none with the "
+                                        r"optimizer's lr"):  # fmt: skip
+        schedspec.from_torch(L.StepLR(opt, 5, 0.5))
 
 
 def test_from_torch_sees_the_optimizers_base_lr_even_after_steps():

@@ -27,10 +27,11 @@ group=None)`` with a plateau) picks one, as ``schedspec.to_jax(spec, group=...)`
 of a keras/optax/jax module names the spec's other schedules and the groups' other overrides (one module carries
 one hyperparameter: ``--hparam``).
 
-torch uses a native class where it equals the spec for every ``k``, the end included: ``StepLR`` (a ``step``
-phase, or a staircase ``exponential``, with no duration), ``MultiStepLR``, ``ExponentialLR`` and ``ConstantLR``
-(``factor=1``). Everything else is a closed-form ``LRScheduler`` subclass. ``CosineAnnealingLR`` is never used:
-it rises again after ``T_max``.
+The torch module (:mod:`._torch`) carries every schedule of the spec, like :func:`schedspec.to_torch`: the lr,
+the other hyperparameters and the ``groups:``, in one closed-form ``LRScheduler`` that follows the param-group
+rule of :mod:`schedspec._param_groups`, carries the fingerprint in its state and resumes exactly in any order. A
+single phase that a native class computes (``StepLR``, ``MultiStepLR``, ``ExponentialLR``, ``ConstantLR``; see
+:func:`native_torch`) is named in a comment.
 
 Emission itself imports no framework (it is text generation), so it is fast and works where the target is not
 installed.
@@ -43,9 +44,10 @@ import re
 import textwrap
 
 from .. import ir
-from .._errors import did_you_mean
+from .._errors import SpecError, did_you_mean
+from .._groups import bound_group_schedules
 from .._target import resolve
-from . import _codegen, _source
+from . import _codegen, _source, _torch
 
 TARGETS = ("torch", "keras", "optax", "jax")
 
@@ -112,6 +114,28 @@ def _bind(spec, hparam: str, target: str):
 _GROUP_TARGETS = ("optax", "jax")
 
 
+def _bind_torch(spec):
+    """The bound program and its lr for torch, whose module carries every schedule: a SpecError names every
+    schedule (hyperparameter or group) that stops the emission, each at its position."""
+    issues = []
+    for name in spec.program.hparams:
+        try:
+            res = resolve(spec, name, None, "torch", counts_steps=False, entry="`schedspec compile --to torch`",
+                          metrics_ok=True)  # fmt: skip
+        except SpecError as err:
+            issues += [i for i in err.issues if i not in issues]
+            continue
+        if name == "lr":
+            bound, node = res.bound, res.node
+    try:
+        bound_group_schedules(spec, "torch")
+    except SpecError as err:
+        issues += [i for i in err.issues if i not in issues]
+    if issues:
+        raise SpecError(issues)
+    return bound, node
+
+
 # ------------------------------------------------------------------------------------------ torch native
 @dataclasses.dataclass(frozen=True)
 class _Native:
@@ -160,54 +184,25 @@ def _clock(every: int, unit: str) -> str:
 
 
 def _report_usage(target: str, sites: list, unit: str) -> list[str]:
-    """The header lines that say how to give a plateau its metric reports."""
+    """The header lines that say how to give a plateau its metric reports (jax; torch: :mod:`._torch`)."""
     clocks = _clocks(sites)
     names = list(clocks)
     for n in names:
         _codegen.metric(n)  # an identifier (validated by the spec; checked again: it is written into comments)
     first = {n: min(s.origin // s.every for s in sites if s.monitor == n) for n in names}
-    lines = []
-    if target == "torch":
-        lines += [
-            "# Usage (a closed-form LRScheduler driven by metric reports, like torch ReduceLROnPlateau):",
-            "#     scheduler = build_scheduler(optimizer)",
-            "#     after each optimizer.step(): scheduler.step()" if unit == "step" else
-            "#     at the end of each epoch (after its last optimizer.step()): scheduler.step()",
-        ]  # fmt: skip
-        for n in names:
-            e = clocks[n]
-            per = unit if e == 1 else f"{e} {unit}s"
-            lines.append(f'#     at the end of each {per}: scheduler.report("{n}", {n})')
-        if len(names) == 1 and clocks[names[0]] == 1:
-            n = names[0]
-            lines += [
-                f"# or, as a drop-in for ReduceLROnPlateau.step({n}): scheduler.step(metrics={n}) once per {unit}",
-                "# (it records the report, then steps).",
-            ]
-    else:
-        given = ", ".join(f'"{n}": reports' for n in names)
-        lines.append(f"# Usage: schedule(step, metrics={{{given}}}) -> value; pure jax.numpy, jit- and vmap-able.")
+    given = ", ".join(f'"{n}": reports' for n in names)
+    lines = [f"# Usage: schedule(step, metrics={{{given}}}) -> value; pure jax.numpy, jit- and vmap-able."]
     for n in names:
         uses = ("." if first[n] == 0 else
                 f"; the plateau uses reports from #{first[n]} on (make the earlier ones too: they are ignored).")
         text = f"Report j of {n} is the metric at the end of {_clock(clocks[n], unit)}, counted from k = 0{uses}"  # fmt: skip
         lines += [f"# {line}" for line in textwrap.wrap(sanitize(text), width=98, break_on_hyphens=False)]
     lines.append("# A reduction decided at report j applies from the next interval, as in torch.")
-    if target == "torch":
-        lines += [
-            "# optimizer.step() raises if its update's lr waits for a report not made yet; state_dict() keeps the",
-            "# reports, so load_state_dict() resumes exactly, mid-plateau too. Update k uses the spec's value(k);",
-            "# get_last_lr() reports the next update's lr. Param group g gets value(k) * initial_lr[g] / initial_lr[0].",
-        ]
-    else:
-        lines.append(
-            "# A value that needs a report not given is NaN (never a guess); with a concrete step, a ValueError."
-        )
+    lines.append("# A value that needs a report not given is NaN (never a guess); with a concrete step, a ValueError.")
     return lines
 
 
-def _header(spec, bound, hparam: str, target: str, fingerprint: str, native: _Native | None,
-            sites: list | None = None) -> list[str]:  # fmt: skip
+def _header(spec, bound, hparam: str, target: str, fingerprint: str, sites: list | None = None) -> list[str]:
     from .. import __version__
 
     unit = "epoch" if bound.interval == "epoch" else "step"
@@ -228,19 +223,10 @@ def _header(spec, bound, hparam: str, target: str, fingerprint: str, native: _Na
         values = ", ".join(f"{n}={v.raw[0]}" for n, v in spec.program.vars.items())
         lines += _comment("vars:", values)
     lines.append("#")
-    per = "once per epoch" if unit == "epoch" else "once per optimizer step"
-    if sites:
+    if target == "torch":
+        pass  # the torch module adds its own usage lines (._torch)
+    elif sites:
         lines += _report_usage(target, sites, unit)
-    elif target == "torch":
-        what = f"torch.optim.lr_scheduler.{native.cls}" if native else "a closed-form LRScheduler"
-        lines += [
-            f"# Usage ({what}):",
-            "#     scheduler = build_scheduler(optimizer)",
-            f"#     then {per}: optimizer.step(); scheduler.step()",
-            "# Update k (0-based) uses the spec's value(k); get_last_lr() reports the next update's lr.",
-        ]
-        if not native:
-            lines.append("# Param group g gets value(k) * initial_lr[g] / initial_lr[0].")
     elif target == "keras":
         lines += [
             "# Usage: keras.optimizers.SGD(learning_rate=build_schedule())",
@@ -290,18 +276,14 @@ def _groups_usage(bound, hparam: str, target: str, metrics: bool) -> list[str]:
     return lines
 
 
-def _imports(target: str, native: _Native | None, stdlib: set[str]) -> list[str]:
-    first = [*(f"import {m}" for m in sorted(stdlib)), ""] if stdlib else []  # (weakref: a torch plateau's hook)
-    if target == "torch":
-        if native:
-            return [f"from torch.optim.lr_scheduler import {native.cls}"]
-        return [*first, "from torch.optim.lr_scheduler import LRScheduler"]
+def _imports(target: str, stdlib: set[str]) -> list[str]:
+    first = [*(f"import {m}" for m in sorted(stdlib)), ""] if stdlib else []
     if target == "keras":
         return [*first, "import keras", "from keras import ops"]
     return [*first, "import jax.numpy as jnp"]
 
 
-# emitted into both plateau entry points (torch and jax): `metrics` names must be monitored by a plateau
+# emitted into the jax plateau entry point (torch: ._torch): `metrics` names must be monitored by a plateau
 _UNKNOWN_METRIC_CHECK = [
     "    metrics = dict(metrics or {})",
     "    for name in metrics:",
@@ -310,157 +292,6 @@ _UNKNOWN_METRIC_CHECK = [
     '                f"no plateau of this schedule monitors {name!r} (monitored: {\', \'.join(_REPORTS)})"',
     "            )",
 ]
-
-
-def _torch_plateau_entry(unit: str, fingerprint: str) -> list[list[str]]:
-    """torch with plateaus: ``value(k, metrics)`` and a closed-form ``LRScheduler`` that takes metric reports, as
-    ``schedspec.to_torch`` does (adapters/torch.py ``SchedSpecLR``: report, step(metrics=), pending check, state)."""
-    per = f"{{_REPORTS[name]}} {unit}{{'s' if _REPORTS[name] != 1 else ''}}"
-    return [
-        [
-            "def _as_reports(metrics):",
-            '    """``{metric: [float, ...]}`` for every monitored metric; a name no plateau monitors is an error."""',
-            *_UNKNOWN_METRIC_CHECK,
-            "    return {name: [float(x) for x in metrics.get(name, ())] for name in _REPORTS}",
-        ],
-        [
-            "def value(k, metrics=None):",
-            f'    """The schedule at k (a whole number of {unit}s), in float64, given the metric reports.',
-            "",
-            '    ``metrics={"name": [report 0, report 1, ...]}``: report j is the metric at the end of interval j of the',
-            "    plateau's clock, counted from k = 0. A value that needs a report not given is NaN.",
-            '    """',
-            "    k = max(int(k), 0)",
-            "    reports = _as_reports(metrics)",
-            "    p = _plateaus(MathXP, reports, {name: len(v) for name, v in reports.items()})",
-            "    return MathXP.out(_value(MathXP, k, p), k)",
-        ],
-        [
-            "def _refuse_waiting(ref):",
-            '    """An optimizer step pre-hook that refuses an update whose lr waits for a metric report."""',
-            "",
-            "    def hook(optimizer, args, kwargs):",
-            "        scheduler = ref()",
-            "        if scheduler is not None and scheduler._waiting:",
-            "            name, need = scheduler._waiting[0]",
-            "            raise RuntimeError(",
-            '                f"update {scheduler.last_epoch} uses the value after {need} reports of {name!r} (one per "',
-            f'                f"{per}), but {{len(scheduler.reports[name])}} were given: "',
-            '                f"call scheduler.report({name!r}, value) (or scheduler.step(metrics=value)) at the end of "',
-            '                "each interval, before the next optimizer.step()"',
-            "            )",
-            "",
-            "    return hook",
-        ],
-        [
-            "class Schedule(LRScheduler):",
-            '    """The spec in closed form, driven by metric reports: param group g gets',
-            "    value(last_epoch) * initial_lr[g] / initial_lr[0], the plateaus' values after the reports made so far.",
-            "",
-            "    Call ``optimizer.step()`` then ``scheduler.step()``, and ``scheduler.report(name, value)`` at the end of",
-            "    each interval of the plateau's clock (or ``scheduler.step(metrics=value)``). ``state_dict()`` holds",
-            "    ``last_epoch``, ``_step_count``, ``base_lrs``, ``_last_lr`` and the reports: resume with",
-            "    ``load_state_dict``.",
-            '    """',
-            "",
-            "    def __init__(self, optimizer):",
-            "        self.reports = {name: [] for name in _REPORTS}",
-            "        self._refresh()",
-            "        self._waiting = []",
-            "        self._hook = optimizer.register_step_pre_hook(_refuse_waiting(weakref.ref(self)))",
-            "        super().__init__(optimizer)",
-            "",
-            "    def _refresh(self):",
-            '        """Recompute every plateau\'s value after each report (one scan each)."""',
-            "        self._p = _plateaus(MathXP, self.reports, {name: len(v) for name, v in self.reports.items()})",
-            "",
-            "    def get_lr(self):",
-            "        return self._get_closed_form_lr()",
-            "",
-            "    def _get_closed_form_lr(self):",
-            "        k = self.last_epoch",
-            "        self._waiting = _waiting(k, {name: len(v) for name, v in self.reports.items()})",
-            "        if self._waiting:  # report() writes the lr; optimizer.step() refuses to run meanwhile",
-            '            return [group["lr"] for group in self.optimizer.param_groups]',
-            "        lr = MathXP.out(_value(MathXP, k, self._p), k)",
-            "        base0 = self.base_lrs[0]",
-            "        return [lr * (base / base0) if base0 else lr for base in self.base_lrs]",
-            "",
-            "    def step(self, epoch=None, metrics=None):",
-            '        """Move to the next update. ``metrics``: a report made at the end of the interval that just ended,',
-            '        recorded first (a number when one metric is monitored, else ``{name: value}``), as by report()."""',
-            "        if metrics is not None:",
-            "            if not isinstance(metrics, dict):",
-            "                if len(_REPORTS) != 1:",
-            "                    raise ValueError(",
-            '                        f"this schedule monitors {\', \'.join(_REPORTS)}: pass "',
-            '                        "scheduler.step(metrics={name: value, ...})"',
-            "                    )",
-            "                metrics = {next(iter(_REPORTS)): metrics}",
-            "            for name, value in metrics.items():",
-            "                self.report(name, value)",
-            "        if epoch is not None:",
-            "            raise ValueError(",
-            '                "this schedule has a plateau: give a metric report as scheduler.step(metrics=value) or "',
-            '                "scheduler.report(name, value); a positional argument is torch\'s deprecated `epoch`"',
-            "            )",
-            "        super().step()",
-            "",
-            "    def report(self, name, value):",
-            '        """Record the next report of metric ``name``: report j is the metric at the end of interval j of',
-            "        the plateau's clock (counted from k = 0; make the reports before the plateau begins too). Give it",
-            "        just before or just after the interval's last scheduler.step(); the reduction it decides applies",
-            '        from the next interval."""',
-            "        if name not in _REPORTS:",
-            "            raise ValueError(",
-            '                f"no plateau of this schedule monitors {name!r} (monitored: {\', \'.join(_REPORTS)})"',
-            "            )",
-            "        j, every, k = len(self.reports[name]), _REPORTS[name], self.last_epoch",
-            "        if j > k // every:",
-            "            raise ValueError(",
-            f'                f"report #{{j}} of {{name!r}} is the metric at the end of interval {{j}} ({unit}s {{j * every}}.."',
-            f'                f"{{(j + 1) * every - 1}}), but the scheduler is at {unit} {{k}} (interval {{k // every}}): make "',
-            f'                f"one report per {per}"',
-            "            )",
-            "        self.reports[name].append(float(value))",
-            "        self._refresh()",
-            "        if self._waiting:  # this update waited for the report: write its lr now",
-            "            values = self._get_closed_form_lr()",
-            "            if not self._waiting:",
-            "                for group, lr in zip(self.optimizer.param_groups, values, strict=True):",
-            '                    group["lr"] = lr',
-            "                self._last_lr = list(values)",
-            "",
-            "    def state_dict(self):",
-            '        state = {key: self.__dict__[key] for key in ("last_epoch", "_step_count", "base_lrs", "_last_lr")}',
-            '        state["schedspec_reports"] = {name: list(v) for name, v in self.reports.items()}',
-            "        return state",
-            "",
-            "    def load_state_dict(self, state_dict):",
-            "        state = dict(state_dict)",
-            '        reports = state.pop("schedspec_reports", None)',
-            f'        saved = state.pop("schedspec_fingerprint", "{fingerprint}")  # (a state saved by schedspec.to_torch)',
-            '        state.pop("schedspec_hparam", None)',
-            f'        if saved != "{fingerprint}":',
-            "            raise ValueError(",
-            f'                f"the scheduler state was saved from another schedule (fingerprint {{saved}}, not {fingerprint})"',
-            "            )",
-            "        if not isinstance(reports, dict) or set(reports) != set(_REPORTS):",
-            "            raise ValueError(",
-            '                f"the scheduler state has no metric reports of {\', \'.join(_REPORTS)}: save it with "',
-            '                "state_dict() of a scheduler built by this module"',
-            "            )",
-            "        super().load_state_dict(state)",
-            "        self.reports = {name: [float(x) for x in reports[name]] for name in _REPORTS}",
-            "        self._refresh()",
-            "        self._waiting = _waiting(self.last_epoch, {name: len(v) for name, v in self.reports.items()})",
-        ],
-        [
-            "def build_scheduler(optimizer):",
-            '    """A torch LRScheduler for ``optimizer`` that takes metric reports (see the comments at the top)."""',
-            "    return Schedule(optimizer)",
-        ],
-    ]
 
 
 def _jax_plateau_entry(epoch: list[str], unit: str) -> list[list[str]]:
@@ -513,44 +344,9 @@ def _entry(target: str, bound, hparam: str, fingerprint: str, sites: list | None
     """The target's public entry point(s), as top-level blocks."""
     spe = bound.steps_per_epoch if bound.interval == "epoch" else None
     unit = "epoch" if bound.interval == "epoch" else "step"
-    if sites and target == "torch":
-        return _torch_plateau_entry(unit, fingerprint)
     if sites and target == "jax":
         epoch = [f"    k = xp.floordiv(k, {spe})  # the spec counts epochs"] if spe else []
         return _jax_plateau_entry(epoch, unit)
-    if target == "torch":
-        return [
-            [
-                "def value(k):",
-                '    """The schedule at k (a whole number of steps, or epochs with interval epoch), in float64."""',
-                "    k = max(int(k), 0)",
-                "    return MathXP.out(_value(MathXP, k), k)",
-            ],
-            [
-                "class Schedule(LRScheduler):",
-                '    """The spec in closed form: param group g gets value(last_epoch) * initial_lr[g] / initial_lr[0].',
-                "",
-                "    Call ``optimizer.step()`` then ``scheduler.step()``. ``state_dict()`` holds only ``last_epoch``,",
-                "    ``_step_count``, ``base_lrs`` and ``_last_lr``: resume with ``load_state_dict``.",
-                '    """',
-                "",
-                "    def get_lr(self):",
-                "        return self._get_closed_form_lr()",
-                "",
-                "    def _get_closed_form_lr(self):",
-                "        lr = value(self.last_epoch)",
-                "        base0 = self.base_lrs[0]",
-                "        return [lr * (base / base0) if base0 else lr for base in self.base_lrs]",
-                "",
-                "    def state_dict(self):",
-                '        return {key: self.__dict__[key] for key in ("last_epoch", "_step_count", "base_lrs", "_last_lr")}',
-            ],
-            [
-                "def build_scheduler(optimizer):",
-                '    """A torch LRScheduler for ``optimizer``: call ``optimizer.step(); scheduler.step()`` each interval."""',
-                "    return Schedule(optimizer)",
-            ],
-        ]
     epoch = [f"    k = xp.floordiv(k, {spe})  # the spec counts epochs"] if spe else []
     if target == "keras":
         reg = f"Schedule_{fingerprint}_{hparam}"
@@ -785,36 +581,17 @@ def _groups_entry(target: str, bound, hparam: str, gens: list, ns_of: dict[str, 
     return blocks
 
 
-def _native_blocks(native: _Native) -> list[list[str]]:
-    args = ", ".join(["optimizer", *(f"{k}={v}" for k, v in native.kwargs)])
-    return [
-        [
-            "def build_scheduler(optimizer):",
-            f'    """torch ``{native.cls}``, starting at {_codegen.num(native.start)} for param group 0.',
-            "",
-            "    Every param group g is set to start * initial_lr[g] / initial_lr[0] (its lr when no scheduler has",
-            "    set ``initial_lr`` yet), then the native class is built on it.",
-            '    """',
-            f"    start = {_codegen.num(native.start)}",
-            "    groups = optimizer.param_groups",
-            '    base0 = groups[0].get("initial_lr", groups[0]["lr"])',
-            "    for group in groups:",
-            '        base = group.get("initial_lr", group["lr"])',
-            '        group["initial_lr"] = group["lr"] = start * (base / base0) if base0 else start',
-            *_codegen.call("return ", native.cls, args.split(", "), 1),
-        ]
-    ]
-
-
 def _module(spec, bound, node, hparam: str, target: str) -> str:
     fingerprint = ir.fingerprint(bound)
-    native = native_torch(node) if target == "torch" else None
+    if target == "torch":  # every schedule of the spec, groups included (._torch)
+        extra = [n for n in bound.hparams if n != "lr"] + [f"groups.{g}" for g in bound.groups]
+        title = "lr" + (f" (and {', '.join(extra)})" if extra else "")
+        native = native_torch(node) if not extra else None
+        return _torch.module(bound, node, _header(spec, bound, title, target, fingerprint), native)
     blocks: list[list[str]] = []
     stdlib: set[str] = set()
     sites: list = []
-    if native:
-        blocks += _native_blocks(native)
-    elif target in _GROUP_TARGETS and bound.groups:
+    if target in _GROUP_TARGETS and bound.groups:
         gens, ns_of = _group_generators(bound, node, hparam)
         sites = [site for gen in gens for site in gen.sites]
         copied = _source.closure({*(f for gen in gens for f in gen.formulas), _BACKEND[target]})
@@ -827,22 +604,20 @@ def _module(spec, bound, node, hparam: str, target: str) -> str:
         blocks += _groups_entry(target, bound, hparam, gens, ns_of)
     else:
         unit = "epoch" if bound.interval == "epoch" else "step"
-        gen = _codegen.generate(node, scalar=target == "torch", label=hparam, unit=unit)
+        gen = _codegen.generate(node, scalar=False, label=hparam, unit=unit)
         sites = gen.sites
         copied = _source.closure({*gen.formulas, _BACKEND[target]})
         stdlib = _source.modules_used(copied)
-        if sites and target == "torch":
-            stdlib.add("weakref")  # the scheduler's optimizer hook holds it weakly
         blocks += [src.splitlines() for src in _source.source_of(copied)]
         if gen.constants:
             blocks.append([line for c in gen.constants for line in c])
         blocks += gen.functions
         blocks += _entry(target, bound, hparam, fingerprint, sites)
-    head = _header(spec, bound, hparam, target, fingerprint, native, sites)
+    head = _header(spec, bound, hparam, target, fingerprint, sites)
     doc = (
         f'"""The `{hparam}` schedule of the spec named in the header, for {target}; emitted by schedspec."""'
     )
-    top = "\n".join([*head, "", doc, "", *_imports(target, native, stdlib)])
+    top = "\n".join([*head, "", doc, "", *_imports(target, stdlib)])
     return "\n\n\n".join([top, *("\n".join(b) for b in blocks)]) + "\n"
 
 
@@ -856,13 +631,15 @@ def emit(spec, target: str = "torch", *, hparam: str = "lr", vars: dict | None =
         vars: var values to set first (e.g. one member of a sweep: ``{"peak": 0.1}``).
 
     Returns:
-        The module's source text. It imports only the target framework and ``math``.
+        The module's source text. It imports only the target framework and ``math`` (torch: also ``weakref``).
+        The torch module carries every schedule of the spec (the lr drives its ``LRScheduler``; the other
+        hyperparameters and the ``groups:`` are set on the param groups, as :func:`schedspec.to_torch` does).
 
     Raises:
-        SpecError: the spec is invalid, still sweeps (pass ``vars``), has a ``plateau`` for keras or optax (they
-            name the runtime adapter to use instead), has ``groups`` for keras (or a group named ``default`` for
-            optax, the label of the parameters outside every group), or counts epochs without
-            ``steps_per_epoch`` for a step-counting target.
+        SpecError: the spec is invalid, still sweeps (pass ``vars``; for torch, in any schedule), has a
+            ``plateau`` for keras or optax (they name the runtime adapter to use instead), has ``groups`` for keras
+            (or a group named ``default`` for optax, the label of the parameters outside every group), or counts
+            epochs without ``steps_per_epoch`` for a step-counting target.
         ValueError: an unknown target, or ``torch`` for a hyperparameter other than ``lr``.
 
     >>> import schedspec
@@ -886,7 +663,7 @@ def emit(spec, target: str = "torch", *, hparam: str = "lr", vars: dict | None =
             f"the torch target emits an LRScheduler, which drives the learning rate only (got hparam {hparam!r}); "
             "emit it for jax or optax instead"
         )
-    bound, node = _bind(spec, hparam, target)
+    bound, node = _bind_torch(spec) if target == "torch" else _bind(spec, hparam, target)
     return _module(spec, bound, node, hparam, target)
 
 

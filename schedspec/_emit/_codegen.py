@@ -251,13 +251,30 @@ class Generator:
     def root(self, node: ir.Node) -> None:
         """Emit ``_value(xp, t)`` (``_value(xp, t, p)`` with plateaus): the whole schedule at time ``t`` in interval
         units; with plateaus also ``_plateaus(xp, reports, counts)`` and ``_waiting(k, counts)``."""
-        self.sites = _metrics.sites(node)
-        if isinstance(node, _COMBINATORS) and (node.duration is None or isinstance(node, ir.Sequence)):
-            self.function(node, self.label, name=self.top("_value"))
-        else:
-            body = self.returns(node, "t", self.label)
-            doc = f'{INDENT}"""{self.label}: {ir.kind(node)} at time t."""'
-            self.functions.append([f"def {self.top('_value')}({', '.join(['xp', 't', *self._extra])}):", doc, *body])
+        self.roots([("_value", self.label, node)])
+
+    def roots(self, trees: list[tuple[str, str, ir.Node]]) -> None:
+        """Emit one function ``name(xp, t)`` per ``(name, label, node)``, as :meth:`root` does for ``_value``.
+
+        With plateaus every function takes the same ``p``: one row per plateau of all the trees, a plateau that
+        two trees share (the same node beginning at the same step, e.g. a group's ``scale`` of the document's
+        lr) having one row, as in ``schedspec._metrics.Reports`` (its trajectory is keyed by node and origin).
+        """
+        self.sites = []
+        for _, _, node in trees:
+            for site in _metrics.sites(node):
+                if not any(s.node == site.node and s.origin == site.origin for s in self.sites):
+                    self.sites.append(site)
+        first = self.label
+        for name, label, node in trees:
+            self.label = label
+            if isinstance(node, _COMBINATORS) and (node.duration is None or isinstance(node, ir.Sequence)):
+                self.function(node, label, name=self.top(name))
+            else:
+                body = self.returns(node, "t", label)
+                doc = f'{INDENT}"""{label}: {ir.kind(node)} at time t."""'
+                self.functions.append([f"def {self.top(name)}({', '.join(['xp', 't', *self._extra])}):", doc, *body])
+        self.label = trees[0][1] if trees else first
         if self.sites:
             self._reports()
 
@@ -430,4 +447,12 @@ def generate(node: ir.Node, scalar: bool, label: str, unit: str = "step", ns: st
         raise ValueError(f"unexpected namespace {ns!r}")
     gen = Generator(scalar=scalar, label=label, unit=unit, ns=ns)
     gen.root(node)
+    return gen
+
+
+def generate_roots(trees: list[tuple[str, str, ir.Node]], scalar: bool, unit: str = "step") -> Generator:
+    """Generate one function per ``(function name, label, bound tree)`` and their helpers (see
+    :meth:`Generator.roots`); the first tree's label is the generator's."""
+    gen = Generator(scalar=scalar, label=trees[0][1], unit=unit)
+    gen.roots(trees)
     return gen

@@ -4,7 +4,8 @@ Emitted modules contain the very functions that the evaluator and the adapters r
 construction: there is no second, hand-written copy of a formula to drift. Definitions are found by name in the
 parsed source file (one snapshot, so a function and everything it uses always come from the same text), and what
 each one uses is found by walking the names it loads: other functions, classes and module constants of
-formulas.py are copied too; the only module they may use is ``math``.
+formulas.py are copied too; the only module they may use is ``math``. The torch param-group rule
+(``schedspec/_param_groups.py``, shared with the torch adapter) is copied the same way (``module=``).
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ class _Snapshot:
 _cache: dict[tuple, _Snapshot] = {}
 
 
-def _snapshot() -> _Snapshot:
-    path = formulas.__file__
+def _snapshot(module=formulas) -> _Snapshot:
+    path = module.__file__
     try:
         st = os.stat(path)
         key = (path, st.st_mtime_ns, st.st_size)
@@ -55,7 +56,8 @@ def _snapshot() -> _Snapshot:
                 if isinstance(t, ast.Name):
                     defs[t.id] = node
     snap = _Snapshot(text.splitlines(), defs, imports)
-    _cache.clear()
+    for old in [k for k in _cache if k[0] == path]:
+        del _cache[old]
     _cache[key] = snap
     return snap
 
@@ -73,13 +75,13 @@ def _bound_inside(node: ast.AST) -> set[str]:
     return out
 
 
-def closure(names: set[str]) -> list[str]:
+def closure(names: set[str], module=formulas) -> list[str]:
     """``names`` plus every module-level definition of formulas.py they use, in source order.
 
     Raises:
         LookupError: a name is not defined in formulas.py, or a definition uses a module other than ``math``.
     """
-    snap = _snapshot()
+    snap = _snapshot(module)
     todo, seen = list(names), set()
     while todo:
         name = todo.pop()
@@ -87,7 +89,7 @@ def closure(names: set[str]) -> list[str]:
             continue
         node = snap.defs.get(name)
         if node is None:
-            raise LookupError(f"schedspec/formulas.py defines no {name!r}")
+            raise LookupError(f"{os.path.basename(module.__file__)} defines no {name!r}")
         seen.add(name)
         local = _bound_inside(node) if not isinstance(node, (ast.Assign, ast.AnnAssign)) else set()
         for sub in ast.walk(node):
@@ -97,14 +99,15 @@ def closure(names: set[str]) -> list[str]:
                 todo.append(sub.id)
             elif sub.id in snap.imports and sub.id not in _ALLOWED_MODULES:
                 raise LookupError(
-                    f"{name!r} in formulas.py uses the module {sub.id!r}; emitted code imports only math"
+                    f"{name!r} in {os.path.basename(module.__file__)} uses the module {sub.id!r}; emitted code imports only "
+                    "math"
                 )
     return sorted(seen, key=lambda n: snap.defs[n].lineno)
 
 
-def modules_used(names: list[str]) -> set[str]:
+def modules_used(names: list[str], module=formulas) -> set[str]:
     """The modules (only ``math`` is allowed) that the named definitions use: what the emitted module imports."""
-    snap = _snapshot()
+    snap = _snapshot(module)
     out = set()
     for name in names:
         node = snap.defs[name]
@@ -115,9 +118,9 @@ def modules_used(names: list[str]) -> set[str]:
     return out
 
 
-def source_of(names: list[str]) -> list[str]:
-    """The source text of each named top-level definition of formulas.py (decorators included)."""
-    snap = _snapshot()
+def source_of(names: list[str], module=formulas) -> list[str]:
+    """The source text of each named top-level definition of ``module`` (formulas.py; decorators included)."""
+    snap = _snapshot(module)
     out, done = [], set()
     for name in names:
         node = snap.defs[name]

@@ -157,6 +157,7 @@ class Case:
     wrap: tuple = ()
     reference: bool = True
     warm: tuple | None = None  # (k0, k1, lo, hi) of a linear warmup before the phase (not wrapped)
+    warm_start: float = 0.0  # its start: exactly the value at k = 0
 
     def apply(self, v: float, dtype: str) -> float:
         """``v`` (a declared value) through the wrappers, rounded as the path rounds it."""
@@ -254,7 +255,7 @@ def main_phase(draw, start: float, closed: bool):
             m["exponent"] = draw(exponents)
         elif kind == "polynomial":
             m["power"] = draw(exponents)
-        ranges.append((0, T, min(start, end), max(start, end)))
+        ranges += [(0, T, min(start, end), max(start, end)), (0, 0, start, start)]  # exactly `start` at t = 0
         holds.append((T, end))
         marks += [T - 1, T // 2]
     elif kind == "polynomial_cycle":
@@ -371,6 +372,7 @@ def main_phase(draw, start: float, closed: bool):
              "final_div_factor": fdiv, "anneal": draw(st.sampled_from(["cos", "linear"]))}  # fmt: skip
         init = peak / div
         low = init / fdiv
+        ranges.append((0, 0, init, init))
         e1 = pct * N - 1
         if three:
             m["three_phase"] = True
@@ -454,6 +456,7 @@ def cases(draw) -> Case:
         node = [{"kind": "linear", "start": warm_start, "end": start, "duration": W}, node]
         items = _shift(items, W)
         case.warm = (0, W - 1, min(warm_start, start), max(warm_start, start))  # the warmup: not wrapped
+        case.warm_start = warm_start
         case.marks.append(W)
     case.doc = {"schedspec": 1, "lr": node}
     case.ranges, case.holds, case.flat, marks = items
@@ -470,6 +473,9 @@ def _warm_ok(case: Case, ks, results) -> None:
         lo_, hi_ = _as(lo, dtype), _as(hi, dtype)
         out = sel & ((got < lo_) | (got > hi_))
         assert not out.any(), f"{name} warmup leaves [{lo_}, {hi_}] at {ks[out][:5]}: {got[out][:5]!r}"
+        assert got[0] == _as(case.warm_start, dtype), (
+            f"{name} warmup starts at {got[0]!r}, not {case.warm_start!r}"
+        )
 
 
 # beyond REF_HORIZON, tests/reference.py's float arithmetic (e.g. CyclicLR's `1 + t / C`) is not exact

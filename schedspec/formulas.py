@@ -28,15 +28,15 @@ def fractions(xp, t, T):
 
     Each numerator is an integer (or the exact float ``t`` of a stretched ``repeat``) before any rounding, so ``p``
     is exactly 0 at ``t = 0`` and ``r`` exactly 0 for every ``t >= T``, and each is accurate to the last bit
-    relative to itself (``1 - p`` would lose ``r``'s precision near the end, where it matters). On fast float32
-    backends a constant ``T`` is a multiply by ``1/T``.
+    relative to itself (``1 - p`` would lose ``r``'s precision near the end, where it matters). On array backends
+    both are products with ``1/T`` (one reciprocal per phase): XLA may itself turn a division by a broadcast ``T`` into that product in
+    one compilation and not in another (one device vs a sharded sweep), which would differ in the last bit.
     """
     m = xp.minimum(t, T)
-    if getattr(xp, "fast", False) and isinstance(T, int):
-        inv = 1.0 / T
-        return xp.f(m) * inv, xp.f(T - m) * inv
-    Tf = xp.f(T)
-    return xp.f(m) / Tf, xp.f(T - m) / Tf
+    if xp.scalar:  # Python floats: correctly rounded divisions
+        return m / T, (T - m) / T
+    inv = 1.0 / T if isinstance(T, int) else 1 / xp.f(T)
+    return xp.f(m) * inv, xp.f(T - m) * inv
 
 
 def cos_weight(xp, q):
@@ -233,8 +233,8 @@ def piecewise(xp, t, ats, values, shape):
     a0, a1 = xp.take(ats, seg), xp.take(ats, seg + 1)
     v0, v1 = xp.take(values, seg), xp.take(values, seg + 1)
     m = xp.minimum(t, a1)  # a0 <= t (or t >= a1, the last segment): both fractions in [0, 1]
-    span = xp.f(a1 - a0)
-    p, r = xp.f(m - a0) / span, xp.f(a1 - m) / span
+    inv = 1 / xp.f(a1 - a0)  # a product, as in `fractions`
+    p, r = xp.f(m - a0) * inv, xp.f(a1 - m) * inv
     return interpolate(xp, v0, v1, p, r, None if shape == "linear" else cos_weight)
 
 

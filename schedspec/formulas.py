@@ -22,21 +22,24 @@ def _is_num(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
-def fractions(xp, t, T):
-    """``(p, r) = (min(t, T) / T, (T - min(t, T)) / T)``: the elapsed and the remaining fraction of a phase of
-    length ``T`` at local time ``t``, each in [0, 1].
+def halves(xp, t, T):
+    """``(first, q)`` at local time ``t`` of a phase of length ``T``: whether ``t`` is in its first half
+    (``min(t, T) < T - min(t, T)``), and ``q``, the fraction of the phase between ``t`` and the NEARER end,
+    ``min(min(t, T), T - min(t, T)) / T`` in [0, 1/2].
 
-    Each numerator is an integer (or the exact float ``t`` of a stretched ``repeat``) before any rounding, so ``p``
-    is exactly 0 at ``t = 0`` and ``r`` exactly 0 for every ``t >= T``, and each is accurate to the last bit
-    relative to itself (``1 - p`` would lose ``r``'s precision near the end, where it matters). On array backends
-    both are products with ``1/T`` (one reciprocal per phase): XLA may itself turn a division by a broadcast ``T`` into that product in
-    one compilation and not in another (one device vs a sharded sweep), which would differ in the last bit.
+    Both come from integers (or from the exact float ``t`` of a stretched ``repeat``) before any rounding: ``q`` is
+    exactly 0 at ``t = 0`` and for every ``t >= T``, and accurate to the last bit relative to itself (``1 - p``
+    would lose the remaining fraction's precision near the end, where it matters). On array backends ``q`` is a
+    product with ``1/T``: XLA may itself turn a division by a broadcast ``T`` into that product in one
+    compilation and not in another (one device vs a sharded sweep), which would differ in the last bit.
     """
     m = xp.minimum(t, T)
-    if xp.scalar:  # Python floats: correctly rounded divisions
-        return m / T, (T - m) / T
+    n = T - m
+    first, qn = m < n, xp.minimum(m, n)
+    if xp.scalar:  # Python floats: a correctly rounded division
+        return first, qn / T
     inv = 1.0 / T if isinstance(T, int) else 1 / xp.f(T)
-    return xp.f(m) * inv, xp.f(T - m) * inv
+    return first, xp.f(qn) * inv
 
 
 def cos_weight(xp, q):
@@ -52,10 +55,10 @@ def cos_weight(xp, q):
     return s * s
 
 
-def interpolate(xp, start, end, p, r, weight=None):
-    """From ``start`` (p = 0) to ``end`` (r = 0): linear (``weight`` None) or cosine (``weight`` =
-    :func:`cos_weight`), computed from the NEARER end: ``start + (end - start) * w(p)`` while ``p < r``, else
-    ``end - (end - start) * w(r)``.
+def interpolate(xp, start, end, first, q, weight=None):
+    """From ``start`` to ``end``, linear (``weight`` None) or cosine (``weight`` = :func:`cos_weight`), computed from
+    the NEARER end (:func:`halves`): ``start + (end - start) * w(q)`` in the ``first`` half, else
+    ``end - (end - start) * w(q)``.
 
     Both ends are therefore exact (``w(0) = 0``: ``start`` at ``t = 0``, ``end`` from ``t = T`` on), every value
     has the relative precision of its own magnitude (no cancellation: a warmup from 1e-8 to 1e-3 is 1e-8 at its
@@ -63,16 +66,15 @@ def interpolate(xp, start, end, p, r, weight=None):
     can move a value neither past the near end (it moves toward the far one) nor to the far end: no clamp is
     needed to stay in ``[min(start, end), max(start, end)]``.
     """
-    q = xp.minimum(p, r)
     w = q if weight is None else weight(xp, q)
     dw = (end - start) * w
-    return xp.where(p < r, start + dw, end - dw)
+    return xp.where(first, start + dw, end - dw)
 
 
-def interpolate_pow(xp, start, end, p, r, a, exponent):
-    """``end + (start - end) * W ** exponent``, where ``W`` (the weight of ``start``) is ``1 - a`` in the first half
-    of the phase (``p < r``) and ``a`` in the second, ``a`` being the far end's weight at ``q = min(p, r)`` (``q``,
-    or ``cos_weight(q)``): a polynomial ``power`` or a cosine ``exponent`` other than 1.
+def interpolate_pow(xp, start, end, first, a, exponent):
+    """``end + (start - end) * W ** exponent``, where ``W`` (the weight of ``start``) is ``1 - a`` in the ``first``
+    half of the phase and ``a`` in the second, ``a`` being the far end's weight at the fraction ``q`` from the nearer
+    end (``q``, or ``cos_weight(q)``): a polynomial ``power`` or a cosine ``exponent`` other than 1.
 
     From the nearer end as :func:`interpolate`: ``start + (end - start) * (1 - (1 - a) ** e)`` with
     ``1 - (1 - a) ** e = -expm1(e * log1p(-a))`` in the first half, ``end - (end - start) * a ** e`` in the second.
@@ -81,9 +83,9 @@ def interpolate_pow(xp, start, end, p, r, a, exponent):
     exponent brings the first-half value close to ``end``, where rounding could pass it).
     """
     d = end - start
-    first = start + d * -xp.expm1(exponent * xp.log1p(-a))
-    second = end - d * xp.power(a, exponent)
-    return clamp(xp, xp.where(p < r, first, second), start, end)
+    near_start = start + d * -xp.expm1(exponent * xp.log1p(-a))
+    near_end = end - d * xp.power(a, exponent)
+    return clamp(xp, xp.where(first, near_start, near_end), start, end)
 
 
 def clamp(xp, v, start, end):
@@ -158,7 +160,7 @@ def constant(xp, t, value):
 def linear(xp, t, T, start, end):
     """``start + (end - start) * min(t, T) / T``, from the nearer end (:func:`interpolate`): exactly ``start`` at
     ``t = 0`` and ``end`` from ``t = T`` on, never outside ``[start, end]``."""
-    return interpolate(xp, start, end, *fractions(xp, t, T))
+    return interpolate(xp, start, end, *halves(xp, t, T))
 
 
 def cosine(xp, t, T, start, end, exponent):
@@ -168,20 +170,20 @@ def cosine(xp, t, T, start, end, exponent):
     :func:`interpolate_pow` with ``a = cos_weight(min(p, r))``. Either way exactly ``start`` at ``t = 0`` and ``end``
     from ``t = T`` on, never outside ``[start, end]``, with relative precision near both ends for every exponent.
     """
-    p, r = fractions(xp, t, T)
+    first, q = halves(xp, t, T)
     if is_const(exponent, 1):
-        return interpolate(xp, start, end, p, r, cos_weight)
-    return interpolate_pow(xp, start, end, p, r, cos_weight(xp, xp.minimum(p, r)), exponent)
+        return interpolate(xp, start, end, first, q, cos_weight)
+    return interpolate_pow(xp, start, end, first, cos_weight(xp, q), exponent)
 
 
 def polynomial(xp, t, T, start, end, power):
     """``(start - end) * (1 - min(t, T) / T) ** power + end`` (optax ``polynomial_schedule``): :func:`interpolate`
     (``power`` 1) or :func:`interpolate_pow` with ``a = min(p, r)``: exactly ``start`` at ``t = 0`` and ``end`` from
     ``t = T`` on, never outside ``[start, end]``."""
-    p, r = fractions(xp, t, T)
+    first, q = halves(xp, t, T)
     if is_const(power, 1):
-        return interpolate(xp, start, end, p, r)
-    return interpolate_pow(xp, start, end, p, r, xp.minimum(p, r), power)
+        return interpolate(xp, start, end, first, q)
+    return interpolate_pow(xp, start, end, first, q, power)
 
 
 def polynomial_cycle(xp, t, T, start, end, power):
@@ -192,9 +194,9 @@ def polynomial_cycle(xp, t, T, start, end, power):
     integers that never exceed ``t`` (``T'`` itself overflows int32 near ``t = 2**31``); ``T'`` is a float.
     """
     c = xp.maximum(-xp.floordiv(-t, T), 1)
-    stretched = xp.f(c) * T
-    p, r = xp.f(t) / stretched, xp.f(T - (t - (c - 1) * T)) / stretched  # r exactly 0 at t = c * T
-    return interpolate_pow(xp, start, end, p, r, xp.minimum(p, r), power)
+    left = T - (t - (c - 1) * T)  # exactly 0 at t = c * T
+    q = xp.f(xp.minimum(t, left)) / (xp.f(c) * T)
+    return interpolate_pow(xp, start, end, t < left, q, power)
 
 
 def exponential(xp, t, start, gamma, every, staircase, end):
@@ -232,10 +234,8 @@ def piecewise(xp, t, ats, values, shape):
     seg = xp.minimum(i, n - 2)
     a0, a1 = xp.take(ats, seg), xp.take(ats, seg + 1)
     v0, v1 = xp.take(values, seg), xp.take(values, seg + 1)
-    m = xp.minimum(t, a1)  # a0 <= t (or t >= a1, the last segment): both fractions in [0, 1]
-    inv = 1 / xp.f(a1 - a0)  # a product, as in `fractions`
-    p, r = xp.f(m - a0) * inv, xp.f(a1 - m) * inv
-    return interpolate(xp, v0, v1, p, r, None if shape == "linear" else cos_weight)
+    first, q = halves(xp, t - a0, a1 - a0)  # a0 <= t (or t >= a1 in the last segment)
+    return interpolate(xp, v0, v1, first, q, None if shape == "linear" else cos_weight)
 
 
 def inverse_time(xp, t, start, rate, every, staircase):
@@ -268,8 +268,9 @@ def cyclic(xp, t, low, high, up, down, mode, gamma):
 
 
 def _anneal(xp, anneal, a, b, p, r):
-    """torch ``_annealing_cos`` / ``_annealing_linear`` from ``a`` to ``b`` at the fractions ``(p, r)``."""
-    return interpolate(xp, a, b, p, r, cos_weight if anneal == "cos" else None)
+    """torch ``_annealing_cos`` / ``_annealing_linear`` from ``a`` to ``b``, ``p`` and ``r`` the fractions of the
+    phase elapsed and still to run."""
+    return interpolate(xp, a, b, p < r, xp.minimum(p, r), cos_weight if anneal == "cos" else None)
 
 
 def onecycle(xp, t, N, peak, pct_start, div_factor, final_div_factor, anneal, three_phase):

@@ -36,8 +36,8 @@ def halves(xp, t, T):
     m = xp.minimum(t, T)
     n = T - m
     first, qn = m < n, xp.minimum(m, n)
-    if xp.scalar:  # Python floats: a correctly rounded division
-        return first, qn / T
+    if getattr(xp, "divide", False):  # Python floats, numpy: correctly rounded divisions, and no compiler
+        return first, xp.f(qn) / xp.f(T)
     inv = 1.0 / T if isinstance(T, int) else 1 / xp.f(T)
     return first, xp.f(qn) * inv
 
@@ -46,13 +46,16 @@ def cos_weight(xp, q):
     """``sin(pi * q / 2) ** 2 = (1 - cos(pi * q)) / 2`` for ``q`` in [0, 1/2]: the cosine anneal's weight of the
     far end at a fraction ``q`` from the near end; exactly 0 at ``q = 0``, with full relative precision near it
     (``(1 + cos(pi * p)) / 2`` cancels to rounding noise there, which can be negative). The backend may supply a
-    faster kernel with the same guarantees (:meth:`JaxXP.cos_weight`).
+    faster kernel with the same guarantees (:meth:`JaxXP.cos_weight`). Exactly 1/2 at ``q = 1/2``: a cosine's
+    midpoint is the mean of its ends.
     """
     fast = getattr(xp, "cos_weight", None)
     if fast is not None:
         return fast(q)
     s = xp.sin((math.pi / 2) * q)
-    return s * s
+    # from q = 1/4 on, (1 - sin(pi (1/2 - q))) / 2 (1/2 - q is exact there) has no cancellation and is exactly 1/2 at
+    # q = 1/2 (neither sin(pi / 4)**2 nor (1 - cos(pi / 2)) / 2 is, pi being rounded)
+    return xp.where(q < 0.25, s * s, (1 - xp.sin(math.pi * (0.5 - q))) / 2)
 
 
 def interpolate(xp, start, end, first, q, weight=None):
@@ -400,6 +403,7 @@ class MathXP:
     """Python scalars (float64): the torch path and constant folding. ``t`` is a Python int or float."""
 
     scalar = True
+    divide = True  # `halves` divides (no compiler rewrites a division here)
     f = staticmethod(float)
     minimum = staticmethod(min)
     maximum = staticmethod(max)
@@ -467,9 +471,10 @@ class MathXP:
 
 
 class NumpyXP:
-    """numpy float64 arrays (``check``, the numpy reference path)."""
+    """numpy float64 arrays (``check``, the numpy reference path, to_torch's blocks)."""
 
     scalar = False
+    divide = True  # as MathXP, to the last bit
 
     def __init__(self):
         import numpy as np
@@ -572,9 +577,10 @@ class JaxXP:
         """``sin(pi q / 2) ** 2`` for q in [0, 1/2] in float32 (see :func:`cos_weight`): ``q**2 * P(q**2)``.
 
         ``P`` (degree 4) is a weighted least-squares fit of ``sin(pi q / 2) ** 2 / q**2`` on Chebyshev nodes, in
-        float64, for relative error. The result is exactly 0 at q = 0 (a factor ``q**2``), and within 1.9e-7
-        relative of the exact value over [0, 1/2] in float32 (XLA's ``(1 - cos(pi q)) / 2``: no relative precision
-        near 0); about 2x faster than ``jnp.sin`` on CPU (no range reduction).
+        float64, for relative error, with ``P(1/4) = 2``. The result is exactly 0 at q = 0 (a factor ``q**2``),
+        exactly 1/2 at q = 1/2 (the products by ``q**2 = 1/4`` are exact there, with or without fused
+        multiply-adds), and within 1.8e-7 relative of the exact value over [0, 1/2] in float32 (XLA's
+        ``(1 - cos(pi q)) / 2``: no relative precision near 0); about 2x faster than ``jnp.sin`` on CPU.
         """
         s = q * q
         acc = _COS_WEIGHT_COEFS[-1]
@@ -583,9 +589,10 @@ class JaxXP:
         return s * acc
 
 
-# sin(pi q / 2)**2 / q**2 = sum c_i q**(2i) on [0, 1/2], fitted in float64 (see JaxXP.cos_weight)
+# sin(pi q / 2)**2 / q**2 = sum c_i q**(2i) on [0, 1/2], fitted in float64 with sum c_i / 4**i = 2, then rounded to
+# float32 (c_1 one ulp off) so that the float32 evaluation at q = 1/2 is exactly 1/2 (see JaxXP.cos_weight)
 _COS_WEIGHT_COEFS = (
-    2.4674010983117123, -2.0293556845491074, 0.6676195300562175, -0.11753432569277035, 0.012307872055817464,
+    2.4674010276794434, -2.029355525970459, 0.6676186323165894, -0.11752796173095703, 0.01229370478540659,
 )  # fmt: skip
 
 

@@ -758,19 +758,35 @@ def test_plateau_is_never_nan_negative_or_below_its_floor(start, factor, low, pa
 
 
 # ===================================================================================================== the float32 kernel
-def test_float32_cosine_weight_kernel_is_exact_at_zero_and_relatively_accurate():
-    """JaxXP.cos_weight (the float32 kernel every JAX path uses, on [0, 1/2]): exactly 0 at q = 0, in [0, 1/2],
-    and within 2e-7 RELATIVE of sin(pi q / 2)**2 everywhere, down to q = 1e-12 (fused and op by op)."""
+def test_cosine_weight_is_exact_at_zero_and_one_half_and_relatively_accurate():
+    """The cosine weight sin(pi q / 2)**2 on [0, 1/2], on every backend (JaxXP's float32 kernel, fused and op by op;
+    Python math; numpy; keras.ops): exactly 0 at q = 0 and exactly 1/2 at q = 1/2 (a cosine's midpoint is the mean
+    of its ends), in [0, 1/2], and within 2e-7 (float32) or 1e-15 (float64) RELATIVE of the exact value, down to
+    q = 1e-12."""
+    import keras
+
+    q = np.concatenate(
+        [np.linspace(0, 0.5, 100_001, dtype=np.float32), np.geomspace(1e-12, 1e-2, 1000).astype(np.float32)]
+    )
+    exact = np.sin(np.pi * q.astype(np.float64) / 2) ** 2  # (float64 of the float32 q)
     xp = formulas.JaxXP()
     assert xp.fast
-    q = np.concatenate(
-        [np.linspace(0, 0.5, 200_001, dtype=np.float32), np.geomspace(1e-12, 1e-2, 2000).astype(np.float32)]
-    )
-    exact = np.sin(np.pi * q.astype(np.float64) / 2) ** 2
-    for fn in (jax.jit(xp.cos_weight), xp.cos_weight):
-        w = _np(fn(jnp.asarray(q)))
-        assert w[0] == 0.0 and np.all((w >= 0) & (w <= 0.5))
-        assert np.all(np.abs(w - exact) <= 2e-7 * exact)
+    kx = formulas.KerasXP()
+    backends = {
+        "jax float32 kernel, jit": (jax.jit(xp.cos_weight), 2e-7),
+        "jax float32 kernel": (xp.cos_weight, 2e-7),
+        "keras float32": (lambda v: keras.ops.convert_to_numpy(formulas.cos_weight(kx, kx.f(v))), 4e-7),
+        "numpy": (lambda v: formulas.cos_weight(formulas.NumpyXP(), v.astype(np.float64)), 1e-15),
+        "python math": (lambda v: [formulas.cos_weight(formulas.MathXP, float(x)) for x in v], 1e-15),
+    }
+    for name, (fn, rel) in backends.items():
+        w = _np(fn(q))
+        assert w[0] == 0.0 and w[100_000] == 0.5, name
+        assert np.all((w >= 0) & (w <= 0.5)), name
+        assert np.all(np.abs(w - exact) <= rel * exact), (
+            name,
+            float(np.max(np.abs(w - exact) / np.maximum(exact, 1e-300))),
+        )
 
 
 # ===================================================================================================== faults found in the field

@@ -40,8 +40,8 @@ from typing import Any
 import numpy as np
 
 from schedspec import _compile, _metrics, ir
-from schedspec._errors import MissingDependency, SpecError, did_you_mean, format_path
 from schedspec._target import resolve
+from schedspec.errors import MissingDependency, SpecError, did_you_mean, format_path
 from schedspec.formulas import KerasXP
 
 

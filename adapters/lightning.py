@@ -51,8 +51,8 @@ import weakref
 from typing import Any
 
 from schedspec import _metrics
-from schedspec._errors import SpecError
 from schedspec._load import Spec, load
+from schedspec.errors import SpecError
 
 from ._facade import Facade
 from .torch import DEFAULT_BLOCK, SchedSpecLR, to_torch
@@ -317,7 +317,7 @@ def _lightning_callback_base():
     """``lightning.pytorch.Callback`` (or the standalone ``pytorch_lightning``'s)."""
     import importlib
 
-    from schedspec._errors import MissingDependency
+    from schedspec.errors import MissingDependency
 
     for name in ("lightning.pytorch", "pytorch_lightning"):
         try:

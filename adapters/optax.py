@@ -24,8 +24,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from schedspec._errors import require
 from schedspec._target import resolve
+from schedspec.errors import require
 
 __all__ = ["to_optax", "inject", "report", "multi_transform", "SchedSpecState"]
 
@@ -206,7 +206,7 @@ def _hparam_args(spec, opt_fn, names, where: tuple = (), own: tuple = ()) -> dic
     """``{spec hyperparameter: optax argument}``, or a positioned SpecError for one ``opt_fn`` does not take."""
     import inspect
 
-    from schedspec._errors import SpecError
+    from schedspec.errors import SpecError
 
     params = inspect.signature(opt_fn).parameters
     out, issues = {}, []
@@ -229,8 +229,8 @@ def _schedules(spec, group: str | None) -> tuple[dict, tuple]:
     if group is None:
         nodes = {name: resolve(spec, name, None, "optax", metrics_ok=True).node for name in spec.program.hparams}
         return nodes, ()
-    from schedspec._errors import Issue, SpecError, did_you_mean
     from schedspec._groups import bound_group_schedules
+    from schedspec.errors import Issue, SpecError, did_you_mean
 
     groups = getattr(spec.program, "groups", None) or {}
     if group not in groups:
@@ -319,7 +319,7 @@ def _count_schedule(node, divisor: int):
 def _open_ended(spec, nodes: dict, own: tuple):
     """A SpecError at each plateau that never ends (the report buffers need ``max_reports`` or a ``total``)."""
     from schedspec import _metrics
-    from schedspec._errors import SpecError, format_path
+    from schedspec.errors import SpecError, format_path
 
     issues = []
     for name, node in nodes.items():
@@ -473,8 +473,8 @@ def multi_transform(spec: Any, opt_fn: Callable, param_labels: Any, *, vars: dic
     optax = require("optax", "optax")
     import jax
 
-    from schedspec._errors import SpecError
     from schedspec._load import load
+    from schedspec.errors import SpecError
 
     spec = load(spec)
     if vars:

@@ -3,12 +3,12 @@
 Importing this package imports neither jax, torch, keras, optax nor matplotlib; each loads when first used.
 """
 
-from ._errors import Issue as Issue
-from ._errors import MissingDependency as MissingDependency
-from ._errors import SpecError as SpecError
 from ._load import Spec as Spec
 from ._load import load as load
 from ._load import loads as loads
+from .errors import Issue as Issue
+from .errors import MissingDependency as MissingDependency
+from .errors import SpecError as SpecError
 
 __version__ = "0.1.0"
 

@@ -11,8 +11,9 @@ import os
 import shutil
 import sys
 
-from ._errors import SpecError, sanitize
+from ._text import sanitize
 from .cli import UsageError, add_metrics_argument, cli_hints, load_spec, parse_metrics
+from .errors import SpecError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -12,12 +12,7 @@ import operator
 
 from . import formulas as F
 from . import ir
-from ._errors import SpecError
-
-
-class PlateauNeedsMetrics(SpecError):
-    """A plateau was evaluated where it needs metric reports, and none were given."""
-
+from .errors import PlateauNeedsMetrics
 
 # env key of the global step at which the current local time frame starts (threaded through sequences for the
 # nodes whose value depends on it: plateaus, whose reports are counted from k = 0 of the whole schedule).

@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from . import _yaml, ir, lower
-from ._errors import Issue, SpecError, format_path
+from .errors import Issue, SpecError, format_path
 
 
 class Spec:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # numpy is imported where reports are handled: `check` must n
 
 from . import _compile, ir
 from . import formulas as F
-from ._errors import Issue, SpecError, did_you_mean, format_path
+from .errors import Issue, SpecError, did_you_mean, format_path
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,8 +12,8 @@ import dataclasses
 from typing import Any
 
 from . import ir
-from ._errors import Issue, SpecError, did_you_mean
 from ._load import Spec, load
+from .errors import Issue, SpecError, did_you_mean
 
 
 def used_vars(node: Any) -> tuple[set[str], set[str]]:

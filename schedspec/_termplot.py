@@ -279,7 +279,7 @@ def chart(
     v_bar, v_tick, corner, h_bar, h_tick = (
         ("|", "+", "+", "-", "+") if ascii_axes else ("│", "┤", "└", "─", "┬")
     )
-    from ._errors import sanitize
+    from ._text import sanitize
 
     lines: list[str] = []  # titles and legends carry user text (spec names): escaped, never raw to the terminal
     if title:

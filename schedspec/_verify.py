@@ -49,17 +49,13 @@ from typing import Any
 import numpy as np
 
 from . import ir
-from ._errors import MissingDependency, SpecError, require
 from ._load import Spec, load
+from .errors import LogError, MissingDependency, SpecError, require
 
 __all__ = ["LogError", "Log", "Report", "read_log", "verify"]
 
 LOGGED_AS = ("applied", "next", "previous")
 MAX_BYTES = 256 * 2**20
-
-
-class LogError(ValueError):
-    """The log cannot be read or has no usable column (one line: ``LOG[:line]: what is wrong``)."""
 
 
 @dataclasses.dataclass

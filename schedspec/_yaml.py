@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from ._errors import Issue, SpecError
+from .errors import Issue, SpecError
 
 MAX_BYTES = 1 << 20  # a real spec is a few KiB; anything over 1 MiB is refused before it is parsed
 MAX_NODES = 100_000  # alias expansion ("billion laughs") guard
@@ -91,7 +91,7 @@ class Document:
         return (None, None)
 
     def issue(self, path: tuple, message: str, key: bool = False, severity: str = "error") -> Issue:
-        from ._errors import format_path
+        from .errors import format_path
 
         line, col = self.where(path, key=key)
         return Issue(self.file, line, col, format_path(path), message, severity)
@@ -245,7 +245,7 @@ def parse(text: str | bytes, file: str = "<string>") -> Document:
                 key = knode.value  # `1: x` -> key "1"; the models reject it with a clear message
             kpath = path + (key,)
             if key in out:
-                from ._errors import format_path
+                from .errors import format_path
 
                 issues.append(
                     Issue(
@@ -280,7 +280,7 @@ def check_shape(data, file: str) -> None:
     Raises:
         SpecError: positioned at the path of the first value found too deep.
     """
-    from ._errors import format_path
+    from .errors import format_path
 
     stack = [(data, (), 0)]
     count = 0

@@ -12,7 +12,9 @@ import importlib.util
 import json
 import sys
 
-from ._errors import MissingDependency, SpecError, sanitize
+from ._text import sanitize, short_number
+from .analysis import default_length, group_lines, monitors, parse_range, phase_rows, value_range
+from .errors import MissingDependency, SpecError, UsageError
 
 # Subcommands implemented in their own modules: each has add_arguments(parser) and run(args) -> int.
 _PLUGINS = {
@@ -21,10 +23,6 @@ _PLUGINS = {
     "translate": ("schedspec._cmd_translate", "rewrite a spec written in framework kinds (torch.*, keras.*, optax.*) in neutral kinds"),
     "verify": ("schedspec._cmd_verify", "check a run's logged lr (CSV, JSON lines, TensorBoard) against the spec"),
 }
-
-
-class UsageError(Exception):
-    """Bad command-line usage (exit code 2)."""
 
 
 def _parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -162,113 +160,7 @@ def load_spec(path: str, sets: list[str] | None = None):
     return spec.with_vars(overrides) if overrides else spec
 
 
-def parse_range(text: str) -> range:
-    parts = text.split(":")
-    try:
-        nums = [int(p) for p in parts]
-    except ValueError:
-        raise UsageError(f"--at expects A:B or A:B:S with whole numbers, got {text!r}") from None
-    if len(nums) == 1:
-        nums = [nums[0], nums[0] + 1]
-    if len(nums) not in (2, 3) or (len(nums) == 3 and nums[2] <= 0) or nums[0] < 0 or nums[1] <= nums[0]:
-        raise UsageError(f"--at expects A:B[:S] with 0 <= A < B and S > 0, got {text!r}")
-    if nums[1] - 1 > 2**31 - 1:
-        raise UsageError("--at: steps must be below 2**31")
-    return range(*nums)
-
-
-def default_length(spec, hparam: str = "lr") -> int | None:
-    """How far to evaluate by default: to the end of the schedule or `total`, whichever is later (the longest sweep
-    member's end when a duration var sweeps); None if it never ends."""
-    from . import _compile, _range
-
-    program = spec.program
-    node = program.hparams.get(hparam)
-    if node is None:
-        return program.total
-    ends = {_compile.dur(node.duration, g.env) for g in _range.groups(node.duration, program.vars)}
-    if None in ends:
-        return program.total
-    return max([*ends, *([program.total] if program.total is not None else [])])
-
-
-def _fmt(v: float) -> str:
-    if v == 0:
-        return "0"
-    return f"{v:.6g}"
-
-
 # --------------------------------------------------------------------------------------------- check
-def _rows(node):
-    """Top-level phases of a bound schedule: (kind, begin, end, start value, end value)."""
-    from . import _compile, _range, ir
-
-    parts = node.parts if isinstance(node, ir.Sequence) else (node,)
-    rows = []
-    begin = 0
-    for part in parts:
-        fn = _compile.build(part, _range.SafeMathXP)
-        end = None if part.duration is None else begin + part.duration
-        v0 = _safe(fn, 0)
-        v1 = _safe(fn, part.duration) if part.duration is not None else None
-        rows.append((ir.kind(part), begin, end, v0, v1))
-        if end is None:
-            break
-        begin = end
-    return rows
-
-
-def _safe(fn, t):
-    try:
-        return float(fn(t, {}))
-    except SpecError:
-        return None
-
-
-def _minmax(program, hparam, length):
-    """(min, max) over steps 0..length of a schedule of ``program`` (every sweep member of its vars), or None when
-    its values depend on metric reports (a plateau) or ``length`` is None; see :func:`_range_of`."""
-    r = _range_of(program, hparam, lambda d: length)
-    return None if r is None else r[:2]
-
-
-def _range_of(program, hparam, length_of=None):
-    """(min, max, lengths) of ``program.hparams[hparam]`` over steps 0..length for EVERY sweep member, exact.
-
-    ``length_of(duration)`` gives the range of a member whose schedule lasts ``duration`` (default: to its end or
-    ``total``, whichever is later); ``lengths`` is the set of ranges used. The analysis (:mod:`schedspec._range`)
-    evaluates only the steps where an extreme can be (each monotone piece's ends; periodic shapes' first and last
-    cycles) for all members at once, and densely only a product or sum of changing parts. None when the values
-    depend on metric reports, or a member never ends and no ``total`` is set.
-    """
-    from . import _compile, _range
-
-    node = program.hparams[hparam]
-    if length_of is None:
-        def length_of(d):
-            lengths = [x for x in (d, program.total) if isinstance(x, int)]
-            return max(lengths) if lengths else None
-    lo, hi, lengths = float("inf"), -float("inf"), set()
-    try:
-        for group in _range.groups(node, program.vars):
-            length = length_of(_compile.dur(node.duration, group.env))
-            if length is None:
-                return None
-            a, b = _range.extrema(node, 0, length, group)
-            lo, hi = min(lo, float(a.min())), max(hi, float(b.max()))
-            lengths.add(length)
-    except (_range.NeedsMetrics, SpecError):  # a plateau: its values depend on the reports
-        return None
-    return lo, hi, lengths
-
-
-def _monitors(node) -> list[str]:
-    """The metrics the plateaus of a schedule monitor (numpy-free, jax-free)."""
-    from . import _metrics
-
-    return list(dict.fromkeys(s.monitor for s in _metrics.sites(node)))
-
-
 def cmd_check(args) -> int:
     from . import lower
 
@@ -315,29 +207,27 @@ def cmd_check(args) -> int:
                 header += ["begin(ep)", "end(ep)"]
             header += ["start", "end value"]
             table = [header]
-            for i, (kind, b, e, v0, v1) in enumerate(_rows(node)):
+            for i, (kind, b, e, v0, v1) in enumerate(phase_rows(node)):
                 row = [str(i), kind, str(b), "forever" if e is None else str(e)]
                 if ep:
                     row += [f"{b / spe:g}", "-" if e is None else f"{e / spe:g}"]
-                row += ["?" if v0 is None else _fmt(v0), "-" if v1 is None else _fmt(v1)]
+                row += ["?" if v0 is None else short_number(v0), "-" if v1 is None else short_number(v1)]
                 table.append(row)
             widths = [max(len(r[c]) for r in table) for c in range(len(header))]
             for r in table:
                 print("    " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
-            r = _range_of(program, hparam)
+            r = value_range(program, hparam)
             if r is not None:
                 lo, hi, lengths = r
                 span = f"0..{max(lengths)}" + ("" if len(lengths) == 1 else ", each member to its own end")
-                print(f"    min {_fmt(lo)}  max {_fmt(hi)}  (over {unit}s {span})")
+                print(f"    min {short_number(lo)}  max {short_number(hi)}  (over {unit}s {span})")
             elif default_length(spec, hparam) is None:
                 print("    min/max: the schedule never ends and no `total` is set")
-            if r is None and _monitors(node):  # a plateau: its start is known, the rest needs the reports
+            if r is None and monitors(node):  # a plateau: its start is known, the rest needs the reports
                 print(f"    from the plateau's start on, values depend on the metric reports of "
-                      f"{', '.join(_monitors(node))} (pass them as metrics= to schedspec.evaluate)")  # fmt: skip
+                      f"{', '.join(monitors(node))} (pass them as metrics= to schedspec.evaluate)")  # fmt: skip
         if program.groups:  # parameter groups: the schedules each one overrides
-            from ._groups import describe
-
-            print("\n".join(describe(bound, unit)))
+            print("\n".join(group_lines(bound, unit)))
     return status
 
 

@@ -15,8 +15,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
 from . import _compile, _range, ir, spec
-from ._errors import Issue, SpecError, did_you_mean, format_path
 from ._yaml import Document as YamlDoc
+from .errors import Issue, SpecError, did_you_mean, format_path
 
 _NEEDS_LENGTH = {"linear", "cosine", "polynomial", "onecycle"}
 _EXPECTED = {
@@ -774,7 +774,7 @@ class _Lowerer:
         A group may only override the document's hyperparameters (a key that is not one is a typo until proven
         otherwise); ``scale`` multiplies the group's own ``lr`` if it has one, else the document's.
         """
-        from . import _errors
+        from . import errors as _errors
 
         out: dict[str, dict[str, ir.Node]] = {}
         names = ["lr", *(m.__pydantic_extra__ or {})]

@@ -42,7 +42,8 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, PlainValidator
 from pydantic_core import PydanticCustomError
 from typing_extensions import TypeAliasType
 
-from .spec import DURATION_PATTERN, UNIT_RE, VAR_RE, Bound, Duration, _fmt, check_number, describe
+from ._text import exact_number
+from .spec import DURATION_PATTERN, UNIT_RE, VAR_RE, Bound, Duration, check_number, describe
 
 _VAR_JSON = {"type": "string", "pattern": r"^\$[A-Za-z_][A-Za-z0-9_]*$"}
 
@@ -58,7 +59,7 @@ def Real(rule: str | None = None, **bound: float) -> Any:  # noqa: N802 - a type
         except PydanticCustomError as exc:
             if rule and exc.type == "bound":
                 raise PydanticCustomError(
-                    "bound", "{rule} (got {got})", {"rule": rule, "got": _fmt(v)}
+                    "bound", "{rule} (got {got})", {"rule": rule, "got": exact_number(v)}
                 ) from None
             raise
 
@@ -365,7 +366,7 @@ class NativeKind(BaseModel):
 
 
 def _pct(x: float) -> str:
-    return _fmt(x)
+    return exact_number(x)
 
 
 # ================================================================================================ torch
@@ -1640,7 +1641,7 @@ def lower(lw: Any, m: NativeKind, path: tuple, carry: Any, remaining: Any) -> An
     ``lw.desugared`` set (a dict), the neutral data is recorded under ``path`` (``translate --to-neutral``); with
     ``lw.notes`` set (a list), the quirks the node relies on are appended to it.
     """
-    from ._errors import Issue, format_path
+    from .errors import Issue, format_path
 
     cx = Cx(lw, path, m.kind, remaining if isinstance(remaining, int) else None)
     try:

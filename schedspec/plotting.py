@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from . import ir, lower
-from ._errors import MissingDependency, SpecError, require
+from .analysis import parse_range
+from .errors import MissingDependency, PlotError, SpecError, UsageError, require
 
 __all__ = [
     "PlotError", "Curve", "Boundary", "Panel", "View", "DiffResult", "prepare", "plot", "figure", "render",
@@ -35,10 +36,6 @@ PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#0
 LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 1)), (0, (8, 2)), (0, (3, 1, 3, 3)))
 _CHUNK = 1 << 21  # values evaluated per chunk (all sweep rows together)
 _NAMES = {"lr": "learning rate", "wd": "weight decay"}
-
-
-class PlotError(ValueError):
-    """A plot cannot be drawn as asked (a range outside the schedule, a schedule that never ends, ...)."""
 
 
 # --------------------------------------------------------------------------------------------- data
@@ -243,8 +240,6 @@ def _as_range(at: Any) -> range | None:
     if at is None or isinstance(at, range):
         return at
     if isinstance(at, str):
-        from .cli import UsageError, parse_range
-
         try:
             return parse_range(at)
         except UsageError as exc:
@@ -320,14 +315,14 @@ def _grid(spec, r: range, factor: float) -> _Grid:
 
 def _labels(specs: Sequence) -> list[str]:
     """Legend names: each spec's name (its file too when two share a name), user text escaped (:func:`sanitize`)."""
-    from ._errors import sanitize
+    from ._text import sanitize
 
     names = [s.name for s in specs]
     return [sanitize(f"{n} ({s.file})" if names.count(n) > 1 and s.file != n else n) for n, s in zip(names, specs)]
 
 
 def _member_label(base: str, member: dict | None) -> str:
-    from ._errors import sanitize
+    from ._text import sanitize
 
     if not member:
         return base
@@ -607,7 +602,7 @@ def prepare(
     else:
         title = " vs ".join(labels) if len(labels) <= 3 else f"{len(labels)} schedules"
     subtitle = specs[0].program.description or "" if len(specs) == 1 else ""
-    from ._errors import sanitize
+    from ._text import sanitize
 
     subtitle = sanitize(subtitle)
     return View(title, subtitle, xunit, xlim, secondary, panels_out, steps, labels, result)
@@ -620,7 +615,7 @@ def _metrics_per_spec(specs: list, metrics: dict | None) -> list[dict | None]:
         PlotError: a metric that no spec monitors (a typo would otherwise go unnoticed).
     """
     from . import _metrics
-    from ._errors import did_you_mean
+    from .errors import did_you_mean
 
     if not metrics:
         return [None] * len(specs)

@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, PlainValidator
 from pydantic_core import PydanticCustomError
 from typing_extensions import TypeAliasType
 
+from ._text import exact_number
+
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 VAR_RE = re.compile(rf"^\$({IDENT})$")
 UNIT_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(st|steps?|ep|epochs?|%)\s*$")
@@ -34,13 +36,13 @@ class Bound:
 
     def violation(self, v: float) -> str | None:
         if self.ge is not None and not v >= self.ge:
-            return f"must be >= {_fmt(self.ge)}" if self.ge else "must not be negative"
+            return f"must be >= {exact_number(self.ge)}" if self.ge else "must not be negative"
         if self.gt is not None and not v > self.gt:
-            return f"must be > {_fmt(self.gt)}"
+            return f"must be > {exact_number(self.gt)}"
         if self.le is not None and not v <= self.le:
-            return f"must be <= {_fmt(self.le)}"
+            return f"must be <= {exact_number(self.le)}"
         if self.lt is not None and not v < self.lt:
-            return f"must be < {_fmt(self.lt)}"
+            return f"must be < {exact_number(self.lt)}"
         return None
 
     def json(self) -> dict:
@@ -49,10 +51,6 @@ class Bound:
             if getattr(self, key) is not None:
                 out[name] = getattr(self, key)
         return out
-
-
-def _fmt(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else repr(v)
 
 
 def describe(v: Any) -> str:
@@ -86,7 +84,7 @@ def check_number(v: Any, bound: Bound) -> Any:
         raise PydanticCustomError("number", "an infinite value is not allowed here; give a finite number")
     msg = bound.violation(v)
     if msg:
-        raise PydanticCustomError("bound", "{msg} (got {got})", {"msg": msg, "got": _fmt(v)})
+        raise PydanticCustomError("bound", "{msg} (got {got})", {"msg": msg, "got": exact_number(v)})
     return v
 
 
@@ -110,7 +108,7 @@ def check_duration(v: Any) -> Any:
     if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
         raise PydanticCustomError("duration", "a duration must be a finite number (got {v})", {"v": repr(v)})
     if v <= 0:
-        raise PydanticCustomError("duration", "a duration must be > 0 (got {v})", {"v": _fmt(v)})
+        raise PydanticCustomError("duration", "a duration must be > 0 (got {v})", {"v": exact_number(v)})
     if isinstance(v, float) and not v.is_integer():
         raise PydanticCustomError(
             "duration",

@@ -44,9 +44,9 @@ import re
 import textwrap
 
 from .. import ir
-from .._errors import SpecError, did_you_mean
 from .._groups import bound_group_schedules
 from .._target import resolve
+from ..errors import SpecError, did_you_mean
 from . import _codegen, _source, _torch
 
 TARGETS = ("torch", "keras", "optax", "jax")
@@ -97,8 +97,8 @@ def _bind(spec, hparam: str, target: str):
                   metrics_ok=target not in _PLATEAU_HINTS, plateau_hint=_PLATEAU_HINTS.get(target, ""),
                   groups_ok=target != "keras")  # fmt: skip
     if target in _GROUP_TARGETS and res.bound.groups:
-        from .._errors import SpecError
         from .._groups import bound_group_schedules
+        from ..errors import SpecError
 
         bound_group_schedules(res.spec, f"`schedspec compile --to {target}`")  # a group's sweep var: one member
         if target == "optax" and "default" in res.bound.groups:

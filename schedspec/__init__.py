@@ -6,11 +6,10 @@ Importing this package imports neither jax, torch, keras, optax nor matplotlib; 
 from ._load import Spec as Spec
 from ._load import load as load
 from ._load import loads as loads
+from ._version import __version__ as __version__
 from .errors import Issue as Issue
 from .errors import MissingDependency as MissingDependency
 from .errors import SpecError as SpecError
-
-__version__ = "0.1.0"
 
 
 def evaluate(spec, k, hparam="lr", vars=None, metrics=None, dtype="float32", **kwargs):

@@ -889,7 +889,7 @@ def test_cli_exit_codes(tmp_path, capsys, monkeypatch):
     assert main(["compile", good, "--to", "torch", "-o", str(tmp_path / "missing" / "dir" / "m.py")]) == 2
     assert "cannot write" in capsys.readouterr().err
     # a target framework that is not installed: the source is still written (it is only text), with a note
-    import schedspec._cmd_compile as cmd
+    import schedspec.cli.compile as cmd
 
     real = importlib.util.find_spec
     monkeypatch.setattr(

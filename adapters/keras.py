@@ -595,7 +595,7 @@ def optimizer(spec: Any, optimizer_cls: Any, *, vars: dict | None = None, gradie
     """
     import inspect
 
-    from schedspec._load import load
+    from schedspec.spec import load
 
     spec = load(spec)
     if vars:

@@ -280,7 +280,7 @@ def inject(spec: Any, opt_fn: Callable, *, vars: dict | None = None, max_reports
     """
     optax = require("optax", "optax")
     from schedspec import _metrics
-    from schedspec._load import load
+    from schedspec.spec import load
 
     spec = load(spec)
     if vars:
@@ -473,8 +473,8 @@ def multi_transform(spec: Any, opt_fn: Callable, param_labels: Any, *, vars: dic
     optax = require("optax", "optax")
     import jax
 
-    from schedspec._load import load
     from schedspec.errors import SpecError
+    from schedspec.spec import load
 
     spec = load(spec)
     if vars:

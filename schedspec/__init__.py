@@ -3,13 +3,13 @@
 Importing this package imports neither jax, torch, keras, optax nor matplotlib; each loads when first used.
 """
 
-from ._load import Spec as Spec
-from ._load import load as load
-from ._load import loads as loads
 from ._version import __version__ as __version__
 from .errors import Issue as Issue
 from .errors import MissingDependency as MissingDependency
 from .errors import SpecError as SpecError
+from .spec import Spec as Spec
+from .spec import load as load
+from .spec import loads as loads
 
 
 def evaluate(spec, k, hparam="lr", vars=None, metrics=None, dtype="float32", **kwargs):

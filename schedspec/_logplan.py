@@ -27,8 +27,8 @@ import math
 from typing import Any
 
 from . import ir, lower
-from ._load import Spec, load
 from .errors import SpecError
+from .spec import Spec, load
 
 __all__ = ["log_plan", "plan_steps"]
 

@@ -100,7 +100,7 @@ def sites(node: ir.Node) -> list[Site]:
 
 def doc_paths(data: Any, root: tuple) -> list[tuple]:
     """Paths of the plateau mappings (``kind: plateau`` or ``torch.ReduceLROnPlateau``) under ``root``, in pre-order."""
-    from ._yaml import find_mappings
+    from ._source import find_mappings
 
     return find_mappings(data, _is_plateau_kind, root)
 

@@ -12,8 +12,8 @@ import dataclasses
 from typing import Any
 
 from . import ir
-from ._load import Spec, load
 from .errors import Issue, SpecError, did_you_mean
+from .spec import Spec, load
 
 
 def used_vars(node: Any) -> tuple[set[str], set[str]]:

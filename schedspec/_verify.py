@@ -49,8 +49,8 @@ from typing import Any
 import numpy as np
 
 from . import ir
-from ._load import Spec, load
 from .errors import LogError, MissingDependency, SpecError, require
+from .spec import Spec, load
 
 __all__ = ["LogError", "Log", "Report", "read_log", "verify"]
 

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 
 from . import _compile, _metrics, ir
-from ._load import Spec, load
 from ._target import hparam_node, used_vars
 from .errors import Issue, SpecError, did_you_mean, require
+from .spec import Spec, load
 
 _DTYPES = ("float32", "float64")
 

@@ -29,9 +29,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._load import Spec, load
 from ._param_groups import reference_lr
 from .errors import Issue, SpecError, format_path, require
+from .spec import Spec, load
 
 
 def _fail(origin: str, path: tuple, message: str) -> SpecError:

@@ -14,8 +14,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
-from . import _compile, _range, ir, spec
-from ._yaml import Document as YamlDoc
+from . import _compile, _range, ir, language
+from ._source import Source
 from .errors import Issue, SpecError, did_you_mean, format_path
 
 _NEEDS_LENGTH = {"linear", "cosine", "polynomial", "onecycle"}
@@ -49,15 +49,15 @@ def _model_for(mapping: Any) -> type[BaseModel] | None:
     if isinstance(mapping, dict):
         kind = mapping.get("kind")
         if isinstance(kind, str):
-            return spec.KINDS.get(kind)
+            return language.KINDS.get(kind)
     return None
 
 
 def _kind_list() -> str:
-    return ", ".join(spec.NEUTRAL_KINDS) + "; or a framework's own: torch.<Class>, keras.<Class>, optax.<function>"
+    return ", ".join(language.NEUTRAL_KINDS) + "; or a framework's own: torch.<Class>, keras.<Class>, optax.<function>"
 
 
-def _convert(err: dict, data: Any, doc: YamlDoc) -> Issue:
+def _convert(err: dict, data: Any, doc: Source) -> Issue:
     loc = tuple(err["loc"])
     path, value, parent = _data_path(data, loc)
     etype = err["type"]
@@ -76,7 +76,7 @@ def _convert(err: dict, data: Any, doc: YamlDoc) -> Issue:
             from . import native
 
             model, what = native.submodel(path[:-1], data) or (None, what)
-        fields = [f for f in (model.model_fields if model else spec.Document.model_fields)]
+        fields = [f for f in (model.model_fields if model else language.Document.model_fields)]
         msg = f"unknown key `{name}` for {what}{did_you_mean(name, fields)} (valid keys: {', '.join(fields)})"
         key = True
     elif etype == "kind":
@@ -85,38 +85,38 @@ def _convert(err: dict, data: Any, doc: YamlDoc) -> Issue:
             if kind is None:
                 msg = f"missing `kind`: a schedule mapping needs `kind` (one of {_kind_list()})"
             elif not isinstance(kind, str):
-                msg = f"`kind` must be a name like 'cosine', got {spec.describe(kind)}"
+                msg = f"`kind` must be a name like 'cosine', got {language.describe(kind)}"
             else:
                 from . import native
 
                 known = native.kinds_like(kind) or f"known kinds: {_kind_list()}"
-                msg = f"unknown kind '{kind}'{did_you_mean(kind, spec.KINDS)} ({known})"
+                msg = f"unknown kind '{kind}'{did_you_mean(kind, language.KINDS)} ({known})"
                 if "kind" in value:
                     path = path + ("kind",)
         else:
             msg = (
                 "expected a schedule (a number, a $var, a mapping with `kind`, or a list of phases), "
-                f"got {spec.describe(value)}"
+                f"got {language.describe(value)}"
             )
     elif etype == "literal_error":
         expected = ctx.get("expected", "")
         choices = re.findall(r"'([^']*)'", expected) or re.findall(r"\b(\w+)\b", expected)
-        msg = f"expected {expected}, got {spec.describe(value)}"
+        msg = f"expected {expected}, got {language.describe(value)}"
         if isinstance(value, str):
             msg += did_you_mean(value, choices)
     elif etype in _EXPECTED:
-        msg = f"expected {_EXPECTED[etype]}, got {spec.describe(value)}"
+        msg = f"expected {_EXPECTED[etype]}, got {language.describe(value)}"
     elif etype in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         op = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[etype]
         bound = next(iter(ctx.values()), "?")
-        msg = f"must be {op} {bound} (got {spec.describe(value)})"
+        msg = f"must be {op} {bound} (got {language.describe(value)})"
     elif etype == "too_short":
         msg = "must not be empty"
     elif etype == "string_pattern_mismatch" and loc and loc[-1] == "[key]":  # a vars/groups key
         msg = f"`{path[-1]}` is not a valid name: a name is letters, digits and '_' (ASCII), starting with a letter or '_'"
         key = True
     elif etype == "string_pattern_mismatch":
-        msg = f"must be a name made of letters, digits and '_' (got {spec.describe(value)})"
+        msg = f"must be a name made of letters, digits and '_' (got {language.describe(value)})"
     else:
         msg = err["msg"]
         if msg.startswith("Value error, "):
@@ -126,16 +126,16 @@ def _convert(err: dict, data: Any, doc: YamlDoc) -> Issue:
     return doc.issue(path, msg, key=key)
 
 
-def _prepass(data: dict, doc: YamlDoc) -> list[Issue]:
+def _prepass(data: dict, doc: Source) -> list[Issue]:
     """Top-level keys: any identifier is a hyperparameter, but one that is close to a reserved key is a typo."""
     issues = []
     for key in data:
-        if key in spec.RESERVED:
+        if key in language.RESERVED:
             continue
-        if not isinstance(key, str) or not re.fullmatch(spec.IDENT, key):
+        if not isinstance(key, str) or not re.fullmatch(language.IDENT, key):
             issues.append(doc.issue((key,), f"`{key}` is not a valid key: a hyperparameter name is letters, digits and '_'", key=True))
             continue
-        hint = did_you_mean(key, spec.RESERVED - {"lr"})
+        hint = did_you_mean(key, language.RESERVED - {"lr"})
         if hint:
             issues.append(
                 doc.issue(
@@ -150,15 +150,15 @@ def _prepass(data: dict, doc: YamlDoc) -> list[Issue]:
     return issues
 
 
-def validate(doc: YamlDoc) -> spec.Document:
+def validate(doc: Source) -> language.Document:
     """Validate parsed data against the models; raise :class:`SpecError` with every problem."""
     data = doc.data
-    from . import _yaml
+    from . import _source
 
-    _yaml.check_shape(data, doc.file)  # a deep dict would exhaust the stack in validation (text is checked when parsed)
+    _source.check_shape(data, doc.file)  # a deep dict would exhaust the stack in validation (text is checked when parsed)
     issues = _prepass(data, doc)
     try:
-        model = spec.Document.model_validate(data)
+        model = language.Document.model_validate(data)
     except ValidationError as exc:
         seen = {(i.line, i.col, i.message) for i in issues}
         for err in exc.errors():
@@ -183,7 +183,7 @@ _UNITS = {"st": "st", "step": "st", "steps": "st", "ep": "ep", "epoch": "ep", "e
 
 
 class _Lowerer:
-    def __init__(self, model: spec.Document, doc: YamlDoc, overrides: dict | None = None):
+    def __init__(self, model: language.Document, doc: Source, overrides: dict | None = None):
         self.m, self.doc = model, doc
         self.issues: list[Issue] = []
         self.warnings: list[Issue] = []
@@ -199,7 +199,7 @@ class _Lowerer:
                            f"the spec defines: {', '.join(raw_vars) or '(none)'}")]
                 )
             try:
-                raw_vars[name] = spec._var_entry(list(value) if isinstance(value, tuple) else value)
+                raw_vars[name] = language._var_entry(list(value) if isinstance(value, tuple) else value)
             except PydanticCustomError as exc:
                 raise SpecError([Issue(doc.file, None, None, f"vars.{name}", f"var '{name}' set to {value!r}: {exc.message()}")]) from None
             self.var_paths[name] = ("vars", name)
@@ -237,7 +237,7 @@ class _Lowerer:
         """A literal duration (no var) in interval units, or None after recording an error."""
         unit_name = "steps" if self.interval == "step" else "epochs"
         if isinstance(raw, bool):
-            self.err(path, f"expected a {what}, got {spec.describe(raw)}")
+            self.err(path, f"expected a {what}, got {language.describe(raw)}")
             return None
         if isinstance(raw, (int, float)):
             if isinstance(raw, float) and not raw.is_integer():
@@ -246,9 +246,9 @@ class _Lowerer:
             value = Fraction(int(raw))
             text = str(raw)
         else:
-            m = spec.UNIT_RE.match(raw)
+            m = language.UNIT_RE.match(raw)
             if not m:
-                self.err(path, f"expected a {what} like 1000, '2000st', '5ep' or '10%', got {spec.describe(raw)}")
+                self.err(path, f"expected a {what} like 1000, '2000st', '5ep' or '10%', got {language.describe(raw)}")
                 return None
             mult = self._unit_mult(_UNITS[m.group(2)], path, raw)
             if mult is None:
@@ -297,7 +297,7 @@ class _Lowerer:
             out.append(v)
         return tuple(out)
 
-    def var_numbers(self, name, use_path, bound: spec.Bound | None) -> tuple[float, ...] | None:
+    def var_numbers(self, name, use_path, bound: language.Bound | None) -> tuple[float, ...] | None:
         values, sweep = self._values(name)
         out = []
         for i, raw in enumerate(values):
@@ -318,14 +318,14 @@ class _Lowerer:
 
     # ---------------------------------------------------------------- params
     def dur(self, raw, path) -> ir.Dur | None:
-        if isinstance(raw, str) and spec.VAR_RE.match(raw):
+        if isinstance(raw, str) and language.VAR_RE.match(raw):
             name = raw[1:]
             if not self._var(name, path) or self.var_steps(name, path) is None:
                 return None
             return ir.DVar(name)
         return self.steps_of(raw, path)
 
-    def num(self, raw, path, bound: spec.Bound | None = None) -> ir.Param | None:
+    def num(self, raw, path, bound: language.Bound | None = None) -> ir.Param | None:
         if isinstance(raw, str):
             name = raw[1:]
             if not self._var(name, path) or self.var_numbers(name, path, bound) is None:
@@ -402,7 +402,7 @@ class _Lowerer:
         self.offset = base
         if len(parts) == 1:
             return parts[0]
-        if len(items) > 1 and isinstance(items[0], spec.Linear):
+        if len(items) > 1 and isinstance(items[0], language.Linear):
             first = parts[0]
             if isinstance(first.start, float) and isinstance(first.end, float) and first.end < first.start:
                 self.warn(path + (0,), f"this looks like a warmup (a first `linear` phase), but its end {first.end:g} is "
@@ -422,17 +422,17 @@ class _Lowerer:
 
     def _has_intrinsic_length(self, m) -> bool:
         # a framework kind (torch.*, keras.*, optax.*) has its own length, or none (checked once it is desugared)
-        return isinstance(m, (spec.Repeat, spec.Product, spec.Scale, spec.Clip, spec.Sum)) or getattr(m, "native", False)
+        return isinstance(m, (language.Repeat, language.Product, language.Scale, language.Clip, language.Sum)) or getattr(m, "native", False)
 
     def _check_jump(self, m, path, carry, node):
-        explicit = getattr(m, "start", None) if not isinstance(m, spec.Constant) else m.value
+        explicit = getattr(m, "start", None) if not isinstance(m, language.Constant) else m.value
         first_value = None
-        if isinstance(m, spec.Cyclic):
+        if isinstance(m, language.Cyclic):
             first_value = node.low
-        elif isinstance(m, spec.OneCycle) and isinstance(node.peak, float) and isinstance(node.div_factor, float):
+        elif isinstance(m, language.OneCycle) and isinstance(node.peak, float) and isinstance(node.div_factor, float):
             first_value = node.peak / node.div_factor
         elif explicit is not None:
-            first_value = getattr(node, "value" if isinstance(m, spec.Constant) else "start", None)
+            first_value = getattr(node, "value" if isinstance(m, language.Constant) else "start", None)
         if isinstance(first_value, float) and isinstance(carry, float):
             if not math.isclose(first_value, carry, rel_tol=1e-9, abs_tol=1e-15):
                 self.warn(path, f"jump from {carry:g} to {first_value:g} at the start of this phase; "
@@ -693,7 +693,7 @@ class _Lowerer:
         if m.total is not None:
             if isinstance(m.total, str) and "%" in m.total:
                 self.err(("total",), "`total` cannot be a percentage of itself; give steps or epochs")
-            elif isinstance(m.total, str) and spec.VAR_RE.match(m.total):
+            elif isinstance(m.total, str) and language.VAR_RE.match(m.total):
                 self.err(("total",), "`total` must be a literal duration, not a var")
             else:
                 self.total = self.steps_of(m.total, ("total",), what="total")
@@ -839,7 +839,7 @@ def _overflow_message(node: ir.Node, found, begin: int | None, at) -> str:
             f"or NaN{also}; {hint}")  # fmt: skip
 
 
-def _existing(doc: YamlDoc, path: tuple) -> tuple:
+def _existing(doc: Source, path: tuple) -> tuple:
     """The longest prefix of ``path`` that exists in the document (a framework kind's neutral parts do not)."""
     cur, out = doc.data, []
     for key in path:
@@ -860,17 +860,17 @@ def _quiet_steps(lowerer: _Lowerer, raw) -> int | None:
     return v
 
 
-def _bound(model: BaseModel, field: str) -> spec.Bound | None:
+def _bound(model: BaseModel, field: str) -> language.Bound | None:
     info = type(model).model_fields.get(field)
     if info is None:
         return None
     for meta in info.metadata:
-        if isinstance(meta, spec.Bound):
+        if isinstance(meta, language.Bound):
             return meta
     ann = info.annotation
     for arg in getattr(ann, "__args__", ()):
         for meta in getattr(arg, "__metadata__", ()):
-            if isinstance(meta, spec.Bound):
+            if isinstance(meta, language.Bound):
                 return meta
     return None
 
@@ -888,7 +888,7 @@ def _depends_on_vars(x) -> bool:
     return False
 
 
-def lower(model: spec.Document, doc: YamlDoc, overrides: dict | None = None) -> tuple[ir.Program, list[Issue]]:
+def lower(model: language.Document, doc: Source, overrides: dict | None = None) -> tuple[ir.Program, list[Issue]]:
     """Lower a validated document to the IR; return the program and its warnings."""
     lw = _Lowerer(model, doc, overrides)
     program = lw.run()

@@ -43,7 +43,7 @@ from pydantic_core import PydanticCustomError
 from typing_extensions import TypeAliasType
 
 from ._text import exact_number
-from .spec import DURATION_PATTERN, UNIT_RE, VAR_RE, Bound, Duration, check_number, describe
+from .language import DURATION_PATTERN, UNIT_RE, VAR_RE, Bound, Duration, check_number, describe
 
 _VAR_JSON = {"type": "string", "pattern": r"^\$[A-Za-z_][A-Za-z0-9_]*$"}
 
@@ -262,7 +262,7 @@ def _validate(cx: Cx, data: Any) -> Any:
     global _ADAPTER
     from pydantic import TypeAdapter, ValidationError
 
-    from .spec import Schedule
+    from .language import Schedule
 
     if _ADAPTER is None:
         _ADAPTER = TypeAdapter(Schedule)

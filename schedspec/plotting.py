@@ -412,7 +412,7 @@ def prepare(
         SpecError: a spec problem (an unknown ``hparam``, a metric-driven schedule, ...).
     """
     from . import evaluator
-    from ._load import load
+    from .spec import load
 
     specs = [load(s) for s in specs]
     dtype = dtype or ("float64" if diff else "float32")
@@ -934,7 +934,7 @@ def repr_svg(spec: Any) -> str | None:
     updates), and the title says so. Returns None when the plot cannot be drawn (matplotlib missing, a
     metric-driven ``plateau``), so the notebook falls back to the text representation.
     """
-    from ._load import load
+    from .spec import load
 
     try:
         spec = load(spec)

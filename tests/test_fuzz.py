@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import schedspec
-from schedspec import SpecError, spec
+from schedspec import SpecError
+from schedspec import language as spec
 from schedspec.analysis import value_range as _range_of
 from schedspec.cli import main
 from schedspec.evaluator import evaluate_numpy

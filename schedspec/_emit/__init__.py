@@ -646,7 +646,7 @@ def emit(spec, target: str = "torch", *, hparam: str = "lr", vars: dict | None =
     >>> "StepLR(optimizer, step_size=30, gamma=0.1)" in src
     True
     """
-    from .._load import load
+    from ..spec import load
 
     if target not in TARGETS:
         raise ValueError(

@@ -7,9 +7,9 @@ import dataclasses
 import json
 import re
 
-from .. import _yaml
-from .._load import Spec, load
+from .. import _source
 from ..errors import SpecError, UsageError
+from ..spec import Spec, load
 
 __all__ = ["METRICS_HELP", "add_metrics_argument", "add_set_argument", "cli_hints", "load_spec", "parse_metrics",
            "parse_sets", "read_reports"]  # fmt: skip
@@ -28,7 +28,7 @@ def parse_sets(sets: list[str]) -> dict:
         if not eq or not name.strip():
             raise UsageError(f"--set expects NAME=VALUE, got {item!r}")
         try:
-            out[name.strip()] = _yaml.parse(f"v: {value}", "--set").data["v"]
+            out[name.strip()] = _source.parse(f"v: {value}", "--set").data["v"]
         except SpecError:
             raise UsageError(f"--set {item!r}: the value is not valid YAML") from None
     return out

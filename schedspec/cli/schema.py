@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from ..spec import Document
+from ..language import Document
 
 HELP = "print the JSON Schema of the spec language"
 

@@ -42,8 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Translate; return the exit code."""
     from .._dump import dump
-    from .._load import loads
     from ..native import neutral_document
+    from ..spec import loads
 
     if not args.to_neutral:
         raise UsageError(

@@ -1,4 +1,4 @@
-"""YAML text -> plain data plus the source position of every value and key.
+"""The source of a spec: YAML text -> plain data plus the position of every value and key (:class:`Source`).
 
 * YAML 1.2 core schema: ``1e-3`` is a float, only ``true``/``false`` are booleans (``yes``/``on`` stay strings),
   ``0o17``/``0x1f`` are ints, ``.inf``/``.nan`` are floats.
@@ -70,8 +70,9 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|
 
 
 @dataclass
-class Document:
-    """Parsed YAML: the data, and positions keyed by path tuples (``("lr", 0, "duration")``)."""
+class Source:
+    """A spec's source: its data (plain dicts, lists and scalars), the file it came from, and the line and column of
+    every value and key, keyed by path tuples (``("lr", 0, "duration")``); a dict given in Python has no positions."""
 
     data: object
     file: str
@@ -169,8 +170,8 @@ def _tab_issues(text: str, file: str) -> list[Issue]:
     return issues
 
 
-def parse(text: str | bytes, file: str = "<string>") -> Document:
-    """Parse YAML text into a :class:`Document`, or raise :class:`SpecError` with every position known."""
+def parse(text: str | bytes, file: str = "<string>") -> Source:
+    """Parse YAML text into a :class:`Source`, or raise :class:`SpecError` with every position known."""
     if isinstance(text, bytes):
         if len(text) > MAX_BYTES:
             raise SpecError([_too_big(file, len(text))])
@@ -213,7 +214,7 @@ def parse(text: str | bytes, file: str = "<string>") -> Document:
             loader.dispose()
     if node is None:
         raise SpecError([Issue(file, 1, 1, "<document>", "the file is empty; a spec needs at least `schedspec: 1` and `lr`")])
-    doc = Document(None, file)
+    doc = Source(None, file)
     issues: list[Issue] = []
     budget = [MAX_NODES]
 
@@ -307,7 +308,7 @@ def _too_big(file: str, size: int) -> Issue:
     )
 
 
-def read(path: str) -> Document:
+def read(path: str) -> Source:
     """Read and parse a spec file (refusing oversized files before reading them)."""
     import os
 

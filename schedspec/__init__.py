@@ -57,14 +57,14 @@ def emit(spec, target="torch", **kwargs):
 
 def from_torch(scheduler, **kwargs):
     """A spec (in ``torch.*`` kinds) of a live torch scheduler; see :func:`schedspec.importers.from_torch`."""
-    from .importers import from_torch as _impl
+    from .spec import from_torch as _impl
 
     return _impl(scheduler, **kwargs)
 
 
 def from_keras(schedule, **kwargs):
     """A spec (in ``keras.*`` kinds) of a live Keras schedule; see :func:`schedspec.importers.from_keras`."""
-    from .importers import from_keras as _impl
+    from .spec import from_keras as _impl
 
     return _impl(schedule, **kwargs)
 
@@ -91,6 +91,17 @@ def verify(spec, log, **kwargs):
 
     return _impl(spec, log, **kwargs)
 
+
+def _repr_svg(spec):
+    """A spec's notebook view (:meth:`Spec._repr_svg_`): the SVG plot, or None when matplotlib is missing."""
+    try:
+        from .plotting import repr_svg
+    except ImportError:
+        return None
+    return repr_svg(spec)
+
+
+Spec.svg_renderer = _repr_svg
 
 __all__ = [
     "Issue", "MissingDependency", "Spec", "SpecError", "emit", "evaluate", "from_keras", "from_torch", "load", "loads",

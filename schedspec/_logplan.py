@@ -26,8 +26,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from . import ir, lower
+from . import ir
 from .errors import SpecError
+from .lowering import bind
 from .spec import Spec, load
 
 __all__ = ["log_plan", "plan_steps"]
@@ -181,7 +182,7 @@ def log_plan(
         names = ", ".join(program.sweep_vars)
         raise SpecError([spec.doc.issue(("vars",), f"log_plan logs one schedule: the spec sweeps {names}; pick one "
                                         f"member with vars={{...}}", key=True)])  # fmt: skip
-    bound = lower.bind(program)
+    bound = bind(program)
     written: dict[str, int] = {}
     for suffix, hparam, node in _schedules(bound):
         stop = end if end is not None else _length(bound, node)

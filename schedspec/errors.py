@@ -20,7 +20,7 @@ from ._text import sanitize
 
 __all__ = [
     "Issue", "LogError", "MissingDependency", "PlateauNeedsMetrics", "PlotError", "SpecError", "UsageError",
-    "did_you_mean", "format_path", "require",
+    "did_you_mean", "format_path", "require", "require_keras",
 ]  # fmt: skip
 
 Path = tuple  # a tuple of str keys and int indices, e.g. ("lr", 1, "duration")
@@ -118,3 +118,19 @@ def require(module: str, extra: str | None = None):
         return importlib.import_module(module)
     except ImportError as exc:  # pragma: no cover - exercised by tests that hide a module
         raise MissingDependency(module.split(".")[0], extra) from exc
+
+
+def require_keras():
+    """Import keras, or raise :class:`MissingDependency` (not installed) or an ImportError naming the backend to set
+    (installed, but its backend, ``KERAS_BACKEND``, cannot be imported)."""
+    try:
+        import keras
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] == "keras":
+            raise MissingDependency("keras", "keras") from exc
+        raise ImportError(
+            f"keras is installed, but importing it failed ({exc}). Keras 3 runs on the backend named by the "
+            "KERAS_BACKEND environment variable (default 'tensorflow'); set KERAS_BACKEND=jax or KERAS_BACKEND=torch "
+            "before keras is first imported"
+        ) from exc
+    return keras

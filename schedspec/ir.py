@@ -318,6 +318,18 @@ def kind(node: Node) -> str:
     return KIND_OF[type(node)]
 
 
+def depends_on_vars(x) -> bool:
+    """Whether a value is not a constant of the spec: it uses a var (carried starts included), or metric reports (a
+    plateau)."""
+    if isinstance(x, (Var, DVar, Sum, Final, Plateau)):
+        return True
+    if isinstance(x, Node):
+        return any(depends_on_vars(getattr(x, f.name)) for f in dataclasses.fields(x))
+    if isinstance(x, tuple):
+        return any(depends_on_vars(v) for v in x)
+    return False
+
+
 @dataclass(frozen=True)
 class VarDef:
     """A var. ``number``/``steps`` hold its values in each role (``None`` where a value has no such reading)."""

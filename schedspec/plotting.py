@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from . import ir, lower
+from . import ir
 from .analysis import parse_range
 from .errors import MissingDependency, PlotError, SpecError, UsageError, require
+from .lowering import bind
 
 __all__ = [
     "PlotError", "Curve", "Boundary", "Panel", "View", "DiffResult", "prepare", "plot", "figure", "render",
@@ -275,7 +276,7 @@ def _length(spec, hparam: str) -> int | None:
     members, _ = _members(spec, hparam) if hparam in program.hparams else ([None], False)
     out = None
     for m in members:
-        node = lower.bind(program, m).hparams.get(hparam)
+        node = bind(program, m).hparams.get(hparam)
         for d in (getattr(node, "duration", None), program.total):
             if isinstance(d, int):
                 out = d if out is None else max(out, d)
@@ -346,7 +347,7 @@ def _boundaries(
 
     out: list[Boundary] = []
     for j, m in enumerate(members):
-        node = lower.bind(spec.program, m).hparams[hparam]
+        node = bind(spec.program, m).hparams[hparam]
         parts = node.parts if isinstance(node, ir.Sequence) else (node,)
         begin, marks, prev, origins = 0, [], None, {}
         for part in parts:
@@ -484,7 +485,7 @@ def prepare(
             def fn(k, s=s, name=name, m=per_spec[i]):
                 return evaluator.evaluate(s, k, hparam=name, dtype=dtype, metrics=m)
 
-            node = lower.bind(s.program, members[0]).hparams[name]
+            node = bind(s.program, members[0]).hparams[name]
             if not sweep and isinstance(node, ir.Constant) and isinstance(node.value, float):
                 rows, exact = _constant(node.value, g, columns, dtype)
             else:

@@ -1,4 +1,9 @@
-"""``load`` / ``loads``: text or dict -> a validated, lowered :class:`Spec`."""
+"""A loaded schedule, :class:`Spec`, and the ways to get one: :func:`load` (a file or a dict), :func:`loads` (YAML
+text), :func:`from_torch` (a live torch scheduler) and :func:`from_keras` (a live Keras schedule).
+
+Loading is: source text -> data with positions (:mod:`schedspec._source`) -> the language's models
+(:func:`schedspec.lowering.validate`) -> the IR (:func:`schedspec.lowering.lower`).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,11 @@ import functools
 import os
 from typing import Any
 
-from . import _source, ir, lower
+from . import _source, ir
+from ._dump import dump
+from .dialects import importers
 from .errors import Issue, SpecError, format_path
+from .lowering import Lowered, bind, lower, validate
 
 
 class Spec:
@@ -15,14 +23,23 @@ class Spec:
 
     Attributes:
         file: where it came from (``"<string>"`` or ``"<dict>"`` when not a file).
+        doc: its :class:`schedspec._source.Source` (the data and the position of every value).
         model: the validated :class:`schedspec.language.Document`.
         program: the resolved :class:`schedspec.ir.Program`.
         warnings: problems that are not errors (``check --strict`` turns them into errors).
+        notes: the framework quirks this spec relies on (``torch.*``, ``keras.*``, ``optax.*`` kinds), each naming
+            the neutral spelling; ``schedspec check`` prints them. Not problems: ``--strict`` ignores them.
+        desugared: the neutral data of each outermost framework-kind node, by document path (``translate``).
     """
 
-    def __init__(self, doc: _source.Source, model, program: ir.Program, warnings: list[Issue]):
-        self.doc, self.model, self.program, self.warnings = doc, model, program, warnings
-        self._cache: dict = {}
+    # Jupyter's SVG view: set by ``schedspec/__init__`` (plotting sits above this module and loads lazily)
+    svg_renderer: Any = None
+
+    def __init__(self, doc: _source.Source, model, lowered: Lowered):
+        self.doc, self.model = doc, model
+        self.program, self.warnings = lowered.program, lowered.warnings
+        self.notes, self.desugared = lowered.notes, lowered.desugared
+        self._cache: dict = {}  # per-spec caches of the evaluators (compiled functions)
 
     @property
     def file(self) -> str:
@@ -39,34 +56,22 @@ class Spec:
     @functools.cached_property
     def fingerprint(self) -> str:
         """Short hash of the canonical resolved schedule (scalar vars folded in); computed once per Spec."""
-        return ir.fingerprint(lower.bind(self.program))
+        return ir.fingerprint(bind(self.program))
 
     def canonical_json(self) -> str:
-        return ir.canonical(lower.bind(self.program))
+        return ir.canonical(bind(self.program))
 
     def with_vars(self, overrides: dict[str, Any]) -> Spec:
-        """The same spec with some vars set (a value, or a list for a sweep)."""
-        program, warnings = lower.lower(self.model, self.doc, overrides)
-        return Spec(self.doc, self.model, program, warnings)
+        """The same spec with some vars set (a value, or a list for a sweep); its notes are the document's."""
+        lowered = lower(self.model, self.doc, overrides)
+        return Spec(self.doc, self.model, Lowered(lowered.program, lowered.warnings, self.notes, self.desugared))
 
     def bound(self, member: dict | None = None) -> ir.Program:
         """The program with vars substituted (scalar vars, and sweep vars from ``member``)."""
-        return lower.bind(self.program, member)
-
-    @property
-    def notes(self) -> list[Issue]:
-        """The framework quirks this spec relies on (``torch.*``, ``keras.*``, ``optax.*`` kinds), each naming the
-        neutral spelling; ``schedspec check`` prints them. Not problems: ``--strict`` ignores them."""
-        if "notes" not in self._cache:
-            from .native import relower
-
-            self._cache["notes"] = relower(self)[0]
-        return self._cache["notes"]
+        return bind(self.program, member)
 
     def to_yaml(self) -> str:
         """The document as YAML text (comments are not kept); ``loads(spec.to_yaml())`` has the same fingerprint."""
-        from ._dump import dump
-
         return dump(self.doc.data)
 
     def kind_paths(self, kind: str, hparam: str | None = None) -> list[tuple]:
@@ -88,20 +93,16 @@ class Spec:
 
     def _repr_svg_(self) -> str | None:
         """Jupyter display: the schedule as an SVG plot (None when matplotlib is missing)."""
-        try:
-            from .plotting import repr_svg
-        except ImportError:
-            return None
-        return repr_svg(self)
+        renderer = type(self).svg_renderer
+        return None if renderer is None else renderer(self)
 
     def __repr__(self) -> str:
         return f"<schedspec.Spec {self.name!r} fingerprint={self.fingerprint} hparams={self.hparams}>"
 
 
 def _finish(doc: _source.Source) -> Spec:
-    model = lower.validate(doc)
-    program, warnings = lower.lower(model, doc)
-    return Spec(doc, model, program, warnings)
+    model = validate(doc)
+    return Spec(doc, model, lower(model, doc))
 
 
 def loads(text: str | bytes, file: str = "<string>") -> Spec:
@@ -123,3 +124,51 @@ def load(source: str | os.PathLike | dict | Spec) -> Spec:
     if isinstance(source, (str, os.PathLike)):
         return _finish(_source.read(os.fspath(source)))
     raise SpecError([Issue("<spec>", None, None, "<document>", f"cannot load a spec from {type(source).__name__}")])
+
+
+def from_torch(scheduler: Any, *, monitor: str | None = None, name: str | None = None) -> Spec:
+    """A spec of a live ``torch.optim.lr_scheduler`` scheduler (and its optimizer's base lr), in ``torch.*`` kinds
+    (what is read, and what is refused: :mod:`schedspec.dialects.importers`).
+
+    Args:
+        scheduler: a scheduler of ``torch.optim.lr_scheduler`` (``SequentialLR`` and ``ChainedScheduler`` trees
+            included).
+        monitor: the metric's name, required for a ``ReduceLROnPlateau`` (torch only sees its values).
+        name: the spec's ``name``.
+
+    Returns:
+        The spec; ``spec.to_yaml()`` is its YAML text, which loads back to the same fingerprint.
+
+    Raises:
+        SpecError: the scheduler cannot be imported faithfully; the message names its class and why.
+        MissingDependency: torch is not installed.
+
+    >>> import torch, schedspec
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    >>> spec = schedspec.from_torch(torch.optim.lr_scheduler.StepLR(opt, step_size=30))
+    >>> print(spec.to_yaml().strip())
+    schedspec: 1
+    lr: {kind: torch.StepLR, lr: 0.1, step_size: 30, gamma: 0.1}
+    """
+    return load(importers.torch_data(scheduler, monitor=monitor, name=name))
+
+
+def from_keras(schedule: Any, *, name: str | None = None) -> Spec:
+    """A spec of a live ``keras.optimizers.schedules`` schedule, in ``keras.*`` kinds (read from ``get_config()``).
+
+    Args:
+        schedule: one of Keras' built-in ``LearningRateSchedule`` classes.
+        name: the spec's ``name``.
+
+    Returns:
+        The spec; ``spec.to_yaml()`` is its YAML text, which loads back to the same fingerprint.
+
+    Raises:
+        SpecError: the schedule cannot be imported faithfully (a custom ``LearningRateSchedule``, a subclass, a
+            non-integer step count); the message names its class and why.
+        MissingDependency: keras is not installed.
+    """
+    return load(importers.keras_data(schedule, name=name))
+
+
+__all__ = ["Spec", "from_keras", "from_torch", "load", "loads"]

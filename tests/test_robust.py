@@ -22,7 +22,8 @@ import pytest
 import yaml
 
 import schedspec
-from schedspec import SpecError, lower
+from schedspec import SpecError
+from schedspec import lowering as lower
 from schedspec.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,7 +13,7 @@ import sys
 from .._text import sanitize, short_number
 from ..analysis import default_length, group_lines, monitors, phase_rows, value_range
 from ..errors import SpecError
-from ..lower import bind
+from ..lowering import bind
 from ._common import add_set_argument, load_spec
 
 HELP = "validate specs; print each phase, min/max, warnings and the fingerprint"

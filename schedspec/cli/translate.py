@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Translate; return the exit code."""
     from .._dump import dump
-    from ..native import neutral_document
+    from ..dialects import neutral_document
     from ..spec import loads
 
     if not args.to_neutral:

@@ -1,192 +1,70 @@
-"""Spec (validated Pydantic models) -> IR: units, vars, defaults, carried starts and cross-phase checks.
-
-Every problem is collected with its position, so one run reports all of them at once.
+"""The lowerer: validated models -> IR. Defaults, carried starts, sequences, combinators, groups; framework kinds
+through their dialect's desugaring (:mod:`.dialect`); units and vars in :mod:`.units`, cross-phase checks in
+:mod:`.checks`. Every problem is collected with its position, so one run reports all of them at once.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import re
-from fractions import Fraction
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from pydantic_core import PydanticCustomError
 
-from . import _compile, _range, ir, language
-from ._source import Source
-from .errors import Issue, SpecError, did_you_mean, format_path
+from .. import _compile, _metrics, _range, ir, language
+from .._fields import VAR_RE
+from .._source import Source
+from ..dialects._base import FrameworkKind
+from ..errors import Issue, SpecError, did_you_mean
+from .checks import Checks
+from .dialect import lower_framework_kind, validate_neutral
+from .units import F32_RANGE, Units, bound_of
+from .validate import sort_issues
+
+__all__ = ["MAX_FRACTIONAL_CYCLES", "MAX_SWEEP", "Lowered", "lower"]
 
 _NEEDS_LENGTH = {"linear", "cosine", "polynomial", "onecycle"}
-_EXPECTED = {
-    "int_type": "a whole number", "bool_type": "true or false", "string_type": "a string", "list_type": "a list",
-    "dict_type": "a mapping", "float_type": "a number", "model_type": "a mapping", "model_attributes_type": "a mapping",
-    "int_from_float": "a whole number", "bool_parsing": "true or false", "int_parsing": "a whole number",
-}  # fmt: skip
 MAX_SWEEP = 1_000_000
 MAX_FRACTIONAL_CYCLES = 10_000  # cycles of a repeat with a fractional `mult` (tabulated one by one)
-_NAMED = {"number", "bound", "duration", "var", "point", "greater_than", "greater_than_equal", "less_than",
-          "less_than_equal", "too_short", "literal_error", *_EXPECTED}  # messages that name their key
+
+@dataclasses.dataclass(frozen=True)
+class Lowered:
+    """What lowering a document gives.
+
+    Attributes:
+        program: the resolved :class:`schedspec.ir.Program`.
+        warnings: problems that are not errors, in document order.
+        notes: the framework quirks the spec relies on (framework kinds), severity ``"note"``, in document order.
+        desugared: the neutral data of each outermost framework-kind node, by document path (``translate``).
+    """
+
+    program: ir.Program
+    warnings: list[Issue]
+    notes: list[Issue]
+    desugared: dict[tuple, Any]
 
 
-# --------------------------------------------------------------------------------------------- validation
-def _data_path(data: Any, loc: tuple) -> tuple[tuple, Any, Any]:
-    """Follow a pydantic ``loc`` through the raw data, skipping union tags; return (path, value, parent)."""
-    path: list = []
-    cur, parent = data, None
-    for el in loc:
-        if isinstance(cur, dict) and isinstance(el, str) and el in cur:
-            parent, cur = cur, cur[el]
-            path.append(el)
-        elif isinstance(cur, list) and isinstance(el, int) and 0 <= el < len(cur):
-            parent, cur = cur, cur[el]
-            path.append(el)
-    return tuple(path), cur, parent
+def lower(model: language.Document, doc: Source, overrides: dict | None = None) -> Lowered:
+    """Lower a validated document to the IR (var ``overrides`` applied).
+
+    Raises:
+        SpecError: every problem found, each positioned.
+    """
+    lw = _Lowerer(model, doc, overrides)
+    program = lw.run()
+    return Lowered(program, sort_issues(lw.warnings), sort_issues(lw.notes), lw.desugared)
 
 
-def _model_for(mapping: Any) -> type[BaseModel] | None:
-    if isinstance(mapping, dict):
-        kind = mapping.get("kind")
-        if isinstance(kind, str):
-            return language.KINDS.get(kind)
-    return None
+class _Lowerer(Units, Checks):
+    """Lowers one validated document (with var ``overrides``) to a :class:`schedspec.ir.Program`; :meth:`run`."""
 
-
-def _kind_list() -> str:
-    return ", ".join(language.NEUTRAL_KINDS) + "; or a framework's own: torch.<Class>, keras.<Class>, optax.<function>"
-
-
-def _convert(err: dict, data: Any, doc: Source) -> Issue:
-    loc = tuple(err["loc"])
-    path, value, parent = _data_path(data, loc)
-    etype = err["type"]
-    ctx = err.get("ctx") or {}
-    key = False
-    if etype == "missing":
-        name = loc[-1]
-        model = _model_for(value)
-        where = f" for kind `{value['kind']}`" if model else ""
-        msg = f"missing required key `{name}`{where}"
-    elif etype == "extra_forbidden":
-        name = path[-1]
-        model = _model_for(parent)
-        what = f"`{parent['kind']}`" if model else "this mapping"
-        if model is None:  # a mapping inside a framework kind (optax.sgdr_schedule's cosine_kwargs entries)
-            from . import native
-
-            model, what = native.submodel(path[:-1], data) or (None, what)
-        fields = [f for f in (model.model_fields if model else language.Document.model_fields)]
-        msg = f"unknown key `{name}` for {what}{did_you_mean(name, fields)} (valid keys: {', '.join(fields)})"
-        key = True
-    elif etype == "kind":
-        if isinstance(value, dict):
-            kind = value.get("kind")
-            if kind is None:
-                msg = f"missing `kind`: a schedule mapping needs `kind` (one of {_kind_list()})"
-            elif not isinstance(kind, str):
-                msg = f"`kind` must be a name like 'cosine', got {language.describe(kind)}"
-            else:
-                from . import native
-
-                known = native.kinds_like(kind) or f"known kinds: {_kind_list()}"
-                msg = f"unknown kind '{kind}'{did_you_mean(kind, language.KINDS)} ({known})"
-                if "kind" in value:
-                    path = path + ("kind",)
-        else:
-            msg = (
-                "expected a schedule (a number, a $var, a mapping with `kind`, or a list of phases), "
-                f"got {language.describe(value)}"
-            )
-    elif etype == "literal_error":
-        expected = ctx.get("expected", "")
-        choices = re.findall(r"'([^']*)'", expected) or re.findall(r"\b(\w+)\b", expected)
-        msg = f"expected {expected}, got {language.describe(value)}"
-        if isinstance(value, str):
-            msg += did_you_mean(value, choices)
-    elif etype in _EXPECTED:
-        msg = f"expected {_EXPECTED[etype]}, got {language.describe(value)}"
-    elif etype in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        op = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[etype]
-        bound = next(iter(ctx.values()), "?")
-        msg = f"must be {op} {bound} (got {language.describe(value)})"
-    elif etype == "too_short":
-        msg = "must not be empty"
-    elif etype == "string_pattern_mismatch" and loc and loc[-1] == "[key]":  # a vars/groups key
-        msg = f"`{path[-1]}` is not a valid name: a name is letters, digits and '_' (ASCII), starting with a letter or '_'"
-        key = True
-    elif etype == "string_pattern_mismatch":
-        msg = f"must be a name made of letters, digits and '_' (got {language.describe(value)})"
-    else:
-        msg = err["msg"]
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, ") :]
-    if etype in _NAMED and path and isinstance(path[-1], str):
-        msg = f"`{path[-1]}`: {msg}"
-    return doc.issue(path, msg, key=key)
-
-
-def _prepass(data: dict, doc: Source) -> list[Issue]:
-    """Top-level keys: any identifier is a hyperparameter, but one that is close to a reserved key is a typo."""
-    issues = []
-    for key in data:
-        if key in language.RESERVED:
-            continue
-        if not isinstance(key, str) or not re.fullmatch(language.IDENT, key):
-            issues.append(doc.issue((key,), f"`{key}` is not a valid key: a hyperparameter name is letters, digits and '_'", key=True))
-            continue
-        hint = did_you_mean(key, language.RESERVED - {"lr"})
-        if hint:
-            issues.append(
-                doc.issue(
-                    (key,),
-                    f"unknown top-level key `{key}`{hint} (any other name is read as a hyperparameter schedule; "
-                    "rename it if that is what you meant)",
-                    key=True,
-                )
-            )
-    if "schedspec" in data and data["schedspec"] != 1 and isinstance(data["schedspec"], int) and not isinstance(data["schedspec"], bool):
-        issues.append(doc.issue(("schedspec",), f"unsupported format version {data['schedspec']}; this schedspec reads version 1"))
-    return issues
-
-
-def validate(doc: Source) -> language.Document:
-    """Validate parsed data against the models; raise :class:`SpecError` with every problem."""
-    data = doc.data
-    from . import _source
-
-    _source.check_shape(data, doc.file)  # a deep dict would exhaust the stack in validation (text is checked when parsed)
-    issues = _prepass(data, doc)
-    try:
-        model = language.Document.model_validate(data)
-    except ValidationError as exc:
-        seen = {(i.line, i.col, i.message) for i in issues}
-        for err in exc.errors():
-            if err["type"] == "literal_error" and tuple(err["loc"]) == ("schedspec",) and issues:
-                continue
-            issue = _convert(err, data, doc)
-            if (issue.line, issue.col, issue.message) not in seen:
-                seen.add((issue.line, issue.col, issue.message))
-                issues.append(issue)
-        model = None
-    if issues:
-        raise SpecError(_sorted(issues))
-    return model
-
-
-def _sorted(issues: list[Issue]) -> list[Issue]:
-    return sorted(issues, key=lambda i: (i.line or 0, i.col or 0))
-
-
-# --------------------------------------------------------------------------------------------- lowering
-_UNITS = {"st": "st", "step": "st", "steps": "st", "ep": "ep", "epoch": "ep", "epochs": "ep", "%": "%"}
-
-
-class _Lowerer:
     def __init__(self, model: language.Document, doc: Source, overrides: dict | None = None):
         self.m, self.doc = model, doc
         self.issues: list[Issue] = []
         self.warnings: list[Issue] = []
+        self.notes: list[Issue] = []  # quirks of the frameworks the spec relies on (framework kinds)
+        self.desugared: dict[tuple, Any] = {}  # path of each outermost framework-kind node -> its neutral data
         self.interval = model.interval
         self.spe = model.steps_per_epoch
         self.total: int | None = None
@@ -210,134 +88,15 @@ class _Lowerer:
         self.records: list[tuple] = []  # (node, path, begin, root) of every phase and combinator, innermost first
         self.root: tuple = ()  # the schedule being lowered: ("lr",), ("groups", "head", "lr"), ...
 
-    # ---------------------------------------------------------------- errors
-    def err(self, path, msg, key=False):
-        self.issues.append(self.doc.issue(path, msg, key=key))
+    # ---------------------------------------------------------------- what the dialects ask of the lowerer
+    def note(self, path: tuple, message: str) -> None:
+        """Record a framework quirk the spec relies on, at ``path`` (``Spec.notes``)."""
+        self.notes.append(self.doc.issue(path, message, severity="note"))
 
-    def warn(self, path, msg):
-        self.warnings.append(self.doc.issue(path, msg, severity="warning"))
+    def neutral(self, data: Any) -> Any:
+        """Validate neutral data into the language's models (pydantic's ``ValidationError`` on a problem)."""
+        return validate_neutral(data)
 
-    # ---------------------------------------------------------------- units
-    def _unit_mult(self, unit: str, path, raw) -> Fraction | None:
-        if unit == "%":
-            if self.total is None:
-                self.err(path, f"'{raw}' is a percentage of `total`, but `total` is not set; add e.g. `total: 100ep`")
-                return None
-            return Fraction(self.total, 100)
-        native = "st" if self.interval == "step" else "ep"
-        if unit == native:
-            return Fraction(1)
-        if self.spe is None:
-            self.err(path, f"'{raw}' is in {'epochs' if unit == 'ep' else 'steps'}, which needs `steps_per_epoch`; "
-                           "add `steps_per_epoch: N` at the top level")  # fmt: skip
-            return None
-        return Fraction(self.spe) if unit == "ep" else Fraction(1, self.spe)
-
-    def steps_of(self, raw, path, what="duration") -> int | None:
-        """A literal duration (no var) in interval units, or None after recording an error."""
-        unit_name = "steps" if self.interval == "step" else "epochs"
-        if isinstance(raw, bool):
-            self.err(path, f"expected a {what}, got {language.describe(raw)}")
-            return None
-        if isinstance(raw, (int, float)):
-            if isinstance(raw, float) and not raw.is_integer():
-                self.err(path, f"a bare {what} is a whole number of {unit_name} (got {raw!r})")
-                return None
-            value = Fraction(int(raw))
-            text = str(raw)
-        else:
-            m = language.UNIT_RE.match(raw)
-            if not m:
-                self.err(path, f"expected a {what} like 1000, '2000st', '5ep' or '10%', got {language.describe(raw)}")
-                return None
-            mult = self._unit_mult(_UNITS[m.group(2)], path, raw)
-            if mult is None:
-                return None
-            value = Fraction(m.group(1)) * mult
-            text = raw
-        if value.denominator != 1:
-            detail = f"{float(value):g} {unit_name}"
-            if self.spe and self.interval == "step":
-                detail += f" at steps_per_epoch {self.spe}"
-            self.err(path, f"{what} {text!r} is {detail}, not a whole number of {unit_name}; never rounded: choose a value that divides evenly")
-            return None
-        v = int(value)
-        if v <= 0:
-            self.err(path, f"a {what} must be > 0 (got {text!r})")
-            return None
-        if v > ir.MAX_STEPS:
-            self.err(path, f"{what} {text!r} is {v} {unit_name}, more than 2**31-1 (the int32 step counter of every framework)")
-            return None
-        return v
-
-    # ---------------------------------------------------------------- vars
-    def _var(self, name: str, path) -> bool:
-        if name not in self.raw_vars:
-            self.err(path, f"unknown var '${name}'{did_you_mean(name, self.raw_vars)}; define it under `vars:`"
-                     + (f" (defined: {', '.join(self.raw_vars)})" if self.raw_vars else ""))  # fmt: skip
-            return False
-        self.used.add(name)
-        return True
-
-    def _values(self, name):
-        raw = self.raw_vars[name]
-        return (raw, True) if isinstance(raw, list) else ([raw], False)
-
-    def var_steps(self, name, use_path) -> tuple[int, ...] | None:
-        values, sweep = self._values(name)
-        out = []
-        for i, raw in enumerate(values):
-            vpath = self.var_paths[name] + ((i,) if sweep else ())
-            n_before = len(self.issues)
-            v = self.steps_of(raw, vpath, what=f"duration (var ${name}, used at {format_path(use_path)})")
-            if v is None:
-                if len(self.issues) == n_before:
-                    self.err(vpath, f"var ${name} is used as a duration at {format_path(use_path)}")
-                return None
-            out.append(v)
-        return tuple(out)
-
-    def var_numbers(self, name, use_path, bound: language.Bound | None) -> tuple[float, ...] | None:
-        values, sweep = self._values(name)
-        out = []
-        for i, raw in enumerate(values):
-            vpath = self.var_paths[name] + ((i,) if sweep else ())
-            if isinstance(raw, str):
-                self.err(vpath, f"var ${name} is the duration {raw!r} but is used as a number at {format_path(use_path)}")
-                return None
-            if bound is not None:
-                msg = bound.violation(raw)
-                if msg:
-                    self.err(vpath, f"${name} = {raw} is used at {format_path(use_path)}, where it {msg}")
-                    return None
-            if abs(float(raw)) > _range.F32_MAX:
-                self.err(vpath, f"${name} = {raw} is beyond the float32 range{_F32_RANGE}")
-                return None
-            out.append(float(raw))
-        return tuple(out)
-
-    # ---------------------------------------------------------------- params
-    def dur(self, raw, path) -> ir.Dur | None:
-        if isinstance(raw, str) and language.VAR_RE.match(raw):
-            name = raw[1:]
-            if not self._var(name, path) or self.var_steps(name, path) is None:
-                return None
-            return ir.DVar(name)
-        return self.steps_of(raw, path)
-
-    def num(self, raw, path, bound: language.Bound | None = None) -> ir.Param | None:
-        if isinstance(raw, str):
-            name = raw[1:]
-            if not self._var(name, path) or self.var_numbers(name, path, bound) is None:
-                return None
-            return ir.Var(name)
-        if abs(float(raw)) > _range.F32_MAX:
-            where = f"`{path[-1]}`: " if path and isinstance(path[-1], str) else ""
-            self.err(path, f"{where}{raw} is beyond the float32 range{_F32_RANGE}")
-            return None
-        return float(raw)
-
-    # ---------------------------------------------------------------- schedules
     def schedule(self, m, path, carry: ir.Param | None, remaining: ir.Dur | None, top: bool = False):
         """Lower one schedule. ``remaining`` is the room left to `total` for an open last phase (None: no total)."""
         if isinstance(m, list):
@@ -422,29 +181,11 @@ class _Lowerer:
 
     def _has_intrinsic_length(self, m) -> bool:
         # a framework kind (torch.*, keras.*, optax.*) has its own length, or none (checked once it is desugared)
-        return isinstance(m, (language.Repeat, language.Product, language.Scale, language.Clip, language.Sum)) or getattr(m, "native", False)
-
-    def _check_jump(self, m, path, carry, node):
-        explicit = getattr(m, "start", None) if not isinstance(m, language.Constant) else m.value
-        first_value = None
-        if isinstance(m, language.Cyclic):
-            first_value = node.low
-        elif isinstance(m, language.OneCycle) and isinstance(node.peak, float) and isinstance(node.div_factor, float):
-            first_value = node.peak / node.div_factor
-        elif explicit is not None:
-            first_value = getattr(node, "value" if isinstance(m, language.Constant) else "start", None)
-        if isinstance(first_value, float) and isinstance(carry, float):
-            if not math.isclose(first_value, carry, rel_tol=1e-9, abs_tol=1e-15):
-                self.warn(path, f"jump from {carry:g} to {first_value:g} at the start of this phase; "
-                                "omit `start` to continue from the previous value")  # fmt: skip
-
-    def _at(self, k: int) -> str:
-        unit = "step" if self.interval == "step" else "epoch"
-        return f"{unit} {k}"
+        return isinstance(m, (language.Repeat, language.Product, language.Scale, language.Clip, language.Sum, FrameworkKind))
 
     def final(self, node: ir.Node) -> ir.Param:
         """The carried start after ``node``: a float when it depends on no var, else ``Final(node)``."""
-        if _depends_on_vars(node):
+        if ir.depends_on_vars(node):
             return ir.Final(node)
         return _range.final_value(node)  # inf, never an OverflowError: a node that overflows is reported at the end
 
@@ -456,13 +197,11 @@ class _Lowerer:
                                "(later phases default to the previous phase's final value)")  # fmt: skip
                 return None
             return carry
-        return self.num(raw, path + (field,), _bound(m, field))
+        return self.num(raw, path + (field,), bound_of(m, field))
 
     def _phase(self, m, path, carry, remaining):  # noqa: C901 - one branch per kind
-        if getattr(m, "native", False):  # torch.*, keras.*, optax.*: desugared to neutral kinds, then lowered
-            from . import native
-
-            return native.lower(self, m, path, carry, remaining)
+        if isinstance(m, FrameworkKind):  # torch.*, keras.*, optax.*: desugared to neutral kinds, then lowered
+            return lower_framework_kind(self, m, path, carry, remaining)
         k = m.kind
         ok = True
 
@@ -471,7 +210,7 @@ class _Lowerer:
             raw = getattr(m, field)
             if raw is None:
                 return None
-            v = self.num(raw, path + (field,), _bound(m, field))
+            v = self.num(raw, path + (field,), bound_of(m, field))
             ok = ok and v is not None
             return v
 
@@ -612,7 +351,7 @@ class _Lowerer:
             if of.duration is None:
                 self.err(path + ("of",), "`repeat` needs `of` to have a finite duration (one period); give it a `duration`")
                 return None
-            decay = self.num(m.decay, path + ("decay",), _bound(m, "decay"))
+            decay = self.num(m.decay, path + ("decay",), bound_of(m, "decay"))
             if decay is None:
                 return None
             mult, times, period = float(m.mult), m.times, of.duration
@@ -620,7 +359,7 @@ class _Lowerer:
                 self.err(path + ("mult",), f"`mult` must be a finite number (got {mult})")
                 return None
             if mult > _range.F32_MAX:  # the targets stretch each cycle by mult**i in float32
-                self.err(path + ("mult",), f"`mult`: {mult:g} is beyond the float32 range{_F32_RANGE}")
+                self.err(path + ("mult",), f"`mult`: {mult:g} is beyond the float32 range{F32_RANGE}")
                 return None
             integral = mult.is_integer()
             if not integral and not isinstance(period, int):
@@ -693,7 +432,7 @@ class _Lowerer:
         if m.total is not None:
             if isinstance(m.total, str) and "%" in m.total:
                 self.err(("total",), "`total` cannot be a percentage of itself; give steps or epochs")
-            elif isinstance(m.total, str) and language.VAR_RE.match(m.total):
+            elif isinstance(m.total, str) and VAR_RE.match(m.total):
                 self.err(("total",), "`total` must be a literal duration, not a var")
             else:
                 self.total = self.steps_of(m.total, ("total",), what="total")
@@ -714,7 +453,7 @@ class _Lowerer:
             if name in self.used:
                 collected = []
                 for v in values:
-                    s = _quiet_steps(self, v)
+                    s = self.quiet_steps(v)
                     if s is None:
                         collected = None
                         break
@@ -729,13 +468,12 @@ class _Lowerer:
                 size *= len(v.raw)
         if size > MAX_SWEEP:
             self.err(("vars",), f"the sweep has {size} members, more than {MAX_SWEEP}; split it")
-        from . import _metrics  # plateaus: none inside a repeat, one report clock per metric
-
+        # plateaus: none inside a repeat, one report clock per metric
         self.issues.extend(_metrics.check_program(_metrics.schedules(ir.Program(hparams, groups=groups)), self.doc))
         if not self.issues:
             self.overflows()
         if self.issues:
-            raise SpecError(_sorted(self.issues))
+            raise SpecError(sort_issues(self.issues))
         return ir.Program(
             hparams=hparams,
             vars={n: v for n, v in self.var_defs.items() if n in self.used},
@@ -747,35 +485,12 @@ class _Lowerer:
             groups=groups,
         )
 
-    def overflows(self) -> None:
-        """Refuse a schedule whose values leave the float32 range (or the float64 one) at some step.
-
-        float32 is the default of ``evaluate`` and of the JAX, Keras and Optax paths, where such a value is ``inf``
-        (and ``0 * inf`` a NaN); torch computes in float64. Each node that can grow (exponential, step, multistep,
-        cyclic, onecycle, repeat, scale, product, sum) is examined for every sweep member; in each schedule the one
-        that overflows first (the innermost on a tie) is reported at its position, with the first step concerned.
-        """
-        first: dict[tuple, tuple] = {}  # root -> (step, order, node, path, begin, found)
-        for order, (node, path, begin, root) in enumerate(self.records):
-            if not isinstance(node, _range.GROWING):
-                continue
-            found = _range.overflow(node, self.var_defs, begin)
-            if found is None:
-                continue
-            step = (begin or 0) + found.at32  # ties: the innermost (recorded first)
-            if root not in first or step < first[root][0]:
-                first[root] = (step, order, node, path, begin, found)
-        for _, _, node, path, begin, found in first.values():
-            self.err(_existing(self.doc, path), _overflow_message(node, found, begin, self._at))
-
     def groups(self, m, hparams: dict) -> dict[str, dict[str, ir.Node]]:
         """Lower ``groups``: each group's own schedules, and ``scale`` folded in as ``Scale(scale, lr)``.
 
         A group may only override the document's hyperparameters (a key that is not one is a typo until proven
         otherwise); ``scale`` multiplies the group's own ``lr`` if it has one, else the document's.
         """
-        from . import errors as _errors
-
         out: dict[str, dict[str, ir.Node]] = {}
         names = ["lr", *(m.__pydantic_extra__ or {})]
         for gname, group in (m.groups or {}).items():
@@ -784,7 +499,7 @@ class _Lowerer:
                 path = ("groups", gname, name)
                 if name not in names:
                     self.err(path, f"group `{gname}`: `{name}` is not a hyperparameter of the document"
-                                   f"{_errors.did_you_mean(name, [*names, 'scale'])} (it schedules: {', '.join(names)}); a group "
+                                   f"{did_you_mean(name, [*names, 'scale'])} (it schedules: {', '.join(names)}); a group "
                                    "overrides the document's schedules, so schedule it at the top level too",
                              key=True)  # fmt: skip
                     continue
@@ -803,150 +518,3 @@ class _Lowerer:
                                              "the document's schedules")  # fmt: skip
             out[gname] = own
         return out
-
-
-_F32_RANGE = (" (largest 3.4028235e+38), where the float32 paths (evaluate's default, to_jax, to_keras, to_optax, "
-              "emitted keras/optax/jax modules) would hold inf; give a smaller number")
-_HINTS = {
-    "exponential": "give it an `end` (a ceiling), a shorter `duration` or a `gamma` nearer 1",
-    "step": "give it a shorter `duration` or a `gamma` nearer 1",
-    "multistep": "use fewer milestones or a `gamma` nearer 1",
-    "cyclic": "give it a shorter `duration` or a `gamma` nearer 1",
-    "onecycle": "lower `peak` or raise `div_factor` / `final_div_factor`",
-    "repeat": "give it fewer `times`, a shorter `duration` or a `decay` nearer 1",
-}
-
-
-def _overflow_message(node: ir.Node, found, begin: int | None, at) -> str:
-    kind = ir.kind(node)
-    if isinstance(begin, int):
-        where32 = at(begin + found.at32)
-        where64 = None if found.at64 is None else at(begin + found.at64)
-    else:  # inside a repeat, or after a var-length phase: its own time
-        where32 = f"its local step {found.at32}"
-        where64 = None if found.at64 is None else f"its local step {found.at64}"
-    member = ""
-    if found.member:
-        member = " with " + ", ".join(f"{n}={v}" for n, v in found.member.items())
-    hint = _HINTS.get(kind, "use smaller factors")
-    if where64 is not None and found.at64 == found.at32:
-        return (f"this `{kind}` overflows float32 and float64 from {where32} on{member}: no target can carry it; "
-                f"{hint}")  # fmt: skip
-    value = "inf" if math.isinf(found.value) else f"{found.value:.6g}"
-    also = "" if where64 is None else f"; it overflows float64 too, from {where64} on"
-    return (f"this `{kind}` overflows float32 from {where32} on{member} (float64 value there: {value}): the float32 "
-            f"paths (evaluate's default, to_jax, to_keras, to_optax, emitted keras/optax/jax modules) would give inf "
-            f"or NaN{also}; {hint}")  # fmt: skip
-
-
-def _existing(doc: Source, path: tuple) -> tuple:
-    """The longest prefix of ``path`` that exists in the document (a framework kind's neutral parts do not)."""
-    cur, out = doc.data, []
-    for key in path:
-        if isinstance(cur, dict) and key in cur:
-            cur = cur[key]
-        elif isinstance(cur, list) and isinstance(key, int) and 0 <= key < len(cur):
-            cur = cur[key]
-        else:
-            break
-        out.append(key)
-    return tuple(out)
-
-
-def _quiet_steps(lowerer: _Lowerer, raw) -> int | None:
-    saved = list(lowerer.issues)
-    v = lowerer.steps_of(raw, ())
-    lowerer.issues[:] = saved
-    return v
-
-
-def _bound(model: BaseModel, field: str) -> language.Bound | None:
-    info = type(model).model_fields.get(field)
-    if info is None:
-        return None
-    for meta in info.metadata:
-        if isinstance(meta, language.Bound):
-            return meta
-    ann = info.annotation
-    for arg in getattr(ann, "__args__", ()):
-        for meta in getattr(arg, "__metadata__", ()):
-            if isinstance(meta, language.Bound):
-                return meta
-    return None
-
-
-def _depends_on_vars(x) -> bool:
-    """Whether a value is not a constant of the spec: it uses a var, or metric reports (a plateau)."""
-    if isinstance(x, (ir.Var, ir.DVar, ir.Sum, ir.Final, ir.Plateau)):
-        return True
-    if isinstance(x, ir.Node):
-        import dataclasses
-
-        return any(_depends_on_vars(getattr(x, f.name)) for f in dataclasses.fields(x))
-    if isinstance(x, tuple):
-        return any(_depends_on_vars(v) for v in x)
-    return False
-
-
-def lower(model: language.Document, doc: Source, overrides: dict | None = None) -> tuple[ir.Program, list[Issue]]:
-    """Lower a validated document to the IR; return the program and its warnings."""
-    lw = _Lowerer(model, doc, overrides)
-    program = lw.run()
-    return program, _sorted(lw.warnings)
-
-
-# --------------------------------------------------------------------------------------------- binding
-def bind(program: ir.Program, member: dict[str, Any] | None = None) -> ir.Program:
-    """Substitute vars by values (scalar vars by their value; sweep vars from ``member``) and fold carried starts."""
-    member = member or {}
-    num, steps = {}, {}
-    keep = set()
-    for name, v in program.vars.items():
-        if v.sweep and name not in member:
-            keep.add(name)
-            continue
-        if name in member and member[name] not in v.raw:
-            raise SpecError(
-                [Issue("<spec>", None, None, f"vars.{name}", f"{member[name]!r} is not one of the values of var '{name}' "
-                       f"({', '.join(repr(x) for x in v.raw)}); use Spec.with_vars to set another value")]
-            )
-        idx = v.raw.index(member[name]) if name in member else 0
-        if v.number is not None:
-            num[name] = v.number[idx]
-        if v.steps is not None:
-            steps[name] = v.steps[idx]
-    env = {("num", k): x for k, x in num.items()} | {("dur", k): x for k, x in steps.items()}
-
-    def sub(x):
-        if isinstance(x, ir.Var):
-            return x if x.name in keep else num[x.name]
-        if isinstance(x, ir.DVar):
-            return x if x.name in keep else steps[x.name]
-        if isinstance(x, ir.Sum):
-            if any(n in keep for _, n in x.terms):
-                return x
-            return ir.dur_value(x, steps)
-        if isinstance(x, ir.Final):
-            node = sub(x.node)
-            return ir.Final(node) if _depends_on_vars(node) else _range.final_value(node, env)
-        if isinstance(x, ir.Node):
-            import dataclasses
-
-            return type(x)(**{f.name: sub(getattr(x, f.name)) for f in dataclasses.fields(x)})
-        if isinstance(x, tuple):
-            return tuple(sub(v) for v in x)
-        return x
-
-    return ir.Program(
-        hparams={k: sub(v) for k, v in program.hparams.items()},
-        groups={g: {k: sub(v) for k, v in hps.items()} for g, hps in program.groups.items()},
-        vars={k: v for k, v in program.vars.items() if k in keep},
-        interval=program.interval,
-        steps_per_epoch=program.steps_per_epoch,
-        total=program.total,
-        name=program.name,
-        description=program.description,
-    )
-
-
-__all__ = ["validate", "lower", "bind", "Fraction"]

@@ -1,5 +1,5 @@
 """Refactoring guard: the emitted source of every example for every target, and every example's fingerprint, are
-byte-identical to the committed snapshot (tests/snapshots/). A change of either must be deliberate: regenerate with
+byte-identical to the committed snapshot (tests/snapshots/emit/). A change of either must be deliberate: regenerate with
 ``python tests/test_snapshots.py --update`` in its own commit, saying why in the message."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 import schedspec
 
 ROOT = Path(__file__).resolve().parent.parent
-SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
+SNAPSHOTS = Path(__file__).resolve().parent / "snapshots" / "emit"
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 TARGETS = ("torch", "keras", "optax", "jax")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import operator
+from fractions import Fraction
 
 from . import formulas as F
 from . import ir
@@ -294,7 +295,6 @@ def _repeat(n, xp):
 
 def _cycle_table(period: int, m: float, times: int | None):
     """(first step of each cycle, first - exact start, m**i) for cycles 0.. (and the end, when `times` is set)."""
-    from fractions import Fraction
 
     mf = Fraction(m)
     firsts, offsets, scales = [], [], []

@@ -9,7 +9,6 @@ given to ``to_torch``), optax by the labels of ``optax.multi_transform``; Keras 
 from __future__ import annotations
 
 from . import ir
-from ._target import used_vars
 from .errors import SpecError
 
 
@@ -23,7 +22,7 @@ def bound_group_schedules(spec, target: str) -> dict[str, dict[str, ir.Node]]:
     issues = []
     for gname, hps in program.groups.items():
         for name, node in hps.items():
-            nums, durs = used_vars(node)
+            nums, durs = ir.used_vars(node)
             for var in sorted((nums | durs) & set(program.sweep_vars)):
                 first = program.vars[var].raw[0]
                 issues.append(spec.doc.issue(("vars", var), f"group `{gname}` `{name}` uses the sweep var ${var}: "

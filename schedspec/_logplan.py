@@ -28,7 +28,9 @@ from typing import Any
 
 from . import ir
 from .errors import SpecError
+from .evaluator import evaluate_numpy
 from .lowering import bind
+from .plotting import _mpl, figure
 from .spec import Spec, load
 
 __all__ = ["log_plan", "plan_steps"]
@@ -172,7 +174,6 @@ def log_plan(
     """
     import numpy as np
 
-    from .evaluator import evaluate_numpy
 
     spec = load(spec)
     if vars:
@@ -212,7 +213,6 @@ def _image(spec: Spec, metrics: dict | None):
     """The plot of every hyperparameter as an ``(H, W, 3)`` uint8 array (matplotlib Agg, no pyplot)."""
     import numpy as np
 
-    from .plotting import _mpl, figure
 
     _mpl()
     from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -9,13 +9,14 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass, field
 
 import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from .errors import Issue, SpecError
+from .errors import Issue, SpecError, format_path
 
 MAX_BYTES = 1 << 20  # a real spec is a few KiB; anything over 1 MiB is refused before it is parsed
 MAX_NODES = 100_000  # alias expansion ("billion laughs") guard
@@ -91,8 +92,19 @@ class Source:
                 return self.positions[p]
         return (None, None)
 
+    def get(self, path: tuple):
+        """The value at ``path`` in the data, or None when there is none."""
+        cur = self.data
+        for key in path:
+            if isinstance(cur, dict) and key in cur:
+                cur = cur[key]
+            elif isinstance(cur, list) and isinstance(key, int) and 0 <= key < len(cur):
+                cur = cur[key]
+            else:
+                return None
+        return cur
+
     def issue(self, path: tuple, message: str, key: bool = False, severity: str = "error") -> Issue:
-        from .errors import format_path
 
         line, col = self.where(path, key=key)
         return Issue(self.file, line, col, format_path(path), message, severity)
@@ -246,7 +258,6 @@ def parse(text: str | bytes, file: str = "<string>") -> Source:
                 key = knode.value  # `1: x` -> key "1"; the models reject it with a clear message
             kpath = path + (key,)
             if key in out:
-                from .errors import format_path
 
                 issues.append(
                     Issue(
@@ -281,7 +292,6 @@ def check_shape(data, file: str) -> None:
     Raises:
         SpecError: positioned at the path of the first value found too deep.
     """
-    from .errors import format_path
 
     stack = [(data, (), 0)]
     count = 0
@@ -310,7 +320,6 @@ def _too_big(file: str, size: int) -> Issue:
 
 def read(path: str) -> Source:
     """Read and parse a spec file (refusing oversized files before reading them)."""
-    import os
 
     try:
         size = os.stat(path).st_size

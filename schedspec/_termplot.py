@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._text import sanitize
+
 __all__ = ["Series", "chart", "sparkline", "fmt_num", "GUTTER", "RIGHT_MARGIN"]
 
 _BLOCKS = "▁▂▃▄▅▆▇█"
@@ -279,7 +281,6 @@ def chart(
     v_bar, v_tick, corner, h_bar, h_tick = (
         ("|", "+", "+", "-", "+") if ascii_axes else ("│", "┤", "└", "─", "┬")
     )
-    from ._text import sanitize
 
     lines: list[str] = []  # titles and legends carry user text (spec names): escaped, never raw to the terminal
     if title:

@@ -50,18 +50,12 @@ def default_length(spec, hparam: str = "lr") -> int | None:
 def phase_rows(node: ir.Node) -> list[tuple[str, int, int | None, float | None, float | None]]:
     """The top-level phases of a bound schedule: ``(kind, begin, end, start value, end value)`` (float64; a value
     is None where it cannot be computed without metric reports; ``end`` None for a phase that never ends)."""
-    parts = node.parts if isinstance(node, ir.Sequence) else (node,)
     rows = []
-    begin = 0
-    for part in parts:
+    for part, begin, end in ir.phases(node):
         fn = _compile.build(part, _range.SafeMathXP)
-        end = None if part.duration is None else begin + part.duration
         v0 = _safe(fn, 0)
         v1 = _safe(fn, part.duration) if part.duration is not None else None
         rows.append((ir.kind(part), begin, end, v0, v1))
-        if end is None:
-            break
-        begin = end
     return rows
 
 
@@ -123,7 +117,7 @@ def group_lines(program: ir.Program, unit: str) -> list[str]:
             if isinstance(node, ir.Scale) and node.of == program.hparams.get(name):
                 phases = f"{short_number(node.by)} x the document's `{name}`"
             else:
-                phases = "; ".join(f"{kind} {b}..{'forever' if e is None else e}" for kind, b, e in _phases(node))
+                phases = "; ".join(f"{ir.kind(p)} {b}..{'forever' if e is None else e}" for p, b, e in ir.phases(node))
             lines.append(f"    {name}: {phases}")
             lengths = [x for x in (node.duration, program.total) if isinstance(x, int)]
             r = minmax(sub, name, max(lengths)) if lengths else None
@@ -132,16 +126,3 @@ def group_lines(program: ir.Program, unit: str) -> list[str]:
             elif monitors(node):
                 lines.append(f"      values depend on the metric reports of {', '.join(monitors(node))}")
     return lines
-
-
-def _phases(node: ir.Node) -> list[tuple[str, int, int | None]]:
-    """(kind, begin, end) of the top-level phases of a bound schedule."""
-    parts = node.parts if isinstance(node, ir.Sequence) else (node,)
-    out, begin = [], 0
-    for part in parts:
-        end = None if part.duration is None else begin + part.duration
-        out.append((ir.kind(part), begin, end))
-        if end is None:
-            break
-        begin = end
-    return out

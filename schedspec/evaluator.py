@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import _compile, _metrics, ir
-from ._target import hparam_node, used_vars
+from ._target import hparam_node
 from .errors import Issue, SpecError, did_you_mean, require
 from .formulas import JaxXP, NumpyXP
 from .lowering import bind
@@ -95,7 +95,7 @@ def to_jax(spec, hparam: str = "lr", dtype: str = "float32", group: str | None =
     dtype = _check_dtype(dtype)
     program = spec.program
     node = _node(spec, hparam, group)
-    nums, durs = used_vars(node)
+    nums, durs = ir.used_vars(node)
     core = _core(program, node)
     defaults: dict[str, Any] = {}
     for name in nums | durs:
@@ -185,7 +185,7 @@ def _jitted(program_id: int, hparam: str, dtype: str, sweep: bool, _keep, group:
 
 
 def _inputs(program: ir.Program, node: ir.Node, dtype: str):
-    nums, durs = used_vars(node)
+    nums, durs = ir.used_vars(node)
     members = program.sweep_members()
     sweep = bool(program.sweep_vars) and bool((nums | durs) & set(program.sweep_vars))
     fdt = np.float64 if dtype == "float64" else np.float32

@@ -15,16 +15,22 @@ from __future__ import annotations
 import io
 import math
 import os
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from . import ir
+from . import _compile, _metrics, evaluator, ir
+from . import _termplot as T
+from ._termplot import fmt_num
+from ._text import sanitize
 from .analysis import parse_range
-from .errors import MissingDependency, PlotError, SpecError, UsageError, require
+from .errors import MissingDependency, PlotError, SpecError, UsageError, did_you_mean, require
+from .evaluator import evaluate_numpy
 from .lowering import bind
+from .spec import load
 
 __all__ = [
     "PlotError", "Curve", "Boundary", "Panel", "View", "DiffResult", "prepare", "plot", "figure", "render",
@@ -259,12 +265,10 @@ def _as_range(at: Any) -> range | None:
 
 def _members(spec, hparam: str) -> tuple[list[dict | None], bool]:
     """The sweep members that give separate curves for ``hparam``, and whether there is a sweep axis."""
-    from ._target import used_vars
-
     program = spec.program
     if not program.sweep_vars:
         return [None], False
-    nums, durs = used_vars(program.hparams[hparam])
+    nums, durs = ir.used_vars(program.hparams[hparam])
     if (nums | durs) & set(program.sweep_vars):
         return program.sweep_members(), True
     return [program.sweep_members()[0]], False
@@ -316,14 +320,12 @@ def _grid(spec, r: range, factor: float) -> _Grid:
 
 def _labels(specs: Sequence) -> list[str]:
     """Legend names: each spec's name (its file too when two share a name), user text escaped (:func:`sanitize`)."""
-    from ._text import sanitize
 
     names = [s.name for s in specs]
     return [sanitize(f"{n} ({s.file})" if names.count(n) > 1 and s.file != n else n) for n, s in zip(names, specs)]
 
 
 def _member_label(base: str, member: dict | None) -> str:
-    from ._text import sanitize
 
     if not member:
         return base
@@ -342,8 +344,6 @@ def _boundaries(
     ``before`` is the final value of the previous phase (what it would hold), so it differs from ``after`` only
     where the schedule really jumps. ``metrics`` feeds the plateaus (their final value depends on the reports).
     """
-    from . import _compile
-    from .evaluator import evaluate_numpy
 
     out: list[Boundary] = []
     for j, m in enumerate(members):
@@ -412,8 +412,6 @@ def prepare(
         PlotError: a range that cannot be drawn (never-ending schedule without ``at``, ``at`` after the end, ...).
         SpecError: a spec problem (an unknown ``hparam``, a metric-driven schedule, ...).
     """
-    from . import evaluator
-    from .spec import load
 
     specs = [load(s) for s in specs]
     dtype = dtype or ("float64" if diff else "float32")
@@ -603,7 +601,6 @@ def prepare(
     else:
         title = " vs ".join(labels) if len(labels) <= 3 else f"{len(labels)} schedules"
     subtitle = specs[0].program.description or "" if len(specs) == 1 else ""
-    from ._text import sanitize
 
     subtitle = sanitize(subtitle)
     return View(title, subtitle, xunit, xlim, secondary, panels_out, steps, labels, result)
@@ -615,8 +612,6 @@ def _metrics_per_spec(specs: list, metrics: dict | None) -> list[dict | None]:
     Raises:
         PlotError: a metric that no spec monitors (a typo would otherwise go unnoticed).
     """
-    from . import _metrics
-    from .errors import did_you_mean
 
     if not metrics:
         return [None] * len(specs)
@@ -935,7 +930,6 @@ def repr_svg(spec: Any) -> str | None:
     updates), and the title says so. Returns None when the plot cannot be drawn (matplotlib missing, a
     metric-driven ``plateau``), so the notebook falls back to the text representation.
     """
-    from .spec import load
 
     try:
         spec = load(spec)
@@ -980,7 +974,6 @@ def text(
     Returns:
         ``(text, view)``.
     """
-    from . import _termplot as T
 
     specs = list(specs) if isinstance(specs, (list, tuple)) else [specs]
     plot_w = width - T.GUTTER - T.RIGHT_MARGIN
@@ -1049,7 +1042,6 @@ def _marks(p: Panel, style: int | None = None) -> list[tuple[float, str]]:
 
 def _boundary_line(p: Panel, view: View) -> str:
     """``phases: linear @0 0 → cosine @2k 0.0006 → hold @600k 6e-05`` for the first curve's boundaries."""
-    from ._termplot import fmt_num
 
     if not p.boundaries:
         return ""
@@ -1091,7 +1083,6 @@ def save(fig, path: str | os.PathLike) -> int:
     The file is rendered to memory first and then written in one step (through a temporary file in the same
     folder), so nothing is left behind when rendering or writing fails.
     """
-    import tempfile
 
     path = os.fspath(path)
     ext = os.path.splitext(path)[1].lower()

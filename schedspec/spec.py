@@ -84,11 +84,19 @@ class Spec:
         return found
 
     def unsupported(self, kind: str, what: str, hparam: str | None = None) -> SpecError:
-        """A SpecError positioned at every ``kind`` phase: ``what`` says which target or feature lacks it."""
-        issues = [
-            self.doc.issue(p, f"{format_path(p)}: the `{kind}` kind is not supported {what}")
-            for p in self.kind_paths(kind, hparam)
-        ]
+        """A SpecError positioned at every node of IR kind ``kind`` (``ir.kind``) in the ``hparam`` schedule (every
+        schedule, groups included, when None): ``what`` says which target or feature lacks it. A node desugared from
+        a framework kind is positioned at that kind, and the message names the kind as written
+        (``torch.ReduceLROnPlateau``)."""
+        program = self.program
+        trees = [program.hparams[hparam]] if hparam is not None else [*program.hparams.values(),
+                                                                       *(n for g in program.groups.values() for n in g.values())]  # fmt: skip
+        paths = dict.fromkeys(n.path for n in ir.walk(tuple(trees)) if ir.kind(n) == kind and n.path)
+        issues = []
+        for p in paths:
+            written = self.doc.get(p)
+            written = written.get("kind", kind) if isinstance(written, dict) else kind
+            issues.append(self.doc.issue(p, f"{format_path(p)}: the `{written}` kind is not supported {what}"))
         return SpecError(issues or [Issue(self.file, None, None, hparam or "<document>", f"the `{kind}` kind is not supported {what}")])
 
     def _repr_svg_(self) -> str | None:

@@ -45,9 +45,10 @@ import textwrap
 
 from .. import ir
 from .._groups import bound_group_schedules
-from .._target import resolve
+from .._target import OPTAX_NAMES, resolve
 from .._version import __version__
 from ..errors import SpecError, did_you_mean
+from ..spec import load
 from . import _codegen, _source, _torch
 
 TARGETS = ("torch", "keras", "optax", "jax")
@@ -98,8 +99,6 @@ def _bind(spec, hparam: str, target: str):
                   metrics_ok=target not in _PLATEAU_HINTS, plateau_hint=_PLATEAU_HINTS.get(target, ""),
                   groups_ok=target != "keras")  # fmt: skip
     if target in _GROUP_TARGETS and res.bound.groups:
-        from .._groups import bound_group_schedules
-        from ..errors import SpecError
 
         bound_group_schedules(res.spec, f"`schedspec compile --to {target}`")  # a group's sweep var: one member
         if target == "optax" and "default" in res.bound.groups:
@@ -532,7 +531,6 @@ def _groups_entry(target: str, bound, hparam: str, gens: list, ns_of: dict[str, 
             ],
         ]
     if target == "optax":
-        from ..adapters.optax import OPTAX_NAMES
 
         arg = OPTAX_NAMES.get(hparam, hparam)
         _codegen.metric(arg)  # an identifier: written as a string literal
@@ -646,7 +644,6 @@ def emit(spec, target: str = "torch", *, hparam: str = "lr", vars: dict | None =
     >>> "StepLR(optimizer, step_size=30, gamma=0.1)" in src
     True
     """
-    from ..spec import load
 
     if target not in TARGETS:
         raise ValueError(

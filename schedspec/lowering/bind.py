@@ -3,7 +3,6 @@ and the carried starts that no longer depend on a var folded into numbers."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from .. import _range, ir
@@ -33,7 +32,7 @@ def bind(program: ir.Program, member: dict[str, Any] | None = None) -> ir.Progra
             steps[name] = v.steps[idx]
     env = {("num", k): x for k, x in num.items()} | {("dur", k): x for k, x in steps.items()}
 
-    def sub(x):
+    def sub(x):  # one parameter (ir.map_params rebuilds the nodes around it)
         if isinstance(x, ir.Var):
             return x if x.name in keep else num[x.name]
         if isinstance(x, ir.DVar):
@@ -43,17 +42,13 @@ def bind(program: ir.Program, member: dict[str, Any] | None = None) -> ir.Progra
                 return x
             return ir.dur_value(x, steps)
         if isinstance(x, ir.Final):
-            node = sub(x.node)
+            node = ir.map_params(x.node, sub)
             return ir.Final(node) if ir.depends_on_vars(node) else _range.final_value(node, env)
-        if isinstance(x, ir.Node):
-            return type(x)(**{f.name: sub(getattr(x, f.name)) for f in dataclasses.fields(x)})
-        if isinstance(x, tuple):
-            return tuple(sub(v) for v in x)
         return x
 
     return ir.Program(
-        hparams={k: sub(v) for k, v in program.hparams.items()},
-        groups={g: {k: sub(v) for k, v in hps.items()} for g, hps in program.groups.items()},
+        hparams={k: ir.map_params(v, sub) for k, v in program.hparams.items()},
+        groups={g: {k: ir.map_params(v, sub) for k, v in hps.items()} for g, hps in program.groups.items()},
         vars={k: v for k, v in program.vars.items() if k in keep},
         interval=program.interval,
         steps_per_epoch=program.steps_per_epoch,

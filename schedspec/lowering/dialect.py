@@ -73,4 +73,4 @@ def lower_framework_kind(lw: Any, m: FrameworkKind, path: tuple, carry: Any, rem
         lw.issues[i] = Issue(
             old.file, line, col, where, f"{m.kind} (in its neutral form): {old.message}", old.severity
         )
-    return node
+    return None if node is None else ir.with_path(node, path)  # every node it desugars to is positioned at it

@@ -105,14 +105,17 @@ class _Lowerer(Units, Checks):
             value = self.num(m, path)
             if value is None:
                 return None
-            return ir.Constant(value, remaining if remaining is not None and top else None)
+            return ir.Constant(value, remaining if remaining is not None and top else None, path=path)
         return self.phase(m, path, carry, remaining)
 
     def phase(self, m, path, carry, remaining):
-        """Lower one phase or combinator, and record it (with where it begins) for the overflow check."""
+        """Lower one phase or combinator (the node carries ``path``), and record it (with where it begins) for the
+        overflow check."""
         begin = self.offset
         node = self._phase(m, path, carry, remaining)
         if node is not None:
+            if node.path != path:
+                node = dataclasses.replace(node, path=path)
             self.records.append((node, path, begin, self.root))
         return node
 
@@ -177,7 +180,7 @@ class _Lowerer(Units, Checks):
         flat: list[ir.Node] = []
         for p in parts:  # nested sequences flatten: same boundaries, same meaning, same fingerprint
             flat.extend(p.parts if isinstance(p, ir.Sequence) else [p])
-        return ir.Sequence(tuple(flat), total)
+        return ir.Sequence(tuple(flat), total, path=path)
 
     def _has_intrinsic_length(self, m) -> bool:
         # a framework kind (torch.*, keras.*, optax.*) has its own length, or none (checked once it is desugared)
@@ -511,7 +514,7 @@ class _Lowerer(Units, Checks):
                 by = self.num(group.scale, ("groups", gname, "scale"))
                 lr = own.get("lr", hparams.get("lr"))
                 if by is not None and lr is not None:
-                    own["lr"] = ir.Scale(by, lr, lr.duration)
+                    own["lr"] = ir.Scale(by, lr, lr.duration, path=("groups", gname, "scale"))
                     self.records.append((own["lr"], ("groups", gname, "scale"), 0, ("groups", gname, "lr")))
             if not own and group.scale is None:
                 self.warn(("groups", gname), f"group `{gname}` changes nothing (no `scale`, no schedule): it gets "

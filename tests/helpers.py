@@ -1,5 +1,5 @@
 """Shared test helpers: plateau cases (synthetic metric sequences, ReduceLROnPlateau configurations, native torch as
-reference, and the parity assertions of the reference §5 (float64: 1e-12*peak + 1e-10*|v|; float32: 1e-6*peak +
+reference, and the parity assertions of docs/language.md (Parity) (float64: 1e-12*peak + 1e-10*|v|; float32: 1e-6*peak +
 1e-5*|v|; NaN only where the reference is NaN)."""
 
 from __future__ import annotations

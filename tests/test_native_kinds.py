@@ -2,7 +2,7 @@
 
 Every native kind, over at least twice its nominal length: ``schedspec.evaluate`` (float64) of the spec equals the
 native object stepped the documented way (torch: ``optimizer.step(); scheduler.step()``, the lr of update k;
-Keras/optax: ``schedule(k)``). Tolerances (framework-semantics §5): float64 against torch,
+Keras/optax: ``schedule(k)``). Tolerances (docs/language.md, Parity): float64 against torch,
 ``|a - b| <= 1e-12 * peak + 1e-10 * |b|``; against float32 Keras/optax, ``1e-6 * peak + 1e-5 * |b|``; piecewise
 constant schedules change at exactly the same k. Also: the four cross-framework translations the issue names, each
 compiled to another framework and compared value by value with the original native object, and the bad-input

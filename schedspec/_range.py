@@ -109,7 +109,7 @@ def shape_vars(x) -> set[str]:
     """Vars that move step positions: duration vars, a onecycle's ``pct_start``, an exp_range cyclic's ``gamma``."""
     out: set[str] = set()
     for v in ir.values(x):
-        if isinstance(v, (ir.DVar, ir.Sum)):
+        if isinstance(v, (ir.DVar, ir.DSum)):
             out |= deps(v)
         elif isinstance(v, ir.OneCycle):
             out |= deps(v.pct_start)

@@ -45,7 +45,7 @@ class Final:
 
 
 Param = Union[float, Var, Final]  # noqa: UP007 - forward references
-Dur = Union[int, "DVar", "Sum"]  # noqa: UP007
+Dur = Union[int, "DVar", "DSum"]  # noqa: UP007
 
 
 @dataclass(frozen=True)
@@ -263,8 +263,10 @@ class SumOf(Node):
 
 
 @dataclass(frozen=True)
-class Sum:
-    """A duration that depends on duration vars: ``const + sum(coef * var)`` (e.g. a sequence of var-length phases)."""
+class DSum:
+    """A duration sum: a duration that depends on duration vars, ``const + sum(coef * var)`` (e.g. the length of a
+    sequence of var-length phases). Like :class:`DVar` it is a duration, not a node (the ``sum`` combinator is
+    :class:`SumOf`)."""
 
     const: int
     terms: tuple[tuple[int, str], ...]  # (coefficient, DVar name), sorted by name
@@ -304,7 +306,7 @@ def _dur_make(const: int, terms: list):
         return const
     if const == 0 and len(terms) == 1 and terms[0][0] == 1:
         return DVar(terms[0][1])
-    return Sum(const, tuple(sorted(terms, key=lambda t: t[1])))
+    return DSum(const, tuple(sorted(terms, key=lambda t: t[1])))
 
 
 def dur_value(d: Dur, steps: dict[str, int]) -> int:
@@ -367,7 +369,7 @@ def used_vars(x: Any) -> tuple[set[str], set[str]]:
             nums.add(v.name)
         elif isinstance(v, DVar):
             durs.add(v.name)
-        elif isinstance(v, Sum):
+        elif isinstance(v, DSum):
             durs.update(n for _, n in v.terms)
     return nums, durs
 
@@ -375,12 +377,12 @@ def used_vars(x: Any) -> tuple[set[str], set[str]]:
 def depends_on_vars(x: Any) -> bool:
     """Whether a value is not a constant of the spec: it uses a var (carried starts included), or metric reports (a
     plateau)."""
-    return any(isinstance(v, (Var, DVar, Sum, Final, Plateau)) for v in values(x))
+    return any(isinstance(v, (Var, DVar, DSum, Final, Plateau)) for v in values(x))
 
 
 def map_params(x: Any, fn: Callable[[Any], Any]) -> Any:
     """The tree with ``fn`` applied to every parameter (every field value that is not a node or a tuple: numbers,
-    strings, :class:`Var`, :class:`DVar`, :class:`Sum`, and a carried start :class:`Final` whole: ``fn`` decides
+    strings, :class:`Var`, :class:`DVar`, :class:`DSum`, and a carried start :class:`Final` whole: ``fn`` decides
     whether to map inside it). Rebuilt nodes keep their source path; a subtree where nothing changed is returned as
     is (the same object)."""
     if isinstance(x, Node):
@@ -502,7 +504,7 @@ def _param_json(p):
         return {"var": p.name}
     if isinstance(p, Final):
         return {"final": to_json(p.node)}
-    if isinstance(p, Sum):
+    if isinstance(p, DSum):
         return {"sum": p.const, "terms": [[k, n] for k, n in p.terms]}
     if isinstance(p, Node):
         return to_json(p)

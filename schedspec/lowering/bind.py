@@ -37,7 +37,7 @@ def bind(program: ir.Program, member: dict[str, Any] | None = None) -> ir.Progra
             return x if x.name in keep else num[x.name]
         if isinstance(x, ir.DVar):
             return x if x.name in keep else steps[x.name]
-        if isinstance(x, ir.Sum):
+        if isinstance(x, ir.DSum):
             if any(n in keep for _, n in x.terms):
                 return x
             return ir.dur_value(x, steps)

@@ -42,13 +42,30 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    """The lazily loaded public functions (PEP 562): the real function, with its own signature and docstring."""
+    """The lazily loaded public functions (PEP 562): the real function, with its own signature and docstring.
+
+    Where the framework a name needs is not installed (``to_torch`` without torch), the name still resolves (so
+    ``from schedspec import *`` and ``hasattr`` work) to a function that raises :class:`MissingDependency` when
+    called, as the real one would.
+    """
     if name not in _LAZY:
         raise AttributeError(f"module 'schedspec' has no attribute {name!r}")
     module, attr = _LAZY[name]
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+    try:
+        value = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+    except MissingDependency as exc:
+        return _unavailable(name, exc)
     globals()[name] = value
     return value
+
+
+def _unavailable(name: str, missing: MissingDependency):
+    def unavailable(*args, **kwargs):
+        raise MissingDependency(missing.package, missing.extra) from missing
+
+    unavailable.__name__ = unavailable.__qualname__ = name
+    unavailable.__doc__ = f"Unavailable here: {missing}"
+    return unavailable
 
 
 def __dir__() -> list[str]:

@@ -242,6 +242,29 @@ def test_public_surface_has_real_signatures_and_an_explicit_all():
     assert set(schedspec._LAZY) <= set(schedspec.__all__)
 
 
+def test_a_lazy_name_whose_framework_is_missing_still_resolves(monkeypatch):
+    """``from schedspec import *`` and ``hasattr`` work without torch; calling ``to_torch`` says what to install."""
+    import importlib
+
+    import pytest
+
+    import schedspec
+
+    real = importlib.import_module
+
+    def without_torch(name, *args):
+        if name == "schedspec.adapters.torch":
+            raise schedspec.MissingDependency("torch", "torch")
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", without_torch)
+    monkeypatch.delitem(vars(schedspec), "to_torch", raising=False)  # not cached yet in this process
+    fn = schedspec.to_torch
+    assert fn.__name__ == "to_torch" and "to_torch" not in vars(schedspec)
+    with pytest.raises(schedspec.MissingDependency, match=r"pip install 'schedspec\[torch\]'"):
+        fn("spec.yaml", None)
+
+
 if __name__ == "__main__":
     print(summary())
     if "-v" in sys.argv:

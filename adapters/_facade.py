@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from schedspec._errors import require
+from schedspec.errors import require
 
 torch = require("torch", "torch")
 from torch.optim.lr_scheduler import LRScheduler  # noqa: E402

@@ -35,14 +35,16 @@ after update ``k`` it is the value of the **next** update, ``k + 1``.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from typing import Any
 
 import numpy as np
 
 from schedspec import _compile, _metrics, ir
-from schedspec._errors import MissingDependency, SpecError, did_you_mean, format_path
 from schedspec._target import resolve
+from schedspec.errors import MissingDependency, SpecError, did_you_mean, format_path
 from schedspec.formulas import KerasXP
+from schedspec.spec import load
 
 
 def _import_keras():
@@ -449,7 +451,6 @@ def plateau_optimizer_class(base: type) -> type:
 
 
 def _register_builtin_optimizers() -> None:
-    import inspect
 
     for obj in list(vars(keras.optimizers).values()):
         if (inspect.isclass(obj) and issubclass(obj, keras.optimizers.Optimizer) and obj is not keras.optimizers.Optimizer
@@ -593,9 +594,7 @@ def optimizer(spec: Any, optimizer_cls: Any, *, vars: dict | None = None, gradie
         The optimizer; with a ``plateau``, ``optimizer.learning_rate`` (the :class:`Schedule`) has
         ``.callback()`` for ``model.fit``.
     """
-    import inspect
 
-    from schedspec._load import load
 
     spec = load(spec)
     if vars:

@@ -47,12 +47,13 @@ A spec with a ``plateau``, two ways, no hook to override in either:
 
 from __future__ import annotations
 
+import importlib
 import weakref
 from typing import Any
 
 from schedspec import _metrics
-from schedspec._errors import SpecError
-from schedspec._load import Spec, load
+from schedspec.errors import MissingDependency, SpecError
+from schedspec.spec import Spec, load
 
 from ._facade import Facade
 from .torch import DEFAULT_BLOCK, SchedSpecLR, to_torch
@@ -315,9 +316,7 @@ def _attach_reports(module: Any, sched: SchedSpecLR, spec: Spec, names: list[str
 
 def _lightning_callback_base():
     """``lightning.pytorch.Callback`` (or the standalone ``pytorch_lightning``'s)."""
-    import importlib
 
-    from schedspec._errors import MissingDependency
 
     for name in ("lightning.pytorch", "pytorch_lightning"):
         try:

@@ -21,11 +21,17 @@ pytree whose static aux data describes the plateaus (:class:`Plateaus`), so chec
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
-from schedspec._errors import require
-from schedspec._target import resolve
+from schedspec import _compile, _metrics
+from schedspec._groups import bound_group_schedules
+from schedspec._target import OPTAX_NAMES, resolve
+from schedspec.errors import Issue, SpecError, did_you_mean, format_path, require
+from schedspec.evaluator import to_jax
+from schedspec.formulas import JaxXP
+from schedspec.spec import load
 
 __all__ = ["to_optax", "inject", "report", "multi_transform", "SchedSpecState"]
 
@@ -61,14 +67,12 @@ def to_optax(spec: Any, hparam: str = "lr", vars: dict | None = None, group: str
     [0.0, 0.05, 0.1, 0.1]
     """
     require("optax", "optax")
-    from schedspec.evaluator import to_jax
 
     res = resolve(spec, hparam, vars, "optax", plateau_hint=(
         "an optax schedule is a function of the update count only; build the optimizer with "
         "schedspec.adapters.optax.inject(spec, optax.sgd, ...), which keeps the plateau state in the optimizer "
         "state, and call schedspec.adapters.optax.report(state, name, value) at the end of each interval"))  # fmt: skip
     if group is not None:
-        from schedspec._groups import bound_group_schedules
 
         bound_group_schedules(res.spec, "optax")  # a group schedule's sweep var: pick a member
     fn = to_jax(res.spec, hparam, group=group)
@@ -91,7 +95,6 @@ def to_optax(spec: Any, hparam: str = "lr", vars: dict | None = None, group: str
 
 # ------------------------------------------------------------------------------------------ hyperparameters
 # optax's argument names of the hyperparameters a spec may schedule (any other name is passed as written).
-OPTAX_NAMES = {"lr": "learning_rate", "beta1": "b1", "beta2": "b2"}
 
 class SchedSpecState:
     """The state of :func:`inject` for a spec with plateaus (a JAX pytree).
@@ -162,8 +165,6 @@ class Plateaus:
 
     def refresh(self, state: SchedSpecState) -> SchedSpecState:
         """Recompute the value after each report of every plateau from the report buffers (one scan each)."""
-        from schedspec import _metrics
-        from schedspec.formulas import JaxXP
 
         xp = JaxXP()
         env = {("metric", n): state.reports[n] for n in self.names}
@@ -204,9 +205,7 @@ def _register() -> None:
 
 def _hparam_args(spec, opt_fn, names, where: tuple = (), own: tuple = ()) -> dict[str, str]:
     """``{spec hyperparameter: optax argument}``, or a positioned SpecError for one ``opt_fn`` does not take."""
-    import inspect
 
-    from schedspec._errors import SpecError
 
     params = inspect.signature(opt_fn).parameters
     out, issues = {}, []
@@ -229,8 +228,6 @@ def _schedules(spec, group: str | None) -> tuple[dict, tuple]:
     if group is None:
         nodes = {name: resolve(spec, name, None, "optax", metrics_ok=True).node for name in spec.program.hparams}
         return nodes, ()
-    from schedspec._errors import Issue, SpecError, did_you_mean
-    from schedspec._groups import bound_group_schedules
 
     groups = getattr(spec.program, "groups", None) or {}
     if group not in groups:
@@ -279,8 +276,6 @@ def inject(spec: Any, opt_fn: Callable, *, vars: dict | None = None, max_reports
     ['learning_rate', 'momentum']
     """
     optax = require("optax", "optax")
-    from schedspec import _metrics
-    from schedspec._load import load
 
     spec = load(spec)
     if vars:
@@ -303,8 +298,6 @@ def _count_schedule(node, divisor: int):
     """``count -> value`` of a bound IR node (no plateau), jit-able."""
     import jax.numpy as jnp
 
-    from schedspec import _compile
-    from schedspec.formulas import JaxXP
 
     def schedule(count):
         xp = JaxXP()
@@ -318,8 +311,6 @@ def _count_schedule(node, divisor: int):
 
 def _open_ended(spec, nodes: dict, own: tuple):
     """A SpecError at each plateau that never ends (the report buffers need ``max_reports`` or a ``total``)."""
-    from schedspec import _metrics
-    from schedspec._errors import SpecError, format_path
 
     issues = []
     for name, node in nodes.items():
@@ -364,8 +355,6 @@ class _PlateauInject:
         """``{optax argument: value}`` for update ``state.count`` (NaN where a report is missing)."""
         import jax.numpy as jnp
 
-        from schedspec import _compile
-        from schedspec.formulas import JaxXP
 
         xp = JaxXP()
         k = state.count if self.divisor == 1 else jnp.floor_divide(state.count, self.divisor)
@@ -473,8 +462,6 @@ def multi_transform(spec: Any, opt_fn: Callable, param_labels: Any, *, vars: dic
     optax = require("optax", "optax")
     import jax
 
-    from schedspec._errors import SpecError
-    from schedspec._load import load
 
     spec = load(spec)
     if vars:

@@ -31,12 +31,12 @@ from typing import Any
 import numpy as np
 
 from schedspec import _compile, _metrics, ir
-from schedspec._errors import Issue, SpecError, did_you_mean, require
 from schedspec._groups import bound_group_schedules
-from schedspec._load import Spec, load
 from schedspec._param_groups import hparam_key, lr_ratios, set_hparam
 from schedspec._target import resolve
+from schedspec.errors import Issue, SpecError, did_you_mean, require
 from schedspec.formulas import MathXP, NumpyXP
+from schedspec.spec import Spec, load
 
 torch = require("torch", "torch")
 from torch.optim.lr_scheduler import LRScheduler  # noqa: E402

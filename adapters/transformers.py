@@ -41,8 +41,8 @@ import weakref
 from typing import Any
 
 from schedspec import _metrics
-from schedspec._errors import SpecError, require
-from schedspec._load import Spec, load
+from schedspec.errors import SpecError, require
+from schedspec.spec import Spec, load
 
 from ._facade import Facade
 from .torch import DEFAULT_BLOCK, SchedSpecLR, to_torch

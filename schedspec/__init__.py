@@ -1,99 +1,84 @@
 """schedspec: learning-rate schedules written once, evaluated everywhere.
 
-Importing this package imports neither jax, torch, keras, optax nor matplotlib; each loads when first used.
+The public surface, one name per line. Loading a spec and its errors are imported here; the rest loads on first use
+(PEP 562 ``__getattr__``) and is the real function, so ``inspect.signature(schedspec.evaluate)`` shows every
+parameter. Importing this package imports neither jax, torch, keras, optax nor matplotlib (nor numpy).
 """
 
-from ._errors import Issue as Issue
-from ._errors import MissingDependency as MissingDependency
-from ._errors import SpecError as SpecError
-from ._load import Spec as Spec
-from ._load import load as load
-from ._load import loads as loads
+import importlib
 
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
+from .errors import Issue as Issue
+from .errors import LogError as LogError
+from .errors import MissingDependency as MissingDependency
+from .errors import PlateauNeedsMetrics as PlateauNeedsMetrics
+from .errors import PlotError as PlotError
+from .errors import SpecError as SpecError
+from .errors import UsageError as UsageError
+from .spec import Spec as Spec
+from .spec import from_keras as from_keras
+from .spec import from_torch as from_torch
+from .spec import load as load
+from .spec import loads as loads
 
-
-def evaluate(spec, k, hparam="lr", vars=None, metrics=None, dtype="float32", **kwargs):
-    """The schedule's values at update index ``k`` as a numpy array; see :func:`schedspec.evaluator.evaluate`."""
-    from .evaluator import evaluate as _impl
-
-    return _impl(spec, k, hparam=hparam, vars=vars, metrics=metrics, dtype=dtype, **kwargs)
-
-
-def to_jax(spec, hparam="lr", dtype="float32", **kwargs):
-    """A pure JAX function ``fn(k, metrics=None, **vars)``: jit-, vmap- and grad-able; see
-    :func:`schedspec.evaluator.to_jax`."""
-    from .evaluator import to_jax as _impl
-
-    return _impl(spec, hparam=hparam, dtype=dtype, **kwargs)
-
-
-def to_torch(spec, optimizer, **kwargs):
-    """A ``torch.optim.lr_scheduler.LRScheduler`` for ``optimizer``; see :mod:`schedspec.adapters.torch`."""
-    from .adapters.torch import to_torch as _impl
-
-    return _impl(spec, optimizer, **kwargs)
-
-
-def to_keras(spec, **kwargs):
-    """A ``keras.optimizers.schedules.LearningRateSchedule``; see :mod:`schedspec.adapters.keras`."""
-    from .adapters.keras import to_keras as _impl
-
-    return _impl(spec, **kwargs)
-
-
-def to_optax(spec, **kwargs):
-    """An optax schedule ``count -> value``; see :mod:`schedspec.adapters.optax`."""
-    from .adapters.optax import to_optax as _impl
-
-    return _impl(spec, **kwargs)
-
-
-def emit(spec, target="torch", **kwargs):
-    """Standalone Python source for ``target`` ("torch" | "keras" | "optax" | "jax"); see :mod:`schedspec._emit`."""
-    from ._emit import emit as _impl
-
-    return _impl(spec, target, **kwargs)
-
-
-def from_torch(scheduler, **kwargs):
-    """A spec (in ``torch.*`` kinds) of a live torch scheduler; see :func:`schedspec.importers.from_torch`."""
-    from .importers import from_torch as _impl
-
-    return _impl(scheduler, **kwargs)
-
-
-def from_keras(schedule, **kwargs):
-    """A spec (in ``keras.*`` kinds) of a live Keras schedule; see :func:`schedspec.importers.from_keras`."""
-    from .importers import from_keras as _impl
-
-    return _impl(schedule, **kwargs)
-
-
-def plot(spec, ax=None, **kwargs):
-    """Draw the schedule into a matplotlib axes (created if ``ax`` is None) and return it; see :mod:`schedspec.plotting`."""
-    from .plotting import plot as _impl
-
-    return _impl(spec, ax=ax, **kwargs)
-
-
-# ---- integrations (issue 12): the plan in TensorBoard; `schedspec verify` lives in schedspec._verify
-def log_plan(spec, writer, **kwargs):
-    """Write the planned schedule (scalars, the spec as text, the plot) to a TensorBoard writer; see
-    :mod:`schedspec._logplan`."""
-    from ._logplan import log_plan as _impl
-
-    return _impl(spec, writer, **kwargs)
-
-
-def verify(spec, log, **kwargs):
-    """Did a run follow its spec? Compare a logged hyperparameter with the plan; see :mod:`schedspec._verify`."""
-    from ._verify import verify as _impl
-
-    return _impl(spec, log, **kwargs)
-
+# name -> (module, attribute): loaded on first use, then kept in this module's namespace
+_LAZY = {
+    "evaluate": ("evaluator", "evaluate"),  # numpy + jax (jax on first call)
+    "to_jax": ("evaluator", "to_jax"),
+    "to_torch": ("adapters.torch", "to_torch"),
+    "to_keras": ("adapters.keras", "to_keras"),
+    "to_optax": ("adapters.optax", "to_optax"),
+    "emit": ("_emit", "emit"),
+    "plot": ("plotting", "plot"),  # matplotlib on first call
+    "log_plan": ("_logplan", "log_plan"),
+    "verify": ("_verify", "verify"),
+}
 
 __all__ = [
-    "Issue", "MissingDependency", "Spec", "SpecError", "emit", "evaluate", "from_keras", "from_torch", "load", "loads",
-    "log_plan", "plot", "to_jax", "to_keras", "to_optax", "to_torch", "verify", "__version__",
+    "Issue", "LogError", "MissingDependency", "PlateauNeedsMetrics", "PlotError", "Spec", "SpecError", "UsageError",
+    "__version__", "emit", "evaluate", "from_keras", "from_torch", "load", "loads", "log_plan", "plot", "to_jax",
+    "to_keras", "to_optax", "to_torch", "verify",
 ]  # fmt: skip
+
+
+def __getattr__(name: str):
+    """The lazily loaded public functions (PEP 562): the real function, with its own signature and docstring.
+
+    Where the framework a name needs is not installed (``to_torch`` without torch), the name still resolves (so
+    ``from schedspec import *`` and ``hasattr`` work) to a function that raises :class:`MissingDependency` when
+    called, as the real one would.
+    """
+    if name not in _LAZY:
+        raise AttributeError(f"module 'schedspec' has no attribute {name!r}")
+    module, attr = _LAZY[name]
+    try:
+        value = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+    except MissingDependency as exc:
+        return _unavailable(name, exc)
+    globals()[name] = value
+    return value
+
+
+def _unavailable(name: str, missing: MissingDependency):
+    def unavailable(*args, **kwargs):
+        raise MissingDependency(missing.package, missing.extra) from missing
+
+    unavailable.__name__ = unavailable.__qualname__ = name
+    unavailable.__doc__ = f"Unavailable here: {missing}"
+    return unavailable
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+def _repr_svg(spec: Spec):
+    """A spec's notebook view (:meth:`Spec._repr_svg_`): the SVG plot, or None when matplotlib is missing."""
+    try:
+        repr_svg = importlib.import_module(f"{__name__}.plotting").repr_svg
+    except ImportError:
+        return None
+    return repr_svg(spec)
+
+
+Spec.svg_renderer = _repr_svg  # plotting sits above spec.py: the view is plugged in here, loaded on first use

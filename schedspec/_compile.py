@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import math
 import operator
+from fractions import Fraction
 
 from . import formulas as F
 from . import ir
-from ._errors import SpecError
-
-
-class PlateauNeedsMetrics(SpecError):
-    """A plateau was evaluated where it needs metric reports, and none were given."""
-
+from .errors import PlateauNeedsMetrics
 
 # env key of the global step at which the current local time frame starts (threaded through sequences for the
 # nodes whose value depends on it: plateaus, whose reports are counted from k = 0 of the whole schedule).
@@ -299,7 +295,6 @@ def _repeat(n, xp):
 
 def _cycle_table(period: int, m: float, times: int | None):
     """(first step of each cycle, first - exact start, m**i) for cycles 0.. (and the end, when `times` is set)."""
-    from fractions import Fraction
 
     mf = Fraction(m)
     firsts, offsets, scales = [], [], []

@@ -1,6 +1,6 @@
 """Document data -> YAML text that :func:`schedspec.loads` reads back to the same data.
 
-The dumper resolves plain scalars with the loader's own YAML 1.2 core-schema rules (:mod:`schedspec._yaml`), so a
+The dumper resolves plain scalars with the loader's own YAML 1.2 core-schema rules (:mod:`schedspec._source`), so a
 string that the loader would read as a number or a boolean (``"1e-3"``, ``"true"``) is quoted and one it reads as a
 string (``yes``) is not. Floats are written with ``repr`` (exact round trip); key order is kept; a mapping or list
 of scalars that fits on a line is written in flow style (``{kind: linear, start: 0.0, ...}``), the way specs are
@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from . import _yaml
+from . import _source
 
 
 class _Dumper(yaml.SafeDumper):
@@ -23,7 +23,7 @@ class _Dumper(yaml.SafeDumper):
         return True
 
 
-_Dumper.yaml_implicit_resolvers = {k: list(v) for k, v in _yaml._Loader.yaml_implicit_resolvers.items()}
+_Dumper.yaml_implicit_resolvers = {k: list(v) for k, v in _source._Loader.yaml_implicit_resolvers.items()}
 
 
 def _float(dumper: yaml.SafeDumper, value: float) -> yaml.ScalarNode:

@@ -26,9 +26,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from . import ir, lower
-from ._errors import SpecError
-from ._load import Spec, load
+from . import ir
+from .errors import SpecError
+from .evaluator import evaluate_numpy
+from .lowering import bind
+from .plotting import _mpl, figure
+from .spec import Spec, load
 
 __all__ = ["log_plan", "plan_steps"]
 
@@ -171,7 +174,6 @@ def log_plan(
     """
     import numpy as np
 
-    from .evaluator import evaluate_numpy
 
     spec = load(spec)
     if vars:
@@ -181,7 +183,7 @@ def log_plan(
         names = ", ".join(program.sweep_vars)
         raise SpecError([spec.doc.issue(("vars",), f"log_plan logs one schedule: the spec sweeps {names}; pick one "
                                         f"member with vars={{...}}", key=True)])  # fmt: skip
-    bound = lower.bind(program)
+    bound = bind(program)
     written: dict[str, int] = {}
     for suffix, hparam, node in _schedules(bound):
         stop = end if end is not None else _length(bound, node)
@@ -211,7 +213,6 @@ def _image(spec: Spec, metrics: dict | None):
     """The plot of every hyperparameter as an ``(H, W, 3)`` uint8 array (matplotlib Agg, no pyplot)."""
     import numpy as np
 
-    from .plotting import _mpl, figure
 
     _mpl()
     from matplotlib.backends.backend_agg import FigureCanvasAgg

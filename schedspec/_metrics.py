@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # numpy is imported where reports are handled: `check` must n
 
 from . import _compile, ir
 from . import formulas as F
-from ._errors import Issue, SpecError, did_you_mean, format_path
+from .errors import Issue, SpecError, did_you_mean, format_path
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,46 +76,14 @@ def sites(node: ir.Node) -> list[Site]:
     A sequence's part *i* begins at the sum of the durations before it; the parts of any other combinator
     (``product``, ``scale``, ``clip``, ...) begin where it does. Carried starts (``Final``) are not sites.
     """
-    out: list[Site] = []
-
-    def walk(x, origin, in_repeat):
-        if isinstance(x, ir.Plateau):
-            out.append(Site(x, origin, len(out), in_repeat))
-        elif isinstance(x, ir.Sequence):
-            begin = origin
-            for part in x.parts:
-                walk(part, begin, in_repeat)
-                if part.duration is None:
-                    break
-                begin = ir.dur_add(begin, part.duration)
-        elif isinstance(x, ir.Repeat):
-            walk(x.of, origin, True)
-        elif isinstance(x, ir.Node):  # product, scale, clip, ...: the parts begin where the combinator does
-            for part in x.children():
-                walk(part, origin, in_repeat)
-
-    walk(node, 0, False)
-    return out
-
-
-def doc_paths(data: Any, root: tuple) -> list[tuple]:
-    """Paths of the plateau mappings (``kind: plateau`` or ``torch.ReduceLROnPlateau``) under ``root``, in pre-order."""
-    from ._yaml import find_mappings
-
-    return find_mappings(data, _is_plateau_kind, root)
-
-
-def _is_plateau_kind(kind: Any) -> bool:
-    """``plateau``, or a framework kind that desugars to one (``torch.ReduceLROnPlateau``)."""
-    return isinstance(kind, str) and (
-        kind == "plateau" or kind.lower().endswith(("reducelronplateau", "reduce_on_plateau"))
-    )
+    plateaus = [(x, begin, in_repeat) for x, begin, in_repeat in ir.timeline(node) if isinstance(x, ir.Plateau)]
+    return [Site(x, begin, i, in_repeat) for i, (x, begin, in_repeat) in enumerate(plateaus)]
 
 
 def site_path(data: Any, root: tuple, site: Site) -> tuple:
-    """The document path of a site (its ``kind: plateau`` mapping), or ``root`` when it cannot be told."""
-    paths = doc_paths(data, root)
-    return paths[site.index] if site.index < len(paths) else tuple(root)
+    """The document path of a site: its plateau's source path (a ``kind: plateau`` mapping, or the framework kind it
+    was desugared from, e.g. ``torch.ReduceLROnPlateau``), or ``root`` when the node has none (built by hand)."""
+    return site.node.path or tuple(root)
 
 
 def schedules(program: ir.Program) -> list[tuple[tuple, ir.Node]]:

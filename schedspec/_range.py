@@ -15,6 +15,7 @@ step positions (duration vars, a ``onecycle``'s ``pct_start``, a ``cyclic`` ``ex
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import itertools
 import math
@@ -98,41 +99,22 @@ def final_value(node: ir.Node, env=None) -> float:
 
 
 # ------------------------------------------------------------------------------------------------ var dependencies
-def deps(x, out: set | None = None) -> set[str]:
+def deps(x) -> set[str]:
     """Names of the vars a node, param or duration depends on (through carried starts too)."""
-    out = set() if out is None else out
-    if isinstance(x, (ir.Var, ir.DVar)):
-        out.add(x.name)
-    elif isinstance(x, ir.Sum):
-        out.update(n for _, n in x.terms)
-    elif isinstance(x, ir.Final):
-        deps(x.node, out)
-    elif isinstance(x, ir.Node):
-        for f in dataclasses.fields(x):
-            deps(getattr(x, f.name), out)
-    elif isinstance(x, tuple):
-        for v in x:
-            deps(v, out)
-    return out
+    nums, durs = ir.used_vars(x)
+    return nums | durs
 
 
-def shape_vars(x, out: set | None = None) -> set[str]:
+def shape_vars(x) -> set[str]:
     """Vars that move step positions: duration vars, a onecycle's ``pct_start``, an exp_range cyclic's ``gamma``."""
-    out = set() if out is None else out
-    if isinstance(x, (ir.DVar, ir.Sum)):
-        deps(x, out)
-    elif isinstance(x, ir.Final):
-        shape_vars(x.node, out)
-    elif isinstance(x, ir.Node):
-        if isinstance(x, ir.OneCycle):
-            deps(x.pct_start, out)
-        if isinstance(x, ir.Cyclic) and x.mode == "exp_range":
-            deps(x.gamma, out)
-        for f in dataclasses.fields(x):
-            shape_vars(getattr(x, f.name), out)
-    elif isinstance(x, tuple):
-        for v in x:
-            shape_vars(v, out)
+    out: set[str] = set()
+    for v in ir.values(x):
+        if isinstance(v, (ir.DVar, ir.DSum)):
+            out |= deps(v)
+        elif isinstance(v, ir.OneCycle):
+            out |= deps(v.pct_start)
+        elif isinstance(v, ir.Cyclic) and v.mode == "exp_range":
+            out |= deps(v.gamma)
     return out
 
 
@@ -371,7 +353,6 @@ def _repeat_candidates(node: ir.Repeat, lo: int, hi: int, env: dict) -> Cands:
         hi = end - 1
     if lo > hi:
         return out
-    import bisect
 
     c_lo, c_hi = bisect.bisect_right(firsts, lo) - 1, bisect.bisect_right(firsts, hi) - 1
     breaks = _breaks(node.of, env)
@@ -546,7 +527,6 @@ def maxabs(node: ir.Node, lo: int, hi: int, env: dict, dtype: str, size: int):
             if node.mult == 1:
                 last = hi // period
             else:
-                import bisect
 
                 last = bisect.bisect_right(_cycles(node, period)[0], hi) - 1
             if node.times is not None:
@@ -591,15 +571,14 @@ def first_overflow(node: ir.Node, lo: int, hi: int, env: dict, dtype: str) -> in
 def untimed(x, group: Group):
     """``x`` with every start carried from a plateau (its value depends on the reports) replaced by an upper bound
     of it (a plateau never exceeds its start or its ``min``), so the overflow check needs no reports."""
-    if isinstance(x, ir.Final) and _compile.timed(x.node):
-        node = untimed(x.node, group)
-        end = _compile.dur(node.duration, group.env)
-        return float(maxabs(node, end, end, group.cast("float64"), "float64", group.size).max())
-    if isinstance(x, ir.Node) and _compile.timed(x):
-        return type(x)(**{f.name: untimed(getattr(x, f.name), group) for f in dataclasses.fields(x)})
-    if isinstance(x, tuple):
-        return tuple(untimed(v, group) for v in x)
-    return x
+    def bound(p):  # one parameter (ir.map_params rebuilds the nodes around it)
+        if isinstance(p, ir.Final) and _compile.timed(p.node):
+            node = untimed(p.node, group)
+            end = _compile.dur(node.duration, group.env)
+            return float(maxabs(node, end, end, group.cast("float64"), "float64", group.size).max())
+        return p
+
+    return ir.map_params(x, bound)
 
 
 GROWING = (ir.Exponential, ir.Step, ir.MultiStep, ir.Cyclic, ir.OneCycle, ir.Repeat, ir.Scale, ir.Product, ir.SumOf)

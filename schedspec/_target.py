@@ -12,46 +12,11 @@ import dataclasses
 from typing import Any
 
 from . import ir
-from ._errors import Issue, SpecError, did_you_mean
-from ._load import Spec, load
+from .errors import Issue, SpecError, did_you_mean
+from .spec import Spec, load
 
-
-def used_vars(node: Any) -> tuple[set[str], set[str]]:
-    """Names a tree uses as numbers and as durations (carried starts included)."""
-    nums: set[str] = set()
-    durs: set[str] = set()
-
-    def walk(x):
-        if isinstance(x, ir.Var):
-            nums.add(x.name)
-        elif isinstance(x, ir.DVar):
-            durs.add(x.name)
-        elif isinstance(x, ir.Sum):
-            durs.update(n for _, n in x.terms)
-        elif isinstance(x, ir.Final):
-            walk(x.node)
-        elif isinstance(x, ir.Node):
-            for f in dataclasses.fields(x):
-                walk(getattr(x, f.name))
-        elif isinstance(x, tuple):
-            for v in x:
-                walk(v)
-
-    walk(node)
-    return nums, durs
-
-
-def contains(node: Any, cls: type) -> bool:
-    """Whether the tree holds a node of type ``cls`` (carried starts included)."""
-    if isinstance(node, ir.Final):
-        return contains(node.node, cls)
-    if isinstance(node, cls):
-        return True
-    if isinstance(node, ir.Node):
-        return any(contains(getattr(node, f.name), cls) for f in dataclasses.fields(node))
-    if isinstance(node, tuple):
-        return any(contains(v, cls) for v in node)
-    return False
+# optax's own names of the hyperparameters whose spec name differs (``optax.adam(learning_rate=..., b1=...)``)
+OPTAX_NAMES = {"lr": "learning_rate", "beta1": "b1", "beta2": "b2"}
 
 
 def hparam_node(spec: Spec, hparam: str) -> ir.Node:
@@ -120,7 +85,7 @@ def resolve(
     doc = spec.doc
     issues: list[Issue] = []
     entry = entry or f"to_{target}"
-    if not metrics_ok and contains(node, ir.Plateau):
+    if not metrics_ok and any(isinstance(n, ir.Plateau) for n in ir.walk(node)):
         what = f"by {entry} ({target}): a plateau is driven by metric reports, which it cannot take ({plateau_hint})"
         issues.extend(spec.unsupported("plateau", what, hparam).issues)
     if not groups_ok and program.groups:
@@ -133,7 +98,7 @@ def resolve(
                 key=True,
             )
         )
-    nums, durs = used_vars(node)
+    nums, durs = ir.used_vars(node)
     for name in sorted((nums | durs) & set(program.sweep_vars)):
         raw = program.vars[name].raw
         first = raw[0]

@@ -48,18 +48,15 @@ from typing import Any
 
 import numpy as np
 
-from . import ir
-from ._errors import MissingDependency, SpecError, require
-from ._load import Spec, load
+from . import _compile, _metrics, formulas, ir
+from .errors import LogError, MissingDependency, SpecError, require
+from .evaluator import evaluate_numpy
+from .spec import Spec, load
 
 __all__ = ["LogError", "Log", "Report", "read_log", "verify"]
 
 LOGGED_AS = ("applied", "next", "previous")
 MAX_BYTES = 256 * 2**20
-
-
-class LogError(ValueError):
-    """The log cannot be read or has no usable column (one line: ``LOG[:line]: what is wrong``)."""
 
 
 @dataclasses.dataclass
@@ -335,7 +332,6 @@ def _close(x: np.ndarray, v: np.ndarray, peak: float) -> np.ndarray:
 
 def _warmup(node: ir.Node) -> tuple[int, float, float] | None:
     """``(W, start, end)`` of a rising first top-level phase (a warmup), or None."""
-    from . import _compile, formulas
 
     first = node.parts[0] if isinstance(node, ir.Sequence) else node
     if not isinstance(first.duration, int) or first.duration < 2 or isinstance(first, ir.Sequence):
@@ -381,7 +377,6 @@ def verify(
         LogError: the log cannot be read (see :func:`read_log`), or ``logged_as`` is unknown.
         SpecError: the spec is invalid, has no ``hparam``, or a plateau lacks its reports.
     """
-    from .evaluator import evaluate_numpy
 
     if logged_as not in LOGGED_AS:
         raise LogError(f"--logged-as must be one of {', '.join(LOGGED_AS)} (got {logged_as!r})")
@@ -452,7 +447,6 @@ def ir_issue(spec: Spec, message: str):
 
 
 def _reports_from_log(spec: Spec, log: Log) -> dict | None:
-    from . import _metrics
 
     names = _metrics.monitors(spec.program)
     out = {}

@@ -12,9 +12,11 @@ from typing import Any
 import numpy as np
 
 from . import _compile, _metrics, ir
-from ._errors import Issue, SpecError, did_you_mean, require
-from ._load import Spec, load
-from ._target import hparam_node, used_vars
+from ._target import hparam_node
+from .errors import Issue, SpecError, did_you_mean, require
+from .formulas import JaxXP, NumpyXP
+from .lowering import bind
+from .spec import Spec, load
 
 _DTYPES = ("float32", "float64")
 
@@ -59,8 +61,6 @@ def _x64(dtype: str):
 def _core(program: ir.Program, node: ir.Node):
     """``core(k, nums: dict, durs: dict, mets: dict)`` in jax.numpy (traced); ``mets`` maps a monitored metric's
     name to its reports (one per ``every``, from k = 0): a plateau is one ``lax.scan`` over them."""
-    from .formulas import JaxXP
-
     def core(k, nums, durs, mets=None):
         xp = JaxXP()
         env = {("num", n): xp.f(v) for n, v in nums.items()} | {("dur", n): v for n, v in durs.items()}
@@ -95,7 +95,7 @@ def to_jax(spec, hparam: str = "lr", dtype: str = "float32", group: str | None =
     dtype = _check_dtype(dtype)
     program = spec.program
     node = _node(spec, hparam, group)
-    nums, durs = used_vars(node)
+    nums, durs = ir.used_vars(node)
     core = _core(program, node)
     defaults: dict[str, Any] = {}
     for name in nums | durs:
@@ -185,7 +185,7 @@ def _jitted(program_id: int, hparam: str, dtype: str, sweep: bool, _keep, group:
 
 
 def _inputs(program: ir.Program, node: ir.Node, dtype: str):
-    nums, durs = used_vars(node)
+    nums, durs = ir.used_vars(node)
     members = program.sweep_members()
     sweep = bool(program.sweep_vars) and bool((nums | durs) & set(program.sweep_vars))
     fdt = np.float64 if dtype == "float64" else np.float32
@@ -322,16 +322,13 @@ def evaluate_numpy(
 
     ``metrics`` feeds plateaus as in :func:`evaluate` (checked against the spec when a :class:`Spec` is given).
     """
-    from . import lower
-    from .formulas import NumpyXP
-
     program = spec_or_program.program if isinstance(spec_or_program, Spec) else spec_or_program
     steps = np.asarray(k, dtype=np.int64)
     if isinstance(spec_or_program, Spec):
         node = _node(spec_or_program, hparam, group)  # clear, positioned errors (unknown hparam or group)
         k_max = int(steps.max()) if steps.size else -1
         metrics = _metrics.inputs(spec_or_program, _root(hparam, group), node, metrics, k_max)
-    bound = lower.bind(program, member or (program.sweep_members()[0] if program.sweep_vars else None))
+    bound = bind(program, member or (program.sweep_members()[0] if program.sweep_vars else None))
     node = bound.hparams[hparam] if group is None else bound.groups[group].get(hparam, bound.hparams[hparam])
     xp = NumpyXP()
     env = {("metric", n): np.asarray(v, dtype=np.float64) for n, v in (metrics or {}).items()}

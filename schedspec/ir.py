@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Any, Union
 
 MAX_STEPS = 2**31 - 1  # k is an int32 count in torch/keras/optax; every boundary must fit
 
@@ -43,12 +45,19 @@ class Final:
 
 
 Param = Union[float, Var, Final]  # noqa: UP007 - forward references
-Dur = Union[int, "DVar", "Sum"]  # noqa: UP007
+Dur = Union[int, "DVar", "DSum"]  # noqa: UP007
 
 
 @dataclass(frozen=True)
 class Node:
-    """Base of every IR node. ``path`` is where it came from in the spec (e.g. ``lr[1]``)."""
+    """Base of every IR node.
+
+    ``path`` is where the node came from in the document (``("lr", 1)`` for ``lr[1]``; a node desugared from a
+    framework kind has that kind's path), set by lowering so that any later error can be positioned. It is not part
+    of what the node means: equality, hashing, ``repr`` and the canonical JSON (so the fingerprint) leave it out.
+    """
+
+    path: tuple = field(default=(), compare=False, repr=False, kw_only=True)
 
     def children(self) -> tuple[Node, ...]:
         return ()
@@ -254,8 +263,10 @@ class SumOf(Node):
 
 
 @dataclass(frozen=True)
-class Sum:
-    """A duration that depends on duration vars: ``const + sum(coef * var)`` (e.g. a sequence of var-length phases)."""
+class DSum:
+    """A duration sum: a duration that depends on duration vars, ``const + sum(coef * var)`` (e.g. the length of a
+    sequence of var-length phases). Like :class:`DVar` it is a duration, not a node (the ``sum`` combinator is
+    :class:`SumOf`)."""
 
     const: int
     terms: tuple[tuple[int, str], ...]  # (coefficient, DVar name), sorted by name
@@ -295,7 +306,7 @@ def _dur_make(const: int, terms: list):
         return const
     if const == 0 and len(terms) == 1 and terms[0][0] == 1:
         return DVar(terms[0][1])
-    return Sum(const, tuple(sorted(terms, key=lambda t: t[1])))
+    return DSum(const, tuple(sorted(terms, key=lambda t: t[1])))
 
 
 def dur_value(d: Dur, steps: dict[str, int]) -> int:
@@ -312,10 +323,128 @@ KINDS: dict[str, type[Node]] = {
     "polynomial_cycle": PolynomialCycle, "sum": SumOf,
 }  # fmt: skip
 KIND_OF: dict[type, str] = {v: k for k, v in KINDS.items()}
+_FIELDS: dict[type, tuple[dataclasses.Field, ...]] = {
+    cls: tuple(f for f in dataclasses.fields(cls) if f.name != "path") for cls in KINDS.values()
+}
 
 
 def kind(node: Node) -> str:
     return KIND_OF[type(node)]
+
+
+# ------------------------------------------------------------------------------------------ the walker
+def fields(node: Node) -> tuple[dataclasses.Field, ...]:
+    """The fields of a node that say what it means (its source ``path`` left out), in declaration order."""
+    return _FIELDS[type(node)]
+
+
+def values(x: Any) -> Iterator[Any]:
+    """Every value of a tree in pre-order: a node, then the values of its fields in order (tuples flattened, not
+    yielded themselves); a carried start (:class:`Final`) is yielded, then its node walked. ``x`` may be a node, a
+    parameter or a tuple of them."""
+    stack = [x]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, tuple):
+            stack.extend(reversed(v))
+            continue
+        yield v
+        if isinstance(v, Node):
+            stack.extend(getattr(v, f.name) for f in reversed(_FIELDS[type(v)]))
+        elif isinstance(v, Final):
+            stack.append(v.node)
+
+
+def walk(x: Any) -> Iterator[Node]:
+    """Every node of a tree in pre-order, the nodes of carried starts (:class:`Final`) included."""
+    return (v for v in values(x) if isinstance(v, Node))
+
+
+def used_vars(x: Any) -> tuple[set[str], set[str]]:
+    """The names a tree uses as numbers and as durations (carried starts included)."""
+    nums: set[str] = set()
+    durs: set[str] = set()
+    for v in values(x):
+        if isinstance(v, Var):
+            nums.add(v.name)
+        elif isinstance(v, DVar):
+            durs.add(v.name)
+        elif isinstance(v, DSum):
+            durs.update(n for _, n in v.terms)
+    return nums, durs
+
+
+def depends_on_vars(x: Any) -> bool:
+    """Whether a value is not a constant of the spec: it uses a var (carried starts included), or metric reports (a
+    plateau)."""
+    return any(isinstance(v, (Var, DVar, DSum, Final, Plateau)) for v in values(x))
+
+
+def map_params(x: Any, fn: Callable[[Any], Any]) -> Any:
+    """The tree with ``fn`` applied to every parameter (every field value that is not a node or a tuple: numbers,
+    strings, :class:`Var`, :class:`DVar`, :class:`DSum`, and a carried start :class:`Final` whole: ``fn`` decides
+    whether to map inside it). Rebuilt nodes keep their source path; a subtree where nothing changed is returned as
+    is (the same object)."""
+    if isinstance(x, Node):
+        changed = {}
+        for f in _FIELDS[type(x)]:
+            old = getattr(x, f.name)
+            new = map_params(old, fn)
+            if new is not old:
+                changed[f.name] = new
+        return dataclasses.replace(x, **changed) if changed else x
+    if isinstance(x, tuple):
+        new = tuple(map_params(v, fn) for v in x)
+        return x if all(a is b for a, b in zip(new, x)) else new
+    return fn(x)
+
+
+def with_path(x: Any, path: tuple) -> Any:
+    """The tree with every node's source path set to ``path`` (the nodes a framework kind desugars to: positioned at
+    that kind). Carried starts are left as they are: they belong to the phase before."""
+    if isinstance(x, Node):
+        changed = {f.name: with_path(getattr(x, f.name), path) for f in _FIELDS[type(x)]}
+        return dataclasses.replace(x, path=path, **changed)
+    if isinstance(x, tuple):
+        return tuple(with_path(v, path) for v in x)
+    return x
+
+
+def phases(node: Node) -> list[tuple[Node, int, int | None]]:
+    """The top-level phases of a bound schedule: ``(part, begin, end)``, ``end`` None for a phase that never ends
+    (the last one listed). A node that is not a sequence is one phase from 0."""
+    parts = node.parts if isinstance(node, Sequence) else (node,)
+    out, begin = [], 0
+    for part in parts:
+        end = None if part.duration is None else begin + part.duration
+        out.append((part, begin, end))
+        if end is None:
+            break
+        begin = end
+    return out
+
+
+def timeline(node: Node, origin: Any = 0) -> Iterator[tuple[Node, Any, bool]]:
+    """Every node of a schedule tree in pre-order with where it begins and whether it sits in a ``repeat``:
+    ``(node, begin, in_repeat)``. A sequence's part *i* begins at the sum of the durations before it (a duration
+    expression before binding); the parts of any other combinator begin where it does; the parts of a sequence after
+    one that never ends are not reached. Carried starts are not walked (they are values, not phases)."""
+    stack = [(node, origin, False)]
+    while stack:
+        x, begin, in_repeat = stack.pop()
+        yield x, begin, in_repeat
+        if isinstance(x, Sequence):
+            todo, b = [], begin
+            for part in x.parts:
+                todo.append((part, b, in_repeat))
+                if part.duration is None:
+                    break
+                b = dur_add(b, part.duration)
+            stack.extend(reversed(todo))
+        elif isinstance(x, Repeat):
+            stack.append((x.of, begin, True))
+        else:
+            stack.extend((part, begin, in_repeat) for part in reversed(x.children()))
 
 
 @dataclass(frozen=True)
@@ -356,7 +485,6 @@ class Program:
 
     def sweep_members(self) -> list[dict[str, object]]:
         """The sweep members in order (cartesian product, vars in written order, the last varying fastest)."""
-        import itertools
 
         names = self.sweep_vars
         return [dict(zip(names, combo)) for combo in itertools.product(*(self.vars[n].raw for n in names))]
@@ -376,7 +504,7 @@ def _param_json(p):
         return {"var": p.name}
     if isinstance(p, Final):
         return {"final": to_json(p.node)}
-    if isinstance(p, Sum):
+    if isinstance(p, DSum):
         return {"sum": p.const, "terms": [[k, n] for k, n in p.terms]}
     if isinstance(p, Node):
         return to_json(p)
@@ -388,9 +516,9 @@ def _param_json(p):
 
 
 def to_json(node: Node) -> dict:
-    """The node as plain JSON data (``kind`` plus every field)."""
+    """The node as plain JSON data (``kind`` plus every field; not its source path)."""
     out = {"kind": kind(node)}
-    for f in dataclasses.fields(node):
+    for f in _FIELDS[type(node)]:
         out[f.name] = _param_json(getattr(node, f.name))
     return out
 

@@ -1,518 +1,182 @@
-"""The schedspec v1 language as Pydantic models (imports pydantic only).
+"""A loaded schedule, :class:`Spec`, and the ways to get one: :func:`load` (a file or a dict), :func:`loads` (YAML
+text), :func:`from_torch` (a live torch scheduler) and :func:`from_keras` (a live Keras schedule).
 
-A *schedule* is a number or ``$var`` (a constant), a mapping with ``kind`` (a phase or a combinator), or a list
-(a sequence of phases). The models check shapes, types, names and the bounds of literal numbers; everything that
-needs the whole document (units, vars, carried starts, totals) is checked when the spec is lowered to the IR
-(:mod:`schedspec.lower`). ``Document.model_json_schema()`` is the committed JSON Schema.
+Loading is: source text -> data with positions (:mod:`schedspec._source`) -> the language's models
+(:func:`schedspec.lowering.validate`) -> the IR (:func:`schedspec.lowering.lower`).
 """
 
-import math
-import re
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Union
-
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, PlainValidator, Tag, WithJsonSchema
-from pydantic_core import PydanticCustomError
-from typing_extensions import TypeAliasType
-
-IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
-VAR_RE = re.compile(rf"^\$({IDENT})$")
-UNIT_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(st|steps?|ep|epochs?|%)\s*$")
-DURATION_PATTERN = rf"^(\s*[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?\s*(st|steps?|ep|epochs?|%)\s*|\${IDENT})$"
-VAR_PATTERN = rf"^\${IDENT}$"
-
-
-# --------------------------------------------------------------------------------------------- scalar types
-@dataclass(frozen=True)
-class Bound:
-    """Bounds of a number, checked on literals here and on resolved ``$var`` values in lowering."""
-
-    gt: float | None = None
-    ge: float | None = None
-    lt: float | None = None
-    le: float | None = None
-
-    def violation(self, v: float) -> str | None:
-        if self.ge is not None and not v >= self.ge:
-            return f"must be >= {_fmt(self.ge)}" if self.ge else "must not be negative"
-        if self.gt is not None and not v > self.gt:
-            return f"must be > {_fmt(self.gt)}"
-        if self.le is not None and not v <= self.le:
-            return f"must be <= {_fmt(self.le)}"
-        if self.lt is not None and not v < self.lt:
-            return f"must be < {_fmt(self.lt)}"
-        return None
-
-    def json(self) -> dict:
-        out = {}
-        for key, name in (("gt", "exclusiveMinimum"), ("ge", "minimum"), ("lt", "exclusiveMaximum"), ("le", "maximum")):
-            if getattr(self, key) is not None:
-                out[name] = getattr(self, key)
-        return out
-
-
-def _fmt(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else repr(v)
-
-
-def describe(v: Any) -> str:
-    """A short description of a received value for error messages."""
-    if isinstance(v, bool):
-        return f"the boolean {str(v).lower()}"
-    if isinstance(v, str):
-        return f"the string {v!r}"
-    if isinstance(v, list):
-        return "a list"
-    if isinstance(v, dict):
-        return "a mapping"
-    if v is None:
-        return "nothing (null)"
-    return repr(v)
-
-
-def check_number(v: Any, bound: Bound) -> Any:
-    """Validate a literal number or ``$var``; raise a pydantic custom error with a readable message."""
-    if isinstance(v, bool) or not isinstance(v, (int, float, str)):
-        raise PydanticCustomError("number", "expected a number or a $var, got {got}", {"got": describe(v)})
-    if isinstance(v, str):
-        if VAR_RE.match(v):
-            return v
-        if v.startswith("$"):
-            raise PydanticCustomError("var", "invalid var reference {v}: a var name is letters, digits and '_'", {"v": repr(v)})
-        raise PydanticCustomError("number", "expected a number or a $var, got {got}", {"got": describe(v)})
-    if math.isnan(v):
-        raise PydanticCustomError("number", "NaN is not allowed here; give a number")
-    if math.isinf(v):
-        raise PydanticCustomError("number", "an infinite value is not allowed here; give a finite number")
-    msg = bound.violation(v)
-    if msg:
-        raise PydanticCustomError("bound", "{msg} (got {got})", {"msg": msg, "got": _fmt(v)})
-    return v
-
-
-def check_duration(v: Any) -> Any:
-    """Validate a literal duration: a positive whole number, ``"<n><unit>"`` or ``$var``."""
-    if isinstance(v, bool) or not isinstance(v, (int, float, str)):
-        raise PydanticCustomError(
-            "duration", "expected a duration (e.g. 1000, '2000st', '5ep', '10%' or a $var), got {got}", {"got": describe(v)}
-        )
-    if isinstance(v, str):
-        if VAR_RE.match(v) or UNIT_RE.match(v):
-            m = UNIT_RE.match(v)
-            if m and float(m.group(1)) <= 0:
-                raise PydanticCustomError("duration", "a duration must be > 0 (got {v})", {"v": repr(v)})
-            return v
-        raise PydanticCustomError(
-            "duration",
-            "expected a duration like 1000, '2000st', '5ep', '1.5ep', '10%' or a $var, got {got}",
-            {"got": describe(v)},
-        )
-    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
-        raise PydanticCustomError("duration", "a duration must be a finite number (got {v})", {"v": repr(v)})
-    if v <= 0:
-        raise PydanticCustomError("duration", "a duration must be > 0 (got {v})", {"v": _fmt(v)})
-    if isinstance(v, float) and not v.is_integer():
-        raise PydanticCustomError(
-            "duration",
-            "a bare duration is a whole number of interval units (got {v}); write e.g. '{v}ep' for epochs",
-            {"v": repr(v)},
-        )
-    return v
-
-
-_VAR_JSON = {"type": "string", "pattern": VAR_PATTERN}
-
-
-def Num(bound: Bound = Bound(ge=0)) -> Any:  # noqa: N802 - a type factory
-    """A non-negative (by default) literal number or ``$var``."""
-    return Annotated[
-        float | str,
-        PlainValidator(lambda v: check_number(v, bound)),
-        WithJsonSchema({"anyOf": [{"type": "number", **bound.json()}, _VAR_JSON]}),
-        bound,
-    ]
-
-
-NonNeg = Num(Bound(ge=0))
-Positive = Num(Bound(gt=0))
-Fraction01 = Num(Bound(gt=0, lt=1))
-Duration = Annotated[
-    int | float | str,
-    PlainValidator(check_duration),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number", "exclusiveMinimum": 0, "multipleOf": 1},
-                {"type": "string", "pattern": DURATION_PATTERN},
-            ]
-        }
-    ),
-]
-
-
-def _point(v: Any) -> Any:
-    if not isinstance(v, list) or len(v) != 2:
-        raise PydanticCustomError("point", "a point is a pair [at, value], e.g. [1000, 0.01]; got {got}", {"got": describe(v)})
-    at, value = v
-    if not (isinstance(at, int) and not isinstance(at, bool) and at == 0):
-        check_duration(at)
-    return [at, check_number(value, Bound(ge=0))]
-
-
-Point = Annotated[
-    list,
-    PlainValidator(_point),
-    WithJsonSchema(
-        {
-            "type": "array",
-            "minItems": 2,
-            "maxItems": 2,
-            "prefixItems": [
-                {"anyOf": [{"type": "number", "minimum": 0, "multipleOf": 1}, {"type": "string", "pattern": DURATION_PATTERN}]},
-                {"anyOf": [{"type": "number", "minimum": 0}, _VAR_JSON]},
-            ],
-        }
-    ),
-]
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+from . import _source, ir
+from ._dump import dump
+from .dialects import importers
+from .errors import Issue, SpecError, format_path
+from .lowering import Lowered, bind, lower, validate
+
+
+class Spec:
+    """A loaded spec: the validated document, its resolved IR (``program``) and its warnings.
+
+    Attributes:
+        file: where it came from (``"<string>"`` or ``"<dict>"`` when not a file).
+        doc: its :class:`schedspec._source.Source` (the data and the position of every value).
+        model: the validated :class:`schedspec.language.Document`.
+        program: the resolved :class:`schedspec.ir.Program`.
+        warnings: problems that are not errors (``check --strict`` turns them into errors).
+        notes: the framework quirks this spec relies on (``torch.*``, ``keras.*``, ``optax.*`` kinds), each naming
+            the neutral spelling; ``schedspec check`` prints them. Not problems: ``--strict`` ignores them.
+        desugared: the neutral data of each outermost framework-kind node, by document path (``translate``).
+    """
+
+    # Jupyter's SVG view: set by ``schedspec/__init__`` (plotting sits above this module and loads lazily)
+    svg_renderer: Any = None
+
+    def __init__(self, doc: _source.Source, model, lowered: Lowered):
+        self.doc, self.model = doc, model
+        self.program, self.warnings = lowered.program, lowered.warnings
+        self.notes, self.desugared = lowered.notes, lowered.desugared
+        self._cache: dict = {}  # per-spec caches of the evaluators (compiled functions)
+
+    @property
+    def file(self) -> str:
+        return self.doc.file
+
+    @property
+    def name(self) -> str:
+        return self.program.name or os.path.basename(self.file)
+
+    @property
+    def hparams(self) -> list[str]:
+        return list(self.program.hparams)
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """Short hash of the canonical resolved schedule (scalar vars folded in); computed once per Spec."""
+        return ir.fingerprint(bind(self.program))
+
+    def canonical_json(self) -> str:
+        return ir.canonical(bind(self.program))
+
+    def with_vars(self, overrides: dict[str, Any]) -> Spec:
+        """The same spec with some vars set (a value, or a list for a sweep); its notes are the document's."""
+        lowered = lower(self.model, self.doc, overrides)
+        return Spec(self.doc, self.model, Lowered(lowered.program, lowered.warnings, self.notes, self.desugared))
+
+    def bound(self, member: dict | None = None) -> ir.Program:
+        """The program with vars substituted (scalar vars, and sweep vars from ``member``)."""
+        return bind(self.program, member)
+
+    def to_yaml(self) -> str:
+        """The document as YAML text (comments are not kept); ``loads(spec.to_yaml())`` has the same fingerprint."""
+        return dump(self.doc.data)
+
+    def kind_paths(self, kind: str, hparam: str | None = None) -> list[tuple]:
+        """Paths in the document of every mapping with ``kind: <kind>`` (under ``hparam`` if given)."""
+        data = self.doc.data if isinstance(self.doc.data, dict) else {}
+        found: list[tuple] = []
+        for name in data:
+            if name != "vars" and (hparam is None or name == hparam):
+                found += _source.find_mappings(data, lambda k: k == kind, (name,))
+        return found
+
+    def unsupported(self, kind: str, what: str, hparam: str | None = None) -> SpecError:
+        """A SpecError positioned at every node of IR kind ``kind`` (``ir.kind``) in the ``hparam`` schedule (every
+        schedule, groups included, when None): ``what`` says which target or feature lacks it. A node desugared from
+        a framework kind is positioned at that kind, and the message names the kind as written
+        (``torch.ReduceLROnPlateau``)."""
+        program = self.program
+        trees = [program.hparams[hparam]] if hparam is not None else [*program.hparams.values(),
+                                                                       *(n for g in program.groups.values() for n in g.values())]  # fmt: skip
+        paths = dict.fromkeys(n.path for n in ir.walk(tuple(trees)) if ir.kind(n) == kind and n.path)
+        issues = []
+        for p in paths:
+            written = self.doc.get(p)
+            written = written.get("kind", kind) if isinstance(written, dict) else kind
+            issues.append(self.doc.issue(p, f"{format_path(p)}: the `{written}` kind is not supported {what}"))
+        return SpecError(issues or [Issue(self.file, None, None, hparam or "<document>", f"the `{kind}` kind is not supported {what}")])
+
+    def _repr_svg_(self) -> str | None:
+        """Jupyter display: the schedule as an SVG plot (None when matplotlib is missing)."""
+        renderer = type(self).svg_renderer
+        return None if renderer is None else renderer(self)
+
+    def __repr__(self) -> str:
+        return f"<schedspec.Spec {self.name!r} fingerprint={self.fingerprint} hparams={self.hparams}>"
 
-# --------------------------------------------------------------------------------------------- field helpers
-_START = "Value at the phase start (t = 0). Defaults to the previous phase's final value; the first phase must give it."
-_DURATION = (
-    "Length of the phase: a whole number of interval units, or '<n>st', '<n>ep', '<n>%' (of `total`), or a $var. "
-    "After it the phase holds its final value. The last phase of a sequence may omit it and runs to `total` "
-    "(or forever, if the kind needs no length)."
-)
-
-
-def start_field() -> Any:
-    return Field(None, description=_START)
 
-
-def duration_field(description: str = _DURATION) -> Any:
-    return Field(None, description=description)
+def _finish(doc: _source.Source) -> Spec:
+    model = validate(doc)
+    return Spec(doc, model, lower(model, doc))
 
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
+def loads(text: str | bytes, file: str = "<string>") -> Spec:
+    """Load a spec from YAML text. Raises :class:`SpecError` listing every problem.
 
-class _Phase(_Model):
-    duration: Duration | None = duration_field()
+    >>> spec = loads("schedspec: 1\\nlr: [{kind: linear, duration: 10, start: 0, end: 0.1}, {kind: cosine, duration: 90}]")
+    >>> spec.program.hparams["lr"].duration
+    100
+    """
+    return _finish(_source.parse(text, file))
 
 
-# --------------------------------------------------------------------------------------------- phase kinds
-class Constant(_Phase):
-    """``value`` for every t."""
+def load(source: str | os.PathLike | dict | Spec) -> Spec:
+    """Load a spec from a file path, or from a Python dict (no line numbers then, the same paths)."""
+    if isinstance(source, Spec):
+        return source
+    if isinstance(source, dict):
+        return _finish(_source.Source(source, "<dict>"))
+    if isinstance(source, (str, os.PathLike)):
+        return _finish(_source.read(os.fspath(source)))
+    raise SpecError([Issue("<spec>", None, None, "<document>", f"cannot load a spec from {type(source).__name__}")])
 
-    kind: Literal["constant"] = Field(description="A constant value.")
-    value: NonNeg | None = Field(None, description="The value. Defaults to the previous phase's final value.")
 
+def from_torch(scheduler: Any, *, monitor: str | None = None, name: str | None = None) -> Spec:
+    """A spec of a live ``torch.optim.lr_scheduler`` scheduler (and its optimizer's base lr), in ``torch.*`` kinds
+    (what is read, and what is refused: :mod:`schedspec.dialects.importers`).
 
-class Linear(_Phase):
-    """``start + (end - start) * min(t, T) / T``."""
+    Args:
+        scheduler: a scheduler of ``torch.optim.lr_scheduler`` (``SequentialLR`` and ``ChainedScheduler`` trees
+            included).
+        monitor: the metric's name, required for a ``ReduceLROnPlateau`` (torch only sees its values).
+        name: the spec's ``name``.
 
-    kind: Literal["linear"] = Field(description="Linear ramp from `start` to `end` over `duration` (warmup, linear decay).")
-    start: NonNeg | None = start_field()
-    end: NonNeg = Field(description="Value reached at t = duration and held after.")
+    Returns:
+        The spec; ``spec.to_yaml()`` is its YAML text, which loads back to the same fingerprint.
 
-
-class Cosine(_Phase):
-    """``end + (start - end) * ((1 + cos(pi * min(t, T) / T)) / 2) ** exponent``."""
+    Raises:
+        SpecError: the scheduler cannot be imported faithfully; the message names its class and why.
+        MissingDependency: torch is not installed.
 
-    kind: Literal["cosine"] = Field(description="Cosine annealing from `start` to `end` over `duration`; holds `end` after.")
-    start: NonNeg | None = start_field()
-    end: NonNeg = Field(0.0, description="Value reached at t = duration (eta_min / alpha * peak). Default 0.")
-    exponent: Positive = Field(1.0, description="Power applied to the cosine factor (optax `exponent`). Default 1.")
+    >>> import torch, schedspec
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    >>> spec = schedspec.from_torch(torch.optim.lr_scheduler.StepLR(opt, step_size=30))
+    >>> print(spec.to_yaml().strip())
+    schedspec: 1
+    lr: {kind: torch.StepLR, lr: 0.1, step_size: 30, gamma: 0.1}
+    """
+    return load(importers.torch_data(scheduler, monitor=monitor, name=name))
 
 
-class Polynomial(_Phase):
-    """``(start - end) * (1 - min(t, T) / T) ** power + end``."""
-
-    kind: Literal["polynomial"] = Field(description="Polynomial decay from `start` to `end` over `duration`.")
-    start: NonNeg | None = start_field()
-    end: NonNeg = Field(0.0, description="Value reached at t = duration. Default 0.")
-    power: Positive = Field(1.0, description="Exponent of the decay; 1 is linear. Default 1.")
-    cycle: bool = Field(
-        False,
-        description="Keras PolynomialDecay(cycle=True): instead of holding `end`, restart with the decay length "
-        "stretched to the next multiple of `duration` (T' = duration * max(1, ceil(t / duration))); the phase then "
-        "never ends. Default false.",
-    )
+def from_keras(schedule: Any, *, name: str | None = None) -> Spec:
+    """A spec of a live ``keras.optimizers.schedules`` schedule, in ``keras.*`` kinds (read from ``get_config()``).
 
-
-class Exponential(_Phase):
-    """``start * gamma ** (t / every)`` (``floor(t / every)`` if staircase), bounded by ``end``."""
-
-    kind: Literal["exponential"] = Field(description="Exponential decay (or growth) by `gamma` every `every` units.")
-    start: NonNeg | None = start_field()
-    gamma: Positive = Field(description="Multiplicative factor per `every` units (ExponentialLR gamma, decay_rate).")
-    every: Duration = Field(1, description="Units per factor of gamma (decay_steps / transition_steps). Default 1.")
-    staircase: bool = Field(False, description="Apply gamma in whole steps of `every` (floor(t / every)). Default false.")
-    end: NonNeg | None = Field(None, description="A floor for gamma < 1, a ceiling for gamma > 1 (optax end_value).")
-
-
-class Step(_Phase):
-    """``start * gamma ** floor(t / every)``."""
-
-    kind: Literal["step"] = Field(description="Step decay: multiply by `gamma` every `every` units (torch StepLR).")
-    start: NonNeg | None = start_field()
-    every: Duration = Field(description="Units between two decays (StepLR step_size).")
-    gamma: Positive = Field(0.1, description="Factor applied at each step. Default 0.1.")
+    Args:
+        schedule: one of Keras' built-in ``LearningRateSchedule`` classes.
+        name: the spec's ``name``.
 
-
-class MultiStep(_Phase):
-    """``start * gamma ** #{m in milestones : m <= t}``."""
+    Returns:
+        The spec; ``spec.to_yaml()`` is its YAML text, which loads back to the same fingerprint.
 
-    kind: Literal["multistep"] = Field(description="Multiply by `gamma` at each milestone (torch MultiStepLR).")
-    start: NonNeg | None = start_field()
-    milestones: list[Duration] = Field(
-        min_length=1,
-        description="Times from the phase start, ascending; the new value applies AT each milestone. A repeated milestone counts twice.",
-    )
-    gamma: Positive = Field(0.1, description="Factor applied at each milestone. Default 0.1.")
+    Raises:
+        SpecError: the schedule cannot be imported faithfully (a custom ``LearningRateSchedule``, a subclass, a
+            non-integer step count); the message names its class and why.
+        MissingDependency: keras is not installed.
+    """
+    return load(importers.keras_data(schedule, name=name))
 
 
-class Piecewise(_Phase):
-    """Values given at points; constant, linear or cosine in between; holds the last value."""
-
-    kind: Literal["piecewise"] = Field(description="A list of [at, value] points.")
-    points: list[Point] = Field(
-        min_length=1,
-        description="[at, value] pairs, `at` ascending and the first at 0. The value changes AT each point.",
-    )
-    interpolate: Literal["constant", "linear", "cosine"] = Field(
-        "constant", description="Between two points: hold (constant), linear or cosine interpolation. Default constant."
-    )
-
-
-class InverseTime(_Phase):
-    """``start / (1 + rate * t / every)`` (``floor(t / every)`` if staircase)."""
-
-    kind: Literal["inverse_time"] = Field(description="Inverse-time decay (Keras InverseTimeDecay).")
-    start: NonNeg | None = start_field()
-    rate: NonNeg = Field(description="Decay rate.")
-    every: Duration = Field(1, description="Units per unit of decay (decay_steps). Default 1.")
-    staircase: bool = Field(False, description="Use floor(t / every). Default false.")
-
-
-class InverseSqrt(_Phase):
-    """``start * sqrt(timescale / max(t, timescale))``."""
-
-    kind: Literal["inverse_sqrt"] = Field(description="Inverse square-root decay (Transformer / T5 style).")
-    start: NonNeg | None = start_field()
-    timescale: Duration = Field(description="Value held until t = timescale, then decays as 1/sqrt(t).")
-
-
-class Cyclic(_Phase):
-    """torch ``CyclicLR``: triangular waves between ``low`` and ``high``."""
-
-    kind: Literal["cyclic"] = Field(description="Cyclical learning rate (torch CyclicLR).")
-    low: NonNeg = Field(description="Lower bound (CyclicLR base_lr).")
-    high: NonNeg = Field(description="Upper bound (CyclicLR max_lr).")
-    up: Duration = Field(description="Units from low to high (step_size_up).")
-    down: Duration | None = Field(None, description="Units from high back to low (step_size_down). Default = up.")
-    mode: Literal["triangular", "triangular2", "exp_range"] = Field(
-        "triangular", description="Amplitude scaling: constant, halved every cycle, or gamma**t. Default triangular."
-    )
-    gamma: Positive = Field(1.0, description="Factor per unit for mode exp_range. Default 1.")
-
-
-class OneCycle(_Phase):
-    """torch ``OneCycleLR`` exactly: peak at pct_start*N - 1, end at N - 1, then holds."""
-
-    kind: Literal["onecycle"] = Field(description="One-cycle policy (torch OneCycleLR).")
-    peak: NonNeg = Field(description="The maximum value (max_lr).")
-    duration: Duration | None = Field(None, description="N, the cycle length (total_steps). Required unless it is the last phase and `total` is set.")
-    pct_start: Fraction01 = Field(0.3, description="Fraction of N spent rising. Default 0.3.")
-    div_factor: Positive = Field(25.0, description="Initial value = peak / div_factor. Default 25.")
-    final_div_factor: Positive = Field(1e4, description="Final value = initial / final_div_factor. Default 1e4.")
-    anneal: Literal["cos", "linear"] = Field("cos", description="Annealing shape. Default cos.")
-    three_phase: bool = Field(False, description="Rise, fall back to the initial value, then anneal to the final value. Default false.")
-
-
-class Plateau(_Phase):
-    """torch ``ReduceLROnPlateau`` semantics, driven by metric reports."""
-
-    kind: Literal["plateau"] = Field(description="Reduce by `factor` when the monitored metric stops improving.")
-    start: NonNeg | None = start_field()
-    monitor: str = Field(pattern=rf"^{IDENT}$", description="Name of the metric, e.g. val_loss; reports are passed as metrics={name: [...]}.")
-    mode: Literal["min", "max"] = Field("min", description="Whether lower (min) or higher (max) is better. Default min.")
-    factor: Fraction01 = Field(0.1, description="Multiplier at each reduction, in (0, 1). Default 0.1.")
-    patience: int = Field(10, ge=0, description="Bad reports tolerated; reduce after patience+1 in a row (torch meaning). Default 10.")
-    threshold: NonNeg = Field(1e-4, description="Minimum change that counts as an improvement. Default 1e-4.")
-    threshold_mode: Literal["rel", "abs"] = Field("rel", description="Relative or absolute threshold. Default rel.")
-    cooldown: int = Field(0, ge=0, description="Reports ignored after a reduction. Default 0.")
-    min: NonNeg = Field(0.0, description="Lower bound of the value (min_lr). Default 0.")
-    eps: NonNeg = Field(1e-8, description="Reductions smaller than eps are skipped. Default 1e-8.")
-    every: Duration | None = Field(None, description="Units between two metric reports. Default 1ep (1 when interval is epoch).")
-
-
-# --------------------------------------------------------------------------------------------- combinators
-class Repeat(_Phase):
-    """Restarts: SGDR, CosineAnnealingWarmRestarts, CosineDecayRestarts."""
-
-    kind: Literal["repeat"] = Field(description="Repeat `of` (restarts).")
-    of: "Schedule" = Field(description="The schedule repeated; it must have a finite duration (one period).")
-    times: int | None = Field(None, ge=1, description="Number of cycles; none = forever. After them the last value is held.")
-    mult: float = Field(1.0, ge=1, description="Each period is `mult` x the previous; `of` is stretched to fill it. Default 1.")
-    decay: Positive = Field(1.0, description="Each cycle's values are multiplied by `decay` (cycle i by decay**i). Default 1.")
-
-
-class Product(_Phase):
-    """Pointwise product of schedules (chained multiplicative factors)."""
-
-    kind: Literal["product"] = Field(description="Pointwise product of its parts.")
-    of: list["Schedule"] = Field(min_length=1, description="The factors, each evaluated at the same local time.")
-
-
-class Scale(_Phase):
-    """``by * of``."""
-
-    kind: Literal["scale"] = Field(description="Multiply a schedule by a constant.")
-    by: NonNeg = Field(description="The factor.")
-    of: "Schedule" = Field(description="The schedule scaled.")
-
-
-class Sum(_Phase):
-    """Pointwise sum of schedules (e.g. a floor plus a decaying amplitude)."""
-
-    kind: Literal["sum"] = Field(description="Pointwise sum of its parts (Keras CosineDecayRestarts' unscaled floor).")
-    of: list["Schedule"] = Field(min_length=1, description="The terms, each evaluated at the same local time.")
-
-
-class Clip(_Phase):
-    """``min(max(of, min), max)``."""
-
-    kind: Literal["clip"] = Field(description="Clamp a schedule between `min` and `max`.")
-    min: NonNeg | None = Field(None, description="Lower bound (none: unbounded).")
-    max: NonNeg | None = Field(None, description="Upper bound (none: unbounded).")
-    of: "Schedule" = Field(description="The schedule clamped.")
-
-
-PHASES: dict[str, type[_Phase]] = {
-    m.model_fields["kind"].annotation.__args__[0]: m  # type: ignore[union-attr]
-    for m in (Constant, Linear, Cosine, Polynomial, Exponential, Step, MultiStep, Piecewise, InverseTime, InverseSqrt,
-              Cyclic, OneCycle, Plateau)
-}
-COMBINATORS: dict[str, type[_Phase]] = {"repeat": Repeat, "product": Product, "scale": Scale, "clip": Clip, "sum": Sum}
-NEUTRAL_KINDS: dict[str, type[_Phase]] = {**PHASES, **COMBINATORS}
-
-from . import native as _native  # noqa: E402 - the framework kinds (torch.*, keras.*, optax.*) use the helpers above
-
-KINDS: dict[str, type[BaseModel]] = {**NEUTRAL_KINDS, **_native.KINDS}
-
-
-def schedule_tag(v: Any) -> str | None:
-    """Which member of the Schedule union a raw value is: a kind name, ``number`` or ``list``."""
-    if isinstance(v, BaseModel):
-        return getattr(v, "kind", None)
-    if isinstance(v, bool):
-        return "number"  # rejected by the number validator with a clear message
-    if isinstance(v, (int, float, str)):
-        return "number"
-    if isinstance(v, list):
-        return "list"
-    if isinstance(v, dict):
-        kind = v.get("kind")
-        return kind if isinstance(kind, str) else None
-    return None
-
-
-_SCHEDULE_MEMBERS = (
-    Annotated[NonNeg, Tag("number")],
-    Annotated[list["Schedule"], Tag("list"), Field(min_length=1)],
-    *[Annotated[m, Tag(name)] for name, m in KINDS.items()],
-)
-Schedule = TypeAliasType(
-    "Schedule",
-    Annotated[
-        Union[_SCHEDULE_MEMBERS],  # noqa: UP007 - a tuple of members (star-unpacking in a subscript needs 3.11)
-        Discriminator(
-            schedule_tag,
-            custom_error_type="kind",
-            custom_error_message="unknown or missing kind",
-        ),
-        Field(description="A schedule: a number or $var, a mapping with `kind`, or a list of phases (a sequence)."),
-    ],
-)
-
-def _var_scalar(v: Any) -> Any:
-    if isinstance(v, str):
-        if VAR_RE.match(v):
-            raise PydanticCustomError("var", "a var cannot refer to another var ({v}); give a number or a duration", {"v": v})
-        return check_duration(v)
-    return check_number(v, Bound(ge=0))
-
-
-def _var_entry(v: Any) -> Any:
-    if isinstance(v, list):
-        if not v:
-            raise PydanticCustomError("var", "an empty sweep list; give at least one value")
-        return [_var_scalar(x) for x in v]
-    return _var_scalar(v)
-
-
-_VAR_VALUE_JSON = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": DURATION_PATTERN}]}
-VarEntry = Annotated[
-    int | float | str | list,
-    PlainValidator(_var_entry),
-    WithJsonSchema({"anyOf": [*_VAR_VALUE_JSON["anyOf"], {"type": "array", "minItems": 1, "items": _VAR_VALUE_JSON}]}),
-]
-
-
-class Group(BaseModel):
-    """A parameter group: its learning rate scaled, and/or its own schedules for some of the document's
-    hyperparameters (any other key is one of them, e.g. ``lr``, ``weight_decay``)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        strict=True,
-        frozen=True,
-        json_schema_extra={"propertyNames": {"pattern": rf"^{IDENT}$"}},
-    )
-    __pydantic_extra__: dict[str, Schedule] = Field(init=False)  # type: ignore[assignment]
-
-    scale: NonNeg | None = Field(
-        None,
-        description="Multiplies this group's learning rate: its own `lr` if it gives one, else the document's "
-        "(e.g. 0.1 for a pretrained backbone).",
-    )
-
-
-class Document(BaseModel):
-    """A schedspec v1 document. Any other identifier key is a further hyperparameter schedule (momentum, ...)."""
-
-    model_config = ConfigDict(
-        extra="allow",
-        strict=True,
-        frozen=True,
-        title="schedspec v1",
-        json_schema_extra={"propertyNames": {"pattern": rf"^{IDENT}$"}},
-    )
-    __pydantic_extra__: dict[str, Schedule] = Field(init=False)  # type: ignore[assignment]
-
-    schedspec: Literal[1] = Field(description="Format version; must be 1.")
-    name: str | None = Field(None, description="A short name for the schedule (shown by check, plot and compile).")
-    description: str | None = Field(None, description="Free text: where the recipe comes from.")
-    interval: Literal["step", "epoch"] = Field(
-        "step", description="What k counts: optimizer steps (default) or epochs. Bare durations are in this unit."
-    )
-    steps_per_epoch: int | None = Field(None, gt=0, description="Optimizer steps per epoch; needed for `ep` durations.")
-    total: Duration | None = Field(None, description="Length of training; needed for `%` durations and an open last phase.")
-    vars: dict[Annotated[str, Field(pattern=rf"^{IDENT}$")], VarEntry] = Field(
-        default_factory=dict,
-        description="Named numbers or durations referenced as $name; a list is a sweep axis (several: their product).",
-    )
-    lr: Schedule = Field(description="The learning-rate schedule.")
-    groups: dict[Annotated[str, Field(pattern=rf"^{IDENT}$")], Group] = Field(
-        default_factory=dict,
-        description="Parameter groups by name (torch param groups carrying \"name\", optax labels): each scales the "
-        "learning rate (`scale`) and/or overrides some of the document's hyperparameter schedules.",
-    )
-
-
-for _m in (Group, Document):  # the kinds are built lazily (defer_build) when a document is first validated
-    _m.model_rebuild()
-
-RESERVED = frozenset(Document.model_fields)
-KNOWN_HPARAMS = ("lr", "momentum", "weight_decay", "beta1", "beta2", "eps")
+__all__ = ["Spec", "from_keras", "from_torch", "load", "loads"]

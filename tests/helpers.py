@@ -1,10 +1,9 @@
 """Shared test helpers: plateau cases (synthetic metric sequences, ReduceLROnPlateau configurations, native torch as
-reference, and the parity assertions of the reference §5 (float64: 1e-12*peak + 1e-10*|v|; float32: 1e-6*peak +
+reference, and the parity assertions of docs/language.md (Parity) (float64: 1e-12*peak + 1e-10*|v|; float32: 1e-6*peak +
 1e-5*|v|; NaN only where the reference is NaN)."""
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import uuid
 from pathlib import Path
@@ -107,15 +106,7 @@ def load_module(source: str, directory: Path):
 # ------------------------------------------------------------------------------------------ IR walks for examples
 def ir_nodes(x):
     """Every IR node of a tree (carried starts included), pre-order."""
-    if isinstance(x, ir.Final):
-        yield from ir_nodes(x.node)
-    elif isinstance(x, ir.Node):
-        yield x
-        for f in dataclasses.fields(x):
-            yield from ir_nodes(getattr(x, f.name))
-    elif isinstance(x, tuple):
-        for v in x:
-            yield from ir_nodes(v)
+    return ir.walk(x)
 
 
 def has_plateau(node) -> bool:

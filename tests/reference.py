@@ -1,6 +1,6 @@
-"""An independent float64 reference for schedspec v1 (SPEC §1–§3), in pure Python ``math``.
+"""An independent float64 reference for schedspec v1 (docs/language.md: time, kinds, combinators), in pure Python ``math``.
 
-Written from the SPEC text and the framework-semantics notes (torch ``OneCycleLR`` and ``CyclicLR`` formulas),
+Written from the language reference (docs/language.md) and torch's own ``OneCycleLR`` and ``CyclicLR`` formulas,
 not from ``schedspec.formulas`` or ``schedspec._compile``: it imports nothing from schedspec. It is meant to be
 simple and obviously correct, not fast. Integer arithmetic is used for every boundary (``k - begin``,
 ``k // period``), so it is exact for any ``k``.
@@ -70,7 +70,7 @@ class _Ref:
         return float(raw)
 
     def dur(self, raw) -> int:
-        """A duration in interval units (SPEC §1): bare ints; st/ep/% strings; exact or an error."""
+        """A duration in interval units (docs/language.md, Time): bare ints; st/ep/% strings; exact or an error."""
         raw = self._resolve(raw)
         if isinstance(raw, bool):
             raise RefError("a boolean is not a duration")
@@ -242,7 +242,7 @@ class _Ref:
             return Sched(T, lambda t: s * math.sqrt(ts / max(t, ts)))
 
         if kind == "cyclic":
-            # torch CyclicLR (framework-semantics §1.7), k = local time
+            # torch CyclicLR's formula, k = local time
             low, high = self.num(m["low"]), self.num(m["high"])
             up = self.dur(m["up"])
             down = self.dur(m["down"]) if m.get("down") is not None else up
@@ -265,7 +265,7 @@ class _Ref:
             return Sched(T, fn)
 
         if kind == "onecycle":
-            # torch OneCycleLR (framework-semantics §1.6); held from N - 1 on (SPEC §3)
+            # torch OneCycleLR's formula; held from N - 1 on (docs/language.md, onecycle)
             N = T
             peak = self.num(m["peak"])
             pct, div, fdiv = opt("pct_start", 0.3), opt("div_factor", 25.0), opt("final_div_factor", 1e4)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 import schedspec
-from schedspec.cli import main, schema_text
+from schedspec.cli import main
+from schedspec.cli.schema import schema_text
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(glob.glob(str(ROOT / "examples" / "*.yaml")))

@@ -2,7 +2,7 @@
 
 Every emitted module is written to a file, imported, and checked for k = 0 .. 2 x length against
 ``schedspec.evaluate`` in float64, against the native schedulers of each framework, and against the lr that a
-real optimizer applied. Tolerances (reference §5), with ``peak = max |b|``:
+real optimizer applied. Tolerances (docs/language.md, Parity), with ``peak = max |b|``:
 
 * float64 vs float64 (torch): ``|a - b| <= 1e-12 * peak + 1e-10 * |b|``;
 * anything float32 (keras, optax, jax): ``|a - b| <= 1e-6 * peak + 1e-5 * |b|``;
@@ -63,7 +63,7 @@ def assert_f64(actual, expected, what: str = "") -> None:
 def assert_f32(actual, expected, what: str = "", peak: float | None = None) -> None:
     """float32 parity: |a - b| <= 1e-6 * peak + 1e-5 * |b| (+ the smallest normal float32: below it float32 has
     no relative precision at all, e.g. a random spec's end value 1.7e-133 is 0 in float32). ``peak`` is the
-    schedule's peak (reference §5); by default the largest expected value compared."""
+    schedule's peak (docs/language.md, Parity); by default the largest expected value compared."""
     a, b = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
     assert a.shape == b.shape, (a.shape, b.shape)
     if peak is None:
@@ -889,7 +889,7 @@ def test_cli_exit_codes(tmp_path, capsys, monkeypatch):
     assert main(["compile", good, "--to", "torch", "-o", str(tmp_path / "missing" / "dir" / "m.py")]) == 2
     assert "cannot write" in capsys.readouterr().err
     # a target framework that is not installed: the source is still written (it is only text), with a note
-    import schedspec._cmd_compile as cmd
+    import schedspec.cli.compile as cmd
 
     real = importlib.util.find_spec
     monkeypatch.setattr(

@@ -6,7 +6,7 @@ The emitted torch scheduler takes metric reports exactly like ``schedspec.to_tor
 ``ReduceLROnPlateau`` (same lrs, same reduction epochs: the float64 decisions are the same operations), against
 ``to_torch`` (bit for bit: the same formulas on Python floats), and against ``schedspec.evaluate``.
 
-Tolerances (reference §5): float64 ``1e-12*peak + 1e-10*|b|``; float32 ``1e-6*peak + 1e-5*|b|``. Synthetic metrics
+Tolerances (docs/language.md, Parity): float64 ``1e-12*peak + 1e-10*|b|``; float32 ``1e-6*peak + 1e-5*|b|``. Synthetic metrics
 keep a margin >= 1e-5 from every threshold, so float32 (jax) decides as float64 does.
 """
 

@@ -1,7 +1,7 @@
 """The JAX evaluator (``schedspec.evaluate``, ``to_jax``, ``evaluate_numpy``) against the float64 reference.
 
-Expected values come from ``tests/reference.py`` (pure Python, written from the SPEC text) or are worked out by
-hand; none is copied from schedspec's own output. Tolerances follow framework-semantics §5:
+Expected values come from ``tests/reference.py`` (pure Python, written from docs/language.md) or are worked out by
+hand; none is copied from schedspec's own output. Tolerances are the parity tolerance (docs/language.md, Parity):
 float64 ``|a-b| <= 1e-12*peak + 1e-10*|b|``, float32 ``|a-b| <= 1e-6*peak + 1e-5*|b|`` (peak = max|ref|).
 """
 
@@ -406,7 +406,7 @@ def _cycle_start_near(P, mult, target):
     ],
 )  # fmt: skip
 def test_large_k_near_a_stretched_cycle_boundary(mult, dtype):
-    """SPEC §1: exact for any k < 2**31, also next to the restart of a `mult` repeat (linear 1 -> 0 per cycle)."""
+    """docs/language.md (Time): exact for any k < 2**31, also next to the restart of a `mult` repeat (linear 1 -> 0 per cycle)."""
     P = 8
     spec = doc({"kind": "repeat", "mult": mult, "of": {"kind": "linear", "start": 1.0, "end": 0.0, "duration": P}})
     start, i = _cycle_start_near(P, mult, 2**29)

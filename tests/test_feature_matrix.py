@@ -16,7 +16,7 @@ cells that today neither work nor refuse (a silent drop): they are strict xfails
 until the cell is moved into ``EXPECTED_WORKS``.
 
 Tolerances: float64 paths (evaluate in float64, torch, emitted torch) ``1e-12*peak + 1e-10*|v|``; float32 paths
-``1e-6*peak + 1e-5*|v|`` (reference §5).
+``1e-6*peak + 1e-5*|v|`` (docs/language.md, Parity).
 """
 
 from __future__ import annotations

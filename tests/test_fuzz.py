@@ -18,8 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import schedspec
-from schedspec import SpecError, spec
-from schedspec.cli import _range_of, main
+from schedspec import SpecError
+from schedspec import language as spec
+from schedspec.analysis import value_range as _range_of
+from schedspec.cli import main
 from schedspec.evaluator import evaluate_numpy
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

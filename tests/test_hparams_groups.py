@@ -2,7 +2,7 @@
 Keras: against torch ``OneCycleLR(cycle_momentum=True)``, the updates real optimizers applied, and the errors for a
 hyperparameter the optimizer does not have or a group no parameters carry.
 
-Tolerances (reference §5): float64 ``1e-12*peak + 1e-10*|b|``; float32 ``1e-6*peak + 1e-5*|b|``.
+Tolerances (docs/language.md, Parity): float64 ``1e-12*peak + 1e-10*|b|``; float32 ``1e-6*peak + 1e-5*|b|``.
 """
 
 from __future__ import annotations

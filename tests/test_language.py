@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 import schedspec
-from schedspec import SpecError, ir, spec
+from schedspec import SpecError, ir
+from schedspec import language as spec
 
 HEAD = "schedspec: 1\n"
 

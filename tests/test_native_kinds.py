@@ -2,7 +2,7 @@
 
 Every native kind, over at least twice its nominal length: ``schedspec.evaluate`` (float64) of the spec equals the
 native object stepped the documented way (torch: ``optimizer.step(); scheduler.step()``, the lr of update k;
-Keras/optax: ``schedule(k)``). Tolerances (framework-semantics §5): float64 against torch,
+Keras/optax: ``schedule(k)``). Tolerances (docs/language.md, Parity): float64 against torch,
 ``|a - b| <= 1e-12 * peak + 1e-10 * |b|``; against float32 Keras/optax, ``1e-6 * peak + 1e-5 * |b|``; piecewise
 constant schedules change at exactly the same k. Also: the four cross-framework translations the issue names, each
 compiled to another framework and compared value by value with the original native object, and the bad-input
@@ -477,7 +477,7 @@ def test_optax_kind_equals_optax(name):
 def test_every_native_kind_is_tested():
     tested = {f"torch.{n.split()[0]}" for n in TORCH} | {"torch.OneCycleLR", "torch.ReduceLROnPlateau"}
     tested |= {f"keras.{n.split()[0]}" for n in KERAS} | {f"optax.{n.split()[0]}" for n in OPTAX}
-    from schedspec import native
+    from schedspec import dialects as native
 
     assert set(native.KINDS) == tested
 
@@ -763,7 +763,7 @@ def _field_strategy(name: str, prop: dict, children):
 def _native_trees():
     from hypothesis import strategies as st
 
-    from schedspec import native
+    from schedspec import dialects as native
 
     def node(children):
         def one(kind):
@@ -793,8 +793,8 @@ def test_fuzzed_native_kinds_only_ever_raise_spec_errors():
     notes and round-trips through YAML and translation with its fingerprint."""
     from hypothesis import HealthCheck, given, settings
 
+    from schedspec.dialects import neutral_document
     from schedspec.evaluator import evaluate_numpy
-    from schedspec.native import neutral_document
 
     @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(_native_trees(), st_bool())

@@ -2,7 +2,7 @@
 the native ``ReduceLROnPlateau`` of torch and Keras, optax's ``reduce_on_plateau``, and the lr a real optimizer
 applied; composition (warmup -> plateau -> cooldown from whatever the plateau reached); resume; errors.
 
-Tolerances (reference §5): float64 ``1e-12*peak + 1e-10*|b|``; float32 ``1e-6*peak + 1e-5*|b|``; reductions (the
+Tolerances (docs/language.md, Parity): float64 ``1e-12*peak + 1e-10*|b|``; float32 ``1e-6*peak + 1e-5*|b|``; reductions (the
 k where the value changes) must be identical. Synthetic metrics keep a margin >= 1e-5 from every threshold, so
 float32 comparisons (Keras, optax, JAX float32) decide as torch's float64 ones do.
 """
@@ -282,7 +282,7 @@ def test_optax_inject_matches_torch_and_native_reduce_on_plateau():
     assert_f32(used, ref, "optax inject vs torch")
     assert changes_rel(used) == changes(ref)
     # optax's own reduce_on_plateau(patience P+1, cooldown C, atol, rtol 0) applies the new scale to the update
-    # that gave the value: its scale after report j is our value for epoch j + 1 (reference §3.6)
+    # that gave the value: its scale after report j is our value for epoch j + 1 (Keras ReduceLROnPlateau reduces at the end of an epoch)
     rop = optax.contrib.reduce_on_plateau(patience=3, cooldown=1, factor=0.5, atol=0.01, rtol=0.0)
     rstate = rop.init(params)
     scales = []
@@ -357,7 +357,7 @@ def test_keras_callback_matches_native_reduce_lr_on_plateau():
     metrics = [1.0, 0.9, 0.9, 0.9, 0.9, 0.95, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, NAN, 0.7, 0.7, 0.7, 0.7, 0.7]
     native = keras_fit(keras.optimizers.SGD(learning_rate=0.1), [keras.callbacks.ReduceLROnPlateau(
         monitor="val_loss", mode="min", factor=0.5, patience=3, cooldown=2, min_delta=1e-4, min_lr=0.01)], metrics)  # fmt: skip
-    # keras(p, c) == torch(p - 1, max(c - 1, 0)); min_delta is absolute (reference §2.4)
+    # keras(p, c) == torch(p - 1, max(c - 1, 0)); min_delta is absolute (Keras ReduceLROnPlateau)
     spec = {"schedspec": 1, "interval": "epoch", "steps_per_epoch": 1,
             "lr": {"kind": "plateau", "start": 0.1, "monitor": "val_loss", "patience": 2, "cooldown": 1,
                    "factor": 0.5, "threshold": 1e-4, "threshold_mode": "abs", "min": 0.01}}  # fmt: skip

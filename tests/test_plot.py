@@ -24,8 +24,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import schedspec
-from schedspec import _termplot, plotting
+from schedspec import plotting
 from schedspec.cli import main
+from schedspec.plotting import terminal as _termplot
 
 pytest.importorskip("matplotlib")
 
@@ -560,6 +561,6 @@ def test_missing_matplotlib_names_the_extra(write, tmp_path):
 
 
 def test_importing_plotting_does_not_import_matplotlib():
-    code = "import schedspec, schedspec.plotting, schedspec._termplot, schedspec._cmd_plot, sys; print('matplotlib' in sys.modules)"
+    code = "import schedspec, schedspec.plotting, schedspec.plotting.terminal, schedspec.cli.plot, sys; print('matplotlib' in sys.modules)"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert res.stdout.strip() == "False", res.stderr

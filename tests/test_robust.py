@@ -22,7 +22,8 @@ import pytest
 import yaml
 
 import schedspec
-from schedspec import SpecError, lower
+from schedspec import SpecError
+from schedspec import lowering as lower
 from schedspec.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -346,7 +347,7 @@ def test_check_extrema_equal_a_dense_evaluation_of_every_member():
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    from schedspec.cli import _range_of
+    from schedspec.analysis import value_range as _range_of
     from schedspec.evaluator import evaluate_numpy
 
     @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

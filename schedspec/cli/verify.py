@@ -10,7 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .cli import UsageError, add_metrics_argument, cli_hints, load_spec, parse_metrics
+from ..errors import LogError, UsageError
+from ._common import add_metrics_argument, add_set_argument, cli_hints, load_spec, parse_metrics
+
+HELP = "check a run's logged lr (CSV, JSON lines, TensorBoard) against the spec"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,14 +38,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--group", default=None, help="compare with this parameter group's schedule")
     parser.add_argument("--log-steps", dest="log_steps", choices=("updates", "epochs"), default=None,
                         help="what the log's step column counts (default: updates; epochs for an `epoch` column)")  # fmt: skip
-    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
-                        help="set a var (repeatable): the run's sweep member")  # fmt: skip
+    add_set_argument(parser, "set a var (repeatable): the run's sweep member")
     add_metrics_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     """Verify; print the report; return 0 (follows), 1 (diverges) or raise UsageError (exit 2)."""
-    from ._verify import LogError, verify
+    from .._verify import verify
 
     spec = load_spec(args.spec, args.sets)
     if args.hparam not in spec.program.hparams:

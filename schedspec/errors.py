@@ -1,29 +1,29 @@
-"""Errors and warnings with a source position: ``file:line:col: message``."""
+"""Every exception schedspec raises on purpose, and the helpers that phrase them.
+
+* :class:`SpecError` (a ``ValueError``): a spec has problems; ``.issues`` lists each :class:`Issue`, positioned
+  ``file:line:col: message`` (its subclass :class:`PlateauNeedsMetrics`: a plateau evaluated without its reports).
+* :class:`MissingDependency` (an ``ImportError``): an optional framework is not installed; names the extra.
+* :class:`UsageError`: bad usage of a library helper or of the command line (a range string, an option); the CLI
+  exits with code 2.
+* :class:`PlotError` (a ``ValueError``): a plot cannot be drawn as asked.
+* :class:`LogError` (a ``ValueError``): a training log cannot be read (``schedspec verify``).
+"""
 
 from __future__ import annotations
 
 import difflib
+import importlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Issue", "SpecError", "MissingDependency", "did_you_mean", "format_path", "sanitize"]
+from ._text import sanitize
+
+__all__ = [
+    "Issue", "LogError", "MissingDependency", "PlateauNeedsMetrics", "PlotError", "SpecError", "UsageError",
+    "did_you_mean", "format_path", "require", "require_keras",
+]  # fmt: skip
 
 Path = tuple  # a tuple of str keys and int indices, e.g. ("lr", 1, "duration")
-
-
-def sanitize(text: object) -> str:
-    """Text safe to print to a terminal or inside a ``#`` comment: every non-printable character escaped, as
-    ``repr`` does.
-
-    Newlines, carriage returns, escape sequences (ESC), NUL, Unicode line/paragraph separators and bidi controls
-    (U+202E...) become visible escapes (``\\n``, ``\\x1b``, ``\\u202e``...), so user text (a spec's ``name``, a
-    key, a file name) can neither reorder nor recolour what is printed around it. Used wherever user strings reach
-    the terminal (errors, ``check``, ``eval`` headers, ``plot``) and by the emitters' comments.
-
-    >>> sanitize("a\\nb\\u202ec")
-    'a\\\\nb\\\\u202ec'
-    """
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(text))
 
 
 def format_path(path: Sequence[str | int]) -> str:
@@ -84,6 +84,10 @@ class SpecError(ValueError):
         return "\n".join(str(i) for i in self.issues)
 
 
+class PlateauNeedsMetrics(SpecError):
+    """A plateau was evaluated where it needs metric reports, and none were given."""
+
+
 class MissingDependency(ImportError):
     """An optional framework is not installed."""
 
@@ -95,11 +99,38 @@ class MissingDependency(ImportError):
         )
 
 
+class UsageError(Exception):
+    """Bad usage of a helper or of the command line (exit code 2 there): a malformed range, an unknown option value,
+    a file that cannot be written."""
+
+
+class PlotError(ValueError):
+    """A plot cannot be drawn as asked (a range outside the schedule, a schedule that never ends, ...)."""
+
+
+class LogError(ValueError):
+    """The log cannot be read or has no usable column (one line: ``LOG[:line]: what is wrong``)."""
+
+
 def require(module: str, extra: str | None = None):
     """Import ``module`` or raise :class:`MissingDependency` naming the extra to install."""
-    import importlib
-
     try:
         return importlib.import_module(module)
     except ImportError as exc:  # pragma: no cover - exercised by tests that hide a module
         raise MissingDependency(module.split(".")[0], extra) from exc
+
+
+def require_keras():
+    """Import keras, or raise :class:`MissingDependency` (not installed) or an ImportError naming the backend to set
+    (installed, but its backend, ``KERAS_BACKEND``, cannot be imported)."""
+    try:
+        import keras
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] == "keras":
+            raise MissingDependency("keras", "keras") from exc
+        raise ImportError(
+            f"keras is installed, but importing it failed ({exc}). Keras 3 runs on the backend named by the "
+            "KERAS_BACKEND environment variable (default 'tensorflow'); set KERAS_BACKEND=jax or KERAS_BACKEND=torch "
+            "before keras is first imported"
+        ) from exc
+    return keras

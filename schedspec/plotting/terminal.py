@@ -1,7 +1,8 @@
-"""Text plots for the terminal: a braille (or plain ASCII) line chart and a one-line ``sparkline``.
+"""The terminal view: text plots (a braille or plain ASCII line chart, a one-line ``sparkline``) and :func:`text`, a
+whole plot as text.
 
 Nothing here evaluates a schedule: the caller passes points that are already reduced to the chart's resolution
-(:mod:`schedspec.plotting` does that with a per-column envelope), and this module only draws them.
+(:func:`schedspec.plotting.prepare` does that with a per-column envelope), and the charts only draw them.
 
 A braille character holds 2 x 4 dots, so a chart ``P`` characters wide and ``H`` rows high has ``2P x 4H`` dots.
 Points are joined either as a staircase (``steps=True``: the value of update ``k`` holds until ``k + 1``, which is
@@ -13,10 +14,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-__all__ = ["Series", "chart", "sparkline", "fmt_num", "GUTTER", "RIGHT_MARGIN"]
+from .._text import sanitize
+from ..errors import PlotError
+from .data import Panel, View, fmt_value
+from .diff import diff_line
+from .prepare import prepare
+
+__all__ = ["Series", "chart", "sparkline", "fmt_num", "text", "GUTTER", "RIGHT_MARGIN"]
 
 _BLOCKS = "▁▂▃▄▅▆▇█"
 # Braille dot bits by (column in cell, row in cell from the top).
@@ -279,7 +287,6 @@ def chart(
     v_bar, v_tick, corner, h_bar, h_tick = (
         ("|", "+", "+", "-", "+") if ascii_axes else ("│", "┤", "└", "─", "┬")
     )
-    from ._errors import sanitize
 
     lines: list[str] = []  # titles and legends carry user text (spec names): escaped, never raw to the terminal
     if title:
@@ -346,3 +353,102 @@ def chart(
         lines.append(" " * (LABEL_WIDTH + 2) + tail)
         lines.append(xlabel.rjust(width))
     return "\n".join(line.rstrip() for line in lines)
+
+
+# --------------------------------------------------------------------------------------------- a view as text
+def text(
+    specs: Sequence | Any,
+    *,
+    width: int,
+    height: int = 14,
+    color: bool = False,
+    charset: str = "braille",
+    **prepare_kw: Any,
+) -> tuple[str, View]:
+    """The plot as text for the terminal: the main schedule, then one small chart per other hyperparameter.
+
+    Several curves are overlaid in colour when ``color`` is on; without colour each curve gets its own chart (same
+    axes ranges), so they can be told apart. A hyperparameter that is constant on the range is one line.
+
+    Returns:
+        ``(text, view)``.
+    """
+
+    specs = list(specs) if isinstance(specs, (list, tuple)) else [specs]
+    plot_w = width - GUTTER - RIGHT_MARGIN
+    if plot_w < 8:
+        raise PlotError(f"--width must be at least {GUTTER + RIGHT_MARGIN + 8} (got {width})")
+    dots = plot_w * (2 if charset == "braille" else 1)
+    view = prepare(specs, columns=dots, **prepare_kw)
+    xlabel = view.xunit + "s"
+    out: list[str] = []
+    for i, p in enumerate(view.panels):
+        h = height if i == 0 or p.hparam == "difference" else max(3, height // 3)
+        values = [c.values[np.isfinite(c.values)] for c in p.curves]
+        values = [v for v in values if v.size]
+        if not values:
+            out.append(f"{p.ylabel}: no finite values on the range")
+            continue
+        lo, hi = min(float(v.min()) for v in values), max(float(v.max()) for v in values)
+        if i > 0 and p.hparam != "difference" and lo == hi:
+            out.append(
+                f"{p.ylabel}: {fmt_value(lo)} (constant on {view.xunit}s {fmt_num(view.xlim[0])}..{fmt_num(view.xlim[1])})"
+            )
+            continue
+        marks = _marks(p)
+        series = [Series(c.label, c.x, c.values, c.style) for c in p.curves]
+        title = view.title + " · " + p.ylabel if i == 0 else p.ylabel
+        if p.hparam == "difference":
+            title = f"difference: {view.labels[0]} − {view.labels[1]}"
+        common = dict(
+            width=width, xlim=view.xlim, log=p.log, xlabel=xlabel, steps=view.steps, charset=charset
+        )
+        if len(series) == 1 or color:
+            out.append(chart(series, height=h, title=title, marks=marks, color=color, **common))
+        else:
+            ylim = (lo, hi) if not p.log else _log_lim(p)
+            each = max(3, h // min(len(series), 3))
+            out.append(title)
+            for s in series:
+                own = _marks(p, s.style) or marks
+                out.append(chart([s], height=each, title="  " + s.label, marks=own, ylim=ylim, **common))
+        bl = _boundary_line(p, view)
+        if bl:
+            out.append(bl)
+        out.append("")
+    if view.diff is not None:
+        out.append(diff_line(view))
+    return "\n".join(out).rstrip("\n") + "\n", view
+
+
+def _log_lim(p: Panel) -> tuple[float, float]:
+    pos = [c.values[c.values > 0] for c in p.curves]
+    pos = [v for v in pos if v.size]
+    if not pos:
+        return (1.0, 10.0)
+    return min(float(v.min()) for v in pos), max(float(v.max()) for v in pos)
+
+
+def _marks(p: Panel, style: int | None = None) -> list[tuple[float, str]]:
+    """(x, kind) of the panel's boundaries (of one curve's when ``style`` is given), one per x."""
+    seen: dict[float, str] = {}
+    for b in p.boundaries:
+        if style is not None and b.style != style:
+            continue
+        seen.setdefault(b.x, b.kind)
+    return sorted(seen.items())
+
+
+def _boundary_line(p: Panel, view: View) -> str:
+    """``phases: linear @0 0 → cosine @2k 0.0006 → hold @600k 6e-05`` for the first curve's boundaries."""
+
+    if not p.boundaries:
+        return ""
+    style = p.boundaries[0].style
+    parts = []
+    for b in sorted((b for b in p.boundaries if b.style == style), key=lambda b: b.k):
+        jump = "" if b.before is None or b.before == b.after else f"{fmt_value(b.before)}→"
+        parts.append(f"{b.kind} @{fmt_num(b.x)}: {jump}{fmt_value(b.after)}")
+    first = next((c.label for c in p.curves if c.style == style), view.labels[0])
+    head = "  phases: " if len(p.curves) == 1 else f"  phases ({first}): "
+    return head + " | ".join(parts)

@@ -11,17 +11,18 @@ import os
 import shutil
 import sys
 
-from ._errors import SpecError, sanitize
-from .cli import UsageError, add_metrics_argument, cli_hints, load_spec, parse_metrics
+from .._text import sanitize
+from ..errors import SpecError, UsageError
+from ._common import add_metrics_argument, add_set_argument, cli_hints, load_spec, parse_metrics
+
+HELP = "plot one or more specs (PNG/SVG/PDF, or in the terminal)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the ``plot`` options on its subparser."""
     parser.add_argument("specs", nargs="+", metavar="SPEC")
     parser.add_argument("-o", "--output", default=None, metavar="FILE", help="write a .png, .svg or .pdf")
-    parser.add_argument(
-        "--set", dest="sets", action="append", default=[], metavar="NAME=VALUE", help="override a var"
-    )
+    add_set_argument(parser)
     parser.add_argument("--log", action="store_true", help="logarithmic y axis for the main schedule")
     parser.add_argument(
         "--at",
@@ -112,7 +113,7 @@ def _charset(choice: str | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``schedspec plot``; return the exit code (errors are raised for :func:`schedspec.cli.main`)."""
-    from . import plotting
+    from .. import plotting
 
     out = args.output
     if out is not None:

@@ -12,7 +12,10 @@ import importlib.util
 import os
 import sys
 
-from .cli import UsageError, load_spec
+from ..errors import UsageError
+from ._common import add_set_argument, load_spec
+
+HELP = "write standalone Python source for torch, keras, optax or jax"
 
 # The module each target's emitted code imports (optax schedules are plain jax functions).
 _NEEDS = {"torch": "torch", "keras": "keras", "optax": "jax", "jax": "jax"}
@@ -20,7 +23,7 @@ _NEEDS = {"torch": "torch", "keras": "keras", "optax": "jax", "jax": "jax"}
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the ``compile`` arguments on its subparser."""
-    from ._emit import TARGETS
+    from .._emit import TARGETS
 
     parser.description = (
         "Write one schedule of SPEC as a standalone Python module for torch, keras, optax or jax. The module "
@@ -34,16 +37,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-o", "--output", default=None, metavar="FILE", help="write to FILE (default: stdout)"
     )
-    parser.add_argument(
-        "--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
-        help="set a var (repeatable); a sweep must be reduced to one member this way",
-    )  # fmt: skip
+    add_set_argument(parser, "set a var (repeatable); a sweep must be reduced to one member this way")
     parser.add_argument("--hparam", default="lr", help="which schedule (default lr; torch supports lr only)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Emit the module; return the exit code."""
-    from ._emit import emit
+    from .._emit import emit
 
     spec = load_spec(args.spec, args.sets)
     if args.hparam not in spec.program.hparams:

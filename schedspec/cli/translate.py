@@ -15,7 +15,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .cli import UsageError, load_spec
+from ..errors import UsageError
+from ._common import load_spec
+
+HELP = "rewrite a spec written in framework kinds (torch.*, keras.*, optax.*) in neutral kinds"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,9 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Translate; return the exit code."""
-    from ._dump import dump
-    from ._load import loads
-    from .native import neutral_document
+    from .._dump import dump
+    from ..dialects import neutral_document
+    from ..spec import loads
 
     if not args.to_neutral:
         raise UsageError(

@@ -1,4 +1,4 @@
-"""YAML text -> plain data plus the source position of every value and key.
+"""The source of a spec: YAML text -> plain data plus the position of every value and key (:class:`Source`).
 
 * YAML 1.2 core schema: ``1e-3`` is a float, only ``true``/``false`` are booleans (``yes``/``on`` stay strings),
   ``0o17``/``0x1f`` are ints, ``.inf``/``.nan`` are floats.
@@ -9,13 +9,14 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass, field
 
 import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from ._errors import Issue, SpecError
+from .errors import Issue, SpecError, format_path
 
 MAX_BYTES = 1 << 20  # a real spec is a few KiB; anything over 1 MiB is refused before it is parsed
 MAX_NODES = 100_000  # alias expansion ("billion laughs") guard
@@ -70,8 +71,9 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|
 
 
 @dataclass
-class Document:
-    """Parsed YAML: the data, and positions keyed by path tuples (``("lr", 0, "duration")``)."""
+class Source:
+    """A spec's source: its data (plain dicts, lists and scalars), the file it came from, and the line and column of
+    every value and key, keyed by path tuples (``("lr", 0, "duration")``); a dict given in Python has no positions."""
 
     data: object
     file: str
@@ -90,8 +92,19 @@ class Document:
                 return self.positions[p]
         return (None, None)
 
+    def get(self, path: tuple):
+        """The value at ``path`` in the data, or None when there is none."""
+        cur = self.data
+        for key in path:
+            if isinstance(cur, dict) and key in cur:
+                cur = cur[key]
+            elif isinstance(cur, list) and isinstance(key, int) and 0 <= key < len(cur):
+                cur = cur[key]
+            else:
+                return None
+        return cur
+
     def issue(self, path: tuple, message: str, key: bool = False, severity: str = "error") -> Issue:
-        from ._errors import format_path
 
         line, col = self.where(path, key=key)
         return Issue(self.file, line, col, format_path(path), message, severity)
@@ -169,8 +182,8 @@ def _tab_issues(text: str, file: str) -> list[Issue]:
     return issues
 
 
-def parse(text: str | bytes, file: str = "<string>") -> Document:
-    """Parse YAML text into a :class:`Document`, or raise :class:`SpecError` with every position known."""
+def parse(text: str | bytes, file: str = "<string>") -> Source:
+    """Parse YAML text into a :class:`Source`, or raise :class:`SpecError` with every position known."""
     if isinstance(text, bytes):
         if len(text) > MAX_BYTES:
             raise SpecError([_too_big(file, len(text))])
@@ -213,7 +226,7 @@ def parse(text: str | bytes, file: str = "<string>") -> Document:
             loader.dispose()
     if node is None:
         raise SpecError([Issue(file, 1, 1, "<document>", "the file is empty; a spec needs at least `schedspec: 1` and `lr`")])
-    doc = Document(None, file)
+    doc = Source(None, file)
     issues: list[Issue] = []
     budget = [MAX_NODES]
 
@@ -245,7 +258,6 @@ def parse(text: str | bytes, file: str = "<string>") -> Document:
                 key = knode.value  # `1: x` -> key "1"; the models reject it with a clear message
             kpath = path + (key,)
             if key in out:
-                from ._errors import format_path
 
                 issues.append(
                     Issue(
@@ -280,7 +292,6 @@ def check_shape(data, file: str) -> None:
     Raises:
         SpecError: positioned at the path of the first value found too deep.
     """
-    from ._errors import format_path
 
     stack = [(data, (), 0)]
     count = 0
@@ -307,9 +318,8 @@ def _too_big(file: str, size: int) -> Issue:
     )
 
 
-def read(path: str) -> Document:
+def read(path: str) -> Source:
     """Read and parse a spec file (refusing oversized files before reading them)."""
-    import os
 
     try:
         size = os.stat(path).st_size

@@ -1,0 +1,128 @@
+"""What ``schedspec check`` computes about a spec, apart from printing it: the phase table, exact min/max over
+every sweep member, the metrics the plateaus need, the parameter groups' lines, and how far to evaluate.
+
+Nothing here imports numpy at module level, jax, a framework or matplotlib: ``check`` stays fast. The CLI prints
+these results; plotting and the evaluator's callers use :func:`parse_range` and :func:`default_length`.
+"""
+
+from __future__ import annotations
+
+from . import _compile, _metrics, _range, ir
+from ._text import short_number
+from .errors import SpecError, UsageError
+
+__all__ = ["default_length", "group_lines", "minmax", "monitors", "parse_range", "phase_rows", "value_range"]
+
+
+def parse_range(text: str) -> range:
+    """``"A:B"`` / ``"A:B:S"`` / ``"A"`` -> ``range(A, B[, S])`` of update indices (B exclusive; ``"A"`` is A alone).
+
+    Raises:
+        UsageError: not whole numbers, ``A < 0``, ``B <= A``, ``S <= 0``, or a step at or above 2**31.
+    """
+    parts = text.split(":")
+    try:
+        nums = [int(p) for p in parts]
+    except ValueError:
+        raise UsageError(f"--at expects A:B or A:B:S with whole numbers, got {text!r}") from None
+    if len(nums) == 1:
+        nums = [nums[0], nums[0] + 1]
+    if len(nums) not in (2, 3) or (len(nums) == 3 and nums[2] <= 0) or nums[0] < 0 or nums[1] <= nums[0]:
+        raise UsageError(f"--at expects A:B[:S] with 0 <= A < B and S > 0, got {text!r}")
+    if nums[1] - 1 > 2**31 - 1:
+        raise UsageError("--at: steps must be below 2**31")
+    return range(*nums)
+
+
+def default_length(spec, hparam: str = "lr") -> int | None:
+    """How far to evaluate by default: to the end of the schedule or `total`, whichever is later (the longest sweep
+    member's end when a duration var sweeps); None if it never ends."""
+    program = spec.program
+    node = program.hparams.get(hparam)
+    if node is None:
+        return program.total
+    ends = {_compile.dur(node.duration, g.env) for g in _range.groups(node.duration, program.vars)}
+    if None in ends:
+        return program.total
+    return max([*ends, *([program.total] if program.total is not None else [])])
+
+
+def phase_rows(node: ir.Node) -> list[tuple[str, int, int | None, float | None, float | None]]:
+    """The top-level phases of a bound schedule: ``(kind, begin, end, start value, end value)`` (float64; a value
+    is None where it cannot be computed without metric reports; ``end`` None for a phase that never ends)."""
+    rows = []
+    for part, begin, end in ir.phases(node):
+        fn = _compile.build(part, _range.SafeMathXP)
+        v0 = _safe(fn, 0)
+        v1 = _safe(fn, part.duration) if part.duration is not None else None
+        rows.append((ir.kind(part), begin, end, v0, v1))
+    return rows
+
+
+def _safe(fn, t):
+    try:
+        return float(fn(t, {}))
+    except SpecError:
+        return None
+
+
+def minmax(program: ir.Program, hparam: str, length: int | None) -> tuple[float, float] | None:
+    """(min, max) over steps 0..length of a schedule of ``program`` (every sweep member of its vars), or None when
+    its values depend on metric reports (a plateau) or ``length`` is None; see :func:`value_range`."""
+    r = value_range(program, hparam, lambda d: length)
+    return None if r is None else r[:2]
+
+
+def value_range(program: ir.Program, hparam: str, length_of=None) -> tuple[float, float, set[int]] | None:
+    """(min, max, lengths) of ``program.hparams[hparam]`` over steps 0..length for EVERY sweep member, exact.
+
+    ``length_of(duration)`` gives the range of a member whose schedule lasts ``duration`` (default: to its end or
+    ``total``, whichever is later); ``lengths`` is the set of ranges used. The analysis (:mod:`schedspec._range`)
+    evaluates only the steps where an extreme can be (each monotone piece's ends; periodic shapes' first and last
+    cycles) for all members at once, and densely only a product or sum of changing parts. None when the values
+    depend on metric reports, or a member never ends and no ``total`` is set.
+    """
+    node = program.hparams[hparam]
+    if length_of is None:
+        def length_of(d):
+            lengths = [x for x in (d, program.total) if isinstance(x, int)]
+            return max(lengths) if lengths else None
+    lo, hi, lengths = float("inf"), -float("inf"), set()
+    try:
+        for group in _range.groups(node, program.vars):
+            length = length_of(_compile.dur(node.duration, group.env))
+            if length is None:
+                return None
+            a, b = _range.extrema(node, 0, length, group)
+            lo, hi = min(lo, float(a.min())), max(hi, float(b.max()))
+            lengths.add(length)
+    except (_range.NeedsMetrics, SpecError):  # a plateau: its values depend on the reports
+        return None
+    return lo, hi, lengths
+
+
+def monitors(node: ir.Node) -> list[str]:
+    """The metrics the plateaus of a schedule monitor, in order (numpy-free, jax-free)."""
+    return list(dict.fromkeys(s.monitor for s in _metrics.sites(node)))
+
+
+def group_lines(program: ir.Program, unit: str) -> list[str]:
+    """``schedspec check`` lines for the groups of a bound program: each overridden schedule's phases, min/max."""
+    lines = []
+    for gname, own in program.groups.items():
+        lines.append(f"  group {gname}:" + ("" if own else " the document's schedules"))
+        for name, node in own.items():
+            sub = ir.Program(hparams={name: node}, interval=program.interval, steps_per_epoch=program.steps_per_epoch,
+                             total=program.total)  # fmt: skip
+            if isinstance(node, ir.Scale) and node.of == program.hparams.get(name):
+                phases = f"{short_number(node.by)} x the document's `{name}`"
+            else:
+                phases = "; ".join(f"{ir.kind(p)} {b}..{'forever' if e is None else e}" for p, b, e in ir.phases(node))
+            lines.append(f"    {name}: {phases}")
+            lengths = [x for x in (node.duration, program.total) if isinstance(x, int)]
+            r = minmax(sub, name, max(lengths)) if lengths else None
+            if r is not None:
+                lines.append(f"      min {short_number(r[0])}  max {short_number(r[1])}  (over {unit}s 0..{max(lengths)})")
+            elif monitors(node):
+                lines.append(f"      values depend on the metric reports of {', '.join(monitors(node))}")
+    return lines

@@ -1,0 +1,76 @@
+"""The bridge between the lowerer and the dialects: a framework kind is desugared (by its dialect) into neutral data,
+which is validated into the language's models and lowered like a hand-written neutral schedule."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from .. import ir, language
+from ..dialects._base import (
+    Cx,
+    FrameworkKind,
+    N,  # noqa: N817 - builds one neutral mapping
+    NeedLiteral,
+    Stop,
+    is_var,
+    window,
+)
+from ..errors import Issue, format_path
+
+__all__ = ["lower_framework_kind", "validate_neutral"]
+
+@functools.cache
+def _schedule() -> TypeAdapter:
+    return TypeAdapter(language.Schedule)  # built on first use: loading a neutral spec never pays for it
+
+
+def validate_neutral(data: Any) -> Any:
+    """Neutral schedule data -> the language's models (raises pydantic's ``ValidationError``)."""
+    return _schedule().validate_python(data)
+
+
+def lower_framework_kind(lw: Any, m: FrameworkKind, path: tuple, carry: Any, remaining: Any) -> ir.Node | None:
+    """Desugar the framework-kind node ``m`` at ``path`` into neutral data and lower that with ``lw`` (the lowerer).
+
+    Issues found while lowering the neutral form are reported at the framework node, prefixed with its kind. The
+    neutral data is recorded in ``lw.desugared`` under ``path`` (``translate --to-neutral``); the quirks the node
+    relies on go to ``lw.notes`` (through :meth:`Cx.note`).
+    """
+    cx = Cx(lw, path, m.kind, remaining if isinstance(remaining, int) else None)
+    try:
+        span = None
+        if m.duration is not None:
+            if is_var(m.duration):
+                raise NeedLiteral(
+                    ("duration",),
+                    f"`duration` of {m.kind} must be a literal: the native schedule is cut there",
+                )
+            span = cx.steps(m.duration, ("duration",), "the native schedule is cut there")
+            cx.horizon = span
+        data = m.desugar(cx, span, carry)
+        data = window(cx, data, span, "it is cut at its `duration`")
+        if isinstance(data, (int, float)) or is_var(data):
+            data = N("constant", value=data)
+        model = cx.neutral(data)
+    except Stop:
+        return None
+    except NeedLiteral as exc:
+        lw.err(path + exc.sub, f"{m.kind}: {exc.message}")
+        return None
+    lw.desugared[path] = data
+    n_issues, n_warnings = len(lw.issues), len(lw.warnings)
+    node = lw.schedule(model, path, carry, remaining)
+    # The neutral form states the framework's own behaviour: a jump (ConstantLR, a SequentialLR restart) or a
+    # falling first `linear` is what the framework does, not a slip, so it is not a warning (quirks are notes).
+    del lw.warnings[n_warnings:]
+    line, col = lw.doc.where(path)
+    where = format_path(path)
+    for i in range(n_issues, len(lw.issues)):
+        old = lw.issues[i]
+        lw.issues[i] = Issue(
+            old.file, line, col, where, f"{m.kind} (in its neutral form): {old.message}", old.severity
+        )
+    return None if node is None else ir.with_path(node, path)  # every node it desugars to is positioned at it

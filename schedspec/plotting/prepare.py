@@ -1,0 +1,178 @@
+""":func:`prepare`: evaluate and reduce everything a plot shows into a :class:`~schedspec.plotting.data.View`, the same
+for a matplotlib figure and a terminal chart."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from .. import evaluator, ir
+from .._text import sanitize
+from ..errors import PlotError
+from ..lowering import bind
+from ..spec import load
+from .data import (
+    Boundary,
+    Curve,
+    Panel,
+    View,
+    _as_range,
+    _boundaries,
+    _constant,
+    _Grid,
+    _grid,
+    _labels,
+    _length,
+    _member_label,
+    _members,
+    _metrics_per_spec,
+    _per_unit,
+    _scan,
+    _short,
+    _ylabel,
+)  # fmt: skip
+from .diff import diff_panels
+
+__all__ = ["prepare"]
+
+
+def prepare(
+    specs: Sequence,
+    *,
+    hparam: str = "lr",
+    at: Any = None,
+    x: str | None = None,
+    columns: int = 1200,
+    diff: bool = False,
+    panels: bool = True,
+    log: bool = False,
+    dtype: str | None = None,
+    metrics: dict | None = None,
+) -> View:
+    """Evaluate and reduce everything a plot shows.
+
+    Args:
+        specs: loaded :class:`schedspec.Spec` objects (or anything :func:`schedspec.load` accepts).
+        hparam: the main schedule (``lr``).
+        at: the x range ``"A:B[:S]"`` / ``range`` / ``(A, B[, S])`` in x-axis units (B exclusive); default from 0 to
+            the end of the longest schedule (or its ``total``).
+        x: ``"step"`` or ``"epoch"``; default the first spec's interval.
+        columns: pixel (or dot) columns of the plot area; the envelope has at most 4 points per column.
+        diff: two specs: add a panel with their difference and find the first update where they differ.
+        panels: add one panel per other hyperparameter found in the specs.
+        log: logarithmic y for the main panel.
+        dtype: evaluation precision, ``"float32"`` or ``"float64"``; default float32 (as :func:`schedspec.evaluate`),
+            and float64 with ``diff`` (so "first difference" means the schedules differ, not float32 rounding).
+        metrics: ``{name: reports}`` for the plateaus (as :func:`schedspec.evaluate`); each spec gets the metrics
+            its plateaus monitor, and a name that no spec monitors is an error.
+
+    Returns:
+        A :class:`View`.
+
+    Raises:
+        PlotError: a range that cannot be drawn (never-ending schedule without ``at``, ``at`` after the end, ...).
+        SpecError: a spec problem (an unknown ``hparam``, a metric-driven schedule, ...).
+    """
+
+    specs = [load(s) for s in specs]
+    dtype = dtype or ("float64" if diff else "float32")
+    if not specs:
+        raise PlotError("nothing to plot: give at least one spec")
+    if diff and len(specs) != 2:
+        raise PlotError(f"--diff compares exactly two specs (got {len(specs)})")
+    for s in specs:
+        evaluator._node(s, hparam)  # SpecError naming the hparams the spec has
+    per_spec = _metrics_per_spec(specs, metrics)
+    xunit = x or specs[0].program.interval
+    if xunit not in ("step", "epoch"):
+        raise PlotError(f"x must be 'step' or 'epoch' (got {xunit!r})")
+    factors = [_per_unit(s, xunit) for s in specs]
+    labels = _labels(specs)
+    r = _as_range(at)
+    lengths = [_length(s, hparam) for s in specs]
+    if r is None:
+        ends = [n * f for n, f in zip(lengths, factors) if n is not None]
+        if not ends:
+            raise PlotError(
+                "the schedule never ends and no `total` is set, so there is no default range; give --at A:B"
+                if len(specs) == 1
+                else "none of the schedules ends and none sets `total`; give --at A:B"
+            )
+        end = max(ends)
+        grids = [_Grid(0, 1, int(math.floor(end / f + 1e-9)) + 1) for f in factors]
+        xlim = (0.0, float(end))
+    else:
+        grids = [_grid(s, r, f) for s, f in zip(specs, factors)]
+        for s, g, n, f in zip(specs, grids, lengths, factors):
+            if n is not None and g.start > n:
+                raise PlotError(
+                    f"--at {r.start}:{r.stop}: {s.file} ends at {s.program.interval} {n}"
+                    f"{'' if f == 1.0 else f' ({_short(n * f)} {xunit}s)'}; the range must start at or before it"
+                )
+            if g.last > ir.MAX_STEPS:
+                raise PlotError(f"--at: update indices must be below 2**31 (got {g.last})")
+        xlim = (float(r.start), float(r[-1]))
+    if diff and grids[0] != grids[1]:
+        raise PlotError(
+            "--diff needs two specs with the same interval (and steps_per_epoch) on the plotted range"
+        )
+    steps = all(g.step == 1 for g in grids)
+
+    spes = {s.program.steps_per_epoch for s in specs}
+    secondary = None
+    if len(spes) == 1 and None not in spes:
+        spe = spes.pop()
+        secondary = ("epoch", 1.0 / spe) if xunit == "step" else ("step", float(spe))
+
+    # styles: one per (spec, member) of the main hparam, kept for the other panels
+    style_of: dict[tuple[int, int], int] = {}
+    n_style = 0
+    for i, s in enumerate(specs):
+        members, _ = _members(s, hparam)
+        for j in range(len(members)):
+            style_of[(i, j)] = n_style
+            n_style += 1
+
+    def panel(name: str, plog: bool) -> Panel:
+        curves: list[Curve] = []
+        bounds: list[Boundary] = []
+        for i, (s, g, f) in enumerate(zip(specs, grids, factors)):
+            if name not in s.program.hparams:
+                continue
+            members, sweep = _members(s, name)
+
+            def fn(k, s=s, name=name, m=per_spec[i]):
+                return evaluator.evaluate(s, k, hparam=name, dtype=dtype, metrics=m)
+
+            node = bind(s.program, members[0]).hparams[name]
+            if not sweep and isinstance(node, ir.Constant) and isinstance(node.value, float):
+                rows, exact = _constant(node.value, g, columns, dtype)
+            else:
+                rows, exact = _scan(fn, g, columns, rows=len(members) if sweep else 1)
+            for j, (k, v) in enumerate(rows):
+                style = style_of.get((i, j), style_of.get((i, 0), 0) + j)
+                label = _member_label(labels[i], members[j] if sweep else None)
+                curves.append(Curve(label, k, k * f, v, exact, style, i, members[j] if sweep else None))
+            bounds += _boundaries(s, name, members, g.start, g.last, f, style_of.get((i, 0), 0), per_spec[i])
+        return Panel(name, _ylabel(name), curves, bounds, plog)
+
+    result = None
+    if diff:
+        panels_out, result = diff_panels(specs, hparam, grids, factors, labels, style_of, per_spec, columns, dtype, log)
+    else:
+        panels_out = [panel(hparam, log)]
+        if panels:
+            others: list[str] = []
+            for s in specs:
+                others += [h for h in s.program.hparams if h != hparam and h not in others]
+            panels_out += [panel(h, False) for h in others]
+
+    if diff:
+        title = f"{labels[0]} vs {labels[1]}"
+    else:
+        title = " vs ".join(labels) if len(labels) <= 3 else f"{len(labels)} schedules"
+    subtitle = specs[0].program.description or "" if len(specs) == 1 else ""
+
+    subtitle = sanitize(subtitle)
+    return View(title, subtitle, xunit, xlim, secondary, panels_out, steps, labels, result)

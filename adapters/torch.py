@@ -26,6 +26,8 @@ from __future__ import annotations
 import operator
 import warnings
 import weakref
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -34,14 +36,14 @@ from schedspec import _compile, _metrics, ir
 from schedspec._errors import Issue, SpecError, did_you_mean, require
 from schedspec._groups import bound_group_schedules
 from schedspec._load import Spec, load
-from schedspec._param_groups import hparam_key, lr_ratios, set_hparam
+from schedspec._param_groups import hparam_key, lr_ratios, lr_scales, set_hparam
 from schedspec._target import resolve
 from schedspec.formulas import MathXP, NumpyXP
 
 torch = require("torch", "torch")
 from torch.optim.lr_scheduler import LRScheduler  # noqa: E402
 
-__all__ = ["SchedSpecLR", "to_torch"]
+__all__ = ["SchedSpecLR", "TimmSchedSpecLR", "to_torch"]
 
 DEFAULT_BLOCK = 4096
 _STATE_KEYS = ("last_epoch", "_step_count", "base_lrs", "_last_lr")
@@ -120,8 +122,9 @@ class SchedSpecLR(LRScheduler):
     ``get_lr()`` (and ``_get_closed_form_lr()``) return, for each param group ``g``, its spec group's lr at
     ``last_epoch`` when it belongs to one, else ``value(last_epoch) * lr_g / L`` (the rule of
     :mod:`schedspec._param_groups`: ``lr_g`` the lr the group was built with, ``L`` the optimizer's
-    ``defaults["lr"]``; a group built without its own lr gets exactly ``value(last_epoch)``). ``last_epoch`` is
-    ``k``, the index of the next update, under the loop ``optimizer.step(); scheduler.step()``.
+    ``defaults["lr"]``; a group built without its own lr gets exactly ``value(last_epoch)``), times the group's
+    ``lr_scale`` where it carries one (timm's layer decay). ``last_epoch`` is ``k``, the index of the next update,
+    under the loop ``optimizer.step(); scheduler.step()``.
 
     Resume is exact in any order of ``optimizer.load_state_dict``, building the scheduler and
     ``scheduler.load_state_dict``: the factors depend only on the built lrs (saved as ``base_lrs``) and on
@@ -134,6 +137,11 @@ class SchedSpecLR(LRScheduler):
         hparam: the schedule used (``"lr"``).
         spec_name: the spec's name, for messages.
         block_size: steps evaluated at once (0: one scalar evaluation per step).
+        interval: the spec's ``interval``: ``"step"`` (``last_epoch`` counts optimizer updates) or ``"epoch"``
+            (it counts epochs: step the scheduler once per epoch).
+
+    With plateaus: :meth:`report` takes the metric reports; :attr:`reports`, :attr:`monitors`,
+    :attr:`report_every` and :meth:`waiting` read them (for training-loop helpers).
     """
 
     _get_lr_called_within_step = False
@@ -150,6 +158,7 @@ class SchedSpecLR(LRScheduler):
         others: dict[str, ir.Node] | None = None,
         group_nodes: dict[int, dict[str, ir.Node]] | None = None,
         reports: _metrics.Reports | None = None,
+        interval: str = "step",
     ) -> None:
         """Build the scheduler; this writes ``value(0)`` into the optimizer, like every torch scheduler.
 
@@ -166,9 +175,13 @@ class SchedSpecLR(LRScheduler):
                 group gets exactly these values (the lr it was built with is not used).
             reports: the metric reports of the spec's plateaus (:class:`schedspec._metrics.Reports`), when it has
                 any; values are then computed one step at a time from the reports given so far.
+            interval: the spec's ``interval`` (``"step"`` or ``"epoch"``).
         """
         if not isinstance(block_size, int) or block_size < 0:
             raise ValueError(f"block_size must be an int >= 0 (got {block_size!r})")
+        if interval not in ("step", "epoch"):
+            raise ValueError(f"interval must be 'step' or 'epoch' (got {interval!r})")
+        self.interval = interval
         self._others = {name: _compile.build(n, MathXP) for name, n in (others or {}).items()}
         self._group_fns = {
             g: {name: _compile.build(n, MathXP) for name, n in hps.items()} for g, hps in (group_nodes or {}).items()
@@ -234,6 +247,41 @@ class SchedSpecLR(LRScheduler):
             return float(self._lr_fn(self._check_k(k), self._env()))
         return self._scalar(self._check_k(k))
 
+    # ------------------------------------------------------------------ reports (read-only accessors)
+    @property
+    def monitors(self) -> tuple[str, ...]:
+        """The metrics the spec's plateaus monitor, sorted (empty without a plateau)."""
+        return tuple(self._reports.names) if self._reports is not None else ()
+
+    @property
+    def report_every(self) -> Mapping[str, int]:
+        """``{metric: every}``: one report of each monitored metric per ``every`` units of the spec's interval
+        (updates for ``interval: step``, epochs for ``interval: epoch``), counted from k = 0. Read-only."""
+        return MappingProxyType(dict(self._reports.every) if self._reports is not None else {})
+
+    @property
+    def reports(self) -> Mapping[str, tuple[float, ...]]:
+        """``{metric: (report 0, report 1, ...)}``: the reports given so far (restored by
+        :meth:`load_state_dict`), as a read-only snapshot; add one with :meth:`report`."""
+        book = self._reports.reports if self._reports is not None else {}
+        return MappingProxyType({name: tuple(values) for name, values in book.items()})
+
+    def waiting(self) -> list[tuple[str, int]]:
+        """``[(metric, reports needed), ...]``: the metrics whose reports the next update's lr still waits for
+        (empty when it needs none; then ``optimizer.step()`` runs).
+
+        The next update is ``last_epoch``; it needs ``reports needed`` reports of the metric, counted from
+        report 0 (:attr:`reports` has fewer). One entry per metric, in the order of the plateaus in the spec,
+        with the largest number any of its plateaus needs. ``optimizer.step()`` refuses to run while this is not
+        empty, so a training-loop helper reports the metric (:meth:`report`) when it sees it here.
+        """
+        if self._reports is None:
+            return []
+        need: dict[str, int] = {}
+        for site, n in self._reports.missing(self._check_k(self.last_epoch)):
+            need[site.monitor] = max(n, need.get(site.monitor, 0))
+        return list(need.items())
+
     # ------------------------------------------------------------------ groups, hyperparameters, reports
     def _env(self) -> dict:
         return self._reports.env() if self._reports is not None else {}
@@ -251,7 +299,7 @@ class SchedSpecLR(LRScheduler):
         for g, ratio in enumerate(self._ratios):
             fn = self._group_fns.get(g, {}).get("lr")
             out.append(float(fn(k, env)) if fn is not None else base * ratio)
-        return out
+        return self._scale(out)
 
     def _apply_others(self, k: int | None = None) -> None:
         """Set every other hyperparameter schedule on the param groups at ``k`` (default ``last_epoch``)."""
@@ -385,13 +433,31 @@ class SchedSpecLR(LRScheduler):
     def _check_pending(self, optimizer, args, kwargs) -> None:
         if self._pending:
             site, need = self._pending[0]
-            name = site.monitor
+            name, unit = site.monitor, "epoch" if self.interval == "epoch" else "update"
             raise RuntimeError(
-                f"update {self.last_epoch} of {self.spec_name!r} uses the value after {need} reports of {name!r} "
-                f"(one per {site.every} update{'s' if site.every != 1 else ''}), but "
-                f"{len(self._reports.reports[name])} were given: call scheduler.report({name!r}, value) (or "
-                "scheduler.step(metrics=value)) at the end of each interval, before the next optimizer.step()"
+                f"{unit} {self.last_epoch} of {self.spec_name!r} uses the value after {need} reports of {name!r} "
+                f"(one per {site.every} {unit}{'s' if site.every != 1 else ''}), but "
+                f"{len(self._reports.reports[name])} were given: {self._report_hint(name)}"
             )
+
+    def _report_hint(self, name: str) -> str:
+        """How to make the report that an update waits for (the end of the message of :meth:`_check_pending`)."""
+        return (f"call scheduler.report({name!r}, value) (or scheduler.step(metrics=value)) at the end of each "
+                "interval, before the next optimizer.step()")  # fmt: skip
+
+    def step_update(self, num_updates: Any, metric: Any = None) -> None:
+        """timm's per-update call, refused: this scheduler follows torch's loop (build it with ``loop="timm"``).
+
+        Raises:
+            TypeError: always; :class:`TimmSchedSpecLR` (``schedspec.to_torch(spec, optimizer, loop="timm")``)
+                takes timm's ``step_update(num_updates, metric)`` and ``step(epoch, metric)``.
+        """
+        raise TypeError(
+            f"scheduler.step_update({num_updates!r}) is timm's call, but this scheduler follows torch's loop "
+            f"(scheduler.step() once per {'epoch' if self.interval == 'epoch' else 'optimizer update'}): in timm's "
+            "train.py build it with schedspec.to_torch(spec, optimizer, loop='timm'), whose step_update(num_updates, "
+            "metric) and step(epoch, metric) follow timm's"
+        )
 
     @staticmethod
     def _check_k(k: Any) -> int:
@@ -405,12 +471,21 @@ class SchedSpecLR(LRScheduler):
         return k
 
     def _values_at(self, k: int) -> list[float]:
-        """The per-group lrs at ``k`` (a fresh list)."""
+        """The per-group lrs at ``k`` (a fresh list), ``lr_scale`` applied."""
         i = k - self._row0
         if 0 <= i < self._nrows:
             j = i * self._ngroups
-            return self._flat[j : j + self._ngroups]
-        return self._fill(k)
+            return self._scale(self._flat[j : j + self._ngroups])
+        return self._scale(self._fill(k))
+
+    def _scale(self, values: list) -> list:
+        """``values`` times each param group's ``lr_scale`` (timm's layer decay), when a group carries one: the
+        last step of the param-group rule (:func:`schedspec._param_groups.lr_scales`, read from the param groups
+        as they are now)."""
+        scales = lr_scales(self.optimizer.param_groups)
+        if scales is None:
+            return values
+        return [v * s for v, s in zip(values, scales, strict=True)]
 
     def _fill(self, k: Any) -> list[float]:
         k = self._check_k(k)
@@ -440,8 +515,13 @@ class SchedSpecLR(LRScheduler):
         i = self.last_epoch - self._row0  # inlined _values_at: this is the per-step hot path
         if 0 <= i < self._nrows:
             j = i * self._ngroups
-            return self._flat[j : j + self._ngroups]
-        return self._fill(self.last_epoch)
+            row = self._flat[j : j + self._ngroups]
+        else:
+            row = self._fill(self.last_epoch)
+        for group in self.optimizer.param_groups:
+            if "lr_scale" in group:
+                return self._scale(row)
+        return row
 
     def _get_closed_form_lr(self) -> list[float]:
         """Same as :meth:`get_lr` (used by the deprecated ``step(epoch)``)."""
@@ -534,6 +614,172 @@ class SchedSpecLR(LRScheduler):
         )
 
 
+class TimmSchedSpecLR(SchedSpecLR):
+    """A :class:`SchedSpecLR` driven by timm's training loop: ``schedspec.to_torch(spec, optimizer, loop="timm")``.
+
+    timm's ``train.py`` calls ``lr_scheduler.step_update(num_updates=n, metric=...)`` after each optimizer update
+    (``n`` updates done so far) and ``lr_scheduler.step(epoch + 1, metric)`` at the end of each epoch (``metric``
+    None when it skipped validation), and, when it resumes at ``start_epoch``, ``step_update(start_epoch *
+    updates_per_epoch)`` with ``--sched-on-updates``, else ``step(start_epoch)``. timm's schedulers set the lr of
+    the next update or epoch to ``value(t)`` for the ``t`` they are given, and ignore the other call: a scheduler
+    with ``t_in_epochs=True`` follows ``step``, one with ``t_in_epochs=False`` follows ``step_update``
+    (``timm/scheduler/scheduler.py``, ``_get_values``). Here the spec's ``interval`` decides
+    (:attr:`t_in_epochs`):
+
+    * ``interval: step``: ``step_update(n)`` moves to update ``n``: the next update uses ``value(n)``.
+      ``step(epoch, metric)`` does not move the lr; it only gives plateau reports.
+    * ``interval: epoch``: ``step(e, metric)`` moves to epoch ``e``: the epoch's updates use ``value(e)``.
+      ``step_update`` does nothing.
+
+    ``t`` is absolute, so the position never drifts and resuming needs no state but the plateau reports.
+
+    Plateau reports: the ``metric`` of ``step(e, metric)`` (a number when the spec monitors one metric, else
+    ``{name: value}``) is report ``j`` of a monitored metric when that epoch end closes the report's interval
+    ``j``: when ``(j + 1) * every`` equals the scheduler's position (``e`` for ``interval: epoch``; the updates
+    done, ``n`` of the last ``step_update``, for ``interval: step``). Any other metric is no report (timm's
+    validation at an epoch that closes no interval, e.g. its last epoch with ``--val-interval``), and a spec
+    without a plateau ignores it, as timm's schedulers do. The ``metric`` of ``step_update`` (timm's running
+    average of the training loss) is ignored, as timm's own schedulers ignore it. An update whose lr waits for a
+    report is refused by ``optimizer.step()``, as with :meth:`SchedSpecLR.report`.
+
+    Per-group ``lr_scale`` (timm's layer decay) is honoured as by every :class:`SchedSpecLR`.
+
+    Resuming: timm's ``CheckpointSaver`` does not save the scheduler. Without a plateau, timm's own
+    ``step(start_epoch)`` (``interval: epoch``) or ``step_update(start_epoch * updates_per_epoch)`` (``interval:
+    step``, timm's ``--sched-on-updates``) puts a fresh scheduler where it belongs. The other call would leave a
+    fresh scheduler at 0, so the first call of a fresh scheduler is refused when it is that one (``step(e)``
+    with ``e > 0`` for ``interval: step``, ``step_update(n)`` with ``n > 1`` for ``interval: epoch``). With a
+    plateau, save ``lr_scheduler.state_dict()`` in the checkpoint and load it after building the scheduler.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._building = True
+        self._fresh = True  # no timm call and no load_state_dict yet: the position is 0, nothing placed it there
+        super().__init__(*args, **kwargs)
+        self._building = False
+
+    @property
+    def t_in_epochs(self) -> bool:
+        """timm's name for ``interval: epoch`` (timm's ``train.py`` logs it): ``step`` moves the lr, not
+        ``step_update``."""
+        return self.interval == "epoch"
+
+    def step(self, epoch: Any = None, metric: Any = None) -> None:  # type: ignore[override]
+        """timm's end-of-epoch call: ``lr_scheduler.step(epoch + 1, metric)`` (see the class docstring).
+
+        Args:
+            epoch: the epoch about to begin (``e`` epochs done): a whole number in ``[0, 2**31-1]``.
+            metric: the epoch's metric (timm's ``eval_metrics[eval_metric]``), or None when it skipped
+                validation; a plateau report when it closes a report interval, else ignored.
+
+        Raises:
+            ValueError: ``epoch`` missing or not a whole number, a resumed fresh scheduler (see the class
+                docstring), or a number ``metric`` while the spec monitors several metrics.
+        """
+        if self._building:  # LRScheduler.__init__ steps once to write value(0)
+            super().step()
+            return
+        if epoch is None:
+            raise ValueError(
+                "timm's loop calls lr_scheduler.step(epoch + 1, metric) at the end of each epoch; this scheduler "
+                "(loop='timm') needs the epoch. For torch's loop, build it without loop='timm'"
+            )
+        e = self._whole(epoch, "epoch")
+        metrics = self._timm_metrics(metric)
+        if self.interval == "epoch":
+            self._fresh = False
+            self._record(metrics, e)
+            self._move_to(e)
+            return
+        if self._fresh and e > 0:
+            raise ValueError(
+                f"lr_scheduler.step({e}) is the first call of a fresh scheduler: timm resumes at epoch {e} so, but "
+                f"{self.spec_name!r} counts updates (interval: step), so it would restart at update 0. Run timm "
+                "with --sched-on-updates (it then calls step_update(start_epoch * updates_per_epoch)), or load the "
+                "scheduler's state_dict() saved with the checkpoint"
+            )
+        self._fresh = False
+        self._record(metrics, self.last_epoch)
+
+    def step_update(self, num_updates: Any, metric: Any = None) -> None:
+        """timm's per-update call: ``lr_scheduler.step_update(num_updates=n, metric=...)`` after update ``n - 1``.
+
+        Args:
+            num_updates: the optimizer updates done so far: a whole number in ``[0, 2**31-1]``.
+            metric: ignored (timm's running average of the training loss; timm's schedulers ignore it too).
+
+        Raises:
+            ValueError: ``num_updates`` not a whole number, or a resumed fresh scheduler (class docstring).
+        """
+        n = self._whole(num_updates, "num_updates")
+        if self.interval == "step":
+            self._fresh = False
+            self._move_to(n)
+            return
+        if self._fresh and n > 1:
+            raise ValueError(
+                f"lr_scheduler.step_update({n}) is the first call of a fresh scheduler: timm resumes so with "
+                f"--sched-on-updates, but {self.spec_name!r} counts epochs (interval: epoch), so it would restart at "
+                "epoch 0. Run timm without --sched-on-updates (it then calls step(start_epoch)), or load the "
+                "scheduler's state_dict() saved with the checkpoint"
+            )
+        self._fresh = False
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
+        self._fresh = False
+
+    # ------------------------------------------------------------------ internals
+    def _whole(self, value: Any, what: str) -> int:
+        try:
+            k = None if isinstance(value, bool) else operator.index(value)
+        except TypeError:
+            k = None
+        if k is None:
+            raise ValueError(f"lr_scheduler.{'step' if what == 'epoch' else 'step_update'}({value!r}): timm's "
+                             f"{what} must be a whole number (an int)")  # fmt: skip
+        if not 0 <= k <= ir.MAX_STEPS:
+            raise ValueError(f"{what}={k}: it must be in [0, 2**31-1]")
+        return k
+
+    def _timm_metrics(self, metric: Any) -> dict[str, Any] | None:
+        """``{name: value}`` of a plateau spec's metric (None: no metric, or a spec without a plateau)."""
+        if metric is None or self._reports is None:
+            return None
+        names = self._reports.names
+        if isinstance(metric, Mapping):
+            unknown = [n for n in metric if n not in names]
+            if unknown:
+                raise ValueError(f"lr_scheduler.step(epoch, metric): no `plateau` of {self.spec_name!r} monitors "
+                                 f"{unknown[0]!r}{did_you_mean(str(unknown[0]), names)} (monitored: {', '.join(names)})")  # fmt: skip
+            return dict(metric)
+        if len(names) != 1:
+            raise ValueError(f"{self.spec_name!r} monitors {', '.join(names)}: pass lr_scheduler.step(epoch, "
+                             "{name: value, ...})")  # fmt: skip
+        return {names[0]: metric}
+
+    def _record(self, metrics: dict[str, Any] | None, position: int) -> None:
+        """Report each metric whose next report's interval ends at ``position`` (the class docstring's rule)."""
+        for name, value in (metrics or {}).items():
+            if value is not None and (len(self._reports.reports[name]) + 1) * self._reports.every[name] == position:
+                self.report(name, value)
+
+    def _move_to(self, k: int) -> None:
+        """Set the position to ``k`` and write its lrs and hyperparameters (timm's ``t``; no deprecation warning)."""
+        self._step_count += 1
+        self.last_epoch = k
+        self._write_lrs(self._get_closed_form_lr())
+        self._apply_others()
+
+    def _report_hint(self, name: str) -> str:
+        every = self._reports.every[name]
+        unit = "epoch" if self.interval == "epoch" else "update"
+        return (f"timm's loop gives report j as lr_scheduler.step(epoch + 1, metric) at the end of the epoch that "
+                f"ends after {every} x (j + 1) {unit}s; validate at every such epoch end (--val-interval)"
+                f"{'' if self.interval == 'epoch' else ', with epochs of a whole number of report intervals'}, or "
+                "load the scheduler's state_dict() when resuming")  # fmt: skip
+
+
 def _others_for(spec: Spec, hparam: str, hparams: list[str] | None) -> list[str]:
     """The hyperparameter schedules besides the lr that the scheduler sets (default: all of the spec's)."""
     names = [n for n in spec.program.hparams if n not in ("lr", hparam)] if hparam == "lr" else []
@@ -620,6 +866,7 @@ def to_torch(
     block_size: int = DEFAULT_BLOCK,
     hparams: list[str] | None = None,
     groups: dict[str, Any] | None = None,
+    loop: str = "torch",
 ) -> SchedSpecLR:
     """A ``torch.optim.lr_scheduler.LRScheduler`` that sets ``optimizer``'s lr to the spec's value at each step.
 
@@ -655,6 +902,11 @@ def to_torch(
     ``scheduler.step(v)``: with a ``plateau``, ``v`` is the metric report (as ``ReduceLROnPlateau.step(v)``);
     without one it is torch's deprecated ``epoch`` and must be a whole number (see :meth:`SchedSpecLR.step`).
 
+    ``loop="timm"`` gives a :class:`TimmSchedSpecLR` for timm's ``train.py``: ``step_update(num_updates, metric)``
+    after each update and ``step(epoch + 1, metric)`` at each epoch end, the spec's ``interval`` choosing which
+    one moves the lr (timm's ``t_in_epochs``). A param group's ``lr_scale`` (timm's layer decay) multiplies its
+    lr in both loops.
+
     Args:
         spec: a :class:`schedspec.Spec`, a path to a YAML file, or a dict.
         optimizer: a ``torch.optim.Optimizer``.
@@ -665,13 +917,16 @@ def to_torch(
         hparams: the other hyperparameter schedules to set (default: all of the spec's; ``[]``: the lr only, spec
             groups' own schedules of other hyperparameters included).
         groups: ``{spec group: param group index (or list of indices)}`` for param groups without a ``"name"``.
+        loop: ``"torch"`` (default: ``scheduler.step()`` once per update, or per epoch with ``interval:
+            epoch``) or ``"timm"`` (timm's ``step_update``/``step(epoch, metric)``: :class:`TimmSchedSpecLR`).
 
     Returns:
-        A :class:`SchedSpecLR`.
+        A :class:`SchedSpecLR` (a :class:`TimmSchedSpecLR` with ``loop="timm"``).
 
     Raises:
         SpecError: the spec is invalid, has no ``hparam``, sweeps a var without ``vars`` choosing one member,
             sets a hyperparameter the optimizer does not have, or defines a group no param group carries.
+        ValueError: ``loop`` is neither ``"torch"`` nor ``"timm"``.
 
     >>> import torch, schedspec
     >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
@@ -684,6 +939,8 @@ def to_torch(
     >>> lrs
     [0.1, 0.1, 0.05, 0.05, 0.025]
     """
+    if loop not in ("torch", "timm"):
+        raise ValueError(f"loop must be 'torch' or 'timm' (got {loop!r})")
     spec = load(spec)
     spec, node = _resolve(spec, hparam, vars)
     names = _others_for(spec, hparam, hparams)
@@ -700,7 +957,8 @@ def to_torch(
     _check_keys(spec, optimizer, plan)
     trees = [node, *others.values(), *(v for hps in group_nodes.values() for v in hps.values())]
     reports = _metrics.Reports(trees) if any(_metrics.sites(t) for t in trees) else None
-    return SchedSpecLR(
+    cls = TimmSchedSpecLR if loop == "timm" else SchedSpecLR
+    return cls(
         optimizer,
         node,
         fingerprint=spec.fingerprint,
@@ -710,5 +968,6 @@ def to_torch(
         others=others,
         group_nodes=group_nodes,
         reports=reports,
+        interval=spec.program.interval,
     )
 

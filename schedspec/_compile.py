@@ -236,7 +236,7 @@ def _repeat(n, xp):
         decay = param(n.decay, xp, env)
         if F.is_const(decay, 1):
             return v
-        return v * xp.power(decay, xp.f(c))
+        return F.scaled(xp, v, decay, xp.f(c))
 
     if m == 1:
 

@@ -172,7 +172,9 @@ class _Ref:
 
         if kind == "cosine":
             s, e, ex = start(), opt("end", 0.0), opt("exponent", 1.0)
-            return Sched(T, lambda t: e + (s - e) * ((1 + math.cos(math.pi * min(t, T) / T)) / 2) ** ex)
+            # (1 + cos(pi p)) / 2 written as sin(pi (1 - p) / 2) ** 2 (1 - p from integers): the same value, 0 at
+            # p = 1, without the cancellation there that a fractional exponent magnifies past the float64 tolerance
+            return Sched(T, lambda t: e + (s - e) * (math.sin(math.pi * (T - min(t, T)) / (2 * T)) ** 2) ** ex)
 
         if kind == "polynomial":
             s, e, pw = start(), opt("end", 0.0), opt("power", 1.0)

@@ -402,7 +402,8 @@ class Generator:
             lines += self.returns(n.of, t_of, sub)
         else:
             lines += self.assign("v", n.of, t_of, sub)
-            lines.append(f"{INDENT}return v * xp.power({num(decay)}, xp.f(c))")
+            self.formulas.add("scaled")  # v * decay ** c, and 0 where v is 0 even if the power overflows
+            lines.append(f"{INDENT}return scaled(xp, v, {num(decay)}, xp.f(c))")
         return doc, lines
 
     def _fold(self, n, where: str, noun: str, op: str) -> tuple[str, list[str]]:

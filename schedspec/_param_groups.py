@@ -89,9 +89,9 @@ def reference_lr(defaults_lr, built, follows):
 def lr_scales(param_groups):
     """Per param group, its ``lr_scale`` (1.0 for a group without one), or None when no group carries one.
 
-    ``lr_scale`` is timm's per-group lr factor (layer decay); the lr of the group is multiplied by it last (the
-    rule above). It is read whenever the lrs are computed, as timm does, so it follows the param groups as they
-    are (also after ``optimizer.load_state_dict``).
+    ``lr_scale`` is timm's per-group lr factor (layer decay): the last factor of the param-group rule, applied
+    to the lr the group would get without it. It is read whenever the lrs are computed, as timm does, so it
+    follows the param groups as they are (also after ``optimizer.load_state_dict``).
 
     Raises:
         ValueError: an ``lr_scale`` that is not a finite number >= 0 (a bool or a string is not a number).

@@ -40,13 +40,14 @@ def follow(tx, n, *, report_every=None, path=lambda s: s, jit=True):
     state = tx.init(PARAMS)
     update = jax.jit(tx.update) if jit else tx.update
     read = jax.jit(so.current_lr) if jit else so.current_lr
+    report = jax.jit(so.report, static_argnums=1) if jit else so.report
     predicted, applied = [], []
     for k in range(n):
         predicted.append(float(read(state)))
         u, state = update(ONE, state, PARAMS)
         applied.append(-float(u["w"]))
         if report_every and (k + 1) % report_every == 0:
-            state = so.report(state, "val_loss", METRICS[k // report_every])
+            state = report(state, "val_loss", METRICS[k // report_every])
     return predicted, applied, state
 
 

@@ -350,9 +350,12 @@ class PlateauCallback(keras.callbacks.Callback):
     """Feeds a :class:`Schedule`'s plateaus in ``model.fit``: ``callbacks=[schedule.callback()]``.
 
     ``set_model`` attaches the schedule to the model's optimizer; ``on_epoch_end`` reads each monitored metric
-    from the epoch's logs (e.g. ``val_loss`` when ``validation_data`` is given) and reports it. One report per
-    ``fit`` epoch: the spec's report clock (``every``) must end exactly at each epoch's end, which is checked
-    against the optimizer's update count; a missing metric or a misaligned epoch is an error, never skipped.
+    from the epoch's logs (``val_loss`` when ``validation_data`` is given, ``loss``, any metric) and reports it
+    when that epoch end closes the metric's next report interval (``every``, from k = 0, checked against the
+    optimizer's update count): at every epoch for ``every: 1ep``, at every second one for ``every: 2ep`` (with
+    ``validation_freq=2``, the epochs Keras validates). An interval that ends inside an epoch, an epoch of
+    another length than the spec's, or a metric missing from the logs when its report is due is an error,
+    never skipped.
 
     ``PlateauCallback()`` without a schedule finds it in the model's optimizer when ``fit`` starts: the way to
     continue a model reloaded with ``keras.models.load_model`` (its optimizer holds the plateau state).
@@ -388,20 +391,35 @@ class PlateauCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None) -> None:
         logs = logs or {}
         sched = self.schedule
-        k = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)) // sched._divisor
+        iterations = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        unit = "epoch" if sched.interval == "epoch" else "update"
+        if iterations % sched._divisor:
+            raise ValueError(
+                f"epoch {epoch} of fit ended after {iterations} optimizer steps, which is not a whole number of the "
+                f"spec's {unit}s ({sched._divisor} steps each: steps_per_epoch x gradient_accumulation_steps): make "
+                "fit's steps per epoch match (or report by hand with schedule.report)"
+            )
+        k = iterations // sched._divisor
+        steps = (self.params or {}).get("steps")
+        k_next = (iterations + steps) // sched._divisor if steps else None
         for name in sched.monitors:
+            j = sched.reports_made(name)
+            every = sched._reports.every[name]
+            due = (j + 1) * every  # report j is the metric at the end of the spec's interval j
+            if k < due and (k_next is None or k_next <= due):
+                continue  # this epoch end closes none of the metric's intervals (every is longer than an epoch)
+            if k != due:
+                raise ValueError(
+                    f"report #{j} of {name!r} is the metric at the end of interval {j} of the spec's clock (after "
+                    f"{unit} {due - 1}, one report per {every} {unit}{'s' if every != 1 else ''}), but fit's epochs "
+                    f"end after {unit}s {k - 1} and {(k_next or k) - 1}: make fit's epochs end where the plateau's "
+                    "intervals end (steps per epoch, the plateau's `every`), or report by hand with schedule.report"
+                )
             if name not in logs:
                 raise ValueError(
                     f"the schedule's plateau monitors {name!r}, which epoch {epoch} did not log (logged: "
-                    f"{', '.join(sorted(logs)) or 'nothing'}); e.g. val_loss needs validation_data in fit"
-                )
-            j = sched.reports_made(name)
-            every = sched._reports.every[name]
-            if k != (j + 1) * every:
-                raise ValueError(
-                    f"report #{j} of {name!r} belongs at the end of interval {j} (after update {(j + 1) * every - 1}"
-                    f" of the spec's clock, one report per {every}), but epoch {epoch} ended at update {k - 1}: make "
-                    "fit's steps per epoch match the plateau's `every` (or report by hand with schedule.report)"
+                    f"{', '.join(sorted(logs)) or 'nothing'}); e.g. val_loss needs validation_data in fit, and "
+                    "validation at this epoch (validation_freq must divide the plateau's `every`)"
                 )
             sched.report(name, float(logs[name]))
 
@@ -591,8 +609,12 @@ def optimizer(spec: Any, optimizer_cls: Any, *, vars: dict | None = None, gradie
         **kwargs: further constructor arguments (they may not repeat a scheduled hyperparameter).
 
     Returns:
-        The optimizer; with a ``plateau``, ``optimizer.learning_rate`` (the :class:`Schedule`) has
-        ``.callback()`` for ``model.fit``.
+        The optimizer. With a ``plateau`` it is of the class :func:`plateau_optimizer_class` gives and the
+        :class:`Schedule` is already attached to it (so ``optimizer.learning_rate``, the lr of the next update,
+        can be read before ``fit``); pass ``callbacks=[schedspec.adapters.keras.PlateauCallback()]`` to
+        ``model.fit``: it finds the schedule in the model's optimizer and reports each epoch's metric from the
+        logs (``val_loss`` with ``validation_data``, ``loss``, any metric). (``optimizer.learning_rate`` is a value,
+        not the schedule: Keras evaluates a schedule when it is read.)
     """
 
 
@@ -629,4 +651,7 @@ def optimizer(spec: Any, optimizer_cls: Any, *, vars: dict | None = None, gradie
         kwargs["gradient_accumulation_steps"] = gradient_accumulation_steps
     if schedule.monitors:  # the plateau state lives in the optimizer: build the class that saves and reloads it
         optimizer_cls = plateau_optimizer_class(optimizer_cls)
-    return optimizer_cls(learning_rate=schedule, **args, **kwargs)
+    opt = optimizer_cls(learning_rate=schedule, **args, **kwargs)
+    if schedule.monitors:
+        schedule.attach(opt)  # its variables exist now: optimizer.learning_rate can be read before fit
+    return opt

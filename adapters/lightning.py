@@ -346,15 +346,11 @@ class PlateauReports(_lightning_callback_base()):
         self.spec = spec
         self.monitors = monitors
 
-    def _waiting(self) -> list:
-        reports = getattr(self.scheduler, "_reports", None)  # the torch adapter's report book (no public accessor)
-        return reports.missing(self.scheduler.last_epoch) if reports is not None else []
-
     def on_validation_end(self, trainer, pl_module) -> None:
         if trainer.sanity_checking:
             return
-        for name in dict.fromkeys(site.monitor for site, _ in self._waiting()):
-            given = len(self.scheduler.state_dict().get("schedspec_reports", {}).get(name, []))
+        for name, _ in self.scheduler.waiting():
+            given = len(self.scheduler.reports[name])
             value = trainer.callback_metrics.get(name)
             if value is None:
                 raise ValueError(f"the plateau of {self.spec.name!r} needs report {given} of '{name}' now, but "
@@ -364,14 +360,15 @@ class PlateauReports(_lightning_callback_base()):
             self.scheduler.report(name, value)
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        waiting = self._waiting()
+        waiting = self.scheduler.waiting()
         if waiting:
-            site, need = waiting[0]
+            name, need = waiting[0]
+            every = self.scheduler.report_every[name]
             unit = "epochs" if self.spec.program.interval == "epoch" else "updates"
             raise ValueError(
                 f"update {trainer.global_step} of {self.spec.name!r} uses the value after report {need - 1} of "
-                f"'{site.monitor}' (the metric at the end of {unit} {(need - 1) * site.every}.."
-                f"{need * site.every - 1}), but no validation ran since: validate at the end of every {site.every} "
+                f"'{name}' (the metric at the end of {unit} {(need - 1) * every}.."
+                f"{need * every - 1}), but no validation ran since: validate at the end of every {every} "
                 f"{unit} (check_val_every_n_epoch=1 with steps_per_epoch matching the loop's epochs, or "
                 "val_check_interval)"
             )

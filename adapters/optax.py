@@ -17,6 +17,10 @@ pytree whose static aux data describes the plateaus (:class:`Plateaus`), so chec
 ``pickle`` of the state, or its ``jax.tree_util.tree_flatten`` leaves saved and put back with ``tree_unflatten``
 (on the structure of a fresh ``init``), continue exactly in another process. :func:`report` also takes a Flax
 ``nnx.Optimizer``'s ``opt_state`` (leaves in ``nnx.Variable``), which it updates in place.
+
+:func:`current_lr` reads the lr of the next update from any of these states, and from
+``optax.inject_hyperparams(opt)(learning_rate=to_optax(spec))``'s: :func:`to_optax` returns a :class:`Schedule`,
+a plain ``count -> value`` schedule that is also an optax stateful schedule whose state names it.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from schedspec.evaluator import to_jax
 from schedspec.formulas import JaxXP
 from schedspec.spec import load
 
-__all__ = ["to_optax", "inject", "report", "multi_transform", "SchedSpecState"]
+__all__ = ["to_optax", "inject", "report", "multi_transform", "current_lr", "SchedSpecState", "Schedule", "ScheduleState"]
 
 
 def to_optax(spec: Any, hparam: str = "lr", vars: dict | None = None, group: str | None = None) -> Callable[[Any], Any]:
@@ -54,7 +58,8 @@ def to_optax(spec: Any, hparam: str = "lr", vars: dict | None = None, group: str
         group: one of the spec's ``groups`` (its own schedule of ``hparam``, or the document's when it has none).
 
     Returns:
-        A function of the update count, usable as ``optax.sgd(learning_rate=schedule)``.
+        A :class:`Schedule`: a function of the update count, usable as ``optax.sgd(learning_rate=schedule)``, and
+        an optax stateful schedule under ``optax.inject_hyperparams`` (so :func:`current_lr` can read the state).
 
     Raises:
         SpecError: see :func:`schedspec._target.resolve` (sweep without ``vars``, ``plateau``, epoch without ``steps_per_epoch``).
@@ -67,7 +72,6 @@ def to_optax(spec: Any, hparam: str = "lr", vars: dict | None = None, group: str
     [0.0, 0.05, 0.1, 0.1]
     """
     require("optax", "optax")
-
     res = resolve(spec, hparam, vars, "optax", plateau_hint=(
         "an optax schedule is a function of the update count only; build the optimizer with "
         "schedspec.adapters.optax.inject(spec, optax.sgd, ...), which keeps the plateau state in the optimizer "
@@ -75,22 +79,118 @@ def to_optax(spec: Any, hparam: str = "lr", vars: dict | None = None, group: str
     if group is not None:
 
         bound_group_schedules(res.spec, "optax")  # a group schedule's sweep var: pick a member
-    fn = to_jax(res.spec, hparam, group=group)
-    divisor = res.divisor
+    key = _ScheduleKey("spec", res.spec, hparam, group, res.divisor)
+    key._fn = _spec_schedule(res.spec, hparam, group, res.divisor)
+    return Schedule(key, name=res.spec.name)
+
+
+def _spec_schedule(spec, hparam: str, group: str | None, divisor: int):
+    """``count -> value``: :func:`schedspec.to_jax` at ``count // divisor``."""
+
+    fn = to_jax(spec, hparam, group=group)
     if divisor == 1:
+        return fn
+    import jax.numpy as jnp
 
-        def schedule(count):
-            return fn(count)
+    return lambda count: fn(jnp.floor_divide(jnp.asarray(count), divisor))
 
-    else:
+
+class _ScheduleKey:
+    """What a :class:`ScheduleState` needs to evaluate its schedule: static, hashable, picklable (pytree aux data).
+
+    ``kind`` ``"spec"``: the bound :class:`schedspec.Spec` (vars applied), evaluated as :func:`to_optax` does
+    (``payload``: the spec; equal keys have the same canonical schedule, hparam, group and divisor); ``"node"``: a
+    bound IR node (:func:`inject`; ``payload``: ``(node, divisor)``). A pickled key keeps the payload and builds
+    the function again when first used.
+    """
+
+    __slots__ = ("kind", "payload", "hparam", "group", "divisor", "_ident", "_fn")
+
+    def __init__(self, kind: str, payload: Any, hparam: str = "lr", group: str | None = None, divisor: int = 1):
+        self.kind, self.payload, self.hparam, self.group, self.divisor = kind, payload, hparam, group, int(divisor)
+        self._ident, self._fn = None, None
+
+    def fn(self) -> Callable[[Any], Any]:
+        if self._fn is None:
+            if self.kind == "node":
+                self._fn = _count_schedule(self.payload, self.divisor)
+            else:
+                self._fn = _spec_schedule(self.payload, self.hparam, self.group, self.divisor)
+        return self._fn
+
+    def _id(self) -> tuple:
+        if self._ident is None:
+            what = self.payload.canonical_json() if self.kind == "spec" else self.payload
+            self._ident = (self.kind, what, self.hparam, self.group, self.divisor)
+        return self._ident
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _ScheduleKey) and self._id() == other._id()
+
+    def __hash__(self) -> int:
+        return hash(self._id())
+
+    def __getstate__(self):
+        return (self.kind, self.payload, self.hparam, self.group, self.divisor)
+
+    def __setstate__(self, state) -> None:
+        self.kind, self.payload, self.hparam, self.group, self.divisor = state
+        self._ident, self._fn = None, None
+
+    def __repr__(self) -> str:
+        return f"<schedule {self.hparam!r}{'' if self.group is None else f' of group {self.group!r}'}>"
+
+
+class ScheduleState:
+    """The state of a :class:`Schedule` under ``optax.inject_hyperparams`` (a JAX pytree): the update count (int32,
+    the leaf) and, as static aux data, which schedule it counts for, so :func:`current_lr` needs nothing else."""
+
+    __slots__ = ("count", "key")
+
+    def __init__(self, count, key):
+        self.count, self.key = count, key
+
+    def __repr__(self) -> str:
+        return f"ScheduleState(count={self.count}, {self.key!r})"
+
+
+class Schedule:
+    """A schedspec schedule for optax: ``schedule(count) -> value``, what :func:`to_optax` returns.
+
+    It is a plain optax schedule (``optax.sgd(learning_rate=schedule)``; ``jit``, ``vmap``, arrays of counts), and
+    also an optax *stateful* schedule (``init``, ``update``, ``schedule(state)``): ``optax.inject_hyperparams``
+    then keeps a :class:`ScheduleState` for it, the same count as the ``WrappedScheduleState`` it keeps for a
+    plain function (same values), which names the schedule, so :func:`current_lr` reads the next update's lr
+    from the optimizer state alone.
+    """
+
+    def __init__(self, key: _ScheduleKey, name: str = ""):
+        self.key = key
+        self.__name__ = "schedspec_schedule"
+        self.__doc__ = f"schedspec schedule {name!r} ({key.hparam}) as an optax schedule: count -> value"
+
+    def __call__(self, count: Any, **extra_args: Any) -> Any:
+        """The value used by update ``count`` (or at a :class:`ScheduleState`'s count)."""
+        if isinstance(count, ScheduleState):
+            count = count.count
+        return self.key.fn()(count)
+
+    def init(self) -> ScheduleState:
+        """optax's stateful-schedule interface: the state before update 0."""
         import jax.numpy as jnp
 
-        def schedule(count):
-            return fn(jnp.floor_divide(jnp.asarray(count), divisor))
+        _register()
+        return ScheduleState(jnp.zeros([], jnp.int32), self.key)
 
-    schedule.__doc__ = f"schedspec schedule {res.spec.name!r} ({hparam}) as an optax schedule: count -> value"
-    schedule.__name__ = "schedspec_schedule"
-    return schedule
+    def update(self, state: ScheduleState, **extra_args: Any) -> ScheduleState:
+        """optax's stateful-schedule interface: one more update (optax's saturating int32 count)."""
+        import jax.numpy as jnp
+
+        count = jnp.minimum(state.count, jnp.iinfo(jnp.int32).max - 1) + 1
+        return ScheduleState(count, state.key)
+
+    def __repr__(self) -> str:
+        return f"<schedspec optax Schedule {self.key!r}>"
 
 
 # ------------------------------------------------------------------------------------------ hyperparameters
@@ -138,15 +238,21 @@ class Plateaus:
         sites: the plateaus (:class:`schedspec._metrics.Site`: bound IR node and the step it begins at).
         names: the metrics they monitor (sorted).
         capacity: the size of each report buffer (``max_reports``).
+        schedules: ``((optax argument, bound IR node), ...)``: every hyperparameter the state drives
+            (:meth:`values_at`, :func:`current_lr`).
+        divisor: ``steps_per_epoch`` for ``interval: epoch``, else 1 (the update count is divided by it).
+        group: the spec group of :func:`inject`'s ``group=`` (None: the document's schedules).
     """
 
-    __slots__ = ("sites", "names", "capacity")
+    __slots__ = ("sites", "names", "capacity", "schedules", "divisor", "group")
 
-    def __init__(self, sites: tuple, names: tuple, capacity: int):
+    def __init__(self, sites: tuple, names: tuple, capacity: int, schedules: tuple = (), divisor: int = 1,
+                 group: str | None = None):  # fmt: skip
         self.sites, self.names, self.capacity = tuple(sites), tuple(names), int(capacity)
+        self.schedules, self.divisor, self.group = tuple(schedules), int(divisor), group
 
     def _key(self) -> tuple:
-        return (self.sites, self.names, self.capacity)
+        return (self.sites, self.names, self.capacity, self.schedules, self.divisor, self.group)
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Plateaus) and self._key() == other._key()
@@ -158,7 +264,19 @@ class Plateaus:
         return self._key()
 
     def __setstate__(self, state) -> None:
-        self.sites, self.names, self.capacity = state
+        state = tuple(state) + ((), 1, None)[len(state) - 3 :]  # a state pickled before schedules were kept
+        self.sites, self.names, self.capacity, self.schedules, self.divisor, self.group = state
+
+    def values_at(self, state: SchedSpecState) -> dict:
+        """``{optax argument: value}`` for update ``state.count`` (NaN where a report is missing): what the next
+        update uses (:func:`inject`'s update computes its hyperparameters with this very function)."""
+        import jax.numpy as jnp
+
+        xp = JaxXP()
+        k = state.count if self.divisor == 1 else jnp.floor_divide(state.count, self.divisor)
+        env = {("trajectory", s.node, s.origin): (state.values[i], state.nreports[s.monitor])
+               for i, s in enumerate(self.sites)}  # fmt: skip
+        return {arg: xp.out(_compile.build(node, xp)(k, env), k) for arg, node in self.schedules}
 
     def __repr__(self) -> str:
         return f"Plateaus(metrics={list(self.names)}, plateaus={len(self.sites)}, capacity={self.capacity})"
@@ -200,6 +318,8 @@ def _register() -> None:
         import jax
 
         jax.tree_util.register_pytree_node(SchedSpecState, _flatten, _unflatten)
+        jax.tree_util.register_pytree_node(ScheduleState, lambda s: ((s.count,), s.key),
+                                           lambda key, children: ScheduleState(children[0], key))  # fmt: skip
         _registered = True
 
 
@@ -288,10 +408,11 @@ def inject(spec: Any, opt_fn: Callable, *, vars: dict | None = None, max_reports
     divisor = resolve(spec, "lr", None, "optax", metrics_ok=True).divisor
     sites = [s for node in nodes.values() for s in _metrics.sites(node)]
     if not sites:
-        fns = {args[name]: _count_schedule(node, divisor) for name, node in nodes.items()}
+        fns = {args[name]: Schedule(_ScheduleKey("node", node, name, group, divisor), spec.name)
+               for name, node in nodes.items()}  # fmt: skip
         return optax.inject_hyperparams(opt_fn)(**fns, **kwargs)
     own = tuple((*where, name) for name in spec.program.groups.get(group, {})) if group is not None else ()
-    return _PlateauInject(spec, opt_fn, nodes, args, sites, divisor, max_reports, kwargs, own).transformation()
+    return _PlateauInject(spec, opt_fn, nodes, args, sites, divisor, max_reports, kwargs, own, group).transformation()
 
 
 def _count_schedule(node, divisor: int):
@@ -332,7 +453,7 @@ def _open_ended(spec, nodes: dict, own: tuple):
 class _PlateauInject:
     """What :func:`inject` builds for a spec with plateaus (see there)."""
 
-    def __init__(self, spec, opt_fn, nodes, args, sites, divisor, max_reports, kwargs, own=()):
+    def __init__(self, spec, opt_fn, nodes, args, sites, divisor, max_reports, kwargs, own=(), group=None):
         self.opt_fn, self.nodes, self.args, self.sites, self.divisor, self.kwargs = (
             opt_fn, nodes, args, sites, divisor, kwargs,
         )  # fmt: skip
@@ -348,19 +469,13 @@ class _PlateauInject:
         elif isinstance(max_reports, bool) or not isinstance(max_reports, int) or max_reports < need:
             raise ValueError(f"max_reports must be an int >= {need}, the last report a plateau consumes (got {max_reports!r})")
         self.capacity = max_reports
-        self.key = Plateaus(tuple(sites), tuple(self.names), max_reports)
+        schedules = tuple((args[name], node) for name, node in nodes.items())
+        self.key = Plateaus(tuple(sites), tuple(self.names), max_reports, schedules, divisor, group)
         _register()
 
     def values_at(self, state: SchedSpecState) -> dict:
         """``{optax argument: value}`` for update ``state.count`` (NaN where a report is missing)."""
-        import jax.numpy as jnp
-
-
-        xp = JaxXP()
-        k = state.count if self.divisor == 1 else jnp.floor_divide(state.count, self.divisor)
-        env = {("trajectory", s.node, s.origin): (state.values[i], state.nreports[s.monitor])
-               for i, s in enumerate(self.sites)}  # fmt: skip
-        return {self.args[name]: xp.out(_compile.build(node, xp)(k, env), k) for name, node in self.nodes.items()}
+        return self.key.values_at(state)
 
     def refresh(self, state: SchedSpecState) -> SchedSpecState:
         """Recompute the value after each report of every plateau (:meth:`Plateaus.refresh`)."""
@@ -430,6 +545,85 @@ def report(state: Any, name: str, value: Any) -> Any:
     if not found:
         raise ValueError(f"no schedspec plateau in this optimizer state monitors {name!r}")
     return out
+
+
+def current_lr(state: Any, group: str | None = None) -> Any:
+    """The learning rate the **next** update will use, read from an optimizer state (pure; works under ``jit``).
+
+    optax's ``state.hyperparams["learning_rate"]`` holds the lr the *last* update used (after ``init``: update
+    0's); this is the next one: the schedule at the state's update count, with the plateau reports made so far
+    (after :func:`report`, the reduced value). It is the same function of the state that the next ``update``
+    computes (a float of the schedule's dtype, float32 by default; ``inject_hyperparams`` then casts it to the
+    params' dtype), so the two agree bit for bit when both run under ``jit`` or both eagerly (XLA may round the
+    last bit of a jitted computation differently from an eager one), and NaN when that update needs a plateau
+    report not made yet.
+
+    It finds the schedule wherever it sits in ``state`` (inside ``optax.chain``, ``optax.MultiSteps``, a Flax
+    ``nnx.Optimizer``'s ``opt_state``, whose leaves are ``nnx.Variable`` objects):
+
+    * a state of :func:`inject` or :func:`multi_transform` (with or without a plateau);
+    * a state of ``optax.inject_hyperparams(opt)(learning_rate=schedspec.to_optax(spec))``: :func:`to_optax`'s
+      :class:`Schedule` is an optax stateful schedule, so the state names it. (A plain function, or
+      ``optax.sgd(learning_rate=schedule)`` without ``inject_hyperparams``, leaves no trace of the schedule in
+      the state: not readable here.)
+
+    Args:
+        state: the optimizer state (or ``nnx_optimizer.opt_state``).
+        group: with several learning-rate schedules (:func:`multi_transform`: one per spec group), which one:
+            a spec group's name, or None for the document's (the ``"default"`` label). With one schedule it may
+            be left None.
+
+    Returns:
+        A JAX scalar.
+
+    Raises:
+        ValueError: no schedspec learning-rate schedule in ``state`` (or none of ``group``), or several that
+            ``group`` does not tell apart.
+
+    >>> import jax.numpy as jnp, optax, schedspec, schedspec.adapters.optax as so
+    >>> spec = {"schedspec": 1, "lr": {"kind": "step", "start": 0.1, "every": 2, "gamma": 0.5}}
+    >>> tx = optax.inject_hyperparams(optax.sgd)(learning_rate=schedspec.to_optax(spec))
+    >>> state = tx.init({"w": jnp.zeros(())})
+    >>> for _ in range(2):
+    ...     _, state = tx.update({"w": jnp.ones(())}, state)
+    >>> float(state.hyperparams["learning_rate"]), float(so.current_lr(state))  # update 1's, update 2's
+    (0.10000000149011612, 0.05000000074505806)
+    """
+    import jax
+
+    _register()
+    pure = jax.tree_util.tree_map(_unwrap, state, is_leaf=_is_variable)
+    found: list[tuple[str | None, Any]] = []
+
+    def visit(x):
+        if isinstance(x, SchedSpecState) and isinstance(x.key, Plateaus):
+            if any(arg == "learning_rate" for arg, _ in x.key.schedules):
+                found.append((x.key.group, lambda x=x: x.key.values_at(x)["learning_rate"]))
+        else:
+            sched = getattr(x, "hyperparams_states", None)
+            sched = sched.get("learning_rate") if isinstance(sched, dict) else None
+            if isinstance(sched, ScheduleState):
+                found.append((sched.key.group, lambda s=sched: s.key.fn()(s.count)))
+        return x
+
+    def is_leaf(x):
+        return isinstance(x, SchedSpecState) or hasattr(x, "hyperparams_states")
+
+    jax.tree_util.tree_map(visit, pure, is_leaf=is_leaf)
+    if not found:
+        raise ValueError(
+            "no schedspec learning-rate schedule in this optimizer state: build the optimizer with "
+            "schedspec.adapters.optax.inject(spec, opt) (or multi_transform), or with "
+            "optax.inject_hyperparams(opt)(learning_rate=schedspec.to_optax(spec))"
+        )
+    groups = [g for g, _ in found]
+    chosen = found if group is None and len(found) == 1 else [f for f in found if f[0] == group]
+    if len(chosen) != 1:
+        have = ", ".join("None (the document's)" if g is None else repr(g) for g in dict.fromkeys(groups))
+        what = "several learning-rate schedules of" if len(chosen) > 1 else "no learning-rate schedule of"
+        raise ValueError(f"current_lr(state, group={group!r}): the state has {what} that group (it has: {have})"
+                         + ("; pass group=" if group is None and len(chosen) != 1 else ""))  # fmt: skip
+    return chosen[0][1]()
 
 
 def _is_variable(x: Any) -> bool:

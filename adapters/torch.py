@@ -24,514 +24,186 @@ Just after ``scheduler.step()`` has been called for update ``k``, ``scheduler.ge
 from __future__ import annotations
 
 import operator
-import warnings
-import weakref
+from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
-from schedspec import _compile, _metrics, ir
+from schedspec import _metrics, ir
 from schedspec._groups import bound_group_schedules
-from schedspec._param_groups import hparam_key, lr_ratios, set_hparam
-from schedspec._target import resolve
+from schedspec._param_groups import hparam_key
 from schedspec.errors import Issue, SpecError, did_you_mean, require
-from schedspec.formulas import MathXP, NumpyXP
 from schedspec.spec import Spec, load
 
 torch = require("torch", "torch")
-from torch.optim.lr_scheduler import LRScheduler  # noqa: E402
 
-__all__ = ["SchedSpecLR", "to_torch"]
+from ._torch_lr import DEFAULT_BLOCK, SchedSpecLR, _resolve  # noqa: E402
 
-DEFAULT_BLOCK = 4096
-_STATE_KEYS = ("last_epoch", "_step_count", "base_lrs", "_last_lr")
+__all__ = ["SchedSpecLR", "TimmSchedSpecLR", "to_torch"]
 
 
-def _resolve(spec: Spec, hparam: str, vars: dict | None) -> tuple[Spec, ir.Node]:
-    """The spec with ``vars`` applied and the bound IR node of ``hparam`` (no var left), or a SpecError."""
-    res = resolve(spec, hparam, vars, "torch", counts_steps=False, metrics_ok=True)
-    return res.spec, res.node
+class TimmSchedSpecLR(SchedSpecLR):
+    """A :class:`SchedSpecLR` driven by timm's training loop: ``schedspec.to_torch(spec, optimizer, loop="timm")``.
 
+    timm's ``train.py`` calls ``lr_scheduler.step_update(num_updates=n, metric=...)`` after each optimizer update
+    (``n`` updates done so far) and ``lr_scheduler.step(epoch + 1, metric)`` at the end of each epoch (``metric``
+    None when it skipped validation), and, when it resumes at ``start_epoch``, ``step_update(start_epoch *
+    updates_per_epoch)`` with ``--sched-on-updates``, else ``step(start_epoch)``. timm's schedulers set the lr of
+    the next update or epoch to ``value(t)`` for the ``t`` they are given, and ignore the other call: a scheduler
+    with ``t_in_epochs=True`` follows ``step``, one with ``t_in_epochs=False`` follows ``step_update``
+    (``timm/scheduler/scheduler.py``, ``_get_values``). Here the spec's ``interval`` decides
+    (:attr:`t_in_epochs`):
 
-def _built_lrs(optimizer) -> list:
-    """Per param group, the lr it was built with: ``initial_lr`` (torch sets it from ``lr`` when the first
-    scheduler is built), else its ``lr``."""
-    return [g.get("initial_lr", g["lr"]) for g in optimizer.param_groups]
+    * ``interval: step``: ``step_update(n)`` moves to update ``n``: the next update uses ``value(n)``.
+      ``step(epoch, metric)`` does not move the lr; it only gives plateau reports.
+    * ``interval: epoch``: ``step(e, metric)`` moves to epoch ``e``: the epoch's updates use ``value(e)``.
+      ``step_update`` does nothing.
 
+    ``t`` is absolute, so the position never drifts and resuming needs no state but the plateau reports.
 
-def _ratio_check(ref):
-    """An optimizer step pre-hook that refuses an update while the param groups' lr factors are ambiguous."""
+    Plateau reports: the ``metric`` of ``step(e, metric)`` (a number when the spec monitors one metric, else
+    ``{name: value}``) is report ``j`` of a monitored metric when that epoch end closes the report's interval
+    ``j``: when ``(j + 1) * every`` equals the scheduler's position (``e`` for ``interval: epoch``; the updates
+    done, ``n`` of the last ``step_update``, for ``interval: step``). Any other metric is no report (timm's
+    validation at an epoch that closes no interval, e.g. its last epoch with ``--val-interval``), and a spec
+    without a plateau ignores it, as timm's schedulers do. The ``metric`` of ``step_update`` (timm's running
+    average of the training loss) is ignored, as timm's own schedulers ignore it. An update whose lr waits for a
+    report is refused by ``optimizer.step()``, as with :meth:`SchedSpecLR.report`.
 
-    def hook(optimizer, args, kwargs):
-        sched = ref()
-        if sched is not None and sched._ratio_problem:
-            raise ValueError(f"{sched.spec_name!r}: {sched._ratio_problem}")
+    Per-group ``lr_scale`` (timm's layer decay) is honoured as by every :class:`SchedSpecLR`.
 
-    return hook
-
-
-def _block_parts(node: ir.Node) -> list[tuple[int, int | None, Any]]:
-    """``(begin, end, fn)`` per top-level phase of ``node`` (one part, ``(0, None, fn)``, if not a sequence).
-
-    A sequence's phase *i* covers ``begin_i <= k < begin_{i+1}`` (the boundary belongs to the next phase) and is
-    evaluated at ``k - begin_i`` (as in ``schedspec._compile``); evaluating a block phase by phase skips the
-    phases that do not overlap it. ``fn`` is the shared numpy float64 evaluator of the phase (it clamps after its
-    end).
-    """
-    xp = NumpyXP()
-    if not isinstance(node, ir.Sequence):
-        return [(0, None, _compile.build(node, xp))]
-    parts, begin = [], 0
-    for i, part in enumerate(node.parts):
-        end = None if i == len(node.parts) - 1 else begin + part.duration
-        parts.append((begin, end, _compile.build(part, xp)))
-        begin = end
-    return parts
-
-
-def _evaluate_block(parts: list[tuple[int, int | None, Any]], steps: np.ndarray) -> np.ndarray:
-    """float64 values at the consecutive int64 ``steps`` (ascending by 1), phase by phase."""
-    out = np.empty(steps.shape, dtype=np.float64)
-    lo, n = int(steps[0]), len(steps)
-    for begin, end, fn in parts:
-        a = max(begin - lo, 0)
-        b = n if end is None else min(end - lo, n)
-        if a >= b:
-            continue
-        with np.errstate(all="ignore"):  # where() computes both branches; only the selected values are used
-            out[a:b] = np.broadcast_to(np.asarray(fn(steps[a:b] - begin, {}), dtype=np.float64), (b - a,))
-    return out
-
-
-def _pending_hook(ref):
-    """An optimizer step pre-hook that refuses an update whose lr waits for a metric report."""
-
-    def hook(optimizer, args, kwargs):
-        sched = ref()
-        if sched is not None:
-            sched._check_pending(optimizer, args, kwargs)
-
-    return hook
-
-
-class SchedSpecLR(LRScheduler):
-    """A closed-form ``LRScheduler`` running a schedspec schedule (build it with :func:`to_torch`).
-
-    ``get_lr()`` (and ``_get_closed_form_lr()``) return, for each param group ``g``, its spec group's lr at
-    ``last_epoch`` when it belongs to one, else ``value(last_epoch) * lr_g / L`` (the rule of
-    :mod:`schedspec._param_groups`: ``lr_g`` the lr the group was built with, ``L`` the optimizer's
-    ``defaults["lr"]``; a group built without its own lr gets exactly ``value(last_epoch)``). ``last_epoch`` is
-    ``k``, the index of the next update, under the loop ``optimizer.step(); scheduler.step()``.
-
-    Resume is exact in any order of ``optimizer.load_state_dict``, building the scheduler and
-    ``scheduler.load_state_dict``: the factors depend only on the built lrs (saved as ``base_lrs``) and on
-    ``defaults["lr"]`` (never saved: it comes from building the optimizer again), and ``load_state_dict`` writes
-    the restored update's lr and hyperparameters into the optimizer.
-
-    Attributes:
-        fingerprint: the fingerprint of the bound spec (vars applied); saved in ``state_dict()`` and checked by
-            ``load_state_dict()``.
-        hparam: the schedule used (``"lr"``).
-        spec_name: the spec's name, for messages.
-        block_size: steps evaluated at once (0: one scalar evaluation per step).
+    Resuming: timm's ``CheckpointSaver`` does not save the scheduler. Without a plateau, timm's own
+    ``step(start_epoch)`` (``interval: epoch``) or ``step_update(start_epoch * updates_per_epoch)`` (``interval:
+    step``, timm's ``--sched-on-updates``) puts a fresh scheduler where it belongs. The other call would leave a
+    fresh scheduler at 0, so the first call of a fresh scheduler is refused when it is that one (``step(e)``
+    with ``e > 0`` for ``interval: step``, ``step_update(n)`` with ``n > 1`` for ``interval: epoch``). With a
+    plateau, save ``lr_scheduler.state_dict()`` in the checkpoint and load it after building the scheduler.
     """
 
-    _get_lr_called_within_step = False
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._building = True
+        self._fresh = True  # no timm call and no load_state_dict yet: the position is 0, nothing placed it there
+        super().__init__(*args, **kwargs)
+        self._building = False
 
-    def __init__(
-        self,
-        optimizer: torch.optim.Optimizer,
-        node: ir.Node,
-        *,
-        fingerprint: str,
-        hparam: str = "lr",
-        spec_name: str = "",
-        block_size: int = DEFAULT_BLOCK,
-        others: dict[str, ir.Node] | None = None,
-        group_nodes: dict[int, dict[str, ir.Node]] | None = None,
-        reports: _metrics.Reports | None = None,
-    ) -> None:
-        """Build the scheduler; this writes ``value(0)`` into the optimizer, like every torch scheduler.
+    @property
+    def t_in_epochs(self) -> bool:
+        """timm's name for ``interval: epoch`` (timm's ``train.py`` logs it): ``step`` moves the lr, not
+        ``step_update``."""
+        return self.interval == "epoch"
+
+    def step(self, epoch: Any = None, metric: Any = None) -> None:  # type: ignore[override]
+        """timm's end-of-epoch call: ``lr_scheduler.step(epoch + 1, metric)`` (see the class docstring).
 
         Args:
-            optimizer: the optimizer whose param groups' ``lr`` is set at every step.
-            node: the bound IR node of the schedule (no vars left).
-            fingerprint: the spec fingerprint stored in ``state_dict()``.
-            hparam: the name of the schedule in the spec.
-            spec_name: the spec's name, for messages.
-            block_size: steps evaluated per numpy block; 0 evaluates each step with Python math instead.
-            others: bound schedules of further hyperparameters (``momentum``, ``weight_decay``, ``beta1``, ...),
-                set on every param group at every step.
-            group_nodes: per param group index, the bound schedules of its spec group (``lr`` included); such a
-                group gets exactly these values (the lr it was built with is not used).
-            reports: the metric reports of the spec's plateaus (:class:`schedspec._metrics.Reports`), when it has
-                any; values are then computed one step at a time from the reports given so far.
-        """
-        if not isinstance(block_size, int) or block_size < 0:
-            raise ValueError(f"block_size must be an int >= 0 (got {block_size!r})")
-        self._others = {name: _compile.build(n, MathXP) for name, n in (others or {}).items()}
-        self._group_fns = {
-            g: {name: _compile.build(n, MathXP) for name, n in hps.items()} for g, hps in (group_nodes or {}).items()
-        }
-        self._reports = reports
-        self._pending: list = []
-        self._has_others = bool(self._others) or any(set(f) - {"lr"} for f in self._group_fns.values())
-        # the param groups that follow the document's lr (scaled by lr_g / defaults["lr"]); the others are absolute
-        self._follows = [g for g in range(len(optimizer.param_groups)) if "lr" not in self._group_fns.get(g, {})]
-        self._defaults_lr = (getattr(optimizer, "defaults", None) or {}).get("lr")
-        self._ratio_hook = None
-        # groups or plateaus: one scalar evaluation per group and step (plateau values change with each report)
-        self._general = bool(self._group_fns) or reports is not None
-        if self._general:
-            block_size = 0
-            self._lr_fn = _compile.build(node, MathXP)
-        if reports is not None:
-            self._hook = optimizer.register_step_pre_hook(_pending_hook(weakref.ref(self)))
-        self._spec_node = node
-        self.fingerprint = fingerprint
-        self.hparam = hparam
-        self.spec_name = spec_name
-        self.block_size = block_size
-        self._scalar = _compile.scalar_fn(node)
-        self._block_parts = _block_parts(node) if block_size else []
-        # torch sets base_lrs from group.setdefault("initial_lr", group["lr"]) before its first step: same here.
-        self._set_ratios(optimizer, _built_lrs(optimizer))
-        super().__init__(optimizer)
-
-    # ------------------------------------------------------------------ values
-    def _set_ratios(self, optimizer, built: list) -> None:
-        """The lr factor of every param group from the lrs they were built with (:func:`lr_ratios`).
-
-        Where the rule gives none (ambiguous), the factors are 1.0 placeholders and an optimizer step pre-hook
-        refuses every update until a ``load_state_dict`` restores built lrs that give one (a resume may build
-        the scheduler on an optimizer whose loaded lrs are not the built ones).
-        """
-        self._ratios, self._ratio_problem = lr_ratios(self._defaults_lr, built, self._follows)
-        if self._ratio_problem and self._ratio_hook is None:
-            self._ratio_hook = optimizer.register_step_pre_hook(_ratio_check(weakref.ref(self)))
-        elif not self._ratio_problem and self._ratio_hook is not None:
-            self._ratio_hook.remove()
-            self._ratio_hook = None
-        self._clear_cache()
-
-    def _clear_cache(self) -> None:
-        self._flat: list[float] = []
-        self._ngroups = len(self._ratios)
-        self._row0 = 0
-        self._nrows = 0
-
-    def lr_at(self, k: int) -> float:
-        """The spec's float64 value at update ``k`` (the document's lr), by scalar Python-math evaluation.
-
-        Args:
-            k: the update index (0-based).
-
-        Returns:
-            ``value(k)``; a param group outside the spec's groups uses ``value(k) * lr_g / defaults["lr"]``.
-            With plateaus, a value that needs a metric report not given yet is NaN.
-        """
-        if self._general:
-            return float(self._lr_fn(self._check_k(k), self._env()))
-        return self._scalar(self._check_k(k))
-
-    # ------------------------------------------------------------------ groups, hyperparameters, reports
-    def _env(self) -> dict:
-        return self._reports.env() if self._reports is not None else {}
-
-    def _general_lr(self, k: int) -> list[float]:
-        """Per-group lrs at ``k`` (groups with their own spec schedule, plateaus); the current lrs while pending."""
-        k = self._check_k(k)
-        if self._reports is not None:
-            self._pending = self._reports.missing(k)
-            if self._pending:  # wait for the report (report() writes the lrs); optimizer.step() refuses meanwhile
-                return [group["lr"] for group in self.optimizer.param_groups]
-        env = self._env()
-        base = float(self._lr_fn(k, env))
-        out = []
-        for g, ratio in enumerate(self._ratios):
-            fn = self._group_fns.get(g, {}).get("lr")
-            out.append(float(fn(k, env)) if fn is not None else base * ratio)
-        return out
-
-    def _apply_others(self, k: int | None = None) -> None:
-        """Set every other hyperparameter schedule on the param groups at ``k`` (default ``last_epoch``)."""
-        if self._pending or not self._has_others:
-            return
-        k, env = self.last_epoch if k is None else k, self._env()
-        for g, group in enumerate(self.optimizer.param_groups):
-            fns = {**self._others, **self._group_fns.get(g, {})}
-            for name, fn in fns.items():
-                if name != "lr":
-                    set_hparam(group, name, float(fn(k, env)))
-
-    def step(self, value: Any = None, /, *, epoch: Any = None, metrics: Any = None) -> None:
-        """Move to the next update: ``last_epoch += 1`` and write its lr (and other hyperparameters).
-
-        Args:
-            value: a positional argument means what it means to torch. With a ``plateau`` it is the metric
-                report, as in ``ReduceLROnPlateau.step(metrics)`` (Lightning calls ``scheduler.step(v)``).
-                Without one it is torch's deprecated ``epoch`` (``LRScheduler.step(epoch)``): a whole number
-                ``e >= 0`` (an int, or an integer numpy/torch scalar), after which the next update uses
-                ``value(e)``, with torch's deprecation warning; anything else (a float metric such as 0.53,
-                or 2.0) is a ValueError, raised before anything changes.
-            epoch: torch's deprecated explicit epoch, the same as a positional whole number; not allowed with
-                plateaus.
-            metrics: a metric report made at the end of the interval that just ended, given before stepping: a
-                number when the spec monitors one metric, or ``{name: value}`` (same as :meth:`report`).
+            epoch: the epoch about to begin (``e`` epochs done): a whole number in ``[0, 2**31-1]``.
+            metric: the epoch's metric (timm's ``eval_metrics[eval_metric]``), or None when it skipped
+                validation; a plateau report when it closes a report interval, else ignored.
 
         Raises:
-            ValueError: as said above; a metric for a spec without a plateau; an epoch with a plateau.
+            ValueError: ``epoch`` missing or not a whole number, a resumed fresh scheduler (see the class
+                docstring), or a number ``metric`` while the spec monitors several metrics.
         """
-        if value is None and metrics is None and epoch is None and self._reports is None and not self._has_others:
-            super().step()  # the common case: the lr only, no reports (the per-step hot path)
-            return
-        if value is not None:
-            if self._reports is not None:
-                if metrics is not None:
-                    raise ValueError("give the metric report once: scheduler.step(v) or scheduler.step(metrics=v)")
-                metrics = value
-            elif epoch is not None:
-                raise ValueError("give torch's deprecated epoch once: scheduler.step(e) or scheduler.step(epoch=e)")
-            else:
-                epoch = value
-        if metrics is not None and self._reports is None:
-            raise ValueError(f"{self.spec_name!r} has no `plateau`: scheduler.step() takes no metrics")
-        if epoch is not None:
-            if self._reports is not None:
-                raise ValueError(
-                    "this schedule has a `plateau`: give a metric report as scheduler.step(value), "
-                    "scheduler.step(metrics=value) or scheduler.report(name, value); `epoch` (torch's deprecated "
-                    "explicit epoch) cannot move a schedule driven by reports"
-                )
-            epoch = self._as_epoch(epoch)
-        if metrics is not None:
-            if not isinstance(metrics, dict):
-                if len(self._reports.names) != 1:
-                    raise ValueError(
-                        f"{self.spec_name!r} monitors {', '.join(self._reports.names)}: pass "
-                        "scheduler.step(metrics={name: value, ...})"
-                    )
-                metrics = {self._reports.names[0]: metrics}
-            for name, v in metrics.items():
-                self.report(name, v)
-        if epoch is None:
+        if self._building:  # LRScheduler.__init__ steps once to write value(0)
             super().step()
-        else:
-            super().step(epoch)
-        self._apply_others()
+            return
+        if epoch is None:
+            raise ValueError(
+                "timm's loop calls lr_scheduler.step(epoch + 1, metric) at the end of each epoch; this scheduler "
+                "(loop='timm') needs the epoch. For torch's loop, build it without loop='timm'"
+            )
+        e = self._whole(epoch, "epoch")
+        metrics = self._timm_metrics(metric)
+        if self.interval == "epoch":
+            self._fresh = False
+            self._record(metrics, e)
+            self._move_to(e)
+            return
+        if self._fresh and e > 0:
+            raise ValueError(
+                f"lr_scheduler.step({e}) is the first call of a fresh scheduler: timm resumes at epoch {e} so, but "
+                f"{self.spec_name!r} counts updates (interval: step), so it would restart at update 0. Run timm "
+                "with --sched-on-updates (it then calls step_update(start_epoch * updates_per_epoch)), or load the "
+                "scheduler's state_dict() saved with the checkpoint"
+            )
+        self._fresh = False
+        self._record(metrics, self.last_epoch)
 
-    def _as_epoch(self, epoch: Any) -> int:
-        """torch's deprecated ``step(epoch)``: a whole number of updates, checked before anything changes."""
+    def step_update(self, num_updates: Any, metric: Any = None) -> None:
+        """timm's per-update call: ``lr_scheduler.step_update(num_updates=n, metric=...)`` after update ``n - 1``.
+
+        Args:
+            num_updates: the optimizer updates done so far: a whole number in ``[0, 2**31-1]``.
+            metric: ignored (timm's running average of the training loss; timm's schedulers ignore it too).
+
+        Raises:
+            ValueError: ``num_updates`` not a whole number, or a resumed fresh scheduler (class docstring).
+        """
+        n = self._whole(num_updates, "num_updates")
+        if self.interval == "step":
+            self._fresh = False
+            self._move_to(n)
+            return
+        if self._fresh and n > 1:
+            raise ValueError(
+                f"lr_scheduler.step_update({n}) is the first call of a fresh scheduler: timm resumes so with "
+                f"--sched-on-updates, but {self.spec_name!r} counts epochs (interval: epoch), so it would restart at "
+                "epoch 0. Run timm without --sched-on-updates (it then calls step(start_epoch)), or load the "
+                "scheduler's state_dict() saved with the checkpoint"
+            )
+        self._fresh = False
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
+        self._fresh = False
+
+    # ------------------------------------------------------------------ internals
+    def _whole(self, value: Any, what: str) -> int:
         try:
-            k = None if isinstance(epoch, bool) else operator.index(epoch)
+            k = None if isinstance(value, bool) else operator.index(value)
         except TypeError:
             k = None
         if k is None:
-            raise ValueError(
-                f"scheduler.step({epoch!r}): {self.spec_name!r} has no `plateau`, so it takes no metric; a "
-                "positional argument is torch's deprecated `epoch` (the update whose lr to set next), which must "
-                "be a whole number (an int). Call scheduler.step() once per update"
-            )
+            raise ValueError(f"lr_scheduler.{'step' if what == 'epoch' else 'step_update'}({value!r}): timm's "
+                             f"{what} must be a whole number (an int)")  # fmt: skip
         if not 0 <= k <= ir.MAX_STEPS:
-            raise ValueError(f"scheduler.step(epoch={k}): the epoch must be in [0, 2**31-1]")
+            raise ValueError(f"{what}={k}: it must be in [0, 2**31-1]")
         return k
 
-    def report(self, name: str, value: Any) -> None:
-        """Record the next report of metric ``name`` (report ``j`` = the ``j``-th call, from k = 0).
+    def _timm_metrics(self, metric: Any) -> dict[str, Any] | None:
+        """``{name: value}`` of a plateau spec's metric (None: no metric, or a spec without a plateau)."""
+        if metric is None or self._reports is None:
+            return None
+        names = self._reports.names
+        if isinstance(metric, Mapping):
+            unknown = [n for n in metric if n not in names]
+            if unknown:
+                raise ValueError(f"lr_scheduler.step(epoch, metric): no `plateau` of {self.spec_name!r} monitors "
+                                 f"{unknown[0]!r}{did_you_mean(str(unknown[0]), names)} (monitored: {', '.join(names)})")  # fmt: skip
+            return dict(metric)
+        if len(names) != 1:
+            raise ValueError(f"{self.spec_name!r} monitors {', '.join(names)}: pass lr_scheduler.step(epoch, "
+                             "{name: value, ...})")  # fmt: skip
+        return {names[0]: metric}
 
-        Report ``j`` is the metric measured at the end of interval ``j`` of the plateau's ``every`` clock; make
-        one per interval, including intervals before the plateau begins (they are ignored). It may be given just
-        before the interval's last ``scheduler.step()`` or just after it; the reduction it decides applies from
-        the next interval. If ``scheduler.step()`` already moved into an interval whose lr needs this report,
-        the lr is written now (``optimizer.step()`` refuses to run until it is).
+    def _record(self, metrics: dict[str, Any] | None, position: int) -> None:
+        """Report each metric whose next report's interval ends at ``position`` (the class docstring's rule)."""
+        for name, value in (metrics or {}).items():
+            if value is not None and (len(self._reports.reports[name]) + 1) * self._reports.every[name] == position:
+                self.report(name, value)
 
-        Raises:
-            ValueError: the spec has no plateau monitoring ``name``, or the report comes before its interval.
-        """
-        reports = self._reports
-        if reports is None:
-            raise ValueError(f"{self.spec_name!r} has no `plateau`, so it takes no metric reports")
-        if name not in reports.names:
-            raise ValueError(
-                f"no `plateau` of {self.spec_name!r} monitors {name!r}{did_you_mean(str(name), reports.names)} "
-                f"(monitored: {', '.join(reports.names)})"
-            )
-        j, every, k = len(reports.reports[name]), reports.every[name], self.last_epoch
-        if j > k // every:
-            raise ValueError(
-                f"report #{j} of {name!r} is the metric at the end of interval {j} (updates {j * every}.."
-                f"{(j + 1) * every - 1}), but the scheduler is at update {k} (interval {k // every}): make one report "
-                f"per {every} update{'s' if every != 1 else ''}"
-            )
-        reports.add(name, value)
-        if self._pending:
-            values = self._general_lr(k)
-            if not self._pending:
-                self._write_lrs(values)
-                self._apply_others()
+    def _move_to(self, k: int) -> None:
+        """Set the position to ``k`` and write its lrs and hyperparameters (timm's ``t``; no deprecation warning)."""
+        self._step_count += 1
+        self.last_epoch = k
+        self._write_lrs(self._get_closed_form_lr())
+        self._apply_others()
 
-    def _write_lrs(self, values: list) -> None:
-        """Write the lrs into the param groups (in place for a tensor lr, as torch does) and ``_last_lr``."""
-        for group, lr in zip(self.optimizer.param_groups, values, strict=True):
-            if isinstance(group["lr"], torch.Tensor):
-                group["lr"].fill_(float(lr))
-            else:
-                group["lr"] = lr
-        self._last_lr = [
-            group["lr"].clone() if isinstance(group["lr"], torch.Tensor) else group["lr"]
-            for group in self.optimizer.param_groups
-        ]
-
-    def _check_pending(self, optimizer, args, kwargs) -> None:
-        if self._pending:
-            site, need = self._pending[0]
-            name = site.monitor
-            raise RuntimeError(
-                f"update {self.last_epoch} of {self.spec_name!r} uses the value after {need} reports of {name!r} "
-                f"(one per {site.every} update{'s' if site.every != 1 else ''}), but "
-                f"{len(self._reports.reports[name])} were given: call scheduler.report({name!r}, value) (or "
-                "scheduler.step(metrics=value)) at the end of each interval, before the next optimizer.step()"
-            )
-
-    @staticmethod
-    def _check_k(k: Any) -> int:
-        if isinstance(k, float):
-            if not k.is_integer():
-                raise ValueError(f"the schedule is evaluated at whole update indices; got last_epoch={k!r}")
-            k = int(k)
-        k = int(k)
-        if not 0 <= k <= ir.MAX_STEPS:
-            raise ValueError(f"last_epoch must be in [0, 2**31-1] (got {k})")
-        return k
-
-    def _values_at(self, k: int) -> list[float]:
-        """The per-group lrs at ``k`` (a fresh list)."""
-        i = k - self._row0
-        if 0 <= i < self._nrows:
-            j = i * self._ngroups
-            return self._flat[j : j + self._ngroups]
-        return self._fill(k)
-
-    def _fill(self, k: Any) -> list[float]:
-        k = self._check_k(k)
-        if not self.block_size:
-            v = self._scalar(k)
-            return [v * r for r in self._ratios]
-        start = k - k % self.block_size
-        steps = np.arange(start, min(start + self.block_size, ir.MAX_STEPS + 1), dtype=np.int64)
-        values = _evaluate_block(self._block_parts, steps)
-        # One flat list of floats (row-major: step, group): floats are not tracked by the garbage collector,
-        # so this is ~30x cheaper to build than a list of per-step lists.
-        self._flat = (values[:, None] * np.asarray(self._ratios, dtype=np.float64)).ravel().tolist()
-        self._row0, self._nrows = start, len(steps)
-        j = (k - start) * self._ngroups
-        return self._flat[j : j + self._ngroups]
-
-    def get_lr(self) -> list[float]:
-        """The lr of every param group at ``last_epoch`` (see the class docstring for the per-group rule)."""
-        if not self._get_lr_called_within_step:
-            warnings.warn(
-                "To get the last learning rate computed by the scheduler, please use `get_last_lr()`.",
-                UserWarning,
-                stacklevel=2,
-            )
-        if self._general:
-            return self._general_lr(self.last_epoch)
-        i = self.last_epoch - self._row0  # inlined _values_at: this is the per-step hot path
-        if 0 <= i < self._nrows:
-            j = i * self._ngroups
-            return self._flat[j : j + self._ngroups]
-        return self._fill(self.last_epoch)
-
-    def _get_closed_form_lr(self) -> list[float]:
-        """Same as :meth:`get_lr` (used by the deprecated ``step(epoch)``)."""
-        self.last_epoch = self._check_k(self.last_epoch)
-        if self._general:
-            return self._general_lr(self.last_epoch)
-        return self._values_at(self.last_epoch)
-
-    # ------------------------------------------------------------------ checkpoints
-    def state_dict(self) -> dict[str, Any]:
-        """What resuming needs: ``last_epoch``, ``_step_count``, ``base_lrs``, ``_last_lr`` and the spec identity.
-
-        No function or cache is saved; a scheduler built from the same spec (and vars) restores the rest.
-        """
-        state = {key: getattr(self, key) for key in _STATE_KEYS}
-        state["base_lrs"] = list(state["base_lrs"])
-        state["_last_lr"] = list(state["_last_lr"])
-        state["schedspec_fingerprint"] = self.fingerprint
-        state["schedspec_hparam"] = self.hparam
-        if self._reports is not None:  # the plateau state is a function of the reports: they are the state
-            state["schedspec_reports"] = {name: list(v) for name, v in self._reports.reports.items()}
-        return state
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a state saved by :meth:`state_dict` of a scheduler built from the same spec.
-
-        Args:
-            state_dict: the saved state.
-
-        It may come before or after ``optimizer.load_state_dict`` and before or after the scheduler was built on
-        a loaded optimizer: it restores ``last_epoch``, the built lrs (``base_lrs``, also written back as each
-        group's ``initial_lr``) and the metric reports, then writes the lr and the other hyperparameters of the
-        restored update into the optimizer, so the next update uses ``value(last_epoch)`` whatever the order
-        (torch's own ``load_state_dict`` leaves the optimizer alone; see pytorch issue 65342). While that
-        update waits for a metric report, the saved ``_last_lr`` is written instead.
-
-        Raises:
-            ValueError: the state comes from another spec (another fingerprint: the bound schedule, so also
-                another ``total`` where an open last phase runs to it), another hparam, another number of
-                param groups, or is not a schedspec scheduler state.
-        """
-        saved = state_dict.get("schedspec_fingerprint")
-        if saved is None:
-            raise ValueError(
-                "this is not a schedspec scheduler state (no 'schedspec_fingerprint'; keys: "
-                f"{', '.join(sorted(map(str, state_dict)))}); load a state saved by a schedspec.to_torch scheduler"
-            )
-        hparam = state_dict.get("schedspec_hparam", "lr")
-        if saved != self.fingerprint or hparam != self.hparam:
-            raise ValueError(
-                f"the scheduler state was saved from a different schedule (fingerprint {saved}, `{hparam}`); this "
-                f"scheduler runs {self.spec_name!r} (fingerprint {self.fingerprint}, `{self.hparam}`). Build the "
-                "scheduler from the same spec and vars as the checkpoint"
-            )
-        missing = [key for key in _STATE_KEYS if key not in state_dict]
-        if missing:
-            raise ValueError(f"the scheduler state lacks {', '.join(missing)}")
-        groups = len(self.optimizer.param_groups)
-        if len(state_dict["base_lrs"]) != groups:
-            raise ValueError(
-                f"the scheduler state has {len(state_dict['base_lrs'])} param groups, the optimizer has {groups}"
-            )
-        if self._reports is not None and "schedspec_reports" not in state_dict:
-            raise ValueError("the scheduler state has no metric reports, but this schedule has a `plateau`")
-        self.last_epoch = self._check_k(state_dict["last_epoch"])
-        self._step_count = int(state_dict["_step_count"])
-        self.base_lrs = list(state_dict["base_lrs"])
-        self._last_lr = list(state_dict["_last_lr"])
-        self._set_ratios(self.optimizer, self.base_lrs)
-        for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
-            group["initial_lr"] = base
-        if self._reports is not None:
-            self._reports.load(state_dict["schedspec_reports"])
-        k = self.last_epoch
-        values = self._general_lr(k) if self._general else self._values_at(k)  # (sets _pending with plateaus)
-        if self._pending:  # the restored update waits for a report: the lrs it had when saved
-            self._write_lrs(list(state_dict["_last_lr"]))
-            if k > 0:
-                self._pending, pending = [], self._pending
-                self._apply_others(k - 1)
-                self._pending = pending
-        else:
-            self._write_lrs(values)
-            self._apply_others()
-
-    def __repr__(self) -> str:
-        return (
-            f"<schedspec.SchedSpecLR {self.spec_name!r} `{self.hparam}` fingerprint={self.fingerprint} "
-            f"last_epoch={self.last_epoch}>"
-        )
+    def _report_hint(self, name: str) -> str:
+        every = self._reports.every[name]
+        unit = "epoch" if self.interval == "epoch" else "update"
+        return (f"timm's loop gives report j as lr_scheduler.step(epoch + 1, metric) at the end of the epoch that "
+                f"ends after {every} x (j + 1) {unit}s; validate at every such epoch end (--val-interval)"
+                f"{'' if self.interval == 'epoch' else ', with epochs of a whole number of report intervals'}, or "
+                "load the scheduler's state_dict() when resuming")  # fmt: skip
 
 
 def _others_for(spec: Spec, hparam: str, hparams: list[str] | None) -> list[str]:
@@ -620,6 +292,7 @@ def to_torch(
     block_size: int = DEFAULT_BLOCK,
     hparams: list[str] | None = None,
     groups: dict[str, Any] | None = None,
+    loop: str = "torch",
 ) -> SchedSpecLR:
     """A ``torch.optim.lr_scheduler.LRScheduler`` that sets ``optimizer``'s lr to the spec's value at each step.
 
@@ -655,6 +328,11 @@ def to_torch(
     ``scheduler.step(v)``: with a ``plateau``, ``v`` is the metric report (as ``ReduceLROnPlateau.step(v)``);
     without one it is torch's deprecated ``epoch`` and must be a whole number (see :meth:`SchedSpecLR.step`).
 
+    ``loop="timm"`` gives a :class:`TimmSchedSpecLR` for timm's ``train.py``: ``step_update(num_updates, metric)``
+    after each update and ``step(epoch + 1, metric)`` at each epoch end, the spec's ``interval`` choosing which
+    one moves the lr (timm's ``t_in_epochs``). A param group's ``lr_scale`` (timm's layer decay) multiplies its
+    lr in both loops.
+
     Args:
         spec: a :class:`schedspec.Spec`, a path to a YAML file, or a dict.
         optimizer: a ``torch.optim.Optimizer``.
@@ -665,13 +343,16 @@ def to_torch(
         hparams: the other hyperparameter schedules to set (default: all of the spec's; ``[]``: the lr only, spec
             groups' own schedules of other hyperparameters included).
         groups: ``{spec group: param group index (or list of indices)}`` for param groups without a ``"name"``.
+        loop: ``"torch"`` (default: ``scheduler.step()`` once per update, or per epoch with ``interval:
+            epoch``) or ``"timm"`` (timm's ``step_update``/``step(epoch, metric)``: :class:`TimmSchedSpecLR`).
 
     Returns:
-        A :class:`SchedSpecLR`.
+        A :class:`SchedSpecLR` (a :class:`TimmSchedSpecLR` with ``loop="timm"``).
 
     Raises:
         SpecError: the spec is invalid, has no ``hparam``, sweeps a var without ``vars`` choosing one member,
             sets a hyperparameter the optimizer does not have, or defines a group no param group carries.
+        ValueError: ``loop`` is neither ``"torch"`` nor ``"timm"``.
 
     >>> import torch, schedspec
     >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
@@ -684,6 +365,8 @@ def to_torch(
     >>> lrs
     [0.1, 0.1, 0.05, 0.05, 0.025]
     """
+    if loop not in ("torch", "timm"):
+        raise ValueError(f"loop must be 'torch' or 'timm' (got {loop!r})")
     spec = load(spec)
     spec, node = _resolve(spec, hparam, vars)
     names = _others_for(spec, hparam, hparams)
@@ -700,7 +383,8 @@ def to_torch(
     _check_keys(spec, optimizer, plan)
     trees = [node, *others.values(), *(v for hps in group_nodes.values() for v in hps.values())]
     reports = _metrics.Reports(trees) if any(_metrics.sites(t) for t in trees) else None
-    return SchedSpecLR(
+    cls = TimmSchedSpecLR if loop == "timm" else SchedSpecLR
+    return cls(
         optimizer,
         node,
         fingerprint=spec.fingerprint,
@@ -710,5 +394,6 @@ def to_torch(
         others=others,
         group_nodes=group_nodes,
         reports=reports,
+        interval=spec.program.interval,
     )
 

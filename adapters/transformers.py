@@ -131,14 +131,8 @@ def _inner(sched: Any) -> SchedSpecLR:
 
 
 def _given(inner: SchedSpecLR, name: str) -> int:
-    """How many reports of ``name`` the scheduler holds (from its saved state: no private attribute)."""
-    return len(inner.state_dict().get("schedspec_reports", {}).get(name, []))
-
-
-def _waiting(inner: SchedSpecLR) -> list:
-    """``(site, reports needed)`` for each plateau whose value at the scheduler's step lacks a report."""
-    reports = getattr(inner, "_reports", None)  # the torch adapter's report book (no public accessor yet)
-    return reports.missing(inner.last_epoch) if reports is not None else []
+    """How many reports of ``name`` the scheduler holds."""
+    return len(inner.reports[name])
 
 
 class SchedSpecCallback(TrainerCallback):
@@ -177,16 +171,16 @@ class SchedSpecCallback(TrainerCallback):
                              "opts = schedspec.adapters.transformers.optimizers(spec, optimizer)")  # fmt: skip
 
     def on_step_begin(self, args, state, control, **kwargs):
-        pending = _waiting(_inner(self._sched))
+        pending = _inner(self._sched).waiting()
         if pending:
-            site, need = pending[0]
-            every = self.every[site.monitor]
+            name, need = pending[0]
+            every = self.every[name]
             raise ValueError(
-                f"update {state.global_step} of {self.spec.name!r} needs report {need - 1} of '{site.monitor}', the "
+                f"update {state.global_step} of {self.spec.name!r} needs report {need - 1} of '{name}', the "
                 f"metric of the evaluation at update {need * every}, but no evaluation gave it: evaluate at the end "
                 f"of every {every} updates (eval_strategy='steps' with eval_steps={every}"
                 f"{', or eval_strategy=' + repr('epoch') if self.spec.program.steps_per_epoch else ''}) and put "
-                f"'{site.monitor}' (or 'eval_{site.monitor}') in the metrics"
+                f"'{name}' (or 'eval_{name}') in the metrics"
             )
 
     def on_epoch_end(self, args, state, control, **kwargs):

@@ -15,7 +15,16 @@ The rule (README, "Other hyperparameters and parameter groups"):
   ``SGD(groups, lr=1e-3)`` gets 0.1 x the document's lr (torch's convention for per-group lrs);
 * when none of those param groups was built with ``defaults["lr"]`` but they were all built with one same lr
   (``SGD([{"params": p, "lr": 0.1}])``), ``L`` is that lr: they all get exactly the document's lr;
-* otherwise (built with different lrs, none of them ``defaults["lr"]``) the factor is ambiguous and refused.
+* otherwise (built with different lrs, none of them ``defaults["lr"]``) the factor is ambiguous and refused;
+* last, a param group that carries ``lr_scale`` (timm's layer decay: ``param_groups_layer_decay`` puts it in every
+  group it builds) gets that lr times ``lr_scale``, as timm's schedulers set ``lr = value * lr_scale``
+  (``timm/scheduler/scheduler.py``, ``update_groups``). ``lr_scale`` is never part of ``lr_g``: timm builds those
+  groups without an lr of their own (all have ``lr_g = L``, factor 1), and its schedulers' base is ``initial_lr``,
+  never an lr they wrote. Folding the scale into the groups' lrs instead (``lr = L * lr_scale`` per group, the
+  obvious workaround while ``lr_scale`` was ignored) gave the head group ``1 / lr_scale_0`` times its lr under the
+  former rule, which divided by param group 0's lr (timm lists the embedding layer, the smallest scale, first:
+  128x with ``layer_decay=0.5`` over 8 layers); with ``lr_scale`` honoured it would apply the scale twice, as
+  timm's own schedulers would.
 
 The factors depend on the set of param groups, never on their order, and on nothing saved in a checkpoint except
 the built lrs (``base_lrs``): a resumed scheduler computes the same factors in any order of loading.
@@ -75,6 +84,37 @@ def reference_lr(defaults_lr, built, follows):
         f"the spec's values exactly (e.g. SGD(param_groups, lr={values[-1]!r})), or name the param groups "
         "and give them spec groups (groups: {name: {scale: ...}})"
     )
+
+
+def lr_scales(param_groups):
+    """Per param group, its ``lr_scale`` (1.0 for a group without one), or None when no group carries one.
+
+    ``lr_scale`` is timm's per-group lr factor (layer decay): the last factor of the param-group rule, applied
+    to the lr the group would get without it. It is read whenever the lrs are computed, as timm does, so it
+    follows the param groups as they are (also after ``optimizer.load_state_dict``).
+
+    Raises:
+        ValueError: an ``lr_scale`` that is not a finite number >= 0 (a bool or a string is not a number).
+    """
+    for group in param_groups:
+        if "lr_scale" in group:
+            break
+    else:
+        return None
+    scales = []
+    for g, group in enumerate(param_groups):
+        scale = group.get("lr_scale", 1.0)
+        try:
+            value = None if isinstance(scale, (bool, str, bytes)) else float(scale)
+        except (TypeError, ValueError, RuntimeError):  # (RuntimeError: a tensor of several elements)
+            value = None
+        if value is None or value - value != 0.0 or value < 0.0:
+            raise ValueError(
+                f"param group {g} has lr_scale={scale!r}: timm's per-group lr factor (lr = value * lr_scale) "
+                "must be a finite number >= 0"
+            )
+        scales.append(value)
+    return scales
 
 
 def hparam_key(name):

@@ -233,3 +233,178 @@ def write_csv(path: Path, rows, column: str = "lr") -> Path:
         fh.write(f"step,{column}\n")
         fh.writelines(f"{s},{v!r}\n" for s, v in rows)
     return path
+
+
+# ------------------------------------------------------------------------------------------------ timm
+# A faithful mirror of timm (huggingface/pytorch-image-models; timm cannot be installed next to torch 2.13 here):
+# ``param_groups_layer_decay`` (timm/optim/_param_groups.py), the ``Scheduler`` base class
+# (timm/scheduler/scheduler.py, without noise), ``StepLRScheduler`` and ``PlateauLRScheduler`` (without warmup or
+# noise), and the scheduler calls of ``train.py`` (``train_one_epoch`` and the epoch loop of ``main``).
+def timm_param_groups_layer_decay(named_params, layer_map, weight_decay=0.05, layer_decay=0.75, min_scale=0.0):
+    """timm's ``param_groups_layer_decay`` (``named_params``: ``model.named_parameters()``; ``layer_map``: name ->
+    layer id, what timm gets from ``group_matcher`` or ``auto_group_layers``). No group carries an ``lr``."""
+    num_layers = max(layer_map.values()) + 1
+    layer_max = num_layers - 1
+    layer_scales = list(max(min_scale, layer_decay ** (layer_max - i)) for i in range(num_layers))
+    param_groups = {}
+    for name, param in named_params:
+        if not param.requires_grad:
+            continue
+        if param.ndim <= 1:
+            g_decay, this_decay = "no_decay", 0.0
+        else:
+            g_decay, this_decay = "decay", weight_decay
+        layer_id = layer_map.get(name, layer_max)
+        this_scale = layer_scales[layer_id]
+        group_name = f"layer_{layer_id}_{g_decay}"
+        if group_name not in param_groups:
+            param_groups[group_name] = {"lr_scale": this_scale, "weight_decay": this_decay, "params": []}
+        param_groups[group_name]["params"].append(param)
+    return list(param_groups.values())
+
+
+class TimmScheduler:
+    """timm's ``Scheduler`` base class (noise left out): ``step(epoch, metric)`` and ``step_update(num_updates,
+    metric)`` set ``value(t) * lr_scale`` per group, each only when ``t_in_epochs`` says it counts that unit."""
+
+    def __init__(self, optimizer, param_group_field="lr", t_in_epochs=True, initialize=True):
+        self.optimizer = optimizer
+        self.param_group_field = param_group_field
+        self._initial_param_group_field = f"initial_{param_group_field}"
+        if initialize:
+            for i, group in enumerate(self.optimizer.param_groups):
+                if param_group_field not in group:
+                    raise KeyError(f"{param_group_field} missing from param_groups[{i}]")
+                group.setdefault(self._initial_param_group_field, group[param_group_field])
+        self.base_values = [group[self._initial_param_group_field] for group in self.optimizer.param_groups]
+        self.metric = None
+        self.t_in_epochs = t_in_epochs
+        self.update_groups(self.base_values)
+
+    def _get_values(self, t, on_epoch=True):
+        proceed = (on_epoch and self.t_in_epochs) or (not on_epoch and not self.t_in_epochs)
+        if not proceed:
+            return None
+        return self._get_lr(t)
+
+    def step(self, epoch, metric=None):
+        self.metric = metric
+        values = self._get_values(epoch, on_epoch=True)
+        if values is not None:
+            self.update_groups(values)
+
+    def step_update(self, num_updates, metric=None):
+        self.metric = metric
+        values = self._get_values(num_updates, on_epoch=False)
+        if values is not None:
+            self.update_groups(values)
+
+    def update_groups(self, values):
+        if not isinstance(values, (list, tuple)):
+            values = [values] * len(self.optimizer.param_groups)
+        for param_group, value in zip(self.optimizer.param_groups, values):
+            if "lr_scale" in param_group:
+                param_group[self.param_group_field] = value * param_group["lr_scale"]
+            else:
+                param_group[self.param_group_field] = value
+
+
+class TimmStepLRScheduler(TimmScheduler):
+    """timm's ``StepLRScheduler`` without warmup: ``base * decay_rate ** (t // decay_t)``."""
+
+    def __init__(self, optimizer, decay_t, decay_rate=1.0, t_in_epochs=True):
+        super().__init__(optimizer, param_group_field="lr", t_in_epochs=t_in_epochs)
+        self.decay_t = decay_t
+        self.decay_rate = decay_rate
+
+    def _get_lr(self, t):
+        return [v * (self.decay_rate ** (t // self.decay_t)) for v in self.base_values]
+
+
+class TimmPlateauLRScheduler(TimmScheduler):
+    """timm's ``PlateauLRScheduler`` without warmup or noise: torch's ``ReduceLROnPlateau`` stepped by
+    ``step(epoch, metric)`` when a metric is given; ``step_update`` does nothing."""
+
+    def __init__(self, optimizer, decay_rate=0.1, patience_t=10, threshold=1e-4, cooldown_t=0, lr_min=0.0,
+                 mode="max"):  # fmt: skip
+        import torch
+
+        super().__init__(optimizer, "lr")
+        self.lr_scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            self.optimizer, patience=patience_t, factor=decay_rate, threshold=threshold, cooldown=cooldown_t,
+            mode=mode, min_lr=lr_min,
+        )  # fmt: skip
+
+    def step(self, epoch, metric=None):
+        if metric is not None:
+            self.lr_scheduler.step(metric)
+
+    def step_update(self, num_updates, metric=None):
+        return None
+
+
+def timm_model(layers: int = 4):
+    """A tiny layered model for layer decay: per layer a 2-d float64 weight and a 1-d bias (the two weight-decay
+    groups of timm), ``layer_map``: embed 0, blocks 1..layers, head layers + 1. Returns (named params, layer_map)."""
+    import torch
+
+    named, layer_map = [], {}
+    names = ["embed", *(f"blocks.{i}" for i in range(layers)), "head"]
+    for i, name in enumerate(names):
+        for kind, shape in (("weight", (1, 1)), ("bias", (1,))):
+            named.append((f"{name}.{kind}", torch.nn.Parameter(torch.zeros(shape, dtype=torch.float64))))
+            layer_map[f"{name}.{kind}"] = i
+    return named, layer_map
+
+
+def timm_train(optimizer, params, lr_scheduler, *, epochs: int, batches: int, start_epoch: int = 0,
+               val_seq=None, val_interval: int = 1, grad_accum_steps: int = 1, sched_on_updates: bool = False,
+               resume: bool = False):  # fmt: skip
+    """The scheduler calls of timm's ``train.py`` around real SGD updates; returns, per update, the lr each param
+    group applied (every parameter has gradient exactly 1 and is reset to 0 first: its change is ``-lr``).
+
+    ``resume``: the calls ``main`` makes before the loop when it starts at ``start_epoch > 0`` (``step_update(
+    start_epoch * updates_per_epoch)`` with ``--sched-on-updates``, else ``step(start_epoch)``). ``val_seq[e]``
+    is the validation metric of epoch ``e`` (None: ``loader_eval`` is None and the metric is the training loss
+    average, here 1.0); validation runs when ``(epoch + 1) % val_interval == 0`` or at the last epoch.
+    """
+    import torch
+
+    updates_per_epoch = (batches + grad_accum_steps - 1) // grad_accum_steps
+    if resume and start_epoch > 0:
+        if sched_on_updates:
+            lr_scheduler.step_update(start_epoch * updates_per_epoch)
+        else:
+            lr_scheduler.step(start_epoch)
+    applied = []
+    for epoch in range(start_epoch, epochs):
+        # train_one_epoch
+        accum_steps = grad_accum_steps
+        last_accum_steps = batches % accum_steps
+        num_updates = epoch * updates_per_epoch
+        last_batch_idx = batches - 1
+        last_batch_idx_to_accum = batches - last_accum_steps
+        for batch_idx in range(batches):
+            last_batch = batch_idx == last_batch_idx
+            need_update = last_batch or (batch_idx + 1) % accum_steps == 0
+            if batch_idx >= last_batch_idx_to_accum:
+                accum_steps = last_accum_steps
+            if not need_update:
+                continue
+            for p in params:
+                p.grad = torch.ones_like(p)
+                with torch.no_grad():
+                    p.zero_()
+            optimizer.step()
+            applied.append([-float(p.detach().reshape(-1)[0]) for p in params])
+            num_updates += 1
+            optimizer.zero_grad()
+            lr_scheduler.step_update(num_updates=num_updates, metric=1.0)
+        # main's epoch loop
+        epoch_p_1 = epoch + 1
+        if epoch_p_1 % val_interval != 0 and epoch_p_1 != epochs:
+            lr_scheduler.step(epoch_p_1, metric=None)
+            continue
+        latest_metric = val_seq[epoch] if val_seq is not None else 1.0
+        lr_scheduler.step(epoch_p_1, latest_metric)
+    return applied

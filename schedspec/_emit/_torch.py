@@ -25,8 +25,8 @@ module is still the closed form, because a native scheduler is chainable (its lr
 roundings), follows param group 0, cannot refuse another spec's state, and resumes wrongly in some orders.
 
 The module is assembled from the template below: each line may end with ``  #@FLAGS``, kept only when every flag
-holds (``P`` plateaus, ``H`` other hyperparameters, ``G`` spec groups, ``A`` either of these two; ``!``
-negates). Nothing from the spec but
+holds (``P`` plateaus, ``H`` other hyperparameters, ``G`` spec groups, ``A`` either of these two, ``E`` the spec
+counts epochs; ``!`` negates). Nothing from the spec but
 numbers, and names that the spec validates as identifiers (hyperparameters, groups, metrics: checked again here),
 reaches the code.
 """
@@ -39,7 +39,7 @@ import textwrap
 from .. import _param_groups, ir
 from . import _codegen, _source
 
-_FLAG_RE = re.compile(r"  #@(!?[PHGA](?:,!?[PHGA])*)$")
+_FLAG_RE = re.compile(r"  #@(!?[PHGAE](?:,!?[PHGAE])*)$")
 
 # Blocks are separated by "#---" lines; @UNIT@ is the spec's interval ("step" or "epoch").
 _TEMPLATE = r'''
@@ -203,10 +203,12 @@ class Schedule(LRScheduler):
         return MathXP.out(fn(MathXP, k, self._p), k)  #@P
 
     def _lrs(self, k):
-        """The lr of every param group at k."""
+        """The lr of every param group at k (times its lr_scale, timm's layer decay, where it has one)."""
         lr = self._at(_value, k)
         plan = zip(self._plan, self._ratios, strict=True)
-        return [lr * ratio if own is None else self._at(own, k) for (own, _), ratio in plan]
+        values = [lr * ratio if own is None else self._at(own, k) for (own, _), ratio in plan]
+        scales = lr_scales(self.optimizer.param_groups)
+        return values if scales is None else [v * s for v, s in zip(values, scales, strict=True)]
 
     def _set_hparams(self, k):  #@H
         """Set the other hyperparameters of every param group at k."""  #@H
@@ -302,6 +304,22 @@ class Schedule(LRScheduler):
                 self._write(values)  #@P
                 self._set_hparams(k)  #@H,P
 
+    def waiting(self):
+        """[(metric, reports needed)]: the reports the next update's lr waits for (optimizer.step() refuses meanwhile)."""
+        return []  #@!P
+        need = {}  #@P
+        for name, n in _waiting(self.last_epoch, {name: len(v) for name, v in self.reports.items()}):  #@P
+            need[name] = max(n, need.get(name, 0))  #@P
+        return list(need.items())  #@P
+
+    def step_update(self, num_updates, metric=None):
+        """timm's per-update call: refused here (build_scheduler(optimizer, loop="timm") follows timm's loop)."""
+        raise TypeError(
+            f"scheduler.step_update({num_updates!r}) is timm's call, but this scheduler follows torch's loop "
+            "(scheduler.step() once per @UNIT@): in timm's train.py build it with build_scheduler(optimizer, "
+            "loop='timm')"
+        )
+
     def state_dict(self):
         state = {key: self.__dict__[key] for key in _STATE}
         state["schedspec_fingerprint"] = _FINGERPRINT
@@ -355,6 +373,104 @@ class Schedule(LRScheduler):
             return  #@P
         self._write(values)
         self._set_hparams(self.last_epoch)  #@H
+#---
+def _whole(value, what):
+    """timm's epoch or num_updates: a whole number in [0, 2**31-1]."""
+    index = getattr(type(value), "__index__", None)
+    try:
+        k = None if index is None or isinstance(value, bool) else index(value)
+    except TypeError:
+        k = None
+    if k is None:
+        call = "step" if what == "epoch" else "step_update"
+        raise ValueError(f"lr_scheduler.{call}({value!r}): timm's {what} must be a whole number (an int)")
+    if not 0 <= k <= 2147483647:
+        raise ValueError(f"{what}={k}: it must be in [0, 2**31-1]")
+    return k
+#---
+def _timm_metrics(metric):  #@P
+    """{name: value} of timm's metric (None: no metric): a number when one metric is monitored."""  #@P
+    if metric is None:  #@P
+        return None  #@P
+    if isinstance(metric, dict):  #@P
+        for name in metric:  #@P
+            if name not in _REPORTS:  #@P
+                raise ValueError(  #@P
+                    f"no plateau of this schedule monitors {name!r} (monitored: {', '.join(_REPORTS)})"  #@P
+                )  #@P
+        return dict(metric)  #@P
+    if len(_REPORTS) != 1:  #@P
+        raise ValueError(  #@P
+            f"this schedule monitors {', '.join(_REPORTS)}: pass step(epoch, {{name: value, ...}})"  #@P
+        )  #@P
+    return {next(iter(_REPORTS)): metric}  #@P
+#---
+class TimmSchedule(Schedule):
+    """The spec for timm's train.py loop: build_scheduler(optimizer, loop="timm") (the comments at the top)."""
+
+    t_in_epochs = True  # the spec counts epochs: step(epoch, metric) moves the lr, step_update does nothing  #@E
+    t_in_epochs = False  # the spec counts updates: step_update(num_updates) moves the lr, step does not  #@!E
+
+    def __init__(self, *args, **kwargs):
+        self._building = True
+        self._fresh = True  # no timm call and no load_state_dict yet
+        super().__init__(*args, **kwargs)
+        self._building = False
+
+    def step(self, epoch=None, metric=None):
+        """timm's end-of-epoch call, lr_scheduler.step(epoch + 1, metric)."""
+        if self._building:  # LRScheduler.__init__ steps once to write value(0)
+            super().step()
+            return
+        if epoch is None:
+            raise ValueError(
+                "timm's loop calls lr_scheduler.step(epoch + 1, metric) at the end of each epoch; this scheduler "
+                "(loop='timm') needs the epoch"
+            )
+        e = _whole(epoch, "epoch")
+        metrics = _timm_metrics(metric)  #@P
+        self._fresh = False  #@E
+        self._record(metrics, e)  #@P,E
+        self._move_to(e)  #@E
+        if self._fresh and e > 0:  #@!E
+            raise ValueError(  #@!E
+                f"lr_scheduler.step({e}) is the first call of a fresh scheduler: timm resumes at epoch {e} so, but "  #@!E
+                "this spec counts updates, so it would restart at update 0. Run timm with --sched-on-updates, or "  #@!E
+                "load the scheduler's state_dict() saved with the checkpoint"  #@!E
+            )  #@!E
+        self._fresh = False  #@!E
+        self._record(metrics, self.last_epoch)  #@P,!E
+
+    def step_update(self, num_updates, metric=None):
+        """timm's per-update call, lr_scheduler.step_update(num_updates=n, metric=...); the metric is ignored."""
+        n = _whole(num_updates, "num_updates")
+        if self._fresh and n > 1:  #@E
+            raise ValueError(  #@E
+                f"lr_scheduler.step_update({n}) is the first call of a fresh scheduler: timm resumes so with "  #@E
+                "--sched-on-updates, but this spec counts epochs, so it would restart at epoch 0. Run timm without "  #@E
+                "--sched-on-updates, or load the scheduler's state_dict() saved with the checkpoint"  #@E
+            )  #@E
+        self._fresh = False
+        self._move_to(n)  #@!E
+
+    def load_state_dict(self, state_dict):
+        super().load_state_dict(state_dict)
+        self._fresh = False
+
+    def _record(self, metrics, position):  #@P
+        """Report each metric whose next report's interval ends at ``position``; any other metric is no report."""  #@P
+        for name, value in (metrics or {}).items():  #@P
+            if value is not None and (len(self.reports[name]) + 1) * _REPORTS[name] == position:  #@P
+                self.report(name, value)  #@P
+  #@P
+    def _move_to(self, k):
+        """Set the position to ``k`` (timm's t) and write its lrs and hyperparameters."""
+        self._step_count += 1
+        self.last_epoch = k
+        self._write(self._get_closed_form_lr())
+        self._set_hparams(k)  #@H,!P
+        if not self._waiting:  #@H,P
+            self._set_hparams(k)  #@H,P
 '''
 
 
@@ -437,12 +553,19 @@ def _usage(bound, unit: str, native, sites: list, others: dict, groups: dict) ->
     text += ("param group g gets value(k) * lr_g / L, lr_g the lr it was built with and L the optimizer's lr "
              '(optimizer.defaults["lr"]): a group built without its own lr gets exactly value(k). If none was built '
              "with L but all with one same lr, they all get value(k); different lrs, none of them L, are refused "
-             "by optimizer.step().")  # fmt: skip
+             'by optimizer.step(). A param group carrying "lr_scale" (timm\'s layer decay) gets its lr times '
+             "lr_scale, as timm's schedulers do.")  # fmt: skip
     lines += [f"# {line}" for line in textwrap.wrap(text, width=98, break_on_hyphens=False)]
     if others:
         text = (f"Other hyperparameters, set on every param group at every {unit}: {', '.join(others)} (a spec "
                 "group's own where it has one; build_scheduler(optimizer, hparams=[]) drives the lr only).")  # fmt: skip
         lines += [f"# {line}" for line in textwrap.wrap(text, width=98, break_on_hyphens=False)]
+    moves = "step(epoch + 1, metric) moves the lr" if unit == "epoch" else "step_update(num_updates) moves the lr"
+    text = ("timm's train.py: build_scheduler(optimizer, loop=\"timm\") takes step_update(num_updates, metric) after "
+            f"each update and step(epoch + 1, metric) at each epoch end; this spec counts {unit}s, so {moves} and "
+            "the other call does not" + (", and the metric of an epoch end that closes a report interval is its "
+                                          "report." if sites else "."))  # fmt: skip
+    lines += [f"# {line}" for line in textwrap.wrap(text, width=98, break_on_hyphens=False)]
     lines += [
         "# state_dict() carries the fingerprint above; load_state_dict() refuses another spec's state and, before or",
         "# after optimizer.load_state_dict(), writes the restored update's lr into the optimizer (exact resume).",
@@ -473,7 +596,7 @@ def module(bound, node: ir.Node, head: list[str], native) -> str:
             fns[(gname, name)] = f"_schedule_{len(trees)}"
             trees.append((fns[(gname, name)], f"groups.{gname}.{name}", n))
     gen = _codegen.generate_roots(trees, scalar=True, unit=unit)
-    shared = _source.closure({"lr_ratios", *(["hparam_key", "set_hparam"] if others else [])}, _param_groups)
+    shared = _source.closure({"lr_ratios", "lr_scales", *(["hparam_key", "set_hparam"] if others else [])}, _param_groups)
     copied = _source.closure({*gen.formulas, "MathXP"})
     stdlib = _source.modules_used(copied) | _source.modules_used(shared, _param_groups) | {"weakref"}
     blocks = [src.splitlines() for src in _source.source_of(copied)]
@@ -492,12 +615,17 @@ def module(bound, node: ir.Node, head: list[str], native) -> str:
             items.append((_name(gname), f"{{{inner}}}"))
         tables += _dict("_GROUPS", items, "each spec group's own schedules (the others: the document's)")
     blocks.append(tables)
-    blocks += _select(_TEMPLATE, {"P": bool(gen.sites), "H": bool(others), "G": bool(groups), "A": bool(others or groups)}, unit)
+    flags = {"P": bool(gen.sites), "H": bool(others), "G": bool(groups), "A": bool(others or groups), "E": unit == "epoch"}
+    blocks += _select(_TEMPLATE, flags, unit)
     params = [*(["groups"] if groups else []), *(["hparams"] if others else [])]
+    args = ", ".join(["optimizer", *(f"{p}={p}" for p in params)])
+    signature = ", ".join(["optimizer", *(f"{p}=None" for p in params), 'loop="torch"'])
     blocks.append([
-        f"def build_scheduler({', '.join(['optimizer', *(f'{p}=None' for p in params)])}):",
-        '    """A torch LRScheduler for ``optimizer`` (see the comments at the top)."""',
-        f"    return Schedule({', '.join(['optimizer', *(f'{p}={p}' for p in params)])})",
+        f"def build_scheduler({signature}):",
+        '    """A torch LRScheduler for ``optimizer`` (see the comments at the top); loop="timm" follows timm\'s train.py."""',
+        '    if loop not in ("torch", "timm"):',
+        '        raise ValueError(f"loop must be \'torch\' or \'timm\' (got {loop!r})")',
+        f'    return (TimmSchedule if loop == "timm" else Schedule)({args})',
     ])  # fmt: skip
     usage = _usage(bound, unit, native, gen.sites, others, groups)
     imports = [*(f"import {m}" for m in sorted(stdlib)), "", "import torch", "from torch.optim.lr_scheduler import LRScheduler"]

@@ -14,9 +14,13 @@
 # Param groups: param group g gets value(k) * lr_g / L, lr_g the lr it was built with and L the
 # optimizer's lr (optimizer.defaults["lr"]): a group built without its own lr gets exactly value(k).
 # If none was built with L but all with one same lr, they all get value(k); different lrs, none of
-# them L, are refused by optimizer.step().
+# them L, are refused by optimizer.step(). A param group carrying "lr_scale" (timm's layer decay)
+# gets its lr times lr_scale, as timm's schedulers do.
 # Other hyperparameters, set on every param group at every step: momentum (a spec group's own where
 # it has one; build_scheduler(optimizer, hparams=[]) drives the lr only).
+# timm's train.py: build_scheduler(optimizer, loop="timm") takes step_update(num_updates, metric)
+# after each update and step(epoch + 1, metric) at each epoch end; this spec counts steps, so
+# step_update(num_updates) moves the lr and the other call does not.
 # state_dict() carries the fingerprint above; load_state_dict() refuses another spec's state and, before or
 # after optimizer.load_state_dict(), writes the restored update's lr into the optimizer (exact resume).
 
@@ -266,6 +270,37 @@ def reference_lr(defaults_lr, built, follows):
     )
 
 
+def lr_scales(param_groups):
+    """Per param group, its ``lr_scale`` (1.0 for a group without one), or None when no group carries one.
+
+    ``lr_scale`` is timm's per-group lr factor (layer decay): the last factor of the param-group rule, applied
+    to the lr the group would get without it. It is read whenever the lrs are computed, as timm does, so it
+    follows the param groups as they are (also after ``optimizer.load_state_dict``).
+
+    Raises:
+        ValueError: an ``lr_scale`` that is not a finite number >= 0 (a bool or a string is not a number).
+    """
+    for group in param_groups:
+        if "lr_scale" in group:
+            break
+    else:
+        return None
+    scales = []
+    for g, group in enumerate(param_groups):
+        scale = group.get("lr_scale", 1.0)
+        try:
+            value = None if isinstance(scale, (bool, str, bytes)) else float(scale)
+        except (TypeError, ValueError, RuntimeError):  # (RuntimeError: a tensor of several elements)
+            value = None
+        if value is None or value - value != 0.0 or value < 0.0:
+            raise ValueError(
+                f"param group {g} has lr_scale={scale!r}: timm's per-group lr factor (lr = value * lr_scale) "
+                "must be a finite number >= 0"
+            )
+        scales.append(value)
+    return scales
+
+
 def hparam_key(name):
     """The param-group key a hyperparameter schedule sets: ``beta1``/``beta2`` are in ``betas``."""
     return "betas" if name in ("beta1", "beta2") else name
@@ -402,10 +437,12 @@ class Schedule(LRScheduler):
         return MathXP.out(fn(MathXP, k), k)
 
     def _lrs(self, k):
-        """The lr of every param group at k."""
+        """The lr of every param group at k (times its lr_scale, timm's layer decay, where it has one)."""
         lr = self._at(_value, k)
         plan = zip(self._plan, self._ratios, strict=True)
-        return [lr * ratio if own is None else self._at(own, k) for (own, _), ratio in plan]
+        values = [lr * ratio if own is None else self._at(own, k) for (own, _), ratio in plan]
+        scales = lr_scales(self.optimizer.param_groups)
+        return values if scales is None else [v * s for v, s in zip(values, scales, strict=True)]
 
     def _set_hparams(self, k):
         """Set the other hyperparameters of every param group at k."""
@@ -448,6 +485,18 @@ class Schedule(LRScheduler):
             super().step(_as_epoch(epoch))
         self._set_hparams(self.last_epoch)
 
+    def waiting(self):
+        """[(metric, reports needed)]: the reports the next update's lr waits for (optimizer.step() refuses meanwhile)."""
+        return []
+
+    def step_update(self, num_updates, metric=None):
+        """timm's per-update call: refused here (build_scheduler(optimizer, loop="timm") follows timm's loop)."""
+        raise TypeError(
+            f"scheduler.step_update({num_updates!r}) is timm's call, but this scheduler follows torch's loop "
+            "(scheduler.step() once per step): in timm's train.py build it with build_scheduler(optimizer, "
+            "loop='timm')"
+        )
+
     def state_dict(self):
         state = {key: self.__dict__[key] for key in _STATE}
         state["schedspec_fingerprint"] = _FINGERPRINT
@@ -489,6 +538,71 @@ class Schedule(LRScheduler):
         self._set_hparams(self.last_epoch)
 
 
-def build_scheduler(optimizer, hparams=None):
-    """A torch LRScheduler for ``optimizer`` (see the comments at the top)."""
-    return Schedule(optimizer, hparams=hparams)
+def _whole(value, what):
+    """timm's epoch or num_updates: a whole number in [0, 2**31-1]."""
+    index = getattr(type(value), "__index__", None)
+    try:
+        k = None if index is None or isinstance(value, bool) else index(value)
+    except TypeError:
+        k = None
+    if k is None:
+        call = "step" if what == "epoch" else "step_update"
+        raise ValueError(f"lr_scheduler.{call}({value!r}): timm's {what} must be a whole number (an int)")
+    if not 0 <= k <= 2147483647:
+        raise ValueError(f"{what}={k}: it must be in [0, 2**31-1]")
+    return k
+
+
+class TimmSchedule(Schedule):
+    """The spec for timm's train.py loop: build_scheduler(optimizer, loop="timm") (the comments at the top)."""
+
+    t_in_epochs = False  # the spec counts updates: step_update(num_updates) moves the lr, step does not
+
+    def __init__(self, *args, **kwargs):
+        self._building = True
+        self._fresh = True  # no timm call and no load_state_dict yet
+        super().__init__(*args, **kwargs)
+        self._building = False
+
+    def step(self, epoch=None, metric=None):
+        """timm's end-of-epoch call, lr_scheduler.step(epoch + 1, metric)."""
+        if self._building:  # LRScheduler.__init__ steps once to write value(0)
+            super().step()
+            return
+        if epoch is None:
+            raise ValueError(
+                "timm's loop calls lr_scheduler.step(epoch + 1, metric) at the end of each epoch; this scheduler "
+                "(loop='timm') needs the epoch"
+            )
+        e = _whole(epoch, "epoch")
+        if self._fresh and e > 0:
+            raise ValueError(
+                f"lr_scheduler.step({e}) is the first call of a fresh scheduler: timm resumes at epoch {e} so, but "
+                "this spec counts updates, so it would restart at update 0. Run timm with --sched-on-updates, or "
+                "load the scheduler's state_dict() saved with the checkpoint"
+            )
+        self._fresh = False
+
+    def step_update(self, num_updates, metric=None):
+        """timm's per-update call, lr_scheduler.step_update(num_updates=n, metric=...); the metric is ignored."""
+        n = _whole(num_updates, "num_updates")
+        self._fresh = False
+        self._move_to(n)
+
+    def load_state_dict(self, state_dict):
+        super().load_state_dict(state_dict)
+        self._fresh = False
+
+    def _move_to(self, k):
+        """Set the position to ``k`` (timm's t) and write its lrs and hyperparameters."""
+        self._step_count += 1
+        self.last_epoch = k
+        self._write(self._get_closed_form_lr())
+        self._set_hparams(k)
+
+
+def build_scheduler(optimizer, hparams=None, loop="torch"):
+    """A torch LRScheduler for ``optimizer`` (see the comments at the top); loop="timm" follows timm's train.py."""
+    if loop not in ("torch", "timm"):
+        raise ValueError(f"loop must be 'torch' or 'timm' (got {loop!r})")
+    return (TimmSchedule if loop == "timm" else Schedule)(optimizer, hparams=hparams)

@@ -223,7 +223,10 @@ def run_keras_optimizer(spec, check, vars, tmp_path):
 
 def _torch_run(spec, check, make, hparams=("lr",)) -> dict:
     """SGD with one param group per spec group (named) and one unnamed; the scheduler ``make(opt)``, stepped once
-    per interval unit up to ``check.loop`` with the plateau's reports; the values before each update."""
+    per interval unit up to ``check.loop`` with the plateau's reports; the values in the param groups before each
+    update, and ``("applied", "lr", group)``: the lr each update applied, measured from the parameter's change
+    (reset to 0 with gradient 1 before the update, so weight decay adds nothing and the change is ``-lr`` times
+    the momentum buffer)."""
     groups = list(spec.program.groups)
     ps = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in range(len(groups) + 1)]
     opt = torch.optim.SGD([{"params": [p], **({"name": g} if g else {})} for p, g in zip(ps, [*groups, None])],
@@ -231,6 +234,7 @@ def _torch_run(spec, check, make, hparams=("lr",)) -> dict:
     sched = make(opt)
     torch_name = {"beta1": ("betas", 0), "beta2": ("betas", 1)}
     seen = {(h, g): [] for h in hparams for g in (None, *groups)}
+    seen.update({("applied", "lr", g): [] for g in (None, *groups)})
     every = report_every(spec) // spe_of(spec)  # torch is stepped once per interval unit
     units = check.units[check.units < check.loop]
     for k in range(int(units.max()) + 1 if units.size else 0):
@@ -239,7 +243,14 @@ def _torch_run(spec, check, make, hparams=("lr",)) -> dict:
                 key, idx = torch_name.get(h, (h, None))
                 v = opt.param_groups[i][key]
                 seen[(h, g)].append(v if idx is None else v[idx])
+        for p in ps:
+            with torch.no_grad():
+                p.zero_()
+            p.grad = torch.ones_like(p)
         opt.step()
+        for i, (p, g) in enumerate(zip(ps, [*groups, None])):
+            buf = opt.state[p].get("momentum_buffer") if opt.param_groups[i]["momentum"] != 0 else None
+            seen[("applied", "lr", g)].append(-float(p.detach()) / (float(buf) if buf is not None else 1.0))
         if every and (k + 1) % every == 0:
             for name, values in (check.metrics or {}).items():
                 sched.report(name, values[(k + 1) // every - 1])

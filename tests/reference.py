@@ -482,7 +482,8 @@ class _Ref:
                 return P * i if mult == 1 else P * (mult**i - 1) / (mult - 1)
 
             end = start_of(times) if times is not None else None
-            duration = explicit if explicit is not None else (None if end is None else math.ceil(end))
+            # without `times` it never ends: as an open last phase it runs to `total` (the room), or forever
+            duration = explicit if explicit is not None else (remaining if end is None else math.ceil(end))
 
             def fn(t):
                 if end is not None and t >= end:  # after the last cycle: hold its final value
@@ -763,3 +764,53 @@ def ref_length(spec: dict, hparam: str = "lr", group=None, member=None) -> int |
 def ref_hparams(spec: dict) -> list[str]:
     """The document's hyperparameters (every top-level key that is not reserved), in the order written."""
     return [k for k in spec if k not in RESERVED]
+
+
+class Phase:
+    """One top-level phase of a schedule (nested lists flattened): where it begins, its duration (None: it never
+    ends), the mapping (or number) as written, and its resolved schedule."""
+
+    def __init__(self, begin, duration, node, sched, carried, ref):
+        self.begin, self.duration, self.node, self.sched, self._carried, self._ref = (begin, duration, node, sched,
+                                                                                      carried, ref)  # fmt: skip
+
+    def number(self, field, default=None):
+        """A field's value as a float (vars resolved), ``default`` when it is not written."""
+        if not isinstance(self.node, dict) or self.node.get(field) is None:
+            return default
+        return self._ref.num(self.node[field])
+
+    def start(self):
+        """The phase's start: written, or carried from the previous phase (None for the first without one)."""
+        written = self.number("value" if isinstance(self.node, dict) and self.node.get("kind") == "constant"
+                              else "start")  # fmt: skip
+        if written is not None:
+            return written
+        return self._carried() if self._carried is not None else None
+
+    @property
+    def carries(self) -> bool:
+        """Its start is the previous phase's final value (no start written)."""
+        field = "value" if self.node.get("kind") == "constant" else "start"
+        return isinstance(self.node, dict) and self.node.get(field) is None and self._carried is not None
+
+
+def ref_phases(spec: dict, hparam: str = "lr", group=None, member=None) -> list[Phase]:
+    """The top-level phases of ``spec[hparam]`` (of a group's own schedule with ``group``), nested lists flattened."""
+    r = _Ref(spec, member)
+    node = spec[hparam] if group is None else spec["groups"][group][hparam]
+
+    def flat(x):
+        return [y for item in x for y in flat(item)] if isinstance(x, list) else [x]
+
+    items = flat(node)
+    out, at, carry = [], 0, None
+    for i, item in enumerate(items):
+        last = i == len(items) - 1
+        room = r.total - at if last and r.total is not None else None
+        s = r.schedule(item, carry, room, at)
+        out.append(Phase(at, s.duration, item, s, carry, r))
+        if not last:
+            at += s.duration
+            carry = _memo(s.final)
+    return out

@@ -405,7 +405,7 @@ def _torch(ctx, draw, kind, need_lr, inner=False):
     return m
 
 
-def _keras(draw, kind):
+def _keras(draw, kind, ctx=None):
     m: dict = {"kind": kind}
     if kind != "keras.PiecewiseConstantDecay":
         m["initial_learning_rate"] = draw(pos)
@@ -427,6 +427,8 @@ def _keras(draw, kind):
             m["power"] = draw(st.sampled_from([0.5, 1.0, 2.0]))
         if draw(st.booleans()):
             m["cycle"] = True
+            if ctx is not None:
+                ctx.features.add("polynomial_cycle")
     elif kind == "keras.CosineDecay":
         m["decay_steps"] = draw(st.integers(1, 25))
         if draw(st.booleans()):
@@ -545,7 +547,7 @@ def any_phase(draw, ctx: _Ctx, need_start: bool, may_be_open: bool = False, dept
         if cat == "torch":
             m = _torch(ctx, draw, name, need_start)
         else:
-            m = _keras(draw, name) if cat == "keras" else _optax(draw, name)
+            m = _keras(draw, name, ctx) if cat == "keras" else _optax(draw, name)
         ctx.features.add(name)
         if not may_be_open or draw(st.booleans()):
             m["duration"] = draw(small)
@@ -740,8 +742,10 @@ def documents(draw, native: bool = True, plateau: bool = True, others: bool = Tr
                 head["momentum"] = 0.5
             gs["head"] = head
         doc["groups"] = gs
-    # total: beyond where every schedule's last top-level phase begins (an open one runs to it)
-    if draw(st.booleans()):
+    # total: beyond where every schedule's last top-level phase begins (an open one runs to it). Not with a cyclic
+    # polynomial: the README says it never ends, and that an open last phase runs to `total`; whether `total` ends
+    # a cyclic polynomial is not said
+    if "polynomial_cycle" not in ctx.features and draw(st.booleans()):
         probe = {k: v for k, v in doc.items() if k in ("interval", "steps_per_epoch")}
         begin = max(_latest_begin(probe, s) for _, s in _schedules(doc))
         doc["total"] = begin + draw(st.integers(1, 40))

@@ -160,3 +160,51 @@ def sgd_update(optimizer, params) -> list[float]:
             p.zero_()
     optimizer.step()
     return [-float(p.detach()) for p in params]
+
+
+# ------------------------------------------------------------------------------------------ known faults
+# Faults found by the generated documents (tests/test_generated.py, the invariants of tests/test_fuzz.py), each
+# held by a strict xfail of tests/test_faults.py that names its exact wrong and right values; the runs they would
+# fail are left out of the generated tests (and only those) until the fault is fixed: then the strict xfail fails,
+# and its entry here must go.
+def _kinds(x, kinds):
+    if isinstance(x, dict):
+        if x.get("kind") in kinds:
+            yield x
+        for v in x.values():
+            yield from _kinds(v, kinds)
+    elif isinstance(x, list):
+        for v in x:
+            yield from _kinds(v, kinds)
+
+
+PLATEAUS = ("plateau", "torch.ReduceLROnPlateau")
+
+
+def known_fault(doc: dict, target: str, f64: bool) -> str | None:
+    """The known fault (a strict xfail of tests/test_faults.py) that running document ``doc`` on ``target`` (a
+    name of tests/targets.py, or ``"invariants"`` for the fuzz invariants of tests/test_fuzz.py) would show, or
+    None. That run is then left out, and only that run."""
+    cosines = list(_kinds(doc, ("cosine",)))
+    if not f64 and target in ("evaluate", "to_jax") and any(
+            float(c.get("exponent", 1.0)) != int(c.get("exponent", 1.0)) for c in cosines):
+        return "test_cosine_end_float32_under_jit: NaN at the end of a cosine with a fractional exponent"
+    if not f64 and target == "invariants" and cosines:
+        return "test_cosine_end_float32_under_jit: NaN or a negative value at the end of a cosine to 0"
+    if not f64 and any(c.get("three_phase") for c in _kinds(doc, ("onecycle",))):
+        return "test_onecycle_final_value_float32_exact: up to 4% off at the end of a three-phase onecycle"
+    if not f64 and target == "invariants" and any(True for _ in _kinds(doc, ("onecycle",))):
+        return "test_onecycle_final_value_float32_exact: the end of a onecycle is not the float32 nearest"
+    if not f64 and any(m.get("cycle") for m in _kinds(doc, ("polynomial", "keras.PolynomialDecay"))):
+        return "test_cyclic_polynomial_near_int32_max_in_float32: negative or NaN near k = 2**31"
+    for m in _kinds(doc, ("torch.CosineAnnealingWarmRestarts", "keras.CosineDecayRestarts", "optax.sgdr_schedule")):
+        first = m.get("T_0", m.get("first_decay_steps"))
+        if m["kind"] == "optax.sgdr_schedule":
+            first = m["cosine_kwargs"][0].get("decay_steps")
+        if m.get("duration") is not None and str(m.get("duration")).removesuffix("st") == str(first):
+            return "test_restart_cut_at_the_first_restart_holds_the_restart: the cut holds the first cycle's end"
+    if target in ("to_optax", "emit_optax") and any(True for _ in _kinds(doc.get("groups"), PLATEAUS)):
+        return "test_group_plateau_refused_by_to_optax / _by_emit_optax: not refused"
+    if target in ("to_optax", "emit_optax", "emit_keras") and any(True for _ in _kinds(doc, PLATEAUS[1:])):
+        return "test_native_plateau_refusal_is_positioned: refused without a line and a column"
+    return None

@@ -43,12 +43,12 @@ if keras.backend.backend() != "jax":  # pragma: no cover
     pytest.skip("these tests run Keras on the JAX backend", allow_module_level=True)
 
 try:  # tests/ as a package or as a rootdir on sys.path
-    from .helpers import assert_f32, assert_f64
+    from .helpers import assert_f32, assert_f64, known_fault
     from .reference import ref_members, ref_schedule
     from .strategies import KERAS, _keras, documents
     from .targets import F64_TARGETS, RUNNERS, TARGETS, Check, check_refusal_positioned, keys, to_units
 except ImportError:
-    from helpers import assert_f32, assert_f64
+    from helpers import assert_f32, assert_f64, known_fault
     from reference import ref_members, ref_schedule
     from strategies import KERAS, _keras, documents
     from targets import F64_TARGETS, RUNNERS, TARGETS, Check, check_refusal_positioned, keys, to_units
@@ -91,39 +91,6 @@ class Ref:
         return np.asarray([sched.value(int(k)) for k in units], np.float64)
 
 
-# Faults found by these tests, each held by a strict xfail that names its exact wrong and right values; the
-# comparisons they would fail are left out here (and only those) until the fault is fixed: then the strict xfail
-# fails, and its entry here must go.
-def _kinds(x, kinds):
-    if isinstance(x, dict):
-        if x.get("kind") in kinds:
-            yield x
-        for v in x.values():
-            yield from _kinds(v, kinds)
-    elif isinstance(x, list):
-        for v in x:
-            yield from _kinds(v, kinds)
-
-
-PLATEAUS = ("plateau", "torch.ReduceLROnPlateau")
-
-
-def known_fault(case, target: str, f64: bool) -> str | None:
-    """The known fault (a strict xfail of tests/test_faults.py) this run of ``target`` would show, or None; that
-    run is then left out."""
-    doc = case.doc
-    if not f64 and target in ("evaluate", "to_jax") and any(
-            float(c.get("exponent", 1.0)) != int(c.get("exponent", 1.0)) for c in _kinds(doc, ("cosine",))):
-        return "test_cosine_end_float32_under_jit: NaN at the end of a cosine with a fractional exponent"
-    if not f64 and any(c.get("three_phase") for c in _kinds(doc, ("onecycle",))):
-        return "test_onecycle_final_value_float32_exact: up to 4% off at the end of a three-phase onecycle"
-    if target in ("to_optax", "emit_optax") and any(True for _ in _kinds(doc.get("groups"), PLATEAUS)):
-        return "test_group_plateau_refused_by_to_optax / _by_emit_optax: not refused"
-    if target in ("to_optax", "emit_optax", "emit_keras") and any(True for _ in _kinds(doc, PLATEAUS[1:])):
-        return "test_native_plateau_refusal_is_positioned: refused without a line and a column"
-    return None
-
-
 def compare(ours, ref, f64: bool, what: str) -> None:
     (assert_f64 if f64 else assert_f32)(ours, ref, what)
 
@@ -144,7 +111,7 @@ def test_documents_evaluate_matches_reference(case):
     ref = Ref(case, spec)
     for h, g in keys(spec):
         for dtype in ("float64", "float32"):
-            if known_fault(case, "evaluate", dtype == "float64"):
+            if known_fault(case.doc, "evaluate", dtype == "float64"):
                 continue
             got = schedspec.evaluate(spec, ref.units, hparam=h, group=g, metrics=ref.metrics, dtype=dtype)
             # a schedule that uses no sweep var comes without the sweep axis (test_evaluate_sweep_axis_always)
@@ -192,7 +159,7 @@ def refusal_reason(case, spec, target: str, message: str, member) -> str | None:
 def run_target(case, spec, ref, target, tmp_path) -> None:
     check = Check(units=ref.units[ref.units <= DENSE], loop=min(int(ref.units[ref.units <= DENSE].max()) + 1, 60),
                   metrics=ref.metrics, optax_fn=sgdw, torch_lr_only=True)  # fmt: skip
-    if known_fault(case, target, target in F64_TARGETS):
+    if known_fault(case.doc, target, target in F64_TARGETS):
         return
     runner = RUNNERS[target]
     calls = [None] if target in WHOLE_SWEEP or not spec.program.sweep_vars else [None, *ref.members[:2]]

@@ -598,7 +598,9 @@ def any_phase(draw, ctx: _Ctx, need_start: bool, may_be_open: bool = False, dept
             m["max"] = max(a, b)
         m["of"] = part(need_start)
     if (inner_open and draw(st.booleans())) or (not may_be_open and not _closed(m)):
-        m["duration"] = draw(small)  # the combinator's own duration (the room of an open phase inside it)
+        # the combinator's own duration (the room of an open phase inside it, which must begin before it ends)
+        probe = {"interval": ctx.interval, **({"steps_per_epoch": ctx.spe} if ctx.spe else {})}
+        m["duration"] = _latest_begin(probe, m) + draw(small)
     return m
 
 

@@ -144,6 +144,10 @@ def phase_invariants(doc, h, g, v, ks, f32, member) -> None:
     except (RefError, KeyError, TypeError, ValueError):
         return  # a shape the reference does not take (the loader took it: nothing to hold it to)
     cast = (lambda x: float(np.float32(x))) if f32 else float
+    last = phases[-1] if phases else None
+    if last is not None and last.duration is not None:  # every node holds its final value after its end
+        after = v[ks >= last.begin + last.duration]
+        assert (after == after[:1]).all(), f"{h} group {g}: not held after k = {last.begin + last.duration}: {doc}"
     for i, ph in enumerate(phases):
         if not isinstance(ph.node, dict):
             continue

@@ -197,14 +197,52 @@ def known_fault(doc: dict, target: str, f64: bool) -> str | None:
         return "test_onecycle_final_value_float32_exact: the end of a onecycle is not the float32 nearest"
     if not f64 and any(m.get("cycle") for m in _kinds(doc, ("polynomial", "keras.PolynomialDecay"))):
         return "test_cyclic_polynomial_near_int32_max_in_float32: negative or NaN near k = 2**31"
-    for m in _kinds(doc, ("torch.CosineAnnealingWarmRestarts", "keras.CosineDecayRestarts", "optax.sgdr_schedule")):
-        first = m.get("T_0", m.get("first_decay_steps"))
-        if m["kind"] == "optax.sgdr_schedule":
-            first = m["cosine_kwargs"][0].get("decay_steps")
-        if m.get("duration") is not None and str(m.get("duration")).removesuffix("st") == str(first):
-            return "test_restart_cut_at_the_first_restart_holds_the_restart: the cut holds the first cycle's end"
+    for m in _framework_kinds(doc):  # cut by `duration` at one of its own boundaries (a superset of them)
+        cut = str(m.get("duration")).removesuffix("st")
+        if m.get("duration") is not None and cut in {str(x) for x in _boundaries(m)}:
+            return "test_framework_kind_cut_at_its_own_boundary_holds_the_value_there: holds the value before it"
     if target in ("to_optax", "emit_optax") and any(True for _ in _kinds(doc.get("groups"), PLATEAUS)):
         return "test_group_plateau_refused_by_to_optax / _by_emit_optax: not refused"
     if target in ("to_optax", "emit_optax", "emit_keras") and any(True for _ in _kinds(doc, PLATEAUS[1:])):
         return "test_native_plateau_refusal_is_positioned: refused without a line and a column"
     return None
+
+
+def _framework_kinds(x):
+    if isinstance(x, dict):
+        if "." in str(x.get("kind", "")):
+            yield x
+        for v in x.values():
+            yield from _framework_kinds(v)
+    elif isinstance(x, list):
+        for v in x:
+            yield from _framework_kinds(v)
+
+
+def _boundaries(m) -> set:
+    """Every whole number in a framework kind's parameters, and the running sums of them (sgdr's restarts, a
+    warmup plus a decay): where its own phases may begin."""
+    ints = []
+
+    def walk(x):
+        if isinstance(x, dict):
+            for k, v in x.items():
+                if k != "duration":
+                    walk(k if isinstance(k, int) else None)
+                    walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+        elif isinstance(x, int) and not isinstance(x, bool):
+            ints.append(x)
+        elif isinstance(x, str) and x.removesuffix("st").isdigit():
+            ints.append(int(x.removesuffix("st")))
+
+    walk(m)
+    out = set(ints)
+    total = 0
+    for x in ints:
+        total += x
+        out.add(total)
+    out |= {a + b for a in ints for b in ints}
+    return out

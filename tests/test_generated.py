@@ -185,7 +185,7 @@ def run_target(case, spec, ref, target, tmp_path) -> None:
         assert expected <= have, f"{target} left out {expected - have}\n{case.doc}"
 
 
-@settings(max_examples=6, **SETTINGS)
+@settings(max_examples=8, **SETTINGS)
 @given(documents(), st.sampled_from(TARGETS))
 def test_documents_on_every_target(case, first):
     """Every target on one document (``first`` first: which target Hypothesis shrinks a failure to)."""

@@ -185,18 +185,6 @@ def known_fault(doc: dict, target: str, f64: bool) -> str | None:
     """The known fault (a strict xfail of tests/test_faults.py) that running document ``doc`` on ``target`` (a
     name of tests/targets.py, or ``"invariants"`` for the fuzz invariants of tests/test_fuzz.py) would show, or
     None. That run is then left out, and only that run."""
-    cosines = list(_kinds(doc, ("cosine",)))
-    if not f64 and target in ("evaluate", "to_jax") and any(
-            float(c.get("exponent", 1.0)) != int(c.get("exponent", 1.0)) for c in cosines):
-        return "test_cosine_end_float32_under_jit: NaN at the end of a cosine with a fractional exponent"
-    if not f64 and target == "invariants" and cosines:
-        return "test_cosine_end_float32_under_jit: NaN or a negative value at the end of a cosine to 0"
-    if not f64 and any(c.get("three_phase") for c in _kinds(doc, ("onecycle",))):
-        return "test_onecycle_final_value_float32_exact: up to 4% off at the end of a three-phase onecycle"
-    if not f64 and target == "invariants" and any(True for _ in _kinds(doc, ("onecycle",))):
-        return "test_onecycle_final_value_float32_exact: the end of a onecycle is not the float32 nearest"
-    if not f64 and any(m.get("cycle") for m in _kinds(doc, ("polynomial", "keras.PolynomialDecay"))):
-        return "test_cyclic_polynomial_near_int32_max_in_float32: negative or NaN near k = 2**31"
     for m in _framework_kinds(doc):  # cut by `duration` at one of its own boundaries (a superset of them)
         cut = str(m.get("duration")).removesuffix("st")
         if m.get("duration") is not None and cut in {str(x) for x in _boundaries(m)}:

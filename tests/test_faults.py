@@ -1,9 +1,10 @@
-"""Faults found by the generated documents (tests/test_generated.py) and the fuzz invariants (tests/test_fuzz.py),
-each as the smallest case with its exact wrong and right values.
+"""Faults found by the generated documents (tests/test_generated.py) and the fuzz invariants
+(tests/test_fuzz.py), each as the smallest case with its exact wrong and right values.
 
-Each is a strict xfail: once the fault is fixed the test passes, the xfail fails, and both the mark and the
-matching entry of ``tests/helpers.py::known_fault`` (which leaves that run out of the generated tests and the
-fuzz invariants meanwhile) must go.
+A fault still open is a strict xfail: once it is fixed the test passes, the xfail fails, and both the mark and
+the matching entry of ``tests/helpers.py::known_fault`` (which leaves that run out of the generated tests and
+the fuzz invariants meanwhile) must go. A fixed one stays as a plain regression test, its docstring saying
+what it was.
 """
 
 from __future__ import annotations
@@ -23,25 +24,25 @@ def _load(text: str, name: str = "f.yaml") -> schedspec.Spec:
 
 
 # ------------------------------------------------------------------------------------------------ float32 ends
-@pytest.mark.xfail(strict=True, reason="evaluate/to_jax float32 under jit: at k >= duration a cosine with end 0 "
-                   "gives NaN with exponent 0.5 (right: 0.0), -2.9802318e-09 with exponent 1 and -2.646977e-24 with "
-                   "exponent 3 (right: 0.0; an lr must never be negative); the emitted modules, Keras and optax give "
-                   "0.0")  # fmt: skip
 @pytest.mark.parametrize("exponent", [0.5, 1.0, 3.0])
 def test_cosine_end_float32_under_jit(exponent):
+    """Regression of a fault the generated documents and the fuzz invariants found, since fixed by the exact-
+    ends work. It was: evaluate/to_jax float32 under jit: at k >= duration a cosine with end 0 gives NaN with
+    exponent 0.5 (right: 0.0), -2.9802318e-09 with exponent 1 and -2.646977e-24 with exponent 3 (right: 0.0;
+    an lr must never be negative); the emitted modules, Keras and optax give 0.0."""
     spec = _load(f"lr: {{kind: cosine, start: 0.1, end: 0.0, exponent: {exponent}, duration: 7}}\n")
     got = schedspec.evaluate(spec, [6, 7, 8, 2**31 - 1])  # float32, jit
     assert np.isfinite(got).all() and (got >= 0).all(), got
     assert got[1:].tolist() == [0.0, 0.0, 0.0], got
 
 
-@pytest.mark.xfail(strict=True, reason="onecycle in float32 does not hold float32(peak / div_factor / "
-                   "final_div_factor) from N - 1 on: peak 1.5, duration 7, pct_start 0.5704285714285714, "
-                   "div_factor 1, linear, three_phase gives 1.56641e-04 at k = 6, 7, 100 (right: 1.5e-04; 4.4% off, "
-                   "beyond the float32 tolerance; the float64 paths give 1.5e-04); pct_start 0.5 gives "
-                   "1.4996529e-04")  # fmt: skip
 @pytest.mark.parametrize("pct", [0.5704285714285714, 0.5])
 def test_onecycle_final_value_float32_exact(pct):
+    """Regression of a fault the generated documents and the fuzz invariants found, since fixed by the exact-
+    ends work. It was: onecycle in float32 does not hold float32(peak / div_factor / final_div_factor) from N
+    - 1 on: peak 1.5, duration 7, pct_start 0.5704285714285714, div_factor 1, linear, three_phase gives
+    1.56641e-04 at k = 6, 7, 100 (right: 1.5e-04; 4.4% off, beyond the float32 tolerance; the float64 paths
+    give 1.5e-04); pct_start 0.5 gives 1.4996529e-04."""
     spec = _load(f"lr: {{kind: onecycle, peak: 1.5, duration: 7, pct_start: {pct}, div_factor: 1.0, "
                  "anneal: linear, three_phase: true}\n")  # fmt: skip
     assert schedspec.evaluate(spec, [6, 7, 100]).tolist() == [float(np.float32(1.5 / 1e4))] * 3
@@ -122,26 +123,26 @@ def test_evaluate_sweep_axis_always():
 
 
 # ------------------------------------------------------------------------------------------------ cancellation
-@pytest.mark.xfail(strict=True, reason="a cosine or polynomial does not give its start at t = 0 (e + (s - e) * 1 "
-                   "rounds, or cancels): start 0.0001, end 0.01 gives 9.99999999999994e-05 in float64 (right: 0.0001;"
-                   " it leaves [0.0001, 0.01]) and 9.999983e-05 in float32 (right: 9.9999997e-05, 17 ulp off); start "
-                   "0.01, end 0.001 gives 0.010000000000000002 (right: 0.01); start 0.1, end 1e17 gives 0.0 in "
-                   "float64 for both kinds and -2.6843546e+08 (a negative lr) for the polynomial in float32; linear "
-                   "gives its start exactly")  # fmt: skip
 @pytest.mark.parametrize("kind", ["cosine", "polynomial"])
 @pytest.mark.parametrize("start, end", [(0.0001, 0.01), (0.01, 0.001), (0.1, 1.0e17)])
 def test_phase_gives_its_start_exactly(kind, start, end):
+    """Regression (found by the generated documents and the fuzz invariants, fixed by the exact-ends work): a
+    cosine or polynomial does not give its start at t = 0 (e + (s - e) * 1 rounds, or cancels): start 0.0001,
+    end 0.01 gives 9.99999999999994e-05 in float64 (right: 0.0001; it leaves [0.0001, 0.01]) and 9.999983e-05 in
+    float32 (right: 9.9999997e-05, 17 ulp off); start 0.01, end 0.001 gives 0.010000000000000002 (right: 0.01);
+    start 0.1, end 1e17 gives 0.0 in float64 for both kinds and -2.6843546e+08 (a negative lr) for the
+    polynomial in float32; linear gives its start exactly."""
     spec = _load(f"lr: {{kind: {kind}, start: {start}, end: {end}, duration: 5}}\n")
     assert schedspec.evaluate(spec, [0], dtype="float64").tolist() == [start]
     assert schedspec.evaluate(spec, [0]).tolist() == [float(np.float32(start))]
 
 
-@pytest.mark.xfail(strict=True, reason="a cyclic polynomial in float32 near k = 2**31: {polynomial, cycle: true, "
-                   "duration: 4, start: 0.001} gives -1.3969839e-12 at k = 2**31 - 3 (right: 1.3969839e-12, as "
-                   "float64 gives 1.39698386e-12: 1 - t/D rounds below 0), and NaN with power 0.5 (right: "
-                   "3.7376247e-08); README: exact for every k < 2**31 even in float32")  # fmt: skip
 @pytest.mark.parametrize("power", [1.0, 0.5])
 def test_cyclic_polynomial_near_int32_max_in_float32(power):
+    """Regression (found by the generated documents and the fuzz invariants, fixed by the exact-ends work): a
+    cyclic polynomial in float32 near k = 2**31: {polynomial, cycle: true, duration: 4, start: 0.001} gives
+    -1.3969839e-12 at k = 2**31 - 3 (right: 1.3969839e-12, as float64 gives 1.39698386e-12: 1 - t/D rounds below
+    0), and NaN with power 0.5 (right: 3.7376247e-08); README: exact for every k < 2**31 even in float32."""
     spec = _load(f"lr: {{kind: polynomial, cycle: true, duration: 4, start: 0.001, power: {power}}}\n")
     ks = [2**31 - 3, 2**31 - 2, 2**31 - 1]
     want = schedspec.evaluate(spec, ks, dtype="float64").astype(np.float32)
@@ -187,25 +188,26 @@ def test_neutral_cuts_at_a_boundary_hold_the_value_there():
 
 
 # ------------------------------------------------------------------------------------------------ linear ends
-@pytest.mark.xfail(strict=True, reason="a linear phase does not hold its declared end exactly (s + (e - s) * 1 "
-                   "rounds): float64 0.0005 -> 0.0001 holds 9.999999999999999e-05 and 0.7 -> 0.1 holds "
-                   "0.09999999999999998, below the end (right: 0.0001, 0.1); float32 (evaluate, to_optax, to_keras) "
-                   "0.9 -> 0.8 holds 0.7999999523162842 (right: float32(0.8) = 0.800000011920929), 0.0001 -> 0.001 "
-                   "holds 0.0009999999310821295 (right: 0.0010000000474974513); cosine and polynomial hold their "
-                   "ends exactly")  # fmt: skip
 @pytest.mark.parametrize("dtype, start, end", [("float64", 0.0005, 0.0001), ("float64", 0.7, 0.1),
                                                ("float32", 0.9, 0.8), ("float32", 0.0001, 0.001)])  # fmt: skip
 def test_linear_end_held_exactly(dtype, start, end):
+    """Regression (found by the generated documents and the fuzz invariants, fixed by the exact-ends work): a
+    linear phase does not hold its declared end exactly (s + (e - s) * 1 rounds): float64 0.0005 -> 0.0001 holds
+    9.999999999999999e-05 and 0.7 -> 0.1 holds 0.09999999999999998, below the end (right: 0.0001, 0.1); float32
+    (evaluate, to_optax, to_keras) 0.9 -> 0.8 holds 0.7999999523162842 (right: float32(0.8) =
+    0.800000011920929), 0.0001 -> 0.001 holds 0.0009999999310821295 (right: 0.0010000000474974513); cosine and
+    polynomial hold their ends exactly."""
     spec = _load(f"lr: {{kind: linear, start: {start}, end: {end}, duration: 1}}\n")
     want = end if dtype == "float64" else float(np.float32(end))
     assert schedspec.evaluate(spec, [1, 2, 2**31 - 1], dtype=dtype).tolist() == [want] * 3
 
 
-@pytest.mark.xfail(strict=True, reason="schedspec.evaluate in float32 (jit) rounds a declared start or end off the "
-                   "float32 nearest, where to_optax and to_keras give it exactly: linear 0.0001 -> 0.0 (duration 3) "
-                   "holds -3.637978807091713e-12 from k = 3 (right: 0.0; a negative lr), polynomial start 0.0001 "
-                   "(duration 3) gives 0.000100000005 at k = 0 (right: float32(0.0001) = 9.9999997e-05)")  # fmt: skip
 @pytest.mark.parametrize("kind, end, k, want", [("linear", 0.0, 3, 0.0), ("polynomial", 0.0, 0, 0.0001)])
 def test_start_and_end_exact_in_float32(kind, end, k, want):
+    """Regression of a fault the generated documents and the fuzz invariants found, since fixed by the exact-
+    ends work. It was: schedspec.evaluate in float32 (jit) rounds a declared start or end off the float32
+    nearest, where to_optax and to_keras give it exactly: linear 0.0001 -> 0.0 (duration 3) holds
+    -3.637978807091713e-12 from k = 3 (right: 0.0; a negative lr), polynomial start 0.0001 (duration 3) gives
+    0.000100000005 at k = 0 (right: float32(0.0001) = 9.9999997e-05)."""
     spec = _load(f"lr: {{kind: {kind}, start: 0.0001, end: {end}, duration: 3}}\n")
     assert schedspec.evaluate(spec, [k]).tolist() == [float(np.float32(want))]

@@ -147,23 +147,42 @@ def run_to_optax(spec, check, vars, tmp_path):
             for h, g in keys(spec)}  # fmt: skip
 
 
-def _optax_train(tx, params, reads: dict, spec, check) -> dict:
+def monitors_of(spec, group=None) -> set:
+    """The metrics the plateaus of the document's schedules (``group`` None) or of a group's schedules monitor."""
+    program = spec.program
+    nodes = program.hparams if group is None else {**program.hparams, **program.groups[group]}
+    return {s.node.monitor for n in nodes.values() for s in _metrics.sites(n)}
+
+
+def _optax_train(tx, params, reads: dict, spec, check, monitors=None) -> dict:
     """Jitted updates 0..(last step before ``check.loop``) with gradient 1 and the metric reports at the end of
-    each report interval; ``{key: (steps, the value each update used)}`` read from the inject_hyperparams states."""
+    each report interval (of the metrics in ``monitors``; None: all); ``{key: (steps, the value each update
+    used)}`` read from the inject_hyperparams states."""
     steps = steps_of(spec, check.units[check.units < check.loop])
     state = tx.init(params)
-    update = jax.jit(tx.update)
     every = report_every(spec)
-    seen = {key: [] for key in reads}
     grads = jax.tree_util.tree_map(jnp.ones_like, params)
+    names = [name for name in (check.metrics or {}) if monitors is None or name in monitors]
+
+    @jax.jit
+    def update(state):
+        _, state = tx.update(grads, state, params)
+        return state, [read(state) for read in reads.values()]
+
+    @jax.jit
+    def report(state, values):
+        for name, v in zip(names, values):
+            state = so.report(state, name, v)
+        return state
+
+    seen = []
     for k in range(int(steps.max()) + 1 if steps.size else 0):
-        _, state = update(grads, state, params)
-        for key, read in reads.items():
-            seen[key].append(float(read(state)))
-        if every and (k + 1) % every == 0:
-            for name, values in (check.metrics or {}).items():
-                state = so.report(state, name, values[(k + 1) // every - 1])
-    return {key: (steps, np.asarray(v)[steps]) for key, v in seen.items()}
+        state, used = update(state)
+        seen.append(used)  # device values: read back once at the end
+        if every and names and (k + 1) % every == 0:
+            state = report(state, [check.metrics[n][(k + 1) // every - 1] for n in names])
+    columns = np.asarray(jax.device_get(seen), np.float64).reshape(len(seen), len(reads)) if seen else None
+    return {key: (steps, columns[steps, i] if seen else np.zeros(0)) for i, key in enumerate(reads)}
 
 
 def run_optax_inject(spec, check, vars, tmp_path):
@@ -171,7 +190,7 @@ def run_optax_inject(spec, check, vars, tmp_path):
     for g in (None, *spec.program.groups):
         tx = so.inject(spec, check.optax_fn, vars=vars, group=g)
         reads = {(h, g): (lambda s, a=a: s.hyperparams[a]) for h in spec.program.hparams for a in [_arg(h)]}
-        out.update(_optax_train(tx, {"w": jnp.zeros(())}, reads, spec, check))
+        out.update(_optax_train(tx, {"w": jnp.zeros(())}, reads, spec, check, monitors_of(spec, g)))
     return out
 
 
@@ -223,7 +242,10 @@ def run_keras_optimizer(spec, check, vars, tmp_path):
 
 def _torch_run(spec, check, make, hparams=("lr",)) -> dict:
     """SGD with one param group per spec group (named) and one unnamed; the scheduler ``make(opt)``, stepped once
-    per interval unit up to ``check.loop`` with the plateau's reports; the values before each update."""
+    per interval unit up to ``check.loop`` with the plateau's reports; the values in the param groups before each
+    update, and ``("applied", "lr", group)``: the lr each update applied, measured from the parameter's change
+    (reset to 0 with gradient 1 before the update, so weight decay adds nothing and the change is ``-lr`` times
+    the momentum buffer)."""
     groups = list(spec.program.groups)
     ps = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in range(len(groups) + 1)]
     opt = torch.optim.SGD([{"params": [p], **({"name": g} if g else {})} for p, g in zip(ps, [*groups, None])],
@@ -231,6 +253,7 @@ def _torch_run(spec, check, make, hparams=("lr",)) -> dict:
     sched = make(opt)
     torch_name = {"beta1": ("betas", 0), "beta2": ("betas", 1)}
     seen = {(h, g): [] for h in hparams for g in (None, *groups)}
+    seen.update({("applied", "lr", g): [] for g in (None, *groups)})
     every = report_every(spec) // spe_of(spec)  # torch is stepped once per interval unit
     units = check.units[check.units < check.loop]
     for k in range(int(units.max()) + 1 if units.size else 0):
@@ -239,7 +262,14 @@ def _torch_run(spec, check, make, hparams=("lr",)) -> dict:
                 key, idx = torch_name.get(h, (h, None))
                 v = opt.param_groups[i][key]
                 seen[(h, g)].append(v if idx is None else v[idx])
+        for p in ps:
+            with torch.no_grad():
+                p.zero_()
+            p.grad = torch.ones_like(p)
         opt.step()
+        for i, (p, g) in enumerate(zip(ps, [*groups, None])):
+            buf = opt.state[p].get("momentum_buffer") if opt.param_groups[i]["momentum"] != 0 else None
+            seen[("applied", "lr", g)].append(-float(p.detach()) / (float(buf) if buf is not None else 1.0))
         if every and (k + 1) % every == 0:
             for name, values in (check.metrics or {}).items():
                 sched.report(name, values[(k + 1) // every - 1])

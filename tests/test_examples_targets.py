@@ -11,15 +11,16 @@ every target it is not meant for (issue 9 §3).
 * a hyperparameter that changes over time: not ``adapters.keras.optimizer`` (Keras schedules the lr only);
 * a sweep runs whole on evaluate and to_jax (vmap), and one member at a time on every other target.
 
-The values are checked against the independent reference (tests/reference.py) where it covers the example (no
-plateau, no framework kind), else against ``schedspec.evaluate`` in float64; a plateau gets synthetic reports
-(improving, then flat, so it reduces). Stateful targets (optax optimizers, torch) are stepped update by update
+The values are checked against the independent reference (tests/reference.py), which covers every example (a
+plateau on the README's report clock, framework kinds by the frameworks' own semantics); a plateau gets synthetic
+reports (improving, then flat, so it reduces). Stateful targets (optax optimizers, torch) are stepped update by update
 over the first ``LOOP_UPDATES`` updates; the others are evaluated over the whole schedule (twice its length,
 strided, plus every phase boundary +-1).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -39,8 +40,8 @@ if keras.backend.backend() != "jax":  # pragma: no cover
     pytest.skip("these tests run Keras on the JAX backend", allow_module_level=True)
 
 try:  # tests/ as a package or as a rootdir on sys.path
-    from .helpers import assert_f32, assert_f64, example_steps, has_plateau
-    from .reference import RefError, ref_values
+    from .helpers import assert_f32, assert_f64, example_steps
+    from .reference import ref_schedule
     from .targets import (
         F64_TARGETS,
         RUNNERS,
@@ -52,8 +53,8 @@ try:  # tests/ as a package or as a rootdir on sys.path
         to_units,
     )
 except ImportError:
-    from helpers import assert_f32, assert_f64, example_steps, has_plateau
-    from reference import RefError, ref_values
+    from helpers import assert_f32, assert_f64, example_steps
+    from reference import ref_schedule
     from targets import (
         F64_TARGETS,
         RUNNERS,
@@ -135,33 +136,20 @@ def plan(name: str) -> Check:
 
 
 def reference(name: str, spec, h: str, g, units: np.ndarray, metrics, member) -> np.ndarray:
-    """The independent reference where it covers the example, else evaluate in float64."""
+    """The independent reference (tests/reference.py: plateaus on the README's report clock, framework kinds by
+    their frameworks' own semantics, groups, sweep members)."""
+    sched = _reference_schedule(name, h, g, tuple(sorted((member or {}).items())), _freeze(metrics))
+    return np.asarray([sched.value(int(k)) for k in units], np.float64)
+
+
+@functools.cache
+def _reference_schedule(name, h, g, member, metrics):
     data = yaml.safe_load((ROOT / "examples" / name).read_text())
-    if member:
-        data["vars"] = {**data.get("vars", {}), **member}
-    try:
-        if has_plateau(spec.bound(member).hparams[h]) or any(":" in str(d.get("kind", "")) or "." in str(d.get("kind", ""))
-                                                              for d in _mappings(data)):  # fmt: skip
-            raise RefError("plateau or framework kind: not covered by the reference")
-        doc = data
-        scale = 1.0
-        if g is not None:
-            group = data["groups"][g]
-            doc = {**data, **{k: v for k, v in group.items() if k != "scale"}}
-            scale = group.get("scale", 1.0) if h == "lr" else 1.0
-        return np.asarray(ref_values(doc, [int(k) for k in units], h), np.float64) * scale
-    except RefError:
-        return schedspec.evaluate(spec, units, hparam=h, group=g, vars=member, metrics=metrics, dtype="float64")
+    return ref_schedule(data, h, g, dict(member) or None, {n: list(v) for n, v in metrics} if metrics else None)
 
 
-def _mappings(x):
-    if isinstance(x, dict):
-        yield x
-        for v in x.values():
-            yield from _mappings(v)
-    elif isinstance(x, list):
-        for v in x:
-            yield from _mappings(v)
+def _freeze(metrics):
+    return tuple(sorted((n, tuple(float(x) for x in v)) for n, v in metrics.items())) if metrics else None
 
 
 def _cells():

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 
 import numpy as np
 import pytest
@@ -442,9 +441,3 @@ def test_check_works_without_metrics(tmp_path, capsys):
     assert main(["check", "--strict", str(path)]) == 0
     out = capsys.readouterr().out
     assert "plateau" in out and "values depend on the metric reports of val_loss" in out
-
-
-def test_warnings_stay_errors():
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        schedspec.evaluate(schedspec.loads(COMPOSED), [0, 299], metrics={"val_loss": [1.0] * 30})

@@ -92,7 +92,7 @@ def node_from_json(data: Any) -> Any:
         extra = set(data) - names - {"kind"}
         if extra:
             raise ValueError(f"unknown field(s) {sorted(extra)} for IR kind {data['kind']!r}")
-        return cls(**{name: node_from_json(data.get(name)) for name in names})
+        return cls(**{name: node_from_json(data[name]) for name in names if name in data})  # omitted: the default
     if isinstance(data, (list, tuple)):
         return tuple(node_from_json(v) for v in data)
     return data

@@ -84,15 +84,29 @@ def _constant(n, xp):
 
 
 def _linear(n, xp):
+    if not F.is_const(n.warp, 1):
+        return lambda t, env: F.warped_linear(xp, t, dur(n.duration, env), *_p(xp, env, n.start, n.end, n.warp))
     return lambda t, env: F.linear(xp, t, dur(n.duration, env), *_p(xp, env, n.start, n.end))
 
 
 def _cosine(n, xp):
+    if not F.is_const(n.warp, 1):
+        return lambda t, env: F.warped_cosine(
+            xp, t, dur(n.duration, env), *_p(xp, env, n.start, n.end, n.exponent, n.warp)
+        )
     return lambda t, env: F.cosine(xp, t, dur(n.duration, env), *_p(xp, env, n.start, n.end, n.exponent))
 
 
 def _polynomial(n, xp):
+    if not F.is_const(n.warp, 1):
+        return lambda t, env: F.warped_polynomial(
+            xp, t, dur(n.duration, env), *_p(xp, env, n.start, n.end, n.power, n.warp)
+        )
     return lambda t, env: F.polynomial(xp, t, dur(n.duration, env), *_p(xp, env, n.start, n.end, n.power))
+
+
+def _tanh(n, xp):
+    return lambda t, env: F.tanh_decay(xp, t, dur(n.duration, env), *_p(xp, env, n.start, n.end, n.lb, n.ub))
 
 
 def _exponential(n, xp):
@@ -125,6 +139,10 @@ def _inverse_time(n, xp):
 
 
 def _inverse_sqrt(n, xp):
+    if n.shift != 0:
+        return lambda t, env: F.inverse_sqrt_shifted(
+            xp, t, param(n.start, xp, env), dur(n.timescale, env), dur(n.shift, env)
+        )
     return lambda t, env: F.inverse_sqrt(xp, t, param(n.start, xp, env), dur(n.timescale, env))
 
 
@@ -358,7 +376,7 @@ def _polynomial_cycle(n, xp):
 _BUILDERS = {
     ir.Constant: _constant, ir.Linear: _linear, ir.Cosine: _cosine, ir.Polynomial: _polynomial,
     ir.Exponential: _exponential, ir.Step: _step, ir.MultiStep: _multistep, ir.Piecewise: _piecewise,
-    ir.InverseTime: _inverse_time, ir.InverseSqrt: _inverse_sqrt, ir.Cyclic: _cyclic, ir.OneCycle: _onecycle,
+    ir.InverseTime: _inverse_time, ir.InverseSqrt: _inverse_sqrt, ir.Tanh: _tanh, ir.Cyclic: _cyclic, ir.OneCycle: _onecycle,
     ir.Plateau: _plateau, ir.Sequence: _sequence, ir.Repeat: _repeat, ir.Product: _product, ir.Scale: _scale,
     ir.Clip: _clip, ir.PolynomialCycle: _polynomial_cycle, ir.SumOf: _sum,
 }  # fmt: skip

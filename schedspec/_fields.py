@@ -17,13 +17,13 @@ from ._text import exact_number
 
 __all__ = [
     "DURATION_PATTERN", "IDENT", "UNIT_RE", "VAR_JSON", "VAR_PATTERN", "VAR_RE", "Bound", "Duration", "Fraction01",
-    "NonNeg", "Num", "Point", "Positive", "check_duration", "check_number", "describe",
+    "NonNeg", "Num", "Point", "Positive", "Real", "check_duration", "check_number", "describe",
 ]  # fmt: skip
 
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 VAR_RE = re.compile(rf"^\$({IDENT})$")
-UNIT_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(st|steps?|ep|epochs?|%)\s*$")
-DURATION_PATTERN = rf"^(\s*[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?\s*(st|steps?|ep|epochs?|%)\s*|\${IDENT})$"
+UNIT_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(st|steps?|ep|epochs?|tok|tokens?|%)\s*$")
+DURATION_PATTERN = rf"^(\s*[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?\s*(st|steps?|ep|epochs?|tok|tokens?|%)\s*|\${IDENT})$"
 VAR_PATTERN = rf"^\${IDENT}$"
 
 
@@ -135,6 +135,7 @@ def Num(bound: Bound = Bound(ge=0)) -> Any:  # noqa: N802 - a type factory
 
 
 NonNeg = Num(Bound(ge=0))
+Real = Num(Bound())  # any finite number (tanh's lb may be negative)
 Positive = Num(Bound(gt=0))
 Fraction01 = Num(Bound(gt=0, lt=1))
 Duration = Annotated[

@@ -212,7 +212,7 @@ class NeedsMetrics(Exception):
 
 
 _MONOTONE = (ir.Constant, ir.Linear, ir.Cosine, ir.Polynomial, ir.Exponential, ir.Step, ir.MultiStep,
-             ir.InverseTime, ir.InverseSqrt)  # fmt: skip
+             ir.InverseTime, ir.InverseSqrt, ir.Tanh)  # fmt: skip
 MAX_CYCLES = 4096  # stretched cycles examined one by one before falling back to a dense range
 
 

@@ -251,6 +251,74 @@ def inverse_sqrt(xp, t, start, timescale):
     return start * xp.sqrt(xp.f(timescale) / xp.f(xp.maximum(t, timescale)))
 
 
+def inverse_sqrt_shifted(xp, t, start, timescale, shift):
+    """``start * sqrt(timescale / max(t + shift, timescale))``: ``inverse_sqrt`` with its clock moved ``shift``
+    units ahead. With ``shift = timescale`` it is ``sqrt(timescale / (t + timescale))`` (HF
+    ``get_inverse_sqrt_schedule`` after its warmup, fairseq ``inverse_sqrt``). ``t + shift`` is summed in floats
+    (two int32 counts may overflow int32), never above ``start``."""
+    ts = xp.f(timescale)
+    return start * xp.sqrt(ts / xp.maximum(xp.f(t) + xp.f(shift), ts))
+
+
+def warped_halves(xp, t, T, warp):
+    """``(first, q)`` of :func:`halves` for the warped fraction ``p ** warp``, ``p = min(t, T) / T`` (timm's
+    ``k_decay``: ``t**k / T**k``): ``first`` when ``p ** warp < 1 - p ** warp``, ``q`` the smaller of the two.
+
+    ``1 - p ** warp`` is computed from the remaining fraction ``r = (T - min(t, T)) / T`` as
+    ``-expm1(warp * log1p(-r))`` while ``r < 1/2``, so it is exactly 0 from ``t = T`` on and keeps its relative
+    precision near the end; ``p ** warp`` is exactly 0 at ``t = 0``. Both ends are therefore exact.
+    """
+    m = xp.minimum(t, T)
+    n = T - m
+    if getattr(xp, "divide", False):
+        p, r = xp.f(m) / xp.f(T), xp.f(n) / xp.f(T)
+    else:
+        inv = 1.0 / T if isinstance(T, int) else 1 / xp.f(T)
+        p, r = xp.f(m) * inv, xp.f(n) * inv
+    a = xp.power(p, warp)
+    b = xp.where(r < 0.5, -xp.expm1(warp * xp.log1p(-xp.minimum(r, 0.5))), 1 - a)
+    return a < b, xp.minimum(a, b)
+
+
+def warped_linear(xp, t, T, start, end, warp):
+    """``start + (end - start) * (min(t, T) / T) ** warp``; ``warp = 0.5`` from ``start = peak`` to ``end = m * peak``
+    is the ``1-sqrt`` decay of WSD recipes (HF ``get_wsd_schedule`` ``decay_type="1-sqrt"``:
+    ``m + (1 - m) * (1 - sqrt(p))``). Exactly ``start`` at 0 and ``end`` from ``T`` on, within both."""
+    return interpolate(xp, start, end, *warped_halves(xp, t, T, warp))
+
+
+def warped_cosine(xp, t, T, start, end, exponent, warp):
+    """:func:`cosine` at the warped fraction ``(min(t, T) / T) ** warp`` (timm ``CosineLRScheduler`` ``k_decay``:
+    ``end + (start - end) * (1 + cos(pi * t**k / T**k)) / 2``)."""
+    first, q = warped_halves(xp, t, T, warp)
+    if is_const(exponent, 1):
+        return interpolate(xp, start, end, first, q, cos_weight)
+    return interpolate_pow(xp, start, end, first, cos_weight(xp, q), exponent)
+
+
+def warped_polynomial(xp, t, T, start, end, power, warp):
+    """:func:`polynomial` at the warped fraction (timm ``PolyLRScheduler`` ``k_decay``:
+    ``end + (start - end) * (1 - t**k / T**k) ** power``)."""
+    return interpolate_pow(xp, start, end, *warped_halves(xp, t, T, warp), power)
+
+
+def tanh_decay(xp, t, T, start, end, lb, ub):
+    """``end + (start - end) * (1 - tanh(y)) / 2``, ``y = lb * (1 - t / T) + ub * t / T``, for ``t < T``; ``end``
+    from ``T`` on (timm ``TanhLRScheduler``, whose cycle ends at ``lr_min``).
+
+    The weights ``(1 - tanh(y)) / 2 = 1 / (2 + expm1(2 y))`` (of ``start``) and ``(1 + tanh(y)) / 2 =
+    1 / (2 + expm1(-2 y))`` (of ``end``) are both computed without cancellation, and the value is interpolated from
+    the nearer end (:func:`interpolate`: the smaller weight, at most 1/2), so it has the relative precision of its
+    own magnitude, never leaves ``[min(start, end), max(start, end)]`` and is never NaN (an ``expm1`` that overflows
+    gives a weight of 0).
+    """
+    r = xp.f(t) / xp.f(T)
+    y = lb * (1 - r) + ub * r
+    w_start, w_end = 1 / (2 + xp.expm1(2 * y)), 1 / (2 + xp.expm1(-2 * y))
+    v = interpolate(xp, start, end, w_end < w_start, xp.minimum(w_start, w_end))
+    return xp.where(t < T, v, xp.full_like(t, end))
+
+
 def cyclic(xp, t, low, high, up, down, mode, gamma):
     """torch ``CyclicLR``: ``low + (high - low) * h * scale`` with h the triangle wave (integer phase first).
 

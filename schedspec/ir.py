@@ -78,6 +78,7 @@ class Linear(Node):
     start: Param
     end: Param
     duration: Dur
+    warp: Param = field(default=1.0, kw_only=True, metadata={"omit_default": True})  # p -> p ** warp
 
 
 @_node
@@ -86,6 +87,7 @@ class Cosine(Node):
     end: Param
     exponent: Param
     duration: Dur
+    warp: Param = field(default=1.0, kw_only=True, metadata={"omit_default": True})  # p -> p ** warp
 
 
 @_node
@@ -94,6 +96,7 @@ class Polynomial(Node):
     end: Param
     power: Param
     duration: Dur
+    warp: Param = field(default=1.0, kw_only=True, metadata={"omit_default": True})  # p -> p ** warp
 
 
 @_node
@@ -144,6 +147,16 @@ class InverseSqrt(Node):
     start: Param
     timescale: Dur
     duration: Dur | None
+    shift: Dur = field(default=0, kw_only=True, metadata={"omit_default": True})  # the clock moved ahead
+
+
+@_node
+class Tanh(Node):
+    start: Param
+    end: Param
+    lb: Param
+    ub: Param
+    duration: Dur  # holds `end` from here on
 
 
 @_node
@@ -318,7 +331,7 @@ def dur_value(d: Dur, steps: dict[str, int]) -> int:
 KINDS: dict[str, type[Node]] = {
     "constant": Constant, "linear": Linear, "cosine": Cosine, "polynomial": Polynomial, "exponential": Exponential,
     "step": Step, "multistep": MultiStep, "piecewise": Piecewise, "inverse_time": InverseTime,
-    "inverse_sqrt": InverseSqrt, "cyclic": Cyclic, "onecycle": OneCycle, "plateau": Plateau,
+    "inverse_sqrt": InverseSqrt, "tanh": Tanh, "cyclic": Cyclic, "onecycle": OneCycle, "plateau": Plateau,
     "sequence": Sequence, "repeat": Repeat, "product": Product, "scale": Scale, "clip": Clip,
     "polynomial_cycle": PolynomialCycle, "sum": SumOf,
 }  # fmt: skip
@@ -519,7 +532,10 @@ def to_json(node: Node) -> dict:
     """The node as plain JSON data (``kind`` plus every field; not its source path)."""
     out = {"kind": kind(node)}
     for f in _FIELDS[type(node)]:
-        out[f.name] = _param_json(getattr(node, f.name))
+        value = getattr(node, f.name)
+        if f.metadata.get("omit_default") and value == f.default:  # a later field, left out at its default: the
+            continue  # canonical form (and fingerprint) of every spec that does not use it is unchanged
+        out[f.name] = _param_json(value)
     return out
 
 

@@ -22,6 +22,7 @@ from ._fields import (
     NonNeg,
     Point,
     Positive,
+    Real,
     check_duration,
     check_number,
 )  # fmt: skip
@@ -33,6 +34,12 @@ _DURATION = (
     "Length of the phase: a whole number of interval units, or '<n>st', '<n>ep', '<n>%' (of `total`), or a $var. "
     "After it the phase holds its final value. The last phase of a sequence may omit it and runs to `total` "
     "(or forever, if the kind needs no length)."
+)
+
+
+_WARP = (
+    "Warp of time: the fraction p = min(t, T) / T is replaced by p ** warp (timm's `k_decay`). 0.5 on a `linear` "
+    "decay is the `1-sqrt` decay of WSD recipes. Default 1 (no warp)."
 )
 
 
@@ -66,6 +73,7 @@ class Linear(_Phase):
     kind: Literal["linear"] = Field(description="Linear ramp from `start` to `end` over `duration` (warmup, linear decay).")
     start: NonNeg | None = start_field()
     end: NonNeg = Field(description="Value reached at t = duration and held after.")
+    warp: Positive = Field(1.0, description=_WARP)
 
 
 class Cosine(_Phase):
@@ -75,6 +83,7 @@ class Cosine(_Phase):
     start: NonNeg | None = start_field()
     end: NonNeg = Field(0.0, description="Value reached at t = duration (eta_min / alpha * peak). Default 0.")
     exponent: Positive = Field(1.0, description="Power applied to the cosine factor (optax `exponent`). Default 1.")
+    warp: Positive = Field(1.0, description=_WARP)
 
 
 class Polynomial(_Phase):
@@ -84,6 +93,7 @@ class Polynomial(_Phase):
     start: NonNeg | None = start_field()
     end: NonNeg = Field(0.0, description="Value reached at t = duration. Default 0.")
     power: Positive = Field(1.0, description="Exponent of the decay; 1 is linear. Default 1.")
+    warp: Positive = Field(1.0, description=_WARP + " Not with `cycle`.")
     cycle: bool = Field(
         False,
         description="Keras PolynomialDecay(cycle=True): instead of holding `end`, restart with the decay length "
@@ -153,6 +163,22 @@ class InverseSqrt(_Phase):
     kind: Literal["inverse_sqrt"] = Field(description="Inverse square-root decay (Transformer / T5 style).")
     start: NonNeg | None = start_field()
     timescale: Duration = Field(description="Value held until t = timescale, then decays as 1/sqrt(t).")
+    shift: Duration | None = Field(
+        None,
+        description="Moves the clock ahead: start * sqrt(timescale / max(t + shift, timescale)). With shift = "
+        "timescale, sqrt(timescale / (t + timescale)): HF get_inverse_sqrt_schedule (and fairseq) after a warmup. "
+        "Default none (0).",
+    )
+
+
+class Tanh(_Phase):
+    """``end + (start - end) * (1 - tanh(lb + (ub - lb) * t / T)) / 2`` for t < T; ``end`` from T on."""
+
+    kind: Literal["tanh"] = Field(description="Tanh decay (timm TanhLRScheduler): holds `end` from `duration` on.")
+    start: NonNeg | None = start_field()
+    end: NonNeg = Field(0.0, description="The value the curve tends to, reached (and held) at t = duration. Default 0.")
+    lb: Real = Field(-7.0, description="tanh's argument at t = 0 (timm `lb`). Default -7.")
+    ub: Real = Field(3.0, description="tanh's argument at t = duration (timm `ub`); must be > lb. Default 3.")
 
 
 class Cyclic(_Phase):
@@ -244,7 +270,7 @@ class Clip(_Phase):
 PHASES: dict[str, type[_Phase]] = {
     m.model_fields["kind"].annotation.__args__[0]: m  # type: ignore[union-attr]
     for m in (Constant, Linear, Cosine, Polynomial, Exponential, Step, MultiStep, Piecewise, InverseTime, InverseSqrt,
-              Cyclic, OneCycle, Plateau)
+              Tanh, Cyclic, OneCycle, Plateau)
 }
 COMBINATORS: dict[str, type[_Phase]] = {"repeat": Repeat, "product": Product, "scale": Scale, "clip": Clip, "sum": Sum}
 NEUTRAL_KINDS: dict[str, type[_Phase]] = {**PHASES, **COMBINATORS}
@@ -349,6 +375,9 @@ class Document(BaseModel):
         "step", description="What k counts: optimizer steps (default) or epochs. Bare durations are in this unit."
     )
     steps_per_epoch: int | None = Field(None, gt=0, description="Optimizer steps per epoch; needed for `ep` durations.")
+    tokens_per_step: int | None = Field(
+        None, gt=0, description="Tokens per optimizer step (global batch x sequence length); needed for `tok` durations."
+    )
     total: Duration | None = Field(None, description="Length of training; needed for `%` durations and an open last phase.")
     vars: dict[Annotated[str, Field(pattern=rf"^{IDENT}$")], VarEntry] = Field(
         default_factory=dict,

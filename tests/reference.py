@@ -8,12 +8,13 @@ What it models:
 
 * every neutral kind and combinator: ``constant linear cosine polynomial`` (``cycle: true`` included: the decay
   length at t is ``duration * max(1, ceil(t / duration))`` and the phase never ends) ``exponential step multistep
-  piecewise inverse_time inverse_sqrt cyclic onecycle plateau`` and ``repeat product scale clip sum``;
+  piecewise inverse_time inverse_sqrt`` (``shift`` included) ``tanh cyclic onecycle plateau`` (``warp`` on
+  ``linear cosine polynomial``: the fraction ``min(t, T) / T`` raised to ``warp``) and ``repeat product scale clip sum``;
 * sequences (``k == begin_i`` belongs to phase i, nested lists flatten), carried starts (into the first phase of a
   nested list, a ``repeat``'s and a ``clip``'s ``of``; never into the parts of ``product``/``scale``/``sum``), the
   hold after every node's end, an open last phase running to ``total`` (also inside ``scale``/``clip``/
   ``product``/``sum``: to the combinator's own ``duration``, else as unwrapped);
-* units (``st``, ``ep``, ``%`` of ``total``), ``interval: epoch``, ``steps_per_epoch``, ``total``;
+* units (``st``, ``ep``, ``tok`` with ``tokens_per_step``, ``%`` of ``total``), ``interval: epoch``, ``steps_per_epoch``, ``total``;
 * vars (numbers and durations, wherever a number or a duration is written) and sweeps: :func:`ref_members` lists
   the members (the cartesian product of the lists, vars in the order written, the last varying fastest) and
   ``member=`` picks one;
@@ -50,8 +51,9 @@ import re
 import warnings
 from fractions import Fraction
 
-_UNIT = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(st|steps?|ep|epochs?|%)\s*$")
-RESERVED = {"schedspec", "name", "description", "interval", "steps_per_epoch", "total", "vars", "groups"}
+_UNIT = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(st|steps?|ep|epochs?|tok|tokens?|%)\s*$")
+RESERVED = {"schedspec", "name", "description", "interval", "steps_per_epoch", "tokens_per_step", "total", "vars",
+            "groups"}
 NATIVE_LIMIT = 100_000  # a framework kind is stepped (torch) or called this far at most
 
 
@@ -138,6 +140,13 @@ def plateau_values(start: float, reports, p: dict) -> list[float]:
     return out
 
 
+def _warp_rest(t, T, w: float) -> float:
+    """``1 - p ** w`` with ``p = min(t, T) / T`` (docs: ``warp``), from the remaining fraction ``r = 1 - p`` as
+    ``-expm1(w * log1p(-r))``, so that it keeps its precision near the end (``1 - p ** w`` cancels there)."""
+    r = Fraction(T - min(t, T), T)
+    return 1.0 if r == 1 else -math.expm1(w * math.log1p(-float(r)))
+
+
 # ------------------------------------------------------------------------------------------------ the evaluator
 class _Ref:
     def __init__(self, spec: dict, member: dict | None = None, metrics: dict | None = None):
@@ -150,6 +159,7 @@ class _Ref:
                 raise RefError(f"var {name!r} is a sweep: pick a member (ref_members)")
         self.metrics = metrics or {}
         self.spe = self._resolve(spec["steps_per_epoch"]) if spec.get("steps_per_epoch") is not None else None
+        self.tps = spec.get("tokens_per_step")  # `tok` durations: tokens / tokens_per_step steps
         self.total = None
         if spec.get("total") is not None:
             self.total = self.dur(spec["total"], pct=False)
@@ -181,7 +191,15 @@ class _Ref:
             if not m:
                 raise RefError(f"bad duration {raw!r}")
             x, unit = Fraction(m.group(1)), m.group(2)
-            if unit == "%":
+            if unit.startswith("tok"):
+                if self.tps is None:
+                    raise RefError("tok needs tokens_per_step")
+                value = x / self.tps
+                if self.interval == "epoch":
+                    if self.spe is None:
+                        raise RefError("tok in an epoch spec needs steps_per_epoch")
+                    value = value / self.spe
+            elif unit == "%":
                 if self.total is None or not pct:
                     raise RefError("% needs total")
                 value = x * self.total / 100
@@ -257,7 +275,7 @@ class _Ref:
         T = self.dur(m["duration"]) if m.get("duration") is not None else remaining
         if kind == "plateau":
             return self.plateau(m, carry, T, begin)
-        if T is None and kind in ("linear", "cosine", "polynomial", "onecycle") and not m.get("cycle", False):
+        if T is None and kind in ("linear", "cosine", "polynomial", "onecycle", "tanh") and not m.get("cycle", False):
             raise RefError(f"{kind} needs a duration")
         duration = T
         if kind == "polynomial" and m.get("cycle", False):
@@ -266,7 +284,7 @@ class _Ref:
             duration = None  # the phase never ends
         if (m.get("start" if kind != "constant" else "value") is None and carry is None
                 and kind in ("constant", "linear", "cosine", "polynomial", "exponential", "step", "multistep",
-                             "inverse_time", "inverse_sqrt")):  # fmt: skip
+                             "inverse_time", "inverse_sqrt", "tanh")):  # fmt: skip
             raise RefError("the first phase needs a start")
         return Sched(duration, _lazy(lambda: self._phase_fn(m, carry, T)))
 
@@ -293,12 +311,22 @@ class _Ref:
 
         if kind == "linear":
             need_length()
-            s, e = start(), self.num(m["end"])
-            return lambda t: s + (e - s) * min(t, T) / T
+            s, e, w = start(), self.num(m["end"]), opt("warp", 1.0)
+            if w == 1:
+                return lambda t: s + (e - s) * min(t, T) / T
+
+            def warped(t):  # from the nearer end: start + (end - start) * p ** w, or end - (end - start) * (1 - p ** w)
+                a, rest = (min(t, T) / T) ** w, _warp_rest(t, T, w)
+                return s + (e - s) * a if a <= rest else e + (s - e) * rest
+
+            return warped
 
         if kind == "cosine":
             need_length()
             s, e, ex = start(), opt("end", 0.0), opt("exponent", 1.0)
+            if m.get("warp") is not None:  # the fraction p = min(t, T) / T becomes p ** warp
+                w = self.num(m["warp"])
+                return lambda t: e + (s - e) * (math.sin(math.pi * _warp_rest(t, T, w) / 2) ** 2) ** ex
             # (1 + cos(pi p)) / 2 written as sin(pi (1 - p) / 2) ** 2 (1 - p from integers): the same value, 0 at
             # p = 1, without the cancellation there that a fractional exponent magnifies past the float64 tolerance
             return lambda t: e + (s - e) * (math.sin(math.pi * (T - min(t, T)) / (2 * T)) ** 2) ** ex
@@ -314,7 +342,8 @@ class _Ref:
 
                 return cyc
             need_length()
-            return lambda t: (s - e) * (1 - min(t, T) / T) ** pw + e
+            w = opt("warp", 1.0)
+            return lambda t: (s - e) * _warp_rest(t, T, w) ** pw + e
 
         if kind == "exponential":
             s, g = start(), self.num(m["gamma"])
@@ -375,7 +404,20 @@ class _Ref:
 
         if kind == "inverse_sqrt":
             s, ts = start(), self.dur(m["timescale"])
-            return lambda t: s * math.sqrt(ts / max(t, ts))
+            shift = self.dur(m["shift"]) if m.get("shift") is not None else 0
+            return lambda t: s * math.sqrt(ts / max(t + shift, ts))
+
+        if kind == "tanh":  # timm TanhLRScheduler: the curve for t < T, then `end`
+            need_length()
+            s, e, lb, ub = start(), opt("end", 0.0), opt("lb", -7.0), opt("ub", 3.0)
+
+            def tanh_fn(t):  # (1 - tanh(y)) / 2 = 1 / (1 + exp(2y)) and its complement, both without cancellation
+                if t >= T:
+                    return e
+                y = lb * (1 - t / T) + ub * t / T
+                return s / (1 + math.exp(min(2 * y, 700))) + e / (1 + math.exp(min(-2 * y, 700)))
+
+            return tanh_fn
 
         if kind == "cyclic":
             # torch CyclicLR with the integer phase first (README "Kinds"): k = local time

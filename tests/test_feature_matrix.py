@@ -150,6 +150,28 @@ FEATURES = {
         "  - {kind: cosine, duration: $decay, end: 0.001}\n",
         45, r"\$warmup|\$decay", r"use ",
     ),
+    # issue 11's neutral extensions: every target carries them (boundaries b-1, b, b+1 are inside `units`)
+    "inverse_sqrt_shift": Feature(  # HF get_inverse_sqrt_schedule: sqrt(ts / (k - W + ts)) after the warmup
+        "schedspec: 1\nlr:\n  - {kind: linear, duration: 8, start: 0.0, end: 0.1}\n"
+        "  - {kind: inverse_sqrt, timescale: 5, shift: 5}\n",
+        40, r"inverse_sqrt|shift", r"use ",
+    ),
+    "warp_1sqrt": Feature(  # the 1-sqrt decay of WSD recipes: linear with warp 0.5; a warped cosine and polynomial
+        "schedspec: 1\nlr:\n  - {kind: linear, duration: 5, start: 0.0, end: 0.1}\n  - {kind: constant, duration: 5}\n"
+        "  - {kind: linear, duration: 12, end: 0.001, warp: 0.5}\n  - {kind: cosine, duration: 10, start: 0.1, end: 0.01, warp: 1.5}\n"
+        "  - {kind: polynomial, duration: 10, end: 0.0, power: 2, warp: 0.7}\n",
+        55, r"warp", r"use ",
+    ),
+    "tanh": Feature(  # timm TanhLRScheduler: the curve for t < T, then `end`
+        "schedspec: 1\nlr:\n  - {kind: linear, duration: 4, start: 0.0, end: 0.1}\n"
+        "  - {kind: tanh, duration: 20, start: 0.1, end: 0.001, lb: -6, ub: 4}\n  - {kind: constant, value: 0.002}\n",
+        32, r"tanh", r"use ",
+    ),
+    "tokens": Feature(  # a 300B-token cosine: 60 steps of 5e9 tokens; durations in tokens resolve to whole steps
+        "schedspec: 1\ntokens_per_step: 5000000000\ntotal: 300e9tok\nlr:\n"
+        "  - {kind: linear, duration: 50e9tok, start: 0.0, end: 0.1}\n  - {kind: cosine, end: 0.001}\n",
+        70, r"tok", r"use ",
+    ),
 }  # fmt: skip
 
 F32_REFERENCES = {"keras_kind", "optax_kind"}  # Keras' and optax's own schedules compute in float32

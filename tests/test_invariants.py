@@ -240,7 +240,7 @@ def main_phase(draw, start: float, closed: bool):
     ``start``: its start (given explicitly); ``closed``: it must have a duration (inside a repeat).
     """
     kinds = ["constant", "linear", "cosine", "polynomial", "exponential", "step", "multistep", "piecewise",
-             "inverse_time", "inverse_sqrt", "cyclic", "onecycle"] + ([] if closed else ["polynomial_cycle"])  # fmt: skip
+             "inverse_time", "inverse_sqrt", "cyclic", "onecycle", "tanh"] + ([] if closed else ["polynomial_cycle"])  # fmt: skip
     kind = draw(st.sampled_from(kinds))
     T = draw(durations)
     ranges, holds, flat, marks = [], [], [], [T]
@@ -255,6 +255,8 @@ def main_phase(draw, start: float, closed: bool):
             m["exponent"] = draw(exponents)
         elif kind == "polynomial":
             m["power"] = draw(exponents)
+        if draw(st.booleans()):  # a warp of time (timm k_decay; 0.5 on a linear decay is WSD's 1-sqrt)
+            m["warp"] = draw(st.sampled_from([0.25, 0.5, 0.5, 0.7, 1.5, 2.0, 3.0]))
         ranges += [(0, T, min(start, end), max(start, end)), (0, 0, start, start)]  # exactly `start` at t = 0
         holds.append((T, end))
         marks += [T - 1, T // 2]
@@ -335,8 +337,13 @@ def main_phase(draw, start: float, closed: bool):
     elif kind == "inverse_sqrt":
         ts = draw(st.integers(1, 10**5))
         m = {"kind": "inverse_sqrt", "start": start, "timescale": ts}
-        ranges += [(0, ts, start, start), (0, INT32_MAX, 0.0, start)]
-        marks += [ts]
+        shift = draw(st.sampled_from([0, 0, ts, 1, ts // 2 + 1, 3 * ts, 10**6]))  # HF's is shift = timescale
+        if shift:
+            m["shift"] = shift
+        ranges.append((0, INT32_MAX, 0.0, start))
+        if shift <= ts:
+            ranges.append((0, ts - shift, start, start))
+        marks += [ts, max(ts - shift, 0), max(ts - shift, 0) + 1]
         if closed or draw(st.booleans()):
             m["duration"] = T
             flat.append(T)
@@ -360,6 +367,13 @@ def main_phase(draw, start: float, closed: bool):
             flat.append(T)
         else:
             T = None
+    elif kind == "tanh":  # timm TanhLRScheduler: the curve until T, then exactly `end`
+        end = draw(values)
+        lb, ub = draw(st.sampled_from([(-7.0, 3.0), (-4.0, 4.0), (-1.0, 0.5), (-30.0, 30.0)]))
+        m = {"kind": "tanh", "start": start, "end": end, "lb": lb, "ub": ub, "duration": T}
+        ranges.append((0, INT32_MAX, min(start, end), max(start, end)))
+        holds.append((T, end))
+        marks += [T - 1, T // 2]
     else:  # onecycle (torch OneCycleLR): init -> peak at pct*N - 1 -> low at N - 1, held after
         N = max(T, 4)
         three = draw(st.booleans())

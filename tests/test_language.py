@@ -35,7 +35,7 @@ BAD = {
         HEAD + "lr: {kind: cosin, start: 1, duration: 10}\n",
         [
             "s.yaml:2:12: unknown kind 'cosin'; did you mean 'cosine'? (known kinds: constant, linear, cosine, "
-            "polynomial, exponential, step, multistep, piecewise, inverse_time, inverse_sqrt, cyclic, onecycle, "
+            "polynomial, exponential, step, multistep, piecewise, inverse_time, inverse_sqrt, tanh, cyclic, onecycle, "
             "plateau, repeat, product, scale, clip, sum; or a framework's own: torch.<Class>, keras.<Class>, "
             "optax.<function>)"
         ],
@@ -44,7 +44,7 @@ BAD = {
         HEAD + "lr: {kind: cosine, start: 1, durtion: 10}\n",
         [
             "s.yaml:2:30: unknown key `durtion` for `cosine`; did you mean 'duration'? "
-            "(valid keys: duration, kind, start, end, exponent)"
+            "(valid keys: duration, kind, start, end, exponent, warp)"
         ],
     ),
     "unknown top-level key close to a reserved one": (
@@ -156,7 +156,7 @@ BAD = {
         HEAD + "lr: {start: 0, duration: 10}\n",
         [
             "s.yaml:2:5: missing `kind`: a schedule mapping needs `kind` (one of constant, linear, cosine, polynomial, "
-            "exponential, step, multistep, piecewise, inverse_time, inverse_sqrt, cyclic, onecycle, plateau, repeat, "
+            "exponential, step, multistep, piecewise, inverse_time, inverse_sqrt, tanh, cyclic, onecycle, plateau, repeat, "
             "product, scale, clip, sum; or a framework's own: torch.<Class>, keras.<Class>, optax.<function>)"
         ],
     ),

@@ -29,6 +29,7 @@ import numbers
 from dataclasses import dataclass, field
 
 from .. import _compile, _metrics, ir
+from ..formulas import is_const
 
 LINE = 110  # the project's line length (ruff format)
 INDENT = "    "
@@ -106,12 +107,18 @@ def _phase_args(node: ir.Node, const, param=num) -> tuple[str, list[str]]:
     n, p = node, param
     if isinstance(n, ir.Constant):
         return "constant", [p(n.value)]
+    warped = isinstance(n, (ir.Linear, ir.Cosine, ir.Polynomial)) and not is_const(n.warp, 1)
     if isinstance(n, ir.Linear):
-        return "linear", [num(n.duration), p(n.start), p(n.end)]
+        return ("warped_linear", [num(n.duration), p(n.start), p(n.end), p(n.warp)]) if warped else (
+            "linear", [num(n.duration), p(n.start), p(n.end)])  # fmt: skip
     if isinstance(n, ir.Cosine):
-        return "cosine", [num(n.duration), p(n.start), p(n.end), p(n.exponent)]
+        args = [num(n.duration), p(n.start), p(n.end), p(n.exponent)]
+        return ("warped_cosine", [*args, p(n.warp)]) if warped else ("cosine", args)
     if isinstance(n, ir.Polynomial):
-        return "polynomial", [num(n.duration), p(n.start), p(n.end), p(n.power)]
+        args = [num(n.duration), p(n.start), p(n.end), p(n.power)]
+        return ("warped_polynomial", [*args, p(n.warp)]) if warped else ("polynomial", args)
+    if isinstance(n, ir.Tanh):
+        return "tanh_decay", [num(n.duration), p(n.start), p(n.end), p(n.lb), p(n.ub)]
     if isinstance(n, ir.PolynomialCycle):
         return "polynomial_cycle", [num(n.every), p(n.start), p(n.end), p(n.power)]
     if isinstance(n, ir.Exponential):
@@ -131,6 +138,8 @@ def _phase_args(node: ir.Node, const, param=num) -> tuple[str, list[str]]:
     if isinstance(n, ir.InverseTime):
         return "inverse_time", [p(n.start), p(n.rate), num(n.every), num(bool(n.staircase))]
     if isinstance(n, ir.InverseSqrt):
+        if n.shift != 0:
+            return "inverse_sqrt_shifted", [p(n.start), num(n.timescale), num(n.shift)]
         return "inverse_sqrt", [p(n.start), num(n.timescale)]
     if isinstance(n, ir.Cyclic):
         return "cyclic", [p(n.low), p(n.high), num(n.up), num(n.down), word(n.mode), p(n.gamma)]

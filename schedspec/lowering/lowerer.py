@@ -24,7 +24,7 @@ from .validate import sort_issues
 
 __all__ = ["MAX_FRACTIONAL_CYCLES", "MAX_SWEEP", "Lowered", "lower"]
 
-_NEEDS_LENGTH = {"linear", "cosine", "polynomial", "onecycle"}
+_NEEDS_LENGTH = {"linear", "cosine", "polynomial", "onecycle", "tanh"}
 MAX_SWEEP = 1_000_000
 MAX_FRACTIONAL_CYCLES = 10_000  # cycles of a repeat with a fractional `mult` (tabulated one by one)
 
@@ -67,6 +67,7 @@ class _Lowerer(Units, Checks):
         self.desugared: dict[tuple, Any] = {}  # path of each outermost framework-kind node -> its neutral data
         self.interval = model.interval
         self.spe = model.steps_per_epoch
+        self.tps = model.tokens_per_step
         self.total: int | None = None
         raw_vars = dict(model.vars)
         self.var_paths = {n: ("vars", n) for n in raw_vars}
@@ -315,13 +316,23 @@ class _Lowerer(Units, Checks):
         if start is None:
             ok = False
         if k == "linear":
-            node = ir.Linear(start, n("end"), duration)
+            node = ir.Linear(start, n("end"), duration, warp=n("warp"))
         elif k == "cosine":
-            node = ir.Cosine(start, n("end"), n("exponent"), duration)
+            node = ir.Cosine(start, n("end"), n("exponent"), duration, warp=n("warp"))
         elif k == "polynomial" and m.cycle:  # Keras cycle: `duration` is the first decay length; it never ends
+            if not (isinstance(m.warp, float) and m.warp == 1):
+                self.err(path + ("warp",), "`warp` is not supported with `cycle: true` (Keras has no warp); remove one")
+                ok = False
             node = ir.PolynomialCycle(start, n("end"), n("power"), duration, remaining)
         elif k == "polynomial":
-            node = ir.Polynomial(start, n("end"), n("power"), duration)
+            node = ir.Polynomial(start, n("end"), n("power"), duration, warp=n("warp"))
+        elif k == "tanh":
+            lb, ub = n("lb"), n("ub")
+            if isinstance(lb, float) and isinstance(ub, float) and not lb < ub:
+                self.err(path + ("ub",), f"`ub` ({ub:g}) must be greater than `lb` ({lb:g}): the curve runs from "
+                                         "tanh(lb) to tanh(ub) (timm asserts lb < ub)")  # fmt: skip
+                ok = False
+            node = ir.Tanh(start, n("end"), lb, ub, duration)
         elif k == "exponential":
             node = ir.Exponential(start, n("gamma"), d("every"), m.staircase, n("end"), duration)
         elif k == "step":
@@ -338,7 +349,7 @@ class _Lowerer(Units, Checks):
         elif k == "inverse_time":
             node = ir.InverseTime(start, n("rate"), d("every"), m.staircase, duration)
         elif k == "inverse_sqrt":
-            node = ir.InverseSqrt(start, d("timescale"), duration)
+            node = ir.InverseSqrt(start, d("timescale"), duration, shift=d("shift") if m.shift is not None else 0)
         else:  # pragma: no cover - every kind is handled above
             raise AssertionError(k)
         return node if ok else None

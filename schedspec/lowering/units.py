@@ -17,7 +17,8 @@ from ..errors import Issue, did_you_mean, format_path
 
 __all__ = ["F32_RANGE", "Units", "bound_of"]
 
-_UNITS = {"st": "st", "step": "st", "steps": "st", "ep": "ep", "epoch": "ep", "epochs": "ep", "%": "%"}
+_UNITS = {"st": "st", "step": "st", "steps": "st", "ep": "ep", "epoch": "ep", "epochs": "ep", "%": "%", "tok": "tok", "token": "tok",
+          "tokens": "tok"}
 F32_RANGE = (" (largest 3.4028235e+38), where the float32 paths (evaluate's default, to_jax, to_keras, to_optax, "
              "emitted keras/optax/jax modules) would hold inf; give a smaller number")
 
@@ -31,6 +32,7 @@ class Units:
     warnings: list[Issue]
     interval: str
     spe: int | None
+    tps: int | None  # tokens per step (`tok` durations)
     total: int | None
     raw_vars: dict[str, Any]
     var_paths: dict[str, tuple]
@@ -50,6 +52,18 @@ class Units:
                 self.err(path, f"'{raw}' is a percentage of `total`, but `total` is not set; add e.g. `total: 100ep`")
                 return None
             return Fraction(self.total, 100)
+        if unit == "tok":
+            if self.tps is None:
+                self.err(path, f"'{raw}' is in tokens, which needs `tokens_per_step`; add `tokens_per_step: N` (global "
+                               "batch size x sequence length) at the top level")  # fmt: skip
+                return None
+            if self.interval == "step":
+                return Fraction(1, self.tps)
+            if self.spe is None:
+                self.err(path, f"'{raw}' is in tokens, which in an epoch spec needs `steps_per_epoch`; add it at the "
+                               "top level")  # fmt: skip
+                return None
+            return Fraction(1, self.tps * self.spe)
         native = "st" if self.interval == "step" else "ep"
         if unit == native:
             return Fraction(1)
@@ -83,8 +97,10 @@ class Units:
             text = raw
         if value.denominator != 1:
             detail = f"{float(value):g} {unit_name}"
-            if self.spe and self.interval == "step":
+            if self.spe and self.interval == "step" and _UNITS[m.group(2)] != "tok":
                 detail += f" at steps_per_epoch {self.spe}"
+            if self.tps and _UNITS[m.group(2)] == "tok":
+                detail += f" at tokens_per_step {self.tps}"
             self.err(path, f"{what} {text!r} is {detail}, not a whole number of {unit_name}; never rounded: choose a value that divides evenly")
             return None
         v = int(value)

@@ -18,6 +18,7 @@ from .errors import UsageError as UsageError
 from .spec import Spec as Spec
 from .spec import from_keras as from_keras
 from .spec import from_torch as from_torch
+from .spec import from_transformers as from_transformers
 from .spec import load as load
 from .spec import loads as loads
 
@@ -36,8 +37,8 @@ _LAZY = {
 
 __all__ = [
     "Issue", "LogError", "MissingDependency", "PlateauNeedsMetrics", "PlotError", "Spec", "SpecError", "UsageError",
-    "__version__", "emit", "evaluate", "from_keras", "from_torch", "load", "loads", "log_plan", "plot", "to_jax",
-    "to_keras", "to_optax", "to_torch", "verify",
+    "__version__", "emit", "evaluate", "from_keras", "from_torch", "from_transformers", "load", "loads", "log_plan",
+    "plot", "to_jax", "to_keras", "to_optax", "to_torch", "verify",
 ]  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from . import _source, ir
 from ._dump import dump
-from .dialects import importers
+from .dialects import import_transformers, importers
 from .errors import Issue, SpecError, format_path
 from .lowering import Lowered, bind, lower, validate
 
@@ -179,4 +179,25 @@ def from_keras(schedule: Any, *, name: str | None = None) -> Spec:
     return load(importers.keras_data(schedule, name=name))
 
 
-__all__ = ["Spec", "from_keras", "from_torch", "load", "loads"]
+def from_transformers(args: Any, *, steps_per_epoch: int | None = None, name: str | None = None) -> Spec:
+    """A spec of a Hugging Face schedule, in ``transformers.*`` kinds (:mod:`schedspec.dialects.import_transformers`).
+
+    Args:
+        args: ``TrainingArguments``, a dict of its fields (as in ``training_args.json``), or the live ``LambdaLR``
+            that ``transformers.get_scheduler`` returned (its ``functools.partial`` lambda is recognised by function
+            and keywords).
+        steps_per_epoch: optimizer updates per epoch, needed when ``max_steps <= 0`` (N = ``ceil(num_train_epochs *
+            steps_per_epoch)``, as ``Trainer``).
+        name: the spec's ``name``.
+
+    Returns:
+        The spec (k counts optimizer updates); ``spec.to_yaml()`` loads back to the same fingerprint.
+
+    Raises:
+        SpecError: an unknown type or keyword (did-you-mean among HF's names), a value HF rejects (HF's rule quoted),
+            a lambda that is not HF's.
+    """
+    return load(import_transformers.transformers_data(args, steps_per_epoch=steps_per_epoch, name=name))
+
+
+__all__ = ["Spec", "from_keras", "from_torch", "from_transformers", "load", "loads"]

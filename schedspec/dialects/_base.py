@@ -255,7 +255,7 @@ def length(cx: Cx, d: Any, why: str) -> int | None:
 
 
 # kinds whose `duration` is the length of their curve (for the others it only cuts them)
-_INTRINSIC = {"linear", "cosine", "polynomial", "onecycle"}
+_INTRINSIC = {"linear", "cosine", "polynomial", "onecycle", "tanh"}
 
 
 def window(cx: Cx, d: Any, span: int | None, why: str) -> Any:

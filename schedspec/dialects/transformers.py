@@ -1,0 +1,378 @@
+"""The transformers dialect: ``transformers.<lr_scheduler_type>`` kinds, one per Hugging Face ``SchedulerType``, with
+``get_scheduler``'s parameter names and defaults, desugared into neutral kinds.
+
+Every formula type of ``transformers/optimization.py`` is a ``LambdaLR`` whose multiplier ``λ(k)`` scales the
+optimizer's lr; ``Trainer`` steps it once per optimizer update, so ``value(k) = lr * λ(k)`` with k counting
+optimizer updates (docs/dialects.md §1). ``lr`` is that optimizer lr (``learning_rate``), ``num_warmup_steps`` W
+and ``num_training_steps`` N are what ``Trainer.create_scheduler`` passes, and every other parameter is the type's
+own keyword argument (``lr_scheduler_kwargs``) with HF's name and default. HF's behaviour is kept where it surprises,
+each time with a note (``Spec.notes``): its cosines keep moving after N (they rise back towards ``lr``), the
+warmup ramp ``k / W`` never reaches ``lr`` inside the warmup, ``constant`` ignores the warmup, W > N is accepted,
+``warmup_stable_decay``'s ``min_lr_ratio`` lifts the warmup's start, ``cosine_warmup_with_min_lr`` is one step
+ahead of ``cosine_with_min_lr``. ``greedy`` (metric-driven both ways, with resets) has no neutral spelling and is
+refused with the reason. Live HF schedulers and ``TrainingArguments`` are read by :mod:`.hf_importer`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import ConfigDict, Field
+
+from .._fields import IDENT, Duration
+from ._base import (
+    Cx,
+    FrameworkKind,
+    N,  # noqa: N817 - builds one neutral mapping
+    Real,
+    Steps,
+    Value,
+    is_var,
+    kind_name,
+)  # fmt: skip
+
+_LR = (
+    "The optimizer's learning rate (TrainingArguments `learning_rate`), which the HF multiplier scales. Default: "
+    "the previous phase's final value (the first phase must give it)."
+)
+_W = "num_warmup_steps: optimizer updates of the linear warmup k / W (TrainingArguments get_warmup_steps). Default 0."
+_N = "num_training_steps: the number of optimizer updates of the run (max_steps, or epochs x updates per epoch)."
+_CYCLES = "num_cycles: the number of cosine waves between the warmup and num_training_steps. Default 0.5 (a half wave)."
+
+
+class _HF(FrameworkKind):
+    framework: ClassVar[str] = "transformers"
+
+    lr: Value | None = Field(None, description=_LR)
+    num_warmup_steps: Steps(ge=0) = Field(0, description=_W)
+
+    def desugar(self, cx: Cx, span: int | None, carry: Any) -> Any:
+        lr = self.lr
+        if lr is None:
+            if isinstance(carry, float):
+                lr = carry
+            else:
+                cx.fail((), f"missing `lr`: {cx.kind} scales the optimizer's learning rate; give it as `lr` (it "
+                            "defaults to the previous phase's final value only when that is a number)")  # fmt: skip
+        return self.curve(cx, lr)
+
+    def curve(self, cx: Cx, lr: Any) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ shared pieces
+    def warmup_steps(self, cx: Cx) -> int:
+        return cx.steps(self.num_warmup_steps, ("num_warmup_steps",), "HF compares the step with it")
+
+    def training_steps(self, cx: Cx) -> int:
+        raw = getattr(self, "num_training_steps", None)
+        if raw is None:
+            cx.fail(("num_training_steps",), f"{cx.kind} needs `num_training_steps` (HF: \"SchedulerType requires "
+                                              "`num_training_steps`, please provide that argument.\")")  # fmt: skip
+        return cx.steps(raw, ("num_training_steps",), "HF computes the decay's length from it")
+
+    @staticmethod
+    def ramp(lr: Any, w: int) -> list:
+        """HF's warmup ``k / max(1, W)``: ``[]`` without one."""
+        return [N("linear", start=0.0, end=lr, duration=w)] if w > 0 else []
+
+    def cosine_wave(self, cx: Cx, top: Any, bottom: Any, length: int, cycles: Any) -> dict:
+        """``bottom + (top - bottom) * (1 + cos(2 pi c p)) / 2`` for every ``p = t / length >= 0`` (HF's cosines, which
+        keep moving after their end): a repeat of a half wave down and a half wave up, each ``length / (2c)``."""
+        c = cx.lit(cycles, ("num_cycles",), "HF computes the wave's period from it")
+        if c <= 0:
+            cx.fail(("num_cycles",), f"num_cycles = {c:g}: give a number > 0 (with 0 HF's cosine is constant)")
+        half = length / (2 * c)
+        if not (half >= 1 and float(half).is_integer()):
+            cx.fail(("num_cycles",), f"a half wave of this cosine lasts (num_training_steps - num_warmup_steps) / "
+                                     f"(2 * num_cycles) = {half:g} steps, not a whole number: HF restarts its waves "
+                                     "at real-valued steps, which no neutral spelling expresses (a cosine of real "
+                                     "frequency is not in the language); choose num_cycles so that it divides")  # fmt: skip
+        h = int(half)
+        return N("repeat", of=[N("cosine", start=top, end=bottom, duration=h), N("cosine", start=bottom, end=top, duration=h)])
+
+    def note_rises(self, cx: Cx, n: int, what: str) -> None:
+        if cx.horizon is None or cx.horizon > n:
+            cx.note(f"HF's cosine keeps moving after num_training_steps = {n}: it rises back towards lr ({what}); "
+                    "neutral: a `repeat` of a cosine down and a cosine up")  # fmt: skip
+
+
+class HFLinear(_HF):
+    """HF ``get_linear_schedule_with_warmup``: ``k / W`` then ``max(0, (N - k) / max(1, N - W))``."""
+
+    kind: Literal["transformers.linear"] = Field(description="HF lr_scheduler_type linear: warmup, linear decay to 0.")
+    num_training_steps: Steps(ge=0) | None = Field(None, description=_N)
+
+    def curve(self, cx, lr):
+        w, n = self.warmup_steps(cx), self.training_steps(cx)
+        if w >= n:
+            cx.note(f"num_warmup_steps = {w} >= num_training_steps = {n}: HF's ramp k / W runs to k = W - 1, then the "
+                    "lr is 0")  # fmt: skip
+            return [*self.ramp(lr, w), N("constant", value=0.0)]
+        return [*self.ramp(lr, w), N("linear", start=lr, end=0.0, duration=n - w)]
+
+
+class HFCosine(_HF):
+    """HF ``get_cosine_schedule_with_warmup``: ``0.5 * (1 + cos(2 pi c (k - W) / max(1, N - W)))`` after the warmup."""
+
+    kind: Literal["transformers.cosine"] = Field(description="HF lr_scheduler_type cosine: warmup, cosine to 0 (continues).")
+    num_training_steps: Steps(ge=0) | None = Field(None, description=_N)
+    num_cycles: Real(gt=0) = Field(0.5, description=_CYCLES)
+
+    def curve(self, cx, lr):
+        w, n = self.warmup_steps(cx), self.training_steps(cx)
+        self.note_rises(cx, n, "it is back at lr at k = 2N - W with num_cycles 0.5")
+        return [*self.ramp(lr, w), self.cosine_wave(cx, lr, 0.0, max(1, n - w), self.num_cycles)]
+
+
+class HFCosineWithRestarts(_HF):
+    """HF ``get_cosine_with_hard_restarts_schedule_with_warmup``: ``num_cycles`` half cosines to 0, then 0."""
+
+    kind: Literal["transformers.cosine_with_restarts"] = Field(
+        description="HF lr_scheduler_type cosine_with_restarts: warmup, num_cycles hard restarts, 0 from N on."
+    )
+    num_training_steps: Steps(ge=0) | None = Field(None, description=_N)
+    num_cycles: Real(gt=0) = Field(1, description="num_cycles: the number of hard restarts. Default 1.")
+
+    def curve(self, cx, lr):
+        w, n = self.warmup_steps(cx), self.training_steps(cx)
+        c = cx.lit(self.num_cycles, ("num_cycles",), "HF computes the period from it")
+        length = max(1, n - w)
+        period = length / c
+        if not (float(c).is_integer() and float(period).is_integer()):
+            cx.fail(("num_cycles",), f"HF restarts every (num_training_steps - num_warmup_steps) / num_cycles = "
+                                     f"{period:g} steps and stops after num_cycles = {c:g} cycles: both must be whole "
+                                     "numbers for a neutral `repeat` (HF's restarts at real-valued steps are not in "
+                                     "the language)")  # fmt: skip
+        return [*self.ramp(lr, w), N("repeat", times=int(c), of=N("cosine", start=lr, end=0.0, duration=int(period)))]
+
+
+class HFPolynomial(_HF):
+    """HF ``get_polynomial_decay_schedule_with_warmup``: ``(lr - lr_end) * (1 - (k - W) / (N - W)) ** power + lr_end``."""
+
+    kind: Literal["transformers.polynomial"] = Field(
+        description="HF lr_scheduler_type polynomial: warmup, polynomial decay to lr_end (absolute), then lr_end."
+    )
+    num_training_steps: Steps(ge=0) | None = Field(None, description=_N)
+    lr_end: Real(ge=0) = Field(1e-7, description="lr_end: the final lr (absolute, not a ratio). Default 1e-7.")
+    power: Real(gt=0) = Field(1.0, description="power: the decay's exponent. Default 1.")
+
+    def curve(self, cx, lr):
+        w, n = self.warmup_steps(cx), self.training_steps(cx)
+        eta = cx.lit(lr, ("lr",), "HF compares lr_end with it")
+        end = cx.lit(self.lr_end, ("lr_end",), "HF compares it with lr")
+        if not eta > end:
+            cx.fail(("lr_end",), f"HF: \"lr_end ({end!r}) must be smaller than initial lr ({eta!r})\"")
+        if n == w:
+            cx.fail(("num_training_steps",), f"num_training_steps = num_warmup_steps = {n}: HF divides by "
+                                             "num_training_steps - num_warmup_steps (ZeroDivisionError at k = W)")  # fmt: skip
+        if n < w:
+            cx.note(f"num_warmup_steps = {w} > num_training_steps = {n}: HF gives lr_end from the warmup's end on")
+            return [*self.ramp(lr, w), N("constant", value=end)]
+        return [*self.ramp(lr, w), N("polynomial", start=lr, end=end, power=self.power, duration=n - w)]
+
+
+class HFConstant(_HF):
+    """HF ``get_constant_schedule``: the lr, always (``get_scheduler`` ignores the warmup)."""
+
+    kind: Literal["transformers.constant"] = Field(description="HF lr_scheduler_type constant: lr (no warmup).")
+    num_training_steps: Steps(ge=0) | None = Field(None, description=_N + " Ignored by HF for this type.")
+
+    def curve(self, cx, lr):
+        if self.num_warmup_steps not in (0, None):
+            cx.note("HF's constant ignores num_warmup_steps (get_scheduler returns get_constant_schedule before "
+                    "reading it); neutral: {kind: constant, value: lr}")  # fmt: skip
+        return N("constant", value=lr)
+
+
+class HFConstantWithWarmup(_HF):
+    """HF ``get_constant_schedule_with_warmup``: ``k / max(1, W)``, then 1."""
+
+    kind: Literal["transformers.constant_with_warmup"] = Field(description="HF lr_scheduler_type constant_with_warmup.")
+    num_training_steps: Steps(ge=0) | None = Field(None, description=_N + " Ignored by HF for this type.")
+
+    def curve(self, cx, lr):
+        return [*self.ramp(lr, self.warmup_steps(cx)), N("constant", value=lr)]
+
+
+class HFInverseSqrt(_HF):
+    """HF ``get_inverse_sqrt_schedule``: ``k / W``, then ``1 / sqrt((k + timescale - W) / timescale)``."""
+
+    kind: Literal["transformers.inverse_sqrt"] = Field(description="HF lr_scheduler_type inverse_sqrt.")
+    num_training_steps: Steps(ge=0) | None = Field(None, description=_N + " Ignored by HF for this type.")
+    timescale: Duration | None = Field(None, description="timescale. Default: num_warmup_steps, or 10000 without warmup.")
+
+    def curve(self, cx, lr):
+        w = self.warmup_steps(cx)
+        if self.timescale is None:
+            ts = w or 10_000
+            if w == 0:
+                cx.note("no warmup: HF's timescale defaults to num_warmup_steps or 10_000 = 10000")
+        else:
+            ts = self.timescale
+        return [*self.ramp(lr, w), N("inverse_sqrt", start=lr, timescale=ts, shift=ts)]
+
+
+class HFReduceLROnPlateau(_HF):
+    """HF ``get_reduce_on_plateau_schedule``: torch ``ReduceLROnPlateau(optimizer, **lr_scheduler_kwargs)``, stepped
+    by ``Trainer._evaluate`` with ``eval_<metric_for_best_model>`` after each evaluation."""
+
+    kind: Literal["transformers.reduce_lr_on_plateau"] = Field(description="HF lr_scheduler_type reduce_lr_on_plateau.")
+    num_training_steps: Steps(ge=0) | None = Field(None, description=_N + " Ignored by HF for this type.")
+    monitor: str = Field(
+        "eval_loss", pattern=rf"^{IDENT}$",
+        description="schedspec: the reported metric, 'eval_' + metric_for_best_model. Default eval_loss.",
+    )
+    every: Duration | None = Field(None, description="schedspec: updates between two evaluations (eval_steps). Default 1 epoch.")
+    mode: Literal["min", "max"] = Field("min", description="mode. Default min.")
+    factor: Real("torch: Factor should be < 1.0.", gt=0, lt=1) = Field(0.1, description="factor. Default 0.1.")
+    patience: int = Field(10, ge=0, description="patience. Default 10.")
+    threshold: Real(ge=0) = Field(1e-4, description="threshold. Default 1e-4.")
+    threshold_mode: Literal["rel", "abs"] = Field("rel", description="threshold_mode. Default rel.")
+    cooldown: int = Field(0, ge=0, description="cooldown. Default 0.")
+    min_lr: Real(ge=0) = Field(0.0, description="min_lr. Default 0.")
+    eps: Real(ge=0) = Field(1e-8, description="eps. Default 1e-8.")
+
+    def curve(self, cx, lr):
+        if self.num_warmup_steps not in (0, None):
+            cx.note("HF's reduce_lr_on_plateau ignores num_warmup_steps (no warmup)")
+        return N("plateau", start=lr, monitor=self.monitor, every=self.every, mode=self.mode, factor=self.factor,
+                 patience=self.patience, threshold=self.threshold, threshold_mode=self.threshold_mode,
+                 cooldown=self.cooldown, min=self.min_lr, eps=self.eps)  # fmt: skip
+
+
+def _min_rate(cx: Cx, kind: Any, lr: Any) -> float:
+    if kind.min_lr is not None and kind.min_lr_rate is not None:
+        cx.fail(("min_lr",), "HF: \"Only one of min_lr or min_lr_rate should be set\"")
+    if kind.min_lr is None and kind.min_lr_rate is None:
+        cx.fail((), "HF: \"One of min_lr or min_lr_rate should be set through the `lr_scheduler_kwargs`\"")
+    if kind.min_lr_rate is not None:
+        return cx.lit(kind.min_lr_rate, ("min_lr_rate",), "HF computes with it")
+    eta = cx.lit(lr, ("lr",), "HF divides min_lr by it")
+    return cx.lit(kind.min_lr, ("min_lr",), "HF divides it by lr") / eta
+
+
+class HFCosineWithMinLR(_HF):
+    """HF ``get_cosine_with_min_lr_schedule_with_warmup``: the cosine, between lr and ``min_lr_rate * lr``."""
+
+    kind: Literal["transformers.cosine_with_min_lr"] = Field(description="HF lr_scheduler_type cosine_with_min_lr.")
+    num_training_steps: Steps(ge=0) | None = Field(None, description=_N)
+    num_cycles: Real(gt=0) = Field(0.5, description=_CYCLES)
+    min_lr: Real(ge=0) | None = Field(None, description="min_lr: the lowest lr (absolute). Exactly one of min_lr, min_lr_rate.")
+    min_lr_rate: Real(ge=0) | None = Field(None, description="min_lr_rate: the lowest lr as a ratio of lr.")
+
+    def curve(self, cx, lr):
+        w, n = self.warmup_steps(cx), self.training_steps(cx)
+        r = _min_rate(cx, self, lr)
+        self.note_rises(cx, n, "between lr and min_lr")
+        return [*self.ramp(lr, w), self.cosine_wave(cx, lr, cx.mul(lr, r, ("lr",), "HF scales it"), max(1, n - w),
+                                                    self.num_cycles)]  # fmt: skip
+
+
+class HFCosineWarmupWithMinLR(_HF):
+    """HF ``get_cosine_with_min_lr_schedule_with_warmup_lr_rate``: warmup ``(k + 1) / W`` (or ``warmup_lr_rate``
+    ``+ (1 - rate) * k / (W - 1)``), then the cosine with ``p = (k - W + 1) / max(1, N - W)``: one step ahead."""
+
+    kind: Literal["transformers.cosine_warmup_with_min_lr"] = Field(
+        description="HF lr_scheduler_type cosine_warmup_with_min_lr."
+    )
+    num_training_steps: Steps(ge=0) | None = Field(None, description=_N)
+    num_cycles: Real(gt=0) = Field(0.5, description=_CYCLES)
+    min_lr: Real(ge=0) | None = Field(None, description="min_lr: the lowest lr (absolute). Exactly one of min_lr, min_lr_rate.")
+    min_lr_rate: Real(ge=0) | None = Field(None, description="min_lr_rate: the lowest lr as a ratio of lr.")
+    warmup_lr_rate: Real(ge=0) | None = Field(None, description="warmup_lr_rate: the warmup's first value as a ratio of lr. Default 1 / W.")
+
+    def curve(self, cx, lr):
+        w, n = self.warmup_steps(cx), self.training_steps(cx)
+        r = _min_rate(cx, self, lr)
+        if w == 0:
+            cx.fail(("num_warmup_steps",), "without warmup HF's cosine starts at p = 1 / N (k + 1): a cosine that "
+                                           "does not begin at its start needs a time shift the neutral cosine does "
+                                           "not have; give num_warmup_steps >= 1")  # fmt: skip
+        cx.note("HF's cosine_warmup_with_min_lr is one step ahead of cosine_with_min_lr: the warmup reaches lr at "
+                "k = W - 1, where the cosine begins")  # fmt: skip
+        self.note_rises(cx, n, "between lr and min_lr")
+        wave = self.cosine_wave(cx, lr, cx.mul(lr, r, ("lr",), "HF scales it"), max(1, n - w), self.num_cycles)
+        if w == 1:
+            return wave
+        if self.warmup_lr_rate is None:
+            first = cx.mul(lr, 1.0 / w, ("lr",), "HF's warmup starts at lr / W")
+        else:
+            first = cx.mul(lr, self.warmup_lr_rate, ("lr",), "HF's warmup starts at warmup_lr_rate * lr")
+        return [N("linear", start=first, end=lr, duration=w - 1), wave]
+
+
+class HFWarmupStableDecay(_HF):
+    """HF ``get_wsd_schedule``: warmup from ``min_lr_ratio * lr``, stable, decay to ``min_lr_ratio * lr``, held."""
+
+    kind: Literal["transformers.warmup_stable_decay"] = Field(description="HF lr_scheduler_type warmup_stable_decay.")
+    num_training_steps: Steps(ge=0) | None = Field(None, description=_N)
+    num_decay_steps: Steps(ge=0) = Field(description="num_decay_steps: updates of the decay (required by HF).")
+    num_stable_steps: Steps(ge=0) | None = Field(
+        None, description="num_stable_steps. Default num_training_steps - num_warmup_steps - num_decay_steps."
+    )
+    warmup_type: Literal["linear", "cosine", "1-sqrt"] = Field("linear", description="warmup_type. Default linear.")
+    decay_type: Literal["linear", "cosine", "1-sqrt"] = Field("cosine", description="decay_type. Default cosine.")
+    min_lr_ratio: Real(ge=0) = Field(0.0, description="min_lr_ratio: the floor as a ratio of lr. Default 0.")
+    num_cycles: Real(gt=0) = Field(0.5, description=_CYCLES + " (in the cosine decay)")
+
+    def curve(self, cx, lr):
+        w = self.warmup_steps(cx)
+        d = cx.steps(self.num_decay_steps, ("num_decay_steps",), "HF compares the step with it")
+        if self.num_stable_steps is None and self.num_training_steps is None:
+            cx.fail((), "HF: \"Either num_training_steps or num_stable_steps must be specified.\"")
+        if self.num_stable_steps is not None:
+            s = cx.steps(self.num_stable_steps, ("num_stable_steps",), "HF compares the step with it")
+            if self.num_training_steps is not None:
+                cx.note("both num_training_steps and num_stable_steps are given: HF uses num_stable_steps (with a "
+                        "warning) and holds min_lr_ratio * lr after the decay")  # fmt: skip
+        else:
+            s = self.training_steps(cx) - w - d
+            if s < 0:
+                cx.fail(("num_decay_steps",), f"num_training_steps - num_warmup_steps - num_decay_steps = {s} < 0: "
+                                              "the stable phase would be negative")  # fmt: skip
+        m = self.min_lr_ratio
+        low = cx.mul(lr, m, ("min_lr_ratio",), "HF scales lr by it")
+        out = []
+        if w > 0:
+            if not (not is_var(m) and float(m) == 0):
+                cx.note("HF's min_lr_ratio also lifts the warmup: it starts at min_lr_ratio * lr, not 0")
+            shape = {"linear": N("linear", start=low, end=lr, duration=w),
+                     "cosine": N("cosine", start=low, end=lr, duration=w),
+                     "1-sqrt": N("polynomial", start=low, end=lr, power=0.5, duration=w)}[self.warmup_type]  # fmt: skip
+            out.append(shape)
+        if s > 0:
+            out.append(N("constant", value=lr, duration=s))
+        if d > 0:
+            if self.decay_type == "linear":
+                out.append(N("linear", start=lr, end=low, duration=d))
+            elif self.decay_type == "1-sqrt":
+                out.append(N("linear", start=lr, end=low, warp=0.5, duration=d))
+            elif not is_var(self.num_cycles) and float(self.num_cycles) == 0.5:
+                out.append(N("cosine", start=lr, end=low, duration=d))
+            else:
+                wave = self.cosine_wave(cx, lr, low, d, self.num_cycles)
+                out.append({**wave, "duration": d})
+        out.append(N("constant", value=low))
+        return out
+
+
+class HFGreedy(FrameworkKind):
+    """HF ``GreedyLR`` (``lr_scheduler_type: greedy``): refused, see :meth:`desugar`."""
+
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True, defer_build=True)
+    framework: ClassVar[str] = "transformers"
+    kind: Literal["transformers.greedy"] = Field(description="HF lr_scheduler_type greedy: refused (no neutral spelling).")
+
+    def desugar(self, cx, span, carry):
+        cx.fail((), "HF's greedy (GreedyLR) divides the lr by `factor` on improvement and multiplies it on a "
+                    "plateau, with warmup/cooldown counters, resets after `reset_start` steps at min_lr and an "
+                    "optional streaming average of the metric: it is not a function of the step and of reports "
+                    "that any neutral kind (`plateau` only reduces) expresses; use transformers.reduce_lr_on_plateau "
+                    "or write the schedule in neutral kinds")  # fmt: skip
+
+
+KINDS = {kind_name(m): m for m in (
+    HFLinear, HFCosine, HFCosineWithRestarts, HFPolynomial, HFConstant, HFConstantWithWarmup, HFInverseSqrt,
+    HFReduceLROnPlateau, HFCosineWithMinLR, HFCosineWarmupWithMinLR, HFWarmupStableDecay, HFGreedy,
+)}  # fmt: skip
+SCHEDULER_TYPES = tuple(k.split(".", 1)[1] for k in KINDS)  # HF's own names (SchedulerType values we know)

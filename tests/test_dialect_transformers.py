@@ -1,0 +1,138 @@
+"""transformers.* kinds against the values transformers itself produced (tests/vectors/transformers.json, made by
+tests/vectors/generate.py): every HF SchedulerType with a formula, through schedspec.from_transformers on the
+vector's own TrainingArguments fields, over at least twice the schedule (past num_training_steps included).
+Tolerance float64 ``1e-12*peak + 1e-10*|v|``; discrete changes at identical k. Also: a live HF LambdaLR, the
+same fingerprint as the neutral spelling, notes, and positioned refusals quoting HF's rules."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import schedspec  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = json.loads((ROOT / "tests" / "vectors" / "transformers.json").read_text(encoding="utf-8"))
+# vectors whose schedule no neutral spelling expresses: refused, with the reason (checked below)
+REFUSED = {
+    "transformers.cosine.cycles1.5.w4.n30": "not a whole number",
+    "transformers.cosine_with_restarts.c3.fractional_period": "whole numbers",
+}
+
+
+def _assert_parity(got, want, what):
+    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    peak = np.max(np.abs(want))
+    bad = np.abs(got - want) > 1e-12 * peak + 1e-10 * np.abs(want)
+    assert not bad.any(), f"{what}: k index {np.nonzero(bad)[0][:5]}: {got[bad][:5]} vs {want[bad][:5]}"
+
+
+def _spec(case):
+    return schedspec.from_transformers(case["config"], steps_per_epoch=case.get("steps_per_epoch"))
+
+
+def _metrics(case):
+    m = case.get("metrics")
+    return None if m is None else {m["name"]: m["values"]}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_every_vector(case):
+    if case["id"] in REFUSED:
+        with pytest.raises(schedspec.SpecError) as exc:
+            _spec(case)
+        assert REFUSED[case["id"]] in str(exc.value) and exc.value.issues[0].path == "lr.num_cycles"
+        return
+    spec = _spec(case)
+    ks = np.asarray(case["k"])
+    assert ks.max() >= 2 * case["length"] or ks.max() >= 2**31 - 1
+    got = schedspec.evaluate(spec, ks, dtype="float64", metrics=_metrics(case))
+    _assert_parity(got, case["lr"], case["id"])
+
+
+def test_every_scheduler_type_is_a_kind():
+    from schedspec.dialects import transformers as hf
+
+    hf_types = {"linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
+                "inverse_sqrt", "reduce_lr_on_plateau", "cosine_with_min_lr", "cosine_warmup_with_min_lr",
+                "warmup_stable_decay", "greedy"}  # fmt: skip
+    assert set(hf.SCHEDULER_TYPES) == hf_types
+    covered = {c["config"]["lr_scheduler_type"] for c in CASES}
+    assert covered == hf_types - {"greedy"}
+
+
+def test_same_fingerprint_as_the_neutral_spelling_and_notes():
+    spec = schedspec.loads("schedspec: 1\nlr: {kind: transformers.cosine, lr: 0.001, num_warmup_steps: 5, "
+                           "num_training_steps: 30}\n")  # fmt: skip
+    neutral = schedspec.loads("schedspec: 1\nlr:\n  - {kind: linear, start: 0.0, end: 0.001, duration: 5}\n"
+                              "  - kind: repeat\n    of: [{kind: cosine, start: 0.001, end: 0.0, duration: 25},\n"
+                              "         {kind: cosine, start: 0.0, end: 0.001, duration: 25}]\n")  # fmt: skip
+    assert spec.fingerprint == neutral.fingerprint
+    assert any("keeps moving after num_training_steps = 30" in str(n) for n in spec.notes)
+    inv = schedspec.loads("schedspec: 1\nlr: {kind: transformers.inverse_sqrt, lr: 1.0, num_warmup_steps: 1000}\n")
+    assert schedspec.evaluate(inv, [2000], dtype="float64")[0] == pytest.approx(2**-0.5, rel=1e-15)
+
+
+def test_live_hf_lambda_lr():
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    cases = [("cosine", {}, {}), ("linear", {}, {}), ("polynomial", {"power": 2.0, "lr_end": 1e-5}, {}),
+             ("inverse_sqrt", {"timescale": 25}, {}), ("cosine_with_min_lr", {"min_lr_rate": 0.1}, {}),
+             ("cosine_warmup_with_min_lr", {"min_lr": 1e-4}, {}), ("constant_with_warmup", {}, {}),
+             ("warmup_stable_decay", {"num_decay_steps": 8, "decay_type": "1-sqrt", "min_lr_ratio": 0.1}, {}),
+             ("cosine_with_restarts", {"num_cycles": 2}, {})]  # fmt: skip
+    for type_name, kw, _ in cases:
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+        sched = transformers.get_scheduler(type_name, opt, num_warmup_steps=6, num_training_steps=30,
+                                           scheduler_specific_kwargs=kw)  # fmt: skip
+        want = []
+        for _ in range(70):
+            want.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step()
+        spec = schedspec.from_transformers(sched)
+        _assert_parity(schedspec.evaluate(spec, np.arange(70), dtype="float64"), want, type_name)
+
+
+def _err(data, **kw):
+    with pytest.raises(schedspec.SpecError) as exc:
+        schedspec.from_transformers(data, **kw)
+    return str(exc.value)
+
+
+def test_bad_hf_input_is_refused_with_hf_rules():
+    assert "did you mean 'cosine'" in _err({"lr_scheduler_type": "cosin", "max_steps": 10})
+    msg = _err({"lr_scheduler_type": "cosine", "max_steps": 10, "lr_scheduler_kwargs": {"num_cycle": 2}})
+    assert "unexpected keyword argument 'num_cycle'" in msg and "did you mean 'num_cycles'" in msg
+    assert "Expected value warmup_steps >= 0" in _err({"warmup_steps": -1, "max_steps": 10})
+    assert "must be smaller than initial lr" in _err({"lr_scheduler_type": "polynomial", "learning_rate": 1e-7,
+                                                      "max_steps": 10})  # fmt: skip
+    assert "requires an eval strategy" in _err({"lr_scheduler_type": "reduce_lr_on_plateau", "max_steps": 10})
+    assert "pass steps_per_epoch" in _err({"lr_scheduler_type": "linear"})
+    assert "did you mean 'lr_scheduler_type'" in _err({"lr_schedular_type": "linear", "max_steps": 10})
+    spec = "schedspec: 1\nlr: {kind: transformers.greedy, lr: 0.1}\n"
+    with pytest.raises(schedspec.SpecError) as exc:
+        schedspec.loads(spec, "g.yaml")
+    assert str(exc.value).startswith("g.yaml:2:") and "GreedyLR" in str(exc.value)
+    with pytest.raises(schedspec.SpecError) as exc:
+        schedspec.loads("schedspec: 1\nlr: {kind: transformers.cosine, lr: 0.1, num_training_steps: 9, "
+                        "num_cycle: 2}\n", "c.yaml")  # fmt: skip
+    assert "c.yaml:2:" in str(exc.value) and "num_cycles" in str(exc.value)
+
+
+def test_warmup_precedence_and_rounding():
+    base = {"lr_scheduler_type": "linear", "learning_rate": 1.0, "max_steps": 100}
+    spec = schedspec.from_transformers({**base, "warmup_steps": 0.07})  # ceil(100 * 0.07) = 8 (float: 7.000000000000001)
+    assert spec.doc.data["lr"]["num_warmup_steps"] == 8
+    spec = schedspec.from_transformers({**base, "warmup_steps": 2.7})
+    assert spec.doc.data["lr"]["num_warmup_steps"] == 2
+    spec = schedspec.from_transformers({**base, "warmup_steps": 5, "warmup_ratio": 0.2})
+    assert spec.doc.data["lr"]["num_warmup_steps"] == 5 and "warmup_steps wins" in spec.doc.data["description"]
+    spec = schedspec.from_transformers({**base, "warmup_ratio": 0.2})
+    assert spec.doc.data["lr"]["num_warmup_steps"] == 20

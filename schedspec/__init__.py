@@ -17,6 +17,7 @@ from .errors import SpecError as SpecError
 from .errors import UsageError as UsageError
 from .spec import Spec as Spec
 from .spec import from_keras as from_keras
+from .spec import from_timm as from_timm
 from .spec import from_torch as from_torch
 from .spec import from_transformers as from_transformers
 from .spec import load as load
@@ -37,8 +38,8 @@ _LAZY = {
 
 __all__ = [
     "Issue", "LogError", "MissingDependency", "PlateauNeedsMetrics", "PlotError", "Spec", "SpecError", "UsageError",
-    "__version__", "emit", "evaluate", "from_keras", "from_torch", "from_transformers", "load", "loads", "log_plan",
-    "plot", "to_jax", "to_keras", "to_optax", "to_torch", "verify",
+    "__version__", "emit", "evaluate", "from_keras", "from_timm", "from_torch", "from_transformers", "load", "loads",
+    "log_plan", "plot", "to_jax", "to_keras", "to_optax", "to_torch", "verify",
 ]  # fmt: skip
 
 

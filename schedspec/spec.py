@@ -13,7 +13,7 @@ from typing import Any
 
 from . import _source, ir
 from ._dump import dump
-from .dialects import import_transformers, importers
+from .dialects import import_timm, import_transformers, importers
 from .errors import Issue, SpecError, format_path
 from .lowering import Lowered, bind, lower, validate
 
@@ -200,4 +200,28 @@ def from_transformers(args: Any, *, steps_per_epoch: int | None = None, name: st
     return load(import_transformers.transformers_data(args, steps_per_epoch=steps_per_epoch, name=name))
 
 
-__all__ = ["Spec", "from_keras", "from_torch", "from_transformers", "load", "loads"]
+def from_timm(
+    scheduler: Any, *, monitor: str | None = None, total: int | None = None, name: str | None = None
+) -> Spec:
+    """A spec of a live timm scheduler, in ``timm.*`` kinds (:mod:`schedspec.dialects.import_timm`; timm is never
+    imported: the object is read by its class name and attributes).
+
+    Args:
+        scheduler: a ``CosineLRScheduler``, ``TanhLRScheduler``, ``StepLRScheduler``, ``MultiStepLRScheduler``,
+            ``PolyLRScheduler`` or ``PlateauLRScheduler``.
+        monitor: the metric's name for a ``PlateauLRScheduler`` (default ``eval_metric``).
+        total: the run's length in ``t`` units (the spec's ``total``): needed by a fractional ``decay_t``, whose
+            decays are listed up to it.
+        name: the spec's ``name``.
+
+    Returns:
+        The spec; its interval is ``epoch`` when the scheduler's ``t_in_epochs`` is True, else ``step``; ``t`` is
+        stepped as timm's ``train.py`` steps it.
+
+    Raises:
+        SpecError: another class (a subclass included), lr noise switched on, base lrs that differ per group.
+    """
+    return load(import_timm.timm_data(scheduler, monitor=monitor, total=total, name=name))
+
+
+__all__ = ["Spec", "from_keras", "from_timm", "from_torch", "from_transformers", "load", "loads"]

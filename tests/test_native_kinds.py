@@ -479,6 +479,18 @@ def test_every_native_kind_is_tested():
     tested |= {f"keras.{n.split()[0]}" for n in KERAS} | {f"optax.{n.split()[0]}" for n in OPTAX}
     from schedspec import dialects as native
 
+    # transformers.* and timm.*: every kind against the library's own vectors (tests/test_dialect_transformers.py,
+    # tests/test_dialect_timm.py); greedy is refused (no neutral spelling)
+    import json
+    from pathlib import Path
+
+    vectors = Path(__file__).resolve().parent / "vectors"
+    hf = json.loads((vectors / "transformers.json").read_text(encoding="utf-8"))
+    tested |= {f"transformers.{c['config']['lr_scheduler_type']}" for c in hf} | {"transformers.greedy"}
+    classes = {"CosineLRScheduler": "cosine", "TanhLRScheduler": "tanh", "StepLRScheduler": "step",
+               "MultiStepLRScheduler": "multistep", "PolyLRScheduler": "poly", "PlateauLRScheduler": "plateau"}  # fmt: skip
+    timm = json.loads((vectors / "timm.json").read_text(encoding="utf-8"))
+    tested |= {f"timm.{classes[c['api'].split('.')[-1]]}" for c in timm if c["api"].split(".")[-1] in classes}
     assert set(native.KINDS) == tested
 
 

@@ -45,12 +45,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from . import keras, optax, torch
+from . import detectron2, keras, mmengine, optax, torch
 from ._base import FrameworkKind
 
 __all__ = ["DIALECTS", "KINDS", "kinds_like", "neutral_document", "submodel"]
 
-DIALECTS = (torch, keras, optax)  # in this order in the document union (and its JSON Schema)
+DIALECTS = (torch, keras, optax, mmengine, detectron2)  # in this order in the document union (and its JSON Schema)
 
 KINDS: dict[str, type[FrameworkKind]] = {name: model for d in DIALECTS for name, model in d.KINDS.items()}
 

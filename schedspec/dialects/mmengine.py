@@ -620,7 +620,8 @@ class MMEngineParamScheduler(FrameworkKind):
                 elif spe is None:
                     raise _Refuse(sub + (("by_epoch",) if "by_epoch" in self.schedulers[i] else ()),
                                   f"{s.type} is stepped at epoch ends (by_epoch: true, MMEngine's default) in a step "
-                                  "spec: give the spec `steps_per_epoch` (len(train_dataloader)), or by_epoch: false")  # fmt: skip
+                                  "spec: give the spec `steps_per_epoch` (len(train_dataloader); `schedspec translate --from "
+                                  "mmengine --steps-per-epoch N`), or by_epoch: false")  # fmt: skip
                 else:
                     u = spe
             elif not by_epoch and interval == "epoch":

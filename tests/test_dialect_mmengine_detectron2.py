@@ -379,6 +379,22 @@ def test_a_var_lr_factors_out_of_multiplicative_schedulers_and_is_refused_with_a
     assert "absolute values" in _err(base)
 
 
+def test_an_epoch_spec_steps_epoch_based_schedulers_once_per_epoch():
+    """interval: epoch: k counts epochs; the same list in a step spec holds each epoch's value for L steps."""
+    scheds = [{"type": "LinearLR", "start_factor": 0.25, "end": 4}, {"type": "CosineAnnealingLR", "begin": 4},
+              {"type": "MultiStepLR", "milestones": [6], "gamma": 0.5}]  # fmt: skip
+    cfg = {"lr": 0.1, "train_cfg": {"type": "EpochBasedTrainLoop", "max_epochs": 10}, "param_scheduler": scheds}
+    epoch = mm_doc(cfg, None) | {"interval": "epoch"}
+    ref = mmengine_values(scheds, lr=0.1, epoch_length=3, max_epochs=10, n=3 * 20)
+    assert_f64(ours(epoch, range(20)), ref[::3])
+    assert_f64(ours(mm_doc(cfg, 3), range(60)), ref)
+
+
+def test_momentum_and_plateau_schedulers_are_refused_with_the_reason():
+    assert "schedules the momentum, not the lr" in _err(_mm({"type": "CosineAnnealingMomentum"}))
+    assert "`plateau`" in _err(_mm({"type": "ReduceOnPlateauLR"}))
+
+
 def test_notes_name_the_quirks():
     spec = schedspec.load(mm_doc(MM[-2]["config"], MM[-2]["steps_per_epoch"]))
     text = "\n".join(str(n) for n in spec.notes)

@@ -480,7 +480,8 @@ TYPES: dict[str, type[_Sched]] = {m.__name__: m for m in (LinearLR, ConstantLR, 
 REFUSED = {
     "ReduceOnPlateauLR": "it is driven by validation metrics (ParamSchedulerHook.after_val_epoch); write the neutral "
     "`plateau` kind, which takes the reports",
-    "QuadraticWarmupLR": "not in schedspec's MMEngine dialect yet; write it as a neutral `polynomial` with power 2",
+    "QuadraticWarmupLR": "not supported by schedspec's MMEngine dialect yet (MMEngine's lr = v * (2i + 1) / T**2 "
+    "chained); write the warmup in neutral kinds",
     "LRSchedulerMixin": "a mixin, not a scheduler",
 }
 
@@ -504,6 +505,10 @@ def _validate(cx: Cx, raw: Any, i: int) -> _Sched:
     if not isinstance(t, str) or t not in TYPES:
         if t in REFUSED:
             cx.fail(sub + ("type",), f"MMEngine's {t} is not supported: {REFUSED[t]}")
+        if isinstance(t, str) and (t.endswith("Momentum") or t.endswith("ParamScheduler")):
+            what = "the momentum" if t.endswith("Momentum") else "a named parameter (param_name)"
+            cx.fail(sub + ("type",), f"MMEngine's {t} schedules {what}, not the lr: this list is the lr's "
+                                     "(write a `momentum:` schedule, or use the ...LR class)")  # fmt: skip
         cx.fail(sub + ("type",) if "type" in raw else sub,
                 f"unknown MMEngine scheduler type {t!r}{did_you_mean(str(t), TYPES)} (MMEngine raises KeyError '{t} "
                 f"is not in the mmengine::parameter scheduler registry'; known: {', '.join(TYPES)})")  # fmt: skip

@@ -123,7 +123,7 @@ def _bad(tmp_path, capsys, name, text, *argv) -> str:
     ("m.json", '{"param_scheduler": [{"type": "CosineLR", "by_epoch": false}], "optimizer": {"lr": 0.1}}',
      "mmengine", "m.json:1:31: unknown MMEngine scheduler type 'CosineLR'; did you mean"),
     ("m.yaml", "optimizer: {lr: 0.1}\nparam_scheduler:\n- {type: LinearLR, start_factr: 0.1, by_epoch: false}\n",
-     "mmengine", "m.yaml:3:33: unknown argument `start_factr` for MMEngine's LinearLR; did you mean 'start_factor'?"),
+     "mmengine", "m.yaml:3:20: unknown argument `start_factr` for MMEngine's LinearLR; did you mean 'start_factor'?"),
     ("m.yaml", "param_scheduler:\n- {type: LinearLR}\n", "mmengine", "m.yaml:1:1: no lr"),
     ("m.yaml", "optimizer: {lr: 0.1}\nparam_scheduler:\n- {type: StepLR, step_size: 2}\n", "mmengine",
      "m.yaml:3:3: mmengine.param_scheduler: StepLR is stepped at epoch ends"),

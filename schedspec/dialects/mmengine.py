@@ -528,7 +528,11 @@ def _validate(cx: Cx, raw: Any, i: int) -> _Sched:
                 msg = f"`{key}` = {raw.get(key)!r}: MMEngine rejects it ('{model.rules[key]}')"
             else:
                 msg = f"`{'.'.join(map(str, loc))}`: {err['msg']}"
-            cx.lw.err(cx.path + sub + tuple(x for x in loc[:1] if x in raw), msg)
+            at = cx.path + sub + tuple(x for x in loc[:1] if x in raw)
+            if err["type"] == "extra_forbidden":
+                cx.lw.err(at, msg, key=True)
+            else:
+                cx.lw.err(at, msg)
         raise Stop from None
 
 

@@ -52,11 +52,8 @@ def draw_panel(
     if panel.log:  # values <= 0 are clipped by matplotlib to the bottom edge; the data stay true values
         ax.set_yscale("log", nonpositive="clip")
 
-    def shown(v: np.ndarray) -> np.ndarray:
-        return v
-
     for band in panel.bands:
-        _draw_band(ax, band, view, shown)
+        _draw_band(ax, band, view)
     for c in panel.curves:
         style = _style(c.style)
         if panel.hparam == "difference":
@@ -65,12 +62,12 @@ def draw_panel(
                 "linestyle": "-",
                 "linewidth": 1.6,
             }
-        (line,) = ax.plot(c.x, shown(c.values), label=c.label, drawstyle=drawstyle, **style)
+        (line,) = ax.plot(c.x, c.values, label=c.label, drawstyle=drawstyle, **style)
         line.set_gid(f"curve-{len(lines)}")
         lines.append(line)
     run = view.run if panel is view.panels[0] else None
     if run is not None:
-        _draw_run(ax, run, shown)
+        _draw_run(ax, run)
     if panel.log:
         ax.set_yscale("log", nonpositive="clip")
     else:
@@ -113,7 +110,7 @@ def draw_panel(
     return lines
 
 
-def _draw_band(ax, band, view: View, shown) -> None:
+def _draw_band(ax, band, view: View) -> None:
     """min-max, 5-95 % and 25-75 % across the members as filled bands, and the median as a thin line."""
     colour = PALETTE[band.style % len(PALETTE)]
     step = "post" if view.steps else None
@@ -122,22 +119,22 @@ def _draw_band(ax, band, view: View, shown) -> None:
     layers += [(band.q[a], band.q[b], alpha, f"{a * 100:g}-{b * 100:g} % of members")
                for (a, b), alpha in zip(zip(qs[: len(qs) // 2], qs[::-1][: len(qs) // 2]), (0.22, 0.34))]  # fmt: skip
     for lo, hi, alpha, label in layers:
-        ax.fill_between(band.x, shown(lo), shown(hi), step=step, color=colour, alpha=alpha, linewidth=0,
+        ax.fill_between(band.x, lo, hi, step=step, color=colour, alpha=alpha, linewidth=0,
                         label=label)  # fmt: skip
     if 0.5 in band.q:
-        ax.plot(band.x, shown(band.q[0.5]), color=colour, linewidth=1.0, linestyle=(0, (4, 2)),
+        ax.plot(band.x, band.q[0.5], color=colour, linewidth=1.0, linestyle=(0, (4, 2)),
                 drawstyle="steps-post" if view.steps else "default", label="median of members")  # fmt: skip
 
 
-def _draw_run(ax, run, shown) -> None:
+def _draw_run(ax, run) -> None:
     """The run's logged values (black dots joined by a thin line), and its first divergence from the plan."""
-    ax.plot(run.x, shown(run.values), color="#000000", linewidth=0.8, marker="." if len(run.x) <= 200 else None,
+    ax.plot(run.x, run.values, color="#000000", linewidth=0.8, marker="." if len(run.x) <= 200 else None,
             markersize=3, label=run.label, zorder=3.5, gid="run")  # fmt: skip
     if run.first is not None:
         x, logged, planned = run.first
         ax.axvline(x, color="#D55E00", linewidth=1.2, linestyle="--", zorder=0.7,
                    label=f"first divergence: {x:g} (logged {logged:.4g}, plan {planned:.4g})")  # fmt: skip
-        ax.plot([x], shown(np.asarray([logged])), marker="x", color="#D55E00", markersize=7, linestyle="none",
+        ax.plot([x], [logged], marker="x", color="#D55E00", markersize=7, linestyle="none",
                 zorder=4)  # fmt: skip
 
 

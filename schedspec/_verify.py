@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from . import _compile, _metrics, formulas, ir
-from .errors import LogError, MissingDependency, SpecError, require
+from .errors import LogError, MissingDependency, SpecError, did_you_mean, require
 from .evaluator import evaluate_numpy
 from .spec import Spec, load
 
@@ -253,8 +253,10 @@ def read_log(path: str | os.PathLike, hparam: str = "lr", column: str | None = N
         raise LogError(f"{path}: no column {column!r} (it has: {', '.join(columns[:12])})")
     found = [c for c in found if c in table] or found
     if not found:
+        hint = next((h for n in ({"lr": ("lr", "learning_rate")}.get(hparam, (hparam,)))
+                     if (h := did_you_mean(n, [c for c in columns if c not in ("step", "epoch")]))), "")  # fmt: skip
         raise LogError(f"{path}: no column for `{hparam}` (looked for {', '.join(_wanted(hparam))}; it has: "
-                       f"{', '.join(columns[:12]) or 'none'}); name it with --column")  # fmt: skip
+                       f"{', '.join(columns[:12]) or 'none'}){hint or ';'} name it with --column")  # fmt: skip
     if len(found) > 1:
         raise LogError(f"{path}: several columns could be `{hparam}`: {', '.join(found)}; pick one with --column")
     name = found[0]

@@ -67,7 +67,7 @@ def draw_panel(
         lines.append(line)
     run = view.run if panel is view.panels[0] else None
     if run is not None:
-        _draw_run(ax, run)
+        _draw_run(ax, run, view.steps)
     if panel.log:
         ax.set_yscale("log", nonpositive="clip")
     else:
@@ -126,10 +126,11 @@ def _draw_band(ax, band, view: View) -> None:
                 drawstyle="steps-post" if view.steps else "default", label="median of members")  # fmt: skip
 
 
-def _draw_run(ax, run) -> None:
-    """The run's logged values (black dots joined by a thin line), and its first divergence from the plan."""
+def _draw_run(ax, run, steps: bool) -> None:
+    """The run's logged values (black dots joined by a thin line; a staircase when every update is plotted), and
+    its first divergence from the plan (a dashed vertical line and a cross)."""
     ax.plot(run.x, run.values, color="#000000", linewidth=0.8, marker="." if len(run.x) <= 200 else None,
-            markersize=3, label=run.label, zorder=3.5, gid="run")  # fmt: skip
+            markersize=3, label=run.label, zorder=3.5, gid="run", drawstyle="steps-post" if steps else "default")  # fmt: skip
     if run.first is not None:
         x, logged, planned = run.first
         ax.axvline(x, color="#D55E00", linewidth=1.2, linestyle="--", zorder=0.7,

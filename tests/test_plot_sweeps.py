@@ -270,6 +270,8 @@ def test_run_overlay_marks_the_divergence_in_the_figure_and_the_terminal(write, 
     assert "|diverges" in out and "first divergence at step 10" in out and "restarted from step 0 at step 10" in out
     assert main(["plot", spec_file, "--run", str(log), "-o", str(tmp_path / "run.png")]) == 0
     assert "first divergence at step 10" in capsys.readouterr().out
+    ax = schedspec.plot(spec_file, run=str(log))  # the axes API draws the same overlay
+    assert [ln.get_gid() for ln in ax.get_lines()].count("run") == 1 and ax.get_legend() is not None
     right = write_csv(tmp_path / "right.csv", torch_loop(schedspec.load(spec_file), N))
     _, view = plotting.figure([spec_file], run=str(right))
     assert view.run.first is None and view.run.n == N

@@ -344,6 +344,8 @@ def plot(
     secondary: bool = True,
     dtype: str | None = None,
     metrics: dict | None = None,
+    members: Sequence | None = None,
+    run: Any = None,
 ):
     """Draw the ``hparam`` schedule of one or more specs into a matplotlib axes and return the axes.
 
@@ -364,6 +366,8 @@ def plot(
         secondary: add the other time unit along the top when ``steps_per_epoch`` is known.
         dtype: evaluation precision.
         metrics: ``{name: reports}`` for the plateaus, as :func:`schedspec.evaluate` takes them.
+        members: a big sweep (drawn as a band) draws these members as lines (see :func:`prepare`).
+        run: a training run's log drawn over the plan, with its first divergence (see :func:`prepare`).
 
     Returns:
         The axes (its ``get_lines()`` starts with the schedule's lines, whose data are ``(k, evaluate(spec, k))``).
@@ -383,11 +387,10 @@ def plot(
     fig = ax.figure
     columns = max(64, int(fig.get_figwidth() * fig.dpi * ax.get_position().width))
     view = prepare(specs, hparam=hparam, at=at, x=x, log=log, columns=columns, panels=False, dtype=dtype,
-                   metrics=metrics)  # fmt: skip
+                   metrics=metrics, members=members, run=run)  # fmt: skip
     panel = view.panels[0]
-    draw_panel(
-        ax, panel, view, legend=legend if legend is not None else len(panel.curves) > 1, annotate=boundaries
-    )
+    many = len(panel.curves) > 1 or bool(panel.bands) or view.run is not None
+    draw_panel(ax, panel, view, legend=legend if legend is not None else many, annotate=boundaries)
     if legend and len(panel.curves) == 1:
         ax.legend(loc="best", fontsize=8)
     ax.set_xlabel("step (optimizer update)" if view.xunit == "step" else "epoch")

@@ -297,7 +297,7 @@ def test_run_overlay_reads_a_tensorboard_log(write, tmp_path, capsys):
     code = main(["plot", spec_file, "--run", str(tmp_path / "nolr"), "--width", "80"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.count("\n") == 0 and "Traceback" not in err
-    assert "no column for `lr`" in err and "it has: train/lrate" in err and "did you mean 'train/lrate'" not in err
+    assert "no column for `lr`" in err and "it has: train/lrate" in err and "did you mean 'train/lrate'?" in err
     assert "name it with --column" in err
     assert main(["plot", spec_file, "--run", str(tmp_path / "nolr"), "--column", "train/lrate", "--width", "80"]) == 0
 

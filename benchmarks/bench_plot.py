@@ -1,6 +1,13 @@
-"""Plot benchmarks: how long a 10**7-step plot takes (target: <= 3 s wall), medians of several runs.
+"""Plot benchmarks: how long a 10**7-step plot takes (target: <= 3 s wall), and big sweeps drawn as a band (targets
+for 10,000 members: PNG <= 3 s, terminal <= 1 s, terminal output under 20 kB), medians of several runs.
 
-    python benchmarks/bench_plot.py [--steps 10000000] [--repeat 3]
+    python benchmarks/bench_plot.py [--steps 10000000] [--repeat 3] [--only steps|sweeps]
+
+Sweeps (``--only sweeps``): sweeps of 10 (the baseline), 10,000 and 60,000 members (lr peak x warmup length, a
+warmup then a cosine over 100,000 steps), each drawn by ``schedspec plot`` to a PNG and to the terminal in a fresh
+process (wall and CPU), and in one process (prepare + draw + PNG / prepare + text, the spec loaded fresh each run
+so the JIT compilation is counted); every figure is also given as a ratio to the 10-member sweep measured in the
+same run, and the terminal output's size in bytes.
 
 1. `schedspec plot SPEC -o out.png` end to end in a fresh process: Python start, imports of jax and matplotlib,
    loading, evaluating all N steps in chunks, the per-column envelope, rendering, writing. Wall time, and the
@@ -99,10 +106,54 @@ def in_process(path: str, n: int, repeat: int) -> None:
           f" | evaluate alone {e:.2f} s -> prepare / evaluate = {p / e:.2f}x; {points:,} points drawn")  # fmt: skip
 
 
+def sweep_text(peaks: int, warms: int, steps: int = 100_000) -> str:
+    import numpy as np
+
+    p = ", ".join(f"{v:.6g}" for v in np.geomspace(1e-4, 1e-1, peaks))
+    w = ", ".join(str(v) for v in range(100, 100 + 10 * warms, 10))
+    return (f"schedspec: 1\nname: sweep-{peaks * warms}\ntotal: {steps}\nvars: {{peak: [{p}], warm: [{w}]}}\n"
+            "lr:\n  - {kind: linear, duration: $warm, start: 0.0, end: $peak}\n  - {kind: cosine, end: 0.0}\n")  # fmt: skip
+
+
+def sweeps(exe: list[str], tmp: str, repeat: int) -> None:
+    import schedspec
+    from schedspec import plotting
+
+    rows = {}
+    print(f"big sweeps as a band (cpu count {os.cpu_count()}), median of {repeat}:")
+    for members, (peaks, warms) in ((10, (10, 1)), (10_000, (100, 100)), (60_000, (600, 100))):
+        path = os.path.join(tmp, f"sweep{members}.yaml")
+        Path(path).write_text(sweep_text(peaks, warms))
+        png, _, png_cpu = wall(exe + ["plot", path, "-o", os.path.join(tmp, "sweep.png")], repeat)
+        term, _, term_cpu = wall(exe + ["plot", path, "--width", "100", "--color", "never"], repeat)
+        out = subprocess.run(exe + ["plot", path, "--width", "100", "--color", "never"], capture_output=True)
+        size = len(out.stdout)
+        fig_t, text_t = [], []
+        for _ in range(repeat):
+            spec = schedspec.load(path)
+            t0 = time.perf_counter()
+            fig, _ = plotting.figure([spec])
+            plotting.render(fig, "png")
+            fig_t.append(time.perf_counter() - t0)
+            spec = schedspec.load(path)
+            t0 = time.perf_counter()
+            plotting.text([spec], width=100)
+            text_t.append(time.perf_counter() - t0)
+        rows[members] = (png, png_cpu, term, term_cpu, statistics.median(fig_t), statistics.median(text_t), size)
+    base = rows[10]
+    for members, r in rows.items():
+        ratio = " | ".join(f"{r[i] / base[i]:.1f}x" for i in (0, 2, 4, 5))
+        print(f"  {members:>6,} members: CLI PNG {r[0]:.2f} s wall (CPU {r[1]:.2f} s), CLI terminal {r[2]:.2f} s wall "
+              f"(CPU {r[3]:.2f} s), {r[6]:,} bytes | in process: figure + PNG {r[4]:.2f} s, text {r[5]:.2f} s "
+              f"| ratio to 10 members (CLI PNG | CLI terminal | PNG | text): {ratio}")  # fmt: skip
+    print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=10_000_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only", choices=("steps", "sweeps"), default=None, help="run one of the two parts")
     args = ap.parse_args()
     n = args.steps
     with tempfile.TemporaryDirectory() as tmp:
@@ -114,6 +165,10 @@ def main() -> None:
             if script.exists()
             else [sys.executable, "-c", "import sys; from schedspec.cli import main; sys.exit(main())"]
         )
+        if args.only != "steps":
+            sweeps(exe, tmp, args.repeat)
+        if args.only == "sweeps":
+            return
         print(f"plot of {n:,} steps (cpu count {os.cpu_count()}), median of {args.repeat}:")
         for label, extra in [
             ("PNG 1200x780", ["-o", os.path.join(tmp, "out.png")]),

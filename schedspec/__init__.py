@@ -16,7 +16,9 @@ from .errors import PlotError as PlotError
 from .errors import SpecError as SpecError
 from .errors import UsageError as UsageError
 from .spec import Spec as Spec
+from .spec import from_detectron2 as from_detectron2
 from .spec import from_keras as from_keras
+from .spec import from_mmengine as from_mmengine
 from .spec import from_timm as from_timm
 from .spec import from_torch as from_torch
 from .spec import from_transformers as from_transformers
@@ -38,8 +40,8 @@ _LAZY = {
 
 __all__ = [
     "Issue", "LogError", "MissingDependency", "PlateauNeedsMetrics", "PlotError", "Spec", "SpecError", "UsageError",
-    "__version__", "emit", "evaluate", "from_keras", "from_timm", "from_torch", "from_transformers", "load", "loads",
-    "log_plan", "plot", "to_jax", "to_keras", "to_optax", "to_torch", "verify",
+    "__version__", "emit", "evaluate", "from_detectron2", "from_keras", "from_mmengine", "from_timm", "from_torch",
+    "from_transformers", "load", "loads", "log_plan", "plot", "to_jax", "to_keras", "to_optax", "to_torch", "verify",
 ]  # fmt: skip
 
 

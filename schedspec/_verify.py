@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import difflib
 import io
 import json
 import math
@@ -253,8 +254,9 @@ def read_log(path: str | os.PathLike, hparam: str = "lr", column: str | None = N
         raise LogError(f"{path}: no column {column!r} (it has: {', '.join(columns[:12])})")
     found = [c for c in found if c in table] or found
     if not found:
+        hint = _suggest(hparam, columns)
         raise LogError(f"{path}: no column for `{hparam}` (looked for {', '.join(_wanted(hparam))}; it has: "
-                       f"{', '.join(columns[:12]) or 'none'}); name it with --column")  # fmt: skip
+                       f"{', '.join(columns[:12]) or 'none'}){hint or ';'} name it with --column")  # fmt: skip
     if len(found) > 1:
         raise LogError(f"{path}: several columns could be `{hparam}`: {', '.join(found)}; pick one with --column")
     name = found[0]
@@ -262,6 +264,22 @@ def read_log(path: str | os.PathLike, hparam: str = "lr", column: str | None = N
         raise LogError(f"{path}: the column {name!r} has no values")
     steps, values = table[name]
     return Log(path, name, steps, values, log_steps or unit, columns, table)
+
+
+def _suggest(hparam: str, columns: list[str]) -> str:
+    """``"; did you mean 'X'?"`` for a column close to the hyperparameter's names (the whole name or its last
+    ``/`` part, e.g. ``learning-rate``, ``train/lrate``, ``LR``), or ``""``."""
+    names = {"lr": ("lr", "learning_rate", "learning rate")}.get(hparam, (hparam,))
+    cands = [c for c in columns if c not in ("step", "epoch", "global_step") and not c.startswith("plan/")]
+    full = {c.lower(): c for c in cands}
+    last = {c.rsplit("/", 1)[-1].lower(): c for c in cands}
+    for n in names:
+        for pool in (full, last):
+            close = difflib.get_close_matches(n, list(pool), n=1, cutoff=0.6)
+            if close:
+                return f"; did you mean '{pool[close[0]]}'?"
+    close = [c for c in cands if any(n in c.rsplit("/", 1)[-1].lower() for n in names)]
+    return f"; did you mean '{close[0]}'?" if len(close) == 1 else ""
 
 
 def _wanted(hparam: str) -> list[str]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from . import _source, ir
 from ._dump import dump
-from .dialects import import_timm, import_transformers, importers
+from .dialects import configs, import_timm, import_transformers, importers
 from .errors import Issue, SpecError, format_path
 from .lowering import Lowered, bind, lower, validate
 
@@ -179,6 +179,105 @@ def from_keras(schedule: Any, *, name: str | None = None) -> Spec:
     return load(importers.keras_data(schedule, name=name))
 
 
+def from_mmengine(
+    cfg: Any,
+    *,
+    train_cfg: dict | None = None,
+    lr: float | None = None,
+    steps_per_epoch: int | None = None,
+    name: str | None = None,
+) -> Spec:
+    """A spec of an MMEngine config's lr schedule, in the ``mmengine.param_scheduler`` kind (MMEngine's own
+    ``param_scheduler`` dicts, unchanged; what is read: :func:`schedspec.dialects.configs.mmengine_data`).
+
+    Args:
+        cfg: an MMEngine config as a dict (``mmengine.Config.to_dict()``, or the data of a .json/.yaml config) with
+            ``param_scheduler``, ``train_cfg`` and ``optim_wrapper.optimizer.lr``; or its ``param_scheduler`` list
+            (or one dict), with ``train_cfg`` and ``lr`` given here.
+        train_cfg: MMEngine's ``train_cfg`` when ``cfg`` is the list (sets each scheduler's default ``end``).
+        lr: the optimizer's lr when ``cfg`` does not hold it.
+        steps_per_epoch: ``len(train_dataloader)`` in optimizer steps, needed by epoch-based schedulers in a spec
+            that counts iterations (``interval: step``) and by ``convert_to_iter_based``.
+        name: the spec's ``name``.
+
+    Returns:
+        The spec (``interval: step``): ``value(k)`` is the lr of iteration k as MMEngine's
+        ``ParamSchedulerHook`` sets it (epoch-based schedulers stepped at epoch ends).
+
+    Raises:
+        SpecError: the config cannot be read, or MMEngine itself would refuse it (its rule quoted).
+
+    >>> import schedspec
+    >>> spec = schedspec.from_mmengine([{"type": "LinearLR", "start_factor": 0.1, "by_epoch": False, "end": 10}],
+    ...                                lr=0.1)
+    >>> round(float(schedspec.evaluate(spec, [9])[0]), 6)
+    0.1
+    """
+    data, origin = configs.mmengine_data(cfg, train_cfg=train_cfg, lr=lr, steps_per_epoch=steps_per_epoch, name=name)
+    return load(data)
+
+
+def from_detectron2(cfg: Any, *, name: str | None = None) -> Spec:
+    """A spec of a detectron2 config's lr schedule, in the ``detectron2.SOLVER`` kind (what is read:
+    :func:`schedspec.dialects.configs.detectron2_data`).
+
+    Args:
+        cfg: a detectron2 ``CfgNode`` or a dict with ``SOLVER`` (keys not given take detectron2's defaults).
+        name: the spec's ``name``.
+
+    Returns:
+        The spec (``interval: step``): ``value(k)`` is ``BASE_LR * M(k / MAX_ITER)``, the lr of iteration k.
+
+    Raises:
+        SpecError: no ``SOLVER``, a key detectron2 does not have, or a value detectron2/fvcore would refuse.
+
+    >>> import schedspec
+    >>> spec = schedspec.from_detectron2({"SOLVER": {"BASE_LR": 0.02, "STEPS": (60000, 80000), "MAX_ITER": 90000}})
+    >>> [round(float(v), 6) for v in schedspec.evaluate(spec, [0, 1000, 60000], dtype="float64")]
+    [2e-05, 0.02, 0.002]
+    """
+    data, origin = configs.detectron2_data(cfg, name=name)
+    return load(data)
+
+
+def load_mapped(data: dict, origin: dict, src: _source.Source) -> Spec:
+    """Load spec ``data`` built from the input ``src`` (an imported config): every path of the spec is positioned
+    where ``origin`` (spec path prefix -> input path prefix) says the input wrote it, so that an error points into
+    the input file. A value the input did not write itself (a ``_BASE_`` file's) points to its ``_BASE_``."""
+    positions: dict = {}
+    keys: dict = {}
+
+    def input_path(path: tuple) -> tuple | None:
+        for n in range(len(path), 0, -1):
+            if path[:n] in origin:
+                return tuple(origin[path[:n]]) + path[n:]
+        return None
+
+    def walk(x: Any, path: tuple) -> None:
+        ip = input_path(path)
+        if ip is not None:
+            if ip in src.positions:
+                positions[path] = src.positions[ip]
+                if ip in src.key_positions:
+                    keys[path] = src.key_positions[ip]
+            elif ("_BASE_",) in src.positions:
+                positions[path] = keys[path] = src.positions[("_BASE_",)]
+            else:
+                positions[path] = src.where(ip)
+        if isinstance(x, dict):
+            for k, v in x.items():
+                walk(v, path + (k,))
+        elif isinstance(x, list):
+            for i, v in enumerate(x):
+                walk(v, path + (i,))
+
+    walk(data, ())
+    for path in list(positions):  # keys without a position of their own point at their value
+        keys.setdefault(path, positions[path])
+    positions.setdefault((), (1, 1))
+    return _finish(_source.Source(data, src.file, positions, keys))
+
+
 def from_transformers(args: Any, *, steps_per_epoch: int | None = None, name: str | None = None) -> Spec:
     """A spec of a Hugging Face schedule, in ``transformers.*`` kinds (:mod:`schedspec.dialects.import_transformers`).
 
@@ -224,4 +323,7 @@ def from_timm(
     return load(import_timm.timm_data(scheduler, monitor=monitor, total=total, name=name))
 
 
-__all__ = ["Spec", "from_keras", "from_timm", "from_torch", "from_transformers", "load", "loads"]
+__all__ = [
+    "Spec", "from_detectron2", "from_keras", "from_mmengine", "from_timm", "from_torch", "from_transformers", "load",
+    "load_mapped", "loads",
+]  # fmt: skip

@@ -477,6 +477,7 @@ def test_optax_kind_equals_optax(name):
 def test_every_native_kind_is_tested():
     tested = {f"torch.{n.split()[0]}" for n in TORCH} | {"torch.OneCycleLR", "torch.ReduceLROnPlateau"}
     tested |= {f"keras.{n.split()[0]}" for n in KERAS} | {f"optax.{n.split()[0]}" for n in OPTAX}
+    tested |= {"mmengine.param_scheduler", "detectron2.SOLVER"}  # tests/test_dialect_mmengine_detectron2.py
     # transformers.* and timm.*: every kind against the library's own vectors (tests/test_dialect_transformers.py,
     # tests/test_dialect_timm.py); greedy is refused (no neutral spelling)
     import json

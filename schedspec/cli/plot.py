@@ -23,7 +23,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("specs", nargs="+", metavar="SPEC")
     parser.add_argument("-o", "--output", default=None, metavar="FILE", help="write a .png, .svg or .pdf")
     add_set_argument(parser)
-    parser.add_argument("--log", action="store_true", help="logarithmic y axis for the main schedule")
+    parser.add_argument(
+        "--yscale", choices=("auto", "linear", "log"), default="auto",
+        help="y axis of the main schedule (default auto: log when the curves' peaks span more than two decades)",
+    )  # fmt: skip
+    parser.add_argument("--log", dest="yscale", action="store_const", const="log", help="same as --yscale log")
+    parser.add_argument(
+        "--member", dest="members", action="append", default=None, metavar="I|VAR=V[,VAR=V]",
+        help="a big sweep (a band) draws this member as a line: its index (from 0, in sweep order) or its var "
+             "values (repeatable; default the first, the last and the highest and lowest peak)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--run", default=None, metavar="LOG",
+        help="overlay a training run's logged values (CSV, JSON lines or TensorBoard, as `schedspec verify` "
+             "reads them) and mark where it first leaves the plan",
+    )  # fmt: skip
+    parser.add_argument("--logged-as", dest="logged_as", choices=("applied", "next", "previous"), default="applied",
+                        help="with --run: which update's value the log holds (see `schedspec verify`)")  # fmt: skip
+    parser.add_argument("--column", default=None, help="with --run: the log column or tag to read")
     parser.add_argument(
         "--at",
         default=None,
@@ -95,6 +112,26 @@ def _size(text: str | None) -> tuple[int, int] | None:
     return size
 
 
+def _members(items: list[str] | None) -> list | None:
+    """``--member`` values: an index, or ``var=value[,var=value]`` pairs."""
+    if not items:
+        return None
+    out: list = []
+    for item in items:
+        text = item.strip()
+        if text.isdigit():
+            out.append(int(text))
+            continue
+        pairs = {}
+        for part in text.split(","):
+            name, sep, value = part.partition("=")
+            if not sep or not name.strip() or not value.strip():
+                raise UsageError(f"--member {item!r}: give an index (0, 1, ...) or var=value pairs, e.g. peak=0.1,warm=20")
+            pairs[name.strip()] = value.strip()
+        out.append(pairs)
+    return out
+
+
 def _use_color(mode: str) -> bool:
     if mode != "auto":
         return mode == "always"
@@ -142,12 +179,21 @@ def run(args: argparse.Namespace) -> int:
         hparam=args.hparam,
         at=args.at,
         x=args.xunit,
-        log=args.log,
+        log={"auto": None, "linear": False, "log": True}[args.yscale],
         diff=args.diff,
         panels=not args.only,
         dtype=args.dtype,
         metrics=metrics,
+        members=_members(args.members),
     )
+    if args.run is not None:
+        if args.diff:
+            raise UsageError("--run draws one run over one spec; it cannot be combined with --diff")
+        if len(specs) != 1:
+            raise UsageError(f"--run compares the run with one spec (got {len(specs)})")
+        kw.update(run=args.run, logged_as=args.logged_as, column=args.column)
+    elif args.column is not None or args.logged_as != "applied":
+        raise UsageError("--column and --logged-as describe the --run log; give --run LOG")
     try:
         if out is None or args.ascii:
             width = args.width or shutil.get_terminal_size((100, 24)).columns
@@ -165,6 +211,8 @@ def run(args: argparse.Namespace) -> int:
             nbytes = plotting.save(fig, out)
             if args.diff and not args.ascii:
                 print(plotting.diff_line(view))
+            if view.run is not None and not args.ascii:
+                print("\n".join(sanitize(line) for line in view.run.summary.splitlines()))
             print(sanitize(f"wrote {out} ({nbytes} bytes)"), file=sys.stderr)
     except plotting.PlotError as exc:
         raise UsageError(str(exc)) from None

@@ -1,42 +1,135 @@
-"""``schedspec translate SPEC --to-neutral [-o FILE]``: framework kinds -> neutral kinds, same fingerprint.
+"""``schedspec translate``: framework kinds -> neutral kinds (``--to-neutral``), and a framework's own config file ->
+a spec in that framework's kinds (``--from LIBRARY FILE``).
 
-Every ``torch.*``, ``keras.*`` and ``optax.*`` node is replaced by the neutral data it desugars to
-(:func:`schedspec.native.neutral_document`); everything else (vars, total, other hyperparameters, names) is kept as
-written. The result is loaded back and its fingerprint compared with the original's before anything is written, so
-a translation never changes the meaning. Comments are not kept. The notes ``schedspec check`` prints for the
-original name the quirks that the neutral spelling now states explicitly.
-
-To run a spec in another framework, use ``schedspec compile SPEC --to torch|keras|optax|jax`` (it works on native
-kinds directly).
+* ``schedspec translate SPEC --to-neutral [-o FILE]``: every ``torch.*``, ``keras.*``, ``optax.*``,
+  ``mmengine.*``, ``detectron2.*`` node is replaced by the neutral data it desugars to
+  (:func:`schedspec.dialects.neutral_document`); everything else is kept as written. The result is loaded back and
+  its fingerprint compared with the original's before anything is written, so a translation never changes the
+  meaning. Comments are not kept.
+* ``schedspec translate --from transformers|timm|mmengine|detectron2 FILE [-o FILE] [--to-neutral]``: reads the
+  library's own config file (HF ``training_args.json``, timm's ``args.yaml``, an MMEngine config, a detectron2 YAML
+  with its ``_BASE_`` chain) through the importer registered for the library (:data:`IMPORTERS`) and writes the
+  spec in the library's kinds (or, with ``--to-neutral``, in neutral kinds). An error in the file is reported at
+  its line and column. An MMEngine ``.py`` config is Python: only mmengine can read it (by executing it, as MMEngine
+  does); schedspec never executes it otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from typing import Any
 
-from ..errors import UsageError
+from .. import _source
+from ..errors import SpecError, UsageError
 from ._common import load_spec
 
-HELP = "rewrite a spec written in framework kinds (torch.*, keras.*, optax.*) in neutral kinds"
+HELP = "rewrite a spec in neutral kinds, or a framework's config file (--from) as a spec"
+LIBRARIES = ("transformers", "timm", "mmengine", "detectron2")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the ``translate`` arguments on its subparser."""
     parser.description = (
-        "Rewrite a spec written with framework kinds (torch.StepLR, keras.CosineDecay, optax.sgdr_schedule, ...) "
-        "in neutral kinds (linear, cosine, repeat, ...). The result has the same fingerprint."
+        "Rewrite a spec written with framework kinds (torch.StepLR, keras.CosineDecay, mmengine.param_scheduler, "
+        "...) in neutral kinds (same fingerprint), or read a framework's own config file (--from) as a spec."
     )
-    parser.add_argument("spec", metavar="SPEC", help="the spec file (YAML)")
+    parser.add_argument("spec", metavar="FILE", help="the spec file (YAML), or with --from the library's config file")
+    parser.add_argument("--from", dest="library", default=None, choices=LIBRARIES, metavar="LIBRARY",
+                        help="read FILE as LIBRARY's own config: " + ", ".join(LIBRARIES))  # fmt: skip
     parser.add_argument(
-        "--to-neutral",
-        dest="to_neutral",
-        action="store_true",
-        help="rewrite framework kinds as neutral kinds (required)",
+        "--to-neutral", dest="to_neutral", action="store_true", help="rewrite framework kinds as neutral kinds"
     )
-    parser.add_argument(
-        "-o", "--output", default=None, metavar="FILE", help="write to FILE (default: stdout)"
-    )
+    parser.add_argument("--steps-per-epoch", dest="steps_per_epoch", type=int, default=None, metavar="N",
+                        help="with --from: optimizer steps per epoch (len(train_dataloader)), which a config file "
+                             "does not hold")  # fmt: skip
+    parser.add_argument("-o", "--output", default=None, metavar="FILE", help="write to FILE (default: stdout)")
+
+
+# ------------------------------------------------------------------------------------------------ importers
+def _read_data(path: str) -> _source.Source:
+    """A JSON or YAML config file, parsed with the position of every value (JSON is read as YAML 1.2)."""
+    return _source.read(path)
+
+
+def _mmengine(path: str, options: dict) -> Any:
+    from ..dialects.configs import mmengine_data
+    from ..spec import load_mapped
+
+    if path.endswith(".py"):
+        try:
+            from mmengine.config import Config  # noqa: F401 - only to know it is there
+        except ImportError:
+            raise UsageError(
+                f"{path}: an MMEngine .py config is Python, which only mmengine reads (by executing it); schedspec "
+                "never executes it. Install mmengine (pip install mmengine) to translate it, or convert it where "
+                "mmengine is installed: python -c \"from mmengine import Config; "
+                f"Config.fromfile('{os.path.basename(path)}').dump('config.json')\" and translate config.json"
+            ) from None
+        from mmengine.config import Config
+
+        cfg = Config.fromfile(path).to_dict()  # mmengine executes its own config format
+        src = _source.Source(cfg, path)
+    else:
+        src = _read_data(path)
+        cfg = src.data
+    data, origin = mmengine_data(cfg, steps_per_epoch=options.get("steps_per_epoch"), src=src,
+                                 name=os.path.splitext(os.path.basename(path))[0])  # fmt: skip
+    return load_mapped(data, origin, src)
+
+
+def _detectron2(path: str, options: dict) -> Any:
+    from ..dialects.configs import detectron2_data, read_detectron2
+    from ..spec import load_mapped
+
+    if path.endswith(".py"):
+        raise UsageError(f"{path}: a detectron2 LazyConfig (.py) is Python, which schedspec never executes; "
+                         "translate a YAML config (with its SOLVER node)")  # fmt: skip
+    src, cfg = read_detectron2(path)
+    data, origin = detectron2_data(cfg, src=src, name=os.path.splitext(os.path.basename(path))[0])
+    return load_mapped(data, origin, src)
+
+
+def _facade(library: str, function: str):
+    """The importer of a library whose ``schedspec.from_<library>`` takes the config's data (a dict)."""
+
+    def run(path: str, options: dict) -> Any:
+        import schedspec
+
+        fn = getattr(schedspec, function, None)
+        if fn is None:
+            raise UsageError(f"--from {library}: not available yet in this version of schedspec "
+                             f"(schedspec.{function} is not there); use --from mmengine or --from detectron2")  # fmt: skip
+        src = _read_data(path)
+        kwargs = {"steps_per_epoch": options["steps_per_epoch"]} if options.get("steps_per_epoch") else {}
+        try:
+            return fn(src.data, **kwargs)
+        except TypeError as exc:
+            raise UsageError(f"--from {library}: {exc}") from None
+
+    return run
+
+
+# library name -> importer(path, options) -> Spec
+IMPORTERS = {
+    "transformers": _facade("transformers", "from_transformers"),
+    "timm": _facade("timm", "from_timm"),
+    "mmengine": _mmengine,
+    "detectron2": _detectron2,
+}
+
+
+# ------------------------------------------------------------------------------------------------ run
+def _write(path: str | None, text: str) -> None:
+    if path in (None, "-"):
+        sys.stdout.write(text)
+        return
+    try:
+        with open(path, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path!r}: {exc.strerror or exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,27 +138,35 @@ def run(args: argparse.Namespace) -> int:
     from ..dialects import neutral_document
     from ..spec import loads
 
-    if not args.to_neutral:
+    if args.library is None and not args.to_neutral:
         raise UsageError(
-            "say what to translate to: --to-neutral (framework kinds -> neutral kinds); to run a spec in a framework "
-            "use `schedspec compile SPEC --to torch|keras|optax|jax`"
+            "say what to translate: --to-neutral (framework kinds -> neutral kinds), or --from LIBRARY FILE (a "
+            f"framework's config file -> a spec; LIBRARY is one of {', '.join(LIBRARIES)}); to run a spec in a "
+            "framework use `schedspec compile SPEC --to torch|keras|optax|jax`"
         )
-    spec = load_spec(args.spec)
-    text = dump(neutral_document(spec))
-    again = loads(text, f"{args.spec} (translated)")
-    if again.fingerprint != spec.fingerprint:  # pragma: no cover - desugaring is the lowering itself
-        raise RuntimeError(
-            f"the translation changed the fingerprint ({spec.fingerprint} -> {again.fingerprint})"
-        )
-    header = (
-        f"# {args.spec} in neutral kinds (schedspec translate --to-neutral); fingerprint {spec.fingerprint}\n"
-    )
-    if args.output in (None, "-"):
-        sys.stdout.write(header + text)
+    if args.library is None:
+        spec = load_spec(args.spec)
+        origin = f"{args.spec} in neutral kinds (schedspec translate --to-neutral)"
     else:
-        try:
-            with open(args.output, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(header + text)
-        except OSError as exc:
-            raise UsageError(f"cannot write {args.output!r}: {exc.strerror or exc}") from None
+        if args.steps_per_epoch is not None and args.steps_per_epoch <= 0:
+            raise UsageError(f"--steps-per-epoch must be > 0 (got {args.steps_per_epoch})")
+        spec = IMPORTERS[args.library](args.spec, {"steps_per_epoch": args.steps_per_epoch})
+        origin = f"{args.spec} read as a {args.library} config (schedspec translate --from {args.library})"
+    if args.to_neutral:
+        text = dump(neutral_document(spec))
+        again = loads(text, f"{args.spec} (translated)")
+        if again.fingerprint != spec.fingerprint:  # pragma: no cover - desugaring is the lowering itself
+            raise RuntimeError(f"the translation changed the fingerprint ({spec.fingerprint} -> {again.fingerprint})")
+        origin += ", in neutral kinds"
+    else:
+        text = spec.to_yaml()
+        if loads(text, f"{args.spec} (translated)").fingerprint != spec.fingerprint:  # pragma: no cover
+            raise RuntimeError("the written spec does not load back to the same fingerprint")
+    if not text.endswith("\n"):
+        text += "\n"
+    _write(args.output, f"# {origin}; fingerprint {spec.fingerprint}\n" + text)
     return 0
+
+
+__all__ = ["HELP", "IMPORTERS", "LIBRARIES", "add_arguments", "run"]
+_ = SpecError  # the importers raise it; the CLI's main prints it as file:line:col

@@ -45,12 +45,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from . import keras, optax, timm, torch, transformers
+from . import detectron2, keras, mmengine, optax, timm, torch, transformers
 from ._base import FrameworkKind
 
 __all__ = ["DIALECTS", "KINDS", "kinds_like", "neutral_document", "submodel"]
 
-DIALECTS = (torch, keras, optax, transformers, timm)  # in this order in the document union (and its JSON Schema)
+# in this order in the document union (and its JSON Schema)
+DIALECTS = (torch, keras, optax, mmengine, detectron2, transformers, timm)
 
 KINDS: dict[str, type[FrameworkKind]] = {name: model for d in DIALECTS for name, model in d.KINDS.items()}
 

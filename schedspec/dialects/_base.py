@@ -105,8 +105,8 @@ class Lowering(Protocol):
     warnings: list[Issue]
     notes: list[Issue]  # the framework quirks the spec relies on (``Spec.notes``)
 
-    def err(self, path: tuple, message: str) -> None:
-        """Record an error at ``path``."""
+    def err(self, path: tuple, message: str, key: bool = False) -> None:
+        """Record an error at ``path`` (at its key when ``key``)."""
 
     def note(self, path: tuple, message: str) -> None:
         """Record a note (a quirk the spec relies on) at ``path``."""

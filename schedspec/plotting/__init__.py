@@ -6,8 +6,14 @@ the largest and the last value of the column, in step order (the "M4" reduction)
 same pixels as drawing every step, so no jump, spike or restart is lost, and every plotted point is a true
 ``(k, value(k))`` pair. Schedules with fewer than ``4 x columns`` steps are plotted at every step.
 
+A sweep of more than :data:`~schedspec.plotting.band.BAND_ABOVE` members is drawn as a band (min/max and
+quantiles across members at sampled steps, see :mod:`.band`) plus a few named members; a sweep whose members'
+peaks span more than two decades gets a log axis by default. ``run=LOG`` draws a training run over its plan with
+its first divergence (:mod:`.run`, through :func:`schedspec._verify.verify`).
+
 By concern: :mod:`.data` (the view's dataclasses, the reduction, grids, boundaries), :mod:`.prepare` (a
-:class:`View` of one or more specs), :mod:`.diff` (two specs compared), :mod:`.figure` (matplotlib, imported only
+:class:`View` of one or more specs), :mod:`.band` (big sweeps), :mod:`.run` (a run's log over the plan),
+:mod:`.diff` (two specs compared), :mod:`.figure` (matplotlib, imported only
 when a figure is drawn: ``pip install 'schedspec[plot]'``) and :mod:`.terminal` (text charts, numpy only).
 """
 

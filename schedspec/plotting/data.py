@@ -93,6 +93,8 @@ class Panel:
     curves: list[Curve]
     boundaries: list[Boundary] = field(default_factory=list)
     log: bool = False
+    bands: list = field(default_factory=list)  # :class:`~schedspec.plotting.band.Band` of each big sweep
+    clipped: int = 0  # on a log axis: how many plotted values are <= 0 (drawn at the bottom of the axis)
 
 
 # The parity tolerance of the test suite (README): |a - b| <= ABS * peak + REL * |v|, peak the larger maximum of the
@@ -137,6 +139,30 @@ class View:
     steps: bool
     labels: list[str]
     diff: DiffResult | None = None
+    run: RunOverlay | None = None
+
+
+@dataclass(frozen=True)
+class RunOverlay:
+    """A training run's logged values over the plan (``schedspec plot SPEC --run LOG``), from :func:`schedspec._verify.verify`.
+
+    Attributes:
+        label: legend text (the log file and its column).
+        x: where each logged value applies, in x-axis units (after ``logged_as``); ``values``: the logged values.
+        first: ``(x, logged, planned)`` at the first divergence beyond the tolerance, or None.
+        step: the log's step of the first divergence (None when the run follows the plan).
+        n, n_differ: how many logged values were compared, and how many differ.
+        summary: the first lines of the verify report (what the CLI prints).
+    """
+
+    label: str
+    x: np.ndarray
+    values: np.ndarray
+    first: tuple[float, float, float] | None
+    step: int | None
+    n: int
+    n_differ: int
+    summary: str
 
 
 def _scan(
@@ -254,6 +280,10 @@ def _length(spec, hparam: str) -> int | None:
     """The end of the schedule (or ``total``), over every sweep member; None if it never ends."""
     program = spec.program
     members, _ = _members(spec, hparam) if hparam in program.hparams else ([None], False)
+    if len(members) > 1:  # one member per distinct value of the duration vars: the others end where it does
+        _, durs = ir.used_vars(program.hparams[hparam])
+        names = sorted(durs & set(program.sweep_vars))
+        members = list({tuple(m[n] for n in names): m for m in members}.values())
     out = None
     for m in members:
         node = bind(program, m).hparams.get(hparam)

@@ -18,7 +18,7 @@ from ..spec import load
 from .data import Boundary, Panel, View, _boundaries, _length, _members, fmt_value
 from .prepare import prepare
 
-__all__ = ["FORMATS", "LINESTYLES", "PALETTE", "figure", "plot", "render", "repr_svg", "save"]
+__all__ = ["FORMATS", "LINESTYLES", "PALETTE", "drop_overlapping_labels", "figure", "plot", "render", "repr_svg", "save"]
 
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 # Okabe-Ito colours (colour-blind safe) paired with line styles and widths, so curves stay apart in greyscale.
@@ -49,6 +49,11 @@ def draw_panel(
 
     lines = []
     drawstyle = "steps-post" if view.steps else "default"
+    if panel.log:  # values <= 0 are clipped by matplotlib to the bottom edge; the data stay true values
+        ax.set_yscale("log", nonpositive="clip")
+
+    for band in panel.bands:
+        _draw_band(ax, band, view)
     for c in panel.curves:
         style = _style(c.style)
         if panel.hparam == "difference":
@@ -60,11 +65,17 @@ def draw_panel(
         (line,) = ax.plot(c.x, c.values, label=c.label, drawstyle=drawstyle, **style)
         line.set_gid(f"curve-{len(lines)}")
         lines.append(line)
+    run = view.run if panel is view.panels[0] else None
+    if run is not None:
+        _draw_run(ax, run, view.steps)
     if panel.log:
-        ax.set_yscale("log")
+        ax.set_yscale("log", nonpositive="clip")
     else:
         ax.ticklabel_format(axis="y", useOffset=False)
     finite = [c.values[np.isfinite(c.values)] for c in panel.curves]
+    finite += [v for b in panel.bands for v in (b.lo, b.hi)]
+    if run is not None:
+        finite.append(run.values[np.isfinite(run.values)])
     finite = [v for v in finite if v.size]
     if finite:
         lo, hi = min(float(v.min()) for v in finite), max(float(v.max()) for v in finite)
@@ -85,9 +96,47 @@ def draw_panel(
     ax.xaxis.set_major_locator(MaxNLocator(nbins=8, steps=[1, 2, 2.5, 5, 10]))
     if annotate and panel.boundaries:
         _draw_boundaries(ax, panel, view)
-    if legend and (len(panel.curves) > 1 or panel.hparam == "difference"):
-        ax.legend(loc="best", fontsize=8, framealpha=0.9, ncol=1 if len(panel.curves) <= 8 else 2)
+    if panel.clipped:
+        ax.plot([], [], linestyle="none", marker="v", color="0.3", markersize=4,
+                label=f"{panel.clipped} values <= 0: drawn at the bottom edge (clipped: log axis)")  # fmt: skip
+    entries = len(panel.curves) + len(panel.bands) + bool(panel.clipped) + (run is not None)
+    if legend and (entries > 1 or panel.hparam == "difference" or panel.bands):
+        title = None
+        if panel.bands:
+            title = "; ".join(f"{b.label}: band of {b.count:,} members at {len(b.k):,} sampled {view.xunit}s"
+                              for b in panel.bands) + ", and the named members"  # fmt: skip
+        ax.legend(loc="best", fontsize=8, framealpha=0.9, ncol=1 if entries <= 8 else 2, title=title,
+                  title_fontsize=8)  # fmt: skip
     return lines
+
+
+def _draw_band(ax, band, view: View) -> None:
+    """min-max, 5-95 % and 25-75 % across the members as filled bands, and the median as a thin line."""
+    colour = PALETTE[band.style % len(PALETTE)]
+    step = "post" if view.steps else None
+    qs = sorted(band.q)
+    layers = [(band.lo, band.hi, 0.12, f"min-max of {band.count:,} members")]
+    layers += [(band.q[a], band.q[b], alpha, f"{a * 100:g}-{b * 100:g} % of members")
+               for (a, b), alpha in zip(zip(qs[: len(qs) // 2], qs[::-1][: len(qs) // 2]), (0.22, 0.34))]  # fmt: skip
+    for lo, hi, alpha, label in layers:
+        ax.fill_between(band.x, lo, hi, step=step, color=colour, alpha=alpha, linewidth=0,
+                        label=label)  # fmt: skip
+    if 0.5 in band.q:
+        ax.plot(band.x, band.q[0.5], color=colour, linewidth=1.0, linestyle=(0, (4, 2)),
+                drawstyle="steps-post" if view.steps else "default", label="median of members")  # fmt: skip
+
+
+def _draw_run(ax, run, steps: bool) -> None:
+    """The run's logged values (black dots joined by a thin line; a staircase when every update is plotted), and
+    its first divergence from the plan (a dashed vertical line and a cross)."""
+    ax.plot(run.x, run.values, color="#000000", linewidth=0.8, marker="." if len(run.x) <= 200 else None,
+            markersize=3, label=run.label, zorder=3.5, gid="run", drawstyle="steps-post" if steps else "default")  # fmt: skip
+    if run.first is not None:
+        x, logged, planned = run.first
+        ax.axvline(x, color="#D55E00", linewidth=1.2, linestyle="--", zorder=0.7,
+                   label=f"first divergence: {x:g} (logged {logged:.4g}, plan {planned:.4g})")  # fmt: skip
+        ax.plot([x], [logged], marker="x", color="#D55E00", markersize=7, linestyle="none",
+                zorder=4)  # fmt: skip
 
 
 def _set_ylim(ax, values: list[np.ndarray], log: bool, headroom: float) -> None:
@@ -124,7 +173,7 @@ def _draw_boundaries(ax, panel: Panel, view: View) -> None:
             ax.text(
                 x, 0.975, f" {kind}", transform=trans, ha="left", va="top", fontsize=8, color="0.2",
                 bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.8},
-                clip_on=True, zorder=4,
+                clip_on=True, zorder=4, gid="phase", in_layout=False,
             )  # fmt: skip
     lo, hi = ax.get_ylim()
     if panel.log:
@@ -151,8 +200,35 @@ def _draw_boundaries(ax, panel: Panel, view: View) -> None:
             dy = 3 if where == "after" and not near_top(v) else -9
             ax.annotate(
                 fmt_value(v), (b.x, v), xytext=(4, dy), textcoords="offset points",
-                fontsize=7, color="0.15", zorder=4,
+                fontsize=7, color="0.15", zorder=4, gid="value", in_layout=False,
             )  # fmt: skip
+
+
+def drop_overlapping_labels(fig) -> int:
+    """Remove the phase and value labels that would overlap another, once the figure is laid out; return how many.
+
+    Phase names (``gid="phase"``) are kept first, then the values at the boundaries (``gid="value"``), each in
+    x order: a label is kept when its box (in display pixels) overlaps no label kept before it. The labels are
+    outside the layout (``in_layout=False``), so removing some does not move the others.
+    """
+    labels = [t for ax in fig.axes for t in ax.texts if t.get_gid() in ("phase", "value")]
+    if len(labels) < 2:
+        return 0
+    if not hasattr(fig.canvas, "get_renderer"):  # a bare Figure (no pyplot): measure text with Agg
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(fig)
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    kept, dropped = [], 0
+    for t in sorted(labels, key=lambda t: (t.get_gid() != "phase", t.get_window_extent(renderer).x0)):
+        box = t.get_window_extent(renderer)
+        if any(box.overlaps(other) for other in kept):
+            t.remove()
+            dropped += 1
+        else:
+            kept.append(box)
+    return dropped
 
 
 def figure(
@@ -213,6 +289,13 @@ def figure(
         if d.k is not None:
             for ax in axes:
                 ax.axvline(d.x, color="0.1", linewidth=1.1, linestyle=(0, (1, 1.5)), zorder=0.6)
+    if view.run is not None:
+        r = view.run
+        note = (f"run follows the plan ({r.n} logged values)" if r.first is None else
+                f"run leaves the plan at {view.xunit} {r.first[0]:g} (log step {r.step}): logged {r.first[1]:.7g}, "
+                f"plan {r.first[2]:.7g}; {r.n_differ} of {r.n} logged values differ")  # fmt: skip
+        axes[-1].set_title(note, fontsize=9, loc="left", color="0.2")
+    drop_overlapping_labels(fig)
     return fig, view
 
 
@@ -255,12 +338,14 @@ def plot(
     hparam: str = "lr",
     at: Any = None,
     x: str | None = None,
-    log: bool = False,
+    log: bool | None = None,
     boundaries: bool = True,
     legend: bool | None = None,
     secondary: bool = True,
     dtype: str | None = None,
     metrics: dict | None = None,
+    members: Sequence | None = None,
+    run: Any = None,
 ):
     """Draw the ``hparam`` schedule of one or more specs into a matplotlib axes and return the axes.
 
@@ -274,12 +359,15 @@ def plot(
         hparam: which schedule.
         at: the x range (``"A:B[:S]"``, ``range``, ``(A, B)``); default the whole schedule.
         x: ``"step"`` or ``"epoch"`` x axis (default the spec's interval).
-        log: logarithmic y axis.
+        log: logarithmic y axis (True), linear (False), or None: logarithmic when several curves' peaks span
+            more than two decades (see :func:`schedspec.plotting.prepare`).
         boundaries: mark phase boundaries.
         legend: draw a legend (default: when there is more than one line).
         secondary: add the other time unit along the top when ``steps_per_epoch`` is known.
         dtype: evaluation precision.
         metrics: ``{name: reports}`` for the plateaus, as :func:`schedspec.evaluate` takes them.
+        members: a big sweep (drawn as a band) draws these members as lines (see :func:`prepare`).
+        run: a training run's log drawn over the plan, with its first divergence (see :func:`prepare`).
 
     Returns:
         The axes (its ``get_lines()`` starts with the schedule's lines, whose data are ``(k, evaluate(spec, k))``).
@@ -299,11 +387,10 @@ def plot(
     fig = ax.figure
     columns = max(64, int(fig.get_figwidth() * fig.dpi * ax.get_position().width))
     view = prepare(specs, hparam=hparam, at=at, x=x, log=log, columns=columns, panels=False, dtype=dtype,
-                   metrics=metrics)  # fmt: skip
+                   metrics=metrics, members=members, run=run)  # fmt: skip
     panel = view.panels[0]
-    draw_panel(
-        ax, panel, view, legend=legend if legend is not None else len(panel.curves) > 1, annotate=boundaries
-    )
+    many = len(panel.curves) > 1 or bool(panel.bands) or view.run is not None
+    draw_panel(ax, panel, view, legend=legend if legend is not None else many, annotate=boundaries)
     if legend and len(panel.curves) == 1:
         ax.legend(loc="best", fontsize=8)
     ax.set_xlabel("step (optimizer update)" if view.xunit == "step" else "epoch")
@@ -311,6 +398,7 @@ def plot(
         _secondary_axis(ax, view)
     if not ax.get_title():
         ax.set_title(view.title)
+    drop_overlapping_labels(fig)
     return ax
 
 

@@ -7,11 +7,14 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from .. import evaluator, ir
 from .._text import sanitize
 from ..errors import PlotError
 from ..lowering import bind
 from ..spec import load
+from .band import BAND_ABOVE, spans_decades, sweep_band
 from .data import (
     Boundary,
     Curve,
@@ -33,6 +36,7 @@ from .data import (
     _ylabel,
 )  # fmt: skip
 from .diff import diff_panels
+from .run import run_overlay
 
 __all__ = ["prepare"]
 
@@ -46,9 +50,13 @@ def prepare(
     columns: int = 1200,
     diff: bool = False,
     panels: bool = True,
-    log: bool = False,
+    log: bool | None = None,
     dtype: str | None = None,
     metrics: dict | None = None,
+    members: Sequence | None = None,
+    run: Any = None,
+    logged_as: str = "applied",
+    column: str | None = None,
 ) -> View:
     """Evaluate and reduce everything a plot shows.
 
@@ -61,20 +69,31 @@ def prepare(
         columns: pixel (or dot) columns of the plot area; the envelope has at most 4 points per column.
         diff: two specs: add a panel with their difference and find the first update where they differ.
         panels: add one panel per other hyperparameter found in the specs.
-        log: logarithmic y for the main panel.
+        log: logarithmic y for the main panel (True), linear (False), or None (default): logarithmic when the
+            curves of the main panel are several and their peaks (largest ``|value|`` of each) span more than two
+            decades (:func:`~schedspec.plotting.band.spans_decades`). Values <= 0 on a log axis are drawn at its
+            bottom and counted in ``Panel.clipped``.
         dtype: evaluation precision, ``"float32"`` or ``"float64"``; default float32 (as :func:`schedspec.evaluate`),
             and float64 with ``diff`` (so "first difference" means the schedules differ, not float32 rounding).
         metrics: ``{name: reports}`` for the plateaus (as :func:`schedspec.evaluate`); each spec gets the metrics
             its plateaus monitor, and a name that no spec monitors is an error.
+        members: the sweep members drawn as lines over a band (a sweep of more than
+            :data:`~schedspec.plotting.band.BAND_ABOVE` members): indices in sweep order or ``{var: value}`` dicts;
+            default the first, the last, and those with the highest and the lowest peak.
+        run: a training run's log (CSV, JSON lines or TensorBoard; see :func:`schedspec._verify.read_log`) drawn
+            over the first spec's plan, with its first divergence beyond the tolerance (``View.run``).
+        logged_as, column: how to read ``run``, as ``schedspec verify`` takes them.
 
     Returns:
         A :class:`View`.
 
     Raises:
-        PlotError: a range that cannot be drawn (never-ending schedule without ``at``, ``at`` after the end, ...).
+        PlotError: a range that cannot be drawn (never-ending schedule without ``at``, ``at`` after the end, ...),
+            a ``members`` entry that names no member, or a ``run`` log that cannot be read (one line, the file).
         SpecError: a spec problem (an unknown ``hparam``, a metric-driven schedule, ...).
     """
 
+    members_wanted = list(members) if members else None  # (the name `members` is reused below)
     specs = [load(s) for s in specs]
     dtype = dtype or ("float64" if diff else "float32")
     if not specs:
@@ -134,9 +153,11 @@ def prepare(
             style_of[(i, j)] = n_style
             n_style += 1
 
-    def panel(name: str, plog: bool) -> Panel:
+    def panel(name: str, plog: bool | None) -> Panel:
         curves: list[Curve] = []
         bounds: list[Boundary] = []
+        bands: list = []
+        peaks: list[float] = []
         for i, (s, g, f) in enumerate(zip(specs, grids, factors)):
             if name not in s.program.hparams:
                 continue
@@ -146,20 +167,38 @@ def prepare(
                 return evaluator.evaluate(s, k, hparam=name, dtype=dtype, metrics=m)
 
             node = bind(s.program, members[0]).hparams[name]
+            if sweep and len(members) > BAND_ABOVE:
+                band, named, idx, member_peaks = sweep_band(
+                    s, name, members, g, f, columns, fn, labels[i], style_of[(i, 0)], i, members_wanted
+                )
+                bands.append(band)
+                curves += named
+                peaks.extend(member_peaks.tolist())
+                bounds += _boundaries(s, name, [members[j] for j in idx], g.start, g.last, f, style_of[(i, 0)] + 1,
+                                      per_spec[i])  # fmt: skip
+                continue
             if not sweep and isinstance(node, ir.Constant) and isinstance(node.value, float):
                 rows, exact = _constant(node.value, g, columns, dtype)
             else:
                 rows, exact = _scan(fn, g, columns, rows=len(members) if sweep else 1)
             for j, (k, v) in enumerate(rows):
+                peaks.append(float(np.nanmax(np.abs(v))) if v.size else 0.0)
                 style = style_of.get((i, j), style_of.get((i, 0), 0) + j)
                 label = _member_label(labels[i], members[j] if sweep else None)
                 curves.append(Curve(label, k, k * f, v, exact, style, i, members[j] if sweep else None))
             bounds += _boundaries(s, name, members, g.start, g.last, f, style_of.get((i, 0), 0), per_spec[i])
-        return Panel(name, _ylabel(name), curves, bounds, plog)
+        if plog is None:
+            plog = len(peaks) > 1 and spans_decades(peaks)
+        clipped = 0
+        if plog:
+            clipped = sum(int(np.count_nonzero(c.values <= 0)) for c in curves)
+            clipped += sum(int(np.count_nonzero(b.lo <= 0)) for b in bands)
+        return Panel(name, _ylabel(name), curves, bounds, plog, bands, clipped)
 
     result = None
     if diff:
-        panels_out, result = diff_panels(specs, hparam, grids, factors, labels, style_of, per_spec, columns, dtype, log)
+        panels_out, result = diff_panels(specs, hparam, grids, factors, labels, style_of, per_spec, columns, dtype,
+                                         bool(log))
     else:
         panels_out = [panel(hparam, log)]
         if panels:
@@ -175,4 +214,11 @@ def prepare(
     subtitle = specs[0].program.description or "" if len(specs) == 1 else ""
 
     subtitle = sanitize(subtitle)
-    return View(title, subtitle, xunit, xlim, secondary, panels_out, steps, labels, result)
+    overlay = None
+    if run is not None:
+        overlay = run_overlay(specs[0], run, hparam=hparam, factor=factors[0], xlim=xlim, columns=columns,
+                              metrics=per_spec[0], logged_as=logged_as, column=column)  # fmt: skip
+        main = panels_out[0]
+        if main.log:
+            main.clipped += int(np.count_nonzero(overlay.values <= 0))
+    return View(title, subtitle, xunit, xlim, secondary, panels_out, steps, labels, result, overlay)

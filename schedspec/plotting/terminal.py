@@ -196,6 +196,7 @@ def chart(
     steps: bool = True,
     color: bool = False,
     charset: str = "braille",
+    bands: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, str]] = (),
 ) -> str:
     """Draw curves as a text chart ``width`` characters wide with a plot area ``height`` rows high.
 
@@ -216,6 +217,9 @@ def chart(
         steps: join points as a staircase (True) or straight segments.
         color: wrap each curve's characters in an ANSI colour.
         charset: ``"braille"`` (2 x 4 dots per character) or ``"ascii"`` (one ``*`` per character).
+        bands: ``(x, lo, hi, char)`` filled ranges drawn under the curves, in order (a later band over an earlier
+            one): each character cell whose row lies between ``lo`` and ``hi`` at one of its dot columns (values
+            joined linearly between the given x) shows ``char`` where no curve passes.
 
     Returns:
         The chart as lines joined by newlines (no trailing newline).
@@ -283,6 +287,21 @@ def chart(
             cells[rr, cc] = 1
         owner[rr // sy, cc // sx] = s.style
 
+    fill = np.full((height, plot_w), "", dtype=object)
+    if bands:
+        centres = x0 + (np.arange(wd) + 0.5) / wd * (x1 - x0 if x1 > x0 else 1.0)
+        for bx, blo, bhi, ch in bands:
+            bx = np.asarray(bx, dtype=np.float64)
+            if bx.size == 0:
+                continue
+            inside = (centres >= bx[0]) & (centres <= bx[-1])
+            lo_t, hi_t = ty(np.asarray(blo)), ty(np.asarray(bhi))
+            lo_t, hi_t = np.where(np.isfinite(lo_t), lo_t, lo), np.where(np.isfinite(hi_t), hi_t, lo)
+            top = row_of(np.interp(centres, bx, hi_t))  # dot rows (from the top)
+            bottom = row_of(np.interp(centres, bx, lo_t))
+            for c in np.flatnonzero(inside):  # one character column per dot column pair
+                fill[top[c] // sy : bottom[c] // sy + 1, c // sx] = ch
+
     ascii_axes = charset == "ascii"
     v_bar, v_tick, corner, h_bar, h_tick = (
         ("|", "+", "+", "-", "+") if ascii_axes else ("│", "┤", "└", "─", "┬")
@@ -325,7 +344,7 @@ def chart(
         for c in range(plot_w):
             bits = int(cells[r, c])
             if bits == 0:
-                ch = " "
+                ch = fill[r, c] or " "
             else:
                 ch = chr(0x2800 + bits) if charset == "braille" else "*"
             row.append(_colour(ch, int(owner[r, c]), color) if bits and color else ch)
@@ -384,7 +403,11 @@ def text(
     out: list[str] = []
     for i, p in enumerate(view.panels):
         h = height if i == 0 or p.hparam == "difference" else max(3, height // 3)
+        run = view.run if i == 0 else None
         values = [c.values[np.isfinite(c.values)] for c in p.curves]
+        values += [v for b in p.bands for v in (b.lo, b.hi)]
+        if run is not None:
+            values.append(run.values[np.isfinite(run.values)])
         values = [v for v in values if v.size]
         if not values:
             out.append(f"{p.ylabel}: no finite values on the range")
@@ -397,13 +420,19 @@ def text(
             continue
         marks = _marks(p)
         series = [Series(c.label, c.x, c.values, c.style) for c in p.curves]
+        if run is not None:
+            series.append(Series(run.label, run.x, run.values, RUN_STYLE))
+            if run.first is not None:
+                marks = sorted([m for m in marks if m[0] != run.first[0]] + [(run.first[0], "diverges")])
         title = view.title + " · " + p.ylabel if i == 0 else p.ylabel
         if p.hparam == "difference":
             title = f"difference: {view.labels[0]} − {view.labels[1]}"
         common = dict(
             width=width, xlim=view.xlim, log=p.log, xlabel=xlabel, steps=view.steps, charset=charset
         )
-        if len(series) == 1 or color:
+        if p.bands:
+            out += _band_charts(p, series, view, h, title, marks, color, charset, lo, hi, common)
+        elif len(series) == 1 or color:
             out.append(chart(series, height=h, title=title, marks=marks, color=color, **common))
         else:
             ylim = (lo, hi) if not p.log else _log_lim(p)
@@ -415,14 +444,51 @@ def text(
         bl = _boundary_line(p, view)
         if bl:
             out.append(bl)
+        if p.clipped:
+            out.append(f"  note: {p.clipped} values <= 0 are drawn on the bottom row (clipped: log axis)")
         out.append("")
     if view.diff is not None:
         out.append(diff_line(view))
+    if view.run is not None:
+        out += [sanitize(line) for line in view.run.summary.splitlines()]
     return "\n".join(out).rstrip("\n") + "\n", view
 
 
+RUN_STYLE = 6  # the run's colour (bright blue) over the plan's
+# band characters, outermost first: min-max, 5-95 %, 25-75 %
+_BAND_CHARS = {"braille": ("░", "▒", "▓"), "ascii": (".", ":", "=")}
+
+
+def _band_charts(p: Panel, series: list, view: View, h: int, title: str, marks, color: bool, charset: str,
+                 lo: float, hi: float, common: dict) -> list[str]:  # fmt: skip
+    """A big sweep as text: one chart of the bands and the median, and the named members (overlaid in colour,
+    else one small chart each, on the same axes)."""
+    chars = _BAND_CHARS[charset]
+    layers = []
+    for b in p.bands:
+        qs = sorted(b.q)
+        pairs = [(b.lo, b.hi)] + [(b.q[a], b.q[z]) for a, z in zip(qs[: len(qs) // 2], qs[::-1][: len(qs) // 2])]
+        layers += [(b.x, a, z, ch) for (a, z), ch in zip(pairs, chars)]
+    ylim = (lo, hi) if not p.log else _log_lim(p)
+    medians = [Series("median", b.x, b.q[0.5], b.style) for b in p.bands if 0.5 in b.q]
+    legend = [f"  {b.label}: band of {b.count:,} members at {len(b.k):,} sampled {view.xunit}s: {chars[0]} min-max, "
+              f"{chars[1]} 5-95 %, {chars[2]} 25-75 %, line: median" for b in p.bands]  # fmt: skip
+    out = [chart(medians, height=h, title=title, marks=marks, color=color, ylim=ylim, bands=layers, **common)]
+    out += legend
+    if not series:
+        return out
+    if color:
+        out.append(chart(series, height=max(3, h // 2), title="  named members", marks=marks, color=True,
+                         ylim=ylim, **common))  # fmt: skip
+    else:
+        for s in series:
+            out.append(chart([s], height=max(3, h // 4), title="  " + s.label, marks=marks, ylim=ylim, **common))
+    return out
+
+
 def _log_lim(p: Panel) -> tuple[float, float]:
-    pos = [c.values[c.values > 0] for c in p.curves]
+    pos = [c.values[c.values > 0] for c in p.curves] + [b.lo[b.lo > 0] for b in p.bands]
+    pos += [b.hi[b.hi > 0] for b in p.bands]
     pos = [v for v in pos if v.size]
     if not pos:
         return (1.0, 10.0)

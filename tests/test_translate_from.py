@@ -1,0 +1,161 @@
+"""``schedspec.from_mmengine`` / ``from_detectron2`` and ``schedspec translate --from``: the libraries' own config
+files (examples/frameworks/: mmdet ``schedule_1x``, detectron2 ``Base-RCNN-FPN`` through its ``_BASE_`` chain) read as
+data, plotted, and checked against the libraries themselves; every bad input positioned in the input file."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import schedspec
+from schedspec.cli import main
+
+try:
+    from .helpers import assert_f64
+    from .test_dialect_mmengine_detectron2 import detectron2_values, mmengine_values
+except ImportError:
+    from helpers import assert_f64
+    from test_dialect_mmengine_detectron2 import detectron2_values, mmengine_values
+
+ROOT = Path(__file__).resolve().parent.parent
+FW = ROOT / "examples" / "frameworks"
+SCHEDULE_1X = FW / "mmdet" / "schedule_1x.yaml"
+FASTER_RCNN = FW / "detectron2" / "COCO-Detection" / "faster_rcnn_R_50_FPN_1x.yaml"
+L = 7330  # len(train_dataloader) of COCO train2017 at 16 images per batch (as in tests/vectors)
+
+
+def _plot(spec, out: Path, end: int) -> None:
+    """Plot over twice the schedule to ``out`` (a temp file); the figure's line holds the evaluated values."""
+    ax = schedspec.plot(spec, at=f"0:{end}:{end // 500}", dtype="float64")
+    ax.figure.savefig(out)
+    assert out.stat().st_size > 0
+    x, y = ax.lines[0].get_data()
+    assert_f64(np.asarray(y, np.float64), schedspec.evaluate(spec, np.asarray(x, np.int64), dtype="float64"))
+    import matplotlib.pyplot as plt
+
+    plt.close(ax.figure)
+
+
+def _translate(capsys, *argv) -> schedspec.Spec:
+    assert main(["translate", *map(str, argv)]) == 0
+    return schedspec.loads(capsys.readouterr().out)
+
+
+def test_mmdet_schedule_1x_as_data_equals_mmengine_and_the_verbatim_py(capsys, tmp_path):
+    spec = _translate(capsys, "--from", "mmengine", SCHEDULE_1X, "--steps-per-epoch", L)
+    assert spec.doc.data["lr"]["kind"] == "mmengine.param_scheduler"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from mmengine.config import Config
+
+        cfg = Config.fromfile(str(FW / "mmdet" / "schedule_1x.py")).to_dict()
+    # the .yaml is the data of the verbatim .py
+    import yaml
+
+    data = yaml.safe_load(SCHEDULE_1X.read_text())
+    assert data["param_scheduler"] == cfg["param_scheduler"] and data["train_cfg"] == cfg["train_cfg"]
+    # the .py (mmengine executes it) gives the same spec
+    assert _translate(capsys, "--from", "mmengine", FW / "mmdet" / "schedule_1x.py", "--steps-per-epoch", L
+                      ).fingerprint == spec.fingerprint  # fmt: skip
+    # against MMEngine itself, over twice the schedule (a short epoch keeps the real run cheap: same config)
+    short = schedspec.from_mmengine(cfg, steps_per_epoch=60)
+    ref = mmengine_values(cfg["param_scheduler"], lr=0.02, epoch_length=60, max_epochs=12, n=2 * 12 * 60 + 1)
+    assert_f64(schedspec.evaluate(short, np.arange(len(ref)), dtype="float64"), ref, "schedule_1x")
+    ks = [0, 498, 499, 500, 8 * L - 1, 8 * L, 11 * L, 24 * L]
+    vec = next(c for c in json.loads((ROOT / "tests/vectors/mmengine.json").read_text())
+               if c["id"] == "mmengine.mmdet.schedule_1x")  # fmt: skip
+    want = dict(zip(vec["k"], vec["lr"], strict=True))
+    assert_f64(schedspec.evaluate(spec, [k for k in ks if k in want], dtype="float64"), [want[k] for k in ks if k in want])
+    _plot(spec, tmp_path / "schedule_1x.png", 2 * 12 * L)
+
+
+def test_detectron2_base_rcnn_fpn_through_its_base_chain_equals_fvcore(capsys, tmp_path):
+    spec = _translate(capsys, "--from", "detectron2", FASTER_RCNN)
+    assert spec.doc.data["lr"] == {"kind": "detectron2.SOLVER", "BASE_LR": 0.02, "STEPS": [60000, 80000],
+                                   "MAX_ITER": 90000}  # fmt: skip
+    ref = detectron2_values({"BASE_LR": 0.02, "STEPS": [60000, 80000], "MAX_ITER": 90000}, 90000)
+    assert_f64(schedspec.evaluate(spec, np.arange(90000), dtype="float64"), ref, "Base-RCNN-FPN")
+    neutral = _translate(capsys, "--from", "detectron2", FASTER_RCNN, "--to-neutral")
+    assert neutral.fingerprint == spec.fingerprint and "detectron2" not in json.dumps(neutral.doc.data["lr"])
+    _plot(spec, tmp_path / "rcnn.png", 2 * 90000)
+
+
+def test_from_detectron2_reads_a_cfgnode_and_decodes_literals_like_detectron2():
+    from fvcore.common.config import CfgNode
+
+    cfg = CfgNode({"SOLVER": CfgNode({"BASE_LR": 0.02, "STEPS": (60000, 80000), "MAX_ITER": 90000,
+                                      "IMS_PER_BATCH": 16})})  # fmt: skip
+    a = schedspec.from_detectron2(cfg)
+    b = schedspec.from_detectron2({"SOLVER": {"BASE_LR": 0.02, "STEPS": "(60000, 80000)", "MAX_ITER": 90000}})
+    assert a.fingerprint == b.fingerprint
+    assert "IMS_PER_BATCH" in a.doc.data["description"]
+
+
+def test_from_mmengine_takes_the_list_with_train_cfg():
+    scheds = [{"type": "LinearLR", "start_factor": 0.001, "by_epoch": False, "begin": 0, "end": 500},
+              {"type": "MultiStepLR", "milestones": [8, 11]}]  # fmt: skip
+    spec = schedspec.from_mmengine(scheds, train_cfg={"type": "EpochBasedTrainLoop", "max_epochs": 12}, lr=0.02,
+                                   steps_per_epoch=100)  # fmt: skip
+    ref = mmengine_values(scheds, lr=0.02, epoch_length=100, max_epochs=12, n=2500)
+    assert_f64(schedspec.evaluate(spec, np.arange(2500), dtype="float64"), ref)
+
+
+def _bad(tmp_path, capsys, name, text, *argv) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    assert main(["translate", *argv, str(path)]) != 0
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("name", "text", "lib", "expected"), [
+    ("a.yaml", "SOLVER:\n  BASE_LRR: 0.1\n", "detectron2",
+     "a.yaml:2:13: detectron2 raises 'Non-existent config key: SOLVER.BASE_LRR'; did you mean 'BASE_LR'?"),
+    ("a.yaml", "SOLVER:\n  STEPS: (200, 100)\n  MAX_ITER: 300\n", "detectron2",
+     "a.yaml:2:10: fvcore raises 'Milestone must be smaller than start epoch"),
+    ("a.yaml", "SOLVER:\n  LR_SCHEDULER_NAME: WarmupCosine\n", "detectron2",
+     "a.yaml:2:22: detectron2 raises ValueError('Unknown LR scheduler: WarmupCosine'); did you mean"),
+    ("a.yaml", "_BASE_: a.yaml\nSOLVER: {BASE_LR: 0.1}\n", "detectron2", "a.yaml:1:9: `_BASE_` makes a cycle"),
+    ("a.yaml", "_BASE_: missing.yaml\n", "detectron2", "a.yaml:1:9: `_BASE_` 'missing.yaml': cannot read the file"),
+    ("m.json", '{"param_scheduler": [{"type": "CosineLR", "by_epoch": false}], "optimizer": {"lr": 0.1}}',
+     "mmengine", "m.json:1:31: unknown MMEngine scheduler type 'CosineLR'; did you mean"),
+    ("m.yaml", "optimizer: {lr: 0.1}\nparam_scheduler:\n- {type: LinearLR, start_factr: 0.1, by_epoch: false}\n",
+     "mmengine", "m.yaml:3:20: unknown argument `start_factr` for MMEngine's LinearLR; did you mean 'start_factor'?"),
+    ("m.yaml", "param_scheduler:\n- {type: LinearLR}\n", "mmengine", "m.yaml:1:1: no lr"),
+    ("m.yaml", "optimizer: {lr: 0.1}\nparam_scheduler:\n- {type: StepLR, step_size: 2}\n", "mmengine",
+     "m.yaml:3:3: mmengine.param_scheduler: StepLR is stepped at epoch ends"),
+])  # fmt: skip
+def test_bad_config_files_are_refused_at_their_line_and_column(tmp_path, capsys, name, text, lib, expected):
+    err = _bad(tmp_path, capsys, name, text, "--from", lib)
+    assert expected in err, err
+    assert "Traceback" not in err
+
+
+def test_an_mmengine_py_config_is_never_executed_without_mmengine(tmp_path, capsys, monkeypatch):
+    import sys
+
+    marker = tmp_path / "executed"
+    path = tmp_path / "cfg.py"
+    path.write_text(f"open({str(marker)!r}, 'w').write('x')\nparam_scheduler = []\n")
+    monkeypatch.setitem(sys.modules, "mmengine.config", None)  # as if mmengine were not installed
+    assert main(["translate", "--from", "mmengine", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "only mmengine reads" in err and "never executes" in err
+    assert not marker.exists()
+
+
+def test_transformers_and_timm_go_through_the_registry(tmp_path, capsys):
+    from schedspec.cli.translate import IMPORTERS, LIBRARIES
+
+    assert set(IMPORTERS) == set(LIBRARIES) == {"transformers", "timm", "mmengine", "detectron2"}
+    path = tmp_path / "training_args.json"
+    path.write_text('{"lr_scheduler_type": "linear", "learning_rate": 5e-05, "max_steps": 100}')
+    code = main(["translate", "--from", "transformers", str(path)])
+    err = capsys.readouterr().err
+    if hasattr(schedspec, "from_transformers"):
+        assert code == 0, err
+    else:
+        assert code == 2 and "not available yet" in err

@@ -108,3 +108,13 @@ def test_refusals():
     other = type("MyScheduler", (), {"__module__": "mine"})()
     with pytest.raises(schedspec.SpecError, match="not one of timm's schedulers"):
         schedspec.from_timm(other)
+
+
+@pytest.mark.parametrize("case_id", ["timm.recipe.seresnet34.cosine150", "timm.recipe.efficientnet_b2.step"])
+def test_from_timm_reads_train_py_args(case_id):
+    """timm's own args.yaml (train.py's arguments, as in tests/vectors/configs) against create_scheduler's values."""
+    case = next(c for c in CASES if c["id"] == case_id)
+    # a fractional decay_t lists its decays up to `total` (default: epochs + cooldown); here the recorded range
+    spec = schedspec.from_timm(case["config"], total=max(case["k"]) + 1)
+    got = schedspec.evaluate(spec, np.asarray(case["k"]), dtype="float64")
+    assert_parity(got, case["lr"], case_id)

@@ -51,3 +51,19 @@ def test_example_matches_its_library(name):
     if not counts_steps:  # an epoch spec without steps_per_epoch: the step-counting targets refuse, positioned
         with pytest.raises(schedspec.SpecError, match=r"timm-seresnet34.yaml:\d+:\d+: .*steps_per_epoch"):
             schedspec.emit(spec, "optax")
+
+
+@pytest.mark.parametrize("config, example, extra", [
+    ("timm_seresnet34_args.yaml", "timm-seresnet34.yaml", []),
+    ("hf_run_clm_training_args.json", "hf-run-clm.yaml", ["--steps-per-epoch", "290"]),
+])  # fmt: skip
+def test_translate_from_the_library_config_gives_the_example(config, example, extra, tmp_path):
+    """`schedspec translate --from LIB FILE` on the library's own config file (tests/vectors/configs) gives a spec
+    with the example's fingerprint."""
+    from schedspec.cli import main
+
+    lib = "timm" if config.startswith("timm") else "transformers"
+    out = tmp_path / "spec.yaml"
+    assert main(["translate", "--from", lib, str(ROOT / "tests" / "vectors" / "configs" / config), "-o", str(out),
+                 *extra]) == 0  # fmt: skip
+    assert schedspec.load(out).fingerprint == schedspec.load(ROOT / "examples" / "dialects" / example).fingerprint

@@ -34,6 +34,8 @@ def timm_data(scheduler: Any, *, monitor: str | None = None, total: int | None =
         SpecError: a class that is not one of the six (a subclass included: its ``_get_lr`` may differ), noise
             switched on, or per-group base values that differ.
     """
+    if isinstance(scheduler, dict):
+        return _args_data(scheduler, monitor=monitor, total=total, name=name)
     cls = type(scheduler).__name__
     if cls not in _CLASSES or not type(scheduler).__module__.startswith("timm."):
         raise _fail(f"{cls} is not one of timm's schedulers schedspec reads ({', '.join(_CLASSES)}): a subclass or "
@@ -78,5 +80,49 @@ def timm_data(scheduler: Any, *, monitor: str | None = None, total: int | None =
         doc["interval"] = "epoch"
     if total is not None:
         doc["total"] = int(total)
+    doc["lr"] = data
+    return doc
+
+
+_ARGS_SCHEDS = ("cosine", "tanh", "poly", "step", "multistep")
+
+
+def _args_data(args: dict, *, monitor: str | None, total: int | None, name: str | None) -> dict:
+    """timm ``train.py``'s ``args.yaml`` (epoch-stepped ``create_scheduler_v2``): ``sched``, ``epochs``, ``lr``,
+    ``warmup_epochs``, ``warmup_lr``, ``min_lr``, ``lr_cycle_mul``/``_decay``/``_limit``, ``lr_k_decay``,
+    ``decay_epochs``, ``decay_milestones``, ``decay_rate``, ``warmup_prefix``; the noise arguments refused."""
+    sched = args.get("sched", "cosine")
+    if sched not in _ARGS_SCHEDS:
+        raise _fail(f"--sched {sched!r}: schedspec reads {', '.join(_ARGS_SCHEDS)} from args.yaml (a plateau needs "
+                    "its metric's reports: write timm.plateau)")  # fmt: skip
+    if args.get("sched_on_updates"):
+        raise _fail("sched_on_updates: the schedule counts updates, whose number per epoch args.yaml does not hold; "
+                    "write the timm kind in a step spec")  # fmt: skip
+    if args.get("lr_noise") is not None:
+        raise _fail("lr_noise is set: timm's lr noise is seeded randomness, not a schedule")
+    data: dict = {"kind": f"timm.{sched}", "lr": float(args["lr"]), "warmup_t": int(args.get("warmup_epochs", 0)),
+                  "warmup_lr_init": float(args.get("warmup_lr", 1e-5)),
+                  "warmup_prefix": bool(args.get("warmup_prefix", False))}  # fmt: skip
+    if sched in ("cosine", "tanh", "poly"):
+        data.update(t_initial=int(args["epochs"]), lr_min=float(args.get("min_lr", 0.0)),
+                    cycle_mul=float(args.get("lr_cycle_mul", 1.0)), cycle_decay=float(args.get("lr_cycle_decay", 0.5)),
+                    cycle_limit=int(args.get("lr_cycle_limit", 1)))  # fmt: skip
+        if sched != "tanh":
+            data["k_decay"] = float(args.get("lr_k_decay", 1.0))
+        if sched == "poly":
+            data["power"] = float(args.get("decay_rate", 0.1))
+    elif sched == "step":
+        data.update(decay_t=plain(args.get("decay_epochs", 90)), decay_rate=float(args.get("decay_rate", 0.1)))
+    else:
+        data.update(decay_t=list(args.get("decay_milestones", [90, 180, 270])),
+                    decay_rate=float(args.get("decay_rate", 0.1)))  # fmt: skip
+    doc: dict = {"schedspec": 1}
+    if name:
+        doc["name"] = name
+    doc["interval"] = "epoch"
+    if total is not None:
+        doc["total"] = int(total)
+    elif isinstance(data.get("decay_t"), float):
+        doc["total"] = int(args["epochs"]) + int(args.get("cooldown_epochs", 0))
     doc["lr"] = data
     return doc

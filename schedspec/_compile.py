@@ -108,16 +108,35 @@ def _step(n, xp):
     return lambda t, env: F.step(xp, t, *_p(xp, env, n.start, n.gamma), dur(n.every, env))
 
 
+def _constant_items(items) -> bool:
+    return all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in items)
+
+
+def _durs(items, xp):
+    """``env -> durations``: a constant table built once (``xp.table``: one array, whatever its length, beyond
+    ``F.SMALL_TABLE`` items) when every item is a number, else the items' values in ``env``."""
+    if _constant_items(items):
+        fixed = xp.table(items) if len(items) > F.SMALL_TABLE else tuple(items)
+        return lambda env: fixed
+    return lambda env: tuple(dur(x, env) for x in items)
+
+
+def _params(items, xp):
+    """``env -> params``: as :func:`_durs` for Params (numbers, vars or carried starts)."""
+    if _constant_items(items):
+        fixed = xp.table(items) if len(items) > F.SMALL_TABLE else tuple(items)
+        return lambda env: fixed
+    return lambda env: tuple(_p(xp, env, *items))
+
+
 def _multistep(n, xp):
-    return lambda t, env: F.multistep(
-        xp, t, *_p(xp, env, n.start, n.gamma), tuple(dur(m, env) for m in n.milestones)
-    )
+    milestones = _durs(n.milestones, xp)
+    return lambda t, env: F.multistep(xp, t, *_p(xp, env, n.start, n.gamma), milestones(env))
 
 
 def _piecewise(n, xp):
-    return lambda t, env: F.piecewise(
-        xp, t, tuple(dur(a, env) for a in n.ats), tuple(_p(xp, env, *n.values)), n.interpolate
-    )
+    ats, values = _durs(n.ats, xp), _params(n.values, xp)
+    return lambda t, env: F.piecewise(xp, t, ats(env), values(env), n.interpolate)
 
 
 def _inverse_time(n, xp):

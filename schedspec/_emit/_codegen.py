@@ -82,13 +82,28 @@ def call(prefix: str, func: str, args: list[str], indent: int) -> list[str]:
     return [f"{pad}{prefix}{func}(", *(f"{inner}{a}," for a in args), f"{pad})"]
 
 
+# a data table longer than this is packed several numbers a line (between ``# fmt: off`` / ``# fmt: on``), so that
+# a 10,000-point piecewise emits a few hundred lines of data, not 10,000
+PACKED_TABLE = 64
+
+
 def tuple_literal(name: str, items: list[str]) -> list[str]:
-    """``NAME = (a, b, ...)``; one item per line when it does not fit (as ``ruff format`` does)."""
+    """``NAME = (a, b, ...)``; one item per line when it does not fit (as ``ruff format`` does), or, beyond
+    :data:`PACKED_TABLE` items, as many items a line as fit in the line length."""
     body = ", ".join(items) + ("," if len(items) == 1 else "")
     flat = f"{name} = ({body})"
     if len(flat) <= LINE:
         return [flat]
-    return [f"{name} = (", *(f"{INDENT}{a}," for a in items), ")"]
+    if len(items) <= PACKED_TABLE:
+        return [f"{name} = (", *(f"{INDENT}{a}," for a in items), ")"]
+    lines, line = ["# fmt: off", f"{name} = (  # {len(items)} numbers"], INDENT
+    for a in items:
+        if len(line) + len(a) + 2 > LINE and line.strip():
+            lines.append(line.rstrip())
+            line = INDENT
+        line += f"{a}, "
+    lines += [line.rstrip(), ")", "# fmt: on"]
+    return lines
 
 
 @dataclass

@@ -104,6 +104,16 @@ def clamp(xp, v, start, end):
     return xp.minimum(xp.maximum(v, xp.minimum(start, end)), xp.maximum(start, end))
 
 
+SMALL_TABLE = 16
+
+
+def number_table(np, items):
+    """``items`` (Python numbers, or numpy scalars) as one numpy array: int64 when all are ints, else float64."""
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+        return np.asarray(items, dtype=np.int64)
+    return np.asarray(items, dtype=np.float64)
+
+
 def float32_of(x: float) -> float:
     """The float32 nearest to ``x`` (ties to even), in Python arithmetic; ``x`` itself outside float32's normal
     range (where no correction is attempted)."""
@@ -174,18 +184,45 @@ class JaxXP:
     def full_like(self, t, v):
         return self.jnp.broadcast_to(self.jnp.asarray(v, dtype=self.dtype), self.jnp.shape(t))
 
+    def table(self, items):
+        """A constant table: a numpy array (int64 or float64), one constant of the traced program (not one per
+        item), cast to the ambient dtypes where it is used."""
+        import numpy as np
+
+        return number_table(np, items)
+
+    def _array(self, values):
+        """``values`` as one array: a constant table (or a tuple of Python numbers, e.g. an emitted module's data
+        table) becomes ONE constant in the ambient int or float dtype, whatever its length; traced items are
+        stacked."""
+        import numpy as np
+
+        jnp = self.jnp
+        if not isinstance(values, np.ndarray) and all(_is_num(v) for v in values):
+            values = number_table(np, values)
+        if isinstance(values, np.ndarray):
+            ints = values.dtype.kind in "iu"
+            wide = self.dtype == jnp.float64
+            return jnp.asarray(values, dtype=(jnp.int64 if wide else jnp.int32) if ints else self.dtype)
+        return jnp.stack([jnp.asarray(v) for v in values])
+
     def take(self, values, i):
+        if not isinstance(values, (list, tuple)) or len(values) > SMALL_TABLE:
+            return self._array(values)[i]
         return self.jnp.stack([self.jnp.asarray(v) for v in values])[i]
 
     def count_le(self, thresholds, t):
+        """``#{x in thresholds : x <= t}`` for ascending ``thresholds``: up to :data:`SMALL_TABLE` of them, one
+        comparison each (unrolled); beyond, a binary search in one constant array (``searchsorted``): the traced
+        program does not grow with the number of points or milestones."""
         jnp = self.jnp
-        if len(thresholds) <= 16:
+        if isinstance(thresholds, (list, tuple)) and len(thresholds) <= SMALL_TABLE:
             out = (t >= thresholds[0]).astype(jnp.int32)
             for x in thresholds[1:]:
                 out = out + (t >= x).astype(jnp.int32)
             return out
-        arr = jnp.stack([jnp.asarray(x) for x in thresholds])
-        return jnp.searchsorted(arr, t, side="right", method="scan")
+        arr = self._array(thresholds)
+        return jnp.searchsorted(arr, t, side="right", method="scan").astype(jnp.int32)
 
     def out(self, v, t):
         return self.jnp.broadcast_to(self.f(v), self.jnp.shape(t))

@@ -211,8 +211,11 @@ def _no_report_needed(t, origin, every, first) -> bool:
 def _sequence(n, xp):
     parts = [build(p, xp) for p in n.parts]
     moved = [timed(p) for p in n.parts]  # parts that must know the global step they begin at
+    fixed = _fixed_begins(n.parts)
 
     def begins(env):
+        if fixed is not None:
+            return fixed
         out, b = [0], 0
         for p in n.parts[:-1]:
             b = b + dur(p.duration, env)
@@ -223,21 +226,141 @@ def _sequence(n, xp):
         return {**env, ORIGIN: env.get(ORIGIN, 0) + b} if moved[i] else env
 
     if xp.scalar:
+        later = None if fixed is None else tuple(fixed[1:])
 
         def scalar(t, env):
             bs = begins(env)
-            i = len(bs) - 1
-            while i > 0 and t < bs[i]:
-                i -= 1
+            i = xp.count_le(later if later is not None else bs[1:], t)  # binary search: the last begin <= t
             return parts[i](t - bs[i], at(i, bs[i], env))
 
         return scalar
+
+    if len(n.parts) > SMALL_SEQUENCE:
+        return _table_sequence(n, xp, parts, moved, fixed, begins, at)
 
     def fn(t, env):
         bs = begins(env)
         out = parts[0](t, env)
         for i, (b, part) in enumerate(zip(bs[1:], parts[1:]), start=1):
             out = xp.where(t < b, out, part(xp.maximum(t - b, 0), at(i, b, env)))
+        return out
+
+    return fn
+
+
+# A sequence of more than this many parts is evaluated by tables (one branch per kind); up to it, one branch per
+# part (an ``xp.where`` chain, the fastest for a few phases).
+SMALL_SEQUENCE = 8
+
+# The kinds a long sequence evaluates from per-part tables: formula, whether it clamps ``min(t, duration)`` itself,
+# the fields gathered by segment index (``duration`` an int, the rest numbers), the fields that must be equal
+# across one group (they steer the formula's branches: ``exponent == 1``, ``power == 1``).
+_TABLED = {
+    ir.Constant: (F.constant, False, ("value",), ()),
+    ir.Linear: (F.linear, True, ("duration", "start", "end"), ()),
+    ir.Cosine: (F.cosine, True, ("duration", "start", "end"), ("exponent",)),
+    ir.Polynomial: (F.polynomial, True, ("duration", "start", "end"), ("power",)),
+}
+
+
+def _fixed_begins(parts) -> list[int] | None:
+    """Where each part begins, when every duration but the last is an int (else None: duration vars)."""
+    out, b = [0], 0
+    for p in parts[:-1]:
+        if not isinstance(p.duration, int):
+            return None
+        b += p.duration
+        out.append(b)
+    return out
+
+
+def fixed_param(p):
+    """A Param's value as a Python number when it is known without evaluating anything: a number, or a start
+    carried from a phase that holds exactly a number from its end on (linear, cosine, polynomial: their ``end``;
+    constant: its value); else None (a var, a start carried from a plateau or from a computed value)."""
+    if isinstance(p, (int, float)) and not isinstance(p, bool):
+        return p
+    if isinstance(p, ir.Final):
+        node = p.node
+        if isinstance(node, (ir.Linear, ir.Cosine, ir.Polynomial)) and isinstance(node.duration, int) and node.duration > 0:
+            return fixed_param(node.end)
+        if isinstance(node, ir.Constant):
+            return fixed_param(node.value)
+    return None
+
+
+def table_key(part):
+    """The group a part of a long sequence belongs to (its kind and the values of its branch-steering fields), or
+    None when it is evaluated on its own (another kind, a plateau, a combinator, a var or computed parameter)."""
+    row = _TABLED.get(type(part))
+    if row is None or timed(part):
+        return None
+    _, _, gathered, static = row
+    for name in gathered:
+        v = getattr(part, name)
+        if name == "duration":
+            if not isinstance(v, int) and not isinstance(part, ir.Constant):
+                return None
+        elif fixed_param(v) is None:
+            return None
+    statics = tuple(getattr(part, name) for name in static)
+    if any(not isinstance(v, (int, float)) or isinstance(v, bool) for v in statics):
+        return None
+    return (type(part), statics)
+
+
+def _table_sequence(n, xp, parts, moved, fixed, begins, at):
+    """A long sequence: the segment ``i`` of ``t`` by a binary search in the begins (one constant table when the
+    durations are ints), then per group of parts of the same kind (:func:`table_key`) ONE evaluation of its
+    formula on parameters gathered by ``i`` from per-part tables; the other parts (plateaus, combinators, var or
+    computed parameters) are evaluated one by one. The program's size depends on the kinds present, not on the
+    number of parts.
+    """
+    keys = [table_key(p) for p in n.parts]
+    groups: dict = {}
+    for j, key in enumerate(keys):
+        if key is not None:
+            groups.setdefault(key, []).append(j)
+    gid = [0] * len(n.parts)  # which group (1..) each part is in; 0: evaluated on its own
+    tables = []
+    for g, (key, members) in enumerate(groups.items(), start=1):
+        cls, statics = key
+        formula, _, gathered, _ = _TABLED[cls]
+        first = n.parts[members[0]]
+        cols = []
+        for name in gathered:
+            col = []
+            for j, part in enumerate(n.parts):
+                src = part if keys[j] == key else first  # rows of other parts: any valid values (never selected)
+                v = getattr(src, name)
+                col.append((v if isinstance(v, int) else ir.MAX_STEPS) if name == "duration" else fixed_param(v))
+            cols.append(xp.table(col))
+        for j in members:
+            gid[j] = g
+        tables.append((formula, statics, cols))
+    alone = [j for j, key in enumerate(keys) if key is None]
+    gids = xp.table(gid)
+    begin_table = None if fixed is None else xp.table(fixed)
+    later = None if fixed is None else xp.table(fixed[1:])
+
+    def fn(t, env):
+        bs = begins(env)
+        if fixed is None:
+            i = xp.count_le(bs[1:], t)
+            local = t - xp.take(bs, i)
+        else:
+            i = xp.count_le(later, t)
+            local = t - xp.take(begin_table, i)
+        g = xp.take(gids, i)
+        out = None
+        for k, (formula, statics, cols) in enumerate(tables, start=1):
+            # every tabled formula clamps min(t, duration) itself, or (constant) does not depend on t
+            v = formula(xp, local, *(xp.take(col, i) for col in cols), *statics)
+            out = v if out is None else xp.where(g == k, v, out)
+        for j in alone:
+            b = bs[j]
+            v = parts[j](xp.maximum(t - b, 0), at(j, b, env))
+            out = v if out is None else xp.where(i == j, v, out)
         return out
 
     return fn

@@ -171,7 +171,7 @@ def _as_steps(k, dtype: str) -> np.ndarray:
         raise ValueError(f"k must be an int or an array of ints, got {arr.dtype}")
     if arr.size and (arr.min() < 0 or arr.max() > ir.MAX_STEPS):
         raise ValueError(f"k must be in [0, 2**31-1] (got {arr.min()}..{arr.max()})")
-    return arr.astype(np.int64 if dtype == "float64" else np.int32)
+    return arr.astype(np.int64 if dtype == "float64" else np.int32, copy=False)  # no copy of a 1e8-step k
 
 
 @functools.lru_cache(maxsize=256)
@@ -272,8 +272,34 @@ def evaluate(spec, k, hparam: str = "lr", vars: dict | None = None, metrics: dic
             spec._cache[key] = fn
         if sweep and _use_sharding(shard, len(program.sweep_members())):
             return _sharded(fn, steps, n_in, d_in, m_in)
+        if steps.ndim == 1 and steps.size > CHUNK:
+            return _chunked(fn, steps, n_in, d_in, m_in)
         out = fn(steps, n_in, d_in, m_in)
         return np.asarray(out)
+
+
+# evaluate() runs a long 1-D ``k`` in pieces of this many steps written into one output array: the memory it needs
+# is the output plus a constant (a few pieces), not a copy of ``k`` and of the output on the device as well
+CHUNK = 1 << 22
+
+
+def _chunked(fn, steps: np.ndarray, n_in: dict, d_in: dict, m_in: dict) -> np.ndarray:
+    """``fn`` over ``steps`` in pieces of :data:`CHUNK` (the last one padded with its last step, so that every
+    piece has the same shape: one compilation), written into one numpy array; the values are those of one call
+    (each value depends on its own step only)."""
+    size = steps.shape[0]
+    out = None
+    for lo in range(0, size, CHUNK):
+        piece = steps[lo : lo + CHUNK]
+        n = piece.shape[0]
+        if n < CHUNK:
+            piece = np.concatenate([piece, np.full(CHUNK - n, piece[-1], dtype=piece.dtype)])
+        values = np.asarray(fn(piece, n_in, d_in, m_in))
+        if out is None:
+            out = np.empty(values.shape[:-1] + (size,), dtype=values.dtype)
+        out[..., lo : lo + n] = values[..., :n]
+        del values
+    return out
 
 
 def sweep_sharding():

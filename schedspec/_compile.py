@@ -309,6 +309,36 @@ def table_key(part):
     return (type(part), statics)
 
 
+def sequence_tables(parts) -> tuple[list, list[int], list[int]]:
+    """The tables a long sequence is evaluated from (shared by this module and the emitted modules):
+    ``(groups, gid, alone)``: per group (:func:`table_key`), ``(formula name, statics, columns)``, each column a
+    list with one number per part (the gathered fields in the formula's argument order; the rows of parts of other
+    groups repeat a valid row of the group, never selected); ``gid[j]``, the group (1..) of part ``j``, 0 when it
+    is evaluated on its own; ``alone``, those parts' indices."""
+    keys = [table_key(p) for p in parts]
+    members: dict = {}
+    for j, key in enumerate(keys):
+        if key is not None:
+            members.setdefault(key, []).append(j)
+    gid = [0] * len(parts)
+    groups = []
+    for g, (key, js) in enumerate(members.items(), start=1):
+        cls, statics = key
+        formula, _, gathered, _ = _TABLED[cls]
+        first = parts[js[0]]
+        cols = []
+        for name in gathered:
+            col = []
+            for j, part in enumerate(parts):
+                v = getattr(part if keys[j] == key else first, name)
+                col.append(v if name == "duration" else fixed_param(v))
+            cols.append(col)
+        for j in js:
+            gid[j] = g
+        groups.append((formula.__name__, statics, cols))
+    return groups, gid, [j for j, key in enumerate(keys) if key is None]
+
+
 def _table_sequence(n, xp, parts, moved, fixed, begins, at):
     """A long sequence: the segment ``i`` of ``t`` by a binary search in the begins (one constant table when the
     durations are ints), then per group of parts of the same kind (:func:`table_key`) ONE evaluation of its
@@ -316,29 +346,8 @@ def _table_sequence(n, xp, parts, moved, fixed, begins, at):
     computed parameters) are evaluated one by one. The program's size depends on the kinds present, not on the
     number of parts.
     """
-    keys = [table_key(p) for p in n.parts]
-    groups: dict = {}
-    for j, key in enumerate(keys):
-        if key is not None:
-            groups.setdefault(key, []).append(j)
-    gid = [0] * len(n.parts)  # which group (1..) each part is in; 0: evaluated on its own
-    tables = []
-    for g, (key, members) in enumerate(groups.items(), start=1):
-        cls, statics = key
-        formula, _, gathered, _ = _TABLED[cls]
-        first = n.parts[members[0]]
-        cols = []
-        for name in gathered:
-            col = []
-            for j, part in enumerate(n.parts):
-                src = part if keys[j] == key else first  # rows of other parts: any valid values (never selected)
-                v = getattr(src, name)
-                col.append((v if isinstance(v, int) else ir.MAX_STEPS) if name == "duration" else fixed_param(v))
-            cols.append(xp.table(col))
-        for j in members:
-            gid[j] = g
-        tables.append((formula, statics, cols))
-    alone = [j for j, key in enumerate(keys) if key is None]
+    groups, gid, alone = sequence_tables(n.parts)
+    tables = [(getattr(F, name), statics, [xp.table(col) for col in cols]) for name, statics, cols in groups]
     gids = xp.table(gid)
     begin_table = None if fixed is None else xp.table(fixed)
     later = None if fixed is None else xp.table(fixed[1:])

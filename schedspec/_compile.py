@@ -250,7 +250,7 @@ def _sequence(n, xp):
 
 # A sequence of more than this many parts is evaluated by tables (one branch per kind); up to it, one branch per
 # part (an ``xp.where`` chain, the fastest for a few phases).
-SMALL_SEQUENCE = 8
+SMALL_SEQUENCE = 16
 
 # The kinds a long sequence evaluates from per-part tables: formula, whether it clamps ``min(t, duration)`` itself,
 # the fields gathered by segment index (``duration`` an int, the rest numbers), the fields that must be equal

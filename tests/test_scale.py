@@ -75,7 +75,15 @@ def sequence(n: int, alone: bool = True) -> dict:
     return {"schedspec": 1, "lr": phases}
 
 
+def sparse_multistep(n: int) -> dict:
+    """Milestones about 2**31 / n apart: too sparse for a direct table (a binary search finds the count)."""
+    step = (2**31 - 2) // (n + 1)
+    return {"schedspec": 1, "lr": {"kind": "multistep", "start": 0.5, "gamma": 0.9,
+                                   "milestones": [step * (i + 1) + i % 3 for i in range(n)]}}  # fmt: skip
+
+
 SPECS = {
+    "multistep-sparse": lambda: sparse_multistep(300),
     "piecewise-linear": lambda: piecewise(2000),
     "piecewise-cosine": lambda: piecewise(500, "cosine"),
     "piecewise-constant": lambda: piecewise(500, "constant"),

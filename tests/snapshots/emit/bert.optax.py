@@ -66,6 +66,37 @@ def number_table(np, items):
     return np.asarray(items, dtype=np.float64)
 
 
+DIRECT_MAX = 1 << 21
+
+
+def direct_table(thresholds, integer: bool, wide: bool = False):
+    """``(table, last)`` with ``table[u] = #{x in thresholds : x <= u}`` for every integer ``u`` in ``[0, last]``
+    (``last`` the largest threshold; ``table[last]`` counts them all), so that ``count_le`` at an integer time
+    ``t >= 0`` is ``table[min(t, last)]``: one gather instead of a binary search (a loop that XLA cannot fuse).
+    None when the thresholds are not all non-negative ints known now, when the time is not ``integer`` (a
+    stretched repeat's float time), or when the table would be longer than :data:`DIRECT_MAX` entries or 64 per
+    threshold (sparse thresholds: the binary search is cheaper)."""
+    import numpy as np
+
+    if not integer:
+        return None
+    if isinstance(thresholds, np.ndarray):
+        if thresholds.dtype.kind not in "iu":
+            return None
+        arr = thresholds
+    elif all(isinstance(x, int) and not isinstance(x, bool) for x in thresholds):
+        arr = np.asarray(thresholds, dtype=np.int64)
+    else:
+        return None
+    if arr.size == 0 or arr[0] < 0:
+        return None
+    last = int(arr[-1])
+    if last + 1 > min(DIRECT_MAX, max(64 * arr.size, 4096)):
+        return None
+    table = np.searchsorted(arr, np.arange(last + 1), side="right")
+    return table.astype(np.int64 if wide else np.int32), last
+
+
 def float32_of(x: float) -> float:
     """The float32 nearest to ``x`` (ties to even), in Python arithmetic; ``x`` itself outside float32's normal
     range (where no correction is attempted)."""
@@ -160,6 +191,11 @@ class JaxXP:
             for x in thresholds[1:]:
                 out = out + (t >= x).astype(jnp.int32)
             return out
+        integer = jnp.issubdtype(jnp.result_type(t), jnp.integer)
+        direct = direct_table(thresholds, integer, self.dtype == jnp.float64)
+        if direct is not None:  # one gather: the count at every integer time up to the last threshold
+            table, last = direct
+            return jnp.asarray(table)[jnp.clip(t, 0, last)]
         arr = self._array(thresholds)
         return jnp.searchsorted(arr, t, side="right", method="scan").astype(jnp.int32)
 

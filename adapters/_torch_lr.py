@@ -6,6 +6,7 @@ this module holds the scheduler itself (values in blocks, the param-group rule, 
 
 from __future__ import annotations
 
+import bisect
 import operator
 import warnings
 import weakref
@@ -78,7 +79,13 @@ def _evaluate_block(parts: list[tuple[int, int | None, Any]], steps: np.ndarray)
     """float64 values at the consecutive int64 ``steps`` (ascending by 1), phase by phase."""
     out = np.empty(steps.shape, dtype=np.float64)
     lo, n = int(steps[0]), len(steps)
-    for begin, end, fn in parts:
+    # the first part that overlaps the block (a binary search on the begins: a 1,000-phase sequence costs a block
+    # what the few phases it overlaps cost, not a loop over every phase)
+    first = max(bisect.bisect_right(parts, lo, key=lambda p: p[0]) - 1, 0)
+    for j in range(first, len(parts)):
+        begin, end, fn = parts[j]
+        if begin >= lo + n:
+            break
         a = max(begin - lo, 0)
         b = n if end is None else min(end - lo, n)
         if a >= b:

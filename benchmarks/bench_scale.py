@@ -26,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,10 +118,12 @@ def torch_step(text: str, block_size: int | None, steps: int, repeat: int) -> fl
         opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
         kw = {} if block_size is None else {"block_size": block_size}
         sched = schedspec.to_torch(spec, opt, **kw)
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            sched.step()
-        return time.perf_counter() - t0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # step() without optimizer.step(): torch warns once
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                sched.step()
+            return time.perf_counter() - t0
 
     run()
     return statistics.median(run() for _ in range(repeat)) / steps

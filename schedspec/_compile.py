@@ -252,14 +252,15 @@ def _sequence(n, xp):
 # part (an ``xp.where`` chain, the fastest for a few phases).
 SMALL_SEQUENCE = 16
 
-# The kinds a long sequence evaluates from per-part tables: formula, whether it clamps ``min(t, duration)`` itself,
-# the fields gathered by segment index (``duration`` an int, the rest numbers), the fields that must be equal
-# across one group (they steer the formula's branches: ``exponent == 1``, ``power == 1``).
+# The kinds a long sequence evaluates from tables: per kind, the formula (each clamps ``min(t, T)`` itself) and the
+# fields that must be equal across one group (they steer the formula's branches: ``exponent == 1``, ``power == 1``).
+# Every one takes ``(T, start, end)`` after ``(xp, t)``: ONE set of three columns serves every group (three gathers
+# whatever the kinds), and a constant is a linear phase with ``start = end = value`` (exactly ``value``: the
+# difference is 0).
 _TABLED = {
-    ir.Constant: (F.constant, False, ("value",), ()),
-    ir.Linear: (F.linear, True, ("duration", "start", "end"), ()),
-    ir.Cosine: (F.cosine, True, ("duration", "start", "end"), ("exponent",)),
-    ir.Polynomial: (F.polynomial, True, ("duration", "start", "end"), ("power",)),
+    ir.Linear: (F.linear, ()),
+    ir.Cosine: (F.cosine, ("exponent",)),
+    ir.Polynomial: (F.polynomial, ("power",)),
 }
 
 
@@ -289,54 +290,52 @@ def fixed_param(p):
     return None
 
 
-def table_key(part):
-    """The group a part of a long sequence belongs to (its kind and the values of its branch-steering fields), or
-    None when it is evaluated on its own (another kind, a plateau, a combinator, a var or computed parameter)."""
+def table_row(part):
+    """``(group key, (T, start, end))`` of a part of a long sequence evaluated from tables, or None when it is
+    evaluated on its own (another kind, a plateau, a combinator, a var or computed parameter, a var duration). The
+    key is the kind and the values of its branch-steering fields; a constant is ``(linear, (1, value, value))``."""
+    if timed(part):
+        return None
+    if isinstance(part, ir.Constant):
+        v = fixed_param(part.value)
+        return None if v is None else ((ir.Linear, ()), (1, v, v))
     row = _TABLED.get(type(part))
-    if row is None or timed(part):
+    if row is None or not isinstance(part.duration, int) or part.duration <= 0:
         return None
-    _, _, gathered, static = row
-    for name in gathered:
-        v = getattr(part, name)
-        if name == "duration":
-            if not isinstance(v, int) and not isinstance(part, ir.Constant):
-                return None
-        elif fixed_param(v) is None:
-            return None
-    statics = tuple(getattr(part, name) for name in static)
-    if any(not isinstance(v, (int, float)) or isinstance(v, bool) for v in statics):
+    start, end = fixed_param(part.start), fixed_param(part.end)
+    statics = tuple(getattr(part, name) for name in row[1])
+    if start is None or end is None or any(not isinstance(v, (int, float)) or isinstance(v, bool) for v in statics):
         return None
-    return (type(part), statics)
+    return (type(part), statics), (part.duration, start, end)
 
 
-def sequence_tables(parts) -> tuple[list, list[int], list[int]]:
+def table_key(part):
+    """The group of a part of a long sequence (see :func:`table_row`), None when it is evaluated on its own."""
+    row = table_row(part)
+    return None if row is None else row[0]
+
+
+def sequence_tables(parts) -> tuple[list, list, list[int], list[int]]:
     """The tables a long sequence is evaluated from (shared by this module and the emitted modules):
-    ``(groups, gid, alone)``: per group (:func:`table_key`), ``(formula name, statics, columns)``, each column a
-    list with one number per part (the gathered fields in the formula's argument order; the rows of parts of other
-    groups repeat a valid row of the group, never selected); ``gid[j]``, the group (1..) of part ``j``, 0 when it
-    is evaluated on its own; ``alone``, those parts' indices."""
-    keys = [table_key(p) for p in parts]
-    members: dict = {}
-    for j, key in enumerate(keys):
-        if key is not None:
-            members.setdefault(key, []).append(j)
-    gid = [0] * len(parts)
-    groups = []
-    for g, (key, js) in enumerate(members.items(), start=1):
-        cls, statics = key
-        formula, _, gathered, _ = _TABLED[cls]
-        first = parts[js[0]]
-        cols = []
-        for name in gathered:
-            col = []
-            for j, part in enumerate(parts):
-                v = getattr(part if keys[j] == key else first, name)
-                col.append(v if name == "duration" else fixed_param(v))
-            cols.append(col)
-        for j in js:
-            gid[j] = g
-        groups.append((formula.__name__, statics, cols))
-    return groups, gid, [j for j, key in enumerate(keys) if key is None]
+    ``(groups, columns, gid, alone)``: per group, ``(formula name, statics)``; the three columns ``T``, ``start``,
+    ``end`` (one number per part; a part evaluated on its own has the harmless row ``(1, 0.0, 0.0)``, never
+    selected); ``gid[j]``, the group (1..) of part ``j``, 0 when it is evaluated on its own; ``alone``, those
+    parts' indices."""
+    keys: dict = {}
+    gid, alone = [], []
+    cols: tuple[list, list, list] = ([], [], [])
+    for j, part in enumerate(parts):
+        row = table_row(part)
+        if row is None:
+            gid.append(0)
+            alone.append(j)
+            row = (None, (1, 0.0, 0.0))
+        else:
+            gid.append(keys.setdefault(row[0], len(keys) + 1))
+        for col, v in zip(cols, row[1]):
+            col.append(v)
+    groups = [(_TABLED[cls][0].__name__, statics) for cls, statics in keys]
+    return groups, list(cols), gid, alone
 
 
 def _table_sequence(n, xp, parts, moved, fixed, begins, at):
@@ -346,8 +345,9 @@ def _table_sequence(n, xp, parts, moved, fixed, begins, at):
     computed parameters) are evaluated one by one. The program's size depends on the kinds present, not on the
     number of parts.
     """
-    groups, gid, alone = sequence_tables(n.parts)
-    tables = [(getattr(F, name), statics, [xp.table(col) for col in cols]) for name, statics, cols in groups]
+    groups, cols, gid, alone = sequence_tables(n.parts)
+    formulas = [(getattr(F, name), statics) for name, statics in groups]
+    columns = [xp.table(col) for col in cols]
     gids = xp.table(gid)
     begin_table = None if fixed is None else xp.table(fixed)
     later = None if fixed is None else xp.table(fixed[1:])
@@ -362,9 +362,9 @@ def _table_sequence(n, xp, parts, moved, fixed, begins, at):
             local = t - xp.take(begin_table, i)
         g = xp.take(gids, i)
         out = None
-        for k, (formula, statics, cols) in enumerate(tables, start=1):
-            # every tabled formula clamps min(t, duration) itself, or (constant) does not depend on t
-            v = formula(xp, local, *(xp.take(col, i) for col in cols), *statics)
+        args = [xp.take(col, i) for col in columns] if formulas else []  # T, start, end of the segment
+        for k, (formula, statics) in enumerate(formulas, start=1):  # each clamps min(t, T) itself
+            v = formula(xp, local, *args, *statics)
             out = v if out is None else xp.where(g == k, v, out)
         for j in alone:
             b = bs[j]

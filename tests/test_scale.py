@@ -223,11 +223,12 @@ def test_the_traced_program_does_not_grow_with_the_spec(make, small, large):
 
 
 def test_the_tables_are_what_a_long_sequence_is_evaluated_from():
-    """The sequence's parts fall in one group per kind and branch-steering value, the step and the exponential
-    on their own (what keeps the program's size independent of the number of phases)."""
+    """The sequence's parts fall in one group per kind and branch-steering value (a constant is a linear phase
+    from its value to its value), the step and the exponential on their own (what keeps the program's size
+    independent of the number of phases)."""
     node = schedspec.load(sequence(300)).program.hparams["lr"]
     keys = {_compile.table_key(p) for p in node.parts}
-    assert {k[0] for k in keys if k is not None} == {ir.Constant, ir.Linear, ir.Cosine, ir.Polynomial}
+    assert {k[0] for k in keys if k is not None} == {ir.Linear, ir.Cosine, ir.Polynomial}  # a constant: linear
     assert len([k for k in keys if k is not None and k[0] is ir.Cosine]) == 2  # exponents 1 and 2
     alone = [p for p in node.parts if _compile.table_key(p) is None]
     assert [type(p) for p in alone] == [ir.Step, ir.Exponential]

@@ -34,7 +34,7 @@ LINE = 110  # the project's line length (ruff format)
 INDENT = "    "
 
 # Closed vocabularies of the IR's string fields: anything else is an internal error, never code.
-_WORDS_FORMULAS = {"constant", "linear", "cosine", "polynomial"}  # the formulas a long sequence's tables feed
+_WORDS_FORMULAS = {"linear", "cosine", "polynomial"}  # the formulas a long sequence's tables feed
 _WORDS = {"constant", "linear", "cosine", "cos", "triangular", "triangular2", "exp_range", "min", "max", "rel", "abs"}
 
 
@@ -390,7 +390,7 @@ class Generator:
         """A long sequence, as ``_compile._table_sequence``: the segment ``i`` by a binary search in a table of
         begins, one formula call per kind present on parameters gathered by ``i`` from data tables
         (``_compile.sequence_tables``), and the other parts one by one. Scalar: only the segment's branch runs."""
-        groups, gid, alone = _compile.sequence_tables(n.parts)
+        groups, cols, gid, alone = _compile.sequence_tables(n.parts)
         doc = (f"{where}: a sequence of {len(n.parts)} phases, from tables: the segment i of t, then one formula "
                "call per kind on its parameters at row i.")  # fmt: skip
         later = self.const("BEGINS_LATER", [num(b) for b in (begins[1:] or [ir.MAX_STEPS + 1])])
@@ -400,16 +400,16 @@ class Generator:
         ]
         if groups:
             lines.append(f"{INDENT}g = xp.take({self.const('GROUPS', [num(g) for g in gid])}, i)  # 0: on its own")
+            for name, col in zip(("T", "START", "END"), cols):
+                lines.append(f"{INDENT}{name.lower()}_i = xp.take({self.const(name, [num(x) for x in col])}, i)")
         branches = len(groups) + len(alone)
         first = True
-        for k, (fname, statics, cols) in enumerate(groups, start=1):
+        for k, (fname, statics) in enumerate(groups, start=1):
             if fname not in _WORDS_FORMULAS:
                 raise ValueError(f"unexpected formula {fname!r}")
             self.formulas.add(fname)
-            tables = [f"xp.take({self.const(f'{fname.upper()}_{k}_{c}', [num(x) for x in col])}, i)"
-                      for c, col in enumerate(cols, start=1)]  # fmt: skip
-            args = ["xp", "local", *tables, *(num(x) for x in statics)]
-            lines.append(f"{INDENT}# group {k}: {gid.count(k)} {fname} phases")
+            args = ["xp", "local", "t_i", "start_i", "end_i", *(num(x) for x in statics)]
+            lines.append(f"{INDENT}# group {k}: {gid.count(k)} phases")
             if self.scalar:
                 last = branches == k
                 if not last:

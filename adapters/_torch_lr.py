@@ -65,7 +65,8 @@ def _block_parts(node: ir.Node) -> list[tuple[int, int | None, Any]]:
     end).
     """
     xp = NumpyXP()
-    if not isinstance(node, ir.Sequence):
+    if not isinstance(node, ir.Sequence) or len(node.parts) > _compile.SMALL_SEQUENCE:
+        # a long sequence is evaluated whole, from its tables (one numpy call per kind, not per phase)
         return [(0, None, _compile.build(node, xp))]
     parts, begin = [], 0
     for i, part in enumerate(node.parts):

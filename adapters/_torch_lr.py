@@ -6,6 +6,7 @@ this module holds the scheduler itself (values in blocks, the param-group rule, 
 
 from __future__ import annotations
 
+import bisect
 import operator
 import warnings
 import weakref
@@ -64,7 +65,8 @@ def _block_parts(node: ir.Node) -> list[tuple[int, int | None, Any]]:
     end).
     """
     xp = NumpyXP()
-    if not isinstance(node, ir.Sequence):
+    if not isinstance(node, ir.Sequence) or len(node.parts) > _compile.SMALL_SEQUENCE:
+        # a long sequence is evaluated whole, from its tables (one numpy call per kind, not per phase)
         return [(0, None, _compile.build(node, xp))]
     parts, begin = [], 0
     for i, part in enumerate(node.parts):
@@ -78,7 +80,13 @@ def _evaluate_block(parts: list[tuple[int, int | None, Any]], steps: np.ndarray)
     """float64 values at the consecutive int64 ``steps`` (ascending by 1), phase by phase."""
     out = np.empty(steps.shape, dtype=np.float64)
     lo, n = int(steps[0]), len(steps)
-    for begin, end, fn in parts:
+    # the first part that overlaps the block (a binary search on the begins: a 1,000-phase sequence costs a block
+    # what the few phases it overlaps cost, not a loop over every phase)
+    first = max(bisect.bisect_right(parts, lo, key=lambda p: p[0]) - 1, 0)
+    for j in range(first, len(parts)):
+        begin, end, fn = parts[j]
+        if begin >= lo + n:
+            break
         a = max(begin - lo, 0)
         b = n if end is None else min(end - lo, n)
         if a >= b:

@@ -122,16 +122,35 @@ def _step(n, xp):
     return lambda t, env: F.step(xp, t, *_p(xp, env, n.start, n.gamma), dur(n.every, env))
 
 
+def _constant_items(items) -> bool:
+    return all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in items)
+
+
+def _durs(items, xp):
+    """``env -> durations``: a constant table built once (``xp.table``: one array, whatever its length, beyond
+    ``F.SMALL_TABLE`` items) when every item is a number, else the items' values in ``env``."""
+    if _constant_items(items):
+        fixed = xp.table(items) if len(items) > F.SMALL_TABLE else tuple(items)
+        return lambda env: fixed
+    return lambda env: tuple(dur(x, env) for x in items)
+
+
+def _params(items, xp):
+    """``env -> params``: as :func:`_durs` for Params (numbers, vars or carried starts)."""
+    if _constant_items(items):
+        fixed = xp.table(items) if len(items) > F.SMALL_TABLE else tuple(items)
+        return lambda env: fixed
+    return lambda env: tuple(_p(xp, env, *items))
+
+
 def _multistep(n, xp):
-    return lambda t, env: F.multistep(
-        xp, t, *_p(xp, env, n.start, n.gamma), tuple(dur(m, env) for m in n.milestones)
-    )
+    milestones = _durs(n.milestones, xp)
+    return lambda t, env: F.multistep(xp, t, *_p(xp, env, n.start, n.gamma), milestones(env))
 
 
 def _piecewise(n, xp):
-    return lambda t, env: F.piecewise(
-        xp, t, tuple(dur(a, env) for a in n.ats), tuple(_p(xp, env, *n.values)), n.interpolate
-    )
+    ats, values = _durs(n.ats, xp), _params(n.values, xp)
+    return lambda t, env: F.piecewise(xp, t, ats(env), values(env), n.interpolate)
 
 
 def _inverse_time(n, xp):
@@ -210,8 +229,11 @@ def _no_report_needed(t, origin, every, first) -> bool:
 def _sequence(n, xp):
     parts = [build(p, xp) for p in n.parts]
     moved = [timed(p) for p in n.parts]  # parts that must know the global step they begin at
+    fixed = _fixed_begins(n.parts)
 
     def begins(env):
+        if fixed is not None:
+            return fixed
         out, b = [0], 0
         for p in n.parts[:-1]:
             b = b + dur(p.duration, env)
@@ -222,21 +244,150 @@ def _sequence(n, xp):
         return {**env, ORIGIN: env.get(ORIGIN, 0) + b} if moved[i] else env
 
     if xp.scalar:
+        later = None if fixed is None else tuple(fixed[1:])
 
         def scalar(t, env):
             bs = begins(env)
-            i = len(bs) - 1
-            while i > 0 and t < bs[i]:
-                i -= 1
+            i = xp.count_le(later if later is not None else bs[1:], t)  # binary search: the last begin <= t
             return parts[i](t - bs[i], at(i, bs[i], env))
 
         return scalar
+
+    if len(n.parts) > SMALL_SEQUENCE:
+        return _table_sequence(n, xp, parts, moved, fixed, begins, at)
 
     def fn(t, env):
         bs = begins(env)
         out = parts[0](t, env)
         for i, (b, part) in enumerate(zip(bs[1:], parts[1:]), start=1):
             out = xp.where(t < b, out, part(xp.maximum(t - b, 0), at(i, b, env)))
+        return out
+
+    return fn
+
+
+# A sequence of more than this many parts is evaluated by tables (one branch per kind); up to it, one branch per
+# part (an ``xp.where`` chain, the fastest for a few phases).
+SMALL_SEQUENCE = 16
+
+# The kinds a long sequence evaluates from tables: per kind, the formula (each clamps ``min(t, T)`` itself) and the
+# fields that must be equal across one group (they steer the formula's branches: ``exponent == 1``, ``power == 1``).
+# Every one takes ``(T, start, end)`` after ``(xp, t)``: ONE set of three columns serves every group (three gathers
+# whatever the kinds), and a constant is a linear phase with ``start = end = value`` (exactly ``value``: the
+# difference is 0).
+_TABLED = {
+    ir.Linear: (F.linear, ()),
+    ir.Cosine: (F.cosine, ("exponent",)),
+    ir.Polynomial: (F.polynomial, ("power",)),
+}
+
+
+def _fixed_begins(parts) -> list[int] | None:
+    """Where each part begins, when every duration but the last is an int (else None: duration vars)."""
+    out, b = [0], 0
+    for p in parts[:-1]:
+        if not isinstance(p.duration, int):
+            return None
+        b += p.duration
+        out.append(b)
+    return out
+
+
+def fixed_param(p):
+    """A Param's value as a Python number when it is known without evaluating anything: a number, or a start
+    carried from a phase that holds exactly a number from its end on (linear, cosine, polynomial: their ``end``;
+    constant: its value); else None (a var, a start carried from a plateau or from a computed value)."""
+    if isinstance(p, (int, float)) and not isinstance(p, bool):
+        return p
+    if isinstance(p, ir.Final):
+        node = p.node
+        if isinstance(node, (ir.Linear, ir.Cosine, ir.Polynomial)) and isinstance(node.duration, int) and node.duration > 0:
+            return fixed_param(node.end)
+        if isinstance(node, ir.Constant):
+            return fixed_param(node.value)
+    return None
+
+
+def table_row(part):
+    """``(group key, (T, start, end))`` of a part of a long sequence evaluated from tables, or None when it is
+    evaluated on its own (another kind, a plateau, a combinator, a var or computed parameter, a var duration). The
+    key is the kind and the values of its branch-steering fields; a constant is ``(linear, (1, value, value))``."""
+    if timed(part):
+        return None
+    if isinstance(part, ir.Constant):
+        v = fixed_param(part.value)
+        return None if v is None else ((ir.Linear, ()), (1, v, v))
+    row = _TABLED.get(type(part))
+    if row is None or not isinstance(part.duration, int) or part.duration <= 0:
+        return None
+    start, end = fixed_param(part.start), fixed_param(part.end)
+    statics = tuple(getattr(part, name) for name in row[1])
+    if start is None or end is None or any(not isinstance(v, (int, float)) or isinstance(v, bool) for v in statics):
+        return None
+    return (type(part), statics), (part.duration, start, end)
+
+
+def table_key(part):
+    """The group of a part of a long sequence (see :func:`table_row`), None when it is evaluated on its own."""
+    row = table_row(part)
+    return None if row is None else row[0]
+
+
+def sequence_tables(parts) -> tuple[list, list, list[int], list[int]]:
+    """The tables a long sequence is evaluated from (shared by this module and the emitted modules):
+    ``(groups, columns, gid, alone)``: per group, ``(formula name, statics)``; the three columns ``T``, ``start``,
+    ``end`` (one number per part; a part evaluated on its own has the harmless row ``(1, 0.0, 0.0)``, never
+    selected); ``gid[j]``, the group (1..) of part ``j``, 0 when it is evaluated on its own; ``alone``, those
+    parts' indices."""
+    keys: dict = {}
+    gid, alone = [], []
+    cols: tuple[list, list, list] = ([], [], [])
+    for j, part in enumerate(parts):
+        row = table_row(part)
+        if row is None:
+            gid.append(0)
+            alone.append(j)
+            row = (None, (1, 0.0, 0.0))
+        else:
+            gid.append(keys.setdefault(row[0], len(keys) + 1))
+        for col, v in zip(cols, row[1]):
+            col.append(v)
+    groups = [(_TABLED[cls][0].__name__, statics) for cls, statics in keys]
+    return groups, list(cols), gid, alone
+
+
+def _table_sequence(n, xp, parts, moved, fixed, begins, at):
+    """A long sequence: the segment ``i`` of ``t`` by a binary search in the begins (one constant table when the
+    durations are ints), then per group of parts of the same kind (:func:`table_key`) ONE evaluation of its
+    formula on parameters gathered by ``i`` from per-part tables; the other parts (plateaus, combinators, var or
+    computed parameters) are evaluated one by one. The program's size depends on the kinds present, not on the
+    number of parts.
+    """
+    groups, cols, gid, alone = sequence_tables(n.parts)
+    formulas = [(getattr(F, name), statics) for name, statics in groups]
+    columns = [xp.table(col) for col in cols]
+    gids = xp.table(gid)
+    begin_table = None if fixed is None else xp.table(fixed)
+    later = None if fixed is None else xp.table(fixed[1:])
+
+    def fn(t, env):
+        bs = begins(env)
+        if fixed is None:
+            i = xp.count_le(bs[1:], t)
+            local = t - xp.take(bs, i)
+        else:
+            i = xp.count_le(later, t)
+            local = t - xp.take(begin_table, i)
+        g = xp.take(gids, i)
+        out = None
+        args = [xp.take(col, i) for col in columns] if formulas else []  # T, start, end of the segment
+        for k, (formula, statics) in enumerate(formulas, start=1):  # each clamps min(t, T) itself
+            v = formula(xp, local, *args, *statics)
+            out = v if out is None else xp.where(g == k, v, out)
+        for j in alone:
+            b = bs[j]
+            v = parts[j](xp.maximum(t - b, 0), at(j, b, env))
+            out = v if out is None else xp.where(i == j, v, out)
         return out
 
     return fn

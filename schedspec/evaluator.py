@@ -171,17 +171,36 @@ def _as_steps(k, dtype: str) -> np.ndarray:
         raise ValueError(f"k must be an int or an array of ints, got {arr.dtype}")
     if arr.size and (arr.min() < 0 or arr.max() > ir.MAX_STEPS):
         raise ValueError(f"k must be in [0, 2**31-1] (got {arr.min()}..{arr.max()})")
-    return arr.astype(np.int64 if dtype == "float64" else np.int32)
+    return arr.astype(np.int64 if dtype == "float64" else np.int32, copy=False)  # no copy of a 1e8-step k
 
 
 @functools.lru_cache(maxsize=256)
-def _jitted(program_id: int, hparam: str, dtype: str, sweep: bool, _keep, group: str | None = None):
+def _jitted(structure: _Structure, dtype: str, sweep: bool):
+    """The jitted core of a tree, cached by STRUCTURE, never by var values: the tree holds ``Var`` references
+    (whose values are traced inputs), so ``evaluate(spec, k, vars={"peak": p})`` with a new ``p`` (a new Spec, an
+    equal tree) reuses the compiled program. ``jax.jit`` itself retraces for new input shapes (a sweep's size)."""
     jax = require("jax")
-    program, node = _keep
-    core = _core(program, node)
+    core = _core(None, structure.node)
     if sweep:
         return jax.jit(jax.vmap(core, in_axes=(None, 0, 0, None)))
     return jax.jit(core)
+
+
+class _Structure:
+    """A tree as a cache key: equal when the trees are equal (by value: kinds, numbers, var NAMES), the hash
+    computed once."""
+
+    __slots__ = ("node", "_hash")
+
+    def __init__(self, node: ir.Node):
+        self.node = node
+        self._hash = hash((type(node), node))
+
+    def __hash__(self):
+        return self._hash
+
+    def __eq__(self, other):
+        return isinstance(other, _Structure) and (self.node is other.node or self.node == other.node)
 
 
 def _inputs(program: ir.Program, node: ir.Node, dtype: str):
@@ -249,12 +268,38 @@ def evaluate(spec, k, hparam: str = "lr", vars: dict | None = None, metrics: dic
         key = (hparam, dtype, sweep, group)
         fn = spec._cache.get(key)
         if fn is None:
-            fn = _jitted(id(program), hparam, dtype, sweep, _Keep(program, node), group)
+            fn = _jitted(_Structure(node), dtype, sweep)
             spec._cache[key] = fn
         if sweep and _use_sharding(shard, len(program.sweep_members())):
             return _sharded(fn, steps, n_in, d_in, m_in)
+        if steps.ndim == 1 and steps.size > CHUNK:
+            return _chunked(fn, steps, n_in, d_in, m_in)
         out = fn(steps, n_in, d_in, m_in)
         return np.asarray(out)
+
+
+# evaluate() runs a long 1-D ``k`` in pieces of this many steps written into one output array: the memory it needs
+# is the output plus a constant (a few pieces), not a copy of ``k`` and of the output on the device as well
+CHUNK = 1 << 22
+
+
+def _chunked(fn, steps: np.ndarray, n_in: dict, d_in: dict, m_in: dict) -> np.ndarray:
+    """``fn`` over ``steps`` in pieces of :data:`CHUNK` (the last one padded with its last step, so that every
+    piece has the same shape: one compilation), written into one numpy array; the values are those of one call
+    (each value depends on its own step only)."""
+    size = steps.shape[0]
+    out = None
+    for lo in range(0, size, CHUNK):
+        piece = steps[lo : lo + CHUNK]
+        n = piece.shape[0]
+        if n < CHUNK:
+            piece = np.concatenate([piece, np.full(CHUNK - n, piece[-1], dtype=piece.dtype)])
+        values = np.asarray(fn(piece, n_in, d_in, m_in))
+        if out is None:
+            out = np.empty(values.shape[:-1] + (size,), dtype=values.dtype)
+        out[..., lo : lo + n] = values[..., :n]
+        del values
+    return out
 
 
 def sweep_sharding():
@@ -299,19 +344,6 @@ def _sharded_out(fn, steps, n_in: dict, d_in: dict, m_in: dict):
         return jax.device_put(a, sharding)
 
     return fn(steps, {n: put(a) for n, a in n_in.items()}, {n: put(a) for n, a in d_in.items()}, m_in), size
-
-
-class _Keep(tuple):
-    """Holds (program, node) for the lru_cache key without hashing the tree by value."""
-
-    def __new__(cls, program, node):
-        return super().__new__(cls, (program, node))
-
-    def __hash__(self):
-        return id(self[0]) ^ hash(id(self[1]))
-
-    def __eq__(self, other):
-        return isinstance(other, _Keep) and self[0] is other[0] and self[1] is other[1]
 
 
 def evaluate_numpy(

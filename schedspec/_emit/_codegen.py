@@ -35,6 +35,7 @@ LINE = 110  # the project's line length (ruff format)
 INDENT = "    "
 
 # Closed vocabularies of the IR's string fields: anything else is an internal error, never code.
+_WORDS_FORMULAS = {"linear", "cosine", "polynomial"}  # the formulas a long sequence's tables feed
 _WORDS = {"constant", "linear", "cosine", "cos", "triangular", "triangular2", "exp_range", "min", "max", "rel", "abs"}
 
 
@@ -83,13 +84,28 @@ def call(prefix: str, func: str, args: list[str], indent: int) -> list[str]:
     return [f"{pad}{prefix}{func}(", *(f"{inner}{a}," for a in args), f"{pad})"]
 
 
+# a data table longer than this is packed several numbers a line (between ``# fmt: off`` / ``# fmt: on``), so that
+# a 10,000-point piecewise emits a few hundred lines of data, not 10,000
+PACKED_TABLE = 64
+
+
 def tuple_literal(name: str, items: list[str]) -> list[str]:
-    """``NAME = (a, b, ...)``; one item per line when it does not fit (as ``ruff format`` does)."""
+    """``NAME = (a, b, ...)``; one item per line when it does not fit (as ``ruff format`` does), or, beyond
+    :data:`PACKED_TABLE` items, as many items a line as fit in the line length."""
     body = ", ".join(items) + ("," if len(items) == 1 else "")
     flat = f"{name} = ({body})"
     if len(flat) <= LINE:
         return [flat]
-    return [f"{name} = (", *(f"{INDENT}{a}," for a in items), ")"]
+    if len(items) <= PACKED_TABLE:
+        return [f"{name} = (", *(f"{INDENT}{a}," for a in items), ")"]
+    lines, line = ["# fmt: off", f"{name} = (  # {len(items)} numbers"], INDENT
+    for a in items:
+        if len(line) + len(a) + 2 > LINE and line.strip():
+            lines.append(line.rstrip())
+            line = INDENT
+        line += f"{a}, "
+    lines += [line.rstrip(), ")", "# fmt: on"]
+    return lines
 
 
 @dataclass
@@ -347,6 +363,8 @@ class Generator:
         begins = [0]
         for p in n.parts[:-1]:
             begins.append(begins[-1] + p.duration)
+        if len(n.parts) > _compile.SMALL_SEQUENCE:
+            return self._table_sequence(n, where, begins)
         doc = f"{where}: a sequence of {len(n.parts)} phases starting at t = {', '.join(map(str, begins))}."
         lines: list[str] = []
         if self.scalar:
@@ -375,6 +393,60 @@ class Generator:
                 lines += self.assign(f"v{i}", part, f"t{i}", sub)
             lines.append(f"{INDENT}out = xp.where(t < {b}, out, v{i})")
         lines.append(f"{INDENT}return out")
+        return doc, lines
+
+    def _table_sequence(self, n: ir.Sequence, where: str, begins: list[int]) -> tuple[str, list[str]]:
+        """A long sequence, as ``_compile._table_sequence``: the segment ``i`` by a binary search in a table of
+        begins, one formula call per kind present on parameters gathered by ``i`` from data tables
+        (``_compile.sequence_tables``), and the other parts one by one. Scalar: only the segment's branch runs."""
+        groups, cols, gid, alone = _compile.sequence_tables(n.parts)
+        doc = (f"{where}: a sequence of {len(n.parts)} phases, from tables: the segment i of t, then one formula "
+               "call per kind on its parameters at row i.")  # fmt: skip
+        later = self.const("BEGINS_LATER", [num(b) for b in (begins[1:] or [ir.MAX_STEPS + 1])])
+        lines = [
+            f"{INDENT}i = xp.count_le({later}, t)  # the last phase that begins at or before t",
+            f"{INDENT}local = t - xp.take({self.const('BEGINS', [num(b) for b in begins])}, i)",
+        ]
+        if groups:
+            lines.append(f"{INDENT}g = xp.take({self.const('GROUPS', [num(g) for g in gid])}, i)  # 0: on its own")
+            for name, col in zip(("T", "START", "END"), cols):
+                lines.append(f"{INDENT}{name.lower()}_i = xp.take({self.const(name, [num(x) for x in col])}, i)")
+        branches = len(groups) + len(alone)
+        first = True
+        for k, (fname, statics) in enumerate(groups, start=1):
+            if fname not in _WORDS_FORMULAS:
+                raise ValueError(f"unexpected formula {fname!r}")
+            self.formulas.add(fname)
+            args = ["xp", "local", "t_i", "start_i", "end_i", *(num(x) for x in statics)]
+            lines.append(f"{INDENT}# group {k}: {gid.count(k)} phases")
+            if self.scalar:
+                last = branches == k
+                if not last:
+                    lines.append(f"{INDENT}if g == {k}:")
+                lines += call("return ", fname, args, 1 if last else 2)
+            elif first:
+                lines += call("out = ", fname, args, 1)
+            else:
+                lines += call("v = ", fname, args, 1)
+                lines.append(f"{INDENT}out = xp.where(g == {k}, v, out)")
+            first = False
+        for r, j in enumerate(alone, start=len(groups) + 1):
+            b, part, sub = begins[j], n.parts[j], f"{where}[{j}]"
+            lines.append(f"{INDENT}# {sub}: {ir.kind(part)} from t = {b}")
+            with self._at(self._origin + b):  # part j begins at global step origin + b (_compile.ORIGIN)
+                if self.scalar:
+                    last = branches == r
+                    if not last:
+                        lines.append(f"{INDENT}if i == {j}:")
+                    lines += self.returns(part, "local", sub, indent=1 if last else 2)
+                else:
+                    lines.append(f"{INDENT}t{j} = xp.maximum(t - {b}, 0)")
+                    lines += self.assign("out" if first else f"v{j}", part, f"t{j}", sub)
+                    if not first:
+                        lines.append(f"{INDENT}out = xp.where(i == {j}, v{j}, out)")
+            first = False
+        if not self.scalar:
+            lines.append(f"{INDENT}return out")
         return doc, lines
 
     def _repeat(self, n: ir.Repeat, where: str) -> tuple[str, list[str]]:

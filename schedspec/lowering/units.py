@@ -5,6 +5,7 @@ whole number of interval units is an error that says so.
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 from typing import Any
 
@@ -193,7 +194,13 @@ class Units:
 
 def bound_of(model: BaseModel, field: str) -> Bound | None:
     """The :class:`~schedspec._fields.Bound` a model's field declares (checked again on a resolved ``$var``)."""
-    info = type(model).model_fields.get(field)
+    return _bound_of(type(model), field)
+
+
+@functools.cache
+def _bound_of(cls: type, field: str) -> Bound | None:
+    """:func:`bound_of` of a model class (a class's fields do not change: computed once per class and field)."""
+    info = cls.model_fields.get(field)
     if info is None:
         return None
     for meta in info.metadata:

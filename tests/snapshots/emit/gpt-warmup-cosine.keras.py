@@ -106,6 +106,47 @@ def clamp(xp, v, start, end):
     return xp.minimum(xp.maximum(v, xp.minimum(start, end)), xp.maximum(start, end))
 
 
+SMALL_TABLE = 16
+
+
+def number_table(np, items):
+    """``items`` (Python numbers, or numpy scalars) as one numpy array: int64 when all are ints, else float64."""
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+        return np.asarray(items, dtype=np.int64)
+    return np.asarray(items, dtype=np.float64)
+
+
+DIRECT_MAX = 1 << 21
+
+
+def direct_table(thresholds, integer: bool, wide: bool = False):
+    """``(table, last)`` with ``table[u] = #{x in thresholds : x <= u}`` for every integer ``u`` in ``[0, last]``
+    (``last`` the largest threshold; ``table[last]`` counts them all), so that ``count_le`` at an integer time
+    ``t >= 0`` is ``table[min(t, last)]``: one gather instead of a binary search (a loop that XLA cannot fuse).
+    None when the thresholds are not all non-negative ints known now, when the time is not ``integer`` (a
+    stretched repeat's float time), or when the table would be longer than :data:`DIRECT_MAX` entries or 64 per
+    threshold (sparse thresholds: the binary search is cheaper)."""
+    import numpy as np
+
+    if not integer:
+        return None
+    if isinstance(thresholds, np.ndarray):
+        if thresholds.dtype.kind not in "iu":
+            return None
+        arr = thresholds
+    elif all(isinstance(x, int) and not isinstance(x, bool) for x in thresholds):
+        arr = np.asarray(thresholds, dtype=np.int64)
+    else:
+        return None
+    if arr.size == 0 or arr[0] < 0:
+        return None
+    last = int(arr[-1])
+    if last + 1 > min(DIRECT_MAX, max(64 * arr.size, 4096)):
+        return None
+    table = np.searchsorted(arr, np.arange(last + 1), side="right")
+    return table.astype(np.int64 if wide else np.int32), last
+
+
 def float32_of(x: float) -> float:
     """The float32 nearest to ``x`` (ties to even), in Python arithmetic; ``x`` itself outside float32's normal
     range (where no correction is attempted)."""
@@ -187,22 +228,45 @@ class KerasXP:
     def full_like(self, t, v):
         return self.ops.broadcast_to(self.ops.cast(v, self.dtype), self.ops.shape(t))
 
+    def table(self, items):
+        """A constant table: a numpy array (int64 or float64), converted where it is used (int32 / float dtype)."""
+        import numpy as np
+
+        return number_table(np, items)
+
+    def _array(self, values):
+        """``values`` as one tensor: ints as int32 (step offsets), anything else in the float dtype; a table (or
+        a tuple of Python numbers) is one constant whatever its length."""
+        import numpy as np
+
+        ops = self.ops
+        if not isinstance(values, np.ndarray) and all(_is_num(v) for v in values):
+            values = number_table(np, values)
+        if isinstance(values, np.ndarray):
+            return ops.convert_to_tensor(values, dtype="int32" if values.dtype.kind in "iu" else self.dtype)
+        return ops.stack([ops.cast(v, self.dtype) for v in values])
+
     def take(self, values, i):
         """``values[i]``: Python ints stay int32 (step offsets), anything else becomes the float dtype."""
-        ops = self.ops
-        if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-            table = ops.convert_to_tensor(list(values), dtype="int32")
-        else:
-            table = ops.stack([ops.cast(v, self.dtype) for v in values])
-        return ops.take(table, i)
+        return self.ops.take(self._array(values), i)
 
     def count_le(self, thresholds, t):
-        """``#{x in thresholds : x <= t}`` as int32 (a repeated threshold counts twice)."""
+        """``#{x in thresholds : x <= t}`` as int32 for ascending ``thresholds`` (a repeated threshold counts
+        twice): one comparison each up to :data:`SMALL_TABLE`, beyond a ``searchsorted`` in one constant."""
         ops = self.ops
-        out = ops.cast(ops.greater_equal(t, thresholds[0]), "int32")
-        for x in thresholds[1:]:
-            out = out + ops.cast(ops.greater_equal(t, x), "int32")
-        return out
+        if isinstance(thresholds, (list, tuple)) and len(thresholds) <= SMALL_TABLE:
+            out = ops.cast(ops.greater_equal(t, thresholds[0]), "int32")
+            for x in thresholds[1:]:
+                out = out + ops.cast(ops.greater_equal(t, x), "int32")
+            return out
+        from keras import backend
+
+        direct = direct_table(thresholds, "int" in backend.standardize_dtype(getattr(t, "dtype", "float32")))
+        if direct is not None:  # one gather: the count at every integer time up to the last threshold
+            table, last = direct
+            return ops.take(ops.convert_to_tensor(table, dtype="int32"), ops.clip(t, 0, last))
+        arr = self._array(thresholds)
+        return ops.cast(ops.searchsorted(arr, ops.cast(t, arr.dtype), side="right"), "int32")
 
     def out(self, v, t):
         return self.full_like(t, v)

@@ -92,8 +92,22 @@ class MathXP:
         return values[int(i)]
 
     @staticmethod
+    def table(items):
+        """A constant table (ascending thresholds or values) for :meth:`take` and :meth:`count_le`: a tuple."""
+        return tuple(items)
+
+    @staticmethod
     def count_le(thresholds, t):
-        return sum(1 for x in thresholds if x <= t)
+        """``#{x in thresholds : x <= t}`` for ascending ``thresholds`` (a repeated one counts twice): a binary
+        search (``bisect_right``), O(log n) whatever the number of points or milestones."""
+        lo, hi = 0, len(thresholds)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if thresholds[mid] <= t:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
 
     @staticmethod
     def out(v, t):

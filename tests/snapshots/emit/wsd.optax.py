@@ -103,6 +103,47 @@ def clamp(xp, v, start, end):
     return xp.minimum(xp.maximum(v, xp.minimum(start, end)), xp.maximum(start, end))
 
 
+SMALL_TABLE = 16
+
+
+def number_table(np, items):
+    """``items`` (Python numbers, or numpy scalars) as one numpy array: int64 when all are ints, else float64."""
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+        return np.asarray(items, dtype=np.int64)
+    return np.asarray(items, dtype=np.float64)
+
+
+DIRECT_MAX = 1 << 21
+
+
+def direct_table(thresholds, integer: bool, wide: bool = False):
+    """``(table, last)`` with ``table[u] = #{x in thresholds : x <= u}`` for every integer ``u`` in ``[0, last]``
+    (``last`` the largest threshold; ``table[last]`` counts them all), so that ``count_le`` at an integer time
+    ``t >= 0`` is ``table[min(t, last)]``: one gather instead of a binary search (a loop that XLA cannot fuse).
+    None when the thresholds are not all non-negative ints known now, when the time is not ``integer`` (a
+    stretched repeat's float time), or when the table would be longer than :data:`DIRECT_MAX` entries or 64 per
+    threshold (sparse thresholds: the binary search is cheaper)."""
+    import numpy as np
+
+    if not integer:
+        return None
+    if isinstance(thresholds, np.ndarray):
+        if thresholds.dtype.kind not in "iu":
+            return None
+        arr = thresholds
+    elif all(isinstance(x, int) and not isinstance(x, bool) for x in thresholds):
+        arr = np.asarray(thresholds, dtype=np.int64)
+    else:
+        return None
+    if arr.size == 0 or arr[0] < 0:
+        return None
+    last = int(arr[-1])
+    if last + 1 > min(DIRECT_MAX, max(64 * arr.size, 4096)):
+        return None
+    table = np.searchsorted(arr, np.arange(last + 1), side="right")
+    return table.astype(np.int64 if wide else np.int32), last
+
+
 def float32_of(x: float) -> float:
     """The float32 nearest to ``x`` (ties to even), in Python arithmetic; ``x`` itself outside float32's normal
     range (where no correction is attempted)."""
@@ -178,18 +219,52 @@ class JaxXP:
     def full_like(self, t, v):
         return self.jnp.broadcast_to(self.jnp.asarray(v, dtype=self.dtype), self.jnp.shape(t))
 
+    def table(self, items):
+        """A constant table: a numpy array (int64 or float64), one constant of the traced program (not one per
+        item), cast to the ambient dtypes where it is used."""
+        import numpy as np
+
+        return number_table(np, items)
+
+    def _array(self, values):
+        """``values`` as one array: a constant table (or a tuple of Python numbers, e.g. an emitted module's data
+        table) becomes ONE constant in the ambient int or float dtype, whatever its length; traced items are
+        stacked."""
+        import numpy as np
+
+        jnp = self.jnp
+        if not isinstance(values, np.ndarray) and all(_is_num(v) for v in values):
+            values = number_table(np, values)
+        if isinstance(values, np.ndarray):
+            ints = values.dtype.kind in "iu"
+            wide = self.dtype == jnp.float64
+            return jnp.asarray(values, dtype=(jnp.int64 if wide else jnp.int32) if ints else self.dtype)
+        return jnp.stack([jnp.asarray(v) for v in values])
+
     def take(self, values, i):
-        return self.jnp.stack([self.jnp.asarray(v) for v in values])[i]
+        """``values[i]`` for indices known to be in range: ``mode="clip"`` (the default ``"fill"`` checks every
+        index and is several times slower on CPU)."""
+        if not isinstance(values, (list, tuple)) or len(values) > SMALL_TABLE:
+            return self.jnp.take(self._array(values), i, mode="clip")
+        return self.jnp.take(self.jnp.stack([self.jnp.asarray(v) for v in values]), i, mode="clip")
 
     def count_le(self, thresholds, t):
+        """``#{x in thresholds : x <= t}`` for ascending ``thresholds``: up to :data:`SMALL_TABLE` of them, one
+        comparison each (unrolled); beyond, a binary search in one constant array (``searchsorted``): the traced
+        program does not grow with the number of points or milestones."""
         jnp = self.jnp
-        if len(thresholds) <= 16:
+        if isinstance(thresholds, (list, tuple)) and len(thresholds) <= SMALL_TABLE:
             out = (t >= thresholds[0]).astype(jnp.int32)
             for x in thresholds[1:]:
                 out = out + (t >= x).astype(jnp.int32)
             return out
-        arr = jnp.stack([jnp.asarray(x) for x in thresholds])
-        return jnp.searchsorted(arr, t, side="right", method="scan")
+        integer = jnp.issubdtype(jnp.result_type(t), jnp.integer)
+        direct = direct_table(thresholds, integer, self.dtype == jnp.float64)
+        if direct is not None:  # one gather: the count at every integer time up to the last threshold
+            table, last = direct
+            return jnp.take(jnp.asarray(table), jnp.clip(t, 0, last), mode="clip")
+        arr = self._array(thresholds)
+        return jnp.searchsorted(arr, t, side="right", method="scan").astype(jnp.int32)
 
     def out(self, v, t):
         return self.jnp.broadcast_to(self.f(v), self.jnp.shape(t))

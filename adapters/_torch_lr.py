@@ -19,8 +19,8 @@ import numpy as np
 from schedspec import _compile, _metrics, ir
 from schedspec._param_groups import lr_ratios, lr_scales, set_hparam
 from schedspec._target import resolve
+from schedspec.backends import MathXP, NumpyXP
 from schedspec.errors import did_you_mean, require
-from schedspec.formulas import MathXP, NumpyXP
 from schedspec.spec import Spec
 
 torch = require("torch", "torch")

@@ -2,7 +2,7 @@
 
 A Keras optimizer evaluates ``schedule(iterations)``, its int32 count of completed updates, inside every update, so
 update ``k`` uses ``schedule(k)``: exactly schedspec's ``value(k)``. :class:`Schedule` evaluates the resolved IR
-with ``keras.ops`` only (the shared formulas of :mod:`schedspec.formulas` on :class:`~schedspec.formulas.KerasXP`),
+with ``keras.ops`` only (the shared formulas of :mod:`schedspec.formulas` on :class:`~schedspec.backends.KerasXP`),
 so it runs on every Keras backend (jax, torch, tensorflow) and inside a jitted train step.
 
 The step is cast to **int32 before anything else**: phase offsets, ``t // every`` and ``t % period`` are integer
@@ -42,8 +42,8 @@ import numpy as np
 
 from schedspec import _compile, _metrics, ir
 from schedspec._target import resolve
+from schedspec.backends import KerasXP
 from schedspec.errors import MissingDependency, SpecError, did_you_mean, format_path
-from schedspec.formulas import KerasXP
 from schedspec.spec import load
 
 

@@ -32,9 +32,9 @@ from typing import Any
 from schedspec import _compile, _metrics
 from schedspec._groups import bound_group_schedules
 from schedspec._target import OPTAX_NAMES, resolve
+from schedspec.backends import JaxXP
 from schedspec.errors import Issue, SpecError, did_you_mean, format_path, require
 from schedspec.evaluator import to_jax
-from schedspec.formulas import JaxXP
 from schedspec.spec import load
 
 __all__ = ["to_optax", "inject", "report", "multi_transform", "current_lr", "SchedSpecState", "Schedule", "ScheduleState"]

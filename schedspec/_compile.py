@@ -11,6 +11,7 @@ import math
 import operator
 from fractions import Fraction
 
+from . import backends as B
 from . import formulas as F
 from . import ir
 from .errors import PlateauNeedsMetrics
@@ -217,7 +218,7 @@ def _plateau(n, xp):
 
 def xp_is_traced(xp) -> bool:
     """Whether the backend works on traced arrays (no Python decision can depend on the values)."""
-    return not isinstance(xp, F.NumpyXP) and xp is not F.MathXP
+    return not isinstance(xp, B.NumpyXP) and xp is not B.MathXP
 
 
 def _no_report_needed(t, origin, every, first) -> bool:
@@ -536,13 +537,13 @@ _BUILDERS = {
 def final_value(node: ir.Node, env=None) -> float:
     """The value a finite node holds after its end, in float64 (Python math)."""
     env = env or {}
-    return float(build(node, F.MathXP)(dur(node.duration, env), env))
+    return float(build(node, B.MathXP)(dur(node.duration, env), env))
 
 
 def scalar_fn(node: ir.Node, env=None):
     """``k -> float`` on Python scalars (float64, no numpy, no jax): the torch path."""
     env = env or {}
-    fn = build(node, F.MathXP)
+    fn = build(node, B.MathXP)
     return lambda k: float(fn(int(k), env))
 
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # numpy is imported where reports are handled: `check` must n
     import numpy as np
 
 from . import _compile, ir
+from . import backends as B
 from . import formulas as F
 from .errors import Issue, SpecError, did_you_mean, format_path
 
@@ -270,7 +271,7 @@ class Reports:
 
     def _refresh(self) -> None:
         env = {("metric", n): list(v) for n, v in self.reports.items()}
-        self._env = trajectories(F.MathXP, self.sites, env)
+        self._env = trajectories(B.MathXP, self.sites, env)
 
     def add(self, name: str, value: Any) -> int:
         """Record the next report of ``name``; return its index ``j``."""

@@ -22,7 +22,7 @@ import math
 import sys
 
 from . import _compile, ir
-from . import formulas as F
+from . import backends as B
 
 F64_MAX = sys.float_info.max
 F32_MAX = 3.4028234663852886e38  # numpy.finfo(numpy.float32).max
@@ -31,7 +31,7 @@ CHUNK = 1 << 22  # elements per dense evaluation (members x steps)
 
 
 # ------------------------------------------------------------------------------------------------ backends
-class SafeMathXP(F.MathXP):
+class SafeMathXP(B.MathXP):
     """Python-float math whose ``power`` gives ``inf`` on overflow, as numpy, JAX and torch do (``math`` raises)."""
 
     @staticmethod
@@ -42,7 +42,7 @@ class SafeMathXP(F.MathXP):
             return math.inf
 
 
-class ArrayXP(F.NumpyXP):
+class ArrayXP(B.NumpyXP):
     """numpy in float64 or float32 whose params may be arrays (one row per sweep member): everything broadcasts.
 
     float32 follows JAX's rules: arrays and vars are float32, Python floats are weak (cast when they meet an array),

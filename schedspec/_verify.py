@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _compile, _metrics, formulas, ir
+from . import _compile, _metrics, backends, ir
 from .errors import LogError, MissingDependency, SpecError, require
 from .evaluator import evaluate_numpy
 from .spec import Spec, load
@@ -354,7 +354,7 @@ def _warmup(node: ir.Node) -> tuple[int, float, float] | None:
     first = node.parts[0] if isinstance(node, ir.Sequence) else node
     if not isinstance(first.duration, int) or first.duration < 2 or isinstance(first, ir.Sequence):
         return None
-    fn = _compile.build(first, formulas.MathXP)
+    fn = _compile.build(first, backends.MathXP)
     try:
         a, b = float(fn(0, {})), float(fn(first.duration, {}))
     except SpecError:

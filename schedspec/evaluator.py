@@ -13,8 +13,8 @@ import numpy as np
 
 from . import _compile, _metrics, ir
 from ._target import hparam_node
+from .backends import JaxXP, NumpyXP
 from .errors import Issue, SpecError, did_you_mean, require
-from .formulas import JaxXP, NumpyXP
 from .lowering import bind
 from .spec import Spec, load
 

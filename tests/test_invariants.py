@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import schedspec  # noqa: E402
-from schedspec import formulas  # noqa: E402
+from schedspec import backends, formulas  # noqa: E402
 
 try:  # tests/ as a package or as a rootdir on sys.path
     from .helpers import sgd_update
@@ -783,17 +783,17 @@ def test_cosine_weight_is_exact_at_zero_and_one_half_and_relatively_accurate():
         [np.linspace(0, 0.5, 100_001, dtype=np.float32), np.geomspace(1e-12, 1e-2, 1000).astype(np.float32)]
     )
     exact = np.sin(np.pi * q.astype(np.float64) / 2) ** 2  # (float64 of the float32 q)
-    xp = formulas.JaxXP()
+    xp = backends.JaxXP()
     assert xp.fast
-    kx = formulas.KerasXP()
-    backends = {
+    kx = backends.KerasXP()
+    paths = {
         "jax float32 kernel, jit": (jax.jit(xp.cos_weight), 2e-7),
         "jax float32 kernel": (xp.cos_weight, 2e-7),
         "keras float32": (lambda v: keras.ops.convert_to_numpy(formulas.cos_weight(kx, kx.f(v))), 4e-7),
-        "numpy": (lambda v: formulas.cos_weight(formulas.NumpyXP(), v.astype(np.float64)), 1e-15),
-        "python math": (lambda v: [formulas.cos_weight(formulas.MathXP, float(x)) for x in v], 1e-15),
+        "numpy": (lambda v: formulas.cos_weight(backends.NumpyXP(), v.astype(np.float64)), 1e-15),
+        "python math": (lambda v: [formulas.cos_weight(backends.MathXP, float(x)) for x in v], 1e-15),
     }
-    for name, (fn, rel) in backends.items():
+    for name, (fn, rel) in paths.items():
         w = _np(fn(q))
         assert w[0] == 0.0 and w[100_000] == 0.5, name
         assert np.all((w >= 0) & (w <= 0.5)), name
@@ -885,7 +885,7 @@ def test_cosine_holds_exactly_zero_whatever_the_duration():
     for name, (_, got) in run_paths(one, np.array([6, 7, 8, 1000])).items():
         assert got[1:].tolist() == [0.0, 0.0, 0.0] and got[0] > 0, (name, got)
     # the shared float32 formula, op by op, for every duration up to 500 (the fast 1/T path)
-    xp = formulas.JaxXP()
+    xp = backends.JaxXP()
     for T in range(2, 501):
         v = np.asarray(formulas.cosine(xp, jnp.asarray([T - 1, T, T + 1]), T, 1e-3, 0.0, 1.0))
         assert v[0] > 0 and v[1] == 0.0 and v[2] == 0.0, (T, v)

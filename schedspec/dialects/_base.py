@@ -27,7 +27,7 @@ from pydantic_core import PydanticCustomError
 from typing_extensions import TypeAliasType
 
 from .. import _compile, ir
-from .. import formulas as F
+from .. import backends as B
 from .._fields import DURATION_PATTERN, UNIT_RE, VAR_JSON, VAR_RE, Bound, Duration, check_number, describe
 from .._text import exact_number
 from ..errors import Issue, SpecError, format_path
@@ -214,7 +214,7 @@ class Cx:
             self.fail(
                 sub, "the scheduler before this one must not use vars: this one continues from its last value"
             )
-        return float(_compile.build(node, F.MathXP)(t, {}))
+        return float(_compile.build(node, B.MathXP)(t, {}))
 
     def neutral(self, data: Any) -> Any:
         """Neutral data -> the language's models (the same validation a hand-written neutral spec gets)."""

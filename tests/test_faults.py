@@ -92,14 +92,13 @@ def test_native_plateau_refusal_is_positioned(target):
     assert "torch.ReduceLROnPlateau" in issue.message
 
 
-@pytest.mark.xfail(strict=True, reason="a framework kind whose desugared (internal) phase begins after `total` is "
-                   "refused: total 3 with {kind: torch.ConstantLR, lr: 0.1, factor: 0.1, total_iters: 4} is "
-                   "'torch.ConstantLR (in its neutral form): this phase begins at step 4, after `total`' though the "
-                   "user's only phase begins at 0 and torch runs it (0.01 at k = 0, 1, 2); torch.LinearLR with "
-                   "total_iters 4 loads; so do both with a literal lr and `duration: 1` (with `lr: $v` ConstantLR is "
-                   "refused again). Right: it loads, values 0.01")  # fmt: skip
 @pytest.mark.parametrize("kind", ["torch.ConstantLR", "torch.SequentialLR", "optax.linear_schedule"])
 def test_framework_kind_with_internal_boundary_after_total_loads(kind):
+    """Regression (found by the generated documents): a framework kind whose desugared (internal) phase begins
+    after `total` was refused: total 3 with {kind: torch.ConstantLR, lr: 0.1, factor: 0.1, total_iters: 4} was
+    'torch.ConstantLR (in its neutral form): this phase begins at step 4, after `total`' though the user's only
+    phase begins at 0 and torch runs it. Right: it loads, 0.01 at k = 0, 1, 2 (only the user's phases are checked
+    against `total`)."""
     body = {
         "torch.ConstantLR": "{kind: torch.ConstantLR, lr: 0.1, factor: 0.1, total_iters: 4}",
         "torch.SequentialLR": "{kind: torch.SequentialLR, lr: 0.1, schedulers: [{kind: torch.ConstantLR, factor: 0.1, "
@@ -152,16 +151,6 @@ def test_cyclic_polynomial_near_int32_max_in_float32(power):
 
 
 # ------------------------------------------------------------------------------------------------ cuts
-@pytest.mark.xfail(strict=True, reason="a framework kind cut by `duration` exactly at one of its own boundaries (a "
-                   "restart, a milestone of a desugared sequence) holds the value before the boundary, where every "
-                   "node holds its value at its duration (README 'Hold after the end'; the framework's value at that "
-                   "step): torch.CosineAnnealingWarmRestarts {lr: 0.001, T_0: 2, duration: 2} gives 0.0 at k >= 2 "
-                   "(right: 0.001; cut at its second restart, duration 4, it holds 0.001), torch.ConstantLR {lr: "
-                   "0.001, factor: 0.1, total_iters: 1, duration: 1} gives 0.0001 (right: 0.001), "
-                   "torch.SequentialLR milestone 2 cut at 2 gives 0.0005 (right: 0.0001), optax.join_schedules "
-                   "boundary 2 cut at 2 gives 0.001 (right: 0.0001), the same for keras.CosineDecayRestarts and "
-                   "optax.sgdr_schedule; a neutral repeat or clip window cut there, step, multistep and "
-                   "keras.PiecewiseConstantDecay hold the value at their duration")  # fmt: skip
 @pytest.mark.parametrize("body, k, want", [
     ("{kind: torch.CosineAnnealingWarmRestarts, lr: 0.001, T_0: 2, duration: 2}", [2, 3], 0.001),
     ("{kind: keras.CosineDecayRestarts, initial_learning_rate: 0.001, first_decay_steps: 2, duration: 2}", [2, 3],
@@ -175,6 +164,13 @@ def test_cyclic_polynomial_near_int32_max_in_float32(power):
      "{kind: optax.constant_schedule, value: 0.0001}], boundaries: [2], duration: 2}", [2, 3], 0.0001),
 ], ids=["torch-restart", "keras-restart", "optax-restart", "torch-ConstantLR", "torch-SequentialLR", "optax-join"])
 def test_framework_kind_cut_at_its_own_boundary_holds_the_value_there(body, k, want):
+    """Regression (found by the generated documents): a framework kind cut by `duration` exactly at one of its own
+    boundaries (a restart, a milestone of a desugared sequence) held the value before the boundary:
+    torch.CosineAnnealingWarmRestarts {lr: 0.001, T_0: 2, duration: 2} gave 0.0 at k >= 2, torch.ConstantLR
+    {total_iters: 1, duration: 1} 0.0001, torch.SequentialLR milestone 2 cut at 2 0.0005, optax.join_schedules
+    boundary 2 cut at 2 0.001; the same for keras.CosineDecayRestarts and optax.sgdr_schedule. Right: every node
+    holds its value AT its duration (the framework's value at that step), as the neutral repeat and clip window
+    do (README 'Every node holds its final value after its end')."""
     spec = _load(f"lr: {body}\n")
     np.testing.assert_allclose(schedspec.evaluate(spec, k, dtype="float64"), [want] * len(k), rtol=1e-12)
 

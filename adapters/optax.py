@@ -75,7 +75,8 @@ def to_optax(spec: Any, hparam: str = "lr", vars: dict | None = None, group: str
     res = resolve(spec, hparam, vars, "optax", plateau_hint=(
         "an optax schedule is a function of the update count only; build the optimizer with "
         "schedspec.adapters.optax.inject(spec, optax.sgd, ...), which keeps the plateau state in the optimizer "
-        "state, and call schedspec.adapters.optax.report(state, name, value) at the end of each interval"))  # fmt: skip
+        "state, and call schedspec.adapters.optax.report(state, name, value) at the end of each interval"),
+        groups=() if group is None else (group,))  # fmt: skip
     if group is not None:
 
         bound_group_schedules(res.spec, "optax")  # a group schedule's sweep var: pick a member

@@ -58,20 +58,21 @@ groups:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="a plateau inside a group: to_optax(spec, group='head') builds (right: a "
-                   "SpecError pointing to adapters.optax.inject, as for a document plateau) and raises at call time "
-                   "'pass metrics={...}', which an optax schedule cannot take")  # fmt: skip
 def test_group_plateau_refused_by_to_optax():
+    """Regression (found by the generated documents): a plateau inside a group was not refused by
+    to_optax(spec, group='head'): it built, and raised at call time 'pass metrics={...}', which an optax schedule
+    cannot take. Right: a SpecError positioned at the group's plateau, pointing to adapters.optax.inject, as for a
+    document plateau."""
     spec = _load(GROUP_PLATEAU)
     with pytest.raises(schedspec.SpecError, match="not supported by to_optax.*inject"):
         schedspec.to_optax(spec, group="head")
 
 
-@pytest.mark.xfail(strict=True, reason="a plateau inside a group: `compile --to optax` exits 0 and the module's "
-                   "build_schedule('head') raises 'ValueError: dictionary update sequence element #0 has length 1; "
-                   "2 is required' (right: refused, positioned, naming adapters.optax.inject, as a document "
-                   "plateau is)")  # fmt: skip
 def test_group_plateau_refused_by_emit_optax():
+    """Regression (found by the generated documents): a plateau inside a group was not refused by `compile --to
+    optax`: it exited 0 and the module's build_schedule('head') raised 'ValueError: dictionary update sequence
+    element #0 has length 1; 2 is required'. Right: refused, positioned at the group's plateau, naming
+    adapters.optax.inject, as a document plateau is."""
     spec = _load(GROUP_PLATEAU)
     with pytest.raises(schedspec.SpecError) as info:
         schedspec.emit(spec, "optax")

@@ -97,7 +97,8 @@ def _bind(spec, hparam: str, target: str):
     """The bound program and the hparam's node, or a SpecError naming what stops the emission."""
     res = resolve(spec, hparam, None, target, counts_steps=target != "torch", entry=f"`schedspec compile --to {target}`",
                   metrics_ok=target not in _PLATEAU_HINTS, plateau_hint=_PLATEAU_HINTS.get(target, ""),
-                  groups_ok=target != "keras")  # fmt: skip
+                  groups_ok=target != "keras",
+                  groups=target in _GROUP_TARGETS)  # fmt: skip
     if target in _GROUP_TARGETS and res.bound.groups:
 
         bound_group_schedules(res.spec, f"`schedspec compile --to {target}`")  # a group's sweep var: one member

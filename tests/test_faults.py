@@ -112,14 +112,18 @@ def test_framework_kind_with_internal_boundary_after_total_loads(kind):
 
 
 # ------------------------------------------------------------------------------------------------ sweep axis
-@pytest.mark.xfail(strict=True, reason="README: 'With sweep lists in vars the result has a leading axis over the "
-                   "cartesian product'; evaluating a schedule that uses no sweep var of the spec (lr, when only "
-                   "momentum sweeps) returns shape (2,) (right: (2, 2), one row per member), so a caller cannot index "
-                   "the members alike for every hyperparameter")  # fmt: skip
 def test_evaluate_sweep_axis_always():
+    """Regression (found by the generated documents): evaluating a schedule that uses no sweep var of the spec (lr,
+    when only momentum sweeps) returned shape (2,), so a caller could not index the members alike for every
+    hyperparameter. Right (README 'evaluate'): (2, 2), one equal row per member; to_jax stays one member's function
+    and needs no var the schedule does not use."""
     spec = _load("lr: 0.1\nmomentum: {kind: constant, value: $m}\nvars: {m: [0.8, 0.9]}\n")
     assert schedspec.evaluate(spec, [0, 1], hparam="momentum").shape == (2, 2)
-    assert schedspec.evaluate(spec, [0, 1]).shape == (2, 2)
+    got = schedspec.evaluate(spec, [0, 1])
+    assert got.shape == (2, 2) and (got == np.float32(0.1)).all()
+    assert schedspec.evaluate(spec, 5).shape == (2,)
+    assert schedspec.evaluate(spec, [0, 1], vars={"m": 0.5}).shape == (2,)  # a member picked: no sweep left
+    assert float(schedspec.to_jax(spec)(3)) == pytest.approx(0.1)
 
 
 # ------------------------------------------------------------------------------------------------ cancellation

@@ -27,7 +27,7 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
 
 import schedspec  # noqa: E402
 
@@ -559,7 +559,14 @@ def check_plateau(target: str, spec, vars, tmp_path: Path) -> None:
 )
 @given(data=random_specs())
 def test_random_specs(data, tmp_path):
-    spec = schedspec.load(data)
+    try:
+        spec = schedspec.load(data)
+    except schedspec.SpecError as err:
+        # a drawn growth (gamma > 1, a product of growths) may overflow float32 and be refused (README "Limits",
+        # tested in its own right): not this test's subject, so it cannot make the test error; any other refusal
+        # of a generated spec still fails it
+        assume(not all("overflows float32" in issue.message for issue in err.issues))
+        raise
     for target in TARGETS:
         check_target(target, spec, None, tmp_path, native="auto")
 

@@ -287,6 +287,45 @@ TABLE_SPECS = {
 }  # fmt: skip
 
 
+LONG_REPEATS = {  # (body, the steps where the reference attains min and max)
+    "2e6 cycles of a 1000-step cosine (2e9 steps)": (
+        {"kind": "repeat", "times": 2000000, "of": {"kind": "cosine", "start": 0.001, "end": 0.0, "duration": 1000}},
+        2 * 10**9, 0),
+    "1000 decaying cycles": (
+        {"kind": "repeat", "times": 1000, "decay": 0.999,
+         "of": {"kind": "cosine", "start": 0.001, "end": 0.0005, "duration": 1000}}, 10**6, 0),
+    "2e6 cycles of a warmup and a cosine": (
+        {"kind": "repeat", "times": 2000000, "of": [{"kind": "linear", "start": 0.0002, "end": 0.001, "duration": 100},
+                                                    {"kind": "cosine", "end": 0.0001, "duration": 900}]},
+        2 * 10**9, 100),  # the min is the end held after the last cycle (below the 0.0002 each cycle starts at)
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(LONG_REPEATS))
+def test_check_of_a_long_repeat_is_closed_form(name, tmp_path, monkeypatch):
+    """`check`'s min/max of a repeat of up to 2e9 steps is its body's, found in closed form (issue 13): the right
+    values (from the reference, at the steps where they are attained), and a bounded number of steps evaluated
+    (counted at the range analysis' evaluation hook, load's overflow check included), never one per step."""
+    from schedspec import _range
+
+    body, at_min, at_max = LONG_REPEATS[name]
+    doc = {"schedspec": 1, "lr": body}
+    ref = ref_schedule(doc)
+    evaluated = []
+    original = _range.evaluate
+
+    def counting(node, t, *args, **kw):
+        evaluated.append(len(t))
+        return original(node, t, *args, **kw)
+
+    monkeypatch.setattr(_range, "evaluate", counting)
+    rc, out, err = cli("check", write(tmp_path, doc))
+    assert rc == 0, err
+    end = ref.duration
+    assert f"    min {_g(ref.value(at_min))}  max {_g(ref.value(at_max))}  (over steps 0..{end})" in out, out
+    assert 0 < sum(evaluated) <= 1000, (sum(evaluated), end)
+
+
 def table_of(out: str, hparam: str = "lr") -> list[str]:
     lines = out.splitlines()
     i = lines.index(f"  {hparam}:")

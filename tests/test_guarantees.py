@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import io
 import itertools
 import math
@@ -125,11 +126,22 @@ def _k_paths():
         "to_optax per epoch": lambda k: schedspec.to_optax(EPOCH_STEP)(k),
         "to_keras": lambda k: schedspec.to_keras(STEP)(k),
         "to_torch lr_at": torch_lr_at,
+        "emitted jax": _emitted("jax"),
+        "emitted optax": _emitted("optax"),
+        "emitted keras": _emitted("keras"),
     }
 
 
+@functools.cache
+def _emitted(target: str):
+    """The schedule of the module `schedspec compile --to TARGET` writes for STEP (executed once)."""
+    namespace: dict = {}
+    exec(compile(schedspec.emit(STEP, target), f"emitted_{target}.py", "exec"), namespace)  # noqa: S102
+    return namespace["schedule"] if target == "jax" else namespace["build_schedule"]()
+
+
 K_PATHS = ["evaluate float32", "evaluate float64", "to_jax float32", "to_jax float64", "to_optax",
-           "to_optax per epoch", "to_keras", "to_torch lr_at"]  # fmt: skip
+           "to_optax per epoch", "to_keras", "to_torch lr_at", "emitted jax", "emitted optax", "emitted keras"]  # fmt: skip
 SCALAR_ONLY = {"to_torch lr_at"}
 FLOAT32_2_31 = np.float32(2.0**31)
 

@@ -314,7 +314,10 @@ def test_jax_schedules_jit_and_vmap(target, tmp_path):
     ref = reference(spec, ks, None)
     assert_f32(np.asarray(jax.jit(jax.vmap(fn))(ks)), ref, "jit(vmap)")
     assert_f32(np.asarray(jax.vmap(jax.jit(fn))(ks)), ref, "vmap(jit)")
-    assert float(fn(-5)) == float(fn(0))  # a negative count is clamped to 0, as in schedspec.evaluate
+    # a concrete negative count is refused, as schedspec.evaluate refuses it; a traced one is clamped to 0
+    with pytest.raises(ValueError, match=r"k must be in \[0, 2\*\*31-1\]"):
+        fn(-5)
+    assert float(jax.jit(fn)(-5)) == float(fn(0))
 
 
 # ------------------------------------------------------------------------------------------------ every kind
@@ -630,8 +633,9 @@ def test_strings_from_the_spec_never_become_code(target, tmp_path, monkeypatch):
              "jax": {"schedule"}}[target]  # fmt: skip
     backend = {"torch": "MathXP", "keras": "KerasXP", "optax": "JaxXP", "jax": "JaxXP"}[target]
     # torch: the fixed scheduler code (schedspec/_emit/_torch.py) and the copied param-group rule
+    # keras/optax/jax: the fixed check of a concrete step (schedspec/_emit/__init__.py _STEP_CHECK)
     fixed_functions = ({"_plan", "_refuse", "_as_epoch", "_whole", "lr_ratios", "reference_lr", "lr_scales"}
-                       if target == "torch" else set())  # fmt: skip
+                       if target == "torch" else {"_checked"})  # fmt: skip
     fixed_constants = {"_FINGERPRINT", "_STATE"} if target == "torch" else set()
     assert top[0] == ("Docstring", "")
     imports = {n for k, n in top if k.startswith("Import")}

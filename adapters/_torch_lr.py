@@ -452,14 +452,15 @@ class SchedSpecLR(LRScheduler):
 
     @staticmethod
     def _check_k(k: Any) -> int:
-        if isinstance(k, float):
-            if not k.is_integer():
-                raise ValueError(f"the schedule is evaluated at whole update indices; got last_epoch={k!r}")
-            k = int(k)
-        k = int(k)
-        if not 0 <= k <= ir.MAX_STEPS:
-            raise ValueError(f"last_epoch must be in [0, 2**31-1] (got {k})")
-        return k
+        """``k`` (``last_epoch``, ``lr_at``'s k) checked exactly as :func:`schedspec.evaluate` checks it: one whole
+        number in ``[0, 2**31-1]`` (a bool, a fraction or a value out of range is a ValueError naming it)."""
+        try:
+            arr = ir.check_steps(k)
+        except ValueError as exc:
+            raise ValueError(f"last_epoch={k!r}: {exc}") from None
+        if arr.ndim:
+            raise ValueError(f"last_epoch={k!r}: one update index is expected, got an array of shape {arr.shape}")
+        return int(arr)
 
     def _values_at(self, k: int) -> list[float]:
         """The per-group lrs at ``k`` (a fresh list), ``lr_scale`` applied."""

@@ -171,8 +171,14 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
         self._fn = _compile.build(self.node, self._xp)
 
     def __call__(self, step):
-        """The value used by the update at optimizer step ``step`` (an int scalar or array)."""
+        """The value used by the update at optimizer step ``step`` (an int scalar or array).
+
+        A concrete ``step`` (a Python number or list, a numpy array) is checked as :func:`schedspec.evaluate`
+        checks ``k`` (ValueError: not whole, a bool, or outside ``[0, 2**31-1]``); a tensor or variable (the
+        optimizer's ``iterations``, a traced step) cannot be checked here."""
         ops = keras.ops
+        if isinstance(step, (int, float, bool, str, bytes, list, tuple, np.ndarray, np.generic)):
+            step = ir.check_steps(step)
         k = ops.cast(step, "int32")  # integers first: never round the step through float32
         if self._divisor > 1:
             k = ops.floor_divide(k, self._divisor)

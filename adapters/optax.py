@@ -34,7 +34,8 @@ from schedspec._groups import bound_group_schedules
 from schedspec._target import OPTAX_NAMES, resolve
 from schedspec.backends import JaxXP
 from schedspec.errors import Issue, SpecError, did_you_mean, format_path, require
-from schedspec.evaluator import to_jax
+from schedspec.evaluator import _concrete, to_jax
+from schedspec.ir import check_steps
 from schedspec.spec import load
 
 __all__ = ["to_optax", "inject", "report", "multi_transform", "current_lr", "SchedSpecState", "Schedule", "ScheduleState"]
@@ -75,7 +76,8 @@ def to_optax(spec: Any, hparam: str = "lr", vars: dict | None = None, group: str
     res = resolve(spec, hparam, vars, "optax", plateau_hint=(
         "an optax schedule is a function of the update count only; build the optimizer with "
         "schedspec.adapters.optax.inject(spec, optax.sgd, ...), which keeps the plateau state in the optimizer "
-        "state, and call schedspec.adapters.optax.report(state, name, value) at the end of each interval"))  # fmt: skip
+        "state, and call schedspec.adapters.optax.report(state, name, value) at the end of each interval"),
+        groups=() if group is None else (group,))  # fmt: skip
     if group is not None:
 
         bound_group_schedules(res.spec, "optax")  # a group schedule's sweep var: pick a member
@@ -87,12 +89,17 @@ def to_optax(spec: Any, hparam: str = "lr", vars: dict | None = None, group: str
 def _spec_schedule(spec, hparam: str, group: str | None, divisor: int):
     """``count -> value``: :func:`schedspec.to_jax` at ``count // divisor``."""
 
-    fn = to_jax(spec, hparam, group=group)
+    fn = to_jax(spec, hparam, group=group)  # a concrete count is checked there (exactly, as evaluate checks k)
     if divisor == 1:
         return fn
     import jax.numpy as jnp
 
-    return lambda count: fn(jnp.floor_divide(jnp.asarray(count), divisor))
+    def per_epoch(count):
+        if _concrete(count):
+            count = check_steps(count)  # before the division: 2**31 // divisor would pass
+        return fn(jnp.floor_divide(jnp.asarray(count), divisor))
+
+    return per_epoch
 
 
 class _ScheduleKey:

@@ -59,6 +59,7 @@ def resolve(
     metrics_ok: bool = False,
     plateau_hint: str = "use a time-based schedule here",
     groups_ok: bool = True,
+    groups: tuple | bool = (),
 ) -> Resolved:
     """Load ``spec``, apply ``vars`` and check that ``target`` can run its ``hparam`` schedule.
 
@@ -73,6 +74,8 @@ def resolve(
         metrics_ok: the target runs metric-driven ``plateau`` phases (it takes metric reports).
         plateau_hint: what to do instead, in the message refusing a plateau (when ``metrics_ok`` is False).
         groups_ok: the target can carry the spec's parameter ``groups`` (False for Keras, which has none).
+        groups: the parameter groups whose ``hparam`` schedule the target also runs (``True``: every group), checked
+            like ``hparam``'s: a plateau in one is refused, positioned, when ``metrics_ok`` is False.
 
     Raises:
         SpecError: every reason the target cannot run the schedule, each with its position.
@@ -85,9 +88,11 @@ def resolve(
     doc = spec.doc
     issues: list[Issue] = []
     entry = entry or f"to_{target}"
-    if not metrics_ok and any(isinstance(n, ir.Plateau) for n in ir.walk(node)):
+    groups = tuple(g for g in (program.groups if groups is True else groups or ()) if hparam in program.groups.get(g, {}))
+    trees = (node, *(program.groups[g][hparam] for g in groups))
+    if not metrics_ok and any(isinstance(n, ir.Plateau) for n in ir.walk(trees)):
         what = f"by {entry} ({target}): a plateau is driven by metric reports, which it cannot take ({plateau_hint})"
-        issues.extend(spec.unsupported("plateau", what, hparam).issues)
+        issues.extend(spec.unsupported("plateau", what, hparam, groups).issues)
     if not groups_ok and program.groups:
         issues.append(
             doc.issue(

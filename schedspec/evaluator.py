@@ -76,6 +76,9 @@ def to_jax(spec, hparam: str = "lr", dtype: str = "float32", group: str | None =
 
     ``k`` is an int or an int array (the update index). Each var may be passed as a keyword (a number, or for a
     duration var an int in interval units); scalar vars default to their spec value, sweep vars must be given.
+    A concrete ``k`` (an int, a list, a numpy or JAX array) is checked as :func:`evaluate` checks it (a ValueError
+    when it is not whole, a bool, or outside ``[0, 2**31-1]``); under ``jit``/``vmap`` ``k`` is traced and cannot
+    be checked: a traced ``k`` outside the range is clamped below at 0 and wraps above like any int32.
 
     A schedule with a ``plateau`` takes ``metrics={"val_loss": reports}``: one report per ``every`` from k = 0
     (see :mod:`schedspec._metrics`); the reports may be traced arrays (``jit``, ``vmap`` over metric sequences,
@@ -126,6 +129,8 @@ def to_jax(spec, hparam: str = "lr", dtype: str = "float32", group: str | None =
                     if val is None:
                         raise TypeError(f"pass duration var {n!r} as an int number of {program.interval}s")
                 d_in[n] = jnp.asarray(val).astype(jnp.int64 if dtype == "float64" else jnp.int32)
+            if _concrete(k):  # the same exact check as evaluate; a traced k cannot be checked
+                k = _as_steps(k, dtype)
             return core(jnp.asarray(k), n_in, d_in, _jax_metrics(spec, _root(hparam, group), node, monitored, metrics, k))
 
     fn.__doc__ = f"schedspec schedule {spec.name!r} ({hparam}): fn(k, **vars) -> value"
@@ -163,15 +168,18 @@ def _jax_metrics(spec: Spec, root: tuple, node: ir.Node, monitored: set, metrics
 
 
 def _as_steps(k, dtype: str) -> np.ndarray:
-    arr = np.asarray(k)
-    if arr.dtype.kind == "f":
-        if not np.all(np.isfinite(arr)) or not np.all(arr == np.floor(arr)):
-            raise ValueError("k must be whole numbers (update indices); got non-integer values")
-    elif arr.dtype.kind not in "iu":
-        raise ValueError(f"k must be an int or an array of ints, got {arr.dtype}")
-    if arr.size and (arr.min() < 0 or arr.max() > ir.MAX_STEPS):
-        raise ValueError(f"k must be in [0, 2**31-1] (got {arr.min()}..{arr.max()})")
-    return arr.astype(np.int64 if dtype == "float64" else np.int32, copy=False)  # no copy of a 1e8-step k
+    """``k`` checked exactly (:func:`schedspec.ir.check_steps`), as the int type of ``dtype``."""
+    return ir.check_steps(k).astype(np.int64 if dtype == "float64" else np.int32, copy=False)  # no copy of a 1e8-step k
+
+
+def _concrete(k) -> bool:
+    """Whether ``k`` has values to check here: not a JAX tracer (under ``jit``/``vmap``/``grad``), nor a tensor of
+    another framework (checked by nobody: pass ints or numpy/JAX arrays to get the check)."""
+    import jax
+
+    if isinstance(k, jax.core.Tracer):
+        return False
+    return isinstance(k, (int, float, bool, str, bytes, list, tuple, np.ndarray, np.generic, jax.Array))
 
 
 @functools.lru_cache(maxsize=256)
@@ -234,6 +242,8 @@ def evaluate(spec, k, hparam: str = "lr", vars: dict | None = None, metrics: dic
 
     With sweep lists in ``vars`` (in the spec or given here) the result has a leading sweep axis: the cartesian
     product of the lists, vars in the order written, the last varying fastest (``Spec.program.sweep_members()``).
+    The axis is there whenever the spec sweeps, also for a schedule that uses no sweep var (its rows are then
+    equal), so every hyperparameter and group of one spec has the same shape ``(members, *k.shape)``.
     ``dtype`` is ``"float32"`` (default) or ``"float64"``. ``group`` evaluates one parameter group's schedule.
 
     ``metrics={"val_loss": [m0, m1, ...]}`` feeds the ``plateau`` phases: report ``j`` is the metric at the end of
@@ -273,9 +283,12 @@ def evaluate(spec, k, hparam: str = "lr", vars: dict | None = None, metrics: dic
         if sweep and _use_sharding(shard, len(program.sweep_members())):
             return _sharded(fn, steps, n_in, d_in, m_in)
         if steps.ndim == 1 and steps.size > CHUNK:
-            return _chunked(fn, steps, n_in, d_in, m_in)
-        out = fn(steps, n_in, d_in, m_in)
-        return np.asarray(out)
+            out = _chunked(fn, steps, n_in, d_in, m_in)
+        else:
+            out = np.asarray(fn(steps, n_in, d_in, m_in))
+    if program.sweep_vars and not sweep:  # the same row for every member: the axis is there all the same
+        out = np.repeat(out[None], len(program.sweep_members()), axis=0)
+    return out
 
 
 # evaluate() runs a long 1-D ``k`` in pieces of this many steps written into one output array: the memory it needs

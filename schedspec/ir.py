@@ -23,6 +23,38 @@ from typing import Any, Union
 MAX_STEPS = 2**31 - 1  # k is an int32 count in torch/keras/optax; every boundary must fit
 
 
+def check_steps(k: Any) -> Any:
+    """``k`` (an int, a whole float, or an array or list of them) checked EXACTLY, before any cast, as update
+    indices in ``[0, 2**31-1]``; returns it as an int64 numpy array of the same shape.
+
+    Floats are compared in float64 (exact for float16/32/64: a float32 ``2**31`` is refused, where comparing in
+    float32 would round ``2**31 - 1`` up to it); Python ints of any size are compared as ints.
+
+    Raises:
+        ValueError: ``k must be an int or an array of ints, got bool`` (bools, strings, anything else),
+            ``k must be whole numbers (update indices)`` (a fraction, NaN, inf), ``k must be in [0, 2**31-1]``.
+    """
+    import numpy as np
+
+    try:
+        arr = np.asarray(k)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"k must be an int or an array of ints, got {type(k).__name__}") from None
+    if arr.dtype == object and arr.size and all(type(x) is int for x in arr.flat):  # an int beyond int64
+        raise ValueError(f"k must be in [0, 2**31-1] (got {min(arr.flat)}..{max(arr.flat)})")
+    if arr.dtype.kind == "f":
+        wide = arr.astype(np.float64) if arr.dtype.itemsize <= 8 else arr
+        if not np.all(np.isfinite(wide)) or not np.all(wide == np.floor(wide)):
+            raise ValueError("k must be whole numbers (update indices); got non-integer values")
+    elif arr.dtype.kind in "iu":
+        wide = arr
+    else:
+        raise ValueError(f"k must be an int or an array of ints, got {arr.dtype}")
+    if wide.size and (wide.min() < 0 or wide.max() > MAX_STEPS):
+        raise ValueError(f"k must be in [0, 2**31-1] (got {arr.min()}..{arr.max()})")
+    return wide.astype(np.int64)
+
+
 @dataclass(frozen=True)
 class Var:
     """A number var, e.g. ``$peak``."""

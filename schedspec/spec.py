@@ -83,14 +83,17 @@ class Spec:
                 found += _source.find_mappings(data, lambda k: k == kind, (name,))
         return found
 
-    def unsupported(self, kind: str, what: str, hparam: str | None = None) -> SpecError:
-        """A SpecError positioned at every node of IR kind ``kind`` (``ir.kind``) in the ``hparam`` schedule (every
-        schedule, groups included, when None): ``what`` says which target or feature lacks it. A node desugared from
-        a framework kind is positioned at that kind, and the message names the kind as written
-        (``torch.ReduceLROnPlateau``)."""
+    def unsupported(self, kind: str, what: str, hparam: str | None = None, groups: tuple = ()) -> SpecError:
+        """A SpecError positioned at every node of IR kind ``kind`` (``ir.kind``) in the ``hparam`` schedule and in
+        the ``hparam`` schedules of the parameter ``groups`` named (every schedule, groups included, when ``hparam``
+        is None): ``what`` says which target or feature lacks it. A node desugared from a framework kind is
+        positioned at that kind, and the message names the kind as written (``torch.ReduceLROnPlateau``)."""
         program = self.program
-        trees = [program.hparams[hparam]] if hparam is not None else [*program.hparams.values(),
-                                                                       *(n for g in program.groups.values() for n in g.values())]  # fmt: skip
+        if hparam is not None:
+            trees = [program.hparams[hparam], *(program.groups[g][hparam] for g in groups
+                                                 if hparam in program.groups.get(g, {}))]  # fmt: skip
+        else:
+            trees = [*program.hparams.values(), *(n for g in program.groups.values() for n in g.values())]
         paths = dict.fromkeys(n.path for n in ir.walk(tuple(trees)) if ir.kind(n) == kind and n.path)
         issues = []
         for p in paths:

@@ -158,68 +158,9 @@ def sgd_update(optimizer, params) -> list[float]:
 # held by a strict xfail of tests/test_faults.py that names its exact wrong and right values; the runs they would
 # fail are left out of the generated tests (and only those) until the fault is fixed: then the strict xfail fails,
 # and its entry here must go.
-def _kinds(x, kinds):
-    if isinstance(x, dict):
-        if x.get("kind") in kinds:
-            yield x
-        for v in x.values():
-            yield from _kinds(v, kinds)
-    elif isinstance(x, list):
-        for v in x:
-            yield from _kinds(v, kinds)
-
-
-PLATEAUS = ("plateau", "torch.ReduceLROnPlateau")
-
-
 def known_fault(doc: dict, target: str, f64: bool) -> str | None:
     """The known fault (a strict xfail of tests/test_faults.py) that running document ``doc`` on ``target`` (a
     name of tests/targets.py, or ``"invariants"`` for the fuzz invariants of tests/test_fuzz.py) would show, or
-    None. That run is then left out, and only that run."""
-    for m in _framework_kinds(doc):  # cut by `duration` at one of its own boundaries (a superset of them)
-        cut = str(m.get("duration")).removesuffix("st")
-        if m.get("duration") is not None and cut in {str(x) for x in _boundaries(m)}:
-            return "test_framework_kind_cut_at_its_own_boundary_holds_the_value_there: holds the value before it"
-    if target in ("to_optax", "emit_optax") and any(True for _ in _kinds(doc.get("groups"), PLATEAUS)):
-        return "test_group_plateau_refused_by_to_optax / _by_emit_optax: not refused"
+    None. That run is then left out, and only that run. None open today: every fault found is fixed and held by
+    a regression test of tests/test_faults.py or tests/test_guarantees.py."""
     return None
-
-
-def _framework_kinds(x):
-    if isinstance(x, dict):
-        if "." in str(x.get("kind", "")):
-            yield x
-        for v in x.values():
-            yield from _framework_kinds(v)
-    elif isinstance(x, list):
-        for v in x:
-            yield from _framework_kinds(v)
-
-
-def _boundaries(m) -> set:
-    """Every whole number in a framework kind's parameters, and the running sums of them (sgdr's restarts, a
-    warmup plus a decay): where its own phases may begin."""
-    ints = []
-
-    def walk(x):
-        if isinstance(x, dict):
-            for k, v in x.items():
-                if k != "duration":
-                    walk(k if isinstance(k, int) else None)
-                    walk(v)
-        elif isinstance(x, list):
-            for v in x:
-                walk(v)
-        elif isinstance(x, int) and not isinstance(x, bool):
-            ints.append(x)
-        elif isinstance(x, str) and x.removesuffix("st").isdigit():
-            ints.append(int(x.removesuffix("st")))
-
-    walk(m)
-    out = set(ints)
-    total = 0
-    for x in ints:
-        total += x
-        out.add(total)
-    out |= {a + b for a in ints for b in ints}
-    return out

@@ -522,6 +522,32 @@ def _neutral(draw, need_start: bool, may_be_open: bool):
     return draw(phase(need_start, may_be_open=may_be_open, depth=2))
 
 
+def own_boundaries(m) -> set:
+    """Every whole number in a framework kind's parameters, and the sums of them (sgdr's restarts, a warmup plus a
+    decay): where its own (desugared) phases may begin."""
+    ints = []
+
+    def walk(x):
+        if isinstance(x, dict):
+            for k, v in x.items():
+                if k != "duration":
+                    walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+        elif isinstance(x, int) and not isinstance(x, bool):
+            ints.append(x)
+        elif isinstance(x, str) and x.removesuffix("st").isdigit():
+            ints.append(int(x.removesuffix("st")))
+
+    walk(m)
+    out, running = set(ints), 0
+    for x in ints:
+        running += x
+        out.add(running)
+    return out | {a + b for a in ints for b in ints}
+
+
 @st.composite
 def any_phase(draw, ctx: _Ctx, need_start: bool, may_be_open: bool = False, depth: int = 0,
               in_repeat: bool = False):  # fmt: skip
@@ -555,7 +581,10 @@ def any_phase(draw, ctx: _Ctx, need_start: bool, may_be_open: bool = False, dept
             m = _keras(draw, name, ctx) if cat == "keras" else _optax(draw, name)
         ctx.features.add(name)
         if not may_be_open or draw(st.booleans()):
-            m["duration"] = draw(small)
+            own = sorted(b for b in own_boundaries(m) if 1 <= b <= 60)
+            # often exactly at one of its own boundaries (a restart, a milestone), where the cut must hold the
+            # framework's value at that step
+            m["duration"] = draw(st.sampled_from(own)) if own and draw(st.booleans()) else draw(small)
         return m
     if cat == "cycle":
         m = {"kind": "polynomial", "cycle": True, "duration": draw(st.integers(1, 20))}
@@ -676,8 +705,9 @@ def _schedules(doc):
 
 
 def _latest_begin(probe, node) -> int:
-    """An upper bound of where the last phase anywhere in ``node`` begins, a framework kind's own (desugared)
-    phases included (bounded by the sum of its numbers): `total` must come after it."""
+    """An upper bound of where the last phase anywhere in ``node`` begins: `total` must come after it. A framework
+    kind's own (desugared) phases may begin after `total` (the framework runs them; only where the user's phases
+    begin is checked), so a framework kind counts as one phase beginning where it begins."""
     if isinstance(node, list):
         out = 0
         for i, item in enumerate(node):
@@ -688,22 +718,11 @@ def _latest_begin(probe, node) -> int:
     if not isinstance(node, dict):
         return 0
     if "." in node.get("kind", ""):
-        return int(sum(_numbers(node)))
+        return 0
     if "of" in node:
         parts = node["of"] if node["kind"] in ("product", "sum") else [node["of"]]
         return max(_latest_begin(probe, p) for p in parts)
     return 0
-
-
-def _numbers(x):
-    if isinstance(x, dict):
-        for v in x.values():
-            yield from _numbers(v)
-    elif isinstance(x, list):
-        for v in x:
-            yield from _numbers(v)
-    elif isinstance(x, (int, float)) and not isinstance(x, bool):
-        yield abs(x)
 
 
 @st.composite

@@ -27,7 +27,7 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
 
 import schedspec  # noqa: E402
 
@@ -314,7 +314,10 @@ def test_jax_schedules_jit_and_vmap(target, tmp_path):
     ref = reference(spec, ks, None)
     assert_f32(np.asarray(jax.jit(jax.vmap(fn))(ks)), ref, "jit(vmap)")
     assert_f32(np.asarray(jax.vmap(jax.jit(fn))(ks)), ref, "vmap(jit)")
-    assert float(fn(-5)) == float(fn(0))  # a negative count is clamped to 0, as in schedspec.evaluate
+    # a concrete negative count is refused, as schedspec.evaluate refuses it; a traced one is clamped to 0
+    with pytest.raises(ValueError, match=r"k must be in \[0, 2\*\*31-1\]"):
+        fn(-5)
+    assert float(jax.jit(fn)(-5)) == float(fn(0))
 
 
 # ------------------------------------------------------------------------------------------------ every kind
@@ -559,7 +562,14 @@ def check_plateau(target: str, spec, vars, tmp_path: Path) -> None:
 )
 @given(data=random_specs())
 def test_random_specs(data, tmp_path):
-    spec = schedspec.load(data)
+    try:
+        spec = schedspec.load(data)
+    except schedspec.SpecError as err:
+        # a drawn growth (gamma > 1, a product of growths) may overflow float32 and be refused (README "Limits",
+        # tested in its own right): not this test's subject, so it cannot make the test error; any other refusal
+        # of a generated spec still fails it
+        assume(not all("overflows float32" in issue.message for issue in err.issues))
+        raise
     for target in TARGETS:
         check_target(target, spec, None, tmp_path, native="auto")
 
@@ -627,8 +637,9 @@ def test_strings_from_the_spec_never_become_code(target, tmp_path, monkeypatch):
              "jax": {"schedule"}}[target]  # fmt: skip
     backend = {"torch": "MathXP", "keras": "KerasXP", "optax": "JaxXP", "jax": "JaxXP"}[target]
     # torch: the fixed scheduler code (schedspec/_emit/_torch.py) and the copied param-group rule
+    # keras/optax/jax: the fixed check of a concrete step (schedspec/_emit/__init__.py _STEP_CHECK)
     fixed_functions = ({"_plan", "_refuse", "_as_epoch", "_whole", "lr_ratios", "reference_lr", "lr_scales"}
-                       if target == "torch" else set())  # fmt: skip
+                       if target == "torch" else {"_checked"})  # fmt: skip
     fixed_constants = {"_FINGERPRINT", "_STATE"} if target == "torch" else set()
     assert top[0] == ("Docstring", "")
     imports = {n for k, n in top if k.startswith("Import")}

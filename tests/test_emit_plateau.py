@@ -265,7 +265,9 @@ def test_emitted_jax_matches_evaluate_jit_vmap_and_errors(tmp_path):
         mod.schedule(0, metrics={"val_los": [1.0]})
     with pytest.raises(ValueError, match="1-D"):
         mod.schedule(0, metrics={"val_loss": 1.0})
-    assert float(mod.schedule(-5, metrics=m)) == float(mod.schedule(0, metrics=m))
+    with pytest.raises(ValueError, match=r"k must be in \[0, 2\*\*31-1\]"):  # concrete: refused, as evaluate
+        mod.schedule(-5, metrics=m)
+    assert float(jitted(-5, jnp.asarray(COMPOSED_METRICS))) == float(mod.schedule(0, metrics=m))  # traced: clamped
 
 
 def test_emitted_jax_epoch_spec_counts_optimizer_steps(tmp_path):

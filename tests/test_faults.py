@@ -58,20 +58,21 @@ groups:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="a plateau inside a group: to_optax(spec, group='head') builds (right: a "
-                   "SpecError pointing to adapters.optax.inject, as for a document plateau) and raises at call time "
-                   "'pass metrics={...}', which an optax schedule cannot take")  # fmt: skip
 def test_group_plateau_refused_by_to_optax():
+    """Regression (found by the generated documents): a plateau inside a group was not refused by
+    to_optax(spec, group='head'): it built, and raised at call time 'pass metrics={...}', which an optax schedule
+    cannot take. Right: a SpecError positioned at the group's plateau, pointing to adapters.optax.inject, as for a
+    document plateau."""
     spec = _load(GROUP_PLATEAU)
     with pytest.raises(schedspec.SpecError, match="not supported by to_optax.*inject"):
         schedspec.to_optax(spec, group="head")
 
 
-@pytest.mark.xfail(strict=True, reason="a plateau inside a group: `compile --to optax` exits 0 and the module's "
-                   "build_schedule('head') raises 'ValueError: dictionary update sequence element #0 has length 1; "
-                   "2 is required' (right: refused, positioned, naming adapters.optax.inject, as a document "
-                   "plateau is)")  # fmt: skip
 def test_group_plateau_refused_by_emit_optax():
+    """Regression (found by the generated documents): a plateau inside a group was not refused by `compile --to
+    optax`: it exited 0 and the module's build_schedule('head') raised 'ValueError: dictionary update sequence
+    element #0 has length 1; 2 is required'. Right: refused, positioned at the group's plateau, naming
+    adapters.optax.inject, as a document plateau is."""
     spec = _load(GROUP_PLATEAU)
     with pytest.raises(schedspec.SpecError) as info:
         schedspec.emit(spec, "optax")
@@ -92,14 +93,13 @@ def test_native_plateau_refusal_is_positioned(target):
     assert "torch.ReduceLROnPlateau" in issue.message
 
 
-@pytest.mark.xfail(strict=True, reason="a framework kind whose desugared (internal) phase begins after `total` is "
-                   "refused: total 3 with {kind: torch.ConstantLR, lr: 0.1, factor: 0.1, total_iters: 4} is "
-                   "'torch.ConstantLR (in its neutral form): this phase begins at step 4, after `total`' though the "
-                   "user's only phase begins at 0 and torch runs it (0.01 at k = 0, 1, 2); torch.LinearLR with "
-                   "total_iters 4 loads; so do both with a literal lr and `duration: 1` (with `lr: $v` ConstantLR is "
-                   "refused again). Right: it loads, values 0.01")  # fmt: skip
 @pytest.mark.parametrize("kind", ["torch.ConstantLR", "torch.SequentialLR", "optax.linear_schedule"])
 def test_framework_kind_with_internal_boundary_after_total_loads(kind):
+    """Regression (found by the generated documents): a framework kind whose desugared (internal) phase begins
+    after `total` was refused: total 3 with {kind: torch.ConstantLR, lr: 0.1, factor: 0.1, total_iters: 4} was
+    'torch.ConstantLR (in its neutral form): this phase begins at step 4, after `total`' though the user's only
+    phase begins at 0 and torch runs it. Right: it loads, 0.01 at k = 0, 1, 2 (only the user's phases are checked
+    against `total`)."""
     body = {
         "torch.ConstantLR": "{kind: torch.ConstantLR, lr: 0.1, factor: 0.1, total_iters: 4}",
         "torch.SequentialLR": "{kind: torch.SequentialLR, lr: 0.1, schedulers: [{kind: torch.ConstantLR, factor: 0.1, "
@@ -112,14 +112,18 @@ def test_framework_kind_with_internal_boundary_after_total_loads(kind):
 
 
 # ------------------------------------------------------------------------------------------------ sweep axis
-@pytest.mark.xfail(strict=True, reason="README: 'With sweep lists in vars the result has a leading axis over the "
-                   "cartesian product'; evaluating a schedule that uses no sweep var of the spec (lr, when only "
-                   "momentum sweeps) returns shape (2,) (right: (2, 2), one row per member), so a caller cannot index "
-                   "the members alike for every hyperparameter")  # fmt: skip
 def test_evaluate_sweep_axis_always():
+    """Regression (found by the generated documents): evaluating a schedule that uses no sweep var of the spec (lr,
+    when only momentum sweeps) returned shape (2,), so a caller could not index the members alike for every
+    hyperparameter. Right (README 'evaluate'): (2, 2), one equal row per member; to_jax stays one member's function
+    and needs no var the schedule does not use."""
     spec = _load("lr: 0.1\nmomentum: {kind: constant, value: $m}\nvars: {m: [0.8, 0.9]}\n")
     assert schedspec.evaluate(spec, [0, 1], hparam="momentum").shape == (2, 2)
-    assert schedspec.evaluate(spec, [0, 1]).shape == (2, 2)
+    got = schedspec.evaluate(spec, [0, 1])
+    assert got.shape == (2, 2) and (got == np.float32(0.1)).all()
+    assert schedspec.evaluate(spec, 5).shape == (2,)
+    assert schedspec.evaluate(spec, [0, 1], vars={"m": 0.5}).shape == (2,)  # a member picked: no sweep left
+    assert float(schedspec.to_jax(spec)(3)) == pytest.approx(0.1)
 
 
 # ------------------------------------------------------------------------------------------------ cancellation
@@ -152,16 +156,6 @@ def test_cyclic_polynomial_near_int32_max_in_float32(power):
 
 
 # ------------------------------------------------------------------------------------------------ cuts
-@pytest.mark.xfail(strict=True, reason="a framework kind cut by `duration` exactly at one of its own boundaries (a "
-                   "restart, a milestone of a desugared sequence) holds the value before the boundary, where every "
-                   "node holds its value at its duration (README 'Hold after the end'; the framework's value at that "
-                   "step): torch.CosineAnnealingWarmRestarts {lr: 0.001, T_0: 2, duration: 2} gives 0.0 at k >= 2 "
-                   "(right: 0.001; cut at its second restart, duration 4, it holds 0.001), torch.ConstantLR {lr: "
-                   "0.001, factor: 0.1, total_iters: 1, duration: 1} gives 0.0001 (right: 0.001), "
-                   "torch.SequentialLR milestone 2 cut at 2 gives 0.0005 (right: 0.0001), optax.join_schedules "
-                   "boundary 2 cut at 2 gives 0.001 (right: 0.0001), the same for keras.CosineDecayRestarts and "
-                   "optax.sgdr_schedule; a neutral repeat or clip window cut there, step, multistep and "
-                   "keras.PiecewiseConstantDecay hold the value at their duration")  # fmt: skip
 @pytest.mark.parametrize("body, k, want", [
     ("{kind: torch.CosineAnnealingWarmRestarts, lr: 0.001, T_0: 2, duration: 2}", [2, 3], 0.001),
     ("{kind: keras.CosineDecayRestarts, initial_learning_rate: 0.001, first_decay_steps: 2, duration: 2}", [2, 3],
@@ -175,6 +169,13 @@ def test_cyclic_polynomial_near_int32_max_in_float32(power):
      "{kind: optax.constant_schedule, value: 0.0001}], boundaries: [2], duration: 2}", [2, 3], 0.0001),
 ], ids=["torch-restart", "keras-restart", "optax-restart", "torch-ConstantLR", "torch-SequentialLR", "optax-join"])
 def test_framework_kind_cut_at_its_own_boundary_holds_the_value_there(body, k, want):
+    """Regression (found by the generated documents): a framework kind cut by `duration` exactly at one of its own
+    boundaries (a restart, a milestone of a desugared sequence) held the value before the boundary:
+    torch.CosineAnnealingWarmRestarts {lr: 0.001, T_0: 2, duration: 2} gave 0.0 at k >= 2, torch.ConstantLR
+    {total_iters: 1, duration: 1} 0.0001, torch.SequentialLR milestone 2 cut at 2 0.0005, optax.join_schedules
+    boundary 2 cut at 2 0.001; the same for keras.CosineDecayRestarts and optax.sgdr_schedule. Right: every node
+    holds its value AT its duration (the framework's value at that step), as the neutral repeat and clip window
+    do (README 'Every node holds its final value after its end')."""
     spec = _load(f"lr: {body}\n")
     np.testing.assert_allclose(schedspec.evaluate(spec, k, dtype="float64"), [want] * len(k), rtol=1e-12)
 

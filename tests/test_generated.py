@@ -114,8 +114,9 @@ def test_documents_evaluate_matches_reference(case):
             if known_fault(case.doc, "evaluate", dtype == "float64"):
                 continue
             got = schedspec.evaluate(spec, ref.units, hparam=h, group=g, metrics=ref.metrics, dtype=dtype)
-            # a schedule that uses no sweep var comes without the sweep axis (test_evaluate_sweep_axis_always)
-            rows = got if got.ndim == 2 else [got] * len(ref.members)
+            # a sweep axis whenever the spec sweeps (test_evaluate_sweep_axis_always), none otherwise
+            assert got.ndim == (2 if spec.program.sweep_vars else 1), (got.shape, case.doc)
+            rows = got if got.ndim == 2 else [got]
             assert len(rows) == len(ref.members)
             for row, member in zip(rows, ref.members):
                 want = ref.values(h, g, member, ref.units)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import io
 import itertools
 import math
@@ -86,24 +87,97 @@ def test_evaluate_takes_every_int_k_in_range(dtype):
         np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == "float32" else 1e-15, err_msg=repr(k))
 
 
-@pytest.mark.xfail(strict=True, reason="a float32 k of 2**31 (2147483648.0) passes evaluate's range check (compared "
-                   "in float32, 2**31 - 1 rounds to 2**31), is cast to int32 -2**31 with a RuntimeWarning and gives "
-                   "0.1, the value at a negative k (right: ValueError 'k must be in [0, 2**31-1]')")  # fmt: skip
 @pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")
 def test_evaluate_refuses_a_float32_k_of_2_31():
+    """Regression (issue 14): a float32 k of 2**31 (2147483648.0) passed evaluate's range check (compared in
+    float32, 2**31 - 1 rounds to 2**31), was cast to int32 -2**31 with a RuntimeWarning and gave 0.1, the value at
+    a negative k. Right: ValueError 'k must be in [0, 2**31-1]' (k is checked exactly, before any cast)."""
     with pytest.raises(ValueError, match=r"k must be in \[0, 2\*\*31-1\]"):
         schedspec.evaluate(STEP, np.array([2.0**31], np.float32))
 
 
-@pytest.mark.xfail(strict=True, reason="to_jax(spec)(k) with a concrete k computes silently where evaluate refuses: "
-                   "k = -1 gives 0.1, k = 1.5 gives 0.1, k = True gives 0.1, k = [0, 2**31] gives [0.1, 0.1] (k "
-                   "wrapped to -2**31); right: the same ValueError as evaluate (under jit k is traced and cannot be "
-                   "checked)")  # fmt: skip
 @pytest.mark.parametrize("what", ["negative", "1.5", "True", "2**31 in an int64 array"])
 def test_to_jax_refuses_a_concrete_k_out_of_range_or_not_whole(what):
+    """Regression (issue 14): to_jax(spec)(k) with a concrete k computed silently where evaluate refuses: k = -1
+    gave 0.1, k = 1.5 gave 0.1, k = True gave 0.1, k = [0, 2**31] gave [0.1, 0.1] (k wrapped to -2**31). Right: the
+    same ValueError as evaluate (under jit k is traced and cannot be checked)."""
     k, message = BAD_K[what]
     with pytest.raises(ValueError, match=message):
         schedspec.to_jax(STEP)(k)
+
+
+# every path that takes a concrete k (README "Evaluate": every one checks it exactly, as evaluate does)
+EPOCH_STEP = {**STEP, "interval": "epoch", "steps_per_epoch": 3}
+
+
+def _k_paths():
+    import torch
+
+    def torch_lr_at(k):
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+        return schedspec.to_torch(STEP, opt).lr_at(k)
+
+    return {
+        "evaluate float32": lambda k: schedspec.evaluate(STEP, k),
+        "evaluate float64": lambda k: schedspec.evaluate(STEP, k, dtype="float64"),
+        "to_jax float32": lambda k: schedspec.to_jax(STEP)(k),
+        "to_jax float64": lambda k: schedspec.to_jax(STEP, dtype="float64")(k),
+        "to_optax": lambda k: schedspec.to_optax(STEP)(k),
+        "to_optax per epoch": lambda k: schedspec.to_optax(EPOCH_STEP)(k),
+        "to_keras": lambda k: schedspec.to_keras(STEP)(k),
+        "to_torch lr_at": torch_lr_at,
+        "emitted jax": _emitted("jax"),
+        "emitted optax": _emitted("optax"),
+        "emitted keras": _emitted("keras"),
+    }
+
+
+@functools.cache
+def _emitted(target: str):
+    """The schedule of the module `schedspec compile --to TARGET` writes for STEP (executed once)."""
+    namespace: dict = {}
+    exec(compile(schedspec.emit(STEP, target), f"emitted_{target}.py", "exec"), namespace)  # noqa: S102
+    return namespace["schedule"] if target == "jax" else namespace["build_schedule"]()
+
+
+K_PATHS = ["evaluate float32", "evaluate float64", "to_jax float32", "to_jax float64", "to_optax",
+           "to_optax per epoch", "to_keras", "to_torch lr_at", "emitted jax", "emitted optax", "emitted keras"]  # fmt: skip
+SCALAR_ONLY = {"to_torch lr_at"}
+FLOAT32_2_31 = np.float32(2.0**31)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")
+@pytest.mark.parametrize("what", [*BAD_K, "float32 2**31", "float32 2**31 in an array", "2**70"])
+@pytest.mark.parametrize("path", K_PATHS)
+def test_every_path_refuses_a_concrete_k_out_of_range_or_not_whole(path, what):
+    """The kind of the two faults above, as a matrix: every path that takes a concrete k refuses, with evaluate's
+    message, every k that is not a whole number in [0, 2**31-1] (checked exactly, before any cast)."""
+    k, message = {"float32 2**31": (FLOAT32_2_31, r"k must be in \[0, 2\*\*31-1\]"),
+                  "float32 2**31 in an array": (np.array([0, FLOAT32_2_31]), r"k must be in \[0, 2\*\*31-1\]"),
+                  "2**70": (2**70, r"k must be in \[0, 2\*\*31-1\]")}.get(what) or BAD_K[what]  # fmt: skip
+    if path in SCALAR_ONLY and np.ndim(k):
+        message = "one update index|" + message
+    with pytest.raises(ValueError, match=message):
+        _k_paths()[path](k)
+
+
+@pytest.mark.parametrize("path", K_PATHS)
+def test_every_path_takes_the_edges_of_the_k_range(path):
+    """0 and 2**31 - 1 (an int, a float32 just below 2**31, a whole float) are values on every path."""
+    fn = _k_paths()[path]
+    assert float(np.asarray(fn(0)).ravel()[0]) == pytest.approx(0.1, rel=1e-7)
+    assert float(np.asarray(fn(2**31 - 1)).ravel()[0]) == 0.0
+    assert float(np.asarray(fn(np.float32(2.0**31 - 128))).ravel()[0]) == 0.0
+    assert float(np.asarray(fn(5.0)).ravel()[0]) == pytest.approx(0.1 * 0.5 ** (5 // 2 if "epoch" not in path else 0),
+                                                                  rel=1e-7)
+
+
+def test_to_jax_under_jit_takes_a_traced_k():
+    """Under jit k is traced and cannot be checked (README): it computes, clamped below at 0."""
+    import jax
+
+    fn = jax.jit(schedspec.to_jax(STEP))
+    assert float(fn(4)) == pytest.approx(0.025, rel=1e-7) and float(fn(-1)) == pytest.approx(0.1, rel=1e-7)
 
 
 def test_to_jax_takes_int32_max():
@@ -223,6 +297,45 @@ TABLE_SPECS = {
                {"kind": "sum", "of": [{"kind": "constant", "value": 0.01, "duration": 6},
                                       {"kind": "linear", "start": 0.0, "end": 0.2, "duration": 6}]}]},
 }  # fmt: skip
+
+
+LONG_REPEATS = {  # (body, the steps where the reference attains min and max)
+    "2e6 cycles of a 1000-step cosine (2e9 steps)": (
+        {"kind": "repeat", "times": 2000000, "of": {"kind": "cosine", "start": 0.001, "end": 0.0, "duration": 1000}},
+        2 * 10**9, 0),
+    "1000 decaying cycles": (
+        {"kind": "repeat", "times": 1000, "decay": 0.999,
+         "of": {"kind": "cosine", "start": 0.001, "end": 0.0005, "duration": 1000}}, 10**6, 0),
+    "2e6 cycles of a warmup and a cosine": (
+        {"kind": "repeat", "times": 2000000, "of": [{"kind": "linear", "start": 0.0002, "end": 0.001, "duration": 100},
+                                                    {"kind": "cosine", "end": 0.0001, "duration": 900}]},
+        2 * 10**9, 100),  # the min is the end held after the last cycle (below the 0.0002 each cycle starts at)
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(LONG_REPEATS))
+def test_check_of_a_long_repeat_is_closed_form(name, tmp_path, monkeypatch):
+    """`check`'s min/max of a repeat of up to 2e9 steps is its body's, found in closed form (issue 13): the right
+    values (from the reference, at the steps where they are attained), and a bounded number of steps evaluated
+    (counted at the range analysis' evaluation hook, load's overflow check included), never one per step."""
+    from schedspec import _range
+
+    body, at_min, at_max = LONG_REPEATS[name]
+    doc = {"schedspec": 1, "lr": body}
+    ref = ref_schedule(doc)
+    evaluated = []
+    original = _range.evaluate
+
+    def counting(node, t, *args, **kw):
+        evaluated.append(len(t))
+        return original(node, t, *args, **kw)
+
+    monkeypatch.setattr(_range, "evaluate", counting)
+    rc, out, err = cli("check", write(tmp_path, doc))
+    assert rc == 0, err
+    end = ref.duration
+    assert f"    min {_g(ref.value(at_min))}  max {_g(ref.value(at_max))}  (over steps 0..{end})" in out, out
+    assert 0 < sum(evaluated) <= 1000, (sum(evaluated), end)
 
 
 def table_of(out: str, hparam: str = "lr") -> list[str]:

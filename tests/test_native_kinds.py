@@ -11,6 +11,7 @@ messages (the framework's own names and rules).
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 
@@ -21,6 +22,12 @@ import pytest  # noqa: E402
 
 import schedspec  # noqa: E402
 from schedspec import SpecError, ir  # noqa: E402
+from schedspec.evaluator import evaluate_numpy  # noqa: E402
+
+try:  # tests/ as a package or as a rootdir on sys.path
+    from .strategies import own_boundaries
+except ImportError:
+    from strategies import own_boundaries
 
 torch = pytest.importorskip("torch")
 keras = pytest.importorskip("keras")
@@ -834,3 +841,42 @@ def st_bool():
     from hypothesis import strategies as st
 
     return st.booleans()
+
+
+# ------------------------------------------------------------------------------------------------ cuts
+def _own_cuts(params: dict, n: int) -> list[int]:
+    """Up to 6 of a framework kind's own boundaries in [1, n - 2] (every whole number in its parameters and the
+    sums of them: restarts, milestones, a warmup plus a decay), spread over the range."""
+    own = sorted(b for b in own_boundaries(params) if 1 <= b <= n - 2)
+    return own if len(own) <= 6 else [own[round(i * (len(own) - 1) / 5)] for i in range(6)]
+
+
+def _native_cases():
+    for fw, table in (("torch", TORCH), ("keras", KERAS), ("optax", OPTAX)):
+        for name, (_, params, n) in table.items():
+            for b in _own_cuts(params, n):
+                yield pytest.param(fw, name, b, id=f"{fw}-{name}-cut{b}")
+
+
+@functools.cache
+def _native_ref(fw: str, name: str) -> np.ndarray:
+    make, _, n = {"torch": TORCH, "keras": KERAS, "optax": OPTAX}[fw][name]
+    return torch_values(make, n) if fw == "torch" else fn_values(make, n)
+
+
+@pytest.mark.parametrize("fw, name, cut", list(_native_cases()))
+def test_native_kind_cut_by_duration_holds_the_native_value_at_the_cut(fw, name, cut):
+    """Every framework kind cut by `duration` at each of its own boundaries (and at other whole numbers of its
+    parameters) holds, from the cut on, the native object's value AT the cut step (every node holds its value at
+    its duration), and equals it before. The kind of the fault test_faults.py::
+    test_framework_kind_cut_at_its_own_boundary_holds_the_value_there held (the value before the boundary)."""
+    _, params, _ = {"torch": TORCH, "keras": KERAS, "optax": OPTAX}[fw][name]
+    cls = name.split()[0]
+    node = {"kind": f"{fw}.{cls}", **params, "duration": cut}
+    if fw == "torch" and cls != "CyclicLR":
+        node["lr"] = P
+    ref = _native_ref(fw, name)
+    ks = np.r_[np.arange(cut + 1), cut + 1, cut + 7, 2**31 - 1]
+    want = ref[np.minimum(ks, cut)]
+    got = evaluate_numpy(schedspec.load({"schedspec": 1, "lr": node}), ks)
+    (assert_f64 if fw == "torch" else assert_f32)(got, want, f"{name} cut at {cut}")

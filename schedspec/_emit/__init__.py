@@ -97,7 +97,8 @@ def _bind(spec, hparam: str, target: str):
     """The bound program and the hparam's node, or a SpecError naming what stops the emission."""
     res = resolve(spec, hparam, None, target, counts_steps=target != "torch", entry=f"`schedspec compile --to {target}`",
                   metrics_ok=target not in _PLATEAU_HINTS, plateau_hint=_PLATEAU_HINTS.get(target, ""),
-                  groups_ok=target != "keras")  # fmt: skip
+                  groups_ok=target != "keras",
+                  groups=target in _GROUP_TARGETS)  # fmt: skip
     if target in _GROUP_TARGETS and res.bound.groups:
 
         bound_group_schedules(res.spec, f"`schedspec compile --to {target}`")  # a group's sweep var: one member
@@ -281,6 +282,30 @@ def _imports(target: str, stdlib: set[str]) -> list[str]:
     return [*first, "import jax.numpy as jnp"]
 
 
+# emitted into every keras/optax/jax module: a concrete step is checked exactly, as schedspec.evaluate checks k
+_STEP_CHECK = [
+    "def _checked(step):",
+    '    """A concrete ``step`` (a Python number or list, a numpy array) checked exactly, before any cast, as',
+    "    schedspec.evaluate checks k: a whole number in [0, 2**31-1], not a bool (a ValueError otherwise). A traced",
+    '    step (jit, vmap) or a tensor or variable (the optimizer\'s count) cannot be checked here: returned as is."""',
+    "    if not isinstance(step, (int, float, str, list, tuple)) and type(step).__module__ != \"numpy\":",
+    "        return step",
+    "    import numpy as np",
+    "",
+    "    a = np.asarray(step)",
+    "    if a.dtype == object and a.size and all(type(x) is int for x in a.flat):  # an int beyond int64",
+    '        raise ValueError(f"k must be in [0, 2**31-1] (got {min(a.flat)}..{max(a.flat)})")',
+    "    if a.dtype.kind not in \"iuf\":",
+    '        raise ValueError(f"k must be an int or an array of ints, got {a.dtype}")',
+    "    w = a.astype(np.float64) if a.dtype.kind == \"f\" else a",
+    "    if a.dtype.kind == \"f\" and not (np.isfinite(w).all() and (w == np.floor(w)).all()):",
+    '        raise ValueError("k must be whole numbers (update indices); got non-integer values")',
+    "    if w.size and (w.min() < 0 or w.max() > 2147483647):",
+    '        raise ValueError(f"k must be in [0, 2**31-1] (got {a.min()}..{a.max()})")',
+    "    return w.astype(np.int64)",
+]
+
+
 # emitted into the jax plateau entry point (torch: ._torch): `metrics` names must be monitored by a plateau
 _UNKNOWN_METRIC_CHECK = [
     "    metrics = dict(metrics or {})",
@@ -330,7 +355,7 @@ def _jax_plateau_entry(epoch: list[str], unit: str) -> list[list[str]]:
             "    a report not given is NaN; with a concrete ``step``, too few reports raise a ValueError.",
             '    """',
             "    xp = JaxXP()",
-            "    k = jnp.maximum(jnp.asarray(step), 0)",
+            "    k = jnp.maximum(jnp.asarray(_checked(step)), 0)",
             *epoch,
             "    reports, counts = _inputs(xp, metrics, k)",
             "    return xp.out(_value(xp, k, _plateaus(xp, reports, counts)), k)",
@@ -361,7 +386,7 @@ def _entry(target: str, bound, hparam: str, fingerprint: str, sites: list | None
                 "",
                 "    def __call__(self, step):",
                 "        xp = KerasXP()",
-                '        k = ops.maximum(ops.cast(step, "int32"), 0)',
+                '        k = ops.maximum(ops.cast(_checked(step), "int32"), 0)',
                 *(["    " + e for e in epoch]),
                 "        return xp.out(_value(xp, k), k)",
                 "",
@@ -379,7 +404,7 @@ def _entry(target: str, bound, hparam: str, fingerprint: str, sites: list | None
             "def schedule(step):",
             '    """The value for update ``step`` (an int or an int array, 0-based); pure jax.numpy."""',
             "    xp = JaxXP()",
-            "    k = jnp.maximum(jnp.asarray(step), 0)",
+            "    k = jnp.maximum(jnp.asarray(_checked(step)), 0)",
             *epoch,
             "    return xp.out(_value(xp, k), k)",
         ]
@@ -470,7 +495,7 @@ def _groups_entry(target: str, bound, hparam: str, gens: list, ns_of: dict[str, 
                 '    """',
                 "    value = _root(group)",
                 "    xp = JaxXP()",
-                "    k = jnp.maximum(jnp.asarray(step), 0)",
+                "    k = jnp.maximum(jnp.asarray(_checked(step)), 0)",
                 *epoch,
                 "    return xp.out(value(xp, k), k)",
             ]
@@ -522,7 +547,7 @@ def _groups_entry(target: str, bound, hparam: str, gens: list, ns_of: dict[str, 
                 '    """',
                 "    value, plateaus, waiting, monitored = _root(group)",
                 "    xp = JaxXP()",
-                "    k = jnp.maximum(jnp.asarray(step), 0)",
+                "    k = jnp.maximum(jnp.asarray(_checked(step)), 0)",
                 *epoch,
                 "    reports, counts = _inputs(xp, metrics, k, waiting, monitored)",
                 "    if plateaus is None:",
@@ -598,7 +623,7 @@ def _module(spec, bound, node, hparam: str, target: str) -> str:
             if gen.constants:
                 blocks.append([line for c in gen.constants for line in c])
             blocks += gen.functions
-        blocks += _groups_entry(target, bound, hparam, gens, ns_of)
+        blocks += [_STEP_CHECK, *_groups_entry(target, bound, hparam, gens, ns_of)]
     else:
         unit = "epoch" if bound.interval == "epoch" else "step"
         gen = _codegen.generate(node, scalar=False, label=hparam, unit=unit)
@@ -609,7 +634,7 @@ def _module(spec, bound, node, hparam: str, target: str) -> str:
         if gen.constants:
             blocks.append([line for c in gen.constants for line in c])
         blocks += gen.functions
-        blocks += _entry(target, bound, hparam, fingerprint, sites)
+        blocks += [_STEP_CHECK, *_entry(target, bound, hparam, fingerprint, sites)]
     head = _header(spec, bound, hparam, target, fingerprint, sites)
     doc = (
         f'"""The `{hparam}` schedule of the spec named in the header, for {target}; emitted by schedspec."""'

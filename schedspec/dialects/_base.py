@@ -265,13 +265,21 @@ def window(cx: Cx, d: Any, span: int | None, why: str) -> Any:
     duration: ...}`` (which holds the carried final value); a never-ending phase gets ``duration: span``; the first
     cycle of a ``repeat`` is its ``of``; a ``linear`` cut inside its ramp ends at its value there; any other curve
     cut inside itself is wrapped in ``{kind: clip, of: ..., duration: span}`` (a clip without bounds is a window).
+    From ``span`` on the result holds the value ``d`` has AT ``span`` (every node holds its value at its duration):
+    cut exactly where a phase of a sequence ends, the next phase's first value (a window over both); cut exactly
+    at a restart of a ``repeat``, the restart's value (the repeat itself, with ``duration: span``).
     """
     if span is None:
         return d
     if isinstance(d, list):
         out, used = [], 0
-        for p in d:
+        for i, p in enumerate(d):
             n = length(cx, p, why)
+            if n is not None and used + n == span and i + 1 < len(d):
+                # cut exactly where the next phase begins: the value held from `span` on is the framework's value
+                # at `span`, the next phase's first value (a window over both phases, the next one cut to 1 step)
+                nxt = window(cx, d[i + 1], 1, why)
+                return [N("clip", of=out + [p] + (nxt if isinstance(nxt, list) else [nxt]), duration=span)]
             if n is None or used + n >= span:
                 cut = window(cx, p, span - used, why)
                 return out + (cut if isinstance(cut, list) else [cut])
@@ -286,7 +294,8 @@ def window(cx: Cx, d: Any, span: int | None, why: str) -> Any:
         return N("constant", value=d, duration=span)
     if kind == "repeat" and not d.get("times"):
         period = length(cx, d["of"], why)
-        if period is not None and span <= period:  # only the first cycle is used: it is `of` itself
+        # only the first cycle is used: it is `of` itself (cut at the period, it holds the restart's value)
+        if period is not None and span < period:
             return window(cx, d["of"], span, why)
     if kind == "linear" and not is_var(d["start"]) and not is_var(d["end"]):
         end = d["start"] + (d["end"] - d["start"]) * span / n

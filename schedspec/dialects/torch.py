@@ -483,11 +483,13 @@ class TorchSequentialLR(_Torch):
                              "optimizer's initial_lr to its base_lr, and the later schedulers restart from that: give "
                              f"the SequentialLR lr = base_lr ({child.base_lr}), or put CyclicLR later")  # fmt: skip
             begin = begins[i]
-            if span is not None and begin >= span:
+            if span is not None and begin > span:
                 break
             end = begins[i + 1] if i + 1 < n else None
+            # cut at `span`, the value held from there on is the value at `span` (a scheduler beginning there
+            # gives it): the schedulers run to `span + 1` and the caller's window cuts them at `span`
             if span is not None:
-                end = span if end is None else min(end, span)
+                end = span + 1 if end is None else min(end, span + 1)
             child_span = None if end is None else end - begin
             if child_span == 0:
                 continue
@@ -506,8 +508,9 @@ class TorchSequentialLR(_Torch):
                 if held is None or first is None or not math.isclose(held, first, rel_tol=1e-12, abs_tol=0.0):
                     restarted.append((i, child.kind, held, first))
             natural = length(sub, data, "it is cut at a milestone")
-            if child_span is not None and natural is not None and natural > child_span:
-                sub.note(f"cut at step {end} before its own end (step {begin + natural}): torch switches "
+            cut = end if span is None or end is None else min(end, span)
+            if child_span is not None and natural is not None and natural > cut - begin and cut > begin:
+                sub.note(f"cut at step {cut} before its own end (step {begin + natural}): torch switches "
                          "schedulers at the milestone whatever the value")  # fmt: skip
             data = window(sub, data, child_span, "it is cut at a milestone")
             parts.extend(data if isinstance(data, list) else [data])

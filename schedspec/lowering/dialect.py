@@ -62,7 +62,11 @@ def lower_framework_kind(lw: Any, m: FrameworkKind, path: tuple, carry: Any, rem
         return None
     lw.desugared[path] = data
     n_issues, n_warnings = len(lw.issues), len(lw.warnings)
-    node = lw.schedule(model, path, carry, remaining)
+    lw.native_depth += 1
+    try:
+        node = lw.schedule(model, path, carry, remaining)
+    finally:
+        lw.native_depth -= 1
     # The neutral form states the framework's own behaviour: a jump (ConstantLR, a SequentialLR restart) or a
     # falling first `linear` is what the framework does, not a slip, so it is not a warning (quirks are notes).
     del lw.warnings[n_warnings:]

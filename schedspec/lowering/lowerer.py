@@ -88,6 +88,9 @@ class _Lowerer(Units, Checks):
         self.offset: int | None = 0  # absolute begin of the node being lowered (for the `total` checks)
         self.records: list[tuple] = []  # (node, path, begin, root) of every phase and combinator, innermost first
         self.root: tuple = ()  # the schedule being lowered: ("lr",), ("groups", "head", "lr"), ...
+        # > 0 while lowering a framework kind's desugared (internal) phases: where they begin is the framework's
+        # business, not the user's (a phase of it may begin after `total`; the user's phases are checked)
+        self.native_depth = 0
 
     # ---------------------------------------------------------------- what the dialects ask of the lowerer
     def note(self, path: tuple, message: str) -> None:
@@ -130,7 +133,7 @@ class _Lowerer(Units, Checks):
             last = i == n - 1
             at = base + begin if isinstance(base, int) and isinstance(begin, int) else None
             self.offset = at
-            if at is not None and self.total is not None and at > self.total:
+            if at is not None and self.total is not None and at > self.total and not self.native_depth:
                 self.err(ipath, f"this phase begins at {self._at(at)}, after `total` ({self._at(self.total)}); "
                                 "shorten the phases before it or raise `total`")  # fmt: skip
             room = None

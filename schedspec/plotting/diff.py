@@ -43,8 +43,9 @@ def diff_panels(specs: list, hparam: str, grids: list, factors: list, labels: li
     state = {"max": 0.0, "n": 0, "peak": np.zeros(m), "kept": []}
 
     def both(k):
-        va = np.atleast_2d(evaluator.evaluate(a, k, hparam=hparam, dtype=dtype, metrics=per_spec[0]))
-        vb = np.atleast_2d(evaluator.evaluate(b, k, hparam=hparam, dtype=dtype, metrics=per_spec[1]))
+        # a schedule the sweep does not change is one curve (evaluate gives it one equal row per member)
+        va = np.atleast_2d(evaluator.evaluate(a, k, hparam=hparam, dtype=dtype, metrics=per_spec[0]))[:m]
+        vb = np.atleast_2d(evaluator.evaluate(b, k, hparam=hparam, dtype=dtype, metrics=per_spec[1]))[:m]
         va, vb = va.astype(np.float64), vb.astype(np.float64)
         return np.concatenate([va, vb, va - vb])
 

@@ -163,8 +163,9 @@ def prepare(
                 continue
             members, sweep = _members(s, name)
 
-            def fn(k, s=s, name=name, m=per_spec[i]):
-                return evaluator.evaluate(s, k, hparam=name, dtype=dtype, metrics=m)
+            def fn(k, s=s, name=name, m=per_spec[i], sweep=sweep):
+                v = evaluator.evaluate(s, k, hparam=name, dtype=dtype, metrics=m)
+                return v if sweep or not s.program.sweep_vars else v[0]  # one curve: the rows are equal
 
             node = bind(s.program, members[0]).hparams[name]
             if sweep and len(members) > BAND_ABOVE:

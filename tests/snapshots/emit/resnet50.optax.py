@@ -273,10 +273,31 @@ def _value(xp, t):
     return out
 
 
+def _checked(step):
+    """A concrete ``step`` (a Python number or list, a numpy array) checked exactly, before any cast, as
+    schedspec.evaluate checks k: a whole number in [0, 2**31-1], not a bool (a ValueError otherwise). A traced
+    step (jit, vmap) or a tensor or variable (the optimizer's count) cannot be checked here: returned as is."""
+    if not isinstance(step, (int, float, str, list, tuple)) and type(step).__module__ != "numpy":
+        return step
+    import numpy as np
+
+    a = np.asarray(step)
+    if a.dtype == object and a.size and all(type(x) is int for x in a.flat):  # an int beyond int64
+        raise ValueError(f"k must be in [0, 2**31-1] (got {min(a.flat)}..{max(a.flat)})")
+    if a.dtype.kind not in "iuf":
+        raise ValueError(f"k must be an int or an array of ints, got {a.dtype}")
+    w = a.astype(np.float64) if a.dtype.kind == "f" else a
+    if a.dtype.kind == "f" and not (np.isfinite(w).all() and (w == np.floor(w)).all()):
+        raise ValueError("k must be whole numbers (update indices); got non-integer values")
+    if w.size and (w.min() < 0 or w.max() > 2147483647):
+        raise ValueError(f"k must be in [0, 2**31-1] (got {a.min()}..{a.max()})")
+    return w.astype(np.int64)
+
+
 def schedule(step):
     """The value for update ``step`` (an int or an int array, 0-based); pure jax.numpy."""
     xp = JaxXP()
-    k = jnp.maximum(jnp.asarray(step), 0)
+    k = jnp.maximum(jnp.asarray(_checked(step)), 0)
     return xp.out(_value(xp, k), k)
 
 

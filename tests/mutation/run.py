@@ -63,6 +63,9 @@ def _config(module: str) -> str:
         'also_copy = ["examples", "schemas", "docs", "README.md"]\n'
         "mutate_only_covered_lines = false\n"
         "timeout_constant = 20.0\n"
+        # jax and XLA start threads: a worker forked from a process that ran them can deadlock; the fork server
+        # only collects the tests, so it has run no jax computation when it forks a worker
+        'process_isolation = "forkserver"\n'
     )
 
 

@@ -229,6 +229,8 @@ ALL_KINDS = _doc([
     {"kind": "exponential", "duration": 9, "start": 0.2, "gamma": 1.3, "every": 2, "staircase": True, "end": 0.4},
     {"kind": "step", "duration": 9, "start": 0.9, "every": 3, "gamma": 0.5},
     {"kind": "multistep", "duration": 9, "start": 0.9, "milestones": [2, 5, 5]},
+    # more than 16 milestones: the jax backend counts them with a search instead of a sum of comparisons
+    {"kind": "multistep", "duration": 45, "start": 0.9, "gamma": 0.9, "milestones": [*range(1, 20), 20, 20, 33]},
     {"kind": "piecewise", "duration": 9, "points": [[0, 0.3], [3, 0.9], [6, 0.1]], "interpolate": "cosine"},
     {"kind": "piecewise", "duration": 9, "points": [[0, 0.3], [4, 0.9]]},
     {"kind": "inverse_time", "duration": 9, "start": 0.6, "rate": 0.5, "every": 2, "staircase": True},

@@ -284,3 +284,33 @@ def test_plateau_on_jax_matches_reference(name):
     want = ref_values(spec, k, metrics=metrics)
     for dtype in ("float64", "float32"):
         assert_close(schedspec.evaluate(spec, k, metrics=metrics, dtype=dtype), want, dtype, what="jax plateau")
+
+
+# ------------------------------------------- every value keeps its own relative precision (README, Numerics)
+def _exact_linear_onecycle(k, N, peak, pct_start, div_factor, final_div_factor):
+    """torch ``OneCycleLR(anneal_strategy="linear")`` (two phases) in exact rational arithmetic on the float64
+    inputs: init -> peak over [0, pct*N - 1], peak -> low over [pct*N - 1, N - 1], held after (README)."""
+    from fractions import Fraction as Q
+
+    init = peak / div_factor
+    low = init / final_div_factor
+    e1 = Q(pct_start) * N - 1
+    t = Q(min(k, N - 1))
+    if t <= e1:
+        return Q(init) + (Q(peak) - Q(init)) * t / e1
+    return Q(peak) + (Q(low) - Q(peak)) * (t - e1) / (N - 1 - e1)
+
+
+def test_a_linear_onecycle_keeps_the_relative_precision_of_its_tiny_ends():
+    """Next to both ends a value is ~1e-6 of the peak (a long anneal, a large div_factor): computed from the far
+    end it would carry an error of an ulp of the peak, ~1e-10 of itself. The parity tolerance (1e-12*peak) cannot
+    see that; this can."""
+    N, peak, pct, div, fdiv = 1_000_000, 1.0, 0.3, 1e6, 1e6  # steps next to an end are ~1e-6 of the peak
+    spec = _doc({"kind": "onecycle", "duration": N, "peak": peak, "pct_start": pct, "div_factor": div,
+                 "final_div_factor": fdiv, "anneal": "linear"})
+    e1 = int(pct * N) - 1
+    k = np.array([0, 1, 2, 3, e1 - 2, e1 - 1, e1, e1 + 1, e1 + 2, N - 4, N - 3, N - 2, N - 1, N, N + 1])
+    exact = np.array([float(_exact_linear_onecycle(int(i), N, peak, pct, div, fdiv)) for i in k])
+    for got, what in ((evaluate_numpy(schedspec.load(spec), k), "numpy"), (_math_values(spec, k), "plain-Python")):
+        rel = np.abs(got - exact) / np.abs(exact)
+        assert np.max(rel) <= 1e-13, (what, int(np.argmax(rel)), float(np.max(rel)))

@@ -4,6 +4,7 @@ Usage (from the repository root, with the test extras and mutmut>=3 installed)::
 
     python tests/mutation/run.py schedspec/formulas.py          # run (or resume) one module
     python tests/mutation/run.py schedspec/formulas.py --report # score and survivors of the last run, no run
+    python tests/mutation/run.py schedspec/formulas.py --survivors  # only the survivors again, with the newest tests
     python tests/mutation/run.py --list                         # the modules and their test selections
 
 Each module runs in its own scratch copy, ``.mutation/<module>/`` (git-ignored): the tracked files of the
@@ -125,12 +126,12 @@ def report(module: str) -> dict:
     return {"killed": killed, "total": total, **counts}
 
 
-def run(module: str, children: int) -> int:
+def run(module: str, children: int, names: list[str] | None = None) -> int:
     work = _prepare(module)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSAFEPATH", "CI")}
     env["KERAS_BACKEND"] = "jax"
     mutmut = shutil.which("mutmut") or str(Path(sys.executable).parent / "mutmut")
-    cmd = ["nice", "-n", "15", mutmut, "run", "--max-children", str(children)]
+    cmd = ["nice", "-n", "15", mutmut, "run", "--max-children", str(children), *(names or [])]
     print("+", " ".join(cmd), f"  (in {work})", flush=True)
     return subprocess.call(cmd, cwd=work, env=env)
 
@@ -142,6 +143,8 @@ def main() -> int:
     p.add_argument("--list", action="store_true")
     p.add_argument("--children", type=int, default=2, help="parallel mutant workers (default 2)")
     p.add_argument("--fresh", action="store_true", help="forget previous results of this module")
+    p.add_argument("--survivors", action="store_true",
+                   help="run again only the mutants that survived (after new tests were written)")
     a = p.parse_args()
     if a.list or not a.module:
         for m, sel in SELECTIONS.items():
@@ -152,7 +155,13 @@ def main() -> int:
     if a.fresh:
         shutil.rmtree(WORK / a.module.replace("/", "__"), ignore_errors=True)
     if not a.report:
-        rc = run(a.module, a.children)
+        names = None
+        if a.survivors:
+            meta = WORK / a.module.replace("/", "__") / "mutants" / (a.module + ".meta")
+            names = [n for n, c in json.loads(meta.read_text())["exit_code_by_key"].items() if c == 0]
+            if not names:
+                print("no survivors")
+        rc = run(a.module, a.children, names)
         if rc:
             print(f"mutmut exited with {rc}")
     report(a.module)

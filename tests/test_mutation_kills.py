@@ -6,6 +6,8 @@ or is worked by hand from the README's own formula text, never from a second cop
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -314,3 +316,25 @@ def test_a_linear_onecycle_keeps_the_relative_precision_of_its_tiny_ends():
     for got, what in ((evaluate_numpy(schedspec.load(spec), k), "numpy"), (_math_values(spec, k), "plain-Python")):
         rel = np.abs(got - exact) / np.abs(exact)
         assert np.max(rel) <= 1e-13, (what, int(np.argmax(rel)), float(np.max(rel)))
+
+
+def test_a_growing_factor_times_zero_stays_zero_for_array_starts():
+    """README, Numerics: never NaN or inf for finite parameters, a growing factor times 0 stays 0 (here the start
+    is an array, as a swept or traced start is). 2**3 = 8 exactly; 2**2000 overflows float64."""
+    xp = F.NumpyXP()
+    v = np.array([0.0, 1.0, 2.0, -0.5])
+    assert F.scaled(xp, v, 2.0, np.full(4, 3.0)).tolist() == [0.0, 8.0, 16.0, -4.0]
+    with np.errstate(over="ignore", invalid="ignore"):  # the overflow itself is expected here
+        assert F.scaled(xp, v, 2.0, np.full(4, 2000.0)).tolist() == [0.0, math.inf, math.inf, -math.inf]
+    assert F.scaled(xp, v, 0.5, np.full(4, 2.0)).tolist() == [0.0, 0.25, 0.5, -0.125]
+    assert F.scaled(F.MathXP, 0.0, 2.0, 2000.0) == 0.0
+
+
+@pytest.mark.parametrize("interpolate", ["constant", "linear", "cosine"])
+def test_a_piecewise_of_one_point_is_that_value(interpolate):
+    spec = _doc({"kind": "piecewise", "points": [[0, 0.3]], "interpolate": interpolate})
+    k = np.arange(0, 5)
+    want = ref_values(spec, k)
+    assert want == [0.3] * 5
+    assert evaluate_numpy(schedspec.load(spec), k).tolist() == want
+    assert _math_values(spec, k).tolist() == want

@@ -338,3 +338,31 @@ def test_a_piecewise_of_one_point_is_that_value(interpolate):
     assert want == [0.3] * 5
     assert evaluate_numpy(schedspec.load(spec), k).tolist() == want
     assert _math_values(spec, k).tolist() == want
+
+
+# torch ReduceLROnPlateau's comparisons are strict (`<`, `>`) and its eps test is `lr - new > eps`: reports that
+# land exactly on each boundary (exact binary fractions), and a first report that is NaN (a bad one before any best)
+def _edge(reports, **params):
+    p = {"kind": "plateau", "duration": 12, "start": 1.0, "monitor": "m", "every": 1, "patience": 0,
+         "factor": 0.5, **params}
+    return _doc([p]), {"m": reports}
+
+
+NAN = float("nan")
+PLATEAU_EDGES = {
+    "min-rel-equal-first-nan-p0": _edge([NAN, 1.0, 0.5, 0.5, 0.25] + [0.1] * 8, threshold=0.5),
+    "min-rel-equal-first-nan-p1": _edge([NAN, 1.0, 0.5, 0.5, 0.25] + [0.1] * 8, threshold=0.5, patience=1),
+    "min-abs-equal": _edge([1.0, 0.75, 0.5, 0.5] + [0.25] * 9, threshold=0.25, threshold_mode="abs"),
+    "max-rel-not-abs": _edge([0.5, 0.58, 0.66, 0.7] + [0.9] * 9, mode="max", threshold=0.1),
+    "max-abs-equal": _edge([0.5, 0.75, 1.0, 1.0] + [1.5] * 9, mode="max", threshold=0.25, threshold_mode="abs"),
+    "eps-equal": _edge([1.0] * 13, eps=0.5),
+}
+
+
+@pytest.mark.parametrize("name", list(PLATEAU_EDGES))
+def test_plateau_decisions_on_the_boundaries_match_reference(name):
+    spec, metrics = PLATEAU_EDGES[name]
+    k = np.arange(0, 14)
+    want = ref_values(spec, k, metrics=metrics)
+    assert_close(evaluate_numpy(schedspec.load(spec), k, metrics=metrics), want, "float64", what="numpy")
+    assert_close(_math_values_metrics(spec, k, metrics), want, "float64", what="plain-Python")

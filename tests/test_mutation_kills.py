@@ -366,3 +366,57 @@ def test_plateau_decisions_on_the_boundaries_match_reference(name):
     want = ref_values(spec, k, metrics=metrics)
     assert_close(evaluate_numpy(schedspec.load(spec), k, metrics=metrics), want, "float64", what="numpy")
     assert_close(_math_values_metrics(spec, k, metrics), want, "float64", what="plain-Python")
+
+
+# ------------------------------------------------------------------ the report clock's bookkeeping, by hand
+def test_plateau_needed_counts_the_reports_a_step_waits_for():
+    """docs/language.md, the report clock: report j is made at the end of steps [j*every, (j+1)*every); the value
+    at k needs the reports completed before k (k // every of them), none before the plateau begins or while it
+    holds its start, at most ``stop``."""
+    assert F.plateau_needed(3, 5, 2, None) == 0  # before the plateau
+    assert F.plateau_needed(5, 5, 2, None) == 0  # it begins inside report interval 2: still its start
+    assert F.plateau_needed(6, 5, 2, None) == 3
+    assert F.plateau_needed(7, 0, 2, None) == 3
+    assert type(F.plateau_needed(7, 0, 2, None)) is int
+    assert F.plateau_needed(7, 0, 2, 2) == 2  # a plateau that ends after report 1 needs no more
+    assert F.plateau_needed(10**9, 0, 1, 40) == 40
+    assert F.plateau_needed(1, 0, 1, None) == 1
+
+
+def test_a_value_that_needs_a_missing_report_is_nan_never_a_guess():
+    """README: under jit a value that needs a report not given is NaN, never a guess (here on numpy)."""
+    xp = F.NumpyXP()
+    t = np.arange(0, 4)
+    got = F.plateau(xp, t, 0, 1, np.array([1.0, 0.5, 0.25]), 2, 0)  # 2 reports known: k = 3 needs a third
+    assert got[:3].tolist() == [1.0, 0.5, 0.25] and math.isnan(got[3])
+    # a plateau whose reports start at report 2 (first = 2) with 1 report known: k <= 2 needs none of its own
+    got = F.plateau(xp, t, 0, 1, np.array([1.0, 1.0, 1.0, 0.5]), 1, 2)
+    assert got[:3].tolist() == [1.0, 1.0, 1.0] and math.isnan(got[3])
+
+
+def test_an_open_plateau_uses_its_last_report():
+    """An open plateau evaluated up to k = (number of reports) * every: the last value is after the last report."""
+    spec = _doc({"kind": "plateau", "start": 1.0, "monitor": "m", "every": 1, "patience": 0, "factor": 0.5})
+    metrics = {"m": [1.0, 2.0, 3.0]}  # the 2nd and 3rd reports are bad: halved after each
+    k = np.arange(0, 4)
+    want = ref_values(spec, k, metrics=metrics)
+    assert want == [1.0, 1.0, 0.5, 0.25]
+    assert evaluate_numpy(schedspec.load(spec), k, metrics=metrics).tolist() == want
+    assert _math_values_metrics(spec, k, metrics).tolist() == want
+
+
+@pytest.mark.parametrize("xp", [F.MathXP, F.NumpyXP()], ids=["math", "numpy"])
+def test_cos_weight_is_exact_at_its_ends_and_relatively_accurate(xp):
+    """README, Numerics: the cosine weight is sin(pi*q/2)**2, exactly 0 at q = 0 and exactly 1/2 at q = 1/2, with
+    full relative precision near 0 (checked against (1 - cos(pi*q))/2 where that has no cancellation, and against
+    the Taylor series pi**2 q**2 / 4 - pi**4 q**4 / 48 where q is tiny)."""
+    def w(q):
+        return float(F.cos_weight(xp, q if xp is F.MathXP else np.float64(q)))
+
+    assert w(0.0) == 0.0 and w(0.5) == 0.5
+    for q in (1e-9, 1e-6, 1e-4):
+        taylor = math.pi**2 * q**2 / 4 - math.pi**4 * q**4 / 48
+        assert abs(w(q) - taylor) <= 1e-14 * taylor, q
+    for q in (0.2, 0.25, 0.3, 0.4, 0.45, 0.49):
+        want = (1 - math.cos(math.pi * q)) / 2
+        assert abs(w(q) - want) <= 4e-16, q

@@ -354,6 +354,7 @@ PLATEAU_EDGES = {
     "min-rel-equal-first-nan-p1": _edge([NAN, 1.0, 0.5, 0.5, 0.25] + [0.1] * 8, threshold=0.5, patience=1),
     "min-abs-equal": _edge([1.0, 0.75, 0.5, 0.5] + [0.25] * 9, threshold=0.25, threshold_mode="abs"),
     "max-rel-not-abs": _edge([0.5, 0.58, 0.66, 0.7] + [0.9] * 9, mode="max", threshold=0.1),
+    "max-rel-equal": _edge([0.5, 0.75, 0.75, 1.5] + [2.0] * 9, mode="max", threshold=0.5),
     "max-abs-equal": _edge([0.5, 0.75, 1.0, 1.0] + [1.5] * 9, mode="max", threshold=0.25, threshold_mode="abs"),
     "eps-equal": _edge([1.0] * 13, eps=0.5),
 }

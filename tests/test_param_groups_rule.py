@@ -35,11 +35,15 @@ def test_one_same_lr_none_the_optimizers_gives_every_group_the_documents_value()
 
 
 def test_different_lrs_none_the_optimizers_are_ambiguous_and_say_how_to_fix_it():
-    ratios, problem = pg.lr_ratios(1e-3, [0.1, 0.2, 9.0], [0, 1])
-    assert ratios == [1.0, 1.0, 1.0]
-    assert problem.startswith("the param groups that follow the document's lr were built with different lrs "
-                              "(0: 0.1, 1: 0.2) and none with the optimizer's lr (defaults['lr'] = 0.001)")
-    assert "SGD(param_groups, lr=0.2)" in problem
+    ratios, problem = pg.lr_ratios(1e-3, [0.1, 0.3, 9.0, 0.2], [0, 1, 3])
+    assert ratios == [1.0, 1.0, 1.0, 1.0]
+    assert problem == (
+        "the param groups that follow the document's lr were built with different lrs (0: 0.1, 1: 0.3, 3: 0.2) "
+        "and none with the optimizer's lr (defaults['lr'] = 0.001), so their scale is ambiguous: group g gets "
+        "value(k) * lr_g / defaults['lr']. Build the optimizer with lr= the lr of the param group that gets "
+        "the spec's values exactly (e.g. SGD(param_groups, lr=0.3)), or name the param groups "
+        "and give them spec groups (groups: {name: {scale: ...}})"
+    )
     ref, problem = pg.reference_lr(None, [0.1, 0.2], [0, 1])
     assert ref is None and "(defaults['lr'] = None)" in problem
 

@@ -45,7 +45,7 @@ SELECTIONS: dict[str, list[str]] = {
                               "(test_mutation_kills and plateau and not jax)"
                               " or (test_plateau and (errors or lowering or check_works))"],
     "schedspec/_compile.py": ["tests/test_mutation_kills.py", "-k", "not jax and not keras"],
-    "schedspec/lowering/units.py": ["tests/test_language.py"],
+    "schedspec/lowering/units.py": ["tests/test_language.py", "tests/test_units_positions.py"],
     "schedspec/analysis.py": ["tests/test_guarantees.py", "tests/test_cli.py", "-k",
                               "(test_guarantees and (check_table or check_header)) or (test_cli and check)"],
     "schedspec/_emit/_codegen.py": ["tests/test_emit.py", "-k", "not random and not examples"],
@@ -78,6 +78,7 @@ def _prepare(module: str) -> Path:
     work = WORK / module.replace("/", "__")
     if not (work / "pyproject.toml").exists():
         work.mkdir(parents=True, exist_ok=True)
+        (work / "pyproject.toml").write_text("")
         for name in COPY:
             src = ROOT / name
             if src.is_dir():
@@ -85,7 +86,11 @@ def _prepare(module: str) -> Path:
                                 ignore=shutil.ignore_patterns("__pycache__", ".hypothesis", "*.pyc"))
             else:
                 shutil.copy2(src, work / name)
-        (work / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text() + _config(module))
+    # the configuration follows this script: when the selection changed, the recorded test coverage is stale
+    pyproject = (ROOT / "pyproject.toml").read_text() + _config(module)
+    if (work / "pyproject.toml").read_text() != pyproject:
+        (work / "pyproject.toml").write_text(pyproject)
+        (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
     # schedspec/adapters is a symlink to ../adapters; mutmut does not follow it, so it is made in mutants/ too
     mutants = work / "mutants" / "schedspec"
     mutants.mkdir(parents=True, exist_ok=True)

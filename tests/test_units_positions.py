@@ -88,3 +88,26 @@ def test_each_member_of_a_number_sweep_gets_its_own_value():
     for member, ref_member in zip(spec.program.sweep_members(), ref_members(doc), strict=True):
         np.testing.assert_allclose(evaluate_numpy(spec, k, member=member), ref_values(doc, k, member=ref_member),
                                    rtol=1e-15, atol=0)
+
+
+F32 = ("is beyond the float32 range (largest 3.4028235e+38), where the float32 paths (evaluate's default, to_jax, "
+       "to_keras, to_optax, emitted keras/optax/jax modules) would hold inf; give a smaller number")
+
+
+def test_a_literal_beyond_float32_is_positioned_at_the_number_naming_its_key():
+    assert str(_error(H + "lr: {kind: constant, value: 1.0e+39}\n")) == f"<string>:2:29: `value`: 1e+39 {F32}"
+    # inside a list there is no key to name: the position says where
+    assert str(_error(H + "lr: {kind: piecewise, points: [[0, 0.1], [5, 1.0e+39]]}\n")) == f"<string>:2:46: 1e+39 {F32}"
+    spec = schedspec.loads(H + "lr: {kind: constant, value: 3.4028234663852886e+38}\n")  # the largest float32
+    assert evaluate_numpy(spec, [0]).tolist() == [3.4028234663852886e+38]
+
+
+@pytest.mark.parametrize("var, use, message", [
+    ("p: 2.0", "{kind: onecycle, duration: 10, peak: 0.1, pct_start: $p}",
+     "<string>:2:11: $p = 2.0 is used at lr.pct_start, where it must be < 1"),
+    ("p: 0", "{kind: cosine, duration: 10, start: 0.1, exponent: $p}",
+     "<string>:2:11: $p = 0 is used at lr.exponent, where it must be > 0"),
+])
+def test_a_var_is_checked_against_the_bound_of_the_field_it_is_used_in(var, use, message):
+    """A `$var` is checked again where it is used (the field's declared bound), positioned at the var's value."""
+    assert str(_error(H + "vars: {" + var + "}\nlr: " + use + "\n")) == message

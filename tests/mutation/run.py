@@ -1,0 +1,177 @@
+"""Mutation testing, one module at a time, each with its own fast test selection (issue 14, item 1).
+
+Usage (from the repository root, with the test extras and mutmut>=3 installed)::
+
+    python tests/mutation/run.py schedspec/formulas.py          # run (or resume) one module
+    python tests/mutation/run.py schedspec/formulas.py --report # score and survivors of the last run, no run
+    python tests/mutation/run.py schedspec/formulas.py --survivors  # only the survivors again, with the newest tests
+    python tests/mutation/run.py --list                         # the modules and their test selections
+
+Each module runs in its own scratch copy, ``.mutation/<module>/`` (git-ignored): the tracked files of the
+repository are copied there, ``[tool.mutmut]`` is appended to THAT copy's pyproject.toml (the package build of the
+repository is not touched), and ``mutmut run`` works in its ``mutants/`` folder under ``nice -n 15``. A second run
+of the same module resumes: mutants already decided keep their result, so an interrupted run can be finished
+with the same command. The score printed is ``killed / total`` where total counts every mutant mutmut generated
+for the module (a mutant no selected test reaches counts as not killed).
+
+The selections are deliberately small (seconds per mutant on 2 shared cores): for a mutant mutmut runs only the
+selected tests that reach the mutated function, stopping at the first failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+WORK = ROOT / ".mutation"
+
+# module -> pytest arguments of its fast selection (paths relative to the repository root, -k allowed)
+SELECTIONS: dict[str, list[str]] = {
+    # numpy and plain-Python paths only: the jax and keras.ops tests of that file (one compilation each) made a
+    # surviving mutant cost a minute on 2 shared cores; the JaxXP and KerasXP classes are left to the full suite
+    "schedspec/formulas.py": ["tests/test_mutation_kills.py", "-k", "not jax and not keras"],
+    # (one -k per selection: pytest keeps only the last; a file's name is a keyword of its tests)
+    "schedspec/_range.py": ["tests/test_guarantees.py", "tests/test_robust.py", "-k",
+                            "(test_guarantees and (check_table or fingerprint))"
+                            " or (test_robust and (min_max or extrema or overflow))"],
+    "schedspec/_param_groups.py": ["tests/test_param_groups_rule.py"],
+    "schedspec/_metrics.py": ["tests/test_mutation_kills.py", "tests/test_plateau.py", "-k",
+                              "(test_mutation_kills and plateau and not jax)"
+                              " or (test_plateau and (errors or lowering or check_works))"],
+    "schedspec/_compile.py": ["tests/test_mutation_kills.py", "-k", "not jax and not keras"],
+    "schedspec/lowering/units.py": ["tests/test_language.py", "tests/test_units_positions.py"],
+    "schedspec/analysis.py": ["tests/test_guarantees.py", "tests/test_cli.py", "-k",
+                              "(test_guarantees and (check_table or check_header)) or (test_cli and check)"],
+    "schedspec/_emit/_codegen.py": ["tests/test_emit.py", "-k", "not random and not examples"],
+    "adapters/_torch_lr.py": ["tests/test_adapters_torch.py", "-k", "not random"],
+}
+
+COPY = ["schedspec", "adapters", "tests", "examples", "schemas", "docs", "README.md", "pyproject.toml"]
+
+
+def _config(module: str) -> str:
+    src = "adapters" if module.startswith("adapters/") else "schedspec"
+    sources = ["schedspec", "adapters"] if src == "adapters" else ["schedspec"]
+    sel = SELECTIONS[module]
+    return (
+        "\n[tool.mutmut]\n"
+        f"source_paths = {json.dumps(sources)}\n"
+        f"only_mutate = [{json.dumps(module)}]\n"
+        f"pytest_add_cli_args_test_selection = {json.dumps(sel)}\n"
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "no:xdist", "-W", "ignore::RuntimeWarning:os"]\n'
+        'also_copy = ["examples", "schemas", "docs", "README.md"]\n'
+        "mutate_only_covered_lines = false\n"
+        "timeout_constant = 20.0\n"
+        # jax and XLA start threads: a worker forked from a process that ran them can deadlock; the fork server
+        # only collects the tests, so it has run no jax computation when it forks a worker
+        'process_isolation = "forkserver"\n'
+    )
+
+
+def _prepare(module: str) -> Path:
+    work = WORK / module.replace("/", "__")
+    if not (work / "pyproject.toml").exists():
+        work.mkdir(parents=True, exist_ok=True)
+        (work / "pyproject.toml").write_text("")
+        for name in COPY:
+            src = ROOT / name
+            if src.is_dir():
+                shutil.copytree(src, work / name, symlinks=True,
+                                ignore=shutil.ignore_patterns("__pycache__", ".hypothesis", "*.pyc"))
+            else:
+                shutil.copy2(src, work / name)
+    # the configuration follows this script: when the selection changed, the recorded test coverage is stale
+    pyproject = (ROOT / "pyproject.toml").read_text() + _config(module)
+    if (work / "pyproject.toml").read_text() != pyproject:
+        (work / "pyproject.toml").write_text(pyproject)
+        (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
+    # schedspec/adapters is a symlink to ../adapters; mutmut does not follow it, so it is made in mutants/ too
+    mutants = work / "mutants" / "schedspec"
+    mutants.mkdir(parents=True, exist_ok=True)
+    link = mutants / "adapters"
+    if not link.exists() and not link.is_symlink():
+        if module.startswith("adapters/"):
+            link.symlink_to("../adapters")
+        else:
+            shutil.copytree(ROOT / "adapters", link, ignore=shutil.ignore_patterns("__pycache__"))
+    # the newest tests (test files change while mutants are being killed)
+    shutil.copytree(ROOT / "tests", work / "tests", dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__", ".hypothesis", "*.pyc"))
+    shutil.copytree(ROOT / "tests", work / "mutants" / "tests", dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__", ".hypothesis", "*.pyc"))
+    return work
+
+
+STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 36: "timeout",
+          -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout", None: "not checked"}
+
+
+def report(module: str) -> dict:
+    work = WORK / module.replace("/", "__")
+    meta = work / "mutants" / (module + ".meta")
+    if not meta.exists():
+        print(f"{module}: not run yet")
+        return {}
+    codes = json.loads(meta.read_text())["exit_code_by_key"]
+    counts: dict[str, int] = {}
+    for name, code in sorted(codes.items()):
+        status = STATUS.get(code, f"suspicious({code})")
+        counts[status] = counts.get(status, 0) + 1
+        if status != "killed":
+            print(f"    {status:12s} {name}")
+    total = len(codes)
+    killed = counts.get("killed", 0) + counts.get("timeout", 0)
+    print(f"{module}: killed {killed}/{total} ({100 * killed / max(total, 1):.1f}%)  {counts}")
+    return {"killed": killed, "total": total, **counts}
+
+
+def run(module: str, children: int, names: list[str] | None = None) -> int:
+    work = _prepare(module)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSAFEPATH", "CI")}
+    env["KERAS_BACKEND"] = "jax"
+    mutmut = shutil.which("mutmut") or str(Path(sys.executable).parent / "mutmut")
+    cmd = ["nice", "-n", "15", mutmut, "run", "--max-children", str(children), *(names or [])]
+    print("+", " ".join(cmd), f"  (in {work})", flush=True)
+    return subprocess.call(cmd, cwd=work, env=env)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("module", nargs="?")
+    p.add_argument("--report", action="store_true", help="only print the score and survivors of the last run")
+    p.add_argument("--list", action="store_true")
+    p.add_argument("--children", type=int, default=2, help="parallel mutant workers (default 2)")
+    p.add_argument("--fresh", action="store_true", help="forget previous results of this module")
+    p.add_argument("--survivors", action="store_true",
+                   help="run again only the mutants that survived (after new tests were written)")
+    a = p.parse_args()
+    if a.list or not a.module:
+        for m, sel in SELECTIONS.items():
+            print(f"{m}: pytest {' '.join(sel)}")
+        return 0
+    if a.module not in SELECTIONS:
+        p.error(f"unknown module {a.module!r}; one of {', '.join(SELECTIONS)}")
+    if a.fresh:
+        shutil.rmtree(WORK / a.module.replace("/", "__"), ignore_errors=True)
+    if not a.report:
+        names = None
+        if a.survivors:
+            meta = WORK / a.module.replace("/", "__") / "mutants" / (a.module + ".meta")
+            names = [n for n, c in json.loads(meta.read_text())["exit_code_by_key"].items() if c == 0]
+            if not names:
+                print("no survivors")
+        rc = run(a.module, a.children, names)
+        if rc:
+            print(f"mutmut exited with {rc}")
+    report(a.module)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -13,6 +13,7 @@ import pytest
 
 import schedspec
 from schedspec import _compile
+from schedspec import backends as B
 from schedspec import formulas as F
 from schedspec.evaluator import evaluate_numpy
 from schedspec.lowering.bind import bind
@@ -29,8 +30,8 @@ def _math_values(spec, k):
     """The plain-Python scalar path (MathXP: torch adapters, constant folding, ``check``), one step at a time."""
     program = schedspec.load(spec).program
     bound = bind(program, program.sweep_members()[0] if program.sweep_vars else None)
-    fn = _compile.build(bound.hparams["lr"], F.MathXP)
-    return np.array([F.MathXP.out(fn(int(i), {}), int(i)) for i in k], dtype=np.float64)
+    fn = _compile.build(bound.hparams["lr"], B.MathXP)
+    return np.array([B.MathXP.out(fn(int(i), {}), int(i)) for i in k], dtype=np.float64)
 
 
 # ------------------------------------------------------------------ formulas.py: the numpy and plain-Python paths
@@ -49,9 +50,9 @@ def test_math_path_matches_reference(spec):
 def _math_values_metrics(spec, k, metrics):
     program = schedspec.load(spec).program
     bound = bind(program, None)
-    fn = _compile.build(bound.hparams["lr"], F.MathXP)
+    fn = _compile.build(bound.hparams["lr"], B.MathXP)
     env = {("metric", n): [float(x) for x in v] for n, v in metrics.items()}
-    return np.array([F.MathXP.out(fn(int(i), env), int(i)) for i in k], dtype=np.float64)
+    return np.array([B.MathXP.out(fn(int(i), env), int(i)) for i in k], dtype=np.float64)
 
 
 def _doc(lr, **top):
@@ -134,7 +135,7 @@ def test_array_endpoints_equal_each_members_reference(kind, extra):
     starts = np.array([0.0, 1.0, 0.5, 2.0])
     ends = np.array([1.0, 0.0, 0.5, -1.0])
     T, t = 8, np.arange(0, 12)
-    xp = F.NumpyXP()
+    xp = B.NumpyXP()
     fn = {"linear": lambda s, e: F.linear(xp, t[:, None], T, s, e),
           "cosine": lambda s, e: F.cosine(xp, t[:, None], T, s, e, extra.get("exponent", 1.0)),
           "polynomial": lambda s, e: F.polynomial(xp, t[:, None], T, s, e, extra["power"])}[kind]
@@ -157,9 +158,9 @@ ROUNDING_PAST_START = [(0.008271307151992943, 0.2947622464588423), (0.0057866538
 @pytest.mark.parametrize("start, end", ROUNDING_PAST_START)
 def test_between_gives_start_exactly_where_the_sum_rounds_past_it(start, end):
     assert end + (start - end) * 1.0 != start  # the case is real
-    assert F.between(F.MathXP, start, end, 1.0) == start
-    assert F.between(F.MathXP, start, end, 0.0) == end
-    xp = F.NumpyXP()
+    assert F.between(B.MathXP, start, end, 1.0) == start
+    assert F.between(B.MathXP, start, end, 0.0) == end
+    xp = B.NumpyXP()
     got = F.between(xp, np.array([start, end]), np.array([end, start]), np.array([1.0, 0.0]))
     assert got.tolist() == [start, start]
     mixed = F.between(xp, start, np.array([end]), np.array([1.0]))
@@ -178,7 +179,7 @@ def test_exponential_with_gamma_one_ignores_its_end():
 
 
 def test_exponential_with_an_array_gamma_equals_each_members_reference():
-    xp = F.NumpyXP()
+    xp = B.NumpyXP()
     t = np.arange(0, 20)
     gammas = np.array([0.5, 1.0, 1.5])
     for end in (0.3, 2.0):
@@ -210,7 +211,7 @@ def test_cyclic_modes_match_reference(name):
 
 @pytest.mark.parametrize("mode", ["triangular", "triangular2", "exp_range"])
 def test_cyclic_with_array_bounds_and_gamma_equals_each_members_reference(mode):
-    xp = F.NumpyXP()
+    xp = B.NumpyXP()
     t = np.arange(0, 30)
     lows, highs, gammas = np.array([0.1, 0.0, 0.5]), np.array([1.0, 0.3, 0.6]), np.array([0.9, 1.0, 1.05])
     got = np.asarray(F.cyclic(xp, t[:, None], lows[None, :], highs[None, :], 3, 5, mode, gammas[None, :]),
@@ -321,13 +322,13 @@ def test_a_linear_onecycle_keeps_the_relative_precision_of_its_tiny_ends():
 def test_a_growing_factor_times_zero_stays_zero_for_array_starts():
     """README, Numerics: never NaN or inf for finite parameters, a growing factor times 0 stays 0 (here the start
     is an array, as a swept or traced start is). 2**3 = 8 exactly; 2**2000 overflows float64."""
-    xp = F.NumpyXP()
+    xp = B.NumpyXP()
     v = np.array([0.0, 1.0, 2.0, -0.5])
     assert F.scaled(xp, v, 2.0, np.full(4, 3.0)).tolist() == [0.0, 8.0, 16.0, -4.0]
     with np.errstate(over="ignore", invalid="ignore"):  # the overflow itself is expected here
         assert F.scaled(xp, v, 2.0, np.full(4, 2000.0)).tolist() == [0.0, math.inf, math.inf, -math.inf]
     assert F.scaled(xp, v, 0.5, np.full(4, 2.0)).tolist() == [0.0, 0.25, 0.5, -0.125]
-    assert F.scaled(F.MathXP, 0.0, 2.0, 2000.0) == 0.0
+    assert F.scaled(B.MathXP, 0.0, 2.0, 2000.0) == 0.0
 
 
 @pytest.mark.parametrize("interpolate", ["constant", "linear", "cosine"])
@@ -386,7 +387,7 @@ def test_plateau_needed_counts_the_reports_a_step_waits_for():
 
 def test_a_value_that_needs_a_missing_report_is_nan_never_a_guess():
     """README: under jit a value that needs a report not given is NaN, never a guess (here on numpy)."""
-    xp = F.NumpyXP()
+    xp = B.NumpyXP()
     t = np.arange(0, 4)
     got = F.plateau(xp, t, 0, 1, np.array([1.0, 0.5, 0.25]), 2, 0)  # 2 reports known: k = 3 needs a third
     assert got[:3].tolist() == [1.0, 0.5, 0.25] and math.isnan(got[3])
@@ -406,13 +407,13 @@ def test_an_open_plateau_uses_its_last_report():
     assert _math_values_metrics(spec, k, metrics).tolist() == want
 
 
-@pytest.mark.parametrize("xp", [F.MathXP, F.NumpyXP()], ids=["math", "numpy"])
+@pytest.mark.parametrize("xp", [B.MathXP, B.NumpyXP()], ids=["math", "numpy"])
 def test_cos_weight_is_exact_at_its_ends_and_relatively_accurate(xp):
     """README, Numerics: the cosine weight is sin(pi*q/2)**2, exactly 0 at q = 0 and exactly 1/2 at q = 1/2, with
     full relative precision near 0 (checked against (1 - cos(pi*q))/2 where that has no cancellation, and against
     the Taylor series pi**2 q**2 / 4 - pi**4 q**4 / 48 where q is tiny)."""
     def w(q):
-        return float(F.cos_weight(xp, q if xp is F.MathXP else np.float64(q)))
+        return float(F.cos_weight(xp, q if xp is B.MathXP else np.float64(q)))
 
     assert w(0.0) == 0.0 and w(0.5) == 0.5
     for q in (1e-9, 1e-6, 1e-4):

@@ -813,6 +813,7 @@ def test_fuzzed_native_kinds_only_ever_raise_spec_errors():
     notes and round-trips through YAML and translation with its fingerprint."""
     from hypothesis import HealthCheck, given, settings
 
+    from schedspec.cli.translate import neutral_text
     from schedspec.dialects import neutral_document
     from schedspec.evaluator import evaluate_numpy
 
@@ -828,7 +829,14 @@ def test_fuzzed_native_kinds_only_ever_raise_spec_errors():
             return
         assert all(n.severity == "note" for n in s.notes)
         assert schedspec.loads(s.to_yaml()).fingerprint == s.fingerprint
-        assert schedspec.load(neutral_document(s)).fingerprint == s.fingerprint
+        try:
+            text = neutral_text(s, "neutral.yaml")
+        except SpecError as exc:  # refused, positioned at the framework kind: only for a phase past `total`
+            (issue,) = exc.issues
+            assert issue.path and "no valid neutral spelling" in issue.message and "after `total`" in issue.message
+        else:
+            assert schedspec.loads(text).fingerprint == s.fingerprint
+            assert schedspec.load(neutral_document(s)).fingerprint == s.fingerprint
         try:
             evaluate_numpy(s, np.arange(0, 50), "lr")
         except SpecError:
@@ -880,3 +888,24 @@ def test_native_kind_cut_by_duration_holds_the_native_value_at_the_cut(fw, name,
     want = ref[np.minimum(ks, cut)]
     got = evaluate_numpy(schedspec.load({"schedspec": 1, "lr": node}), ks)
     (assert_f64 if fw == "torch" else assert_f32)(got, want, f"{name} cut at {cut}")
+
+
+@pytest.mark.parametrize("kind", ["{kind: torch.ConstantLR, lr: 0.1, factor: 0.1, total_iters: 100}",
+                                  "{kind: detectron2.SOLVER}"])  # fmt: skip
+def test_translate_to_neutral_refuses_positioned_when_the_neutral_spelling_is_invalid(kind, tmp_path):
+    """A framework kind may run its own phases past `total` (torch.ConstantLR's factor ends at step 100, the
+    detectron2 warmup at 1000, both after `total: 80`); the neutral spelling may not, so `translate --to-neutral`
+    refuses, at the framework kind in the user's file, exit 1, nothing written (found by
+    test_fuzzed_native_kinds_only_ever_raise_spec_errors: before, the CLI wrote nothing and the fuzz test failed)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "s.yaml"
+    path.write_text(f"schedspec: 1\ntotal: 80\nlr: {kind}\n")
+    out = tmp_path / "n.yaml"
+    proc = subprocess.run([sys.executable, "-m", "schedspec", "translate", str(path), "--to-neutral", "-o", str(out)],
+                          capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.startswith(f"{path}:3:5: ") and "no valid neutral spelling" in proc.stderr, proc.stderr
+    assert "after `total` (step 80)" in proc.stderr and not out.exists()
+    assert schedspec.loads(path.read_text()).fingerprint  # the framework kind itself loads

@@ -22,7 +22,7 @@ import sys
 from typing import Any
 
 from .. import _source
-from ..errors import SpecError, UsageError
+from ..errors import SpecError, UsageError, format_path
 from ._common import load_spec
 
 HELP = "rewrite a spec in neutral kinds, or a framework's config file (--from) as a spec"
@@ -132,10 +132,39 @@ def _write(path: str | None, text: str) -> None:
         raise UsageError(f"cannot write {path!r}: {exc.strerror or exc}") from None
 
 
-def run(args: argparse.Namespace) -> int:
-    """Translate; return the exit code."""
+def neutral_text(spec, name: str) -> str:
+    """The YAML of ``spec`` in neutral kinds (:func:`schedspec.dialects.neutral_document`), loaded back and checked
+    to have ``spec``'s fingerprint.
+
+    Raises:
+        SpecError: the neutral spelling is refused by the language although the framework kind loads (a framework
+            kind's own phases may begin after ``total``; a neutral phase may not), positioned at the framework kind
+            in ``spec``'s own file, with the language's reason.
+    """
     from .._dump import dump
     from ..dialects import neutral_document
+    from ..spec import loads
+
+    text = dump(neutral_document(spec))
+    try:
+        again = loads(text, name)
+    except SpecError as exc:
+        first = next((i for i in exc.issues if i.severity == "error"), exc.issues[0])
+        paths = sorted(spec.desugared, key=lambda p: (not format_path(p) or not first.path.startswith(format_path(p)),
+                                                      len(p)))  # fmt: skip
+        where = paths[0] if paths else ()
+        kind = (spec.doc.get(where) or {}).get("kind", "the framework kind") if paths else "the framework kinds"
+        raise SpecError([spec.doc.issue(where, (
+            f"{kind} has no valid neutral spelling here: written in neutral kinds, {first.path} would be refused "
+            f"({first.message}); the framework kind may run its own phases past `total`, a neutral phase may not. "
+            "Keep the framework kind, or raise `total` / cut the kind with `duration` before translating"))]) from None
+    if again.fingerprint != spec.fingerprint:  # pragma: no cover - desugaring is the lowering itself
+        raise RuntimeError(f"the translation changed the fingerprint ({spec.fingerprint} -> {again.fingerprint})")
+    return text
+
+
+def run(args: argparse.Namespace) -> int:
+    """Translate; return the exit code."""
     from ..spec import loads
 
     if args.library is None and not args.to_neutral:
@@ -153,10 +182,7 @@ def run(args: argparse.Namespace) -> int:
         spec = IMPORTERS[args.library](args.spec, {"steps_per_epoch": args.steps_per_epoch})
         origin = f"{args.spec} read as a {args.library} config (schedspec translate --from {args.library})"
     if args.to_neutral:
-        text = dump(neutral_document(spec))
-        again = loads(text, f"{args.spec} (translated)")
-        if again.fingerprint != spec.fingerprint:  # pragma: no cover - desugaring is the lowering itself
-            raise RuntimeError(f"the translation changed the fingerprint ({spec.fingerprint} -> {again.fingerprint})")
+        text = neutral_text(spec, f"{args.spec} (translated)")
         origin += ", in neutral kinds"
     else:
         text = spec.to_yaml()
@@ -168,5 +194,5 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["HELP", "IMPORTERS", "LIBRARIES", "add_arguments", "run"]
+__all__ = ["HELP", "IMPORTERS", "LIBRARIES", "add_arguments", "neutral_text", "run"]
 _ = SpecError  # the importers raise it; the CLI's main prints it as file:line:col

@@ -37,6 +37,9 @@ SELECTIONS: dict[str, list[str]] = {
     # surviving mutant cost a minute on 2 shared cores; the JaxXP and KerasXP classes are left to the full suite
     "schedspec/formulas.py": ["tests/test_mutation_kills.py", "-k", "not jax and not keras"],
     # (one -k per selection: pytest keeps only the last; a file's name is a keyword of its tests)
+    # the array namespaces (split out of formulas.py after the scores of docs/testing.md were measured): every
+    # backend, jax and keras.ops included (one compilation per test: slow)
+    "schedspec/backends.py": ["tests/test_mutation_kills.py"],
     "schedspec/_range.py": ["tests/test_guarantees.py", "tests/test_robust.py", "-k",
                             "(test_guarantees and (check_table or fingerprint))"
                             " or (test_robust and (min_max or extrema or overflow))"],

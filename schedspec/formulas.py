@@ -370,7 +370,9 @@ def cyclic(xp, t, low, high, up, down, mode, gamma):
     """
     period = up + down
     m = xp.mod(t, period)
-    h = xp.where(m <= up, xp.f(m) / xp.f(up), xp.f(period - m) / xp.f(down))
+    # the turn is exactly 1 (``high``): a division by ``up`` may be compiled as a product with its reciprocal
+    # (XLA does so once the ends are traced), which puts 41 / 41 one float32 ulp below 1
+    h = xp.where(m < up, xp.f(m) / xp.f(up), xp.where(m == up, 1.0, xp.f(period - m) / xp.f(down)))
     if mode == "triangular":
         return between(xp, high, low, h)
     if mode == "triangular2":

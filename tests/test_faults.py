@@ -215,9 +215,8 @@ def test_start_and_end_exact_in_float32(kind, end, k, want):
 
 
 # ------------------------------------------------------------------------------------------------ cyclic, traced
-@pytest.mark.xfail(strict=True, reason="open: a traced cyclic's peak is not exact in float32 (XLA's reciprocal)")
 def test_cyclic_traced_ends_exact_at_the_turn_float32():
-    """Found by tests/test_invariants.py::test_traced_start_and_end (pre-existing on main, not issue 11's work):
+    """Regression (fixed: the turn is an exact 1, formulas.cyclic). Found by tests/test_invariants.py::test_traced_start_and_end (pre-existing on main, not issue 11's work):
     ``{kind: cyclic, low: $v_low, high: $v_high, up: 41}`` with v_low = 1000, v_high = 0 under evaluate in float32
     gives 5.9604645e-05 at k = 41 (the turn, where the value is ``high`` = 0 exactly): ``h = 41 / 41`` is
     computed as ``41 * (1/41) = 0.99999994`` once the ends are traced. Right: 0.0 (as with literal ends)."""

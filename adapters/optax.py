@@ -304,7 +304,8 @@ class Plateaus:
         n = state.nreports[name]
         buf = state.reports[name]
         cap = self.capacity
-        buf = jnp.where(n < cap, buf.at[jnp.minimum(n, cap - 1)].set(value), buf)
+        if buf.shape[0]:  # an empty buffer (a plateau that ends before its first report) stores nothing
+            buf = jnp.where(n < cap, buf.at[jnp.minimum(n, cap - 1)].set(value), buf)
         return self.refresh(state._replace(reports={**state.reports, name: buf}, nreports={**state.nreports, name: n + 1}))
 
 

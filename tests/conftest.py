@@ -32,7 +32,7 @@ def _at_repository_root(monkeypatch):
 # Under CI the suite must run whole: a framework, backend or tool it needs that is missing is an error at start-up,
 # and any test or module that is skipped anyway fails (locally skips stay allowed and `-ra` lists them).
 REQUIRED_UNDER_CI = ("torch", "jax", "keras", "optax", "matplotlib", "jsonschema", "hypothesis", "ruff", "build",
-                     "transformers", "mmengine", "flax", "lightning", "tensorboard", "accelerate")
+                     "transformers", "mmengine", "fvcore", "flax", "lightning", "tensorboard", "accelerate")
 EXPECTED_KERAS_BACKEND = "jax"
 
 

@@ -224,3 +224,29 @@ def test_cyclic_traced_ends_exact_at_the_turn_float32():
                  "lr: {kind: cyclic, low: $v_low, high: $v_high, up: 41, mode: triangular}\n")  # fmt: skip
     got = schedspec.evaluate(spec, [40, 41, 42, 123])
     assert got[1] == 0.0 and got[3] == 0.0, got
+
+
+def test_optax_report_to_a_plateau_that_ends_before_its_first_report():
+    """Regression (found by tests/test_generated.py in CI): a group's torch.ReduceLROnPlateau with `every: 5` and
+    `duration: 1` needs no report (its buffer holds 0), and `schedspec.adapters.optax.report` under jit raised
+    jax's IndexError 'index is out of bounds for axis 0 with size 0' at the 5th update. Right: the report is
+    taken and ignored, and the lr stays the plateau's 0.001 then the carried value."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    from schedspec.adapters import optax as so
+
+    spec = _load("lr: 0.01\ngroups:\n  head:\n    lr: [{kind: torch.ReduceLROnPlateau, monitor: val_loss, lr: 0.001, "
+                 "every: 5, patience: 0, factor: 0.1, duration: 1}]\n")  # fmt: skip
+    tx = so.inject(spec, optax.sgd, group="head")
+    params = {"w": jnp.zeros(())}
+    state = tx.init(params)
+    grads = {"w": jnp.ones(())}
+    lrs = []
+    for k in range(7):
+        _, state = tx.update(grads, state, params)
+        lrs.append(float(state.hyperparams["learning_rate"]))
+        if (k + 1) % 5 == 0:
+            state = jax.jit(lambda s: so.report(s, "val_loss", 1.0))(state)
+    assert lrs == [float(np.float32(0.001))] * 7, lrs

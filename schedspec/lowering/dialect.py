@@ -16,6 +16,7 @@ from ..dialects._base import (
     NeedLiteral,
     Stop,
     is_var,
+    length,
     window,
 )
 from ..errors import Issue, format_path
@@ -52,6 +53,16 @@ def lower_framework_kind(lw: Any, m: FrameworkKind, path: tuple, carry: Any, rem
             cx.horizon = span
         data = m.desugar(cx, span, carry)
         data = window(cx, data, span, "it is cut at its `duration`")
+        if span is None and isinstance(remaining, int):
+            # an open last phase runs to `total` (docs/language.md): a framework kind whose own phases go on past
+            # it is cut there and holds its value at `total`, as a neutral open phase does; one that ends before
+            # `total` is left as written (it holds its final value anyway: same values, same fingerprint)
+            try:
+                own = length(cx, data, "it runs to `total`")
+            except NeedLiteral:  # a length given by a var: not cut here (the var's members may differ)
+                own = None
+            if own is not None and own > remaining:
+                data = window(cx, data, remaining, "it runs to `total`")
         if isinstance(data, (int, float)) or is_var(data):
             data = N("constant", value=data)
         model = cx.neutral(data)

@@ -250,3 +250,33 @@ def test_optax_report_to_a_plateau_that_ends_before_its_first_report():
         if (k + 1) % 5 == 0:
             state = jax.jit(lambda s: so.report(s, "val_loss", 1.0))(state)
     assert lrs == [float(np.float32(0.001))] * 7, lrs
+
+
+@pytest.mark.parametrize("lr, want", [
+    ("{kind: torch.OneCycleLR, max_lr: 0.001, total_steps: 28, pct_start: 0.25, three_phase: true}", "onecycle"),
+    ("[{kind: optax.constant_schedule, value: 0.001, duration: 1}, {kind: optax.warmup_cosine_decay_schedule, "
+     "init_value: 0.0, peak_value: 0.001, warmup_steps: 1, decay_steps: 2}]", "warmup"),
+])  # fmt: skip
+def test_an_open_last_framework_kind_runs_to_total(lr, want):
+    """Regression (found by tests/test_generated.py in CI): an open last framework kind whose own phases go past
+    `total` ran on past it, where an open last phase runs to `total` and holds its value there (docs/language.md):
+    OneCycleLR (total_steps 28) with total 1 gave 2.8e-04, 5.2e-04 at k = 2, 3 (right: its value at k = 1,
+    1.0430780e-04, held); an optax warmup-cosine beginning at k = 1 with total 2 gave 0.0 from k = 3 (right:
+    its value at k = 2, the peak 0.001, held)."""
+    total = 1 if want == "onecycle" else 2
+    spec = _load(f"total: {total}\nlr: {lr}\n")
+    got = schedspec.evaluate(spec, [0, 1, 2, 3, 10, 2**31 - 1], dtype="float64").tolist()
+    if want == "onecycle":
+        import torch
+
+        opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.001)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.001, total_steps=28, pct_start=0.25,
+                                                    three_phase=True)  # fmt: skip
+        native = [opt.param_groups[0]["lr"]]
+        opt.step()
+        sched.step()
+        native.append(opt.param_groups[0]["lr"])  # value(1), native torch
+        assert got[:2] == pytest.approx(native, rel=1e-12, abs=0)
+        assert got[2:] == [got[1]] * 4, got
+    else:
+        assert got == [0.001, 0.0, 0.001, 0.001, 0.001, 0.001], got

@@ -35,21 +35,21 @@ FORMULAS = (formulas, backends)  # the default namespace, in the order their def
 
 
 @dataclass(frozen=True)
-class _Def_:
+class _Found:
     node: _Def
     snap: _Snapshot
     order: tuple[int, int]  # (module, line): source order across the modules
 
 
-def _namespace(module) -> tuple[dict[str, _Def_], str]:
+def _namespace(module) -> tuple[dict[str, _Found], str]:
     """Every top-level definition of ``module`` (a module, or a tuple of them read as one namespace: the first
     definition of a name wins, so an imported helper resolves to its own module's definition) and a label."""
     mods = module if isinstance(module, tuple) else (module,)
-    defs: dict[str, _Def_] = {}
+    defs: dict[str, _Found] = {}
     for i, m in enumerate(mods):
         snap = _snapshot(m)
         for name, node in snap.defs.items():
-            defs.setdefault(name, _Def_(node, snap, (i, node.lineno)))
+            defs.setdefault(name, _Found(node, snap, (i, node.lineno)))
     return defs, " / ".join(os.path.basename(m.__file__) for m in mods)
 
 

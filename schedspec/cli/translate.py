@@ -91,30 +91,34 @@ def _detectron2(path: str, options: dict) -> Any:
     return load_mapped(data, origin, src)
 
 
-def _facade(library: str, function: str):
-    """The importer of a library whose ``schedspec.from_<library>`` takes the config's data (a dict)."""
+def _transformers(path: str, options: dict) -> Any:
+    from ..dialects.configs import transformers_file
+    from ..spec import load_mapped
 
-    def run(path: str, options: dict) -> Any:
-        import schedspec
+    src = _read_data(path)
+    data, origin, notes = transformers_file(src, steps_per_epoch=options.get("steps_per_epoch"))
+    spec = load_mapped(data, origin, src)
+    for note in notes:  # HF's silent choices, at the value they concern (also in the spec's description)
+        print(f"{note} (note)", file=sys.stderr)
+    return spec
 
-        fn = getattr(schedspec, function, None)
-        if fn is None:
-            raise UsageError(f"--from {library}: not available yet in this version of schedspec "
-                             f"(schedspec.{function} is not there); use --from mmengine or --from detectron2")  # fmt: skip
-        src = _read_data(path)
-        kwargs = {"steps_per_epoch": options["steps_per_epoch"]} if options.get("steps_per_epoch") else {}
-        try:
-            return fn(src.data, **kwargs)
-        except TypeError as exc:
-            raise UsageError(f"--from {library}: {exc}") from None
 
-    return run
+def _timm(path: str, options: dict) -> Any:
+    from ..dialects.configs import timm_file
+    from ..spec import load_mapped
+
+    if options.get("steps_per_epoch"):
+        raise UsageError("--from timm: args.yaml is stepped per epoch (sched_on_updates is refused); "
+                         "--steps-per-epoch does not apply")  # fmt: skip
+    src = _read_data(path)
+    data, origin = timm_file(src)
+    return load_mapped(data, origin, src)
 
 
 # library name -> importer(path, options) -> Spec
 IMPORTERS = {
-    "transformers": _facade("transformers", "from_transformers"),
-    "timm": _facade("timm", "from_timm"),
+    "transformers": _transformers,
+    "timm": _timm,
     "mmengine": _mmengine,
     "detectron2": _detectron2,
 }

@@ -5,11 +5,14 @@ data, plotted, and checked against the libraries themselves; every bad input pos
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import schedspec
 from schedspec.cli import main
@@ -201,6 +204,10 @@ TIMM_ARGS = "sched: cosine\nepochs: 10\nlr: 0.1\n"
     ("args.yaml", "sched: cosine\nepochs: 10\nlr: null\n", "timm",
      "args.yaml:3:5: `lr: null`: timm's train.py then derives the lr from lr_base"),
     ("args.yaml", "sched: cosine\nepochs: 10\n", "timm", "args.yaml:1:1: args.yaml has no `lr`"),
+    ("t.json", "[1]", "transformers", "t.json:1:1: a training_args.json is a JSON object of TrainingArguments fields "
+     "(TrainingArguments.to_json_string()) (got a list)"),
+    ("args.yaml", "cosine\n", "timm", "args.yaml:1:1: a timm args.yaml is a mapping of train.py's arguments (got the "
+     "scalar 'cosine')"),
 ])  # fmt: skip
 def test_bad_transformers_and_timm_files_are_refused_at_their_line_and_column(tmp_path, capsys, name, text, lib,
                                                                               expected):  # fmt: skip
@@ -230,3 +237,42 @@ def test_a_good_timm_args_yaml_translates(tmp_path, capsys):
     spec = _translate(capsys, "--from", "timm", path)
     assert spec.doc.data["lr"]["kind"] == "timm.cosine" and spec.doc.data["lr"]["t_initial"] == 10
     assert spec.doc.data["lr"]["warmup_t"] == 2 and spec.doc.data["lr"]["warmup_lr_init"] == 0.001
+
+
+_HF_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 500), st.floats(-2, 3, allow_nan=False),
+                       st.sampled_from(["cosine", "linear", "cosin", "steps", "epoch", "abc", "1.5", "{", "{}"]),
+                       st.lists(st.integers(0, 9), max_size=2),
+                       st.dictionaries(st.sampled_from(["num_cycles", "power", "num_cycle", "min_lr"]),
+                                       st.one_of(st.integers(-1, 3), st.floats(-1, 3), st.text(max_size=3)),
+                                       max_size=2))  # fmt: skip
+_HF_KEYS = ["lr_scheduler_type", "learning_rate", "warmup_steps", "warmup_ratio", "max_steps", "num_train_epochs",
+            "lr_scheduler_kwargs", "eval_strategy", "eval_steps", "metric_for_best_model", "lr_scheduler_typ"]
+_TIMM_KEYS = ["sched", "epochs", "lr", "warmup_epochs", "warmup_lr", "min_lr", "lr_cycle_mul", "lr_cycle_decay",
+              "lr_cycle_limit", "lr_k_decay", "decay_epochs", "decay_milestones", "decay_rate", "warmup_prefix",
+              "cooldown_epochs", "lr_noise", "warmup_epoch"]  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lib=st.sampled_from(["transformers", "timm"]), data=st.data())
+def test_any_transformers_or_timm_file_is_translated_or_refused_at_a_line_and_column(tmp_path, capsys, lib, data):
+    """Whatever a training_args.json / args.yaml holds: exit 0, or exit 1 with every line ``file:line:col: ...``
+    and nothing written; never an internal error."""
+    keys = _HF_KEYS if lib == "transformers" else _TIMM_KEYS
+    values = _HF_VALUES if lib == "transformers" else _HF_VALUES.filter(lambda v: not isinstance(v, dict))
+    cfg = data.draw(st.dictionaries(st.sampled_from(keys), values, max_size=6))
+    if lib == "transformers":
+        cfg.setdefault("max_steps", 100)
+    else:
+        cfg.setdefault("sched", "cosine")
+    path, out = tmp_path / ("t.json" if lib == "transformers" else "args.yaml"), tmp_path / "out.yaml"
+    out.unlink(missing_ok=True)
+    path.write_text(json.dumps(cfg, indent=1))
+    code = main(["translate", "--from", lib, str(path), "-o", str(out), "--steps-per-epoch", "7"]
+                if lib == "transformers" else ["translate", "--from", lib, str(path), "-o", str(out)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code in (0, 1), err
+    if code == 1:
+        assert not out.exists()
+        assert all(re.match(re.escape(str(path)) + r":\d+:\d+: \S", line) for line in err.splitlines()), err
+    else:
+        assert out.exists()

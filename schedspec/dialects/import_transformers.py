@@ -18,7 +18,8 @@ HF's rules are applied as ``Trainer`` applies them (docs/dialects.md §1.2): N =
 ``ceil(N * warmup_steps)`` if it is in (0, 1) (HF 5.2+: a ratio), else ``ceil(N * warmup_ratio)`` (4.x files);
 when a 4.x file sets both, ``warmup_steps`` wins (4.x's rule; 5.0-5.1 wrote the same value in both) and the spec's
 ``description`` says so. Unknown names get a did-you-mean among HF's own names; values HF rejects are refused
-quoting HF's rule. Errors are :class:`schedspec.SpecError` issues positioned at the field (``<transformers>``).
+quoting HF's rule. Errors are :class:`schedspec.SpecError` issues positioned at the field (``<transformers>``);
+for a file, :func:`.configs.transformers_file` moves them to its line and column.
 """
 
 from __future__ import annotations
@@ -191,7 +192,7 @@ def _from_args(args: Any, steps_per_epoch: int | None, name: str | None) -> tupl
     type_name = _type_name(d.get("lr_scheduler_type", "linear"))
     lr = float(_number(d, "learning_rate", 5e-5))
     n = _steps(d, steps_per_epoch)
-    notes: list[str] = []
+    notes: list[tuple[tuple, str]] = []  # (input path, what HF chose silently)
     w = _warmup(d, n, notes)
     kw = _kwargs(d.get("lr_scheduler_kwargs"))
     if type_name == "constant":

@@ -5,11 +5,14 @@ data, plotted, and checked against the libraries themselves; every bad input pos
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import schedspec
 from schedspec.cli import main
@@ -159,3 +162,117 @@ def test_transformers_and_timm_go_through_the_registry(tmp_path, capsys):
         assert code == 0, err
     else:
         assert code == 2 and "not available yet" in err
+
+
+HF_COSINE = '{\n  "lr_scheduler_type": "cosine",\n  "max_steps": 100,\n  "lr_scheduler_kwargs": {"num_cycle": 0.5}\n}\n'
+TIMM_ARGS = "sched: cosine\nepochs: 10\nlr: 0.1\n"
+
+
+@pytest.mark.parametrize(("name", "text", "lib", "expected"), [
+    ("t.json", '{"lr_scheduler_type": "cosin", "max_steps": 100}', "transformers",
+     "t.json:1:23: 'cosin' is not a valid SchedulerType; did you mean 'cosine'? (HF's types: linear, cosine,"),
+    ("t.json", '{"lr_scheduler_typ": "cosine", "max_steps": 100}', "transformers",
+     "t.json:1:2: unknown TrainingArguments field 'lr_scheduler_typ'; did you mean 'lr_scheduler_type'?"),
+    ("t.json", HF_COSINE, "transformers",
+     "t.json:4:27: get_scheduler('cosine') got an unexpected keyword argument 'num_cycle'; did you mean "
+     "'num_cycles'? (its keywords: num_cycles)"),
+    ("t.json", '{"max_steps": 100, "lr_scheduler_kwargs": "{\\"num_cycle\\": 1}", "lr_scheduler_type": "cosine"}',
+     "transformers", "t.json:1:20: get_scheduler('cosine') got an unexpected keyword argument 'num_cycle'"),
+    ("t.json", '{"max_steps": 100, "warmup_steps": -3}', "transformers",
+     't.json:1:36: HF: "Got warmup_steps = -3, Expected value warmup_steps >= 0"'),
+    ("t.json", '{"max_steps": 100,\n "warmup_ratio": 1.5}', "transformers",
+     't.json:2:18: HF: "warmup_ratio must lie in range [0,1]"'),
+    ("t.json", '{"max_steps": 100, "learning_rate": "abc"}', "transformers",
+     "t.json:1:37: learning_rate must be a number (got 'abc'): TrainingArguments declares it a number"),
+    ("t.json", '{"max_steps": 0}', "transformers",
+     "t.json:1:15: max_steps <= 0: HF trains num_train_epochs x the dataloader's updates per epoch"),
+    ("t.json", '{"max_steps": 100, "lr_scheduler_type": "polynomial", "lr_scheduler_kwargs": {"power": -1}}',
+     "transformers", "t.json:1:88: `power`: must be > 0 (got -1)"),
+    ("args.yaml", "sched: cosin\nepochs: 10\nlr: 0.1\n", "timm",
+     "args.yaml:1:8: --sched 'cosin': schedspec reads cosine, tanh, poly, step, multistep from args.yaml; did you "
+     "mean 'cosine'?"),
+    ("args.yaml", TIMM_ARGS + "warmup_epoch: 3\n", "timm",
+     "args.yaml:4:1: unknown timm train.py argument 'warmup_epoch'; did you mean 'warmup_epochs'?"),
+    ("args.yaml", "sched: cosine\nepochs: ten\nlr: 0.1\n", "timm",
+     "args.yaml:2:9: `epochs` must be an integer (got 'ten'), as timm's train.py parses it"),
+    ("args.yaml", "sched: cosine\nepochs: 0\nlr: 0.1\n", "timm", "args.yaml:2:9: `t_initial`: must be > 0 (got 0)"),
+    ("args.yaml", TIMM_ARGS + "min_lr: -1\n", "timm", "args.yaml:4:9: `lr_min`: must not be negative (got -1)"),
+    ("args.yaml", "sched: step\nepochs: 10\nlr: 0.1\ndecay_rate: -1\n", "timm",
+     "args.yaml:4:13: `decay_rate`: must be > 0 (got -1)"),
+    ("args.yaml", TIMM_ARGS + "lr_noise: [0.5]\n", "timm",
+     "args.yaml:4:11: lr_noise is set: timm's lr noise is seeded randomness, not a schedule"),
+    ("args.yaml", "sched: cosine\nepochs: 10\nlr: null\n", "timm",
+     "args.yaml:3:5: `lr: null`: timm's train.py then derives the lr from lr_base"),
+    ("args.yaml", "sched: cosine\nepochs: 10\n", "timm", "args.yaml:1:1: args.yaml has no `lr`"),
+    ("t.json", "[1]", "transformers", "t.json:1:1: a training_args.json is a JSON object of TrainingArguments fields "
+     "(TrainingArguments.to_json_string()) (got a list)"),
+    ("args.yaml", "cosine\n", "timm", "args.yaml:1:1: a timm args.yaml is a mapping of train.py's arguments (got the "
+     "scalar 'cosine')"),
+])  # fmt: skip
+def test_bad_transformers_and_timm_files_are_refused_at_their_line_and_column(tmp_path, capsys, name, text, lib,
+                                                                              expected):  # fmt: skip
+    path, out = tmp_path / name, tmp_path / "out.yaml"
+    path.write_text(text)
+    assert main(["translate", "--from", lib, str(path), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(str(tmp_path / expected)), err
+    assert not out.exists()
+
+
+def test_hf_warmup_precedence_is_a_note_at_warmup_ratio(tmp_path, capsys):
+    path, out = tmp_path / "t.json", tmp_path / "out.yaml"
+    path.write_text('{"max_steps": 100,\n "warmup_steps": 5,\n "warmup_ratio": 0.2}')
+    assert main(["translate", "--from", "transformers", str(path), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith(f"{path}:3:18: warmup_steps = 5 and warmup_ratio = 0.2 are both set: warmup_steps wins"), err
+    assert err.rstrip().endswith("(note)")
+    spec = schedspec.load(out)
+    assert spec.doc.data["lr"]["num_warmup_steps"] == 5 and "warmup_steps wins" in spec.doc.data["description"]
+
+
+def test_a_good_timm_args_yaml_translates(tmp_path, capsys):
+    path = tmp_path / "args.yaml"
+    path.write_text(TIMM_ARGS + "warmup_epochs: 2\nwarmup_lr: 0.001\nseed: 42\n")
+    spec = _translate(capsys, "--from", "timm", path)
+    assert spec.doc.data["lr"]["kind"] == "timm.cosine" and spec.doc.data["lr"]["t_initial"] == 10
+    assert spec.doc.data["lr"]["warmup_t"] == 2 and spec.doc.data["lr"]["warmup_lr_init"] == 0.001
+
+
+_HF_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 500), st.floats(-2, 3, allow_nan=False),
+                       st.sampled_from(["cosine", "linear", "cosin", "steps", "epoch", "abc", "1.5", "{", "{}"]),
+                       st.lists(st.integers(0, 9), max_size=2),
+                       st.dictionaries(st.sampled_from(["num_cycles", "power", "num_cycle", "min_lr"]),
+                                       st.one_of(st.integers(-1, 3), st.floats(-1, 3), st.text(max_size=3)),
+                                       max_size=2))  # fmt: skip
+_HF_KEYS = ["lr_scheduler_type", "learning_rate", "warmup_steps", "warmup_ratio", "max_steps", "num_train_epochs",
+            "lr_scheduler_kwargs", "eval_strategy", "eval_steps", "metric_for_best_model", "lr_scheduler_typ"]
+_TIMM_KEYS = ["sched", "epochs", "lr", "warmup_epochs", "warmup_lr", "min_lr", "lr_cycle_mul", "lr_cycle_decay",
+              "lr_cycle_limit", "lr_k_decay", "decay_epochs", "decay_milestones", "decay_rate", "warmup_prefix",
+              "cooldown_epochs", "lr_noise", "warmup_epoch"]  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lib=st.sampled_from(["transformers", "timm"]), data=st.data())
+def test_any_transformers_or_timm_file_is_translated_or_refused_at_a_line_and_column(tmp_path, capsys, lib, data):
+    """Whatever a training_args.json / args.yaml holds: exit 0, or exit 1 with every line ``file:line:col: ...``
+    and nothing written; never an internal error."""
+    keys = _HF_KEYS if lib == "transformers" else _TIMM_KEYS
+    values = _HF_VALUES if lib == "transformers" else _HF_VALUES.filter(lambda v: not isinstance(v, dict))
+    cfg = data.draw(st.dictionaries(st.sampled_from(keys), values, max_size=6))
+    if lib == "transformers":
+        cfg.setdefault("max_steps", 100)
+    else:
+        cfg.setdefault("sched", "cosine")
+    path, out = tmp_path / ("t.json" if lib == "transformers" else "args.yaml"), tmp_path / "out.yaml"
+    out.unlink(missing_ok=True)
+    path.write_text(json.dumps(cfg, indent=1))
+    code = main(["translate", "--from", lib, str(path), "-o", str(out), "--steps-per-epoch", "7"]
+                if lib == "transformers" else ["translate", "--from", lib, str(path), "-o", str(out)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code in (0, 1), err
+    if code == 1:
+        assert not out.exists()
+        assert all(re.match(re.escape(str(path)) + r":\d+:\d+: \S", line) for line in err.splitlines()), err
+    else:
+        assert out.exists()

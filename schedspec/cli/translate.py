@@ -17,6 +17,7 @@ a spec in that framework's kinds (``--from LIBRARY FILE``).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from typing import Any
@@ -48,9 +49,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ importers
-def _read_data(path: str) -> _source.Source:
-    """A JSON or YAML config file, parsed with the position of every value (JSON is read as YAML 1.2)."""
-    return _source.read(path)
+def _read_data(path: str, expected: str | None = None) -> _source.Source:
+    """A JSON or YAML config file, parsed with the position of every value (JSON is read as YAML 1.2). ``expected``
+    says what the file's top level must be, in place of the spec reader's wording (a spec's ``schedspec: 1``)."""
+    try:
+        return _source.read(path)
+    except SpecError as exc:
+        first = exc.issues[0]
+        if expected is None or len(exc.issues) != 1 or not first.message.startswith("the top level must be a mapping"):
+            raise
+        got = first.message.rsplit("got ", 1)[-1]
+        raise SpecError([dataclasses.replace(first, message=f"{expected} (got {got})")]) from None
 
 
 def _mmengine(path: str, options: dict) -> Any:
@@ -91,30 +100,35 @@ def _detectron2(path: str, options: dict) -> Any:
     return load_mapped(data, origin, src)
 
 
-def _facade(library: str, function: str):
-    """The importer of a library whose ``schedspec.from_<library>`` takes the config's data (a dict)."""
+def _transformers(path: str, options: dict) -> Any:
+    from ..dialects.configs import transformers_file
+    from ..spec import load_mapped
 
-    def run(path: str, options: dict) -> Any:
-        import schedspec
+    src = _read_data(path, "a training_args.json is a JSON object of TrainingArguments fields "
+                           "(TrainingArguments.to_json_string())")  # fmt: skip
+    data, origin, notes = transformers_file(src, steps_per_epoch=options.get("steps_per_epoch"))
+    spec = load_mapped(data, origin, src)
+    for note in notes:  # HF's silent choices, at the value they concern (also in the spec's description)
+        print(f"{note} (note)", file=sys.stderr)
+    return spec
 
-        fn = getattr(schedspec, function, None)
-        if fn is None:
-            raise UsageError(f"--from {library}: not available yet in this version of schedspec "
-                             f"(schedspec.{function} is not there); use --from mmengine or --from detectron2")  # fmt: skip
-        src = _read_data(path)
-        kwargs = {"steps_per_epoch": options["steps_per_epoch"]} if options.get("steps_per_epoch") else {}
-        try:
-            return fn(src.data, **kwargs)
-        except TypeError as exc:
-            raise UsageError(f"--from {library}: {exc}") from None
 
-    return run
+def _timm(path: str, options: dict) -> Any:
+    from ..dialects.configs import timm_file
+    from ..spec import load_mapped
+
+    if options.get("steps_per_epoch"):
+        raise UsageError("--from timm: args.yaml is stepped per epoch (sched_on_updates is refused); "
+                         "--steps-per-epoch does not apply")  # fmt: skip
+    src = _read_data(path, "a timm args.yaml is a mapping of train.py's arguments")
+    data, origin = timm_file(src)
+    return load_mapped(data, origin, src)
 
 
 # library name -> importer(path, options) -> Spec
 IMPORTERS = {
-    "transformers": _facade("transformers", "from_transformers"),
-    "timm": _facade("timm", "from_timm"),
+    "transformers": _transformers,
+    "timm": _timm,
     "mmengine": _mmengine,
     "detectron2": _detectron2,
 }

@@ -7,6 +7,8 @@ Each importer returns ``(data, origin)``: the spec data, and for each path of th
 mapping of path prefixes), so that an error in the imported spec is reported where the input wrote the value. An
 input the importer cannot read is refused with a :class:`SpecError` positioned in the input (when it has positions).
 Nothing is executed: an MMEngine ``.py`` config is Python, read only by mmengine itself (the CLI says so).
+HF's ``training_args.json`` (:func:`transformers_file`) and timm's ``args.yaml`` (:func:`timm_file`) are read by
+:mod:`.import_transformers` and :mod:`.import_timm`; their refusals are moved to the line and column of the input.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from .._source import Source, read
 from ..errors import Issue, SpecError, did_you_mean, format_path
+from . import import_timm, import_transformers
 from .detectron2 import DEFAULTS, parse_value
 
 # every key of detectron2's SOLVER node (detectron2/config/defaults.py, git 02b5c4e); the others are refused as
@@ -202,3 +205,74 @@ def _merge(base: dict, over: dict) -> dict:
     for k, v in over.items():
         out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
+
+
+# ------------------------------------------------------------------------------------------------ HF and timm files
+def _input_path(src: Source, written: str) -> tuple:
+    """The input path that an importer's issue names (``format_path`` text, e.g. ``lr_scheduler_kwargs.foo``): the
+    path itself when the input wrote it, else its nearest written parent, else the document."""
+    best: tuple = ()
+    for p in src.positions:
+        text = format_path(p)
+        if written == text:
+            return p
+        if len(p) > len(best) and written.startswith((text + ".", text + "[")):
+            best = p
+    return best
+
+
+def _in_input(exc: SpecError, src: Source) -> SpecError:
+    """``exc``'s issues (raised on the input's data, positioned by path only) at their line and column in ``src``."""
+    out = []
+    for i in exc.issues:
+        if i.line is not None:
+            out.append(i)
+            continue
+        # a name the library does not have is pointed at the key the input wrote, any other refusal at the value
+        key = i.message.startswith("unknown ") or "unexpected keyword argument" in i.message
+        out.append(src.issue(_input_path(src, i.path), i.message, key=key, severity=i.severity))
+    return SpecError(out)
+
+
+def transformers_file(
+    src: Source, *, steps_per_epoch: int | None = None, name: str | None = None
+) -> tuple[dict, dict, list[Issue]]:
+    """A parsed HF ``training_args.json`` as spec data in ``transformers.*`` kinds
+    (:func:`.import_transformers.transformers_args`).
+
+    Returns:
+        ``(data, origin, notes)``: the spec data, the map of spec path prefixes to input path prefixes (for
+        :func:`schedspec.spec.load_mapped`), and a warning issue at its line and column for each choice HF makes
+        silently (``warmup_steps`` winning over ``warmup_ratio``; ``lr_scheduler_kwargs`` HF drops).
+
+    Raises:
+        SpecError: the file is not a mapping, or anything :func:`.import_transformers.transformers_args` refuses,
+            at its line and column in the file.
+    """
+    if not isinstance(src.data, dict):
+        raise SpecError([src.issue((), "a training_args.json is a JSON object of TrainingArguments fields "
+                                       "(TrainingArguments.to_json_string())")])  # fmt: skip
+    try:
+        data, origin, notes = import_transformers.transformers_args(src.data, steps_per_epoch=steps_per_epoch,
+                                                                    name=name)  # fmt: skip
+    except SpecError as exc:
+        raise _in_input(exc, src) from None
+    return data, origin, [src.issue(path, text, severity="warning") for path, text in notes]
+
+
+def timm_file(src: Source, *, total: int | None = None, name: str | None = None) -> tuple[dict, dict]:
+    """A parsed timm ``args.yaml`` as spec data in ``timm.*`` kinds (:func:`.import_timm.timm_args`).
+
+    Returns:
+        ``(data, origin)``: the spec data and the map of spec path prefixes to input path prefixes.
+
+    Raises:
+        SpecError: the file is not a mapping, or anything :func:`.import_timm.timm_args` refuses, at its line and
+            column in the file.
+    """
+    if not isinstance(src.data, dict):
+        raise SpecError([src.issue((), "a timm args.yaml is a mapping of train.py's arguments")])
+    try:
+        return import_timm.timm_args(src.data, total=total, name=name)
+    except SpecError as exc:
+        raise _in_input(exc, src) from None

@@ -18,7 +18,8 @@ HF's rules are applied as ``Trainer`` applies them (docs/dialects.md §1.2): N =
 ``ceil(N * warmup_steps)`` if it is in (0, 1) (HF 5.2+: a ratio), else ``ceil(N * warmup_ratio)`` (4.x files);
 when a 4.x file sets both, ``warmup_steps`` wins (4.x's rule; 5.0-5.1 wrote the same value in both) and the spec's
 ``description`` says so. Unknown names get a did-you-mean among HF's own names; values HF rejects are refused
-quoting HF's rule. Errors are :class:`schedspec.SpecError` issues positioned at the field (``<transformers>``).
+quoting HF's rule. Errors are :class:`schedspec.SpecError` issues positioned at the field (``<transformers>``);
+for a file, :func:`.configs.transformers_file` moves them to its line and column.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from ..errors import SpecError, did_you_mean
 from . import transformers as hf
 from ._base import plain, refuse
 
-__all__ = ["transformers_data"]
+__all__ = ["transformers_args", "transformers_data"]
 
 _ORIGIN = "transformers"
 # the lambda of each formula type (transformers/optimization.py) -> the type, and the keywords it carries
@@ -54,6 +55,19 @@ _TRAINING_ARGS = {"lr_scheduler_type", "learning_rate", "warmup_steps", "warmup_
 
 def _fail(path: tuple, message: str) -> SpecError:
     return refuse(_ORIGIN, path, message)
+
+
+def _number(d: dict, key: str, default: Any) -> Any:
+    """``d[key]`` (or ``default``) as a Python number; a string, list or other value is refused at ``key``, as
+    ``TrainingArguments`` (a dataclass with ``float``/``int`` fields) would not take it."""
+    value = plain(d.get(key, default))
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        if value is None and default is None:
+            return None
+        raise _fail((key,), f"{key} must be a number (got {value!r}): TrainingArguments declares it a number")
+    if not math.isfinite(value):
+        raise _fail((key,), f"{key} must be a finite number (got {value!r})")
+    return value
 
 
 def _convert_str_dict(d: dict) -> dict:
@@ -109,21 +123,21 @@ def _type_name(raw: Any) -> str:
 
 
 def _steps(d: dict, steps_per_epoch: int | None) -> int:
-    max_steps = plain(d.get("max_steps", -1))
+    max_steps = _number(d, "max_steps", -1)
     if max_steps is not None and max_steps > 0:
         return int(max_steps)
-    spe = steps_per_epoch if steps_per_epoch is not None else d.get("steps_per_epoch")
+    spe = steps_per_epoch if steps_per_epoch is not None else _number(d, "steps_per_epoch", None)
     if spe is None:
         raise _fail(("max_steps",), "max_steps <= 0: HF trains num_train_epochs x the dataloader's updates per epoch, "
                                     "which a training_args.json does not hold; pass steps_per_epoch= (optimizer "
-                                    "updates per epoch)")  # fmt: skip
-    epochs = float(plain(d.get("num_train_epochs", 3.0)))
+                                    "updates per epoch; on the command line --steps-per-epoch N)")  # fmt: skip
+    epochs = float(_number(d, "num_train_epochs", 3.0))
     return math.ceil(epochs * int(spe))
 
 
 def _warmup(d: dict, n: int, notes: list) -> int:
-    ws = plain(d.get("warmup_steps", 0)) or 0
-    ratio = plain(d.get("warmup_ratio")) or 0
+    ws = _number(d, "warmup_steps", 0) or 0
+    ratio = _number(d, "warmup_ratio", None) or 0
     if ws < 0:
         raise _fail(("warmup_steps",), f"HF: \"Got warmup_steps = {ws}, Expected value warmup_steps >= 0\"")
     if not 0 <= ratio <= 1:
@@ -131,8 +145,9 @@ def _warmup(d: dict, n: int, notes: list) -> int:
     if ws >= 1:
         w = int(ws)
         if ratio and math.ceil(n * ratio) != w:
-            notes.append(f"warmup_steps = {ws} and warmup_ratio = {ratio} are both set: warmup_steps wins "
-                         f"(transformers 4.x; 5.0-5.1 saved the same value in both)")  # fmt: skip
+            notes.append((("warmup_ratio",), f"warmup_steps = {ws} and warmup_ratio = {ratio} are both set: "
+                          "warmup_steps wins (transformers 4.x; 5.0-5.1 saved the same value in both); remove "
+                          "warmup_ratio to say so"))  # fmt: skip
         return w
     if ws > 0:
         return math.ceil(n * ws)  # HF 5.2+: warmup_steps < 1 is a ratio, rounded up with float arithmetic
@@ -146,7 +161,7 @@ def _plateau_fields(d: dict, kw: dict) -> dict:
         raise _fail(("eval_strategy",), "HF: \"lr_scheduler_type reduce_lr_on_plateau requires an eval strategy\"")
     out = {"monitor": "eval_" + str(d.get("metric_for_best_model") or "loss")}
     if strategy == "steps":
-        every = plain(d.get("eval_steps"))
+        every = _number(d, "eval_steps", None)
         if every is None:
             raise _fail(("eval_steps",), "eval_strategy steps needs eval_steps (HF falls back to logging_steps; give "
                                          "eval_steps)")  # fmt: skip
@@ -172,34 +187,69 @@ def _kind_data(type_name: str, lr: Any, w: int | None, n: int | None, kw: dict, 
     return {**data, **kw}
 
 
-def _from_args(args: Any, steps_per_epoch: int | None, name: str | None) -> dict:
+def _from_args(args: Any, steps_per_epoch: int | None, name: str | None) -> tuple[dict, dict, list]:
     d = _args_dict(args)
     type_name = _type_name(d.get("lr_scheduler_type", "linear"))
-    lr = float(plain(d.get("learning_rate", 5e-5)))
+    lr = float(_number(d, "learning_rate", 5e-5))
     n = _steps(d, steps_per_epoch)
-    notes: list[str] = []
+    notes: list[tuple[tuple, str]] = []  # (input path, what HF chose silently)
     w = _warmup(d, n, notes)
     kw = _kwargs(d.get("lr_scheduler_kwargs"))
     if type_name == "constant":
         if kw:
-            notes.append(f"HF's constant ignores lr_scheduler_kwargs {kw}")
+            notes.append((("lr_scheduler_kwargs",), f"HF's constant ignores lr_scheduler_kwargs {kw}"))
         kw, w, n = {}, (w or None), None
     elif type_name == "constant_with_warmup" and kw:
-        notes.append(f"HF's get_scheduler drops lr_scheduler_kwargs {kw} for constant_with_warmup")
+        notes.append((("lr_scheduler_kwargs",), f"HF's get_scheduler drops lr_scheduler_kwargs {kw} for "
+                      "constant_with_warmup"))  # fmt: skip
         kw = {}
     elif type_name == "reduce_lr_on_plateau":
         kw = _plateau_fields(d, kw)
         w, n = (w or None), None
-    spe = steps_per_epoch if steps_per_epoch is not None else d.get("steps_per_epoch")
+    spe = steps_per_epoch if steps_per_epoch is not None else _number(d, "steps_per_epoch", None)
     doc: dict = {"schedspec": 1}
     if name:
         doc["name"] = name
     if notes:
-        doc["description"] = "Imported from HF TrainingArguments. " + " ".join(notes)
+        doc["description"] = "Imported from HF TrainingArguments. " + " ".join(text for _, text in notes)
     if spe is not None:
         doc["steps_per_epoch"] = int(spe)
     doc["lr"] = _kind_data(type_name, lr, w, n, kw, ("lr_scheduler_kwargs",))
-    return doc
+    # where each spec value was written in the input (spec path prefix -> input path prefix)
+    origin: dict = {("lr",): ("lr_scheduler_type",), ("lr", "lr"): ("learning_rate",),
+                    ("lr", "num_training_steps"): ("max_steps",), ("steps_per_epoch",): ("steps_per_epoch",)}  # fmt: skip
+    ws = d.get("warmup_steps")
+    origin[("lr", "num_warmup_steps")] = ("warmup_steps",) if ws or "warmup_ratio" not in d else ("warmup_ratio",)
+    for key in kw:
+        origin[("lr", key)] = ("lr_scheduler_kwargs", key)
+    if type_name == "reduce_lr_on_plateau":
+        origin[("lr", "monitor")] = ("metric_for_best_model",)
+        origin[("lr", "every")] = ("eval_steps",)
+    return doc, origin, notes
+
+
+def transformers_args(
+    args: dict, *, steps_per_epoch: int | None = None, name: str | None = None
+) -> tuple[dict, dict, list]:
+    """A ``training_args.json``'s data as spec data, with where each value came from.
+
+    Returns:
+        ``(data, origin, notes)``: the spec data; the map of spec path prefixes to the input's path prefixes; and
+        ``(input path, text)`` for each choice HF makes silently (``warmup_steps`` winning over ``warmup_ratio``,
+        ``lr_scheduler_kwargs`` HF drops), also written in the spec's ``description``.
+
+    Raises:
+        SpecError: as :func:`transformers_data`, each issue at the input path (``<transformers>``).
+    """
+    _check_fields(args)
+    return _from_args(args, steps_per_epoch, name)
+
+
+def _check_fields(source: dict) -> None:
+    for key in source:  # a misspelt scheduler field would be silently left at HF's default: refuse it
+        close = difflib.get_close_matches(key, sorted(_TRAINING_ARGS), n=1, cutoff=0.85)
+        if key not in _TRAINING_ARGS and close and close[0] not in source:
+            raise _fail((key,), f"unknown TrainingArguments field {key!r}; did you mean {close[0]!r}?")
 
 
 def _from_lambda(scheduler: Any, name: str | None) -> dict:
@@ -249,10 +299,7 @@ def transformers_data(source: Any, *, steps_per_epoch: int | None = None, name: 
     """
     if isinstance(getattr(source, "lr_lambdas", None), list):
         return _from_lambda(source, name)
-    if isinstance(source, dict):  # a misspelt scheduler field would be silently left at HF's default: refuse it
-        for key in source:
-            close = difflib.get_close_matches(key, sorted(_TRAINING_ARGS), n=1, cutoff=0.85)
-            if key not in _TRAINING_ARGS and close and close[0] not in source:
-                raise _fail((key,), f"unknown TrainingArguments field {key!r}; did you mean {close[0]!r}?")
-    return _from_args(source, steps_per_epoch, name)
+    if isinstance(source, dict):
+        _check_fields(source)
+    return _from_args(source, steps_per_epoch, name)[0]
 

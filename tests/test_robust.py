@@ -553,3 +553,42 @@ def test_yaml_round_trip_of_a_deep_message_stays_one_line():
     text = yaml.safe_dump({"schedspec": 1, "lr": {"kind": "cosine\n", "start": 1}})
     (issue,) = problems(text)
     assert "\n" not in issue
+
+
+def _lr_node_and_group(text: str):
+    from schedspec import _range
+
+    spec = schedspec.loads(HEAD + text)
+    node = spec.program.hparams["lr"]
+    (group,) = _range.groups(node, spec.program.vars)
+    return node, group
+
+
+def test_extrema_of_a_dense_range_not_starting_at_0_ignore_the_steps_before_it():
+    # a product of two moving parts has no candidate set: [lo, hi] is evaluated step by step. By hand:
+    # (1 - t/10)**2 over t = 5..10 is 0.25 at 5 down to 0 at 10 (steps 0..4, worth up to 1, are outside the range)
+    from schedspec import _range
+
+    node, group = _lr_node_and_group(
+        "lr: {kind: product, of: [{kind: linear, start: 1.0, end: 0.0, duration: 10}, "
+        "{kind: linear, start: 1.0, end: 0.0, duration: 10}]}\n"
+    )
+    assert _range.candidates(node, 5, 10, group.env).dense == [(5, 10)]
+    low, high = _range.extrema(node, 5, 10, group)
+    assert (low.tolist(), high.tolist()) == ([0.0], [0.25])
+
+
+def test_extrema_of_a_dense_range_longer_than_one_block_see_every_block_end():
+    # a dense range is evaluated in blocks of _range.CHUNK steps (one member): the maximum sits on the last step
+    # of the first block. By hand, with N = CHUNK - 1: (t/N) * (2 - t/(2N)) rises to 1 * 1.5 at t = N, and
+    # (2 - t/N) * (2 - t/(2N)) falls after it; the minimum is 0 at t = 0
+    from schedspec import _range
+
+    n = _range.CHUNK - 1
+    node, group = _lr_node_and_group(
+        f"lr: {{kind: product, of: [[{{kind: linear, start: 0.0, end: 1.0, duration: {n}}}, "
+        f"{{kind: linear, start: 1.0, end: 0.0, duration: {n}}}], {{kind: linear, start: 2.0, end: 1.0, duration: {2 * n}}}]}}\n"
+    )
+    assert _range.candidates(node, 0, 2 * n, group.env).dense == [(0, 2 * n)]
+    low, high = _range.extrema(node, 0, 2 * n, group)
+    assert (low.tolist(), high.tolist()) == ([0.0], [1.5])

@@ -422,3 +422,27 @@ def test_cos_weight_is_exact_at_its_ends_and_relatively_accurate(xp):
     for q in (0.2, 0.25, 0.3, 0.4, 0.45, 0.49):
         want = (1 - math.cos(math.pi * q)) / 2
         assert abs(w(q) - want) <= 4e-16, q
+
+
+def test_plateau_trajectories_of_an_online_adapter_match_reference_and_keep_the_report_count():
+    # what the torch/Keras Reports and the optax state keep between reports: per plateau, its value after each
+    # report n (n = 0..len(reports)), i.e. the value at k = n * every while it is active, and the count of reports
+    # actually made (optax's fixed buffer holds more slots than reports). The second plateau's start is carried
+    # from the first, so it is a Final evaluated from the same reports.
+    from schedspec import _metrics
+
+    spec = _doc([
+        {"kind": "linear", "duration": 4, "start": 0.0, "end": 0.1},
+        {"kind": "plateau", "duration": 10, "monitor": "loss", "every": 2, "patience": 1, "factor": 0.5},
+        {"kind": "plateau", "duration": 20, "monitor": "loss", "every": 2, "patience": 0, "factor": 0.5},
+    ])  # fmt: skip
+    reports = _LOSS[:17]
+    sites = _metrics.sites(bind(schedspec.load(spec).program, None).hparams["lr"])
+    assert [(s.origin, s.stop()) for s in sites] == [(4, 7), (14, 17)]
+    got = _metrics.trajectories(B.MathXP, sites, {("metric", "loss"): reports, ("count", "loss"): 7})
+    want = ref_values(spec, [2 * n for n in range(18)], metrics={"loss": reports})
+    for site in sites:
+        traj, count = got[("trajectory", site.node, site.origin)]
+        assert count == 7
+        active = range(site.first(), site.stop() + 1)
+        assert [traj[n] for n in active] == [want[n] for n in active], site.origin

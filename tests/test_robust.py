@@ -555,10 +555,10 @@ def test_yaml_round_trip_of_a_deep_message_stays_one_line():
     assert "\n" not in issue
 
 
-def _lr_node_and_group(text: str):
+def _lr_node_and_group(text: str, monkeypatch=None):
     from schedspec import _range
 
-    spec = schedspec.loads(HEAD + text)
+    spec = _load_unchecked(HEAD + text, monkeypatch) if monkeypatch else schedspec.loads(HEAD + text)
     node = spec.program.hparams["lr"]
     (group,) = _range.groups(node, spec.program.vars)
     return node, group
@@ -592,3 +592,13 @@ def test_extrema_of_a_dense_range_longer_than_one_block_see_every_block_end():
     assert _range.candidates(node, 0, 2 * n, group.env).dense == [(0, 2 * n)]
     low, high = _range.extrema(node, 0, 2 * n, group)
     assert (low.tolist(), high.tolist()) == ([0.0], [1.5])
+
+
+def test_overflow_search_over_a_single_step_range_finds_that_step(monkeypatch):
+    # first_overflow over [a, a]: the exponential 0.1 * 1.1**k (float32) is finite at 930 and inf from 931 on
+    # (the step test_every_kind_that_can_overflow_is_refused_at_its_first_step checks against evaluate)
+    from schedspec import _range
+
+    node, group = _lr_node_and_group("lr: {kind: exponential, start: 0.1, gamma: 1.1}\n", monkeypatch)
+    assert [_range.first_overflow(node, k, k, group.env, "float32") for k in (930, 931, 932)] == [None, 931, 932]
+    assert _range.first_overflow(node, 0, 931, group.env, "float32") == 931

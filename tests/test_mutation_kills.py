@@ -446,3 +446,17 @@ def test_plateau_trajectories_of_an_online_adapter_match_reference_and_keep_the_
         assert count == 7
         active = range(site.first(), site.stop() + 1)
         assert [traj[n] for n in active] == [want[n] for n in active], site.origin
+        # after its last report a plateau holds (README: its final value is the value after its last report)
+        assert traj[site.stop():] == [want[site.stop()]] * (len(reports) + 1 - site.stop())
+
+
+def test_plateau_trajectories_in_max_mode_match_reference():
+    from schedspec import _metrics
+
+    spec, metrics = PLATEAUS["max-rel"]
+    (site,) = _metrics.sites(bind(schedspec.load(spec).program, None).hparams["lr"])
+    reports = metrics["acc"]
+    (traj, count), = _metrics.trajectories(B.MathXP, [site], {("metric", "acc"): reports}).values()
+    assert count == len(reports) and site.every == 2 and site.first() == 0
+    want = ref_values(spec, [2 * n for n in range(site.stop() + 1)], metrics=metrics)
+    assert traj[: site.stop() + 1] == want

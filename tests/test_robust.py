@@ -602,3 +602,29 @@ def test_overflow_search_over_a_single_step_range_finds_that_step(monkeypatch):
     node, group = _lr_node_and_group("lr: {kind: exponential, start: 0.1, gamma: 1.1}\n", monkeypatch)
     assert [_range.first_overflow(node, k, k, group.env, "float32") for k in (930, 931, 932)] == [None, 931, 932]
     assert _range.first_overflow(node, 0, 931, group.env, "float32") == 931
+
+
+def test_overflow_search_with_a_loose_bound_evaluates_exactly_its_range_and_every_leaf(monkeypatch):
+    # a product's bound multiplies its parts' bounds, so a range whose values are all finite can still be evaluated
+    # step by step: first_overflow must then report nothing outside [a, b], and go on to the next range after a
+    # finite one. 0.1 * 1.02**k times a linear from 1e5 down to 0: max times max passes F32_MAX (3.40282e38) on
+    # the first leaf, where the values are finite; the first inf (or NaN) is cross-checked with evaluate
+    from schedspec import _range
+
+    text = ("lr: {kind: product, of: [{kind: exponential, start: 0.1, gamma: 1.02}, "
+            "{kind: linear, start: 1.0e+5, end: 0.0, duration: 5000}]}\n")  # fmt: skip
+    node, group = _lr_node_and_group(text, monkeypatch)
+    spec = _load_unchecked(HEAD + text, monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        first = int(np.flatnonzero(~np.isfinite(schedspec.evaluate(spec, np.arange(0, 20000))))[0])
+    assert first > _range.LEAF
+    # [first - 3000, first - 1]: one leaf, finite values, a bound above F32_MAX (so it is evaluated)
+    assert float(_range.maxabs(node, first - 3000, first - 1, group.env, "float32", 1)[0]) > _range.F32_MAX
+    assert _range.first_overflow(node, first - 3000, first - 1, group.env, "float32") is None
+    # [0, 2 * first - 1] splits at first - 1: the lower half's upper leaf is evaluated (finite), then the upper half
+    mid = first - 1
+    lower_leaf = (mid // 2 + 1, mid)
+    assert float(_range.maxabs(node, *lower_leaf, group.env, "float32", 1)[0]) > _range.F32_MAX
+    assert _range.first_overflow(node, 0, 2 * first - 1, group.env, "float32") == first
+    assert _range.first_overflow(node, 0, 20000, group.env, "float32") == first

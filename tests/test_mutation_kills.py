@@ -450,13 +450,14 @@ def test_plateau_trajectories_of_an_online_adapter_match_reference_and_keep_the_
         assert traj[site.stop():] == [want[site.stop()]] * (len(reports) + 1 - site.stop())
 
 
-def test_plateau_trajectories_in_max_mode_match_reference():
+@pytest.mark.parametrize("name", ["max-rel", "min-abs-cooldown-floor"])
+def test_plateau_trajectories_of_every_mode_match_reference(name):
     from schedspec import _metrics
 
-    spec, metrics = PLATEAUS["max-rel"]
+    spec, metrics = PLATEAUS[name]
     (site,) = _metrics.sites(bind(schedspec.load(spec).program, None).hparams["lr"])
-    reports = metrics["acc"]
-    (traj, count), = _metrics.trajectories(B.MathXP, [site], {("metric", "acc"): reports}).values()
+    (reports,) = metrics.values()
+    (traj, count), = _metrics.trajectories(B.MathXP, [site], {("metric", site.monitor): reports}).values()
     assert count == len(reports) and site.every == 2 and site.first() == 0
     want = ref_values(spec, [2 * n for n in range(site.stop() + 1)], metrics=metrics)
     assert traj[: site.stop() + 1] == want

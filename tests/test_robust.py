@@ -628,3 +628,19 @@ def test_overflow_search_with_a_loose_bound_evaluates_exactly_its_range_and_ever
     assert float(_range.maxabs(node, *lower_leaf, group.env, "float32", 1)[0]) > _range.F32_MAX
     assert _range.first_overflow(node, 0, 2 * first - 1, group.env, "float32") == first
     assert _range.first_overflow(node, 0, 20000, group.env, "float32") == first
+
+
+@pytest.mark.parametrize("dense", [False, True])
+def test_extrema_are_per_sweep_member(dense):
+    # a linear from $p to 1.0 over 10 steps: member p = 0.5 spans [0.5, 1], member p = 2 spans [1, 2] (by hand);
+    # as a product with a (moving) linear 1 -> 1, the same values come from a dense range
+    from schedspec import _range
+
+    lin = "{kind: linear, start: $p, end: 1.0, duration: 10}"
+    lr = f"{{kind: product, of: [{lin}, {{kind: linear, start: 1.0, end: 1.0, duration: 10}}]}}" if dense else lin
+    spec = schedspec.loads(HEAD + f"vars: {{p: [0.5, 2.0]}}\nlr: {lr}\n")
+    node = spec.program.hparams["lr"]
+    (group,) = _range.groups(node, spec.program.vars)
+    assert group.size == 2 and bool(_range.candidates(node, 0, 10, group.env).dense) == dense
+    low, high = _range.extrema(node, 0, 10, group)
+    assert (low.tolist(), high.tolist()) == ([0.5, 1.0], [1.0, 2.0])

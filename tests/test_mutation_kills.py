@@ -461,3 +461,17 @@ def test_plateau_trajectories_of_every_mode_match_reference(name):
     assert count == len(reports) and site.every == 2 and site.first() == 0
     want = ref_values(spec, [2 * n for n in range(site.stop() + 1)], metrics=metrics)
     assert traj[: site.stop() + 1] == want
+
+
+def test_plateau_reports_of_an_online_adapter_count_from_0_and_resume_from_nothing():
+    # Reports.add returns the index j of the report it records (0, 1, ...); load() of a mapping without the
+    # metric resumes with no reports of it
+    from schedspec import _metrics
+
+    spec, _ = PLATEAUS["min-rel-carried"]
+    tree = bind(schedspec.load(spec).program, None).hparams["lr"]
+    reports = _metrics.Reports([tree])
+    assert [reports.add("loss", x) for x in (1.0, 0.9, 0.9, 0.95)] == [0, 1, 2, 3]
+    reports.load({})
+    assert reports.reports == {"loss": []}
+    assert reports.add("loss", 1.0) == 0

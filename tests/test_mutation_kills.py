@@ -475,3 +475,21 @@ def test_plateau_reports_of_an_online_adapter_count_from_0_and_resume_from_nothi
     reports.load({})
     assert reports.reports == {"loss": []}
     assert reports.add("loss", 1.0) == 0
+
+
+def test_plateau_reports_missing_lists_what_a_step_waits_for():
+    # min-rel-carried: a plateau from step 4, every 2 (README's report clock: the value at k follows reports
+    # j < k // 2; it consumes from report #2 = 4 // 2). By hand: k = 5 needs none of its own, k = 6 needs reports
+    # #0..#2 (3, counted from report 0), k = 9 needs 4 (9 // 2)
+    from schedspec import _metrics
+
+    spec, _ = PLATEAUS["min-rel-carried"]
+    reports = _metrics.Reports([bind(schedspec.load(spec).program, None).hparams["lr"]])
+    (site,) = reports.sites
+    assert reports.missing(5) == []
+    assert reports.missing(6) == [(site, 3)] and reports.missing(9) == [(site, 4)]
+    for x in (1.0, 0.9):
+        reports.add("loss", x)
+    assert reports.missing(6) == [(site, 3)]
+    reports.add("loss", 0.9)
+    assert reports.missing(6) == [] and reports.missing(9) == [(site, 4)]

@@ -422,3 +422,74 @@ def test_cos_weight_is_exact_at_its_ends_and_relatively_accurate(xp):
     for q in (0.2, 0.25, 0.3, 0.4, 0.45, 0.49):
         want = (1 - math.cos(math.pi * q)) / 2
         assert abs(w(q) - want) <= 4e-16, q
+
+
+def test_plateau_trajectories_of_an_online_adapter_match_reference_and_keep_the_report_count():
+    # what the torch/Keras Reports and the optax state keep between reports: per plateau, its value after each
+    # report n (n = 0..len(reports)), i.e. the value at k = n * every while it is active, and the count of reports
+    # actually made (optax's fixed buffer holds more slots than reports). The second plateau's start is carried
+    # from the first, so it is a Final evaluated from the same reports.
+    from schedspec import _metrics
+
+    spec = _doc([
+        {"kind": "linear", "duration": 4, "start": 0.0, "end": 0.1},
+        {"kind": "plateau", "duration": 10, "monitor": "loss", "every": 2, "patience": 1, "factor": 0.5},
+        {"kind": "plateau", "duration": 20, "monitor": "loss", "every": 2, "patience": 0, "factor": 0.5},
+    ])  # fmt: skip
+    reports = _LOSS[:17]
+    sites = _metrics.sites(bind(schedspec.load(spec).program, None).hparams["lr"])
+    assert [(s.origin, s.stop()) for s in sites] == [(4, 7), (14, 17)]
+    got = _metrics.trajectories(B.MathXP, sites, {("metric", "loss"): reports, ("count", "loss"): 7})
+    want = ref_values(spec, [2 * n for n in range(18)], metrics={"loss": reports})
+    for site in sites:
+        traj, count = got[("trajectory", site.node, site.origin)]
+        assert count == 7
+        active = range(site.first(), site.stop() + 1)
+        assert [traj[n] for n in active] == [want[n] for n in active], site.origin
+        # after its last report a plateau holds (README: its final value is the value after its last report)
+        assert traj[site.stop():] == [want[site.stop()]] * (len(reports) + 1 - site.stop())
+
+
+@pytest.mark.parametrize("name", ["max-rel", "min-abs-cooldown-floor"])
+def test_plateau_trajectories_of_every_mode_match_reference(name):
+    from schedspec import _metrics
+
+    spec, metrics = PLATEAUS[name]
+    (site,) = _metrics.sites(bind(schedspec.load(spec).program, None).hparams["lr"])
+    (reports,) = metrics.values()
+    (traj, count), = _metrics.trajectories(B.MathXP, [site], {("metric", site.monitor): reports}).values()
+    assert count == len(reports) and site.every == 2 and site.first() == 0
+    want = ref_values(spec, [2 * n for n in range(site.stop() + 1)], metrics=metrics)
+    assert traj[: site.stop() + 1] == want
+
+
+def test_plateau_reports_of_an_online_adapter_count_from_0_and_resume_from_nothing():
+    # Reports.add returns the index j of the report it records (0, 1, ...); load() of a mapping without the
+    # metric resumes with no reports of it
+    from schedspec import _metrics
+
+    spec, _ = PLATEAUS["min-rel-carried"]
+    tree = bind(schedspec.load(spec).program, None).hparams["lr"]
+    reports = _metrics.Reports([tree])
+    assert [reports.add("loss", x) for x in (1.0, 0.9, 0.9, 0.95)] == [0, 1, 2, 3]
+    reports.load({})
+    assert reports.reports == {"loss": []}
+    assert reports.add("loss", 1.0) == 0
+
+
+def test_plateau_reports_missing_lists_what_a_step_waits_for():
+    # min-rel-carried: a plateau from step 4, every 2 (README's report clock: the value at k follows reports
+    # j < k // 2; it consumes from report #2 = 4 // 2). By hand: k = 5 needs none of its own, k = 6 needs reports
+    # #0..#2 (3, counted from report 0), k = 9 needs 4 (9 // 2)
+    from schedspec import _metrics
+
+    spec, _ = PLATEAUS["min-rel-carried"]
+    reports = _metrics.Reports([bind(schedspec.load(spec).program, None).hparams["lr"]])
+    (site,) = reports.sites
+    assert reports.missing(5) == []
+    assert reports.missing(6) == [(site, 3)] and reports.missing(9) == [(site, 4)]
+    for x in (1.0, 0.9):
+        reports.add("loss", x)
+    assert reports.missing(6) == [(site, 3)]
+    reports.add("loss", 0.9)
+    assert reports.missing(6) == [] and reports.missing(9) == [(site, 4)]

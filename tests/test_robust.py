@@ -553,3 +553,94 @@ def test_yaml_round_trip_of_a_deep_message_stays_one_line():
     text = yaml.safe_dump({"schedspec": 1, "lr": {"kind": "cosine\n", "start": 1}})
     (issue,) = problems(text)
     assert "\n" not in issue
+
+
+def _lr_node_and_group(text: str, monkeypatch=None):
+    from schedspec import _range
+
+    spec = _load_unchecked(HEAD + text, monkeypatch) if monkeypatch else schedspec.loads(HEAD + text)
+    node = spec.program.hparams["lr"]
+    (group,) = _range.groups(node, spec.program.vars)
+    return node, group
+
+
+def test_extrema_of_a_dense_range_not_starting_at_0_ignore_the_steps_before_it():
+    # a product of two moving parts has no candidate set: [lo, hi] is evaluated step by step. By hand:
+    # (1 - t/10)**2 over t = 5..10 is 0.25 at 5 down to 0 at 10 (steps 0..4, worth up to 1, are outside the range)
+    from schedspec import _range
+
+    node, group = _lr_node_and_group(
+        "lr: {kind: product, of: [{kind: linear, start: 1.0, end: 0.0, duration: 10}, "
+        "{kind: linear, start: 1.0, end: 0.0, duration: 10}]}\n"
+    )
+    assert _range.candidates(node, 5, 10, group.env).dense == [(5, 10)]
+    low, high = _range.extrema(node, 5, 10, group)
+    assert (low.tolist(), high.tolist()) == ([0.0], [0.25])
+
+
+def test_extrema_of_a_dense_range_longer_than_one_block_see_every_block_end():
+    # a dense range is evaluated in blocks of _range.CHUNK steps (one member): the maximum sits on the last step
+    # of the first block. By hand, with N = CHUNK - 1: (t/N) * (2 - t/(2N)) rises to 1 * 1.5 at t = N, and
+    # (2 - t/N) * (2 - t/(2N)) falls after it; the minimum is 0 at t = 0
+    from schedspec import _range
+
+    n = _range.CHUNK - 1
+    node, group = _lr_node_and_group(
+        f"lr: {{kind: product, of: [[{{kind: linear, start: 0.0, end: 1.0, duration: {n}}}, "
+        f"{{kind: linear, start: 1.0, end: 0.0, duration: {n}}}], {{kind: linear, start: 2.0, end: 1.0, duration: {2 * n}}}]}}\n"
+    )
+    assert _range.candidates(node, 0, 2 * n, group.env).dense == [(0, 2 * n)]
+    low, high = _range.extrema(node, 0, 2 * n, group)
+    assert (low.tolist(), high.tolist()) == ([0.0], [1.5])
+
+
+def test_overflow_search_over_a_single_step_range_finds_that_step(monkeypatch):
+    # first_overflow over [a, a]: the exponential 0.1 * 1.1**k (float32) is finite at 930 and inf from 931 on
+    # (the step test_every_kind_that_can_overflow_is_refused_at_its_first_step checks against evaluate)
+    from schedspec import _range
+
+    node, group = _lr_node_and_group("lr: {kind: exponential, start: 0.1, gamma: 1.1}\n", monkeypatch)
+    assert [_range.first_overflow(node, k, k, group.env, "float32") for k in (930, 931, 932)] == [None, 931, 932]
+    assert _range.first_overflow(node, 0, 931, group.env, "float32") == 931
+
+
+def test_overflow_search_with_a_loose_bound_evaluates_exactly_its_range_and_every_leaf(monkeypatch):
+    # a product's bound multiplies its parts' bounds, so a range whose values are all finite can still be evaluated
+    # step by step: first_overflow must then report nothing outside [a, b], and go on to the next range after a
+    # finite one. 0.1 * 1.02**k times a linear from 1e5 down to 0: max times max passes F32_MAX (3.40282e38) on
+    # the first leaf, where the values are finite; the first inf (or NaN) is cross-checked with evaluate
+    from schedspec import _range
+
+    text = ("lr: {kind: product, of: [{kind: exponential, start: 0.1, gamma: 1.02}, "
+            "{kind: linear, start: 1.0e+5, end: 0.0, duration: 5000}]}\n")  # fmt: skip
+    node, group = _lr_node_and_group(text, monkeypatch)
+    spec = _load_unchecked(HEAD + text, monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        first = int(np.flatnonzero(~np.isfinite(schedspec.evaluate(spec, np.arange(0, 20000))))[0])
+    assert first > _range.LEAF
+    # [first - 3000, first - 1]: one leaf, finite values, a bound above F32_MAX (so it is evaluated)
+    assert float(_range.maxabs(node, first - 3000, first - 1, group.env, "float32", 1)[0]) > _range.F32_MAX
+    assert _range.first_overflow(node, first - 3000, first - 1, group.env, "float32") is None
+    # [0, 2 * first - 1] splits at first - 1: the lower half's upper leaf is evaluated (finite), then the upper half
+    mid = first - 1
+    lower_leaf = (mid // 2 + 1, mid)
+    assert float(_range.maxabs(node, *lower_leaf, group.env, "float32", 1)[0]) > _range.F32_MAX
+    assert _range.first_overflow(node, 0, 2 * first - 1, group.env, "float32") == first
+    assert _range.first_overflow(node, 0, 20000, group.env, "float32") == first
+
+
+@pytest.mark.parametrize("dense", [False, True])
+def test_extrema_are_per_sweep_member(dense):
+    # a linear from $p to 1.0 over 10 steps: member p = 0.5 spans [0.5, 1], member p = 2 spans [1, 2] (by hand);
+    # as a product with a (moving) linear 1 -> 1, the same values come from a dense range
+    from schedspec import _range
+
+    lin = "{kind: linear, start: $p, end: 1.0, duration: 10}"
+    lr = f"{{kind: product, of: [{lin}, {{kind: linear, start: 1.0, end: 1.0, duration: 10}}]}}" if dense else lin
+    spec = schedspec.loads(HEAD + f"vars: {{p: [0.5, 2.0]}}\nlr: {lr}\n")
+    node = spec.program.hparams["lr"]
+    (group,) = _range.groups(node, spec.program.vars)
+    assert group.size == 2 and bool(_range.candidates(node, 0, 10, group.env).dense) == dense
+    low, high = _range.extrema(node, 0, 10, group)
+    assert (low.tolist(), high.tolist()) == ([0.5, 1.0], [1.0, 2.0])

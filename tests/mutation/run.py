@@ -70,7 +70,10 @@ def _config(module: str) -> str:
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "no:xdist", "-W", "ignore::RuntimeWarning:os"]\n'
         'also_copy = ["examples", "schemas", "docs", "README.md"]\n'
         "mutate_only_covered_lines = false\n"
-        "timeout_constant = 20.0\n"
+        # mutmut's CPU-time limit is (estimated test time + constant) * multiplier * 2: with the defaults of 15
+        # and a constant of 20 a looping mutant (a bisection that never ends) held a worker for 5 minutes
+        "timeout_constant = 2.0\n"
+        "timeout_multiplier = 5.0\n"
         # jax and XLA start threads: a worker forked from a process that ran them can deadlock; the fork server
         # only collects the tests, so it has run no jax computation when it forks a worker
         'process_isolation = "forkserver"\n'

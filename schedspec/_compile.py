@@ -14,6 +14,7 @@ from fractions import Fraction
 from . import backends as B
 from . import formulas as F
 from . import ir
+from . import kinds as K
 from .errors import PlateauNeedsMetrics
 
 # env key of the global step at which the current local time frame starts (threaded through sequences for the
@@ -33,9 +34,6 @@ def timed(x) -> bool:
         return any(timed(v) for v in x)
     return False
 
-
-# nodes whose formula already clamps min(t, duration) (or, for a sequence, whose parts do)
-_SELF_CLAMPING = (ir.Sequence, ir.OneCycle, ir.Linear, ir.Cosine, ir.Polynomial)
 
 
 def param(p, xp, env):
@@ -67,7 +65,7 @@ def dur(d, env):
 def build(node: ir.Node, xp):
     """Return ``fn(t, env)`` evaluating ``node`` at local time ``t`` (int, or float inside a stretched repeat)."""
     inner = _BUILDERS[type(node)](node, xp)
-    if node.duration is None or isinstance(node, _SELF_CLAMPING):
+    if node.duration is None or K.clamps_itself(node):
         return inner
 
     def clamped(t, env):
@@ -78,49 +76,6 @@ def build(node: ir.Node, xp):
 
 def _p(xp, env, *ps):
     return [param(p, xp, env) for p in ps]
-
-
-def _constant(n, xp):
-    return lambda t, env: F.constant(xp, t, param(n.value, xp, env))
-
-
-def _linear(n, xp):
-    if not F.is_const(n.warp, 1):
-        return lambda t, env: F.warped_linear(xp, t, dur(n.duration, env), *_p(xp, env, n.start, n.end, n.warp))
-    return lambda t, env: F.linear(xp, t, dur(n.duration, env), *_p(xp, env, n.start, n.end))
-
-
-def _cosine(n, xp):
-    if not F.is_const(n.warp, 1):
-        return lambda t, env: F.warped_cosine(
-            xp, t, dur(n.duration, env), *_p(xp, env, n.start, n.end, n.exponent, n.warp)
-        )
-    return lambda t, env: F.cosine(xp, t, dur(n.duration, env), *_p(xp, env, n.start, n.end, n.exponent))
-
-
-def _polynomial(n, xp):
-    if not F.is_const(n.warp, 1):
-        return lambda t, env: F.warped_polynomial(
-            xp, t, dur(n.duration, env), *_p(xp, env, n.start, n.end, n.power, n.warp)
-        )
-    return lambda t, env: F.polynomial(xp, t, dur(n.duration, env), *_p(xp, env, n.start, n.end, n.power))
-
-
-def _tanh(n, xp):
-    return lambda t, env: F.tanh_decay(xp, t, dur(n.duration, env), *_p(xp, env, n.start, n.end, n.lb, n.ub))
-
-
-def _exponential(n, xp):
-    def fn(t, env):
-        start, gamma = _p(xp, env, n.start, n.gamma)
-        end = None if n.end is None else param(n.end, xp, env)
-        return F.exponential(xp, t, start, gamma, dur(n.every, env), n.staircase, end)
-
-    return fn
-
-
-def _step(n, xp):
-    return lambda t, env: F.step(xp, t, *_p(xp, env, n.start, n.gamma), dur(n.every, env))
 
 
 def _constant_items(items) -> bool:
@@ -144,39 +99,32 @@ def _params(items, xp):
     return lambda env: tuple(_p(xp, env, *items))
 
 
-def _multistep(n, xp):
-    milestones = _durs(n.milestones, xp)
-    return lambda t, env: F.multistep(xp, t, *_p(xp, env, n.start, n.gamma), milestones(env))
+def _slot(value, slot, xp):
+    """``(fixed, value)``: a formula argument known now (``fixed``), or ``env -> value``; by the slot's shape
+    (:mod:`schedspec.kinds`)."""
+    shape = slot.shape
+    if shape in (K.FLAG, K.WORD) or value is None:
+        return True, value
+    if shape == K.DURS:
+        return False, _durs(value, xp)
+    if shape == K.PARAMS:
+        return False, _params(value, xp)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return True, value
+    if shape == K.DUR:
+        return False, lambda env: dur(value, env)
+    return False, lambda env: param(value, xp, env)  # PARAM, OPTIONAL: a var or a carried start
 
 
-def _piecewise(n, xp):
-    ats, values = _durs(n.ats, xp), _params(n.values, xp)
-    return lambda t, env: F.piecewise(xp, t, ats(env), values(env), n.interpolate)
-
-
-def _inverse_time(n, xp):
-    return lambda t, env: F.inverse_time(xp, t, *_p(xp, env, n.start, n.rate), dur(n.every, env), n.staircase)
-
-
-def _inverse_sqrt(n, xp):
-    if n.shift != 0:
-        return lambda t, env: F.inverse_sqrt_shifted(
-            xp, t, param(n.start, xp, env), dur(n.timescale, env), dur(n.shift, env)
-        )
-    return lambda t, env: F.inverse_sqrt(xp, t, param(n.start, xp, env), dur(n.timescale, env))
-
-
-def _cyclic(n, xp):
-    return lambda t, env: F.cyclic(
-        xp, t, *_p(xp, env, n.low, n.high), dur(n.up, env), dur(n.down, env), n.mode, param(n.gamma, xp, env)
-    )
-
-
-def _onecycle(n, xp):
-    return lambda t, env: F.onecycle(
-        xp, t, dur(n.duration, env), *_p(xp, env, n.peak, n.pct_start, n.div_factor, n.final_div_factor),
-        n.anneal, n.three_phase,
-    )  # fmt: skip
+def _phase(n, xp):
+    """A phase from its row of the table: ``formula(xp, t, *slots)`` (every kind but combinators and plateaus)."""
+    name, slots = K.row(n).call(n)
+    formula = getattr(F, name)
+    args = [_slot(getattr(n, s.field), s, xp) for s in slots]
+    if all(fixed for fixed, _ in args):
+        values = tuple(v for _, v in args)
+        return lambda t, env: formula(xp, t, *values)
+    return lambda t, env: formula(xp, t, *[v if fixed else v(env) for fixed, v in args])
 
 
 def _plateau(n, xp):
@@ -521,17 +469,12 @@ def _clip(n, xp):
     return fn
 
 
-def _polynomial_cycle(n, xp):
-    return lambda t, env: F.polynomial_cycle(xp, t, dur(n.every, env), *_p(xp, env, n.start, n.end, n.power))
-
-
-_BUILDERS = {
-    ir.Constant: _constant, ir.Linear: _linear, ir.Cosine: _cosine, ir.Polynomial: _polynomial,
-    ir.Exponential: _exponential, ir.Step: _step, ir.MultiStep: _multistep, ir.Piecewise: _piecewise,
-    ir.InverseTime: _inverse_time, ir.InverseSqrt: _inverse_sqrt, ir.Tanh: _tanh, ir.Cyclic: _cyclic, ir.OneCycle: _onecycle,
+# the combinators and the plateau: their own code; every other kind is a row of the table (:func:`_phase`)
+_OWN = {
     ir.Plateau: _plateau, ir.Sequence: _sequence, ir.Repeat: _repeat, ir.Product: _product, ir.Scale: _scale,
-    ir.Clip: _clip, ir.PolynomialCycle: _polynomial_cycle, ir.SumOf: _sum,
+    ir.Clip: _clip, ir.SumOf: _sum,
 }  # fmt: skip
+_BUILDERS = {**{cls: _phase for cls in K.TABLE}, **_OWN}
 
 
 def final_value(node: ir.Node, env=None) -> float:

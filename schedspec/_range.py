@@ -23,6 +23,7 @@ import sys
 
 from . import _compile, ir
 from . import backends as B
+from . import kinds as K
 
 F64_MAX = sys.float_info.max
 F32_MAX = 3.4028234663852886e38  # numpy.finfo(numpy.float32).max
@@ -211,8 +212,9 @@ class NeedsMetrics(Exception):
     """The node holds a plateau: its values after its start depend on metric reports."""
 
 
-_MONOTONE = (ir.Constant, ir.Linear, ir.Cosine, ir.Polynomial, ir.Exponential, ir.Step, ir.MultiStep,
-             ir.InverseTime, ir.InverseSqrt, ir.Tanh)  # fmt: skip
+# the kinds monotone from their start to their end (the table's MONOTONE rows): extremes at the range's ends;
+# the BREAKS and CYCLIC rows have their own branches in candidates() and _breaks()
+_MONOTONE = K.of_shape(K.MONOTONE)
 MAX_CYCLES = 4096  # stretched cycles examined one by one before falling back to a dense range
 
 

@@ -29,7 +29,7 @@ import numbers
 from dataclasses import dataclass, field
 
 from .. import _compile, _metrics, ir
-from ..formulas import is_const
+from .. import kinds as K
 
 LINE = 110  # the project's line length (ruff format)
 INDENT = "    "
@@ -116,53 +116,39 @@ class _Expr:
     args: list[str]
 
 
-# formula name and argument getters, in the order _compile passes them (after ``xp, t``)
 def _phase_args(node: ir.Node, const, param=num) -> tuple[str, list[str]]:
-    """The formula's name and its arguments after ``xp, t``: ``param`` writes the Params (a number, or a start
-    carried from a plateau), ``num`` the durations, counts and flags."""
-    n, p = node, param
-    if isinstance(n, ir.Constant):
-        return "constant", [p(n.value)]
-    warped = isinstance(n, (ir.Linear, ir.Cosine, ir.Polynomial)) and not is_const(n.warp, 1)
-    if isinstance(n, ir.Linear):
-        return ("warped_linear", [num(n.duration), p(n.start), p(n.end), p(n.warp)]) if warped else (
-            "linear", [num(n.duration), p(n.start), p(n.end)])  # fmt: skip
-    if isinstance(n, ir.Cosine):
-        args = [num(n.duration), p(n.start), p(n.end), p(n.exponent)]
-        return ("warped_cosine", [*args, p(n.warp)]) if warped else ("cosine", args)
-    if isinstance(n, ir.Polynomial):
-        args = [num(n.duration), p(n.start), p(n.end), p(n.power)]
-        return ("warped_polynomial", [*args, p(n.warp)]) if warped else ("polynomial", args)
-    if isinstance(n, ir.Tanh):
-        return "tanh_decay", [num(n.duration), p(n.start), p(n.end), p(n.lb), p(n.ub)]
-    if isinstance(n, ir.PolynomialCycle):
-        return "polynomial_cycle", [num(n.every), p(n.start), p(n.end), p(n.power)]
-    if isinstance(n, ir.Exponential):
-        end = "None" if n.end is None else p(n.end)
-        return "exponential", [p(n.start), p(n.gamma), num(n.every), num(bool(n.staircase)), end]
-    if isinstance(n, ir.Step):
-        return "step", [p(n.start), p(n.gamma), num(n.every)]
-    if isinstance(n, ir.MultiStep):
-        return "multistep", [p(n.start), p(n.gamma), const("MILESTONES", [num(m) for m in n.milestones])]
-    if isinstance(n, ir.Piecewise):
-        ats = const("ATS", [num(a) for a in n.ats])
-        if all(isinstance(v, numbers.Real) for v in n.values):
-            values = const("VALUES", [num(v) for v in n.values])
-        else:  # a value carried from a plateau is computed at run time: a tuple expression, not a constant
-            values = "(" + ", ".join(p(v) for v in n.values) + ("," if len(n.values) == 1 else "") + ")"
-        return "piecewise", [ats, values, word(n.interpolate)]
-    if isinstance(n, ir.InverseTime):
-        return "inverse_time", [p(n.start), p(n.rate), num(n.every), num(bool(n.staircase))]
-    if isinstance(n, ir.InverseSqrt):
-        if n.shift != 0:
-            return "inverse_sqrt_shifted", [p(n.start), num(n.timescale), num(n.shift)]
-        return "inverse_sqrt", [p(n.start), num(n.timescale)]
-    if isinstance(n, ir.Cyclic):
-        return "cyclic", [p(n.low), p(n.high), num(n.up), num(n.down), word(n.mode), p(n.gamma)]
-    if isinstance(n, ir.OneCycle):
-        args = [num(n.duration), p(n.peak), p(n.pct_start), p(n.div_factor), p(n.final_div_factor)]
-        return "onecycle", [*args, word(n.anneal), num(bool(n.three_phase))]
-    raise TypeError(f"not a phase: {type(n).__name__}")
+    """The formula's name and its arguments after ``xp, t``, from the node's row of the table
+    (:mod:`schedspec.kinds`, the order ``_compile`` passes them in): ``param`` writes the Params (a number, or a
+    start carried from a plateau), ``num`` the durations and flags, ``const`` the tuples (module constants)."""
+    if not K.is_phase(node):
+        raise TypeError(f"not a phase: {type(node).__name__}")
+    fname, slots = K.row(node).call(node)
+    return fname, [_slot(getattr(node, s.field), s, const, param) for s in slots]
+
+
+def _slot(value, slot: K.Slot, const, param) -> str:
+    """One formula argument as source text, by the slot's shape."""
+    shape = slot.shape
+    if shape == K.DUR:
+        return num(value)
+    if shape == K.PARAM:
+        return param(value)
+    if shape == K.OPTIONAL:
+        return "None" if value is None else param(value)
+    if shape == K.FLAG:
+        return num(bool(value))
+    if shape == K.WORD:
+        if value not in slot.words:
+            raise ValueError(f"unexpected IR word {value!r}")
+        return word(value)
+    if shape == K.DURS:
+        return const(slot.label, [num(m) for m in value])
+    if shape == K.PARAMS:
+        if all(isinstance(v, numbers.Real) for v in value):
+            return const(slot.label, [num(v) for v in value])
+        # a value carried from a plateau is computed at run time: a tuple expression, not a constant
+        return "(" + ", ".join(param(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    raise ValueError(f"unexpected slot shape {shape!r}")  # pragma: no cover - kinds.SHAPES are handled above
 
 
 _COMBINATORS = (ir.Sequence, ir.Repeat, ir.Product, ir.Scale, ir.Clip, ir.SumOf)

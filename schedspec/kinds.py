@@ -1,0 +1,168 @@
+"""The per-kind table: one row per phase kind of the IR, read by every interpreter of a tree.
+
+A row says, for one IR phase class (:mod:`schedspec.ir`):
+
+* ``formula``: the name of its function in :mod:`schedspec.formulas`, called as ``formula(xp, t, *args)``;
+* ``slots``: the arguments after ``(xp, t)``, in order, each an IR field with its shape (:class:`Slot`): a
+  duration (``DUR``: an int in interval units, or a duration var), a parameter (``PARAM``: a number, a ``$var``
+  or a start carried from the previous phase; ``OPTIONAL``: the same or None), a static flag (``FLAG``) or word
+  (``WORD``, one of a closed vocabulary), a tuple of durations (``DURS``) or of parameters (``PARAMS``);
+* ``variant``: another formula taken when one field is not at its neutral value (``warp != 1`` -> the
+  ``warped_*`` formulas, ``shift != 0`` -> ``inverse_sqrt_shifted``), with the slots it adds;
+* ``clamps``: whether the formula clamps ``t`` to the phase's duration itself (``min(t, T)`` inside): no
+  interpreter adds a clamp to such a kind; every other node with a duration is evaluated at ``min(t, duration)``;
+* ``shape``: how its values move in ``t``, as the exact range analysis of ``check`` uses it (:mod:`schedspec._range`):
+  ``MONOTONE`` (monotone from its start to its end: its extremes are at the ends of the range examined),
+  ``BREAKS`` (monotone between known local times that depend on its parameters: piecewise points, one-cycle
+  turns), ``CYCLIC`` (periodic waves: the analysis examines the first and last cycles).
+
+The interpreters are generic over this table: :mod:`schedspec._compile` (closures over an array namespace) and
+:mod:`schedspec._emit._codegen` (Python source) read the formula, the slots and the clamp from here, and
+:mod:`schedspec._range` reads the shapes; a long sequence's tables (``_compile.sequence_tables``) gather the
+parameter slots by segment. Combinators (sequence, repeat, product, sum, scale, clip) and the stateful ``plateau``
+keep their own code in each interpreter (:data:`OWN_CODE`). ``docs/architecture.md`` ("Adding a neutral kind")
+is the recipe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import formulas as F
+from . import ir
+
+# slot shapes: how an interpreter reads an IR field into a formula argument
+DUR = "dur"  # Dur: int, DVar or DSum -> an int (interval units)
+PARAM = "param"  # Param: float, Var or Final -> a number
+OPTIONAL = "optional"  # Param | None -> a number or None
+FLAG = "flag"  # bool, static
+WORD = "word"  # str, static, one of Slot.words
+DURS = "durs"  # tuple of Dur -> a table of ints
+PARAMS = "params"  # tuple of Param -> a table of numbers
+SHAPES = (DUR, PARAM, OPTIONAL, FLAG, WORD, DURS, PARAMS)
+
+# how a kind's values move in t (what `check`'s range analysis relies on)
+MONOTONE = "monotone"  # monotone from start to end
+BREAKS = "breaks"  # monotone between local times that depend on its parameters
+CYCLIC = "cyclic"  # periodic
+MOTIONS = (MONOTONE, BREAKS, CYCLIC)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One argument of a formula after ``(xp, t)``: the IR field it comes from and its shape.
+
+    ``label`` names the module constant an emitted module holds a tuple slot in (``MILESTONES``, ``ATS``, ...);
+    ``words`` is the closed vocabulary of a ``WORD`` slot (anything else never reaches emitted code).
+    """
+
+    field: str
+    shape: str
+    label: str = ""
+    words: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Variant:
+    """``formula`` (with ``slots`` appended to the row's) replaces the row's formula when the node's ``field`` is
+    not the Python number ``neutral``."""
+
+    field: str
+    neutral: float
+    formula: str
+    slots: tuple[Slot, ...]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A row of the table (see the module docstring)."""
+
+    node: type
+    formula: str
+    slots: tuple[Slot, ...]
+    clamps: bool
+    shape: str
+    variant: Variant | None = None
+
+    def call(self, node: ir.Node) -> tuple[str, tuple[Slot, ...]]:
+        """The formula's name and its slots for ``node`` (the variant's when ``node`` needs it)."""
+        v = self.variant
+        if v is not None and not F.is_const(getattr(node, v.field), v.neutral):
+            return v.formula, self.slots + v.slots
+        return self.formula, self.slots
+
+
+def _s(spec: str) -> tuple[Slot, ...]:
+    """``"duration:dur start:param"`` -> slots."""
+    return tuple(Slot(*item.split(":")) for item in spec.split())
+
+
+def _warp(formula: str) -> Variant:
+    return Variant("warp", 1, formula, _s("warp:param"))
+
+
+ANNEALS = ("cos", "linear")
+CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
+INTERPOLATIONS = ("constant", "linear", "cosine")
+
+# fmt: off
+TABLE: dict[type, Kind] = {k.node: k for k in (
+    Kind(ir.Constant, "constant", _s("value:param"), False, MONOTONE),
+    Kind(ir.Linear, "linear", _s("duration:dur start:param end:param"), True, MONOTONE, _warp("warped_linear")),
+    Kind(ir.Cosine, "cosine", _s("duration:dur start:param end:param exponent:param"), True, MONOTONE,
+         _warp("warped_cosine")),
+    Kind(ir.Polynomial, "polynomial", _s("duration:dur start:param end:param power:param"), True, MONOTONE,
+         _warp("warped_polynomial")),
+    Kind(ir.Tanh, "tanh_decay", _s("duration:dur start:param end:param lb:param ub:param"), False, MONOTONE),
+    Kind(ir.PolynomialCycle, "polynomial_cycle", _s("every:dur start:param end:param power:param"), False, CYCLIC),
+    Kind(ir.Exponential, "exponential", _s("start:param gamma:param every:dur staircase:flag end:optional"), False,
+         MONOTONE),
+    Kind(ir.Step, "step", _s("start:param gamma:param every:dur"), False, MONOTONE),
+    Kind(ir.MultiStep, "multistep", (*_s("start:param gamma:param"), Slot("milestones", DURS, "MILESTONES")), False,
+         MONOTONE),
+    Kind(ir.Piecewise, "piecewise", (Slot("ats", DURS, "ATS"), Slot("values", PARAMS, "VALUES"),
+                                     Slot("interpolate", WORD, words=INTERPOLATIONS)), False, BREAKS),
+    Kind(ir.InverseTime, "inverse_time", _s("start:param rate:param every:dur staircase:flag"), False, MONOTONE),
+    Kind(ir.InverseSqrt, "inverse_sqrt", _s("start:param timescale:dur"), False, MONOTONE,
+         Variant("shift", 0, "inverse_sqrt_shifted", _s("shift:dur"))),
+    Kind(ir.Cyclic, "cyclic", (*_s("low:param high:param up:dur down:dur"), Slot("mode", WORD, words=CYCLIC_MODES),
+                               *_s("gamma:param")), False, CYCLIC),
+    Kind(ir.OneCycle, "onecycle", (*_s("duration:dur peak:param pct_start:param div_factor:param"
+                                       " final_div_factor:param"), Slot("anneal", WORD, words=ANNEALS),
+                                   *_s("three_phase:flag")), True, BREAKS),
+)}
+# fmt: on
+
+# IR classes that are not rows: combinators and the metric-driven plateau keep their own code in each interpreter
+OWN_CODE: tuple[type, ...] = (ir.Sequence, ir.Repeat, ir.Product, ir.Scale, ir.Clip, ir.SumOf, ir.Plateau)
+# nodes whose evaluation clamps t to their duration by itself: the self-clamping rows and a sequence (its parts do)
+SELF_CLAMPING: tuple[type, ...] = (ir.Sequence, *(cls for cls, k in TABLE.items() if k.clamps))
+
+
+def row(node: ir.Node) -> Kind:
+    """The table's row of a phase node.
+
+    Raises:
+        KeyError: ``node`` is a combinator or a plateau (:data:`OWN_CODE`), not a row.
+    """
+    return TABLE[type(node)]
+
+
+def is_phase(node: ir.Node) -> bool:
+    """Whether ``node`` is evaluated from a row of the table (not a combinator, not a plateau)."""
+    return type(node) in TABLE
+
+
+def clamps_itself(node: ir.Node) -> bool:
+    """Whether evaluating ``node`` already clamps ``t`` to its duration (no interpreter adds ``min(t, T)``)."""
+    return isinstance(node, SELF_CLAMPING)
+
+
+def of_shape(shape: str) -> tuple[type, ...]:
+    """The IR classes of the rows whose values move as ``shape`` (``MONOTONE``, ``BREAKS`` or ``CYCLIC``)."""
+    return tuple(cls for cls, k in TABLE.items() if k.shape == shape)
+
+
+__all__ = ["BREAKS", "CYCLIC", "DUR", "DURS", "FLAG", "Kind", "MONOTONE", "OPTIONAL", "OWN_CODE", "PARAM", "PARAMS",
+           "SELF_CLAMPING", "SHAPES", "Slot", "TABLE", "Variant", "WORD", "clamps_itself", "is_phase", "of_shape",
+           "row"]  # fmt: skip

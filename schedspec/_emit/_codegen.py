@@ -6,8 +6,9 @@ This mirrors :mod:`schedspec._compile` node for node, but writes source instead 
   module), with numeric literals written by ``repr`` so that they round-trip exactly;
 * a combinator (sequence, repeat, product, scale, clip, sum) becomes a small function of ``(xp, t)`` whose statements
   follow the closure that ``_compile`` builds for it (local time ``t - begin``, the boundary owned by the next
-  phase, ``min(t, duration)`` for every node with a duration except sequences and one-cycles, repeat's cycle
-  index, stretch and decay);
+  phase, ``min(t, duration)`` for every node with a duration except those that clamp ``t`` themselves
+  (:func:`schedspec.kinds.clamps_itself`: sequences and the rows marked ``clamps``), repeat's cycle index,
+  stretch and decay);
 * tuples (milestones, piecewise points, repeat cycle starts) become module constants;
 * a ``plateau`` (metric-driven) becomes a call of ``formulas.plateau`` on its row of ``p``, the value after each
   report of every plateau of the tree, which the generated ``_plateaus(xp, reports, counts)`` computes with
@@ -215,7 +216,7 @@ class Generator:
     # ------------------------------------------------------------------------------------------ nodes
     def expr(self, node: ir.Node, t: str, where: str) -> _Expr:
         """The call evaluating ``node`` at time expression ``t`` (clamped to its duration, as ``_compile.build``)."""
-        clamps = node.duration is not None and not isinstance(node, (ir.Sequence, ir.OneCycle))
+        clamps = node.duration is not None and not K.clamps_itself(node)  # the table's rule, as _compile.build
         if clamps and t != num(node.duration):  # (a carried start is evaluated at exactly its duration)
             t = f"xp.minimum({t}, {num(node.duration)})"
         if isinstance(node, ir.Plateau):  # _compile._plateau: the value after the reports completed before k

@@ -227,10 +227,10 @@ class KerasXP:
 def _value(xp, t):
     """lr: a sequence of 2 phases starting at t = 0, 10000."""
     # lr[0]: linear from t = 0
-    out = linear(xp, xp.minimum(t, 10000), 10000, 0.0, 0.0001)
+    out = linear(xp, t, 10000, 0.0, 0.0001)
     # lr[1]: linear from t = 10000
     t1 = xp.maximum(t - 10000, 0)
-    v1 = linear(xp, xp.minimum(t1, 990000), 990000, 0.0001, 0.0)
+    v1 = linear(xp, t1, 990000, 0.0001, 0.0)
     out = xp.where(t < 10000, out, v1)
     return out
 

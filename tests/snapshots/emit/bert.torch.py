@@ -247,9 +247,9 @@ def _value(xp, t):
     """lr: a sequence of 2 phases starting at t = 0, 10000."""
     # lr[0]: linear, t in [0, 10000)
     if t < 10000:
-        return linear(xp, xp.minimum(t, 10000), 10000, 0.0, 0.0001)
+        return linear(xp, t, 10000, 0.0, 0.0001)
     # lr[1]: linear, t in [10000, ...)
-    return linear(xp, xp.minimum(t - 10000, 990000), 990000, 0.0001, 0.0)
+    return linear(xp, t - 10000, 990000, 0.0001, 0.0)
 
 
 _FINGERPRINT = "eb2a0b787552"  # the bound spec's: state_dict() carries it, load_state_dict() checks it

@@ -302,7 +302,7 @@ def lr_scales(param_groups):
 
 def _value(xp, t):
     """lr: cosine at time t."""
-    return cosine(xp, xp.minimum(t, 50), 50, 0.1, 0.0, 1.0)
+    return cosine(xp, t, 50, 0.1, 0.0, 1.0)
 
 
 _FINGERPRINT = "4843df64c987"  # the bound spec's: state_dict() carries it, load_state_dict() checks it

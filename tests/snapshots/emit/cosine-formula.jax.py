@@ -295,7 +295,7 @@ _COS_WEIGHT_COEFS = (
 
 def _value(xp, t):
     """lr: cosine at time t."""
-    return cosine(xp, xp.minimum(t, 10000), 10000, 0.1, 1e-05, 1.0)
+    return cosine(xp, t, 10000, 0.1, 1e-05, 1.0)
 
 
 def _checked(step):

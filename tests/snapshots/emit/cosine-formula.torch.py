@@ -303,7 +303,7 @@ def lr_scales(param_groups):
 
 def _value(xp, t):
     """lr: cosine at time t."""
-    return cosine(xp, xp.minimum(t, 10000), 10000, 0.1, 1e-05, 1.0)
+    return cosine(xp, t, 10000, 0.1, 1e-05, 1.0)
 
 
 _FINGERPRINT = "96caa1bb743a"  # the bound spec's: state_dict() carries it, load_state_dict() checks it

@@ -316,10 +316,10 @@ _COS_WEIGHT_COEFS = (
 def _value(xp, t):
     """lr: a sequence of 2 phases starting at t = 0, 1000."""
     # lr[0]: linear from t = 0
-    out = linear(xp, xp.minimum(t, 1000), 1000, 0.0, 0.001)
+    out = linear(xp, t, 1000, 0.0, 0.001)
     # lr[1]: cosine from t = 1000
     t1 = xp.maximum(t - 1000, 0)
-    v1 = cosine(xp, xp.minimum(t1, 19000), 19000, 0.001, 1e-05, 1.0)
+    v1 = cosine(xp, t1, 19000, 0.001, 1e-05, 1.0)
     out = xp.where(t < 1000, out, v1)
     return out
 
@@ -333,10 +333,10 @@ def _g1_scale_1(xp, t):
 def _g1_sequence_2(xp, t):
     """lr of group backbone.of: a sequence of 2 phases starting at t = 0, 1000."""
     # lr of group backbone.of[0]: linear from t = 0
-    out = linear(xp, xp.minimum(t, 1000), 1000, 0.0, 0.001)
+    out = linear(xp, t, 1000, 0.0, 0.001)
     # lr of group backbone.of[1]: cosine from t = 1000
     t1 = xp.maximum(t - 1000, 0)
-    v1 = cosine(xp, xp.minimum(t1, 19000), 19000, 0.001, 1e-05, 1.0)
+    v1 = cosine(xp, t1, 19000, 0.001, 1e-05, 1.0)
     out = xp.where(t < 1000, out, v1)
     return out
 
@@ -352,7 +352,7 @@ def _value_g2(xp, t):
     out = constant(xp, xp.minimum(t, 2000), 0.001)
     # lr of group head[1]: cosine from t = 2000
     t1 = xp.maximum(t - 2000, 0)
-    v1 = cosine(xp, xp.minimum(t1, 18000), 18000, 0.001, 1e-05, 1.0)
+    v1 = cosine(xp, t1, 18000, 0.001, 1e-05, 1.0)
     out = xp.where(t < 2000, out, v1)
     return out
 

@@ -333,9 +333,9 @@ def _value(xp, t):
     """lr: a sequence of 2 phases starting at t = 0, 1000."""
     # lr[0]: linear, t in [0, 1000)
     if t < 1000:
-        return linear(xp, xp.minimum(t, 1000), 1000, 0.0, 0.001)
+        return linear(xp, t, 1000, 0.0, 0.001)
     # lr[1]: cosine, t in [1000, ...)
-    return cosine(xp, xp.minimum(t - 1000, 19000), 19000, 0.001, 1e-05, 1.0)
+    return cosine(xp, t - 1000, 19000, 0.001, 1e-05, 1.0)
 
 
 def _schedule_1(xp, t):
@@ -353,9 +353,9 @@ def _sequence_2(xp, t):
     """groups.backbone.lr.of: a sequence of 2 phases starting at t = 0, 1000."""
     # groups.backbone.lr.of[0]: linear, t in [0, 1000)
     if t < 1000:
-        return linear(xp, xp.minimum(t, 1000), 1000, 0.0, 0.001)
+        return linear(xp, t, 1000, 0.0, 0.001)
     # groups.backbone.lr.of[1]: cosine, t in [1000, ...)
-    return cosine(xp, xp.minimum(t - 1000, 19000), 19000, 0.001, 1e-05, 1.0)
+    return cosine(xp, t - 1000, 19000, 0.001, 1e-05, 1.0)
 
 
 def _schedule_2(xp, t):
@@ -369,7 +369,7 @@ def _schedule_3(xp, t):
     if t < 2000:
         return constant(xp, xp.minimum(t, 2000), 0.001)
     # groups.head.lr[1]: cosine, t in [2000, ...)
-    return cosine(xp, xp.minimum(t - 2000, 18000), 18000, 0.001, 1e-05, 1.0)
+    return cosine(xp, t - 2000, 18000, 0.001, 1e-05, 1.0)
 
 
 def _schedule_4(xp, t):

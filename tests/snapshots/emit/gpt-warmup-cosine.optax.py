@@ -305,10 +305,10 @@ _COS_WEIGHT_COEFS = (
 def _value(xp, t):
     """lr: a sequence of 2 phases starting at t = 0, 2000."""
     # lr[0]: linear from t = 0
-    out = linear(xp, xp.minimum(t, 2000), 2000, 0.0, 0.0006)
+    out = linear(xp, t, 2000, 0.0, 0.0006)
     # lr[1]: cosine from t = 2000
     t1 = xp.maximum(t - 2000, 0)
-    v1 = cosine(xp, xp.minimum(t1, 598000), 598000, 0.0006, 6e-05, 1.0)
+    v1 = cosine(xp, t1, 598000, 0.0006, 6e-05, 1.0)
     out = xp.where(t < 2000, out, v1)
     return out
 

@@ -313,9 +313,9 @@ def _value(xp, t):
     """lr: a sequence of 2 phases starting at t = 0, 2000."""
     # lr[0]: linear, t in [0, 2000)
     if t < 2000:
-        return linear(xp, xp.minimum(t, 2000), 2000, 0.0, 0.0006)
+        return linear(xp, t, 2000, 0.0, 0.0006)
     # lr[1]: cosine, t in [2000, ...)
-    return cosine(xp, xp.minimum(t - 2000, 598000), 598000, 0.0006, 6e-05, 1.0)
+    return cosine(xp, t - 2000, 598000, 0.0006, 6e-05, 1.0)
 
 
 _FINGERPRINT = "fa6adde58d6b"  # the bound spec's: state_dict() carries it, load_state_dict() checks it

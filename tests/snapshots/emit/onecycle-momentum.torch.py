@@ -354,9 +354,9 @@ def _schedule_1(xp, t):
     """momentum: a sequence of 2 phases starting at t = 0, 2999."""
     # momentum[0]: cosine, t in [0, 2999)
     if t < 2999:
-        return cosine(xp, xp.minimum(t, 2999), 2999, 0.95, 0.85, 1.0)
+        return cosine(xp, t, 2999, 0.95, 0.85, 1.0)
     # momentum[1]: cosine, t in [2999, ...)
-    return cosine(xp, xp.minimum(t - 2999, 7000), 7000, 0.85, 0.95, 1.0)
+    return cosine(xp, t - 2999, 7000, 0.85, 0.95, 1.0)
 
 
 _FINGERPRINT = "dffe83372da2"  # the bound spec's: state_dict() carries it, load_state_dict() checks it

@@ -264,7 +264,7 @@ _MILESTONES_1 = (125125, 275275, 375375)
 def _value(xp, t):
     """lr: a sequence of 2 phases starting at t = 0, 25025."""
     # lr[0]: linear from t = 0
-    out = linear(xp, xp.minimum(t, 25025), 25025, 0.0, 0.1)
+    out = linear(xp, t, 25025, 0.0, 0.1)
     # lr[1]: multistep from t = 25025
     t1 = xp.maximum(t - 25025, 0)
     v1 = multistep(xp, xp.minimum(t1, 425425), 0.1, 0.1, _MILESTONES_1)

@@ -292,7 +292,7 @@ def _value(xp, t):
     """lr: a sequence of 2 phases starting at t = 0, 25025."""
     # lr[0]: linear, t in [0, 25025)
     if t < 25025:
-        return linear(xp, xp.minimum(t, 25025), 25025, 0.0, 0.1)
+        return linear(xp, t, 25025, 0.0, 0.1)
     # lr[1]: multistep, t in [25025, ...)
     return multistep(xp, xp.minimum(t - 25025, 425425), 0.1, 0.1, _MILESTONES_1)
 

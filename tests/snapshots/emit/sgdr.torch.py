@@ -326,7 +326,7 @@ def _repeat_1(xp, t):
     t_of = local / xp.take(_SCALES_4, c)
     c = xp.minimum(c, 4)
     t_of = xp.where(t >= 310, xp.f(10), t_of)
-    v = cosine(xp, xp.minimum(t_of, 10), 10, 0.1, 0.0, 1.0)
+    v = cosine(xp, t_of, 10, 0.1, 0.0, 1.0)
     return scaled(xp, v, 0.5, xp.f(c))
 
 

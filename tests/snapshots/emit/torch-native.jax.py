@@ -304,7 +304,7 @@ _COS_WEIGHT_COEFS = (
 def _value(xp, t):
     """lr: a sequence of 2 phases starting at t = 0, 500."""
     # lr[0]: linear from t = 0
-    out = linear(xp, xp.minimum(t, 500), 500, 0.001, 0.1)
+    out = linear(xp, t, 500, 0.001, 0.1)
     # lr[1]: repeat from t = 500
     t1 = xp.maximum(t - 500, 0)
     v1 = _repeat_1(xp, xp.minimum(t1, 8500))
@@ -322,10 +322,10 @@ def _repeat_1(xp, t):
 def _sequence_2(xp, t):
     """lr[1].of: a sequence of 2 phases starting at t = 0, 8500."""
     # lr[1].of[0]: cosine from t = 0
-    out = cosine(xp, xp.minimum(t, 8500), 8500, 0.1, 1e-05, 1.0)
+    out = cosine(xp, t, 8500, 0.1, 1e-05, 1.0)
     # lr[1].of[1]: cosine from t = 8500
     t1 = xp.maximum(t - 8500, 0)
-    v1 = cosine(xp, xp.minimum(t1, 8500), 8500, 1e-05, 0.1, 1.0)
+    v1 = cosine(xp, t1, 8500, 1e-05, 0.1, 1.0)
     out = xp.where(t < 8500, out, v1)
     return out
 

@@ -333,7 +333,7 @@ def _value(xp, t):
     """lr: a sequence of 2 phases starting at t = 0, 500."""
     # lr[0]: linear, t in [0, 500)
     if t < 500:
-        return linear(xp, xp.minimum(t, 500), 500, 0.001, 0.1)
+        return linear(xp, t, 500, 0.001, 0.1)
     # lr[1]: repeat, t in [500, ...)
     return _repeat_1(xp, xp.minimum(t - 500, 8500))
 
@@ -349,9 +349,9 @@ def _sequence_2(xp, t):
     """lr[1].of: a sequence of 2 phases starting at t = 0, 8500."""
     # lr[1].of[0]: cosine, t in [0, 8500)
     if t < 8500:
-        return cosine(xp, xp.minimum(t, 8500), 8500, 0.1, 1e-05, 1.0)
+        return cosine(xp, t, 8500, 0.1, 1e-05, 1.0)
     # lr[1].of[1]: cosine, t in [8500, ...)
-    return cosine(xp, xp.minimum(t - 8500, 8500), 8500, 1e-05, 0.1, 1.0)
+    return cosine(xp, t - 8500, 8500, 1e-05, 0.1, 1.0)
 
 
 def _schedule_1(xp, t):

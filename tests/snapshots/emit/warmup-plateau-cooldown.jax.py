@@ -407,14 +407,14 @@ _REPORTS = {"val_loss": 500}  # metric: one report per this many steps
 def _value(xp, t, p):
     """lr: a sequence of 3 phases starting at t = 0, 2500, 45000."""
     # lr[0]: linear from t = 0
-    out = linear(xp, xp.minimum(t, 2500), 2500, 0.0, 0.1)
+    out = linear(xp, t, 2500, 0.0, 0.1)
     # lr[1]: plateau from t = 2500
     t1 = xp.maximum(t - 2500, 0)
     v1 = plateau(xp, xp.minimum(t1, 42500), 2500, 500, *p[0], 5)
     out = xp.where(t < 2500, out, v1)
     # lr[2]: cosine from t = 45000
     t2 = xp.maximum(t - 45000, 0)
-    v2 = cosine(xp, xp.minimum(t2, 5000), 5000, plateau(xp, 42500, 2500, 500, *p[0], 5), 0.0, 1.0)
+    v2 = cosine(xp, t2, 5000, plateau(xp, 42500, 2500, 500, *p[0], 5), 0.0, 1.0)
     out = xp.where(t < 45000, out, v2)
     return out
 

@@ -438,12 +438,12 @@ def _value(xp, t, p):
     """lr: a sequence of 3 phases starting at t = 0, 2500, 45000."""
     # lr[0]: linear, t in [0, 2500)
     if t < 2500:
-        return linear(xp, xp.minimum(t, 2500), 2500, 0.0, 0.1)
+        return linear(xp, t, 2500, 0.0, 0.1)
     # lr[1]: plateau, t in [2500, 45000)
     if t < 45000:
         return plateau(xp, xp.minimum(t - 2500, 42500), 2500, 500, *p[0], 5)
     # lr[2]: cosine, t in [45000, ...)
-    return cosine(xp, xp.minimum(t - 45000, 5000), 5000, plateau(xp, 42500, 2500, 500, *p[0], 5), 0.0, 1.0)
+    return cosine(xp, t - 45000, 5000, plateau(xp, 42500, 2500, 500, *p[0], 5), 0.0, 1.0)
 
 
 def _schedule_1(xp, t, p):

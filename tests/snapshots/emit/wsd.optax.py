@@ -308,14 +308,14 @@ _COS_WEIGHT_COEFS = (
 def _value(xp, t):
     """lr: a sequence of 3 phases starting at t = 0, 1000, 90000."""
     # lr[0]: linear from t = 0
-    out = linear(xp, xp.minimum(t, 1000), 1000, 0.0, 0.0003)
+    out = linear(xp, t, 1000, 0.0, 0.0003)
     # lr[1]: constant from t = 1000
     t1 = xp.maximum(t - 1000, 0)
     v1 = constant(xp, xp.minimum(t1, 89000), 0.0003)
     out = xp.where(t < 1000, out, v1)
     # lr[2]: cosine from t = 90000
     t2 = xp.maximum(t - 90000, 0)
-    v2 = cosine(xp, xp.minimum(t2, 10000), 10000, 0.0003, 3e-05, 1.0)
+    v2 = cosine(xp, t2, 10000, 0.0003, 3e-05, 1.0)
     out = xp.where(t < 90000, out, v2)
     return out
 

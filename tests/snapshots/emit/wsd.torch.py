@@ -316,12 +316,12 @@ def _value(xp, t):
     """lr: a sequence of 3 phases starting at t = 0, 1000, 90000."""
     # lr[0]: linear, t in [0, 1000)
     if t < 1000:
-        return linear(xp, xp.minimum(t, 1000), 1000, 0.0, 0.0003)
+        return linear(xp, t, 1000, 0.0, 0.0003)
     # lr[1]: constant, t in [1000, 90000)
     if t < 90000:
         return constant(xp, xp.minimum(t - 1000, 89000), 0.0003)
     # lr[2]: cosine, t in [90000, ...)
-    return cosine(xp, xp.minimum(t - 90000, 10000), 10000, 0.0003, 3e-05, 1.0)
+    return cosine(xp, t - 90000, 10000, 0.0003, 3e-05, 1.0)
 
 
 _FINGERPRINT = "4bfc25d29b2a"  # the bound spec's: state_dict() carries it, load_state_dict() checks it

@@ -1,0 +1,179 @@
+"""The per-kind table (schedspec/kinds.py) is complete and both interpreters and the range analysis obey it.
+
+* every IR class is either a row of the table or one of the classes with their own code, never both, never
+  neither; every row names a formula of formulas.py that takes exactly its slots, and fields the IR node has;
+* every kind is known to both interpreters: ``_compile`` and the emitted source (``_emit._codegen``) evaluate a
+  sample of every row (every variant, word and flag; numbers, carried starts) to the same float64 values, on the
+  scalar path and the array path;
+* the motions the analysis relies on hold: a MONOTONE row is monotone on every sample (a wrong MONOTONE makes
+  ``check`` miss an extreme); a BREAKS or CYCLIC row has a sample that is not (the table is not lax); and
+  ``check``'s exact min/max equals the dense min/max for every sample;
+* no interpreter clamps a self-clamping kind twice (the emitted source of such a phase has no ``xp.minimum(t``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+import numpy as np
+import pytest
+
+import schedspec
+from schedspec import _compile, analysis, ir
+from schedspec import backends as B
+from schedspec import formulas as F
+from schedspec import kinds as K
+from schedspec._emit import _codegen
+
+# one or more phases per row: every variant, word and flag; the ones after a warmup get a carried start
+SAMPLES = [
+    {"kind": "constant", "duration": 20, "value": 0.3},
+    {"kind": "linear", "duration": 30, "start": 0.1, "end": 0.7},
+    {"kind": "linear", "duration": 30, "start": 0.9, "end": 0.2, "warp": 0.5},
+    {"kind": "cosine", "duration": 40, "start": 1.0, "end": 0.1},
+    {"kind": "cosine", "duration": 40, "start": 0.1, "end": 1.0, "exponent": 2.0, "warp": 1.5},
+    {"kind": "polynomial", "duration": 25, "start": 1.0, "end": 0.0, "power": 2.0},
+    {"kind": "polynomial", "duration": 25, "start": 0.5, "end": 0.25, "power": 0.5, "warp": 2.0},
+    {"kind": "polynomial", "duration": 7, "start": 1.0, "end": 0.1, "power": 2.0, "cycle": True},
+    {"kind": "tanh", "duration": 30, "start": 1.0, "end": 0.05},
+    {"kind": "exponential", "duration": 40, "start": 1.0, "gamma": 0.9, "every": 3},
+    {"kind": "exponential", "duration": 40, "start": 0.01, "gamma": 1.2, "every": 2, "staircase": True, "end": 0.1},
+    {"kind": "exponential", "duration": 40, "start": 1.0, "gamma": 0.8, "end": 0.2},
+    {"kind": "step", "duration": 40, "start": 1.0, "gamma": 0.5, "every": 7},
+    {"kind": "multistep", "duration": 40, "start": 1.0, "gamma": 0.5, "milestones": [5, 12, 12, 30]},
+    {"kind": "piecewise", "duration": 40, "points": [[0, 0.1], [10, 0.9], [25, 0.3], [30, 0.6]]},
+    {"kind": "piecewise", "duration": 40, "points": [[0, 0.1], [10, 0.9], [25, 0.3]], "interpolate": "linear"},
+    {"kind": "piecewise", "duration": 40, "points": [[0, 0.1], [10, 0.9], [25, 0.3]], "interpolate": "cosine"},
+    {"kind": "inverse_time", "duration": 40, "start": 1.0, "rate": 0.5, "every": 4},
+    {"kind": "inverse_time", "duration": 40, "start": 1.0, "rate": 0.5, "every": 4, "staircase": True},
+    {"kind": "inverse_sqrt", "duration": 40, "start": 1.0, "timescale": 6},
+    {"kind": "inverse_sqrt", "duration": 40, "start": 1.0, "timescale": 6, "shift": 6},
+    {"kind": "cyclic", "duration": 45, "low": 0.1, "high": 1.0, "up": 5, "down": 8},
+    {"kind": "cyclic", "duration": 45, "low": 0.1, "high": 1.0, "up": 5, "mode": "triangular2"},
+    {"kind": "cyclic", "duration": 45, "low": 0.1, "high": 1.0, "up": 5, "mode": "exp_range", "gamma": 0.97},
+    {"kind": "onecycle", "duration": 40, "peak": 1.0},
+    {"kind": "onecycle", "duration": 40, "peak": 1.0, "pct_start": 0.25, "anneal": "linear", "three_phase": True},
+]
+CARRIED = {"linear", "cosine", "polynomial", "tanh", "exponential", "step", "multistep", "inverse_time",
+           "inverse_sqrt"}  # fmt: skip
+
+
+def _doc(phase: dict, carried: bool) -> dict:
+    if carried:
+        rest = {k: v for k, v in phase.items() if k != "start"}
+        return {"schedspec": 1, "lr": [{"kind": "linear", "duration": 9, "start": 0.0, "end": 0.8}, rest]}
+    return {"schedspec": 1, "lr": [phase]}
+
+
+DOCS = {f"{p['kind']}-{i}{'-carried' if c else ''}": _doc(p, c)
+        for i, p in enumerate(SAMPLES) for c in ((False, True) if p["kind"] in CARRIED and "start" in p else (False,))}  # fmt: skip
+
+
+def _node(doc: dict) -> ir.Node:
+    return schedspec.load(doc).program.hparams["lr"]
+
+
+def _rows(node: ir.Node) -> list[ir.Node]:
+    return [n for n in ir.walk(node) if K.is_phase(n)]
+
+
+def _emitted(node: ir.Node, scalar: bool):
+    """``_value(xp, t)`` of the source the code generator writes for ``node`` (run on formulas.py's functions)."""
+    gen = _codegen.generate(node, scalar=scalar, label="lr")
+    namespace = dict(vars(F))
+    exec("\n".join(line for block in gen.constants for line in block), namespace)  # noqa: S102 - our own output
+    exec("\n\n".join("\n".join(f) for f in gen.functions), namespace)  # noqa: S102
+    return namespace["_value"]
+
+
+def _dense(node: ir.Node, length: int) -> np.ndarray:
+    fn = _compile.build(node, B.MathXP)
+    return np.array([float(fn(t, {})) for t in range(length + 1)])
+
+
+# ------------------------------------------------------------------------------------------------ the table
+def test_every_ir_kind_is_a_row_or_has_its_own_code():
+    every = set(ir.KINDS.values())
+    assert not set(K.TABLE) & set(K.OWN_CODE)
+    assert set(K.TABLE) | set(K.OWN_CODE) == every, "a kind of ir.py is missing from schedspec/kinds.py"
+    assert set(_compile._BUILDERS) == every, "a kind is unknown to _compile"
+    for cls in K.OWN_CODE:  # the code generator's own code: a method per combinator, the plateau in expr()
+        assert cls is ir.Plateau or hasattr(_codegen.Generator, f"_{ir.KIND_OF[cls]}"), cls
+
+
+@pytest.mark.parametrize("cls", list(K.TABLE), ids=lambda c: c.__name__)
+def test_every_row_names_a_formula_that_takes_its_slots(cls):
+    row = K.TABLE[cls]
+    assert row.node is cls and row.shape in K.MOTIONS
+    names = {f.name for f in dataclasses.fields(cls)} - {"path"}
+    for formula, slots in [(row.formula, row.slots)] + ([(row.variant.formula, row.slots + row.variant.slots)]
+                                                       if row.variant else []):  # fmt: skip
+        fn = getattr(F, formula)
+        params = list(inspect.signature(fn).parameters)
+        assert params[:2] == ["xp", "t"] and len(params) == 2 + len(slots), (formula, params, slots)
+        for s in slots:
+            assert s.field in names, (cls.__name__, s.field)
+            assert s.shape in K.SHAPES
+            assert bool(s.words) == (s.shape == K.WORD)
+            assert bool(s.label) == (s.shape in (K.DURS, K.PARAMS))
+    if row.clamps:
+        assert "duration" in names and row.slots[0] == K.Slot("duration", K.DUR)
+
+
+def test_the_samples_cover_every_row_and_variant():
+    seen = {(type(n), K.row(n).call(n)[0]) for d in DOCS.values() for n in _rows(_node(d))}
+    want = {(cls, r.formula) for cls, r in K.TABLE.items()}
+    want |= {(cls, r.variant.formula) for cls, r in K.TABLE.items() if r.variant}
+    assert want <= seen, want - seen
+
+
+# ------------------------------------------------------------------------------------------------ interpreters
+@pytest.mark.parametrize("name", list(DOCS))
+def test_both_interpreters_evaluate_every_kind_alike(name):
+    node = _node(DOCS[name])
+    length = node.duration + 5 if node.duration is not None else 60
+    expected = _dense(node, length)
+    scalar = _emitted(node, scalar=True)
+    assert [float(scalar(B.MathXP, t)) for t in range(length + 1)] == expected.tolist()
+    t = np.arange(length + 1)
+    np.testing.assert_array_equal(np.asarray(_emitted(node, scalar=False)(B.NumpyXP(), t), dtype=np.float64),
+                                  np.asarray(_compile.build(node, B.NumpyXP())(t, {}), dtype=np.float64))  # fmt: skip
+
+
+@pytest.mark.parametrize("cls", [c for c, r in K.TABLE.items() if r.clamps], ids=lambda c: c.__name__)
+def test_a_self_clamping_kind_is_not_clamped_again(cls):
+    for doc in DOCS.values():
+        node = _node(doc)
+        if any(type(n) is cls for n in _rows(node)):
+            gen = _codegen.generate(node, scalar=True, label="lr")
+            src = "\n".join("\n".join(f) for f in gen.functions)
+            assert f"{K.TABLE[cls].formula}(xp, xp.minimum(" not in src, src
+
+
+# ------------------------------------------------------------------------------------------------ motions
+def _monotone(v: np.ndarray) -> bool:
+    d = np.diff(v)
+    return bool(np.all(d >= 0) or np.all(d <= 0))
+
+
+@pytest.mark.parametrize("name", list(DOCS))
+def test_the_motion_of_every_kind_is_what_check_assumes(name):
+    node = _node(DOCS[name])
+    length = (node.duration or 50) + 5
+    for part, _, _ in ir.phases(node):
+        if not K.is_phase(part):
+            continue
+        values = _dense(part, (part.duration or 50) + 5)
+        if K.row(part).shape == K.MONOTONE:
+            assert _monotone(values), (name, values)
+    program = schedspec.load(DOCS[name]).program
+    lo, hi, _ = analysis.value_range(program, "lr", lambda d: length)
+    dense = _dense(node, length)
+    assert (lo, hi) == (dense.min(), dense.max())
+
+
+@pytest.mark.parametrize("cls", [c for c, r in K.TABLE.items() if r.shape != K.MONOTONE], ids=lambda c: c.__name__)
+def test_a_kind_not_marked_monotone_has_a_sample_that_is_not(cls):
+    nodes = [n for d in DOCS.values() for n in _rows(_node(d)) if type(n) is cls]
+    assert nodes and any(not _monotone(_dense(n, (n.duration or 50) + 5)) for n in nodes)

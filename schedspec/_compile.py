@@ -219,16 +219,12 @@ def _sequence(n, xp):
 # part (an ``xp.where`` chain, the fastest for a few phases).
 SMALL_SEQUENCE = 16
 
-# The kinds a long sequence evaluates from tables: per kind, the formula (each clamps ``min(t, T)`` itself) and the
-# fields that must be equal across one group (they steer the formula's branches: ``exponent == 1``, ``power == 1``).
-# Every one takes ``(T, start, end)`` after ``(xp, t)``: ONE set of three columns serves every group (three gathers
-# whatever the kinds), and a constant is a linear phase with ``start = end = value`` (exactly ``value``: the
-# difference is 0).
-_TABLED = {
-    ir.Linear: (F.linear, ()),
-    ir.Cosine: (F.cosine, ("exponent",)),
-    ir.Polynomial: (F.polynomial, ("power",)),
-}
+# A long sequence gathers the parameters of its parts from per-part columns: int columns for the gathered DUR
+# slots, float columns for the gathered params, by position within each part's formula (one set of columns serves
+# every group: as many gathers as the widest formula has gathered slots, whatever the kinds). A constant is
+# evaluated as a linear phase from its value to its value (exactly ``value``: the difference is 0), so it shares
+# the linear group.
+GATHER = ("gather",)  # a slot taken from a column (in a group's description of its formula's slots)
 
 
 def _fixed_begins(parts) -> list[int] | None:
@@ -242,38 +238,74 @@ def _fixed_begins(parts) -> list[int] | None:
     return out
 
 
-def fixed_param(p):
-    """A Param's value as a Python number when it is known without evaluating anything: a number, or a start
-    carried from a phase that holds exactly a number from its end on (linear, cosine, polynomial: their ``end``;
-    constant: its value); else None (a var, a start carried from a plateau or from a computed value)."""
-    if isinstance(p, (int, float)) and not isinstance(p, bool):
+def _number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def table_value(p):
+    """A Param as an entry of a column: a number, a number var (gathered from a small traced table at run time),
+    or None when the part must be evaluated on its own. A start carried from a phase that holds one of its params
+    exactly from its end on (the table's ``holds``: a linear, cosine, polynomial or tanh phase's ``end``, a
+    constant's value) is that param; the lowering has already made every other constant carried start a number."""
+    if _number(p) or isinstance(p, ir.Var):
         return p
     if isinstance(p, ir.Final):
         node = p.node
-        if isinstance(node, (ir.Linear, ir.Cosine, ir.Polynomial)) and isinstance(node.duration, int) and node.duration > 0:
-            return fixed_param(node.end)
-        if isinstance(node, ir.Constant):
-            return fixed_param(node.value)
+        if K.is_phase(node) and not timed(node) and isinstance(node.duration, int) and node.duration > 0:
+            holds = K.row(node).holds
+            if holds is not None:
+                return table_value(getattr(node, holds))
     return None
 
 
+def fixed_param(p):
+    """A Param's value as a Python number when it is known without evaluating anything (see
+    :func:`table_value`), else None."""
+    v = table_value(p)
+    return v if _number(v) else None
+
+
 def table_row(part):
-    """``(group key, (T, start, end))`` of a part of a long sequence evaluated from tables, or None when it is
-    evaluated on its own (another kind, a plateau, a combinator, a var or computed parameter, a var duration). The
-    key is the kind and the values of its branch-steering fields; a constant is ``(linear, (1, value, value))``."""
-    if timed(part):
+    """``(group key, ints, floats)`` of a part of a long sequence evaluated from tables, or None when it is
+    evaluated on its own (a plateau, a combinator, a var duration, a carried start that is not a param of the
+    phase before, a static slot that is not a number). The key is ``(formula name, description)``: per slot of the
+    formula (:data:`schedspec.kinds.FORMULAS`), :data:`GATHER` or its static value; ``ints`` and ``floats`` are
+    the part's gathered DUR slots and params (numbers or :class:`ir.Var`), in order."""
+    if timed(part) or not K.is_phase(part):
+        return None
+    if part.duration is not None and (not isinstance(part.duration, int) or part.duration <= 0):
         return None
     if isinstance(part, ir.Constant):
-        v = fixed_param(part.value)
-        return None if v is None else ((ir.Linear, ()), (1, v, v))
-    row = _TABLED.get(type(part))
-    if row is None or not isinstance(part.duration, int) or part.duration <= 0:
-        return None
-    start, end = fixed_param(part.start), fixed_param(part.end)
-    statics = tuple(getattr(part, name) for name in row[1])
-    if start is None or end is None or any(not isinstance(v, (int, float)) or isinstance(v, bool) for v in statics):
-        return None
-    return (type(part), statics), (part.duration, start, end)
+        v = table_value(part.value)
+        return None if v is None else (("linear", (GATHER,) * 3), [1], [v, v])
+    name, slots = K.row(part).call(part)
+    desc, ints, floats = [], [], []
+    for s in slots:
+        v = getattr(part, s.field)
+        if s.shape in (K.DURS, K.PARAMS):
+            if not all(_number(x) for x in v):
+                return None
+            desc.append(tuple(v))
+        elif s.shape in (K.FLAG, K.WORD) or v is None:
+            desc.append(v)
+        elif s.shape == K.DUR:
+            if not isinstance(v, int):
+                return None
+            if s.static:
+                desc.append(v)
+            else:
+                desc.append(GATHER)
+                ints.append(v)
+        else:  # PARAM, OPTIONAL
+            x = table_value(v)
+            if x is None or (s.static and not _number(x)):
+                return None
+            if s.static:
+                desc.append(x)
+            else:
+                desc.append(GATHER)
+                floats.append(x)
+    return (name, tuple(desc)), ints, floats
 
 
 def table_key(part):
@@ -282,44 +314,80 @@ def table_key(part):
     return None if row is None else row[0]
 
 
-def sequence_tables(parts) -> tuple[list, list, list[int], list[int]]:
+def sequence_tables(parts) -> tuple[list, list, list, list[int], list[int]]:
     """The tables a long sequence is evaluated from (shared by this module and the emitted modules):
-    ``(groups, columns, gid, alone)``: per group, ``(formula name, statics)``; the three columns ``T``, ``start``,
-    ``end`` (one number per part; a part evaluated on its own has the harmless row ``(1, 0.0, 0.0)``, never
+    ``(groups, ints, floats, gid, alone)``: per group, ``(formula name, description)`` (:func:`table_row`); the
+    int and float columns (one entry per part; where a part has no such slot, the harmless 1 or 0.0, never
     selected); ``gid[j]``, the group (1..) of part ``j``, 0 when it is evaluated on its own; ``alone``, those
     parts' indices."""
     keys: dict = {}
-    gid, alone = [], []
-    cols: tuple[list, list, list] = ([], [], [])
+    gid, alone, rows = [], [], []
     for j, part in enumerate(parts):
         row = table_row(part)
         if row is None:
             gid.append(0)
             alone.append(j)
-            row = (None, (1, 0.0, 0.0))
+            rows.append(([], []))
         else:
             gid.append(keys.setdefault(row[0], len(keys) + 1))
-        for col, v in zip(cols, row[1]):
-            col.append(v)
-    groups = [(_TABLED[cls][0].__name__, statics) for cls, statics in keys]
-    return groups, list(cols), gid, alone
+            rows.append(row[1:])
+    n_int = max((len(r[0]) for r in rows), default=0)
+    n_float = max((len(r[1]) for r in rows), default=0)
+    ints = [[r[0][c] if c < len(r[0]) else 1 for r in rows] for c in range(n_int)]
+    floats = [[r[1][c] if c < len(r[1]) else 0.0 for r in rows] for c in range(n_float)]
+    return list(keys), ints, floats, gid, alone
+
+
+def _float_column(col, xp):
+    """``(env, i) -> col[i]``: one constant table; the entries that are number vars (:class:`ir.Var`) come from a
+    small table of their values in ``env`` (one entry per distinct var, not per part)."""
+    names = list(dict.fromkeys(x.name for x in col if isinstance(x, ir.Var)))
+    const = xp.table([0.0 if isinstance(x, ir.Var) else x for x in col])
+    if not names:
+        return lambda env, i: xp.take(const, i)
+    which = xp.table([1 + names.index(x.name) if isinstance(x, ir.Var) else 0 for x in col])
+
+    def take(env, i):
+        j = xp.take(which, i)
+        small = (0.0, *(env[("num", name)] for name in names))
+        return xp.where(j == 0, xp.take(const, i), xp.take(small, j))
+
+    return take
+
+
+def _static(value, slot, xp):
+    """A static slot's value as a formula argument (a long tuple as one constant table, as :func:`_durs`)."""
+    if slot.shape in (K.DURS, K.PARAMS) and len(value) > F.SMALL_TABLE:
+        return xp.table(value)
+    return value
 
 
 def _table_sequence(n, xp, parts, moved, fixed, begins, at):
     """A long sequence: the segment ``i`` of ``t`` by a binary search in the begins (one constant table when the
-    durations are ints), then per group of parts of the same kind (:func:`table_key`) ONE evaluation of its
-    formula on parameters gathered by ``i`` from per-part tables; the other parts (plateaus, combinators, var or
-    computed parameters) are evaluated one by one. The program's size depends on the kinds present, not on the
-    number of parts.
+    durations are ints), then per group of parts (:func:`table_key`: the same formula and static values) ONE
+    evaluation of its formula on parameters gathered by ``i`` from per-part columns; the other parts (plateaus,
+    combinators, var durations) are evaluated one by one. The program's size depends on the kinds present, not on
+    the number of parts.
     """
-    groups, cols, gid, alone = sequence_tables(n.parts)
-    formulas = [(getattr(F, name), statics) for name, statics in groups]
-    columns = [xp.table(col) for col in cols]
+    groups, ints, floats, gid, alone = sequence_tables(n.parts)
+    plans = []
+    for name, desc in groups:
+        slots = K.FORMULAS[name]
+        plans.append((getattr(F, name), [(s.shape == K.DUR, None) if d is GATHER else (None, _static(d, s, xp))
+                                         for s, d in zip(slots, desc)]))  # fmt: skip
+    int_cols = [xp.table(col) for col in ints]
+    float_cols = [_float_column(col, xp) for col in floats]
     gids = xp.table(gid)
     begin_table = None if fixed is None else xp.table(fixed)
     later = None if fixed is None else xp.table(fixed[1:])
+    last = n.parts[-1]
+    # the formulas of kinds that do not clamp t themselves see t up to the end of the last part, then its end value
+    end = (fixed[-1] + last.duration if fixed is not None and isinstance(last.duration, int) and gid[-1]
+           and not K.clamps_itself(last) else None)  # fmt: skip
 
     def fn(t, env):
+        if end is not None:
+            t = xp.minimum(t, end)
         bs = begins(env)
         if fixed is None:
             i = xp.count_le(bs[1:], t)
@@ -329,9 +397,21 @@ def _table_sequence(n, xp, parts, moved, fixed, begins, at):
             local = t - xp.take(begin_table, i)
         g = xp.take(gids, i)
         out = None
-        args = [xp.take(col, i) for col in columns] if formulas else []  # T, start, end of the segment
-        for k, (formula, statics) in enumerate(formulas, start=1):  # each clamps min(t, T) itself
-            v = formula(xp, local, *args, *statics)
+        di = [xp.take(col, i) for col in int_cols]
+        pi = [col(env, i) for col in float_cols]
+        for k, (formula, plan) in enumerate(plans, start=1):
+            nd = nf = 0
+            args = []
+            for is_dur, value in plan:
+                if is_dur is None:
+                    args.append(value)
+                elif is_dur:
+                    args.append(di[nd])
+                    nd += 1
+                else:
+                    args.append(pi[nf])
+                    nf += 1
+            v = formula(xp, local, *args)
             out = v if out is None else xp.where(g == k, v, out)
         for j in alone:
             b = bs[j]

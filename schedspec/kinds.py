@@ -11,6 +11,8 @@ A row says, for one IR phase class (:mod:`schedspec.ir`):
   ``warped_*`` formulas, ``shift != 0`` -> ``inverse_sqrt_shifted``), with the slots it adds;
 * ``clamps``: whether the formula clamps ``t`` to the phase's duration itself (``min(t, T)`` inside): no
   interpreter adds a clamp to such a kind; every other node with a duration is evaluated at ``min(t, duration)``;
+* ``holds``: the parameter whose value the kind holds exactly from its end on (a linear phase's ``end``), so that
+  a start carried from it is that parameter (a long sequence's tables gather it like any other);
 * ``shape``: how its values move in ``t``, as the exact range analysis of ``check`` uses it (:mod:`schedspec._range`):
   ``MONOTONE`` (monotone from its start to its end: its extremes are at the ends of the range examined),
   ``BREAKS`` (monotone between known local times that depend on its parameters: piecewise points, one-cycle
@@ -18,8 +20,8 @@ A row says, for one IR phase class (:mod:`schedspec.ir`):
 
 The interpreters are generic over this table: :mod:`schedspec._compile` (closures over an array namespace) and
 :mod:`schedspec._emit._codegen` (Python source) read the formula, the slots and the clamp from here, and
-:mod:`schedspec._range` reads the shapes; a long sequence's tables (``_compile.sequence_tables``) gather the
-parameter slots by segment. Combinators (sequence, repeat, product, sum, scale, clip) and the stateful ``plateau``
+:mod:`schedspec._range` reads the shapes; a long sequence's tables (``_compile.sequence_tables``) gather every
+row's DUR and parameter slots by segment, except the ``static`` ones (:class:`Slot`), which split its groups. Combinators (sequence, repeat, product, sum, scale, clip) and the stateful ``plateau``
 keep their own code in each interpreter (:data:`OWN_CODE`). ``docs/architecture.md`` ("Adding a neutral kind")
 is the recipe.
 """
@@ -53,13 +55,23 @@ class Slot:
     """One argument of a formula after ``(xp, t)``: the IR field it comes from and its shape.
 
     ``label`` names the module constant an emitted module holds a tuple slot in (``MILESTONES``, ``ATS``, ...);
-    ``words`` is the closed vocabulary of a ``WORD`` slot (anything else never reaches emitted code).
+    ``words`` is the closed vocabulary of a ``WORD`` slot (anything else never reaches emitted code). ``static``
+    marks a number the formula must get as a Python number, never an array gathered from a table: it steers a
+    branch (``exponent == 1``), feeds Python arithmetic before any array (a one-cycle's turns), or is a power base
+    that float32 cannot hold (``gamma``: :func:`schedspec.formulas.corrected_power`). A long sequence's parts
+    share a group only with equal static values; FLAG, WORD, DURS and PARAMS slots are static by nature.
     """
 
     field: str
     shape: str
     label: str = ""
     words: tuple[str, ...] = ()
+    static: bool = False
+
+    @property
+    def gathered(self) -> bool:
+        """Whether a long sequence gathers this slot from a per-part column (a DUR or a non-static param)."""
+        return self.shape in (DUR, PARAM, OPTIONAL) and not self.static
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,7 @@ class Kind:
     clamps: bool
     shape: str
     variant: Variant | None = None
+    holds: str | None = None  # the param field whose value the kind holds exactly from its end on
 
     def call(self, node: ir.Node) -> tuple[str, tuple[Slot, ...]]:
         """The formula's name and its slots for ``node`` (the variant's when ``node`` needs it)."""
@@ -93,8 +106,8 @@ class Kind:
 
 
 def _s(spec: str) -> tuple[Slot, ...]:
-    """``"duration:dur start:param"`` -> slots."""
-    return tuple(Slot(*item.split(":")) for item in spec.split())
+    """``"duration:dur start:param gamma:param!"`` -> slots (``!``: static)."""
+    return tuple(Slot(*item.rstrip("!").split(":"), static=item.endswith("!")) for item in spec.split())
 
 
 def _warp(formula: str) -> Variant:
@@ -107,18 +120,20 @@ INTERPOLATIONS = ("constant", "linear", "cosine")
 
 # fmt: off
 TABLE: dict[type, Kind] = {k.node: k for k in (
-    Kind(ir.Constant, "constant", _s("value:param"), False, MONOTONE),
-    Kind(ir.Linear, "linear", _s("duration:dur start:param end:param"), True, MONOTONE, _warp("warped_linear")),
-    Kind(ir.Cosine, "cosine", _s("duration:dur start:param end:param exponent:param"), True, MONOTONE,
-         _warp("warped_cosine")),
-    Kind(ir.Polynomial, "polynomial", _s("duration:dur start:param end:param power:param"), True, MONOTONE,
-         _warp("warped_polynomial")),
-    Kind(ir.Tanh, "tanh_decay", _s("duration:dur start:param end:param lb:param ub:param"), False, MONOTONE),
+    Kind(ir.Constant, "constant", _s("value:param"), False, MONOTONE, holds="value"),
+    Kind(ir.Linear, "linear", _s("duration:dur start:param end:param"), True, MONOTONE, _warp("warped_linear"),
+         holds="end"),
+    Kind(ir.Cosine, "cosine", _s("duration:dur start:param end:param exponent:param!"), True, MONOTONE,
+         _warp("warped_cosine"), holds="end"),
+    Kind(ir.Polynomial, "polynomial", _s("duration:dur start:param end:param power:param!"), True, MONOTONE,
+         _warp("warped_polynomial"), holds="end"),
+    Kind(ir.Tanh, "tanh_decay", _s("duration:dur start:param end:param lb:param ub:param"), False, MONOTONE,
+         holds="end"),
     Kind(ir.PolynomialCycle, "polynomial_cycle", _s("every:dur start:param end:param power:param"), False, CYCLIC),
-    Kind(ir.Exponential, "exponential", _s("start:param gamma:param every:dur staircase:flag end:optional"), False,
+    Kind(ir.Exponential, "exponential", _s("start:param gamma:param! every:dur staircase:flag end:optional"), False,
          MONOTONE),
-    Kind(ir.Step, "step", _s("start:param gamma:param every:dur"), False, MONOTONE),
-    Kind(ir.MultiStep, "multistep", (*_s("start:param gamma:param"), Slot("milestones", DURS, "MILESTONES")), False,
+    Kind(ir.Step, "step", _s("start:param gamma:param! every:dur"), False, MONOTONE),
+    Kind(ir.MultiStep, "multistep", (*_s("start:param gamma:param!"), Slot("milestones", DURS, "MILESTONES")), False,
          MONOTONE),
     Kind(ir.Piecewise, "piecewise", (Slot("ats", DURS, "ATS"), Slot("values", PARAMS, "VALUES"),
                                      Slot("interpolate", WORD, words=INTERPOLATIONS)), False, BREAKS),
@@ -126,9 +141,9 @@ TABLE: dict[type, Kind] = {k.node: k for k in (
     Kind(ir.InverseSqrt, "inverse_sqrt", _s("start:param timescale:dur"), False, MONOTONE,
          Variant("shift", 0, "inverse_sqrt_shifted", _s("shift:dur"))),
     Kind(ir.Cyclic, "cyclic", (*_s("low:param high:param up:dur down:dur"), Slot("mode", WORD, words=CYCLIC_MODES),
-                               *_s("gamma:param")), False, CYCLIC),
-    Kind(ir.OneCycle, "onecycle", (*_s("duration:dur peak:param pct_start:param div_factor:param"
-                                       " final_div_factor:param"), Slot("anneal", WORD, words=ANNEALS),
+                               *_s("gamma:param!")), False, CYCLIC),
+    Kind(ir.OneCycle, "onecycle", (*_s("duration:dur! peak:param! pct_start:param! div_factor:param!"
+                                       " final_div_factor:param!"), Slot("anneal", WORD, words=ANNEALS),
                                    *_s("three_phase:flag")), True, BREAKS),
 )}
 # fmt: on
@@ -137,6 +152,13 @@ TABLE: dict[type, Kind] = {k.node: k for k in (
 OWN_CODE: tuple[type, ...] = (ir.Sequence, ir.Repeat, ir.Product, ir.Scale, ir.Clip, ir.SumOf, ir.Plateau)
 # nodes whose evaluation clamps t to their duration by itself: the self-clamping rows and a sequence (its parts do)
 SELF_CLAMPING: tuple[type, ...] = (ir.Sequence, *(cls for cls, k in TABLE.items() if k.clamps))
+
+
+# formula name -> its slots (a row's formula and its variant's): the closed vocabulary of formulas a table feeds
+FORMULAS: dict[str, tuple[Slot, ...]] = {
+    **{k.formula: k.slots for k in TABLE.values()},
+    **{k.variant.formula: k.slots + k.variant.slots for k in TABLE.values() if k.variant is not None},
+}
 
 
 def row(node: ir.Node) -> Kind:
@@ -163,6 +185,6 @@ def of_shape(shape: str) -> tuple[type, ...]:
     return tuple(cls for cls, k in TABLE.items() if k.shape == shape)
 
 
-__all__ = ["BREAKS", "CYCLIC", "DUR", "DURS", "FLAG", "Kind", "MONOTONE", "OPTIONAL", "OWN_CODE", "PARAM", "PARAMS",
+__all__ = ["BREAKS", "CYCLIC", "DUR", "DURS", "FLAG", "FORMULAS", "Kind", "MONOTONE", "OPTIONAL", "OWN_CODE", "PARAM", "PARAMS",
            "SELF_CLAMPING", "SHAPES", "Slot", "TABLE", "Variant", "WORD", "clamps_itself", "is_phase", "of_shape",
            "row"]  # fmt: skip

@@ -16,6 +16,7 @@ import pytest  # noqa: E402
 
 import schedspec  # noqa: E402
 from schedspec import _compile, ir  # noqa: E402
+from schedspec import kinds as K  # noqa: E402
 
 jax = pytest.importorskip("jax")
 torch = pytest.importorskip("torch")
@@ -53,7 +54,7 @@ def multistep(n: int) -> dict:
 
 def sequence(n: int, alone: bool = True) -> dict:
     """Constant, linear, cosine (exponents 1 and 2), polynomial phases, starts given or carried; with ``alone``
-    also a step phase and an exponential (evaluated on their own, not from tables)."""
+    also a step phase and an exponential (from tables too) and a repeat (a combinator: evaluated on its own)."""
     phases = []
     for i in range(n):
         v = round(0.1 / (1 + i % 7), 9)
@@ -72,6 +73,7 @@ def sequence(n: int, alone: bool = True) -> dict:
         if alone and i == n // 2:
             phases.append({"kind": "step", "duration": 40, "start": v, "every": 7, "gamma": 0.5})
             phases.append({"kind": "exponential", "duration": 30, "gamma": 0.97})
+            phases.append({"kind": "repeat", "times": 2, "of": {"kind": "linear", "duration": 6, "start": v, "end": 0}})
     return {"schedspec": 1, "lr": phases}
 
 
@@ -223,15 +225,15 @@ def test_the_traced_program_does_not_grow_with_the_spec(make, small, large):
 
 
 def test_the_tables_are_what_a_long_sequence_is_evaluated_from():
-    """The sequence's parts fall in one group per kind and branch-steering value (a constant is a linear phase
-    from its value to its value), the step and the exponential on their own (what keeps the program's size
-    independent of the number of phases)."""
+    """The sequence's parts fall in one group per formula and static values (a constant is a linear phase from its
+    value to its value; the cosine's exponent steers a branch), the repeat (a combinator) on its own (what keeps
+    the program's size independent of the number of phases)."""
     node = schedspec.load(sequence(300)).program.hparams["lr"]
     keys = {_compile.table_key(p) for p in node.parts}
-    assert {k[0] for k in keys if k is not None} == {ir.Linear, ir.Cosine, ir.Polynomial}  # a constant: linear
-    assert len([k for k in keys if k is not None and k[0] is ir.Cosine]) == 2  # exponents 1 and 2
+    assert {k[0] for k in keys if k is not None} == {"linear", "cosine", "polynomial", "step", "exponential"}
+    assert len([k for k in keys if k is not None and k[0] == "cosine"]) == 2  # exponents 1 and 2
     alone = [p for p in node.parts if _compile.table_key(p) is None]
-    assert [type(p) for p in alone] == [ir.Step, ir.Exponential]
+    assert [type(p) for p in alone] == [ir.Repeat]
 
 
 def test_evaluate_with_new_var_values_reuses_the_compiled_program():
@@ -263,3 +265,108 @@ def test_emitted_data_tables_are_packed():
     src = schedspec.emit(schedspec.load(piecewise(10_000)), "jax")
     assert src.count("\n") < 3000  # 20,000 numbers (the ats and the values), about ten a line
     assert "# 10000 numbers" in src
+
+
+# ------------------------------------------------------------------------------------------------ every kind
+def _phase_of(kind: str, i: int) -> dict:
+    """Phase ``i`` of a long sequence of one kind: durations and the gathered parameters vary from phase to phase,
+    the static ones (a power base, a branch-steering exponent, a one-cycle's shape) are shared; a start is given,
+    or carried from the phase before (every third phase)."""
+    v = round(0.1 / (1 + i % 7), 9)
+    d = 5 + (i * 17) % 11
+    start = {} if i % 3 == 2 and i > 0 else {"start": v}
+    m = {
+        "constant": {"value": v},
+        "linear": {**start, "end": v / 3},
+        "linear_warp": {**start, "end": v / 3, "warp": 0.5},
+        "cosine": {**start, "end": v / 5},
+        "cosine_warp": {**start, "end": v / 5, "exponent": 2.0, "warp": 1.5},
+        "polynomial": {**start, "end": v / 4, "power": 2.0},
+        "polynomial_warp": {**start, "end": v / 4, "power": 0.5, "warp": 2.0},
+        "tanh": {**start, "end": v / 9},
+        "exponential": {"start": v, "gamma": 0.93, "every": 1 + i % 3, "end": v / 2 if i % 2 else None,
+                        "staircase": True},
+        "step": {"start": v, "gamma": 0.5, "every": 1 + i % 4},
+        "multistep": {"start": v, "gamma": 0.7, "milestones": [2, 3, 3]},
+        "piecewise": {"points": [[0, 0.1], [2, 0.3], [4, 0.2]], "interpolate": "cosine"},
+        "inverse_time": {"start": v, "rate": 0.1 * (1 + i % 3), "every": 1 + i % 2},
+        "inverse_sqrt": {"start": v, "timescale": 1 + i % 4},
+        "inverse_sqrt_shift": {"start": v, "timescale": 1 + i % 4, "shift": 2 + i % 3},
+        "cyclic": {"low": v / 10, "high": v, "up": 1 + i % 3, "down": 2 + i % 2},
+        "onecycle": {"peak": 0.1, "pct_start": 0.25},
+    }[kind]
+    name = kind.split("_")[0] if kind not in ("inverse_time", "inverse_sqrt", "inverse_sqrt_shift") else (
+        "inverse_time" if kind == "inverse_time" else "inverse_sqrt")  # fmt: skip
+    return {"kind": name, "duration": d, **{k: x for k, x in m.items() if x is not None}}
+
+
+EVERY_KIND = ["constant", "linear", "linear_warp", "cosine", "cosine_warp", "polynomial", "polynomial_warp", "tanh",
+              "exponential", "step", "multistep", "piecewise", "inverse_time", "inverse_sqrt", "inverse_sqrt_shift",
+              "cyclic", "onecycle"]  # fmt: skip
+
+
+def one_kind(kind: str, n: int) -> dict:
+    return {"schedspec": 1, "lr": [_phase_of(kind, i) for i in range(n)]}
+
+
+def test_every_kind_of_the_table_is_sampled():
+    """Every row of the table (and every variant) has a long sequence here."""
+    seen = {K.row(p).call(p)[0] for kind in EVERY_KIND for p in schedspec.load(one_kind(kind, 20)).program.hparams["lr"].parts}
+    assert set(K.FORMULAS) - seen == {"polynomial_cycle"}  # a cyclic polynomial never ends: not a middle phase
+
+
+@pytest.mark.parametrize("kind", EVERY_KIND)
+def test_a_long_sequence_of_any_kind_is_tabled_and_does_not_grow(kind):
+    node = schedspec.load(one_kind(kind, 300)).program.hparams["lr"]
+    assert all(_compile.table_key(p) is not None for p in node.parts), kind
+    assert _size(one_kind(kind, 1000)) == _size(one_kind(kind, 30))
+
+
+@pytest.mark.parametrize("kind", EVERY_KIND)
+def test_a_long_sequence_of_any_kind_equals_the_reference(kind, tmp_path):
+    doc = one_kind(kind, 200)
+    spec = schedspec.load(doc)
+    units = sampled_units(spec, 60)
+    ref = ref_schedule(doc)
+    expected = np.asarray([ref.value(int(k)) for k in units])
+    assert_f64(schedspec.evaluate(spec, units, dtype="float64"), expected, f"{kind} f64")
+    assert_f32(schedspec.evaluate(spec, units, dtype="float32"), expected, f"{kind} f32")
+    last = spec.program.hparams["lr"].parts[-1]
+    holds = K.row(last).holds
+    if holds is not None:  # the last phase's declared end is held exactly (float32 nearest in float32)
+        end = getattr(last, holds)
+        assert schedspec.evaluate(spec, [ir.MAX_STEPS], dtype="float64")[0] == end
+        assert schedspec.evaluate(spec, [ir.MAX_STEPS], dtype="float32")[0] == np.float32(end)
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    assert_f64(_closed_form(schedspec.to_torch(spec, opt), units), expected, f"{kind} to_torch blocks")
+    xs, values = RUNNERS["emit_jax"](spec, Check(units=units, loop=0), None, tmp_path)[("lr", None)]
+    want = dict(zip(units.tolist(), expected.tolist()))
+    assert_f32(values, [want[int(x)] for x in xs], f"{kind} emit_jax")
+
+
+def test_a_long_sequence_with_var_parameters_is_tabled():
+    """Parts whose parameters are number vars gather them from a small traced table (one entry per var): they
+    are tabled, the program does not grow, and new var values give the reference's values."""
+
+    def doc(n, peak=None, low=None):
+        d = one_kind("cosine", n)
+        for i, p in enumerate(d["lr"]):
+            if i % 4 == 1:
+                p["start"] = "$peak" if peak is None else peak
+            if i % 5 == 3:
+                p["end"] = "$low" if low is None else low
+        if peak is None:
+            d["vars"] = {"peak": 0.2, "low": 0.001}
+        return d
+
+    node = schedspec.load(doc(300)).program.hparams["lr"]
+    assert all(_compile.table_key(p) is not None for p in node.parts)
+    assert _size(doc(1000)) == _size(doc(30))
+    spec = schedspec.load(doc(200))
+    units = sampled_units(spec, 40)
+    for peak, low in [(0.2, 0.001), (0.5, 0.01)]:
+        ref = ref_schedule(doc(200, peak, low))
+        expected = [ref.value(int(k)) for k in units]
+        got = schedspec.evaluate(spec, units, vars={"peak": peak, "low": low}, dtype="float64")
+        assert_f64(got, expected, f"peak {peak}")
+        assert_f32(schedspec.evaluate(spec, units, vars={"peak": peak, "low": low}), expected, f"peak {peak} f32")

@@ -36,7 +36,6 @@ LINE = 110  # the project's line length (ruff format)
 INDENT = "    "
 
 # Closed vocabularies of the IR's string fields: anything else is an internal error, never code.
-_WORDS_FORMULAS = {"linear", "cosine", "polynomial"}  # the formulas a long sequence's tables feed
 _WORDS = {"constant", "linear", "cosine", "cos", "triangular", "triangular2", "exp_range", "min", "max", "rel", "abs"}
 
 
@@ -384,33 +383,49 @@ class Generator:
 
     def _table_sequence(self, n: ir.Sequence, where: str, begins: list[int]) -> tuple[str, list[str]]:
         """A long sequence, as ``_compile._table_sequence``: the segment ``i`` by a binary search in a table of
-        begins, one formula call per kind present on parameters gathered by ``i`` from data tables
-        (``_compile.sequence_tables``), and the other parts one by one. Scalar: only the segment's branch runs."""
-        groups, cols, gid, alone = _compile.sequence_tables(n.parts)
+        begins, one formula call per group (a formula and its static values) on parameters gathered by ``i`` from
+        data tables (``_compile.sequence_tables``), and the other parts one by one. Scalar: only the segment's
+        branch runs."""
+        groups, ints, floats, gid, alone = _compile.sequence_tables(n.parts)
         doc = (f"{where}: a sequence of {len(n.parts)} phases, from tables: the segment i of t, then one formula "
                "call per kind on its parameters at row i.")  # fmt: skip
         later = self.const("BEGINS_LATER", [num(b) for b in (begins[1:] or [ir.MAX_STEPS + 1])])
-        lines = [
+        lines = []
+        last = n.parts[-1]
+        if gid[-1] and isinstance(last.duration, int) and not K.clamps_itself(last):
+            lines.append(f"{INDENT}t = xp.minimum(t, {num(begins[-1] + last.duration)})  # the last phase's end")
+        lines += [
             f"{INDENT}i = xp.count_le({later}, t)  # the last phase that begins at or before t",
             f"{INDENT}local = t - xp.take({self.const('BEGINS', [num(b) for b in begins])}, i)",
         ]
         if groups:
             lines.append(f"{INDENT}g = xp.take({self.const('GROUPS', [num(g) for g in gid])}, i)  # 0: on its own")
-            for name, col in zip(("T", "START", "END"), cols):
-                lines.append(f"{INDENT}{name.lower()}_i = xp.take({self.const(name, [num(x) for x in col])}, i)")
+            for c, col in enumerate(ints):
+                lines.append(f"{INDENT}d{c}_i = xp.take({self.const(f'DURATIONS{c}', [num(x) for x in col])}, i)")
+            for c, col in enumerate(floats):
+                lines.append(f"{INDENT}p{c}_i = xp.take({self.const(f'PARAMS{c}', [num(x) for x in col])}, i)")
         branches = len(groups) + len(alone)
         first = True
-        for k, (fname, statics) in enumerate(groups, start=1):
-            if fname not in _WORDS_FORMULAS:
+        for k, (fname, desc) in enumerate(groups, start=1):
+            if fname not in K.FORMULAS:
                 raise ValueError(f"unexpected formula {fname!r}")
             self.formulas.add(fname)
-            args = ["xp", "local", "t_i", "start_i", "end_i", *(num(x) for x in statics)]
+            args, nd, nf = ["xp", "local"], 0, 0
+            for s, d in zip(K.FORMULAS[fname], desc, strict=True):
+                if d is not _compile.GATHER:
+                    args.append(_slot(d, s, self.const, num))
+                elif s.shape == K.DUR:
+                    args.append(f"d{nd}_i")
+                    nd += 1
+                else:
+                    args.append(f"p{nf}_i")
+                    nf += 1
             lines.append(f"{INDENT}# group {k}: {gid.count(k)} phases")
             if self.scalar:
-                last = branches == k
-                if not last:
+                last_branch = branches == k
+                if not last_branch:
                     lines.append(f"{INDENT}if g == {k}:")
-                lines += call("return ", fname, args, 1 if last else 2)
+                lines += call("return ", fname, args, 1 if last_branch else 2)
             elif first:
                 lines += call("out = ", fname, args, 1)
             else:

@@ -386,6 +386,12 @@ def _table_sequence(n, xp, parts, moved, fixed, begins, at):
            and not K.clamps_itself(last) else None)  # fmt: skip
 
     def fn(t, env):
+        if isinstance(xp, B.NumpyXP):  # every group is computed at every row, also on other kinds' parameters
+            with xp.np.errstate(all="ignore"):  # (values never selected: no warning about them)
+                return tabled(t, env)
+        return tabled(t, env)
+
+    def tabled(t, env):
         if end is not None:
             t = xp.minimum(t, end)
         bs = begins(env)

@@ -58,7 +58,8 @@ class Slot:
     ``words`` is the closed vocabulary of a ``WORD`` slot (anything else never reaches emitted code). ``static``
     marks a number the formula must get as a Python number, never an array gathered from a table: it steers a
     branch (``exponent == 1``), feeds Python arithmetic before any array (a one-cycle's turns), or is a power base
-    that float32 cannot hold (``gamma``: :func:`schedspec.formulas.corrected_power`). A long sequence's parts
+    that float32 cannot hold (``gamma``: :func:`schedspec.formulas.corrected_power`), or an exponent (``warp``,
+    ``power``: numpy and XLA compute ``x ** 2.0`` as ``x * x`` for a Python number, a general power for an array). A long sequence's parts
     share a group only with equal static values; FLAG, WORD, DURS and PARAMS slots are static by nature.
     """
 
@@ -111,7 +112,7 @@ def _s(spec: str) -> tuple[Slot, ...]:
 
 
 def _warp(formula: str) -> Variant:
-    return Variant("warp", 1, formula, _s("warp:param"))
+    return Variant("warp", 1, formula, _s("warp:param!"))
 
 
 ANNEALS = ("cos", "linear")
@@ -129,7 +130,7 @@ TABLE: dict[type, Kind] = {k.node: k for k in (
          _warp("warped_polynomial"), holds="end"),
     Kind(ir.Tanh, "tanh_decay", _s("duration:dur start:param end:param lb:param ub:param"), False, MONOTONE,
          holds="end"),
-    Kind(ir.PolynomialCycle, "polynomial_cycle", _s("every:dur start:param end:param power:param"), False, CYCLIC),
+    Kind(ir.PolynomialCycle, "polynomial_cycle", _s("every:dur start:param end:param power:param!"), False, CYCLIC),
     Kind(ir.Exponential, "exponential", _s("start:param gamma:param! every:dur staircase:flag end:optional"), False,
          MONOTONE),
     Kind(ir.Step, "step", _s("start:param gamma:param! every:dur"), False, MONOTONE),

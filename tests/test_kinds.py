@@ -177,3 +177,34 @@ def test_the_motion_of_every_kind_is_what_check_assumes(name):
 def test_a_kind_not_marked_monotone_has_a_sample_that_is_not(cls):
     nodes = [n for d in DOCS.values() for n in _rows(_node(d)) if type(n) is cls]
     assert nodes and any(not _monotone(_dense(n, (n.duration or 50) + 5)) for n in nodes)
+
+
+# ------------------------------------------------------------------------------------------------ long sequences
+def _long(n: int) -> ir.Node:
+    """A sequence of ``n`` phases cycling through the samples (starts given or carried), from tables when long."""
+    phases = [dict(p) for p in SAMPLES if not p.get("cycle")]
+    out = []
+    for i in range(n):
+        p = dict(phases[i % len(phases)])
+        if i % 4 == 3 and "start" in p and p["kind"] in CARRIED:
+            del p["start"]  # carried from the phase before
+        out.append(p)
+    return _node({"schedspec": 1, "lr": out})
+
+
+def test_a_long_sequence_of_every_kind_is_tabled_and_equals_its_parts(monkeypatch):
+    """The tables (_compile) equal the phase-by-phase evaluation on the same backend exactly, and the emitted
+    tables equal _compile's, on the array path; every part of every kind is tabled."""
+    node = _long(3 * len(SAMPLES))
+    assert len(node.parts) > _compile.SMALL_SEQUENCE
+    assert [ir.kind(p) for p in node.parts if _compile.table_key(p) is None] == []
+    t = np.arange(node.duration + 5)
+    xp = B.NumpyXP()
+    tabled = np.asarray(_compile.build(node, xp)(t, {}), dtype=np.float64)
+    with np.errstate(all="ignore"):  # the emitted modules run on jax or keras.ops; numpy here only to compare
+        emitted = np.asarray(_emitted(node, scalar=False)(xp, t), dtype=np.float64)
+    np.testing.assert_array_equal(emitted, tabled)
+    scalar = _emitted(node, scalar=True)
+    assert [float(scalar(B.MathXP, int(k))) for k in t] == _dense(node, len(t) - 1).tolist()
+    monkeypatch.setattr(_compile, "SMALL_SEQUENCE", 10**6)  # the same sequence phase by phase
+    np.testing.assert_array_equal(np.asarray(_compile.build(node, xp)(t, {}), dtype=np.float64), tabled)

@@ -388,7 +388,7 @@ class Generator:
         branch runs."""
         groups, ints, floats, gid, alone = _compile.sequence_tables(n.parts)
         doc = (f"{where}: a sequence of {len(n.parts)} phases, from tables: the segment i of t, then one formula "
-               "call per kind on its parameters at row i.")  # fmt: skip
+               "call per group (a kind and its static values) on its parameters at row i.")  # fmt: skip
         later = self.const("BEGINS_LATER", [num(b) for b in (begins[1:] or [ir.MAX_STEPS + 1])])
         lines = []
         last = n.parts[-1]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
 from typing import Any
 
@@ -490,3 +491,59 @@ def evaluate_numpy(
     xp = NumpyXP()
     env = {("metric", n): np.asarray(v, dtype=np.float64) for n, v in (metrics or {}).items()}
     return np.asarray(xp.out(_compile.build(node, xp)(steps, env), steps), dtype=np.float64)
+
+
+def evaluate_host(spec, k, hparam: str = "lr", dtype: str = "float32", group: str | None = None) -> np.ndarray | None:
+    """:func:`evaluate`'s values computed by numpy, without jax: every sweep member at once, in float64 with the
+    shared formulas (``_range.evaluate``, the same tree and formula set as every target), rounded once to ``dtype``.
+
+    The shape is :func:`evaluate`'s: ``(members, *k.shape)`` when the spec sweeps, else ``k.shape``; ``k`` is
+    checked as :func:`evaluate` checks it (a ValueError). A float32 result is the float64 value rounded to float32:
+    it may differ from the JAX float32 computation in the last place (JAX evaluates in float32 throughout), far below
+    what a terminal chart resolves. Returns None where the tree has a ``plateau`` (its values need the reports'
+    scan: use :func:`evaluate`). Used by the terminal plot, which then never imports jax.
+    """
+    spec = _spec(spec)
+    dtype = _check_dtype(dtype)
+    node = _node(spec, hparam, group)
+    if _metrics.sites(node):
+        return None
+    steps = _as_steps(k, "float64")
+    flat = steps.reshape(-1)
+    program = spec.program
+    sweep = program.sweep_vars  # written order; members: their cartesian product, the last varying fastest
+    sizes = [len(program.vars[n].raw) for n in sweep]
+    used = _range.deps(node)
+    u = [i for i, n in enumerate(sweep) if n in used]  # the sweep vars the tree uses (the others: equal rows)
+    shaped = _range.shape_vars(node)
+    s_pos = [j for j, i in enumerate(u) if sweep[i] in shaped]  # those that move step positions: one build each
+    grid = np.indices([sizes[i] for i in u]).reshape(len(u), -1) if u else np.zeros((0, 1), dtype=np.int64)
+    env0: dict = {}
+    for n in used:
+        v = program.vars.get(n)
+        if v is not None and not v.sweep:
+            if v.number is not None:
+                env0[("num", n)] = v.number[0]
+            if v.steps is not None:
+                env0[("dur", n)] = v.steps[0]
+    values = np.empty((grid.shape[1], flat.shape[0]), dtype=dtype)  # float64 values rounded once on assignment
+    for combo in itertools.product(*(range(sizes[u[j]]) for j in s_pos)):
+        rows = np.flatnonzero(np.all(grid[s_pos] == np.asarray(combo, dtype=np.int64)[:, None], axis=0))
+        env = dict(env0)
+        for j, c in zip(s_pos, combo):
+            v = program.vars[sweep[u[j]]]
+            if v.number is not None:
+                env[("num", v.name)] = v.number[c]
+            if v.steps is not None:
+                env[("dur", v.name)] = v.steps[c]
+        for j, i in enumerate(u):
+            v = program.vars[sweep[i]]
+            if j not in s_pos and v.number is not None:
+                env[("num", v.name)] = np.asarray(v.number, dtype=np.float64)[grid[j, rows]].reshape(-1, 1)
+        values[rows] = _range.evaluate(node, flat, env, "float64", rows.shape[0])
+    if sweep and u != list(range(len(sweep))):  # each member's row: its used vars' values as a combination index
+        members = np.indices(sizes).reshape(len(sweep), -1)
+        row = np.ravel_multi_index(tuple(members[i] for i in u), [sizes[i] for i in u]) if u else 0
+        values = values[row] if u else np.repeat(values, members.shape[1], axis=0)
+    out = values.reshape((values.shape[0], *steps.shape))
+    return out if program.sweep_vars else out[0]

@@ -139,3 +139,54 @@ def test_a_terminal_plot_of_a_band_imports_no_jax(tmp_path):
 def test_backend_is_checked():
     with pytest.raises(schedspec.UsageError, match="backend"):
         plotting.prepare([str(ROOT / "examples" / "sgdr.yaml")], backend="torch")
+
+
+# ------------------------------------------------------------------------------------------------ --diff of a sweep
+def _diff_pair(tmp_path) -> tuple[Path, Path]:
+    doc = {"schedspec": 1, "total": 200, "vars": {"peak": [0.01 * i for i in range(1, 9)], "warm": [10, 20, 30, 40, 50]},
+           "lr": [{"kind": "linear", "duration": "$warm", "start": 0.0, "end": "$peak"}, {"kind": "cosine", "end": 0.0}]}  # fmt: skip
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    doc["lr"][1]["end"] = 0.0001
+    b.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return a, b
+
+
+def test_diff_of_a_big_sweep_draws_bands(tmp_path, monkeypatch):
+    a, b = _diff_pair(tmp_path)
+    view = plotting.prepare([a, b], diff=True, columns=200)
+    main, difference = view.panels
+    assert [(x.label, x.count) for x in main.bands] == [("a.yaml", 40), ("b.yaml", 40)]
+    assert [(x.label, x.count) for x in difference.bands] == [("a.yaml − b.yaml", 40)]
+    va = schedspec.evaluate(schedspec.load(a), main.bands[0].k, dtype="float64")
+    vb = schedspec.evaluate(schedspec.load(b), main.bands[0].k, dtype="float64")
+    for band, v in zip([*main.bands, *difference.bands], (va, vb, va - vb)):
+        np.testing.assert_array_equal(band.lo, v.min(axis=0))
+        np.testing.assert_array_equal(band.hi, v.max(axis=0))
+        np.testing.assert_array_equal(band.q[0.5], np.quantile(v, 0.5, axis=0))
+    named = [c for c in main.curves if c.spec_index == 0]
+    assert {c.member["warm"] for c in named} >= {10, 50} and len(main.curves) == 2 * len(named)
+    for c in main.curves:
+        rows = {0: va, 1: vb}[c.spec_index]
+        j = schedspec.load(a).program.sweep_members().index(c.member)
+        np.testing.assert_array_equal(c.values, rows[j])
+    # the comparison still covers every step of every member: the same result as drawing every member's curve
+    from schedspec.plotting import diff
+
+    monkeypatch.setattr(diff, "BAND_ABOVE", 10_000)
+    curves = plotting.prepare([a, b], diff=True, columns=200)
+    assert not curves.panels[0].bands and len(curves.panels[0].curves) == 80
+    assert view.diff == curves.diff and view.diff.k == 11
+
+
+def test_diff_bands_are_named_in_both_legends(tmp_path):
+    a, b = _diff_pair(tmp_path)
+    out, _ = plotting.text([schedspec.load(a), schedspec.load(b)], width=90, diff=True)
+    for label in ("a.yaml", "b.yaml", "a.yaml − b.yaml"):
+        assert f"  {label}: band of 40 members at " in out
+    assert "first difference at step 11" in out
+    pytest.importorskip("matplotlib")
+    fig, _ = plotting.figure([a, b], diff=True)
+    titles = [ax.get_legend().get_title().get_text() for ax in fig.axes if ax.get_legend() is not None]
+    assert any("a.yaml: band of 40 members" in t and "b.yaml: band of 40 members" in t for t in titles)
+    assert any("a.yaml − b.yaml: band of 40 members" in t for t in titles)

@@ -214,7 +214,7 @@ def prepare(
     result = None
     if diff:
         panels_out, result = diff_panels(specs, hparam, grids, factors, labels, style_of, per_spec, columns, dtype,
-                                         bool(log))
+                                         bool(log), members_wanted)
     else:
         panels_out = [panel(hparam, log)]
         if panels:

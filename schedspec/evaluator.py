@@ -357,6 +357,9 @@ def evaluate(spec, k, hparam: str = "lr", vars: dict | None = None, metrics: dic
     product of the lists, vars in the order written, the last varying fastest (``Spec.program.sweep_members()``).
     The axis is there whenever the spec sweeps, also for a schedule that uses no sweep var (its rows are then
     equal), so every hyperparameter and group of one spec has the same shape ``(members, *k.shape)``.
+    ``vars`` are checked as ``load`` checks them (a :class:`SpecError` naming the var); a new value never compiles
+    the program again, and a new scalar of a number var outside any node that can grow is not lowered again
+    either (see :class:`_Rebind`).
     ``dtype`` is ``"float32"`` (default) or ``"float64"``. ``group`` evaluates one parameter group's schedule.
 
     ``metrics={"val_loss": [m0, m1, ...]}`` feeds the ``plateau`` phases: report ``j`` is the metric at the end of

@@ -6,16 +6,19 @@ sweep is one ``vmap`` and therefore **one** XLA compilation whatever its size, a
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import itertools
+import math
 from typing import Any
 
 import numpy as np
 
-from . import _compile, _metrics, ir
+from . import _compile, _metrics, _range, ir, language
 from ._target import hparam_node
 from .backends import JaxXP, NumpyXP
 from .errors import Issue, SpecError, did_you_mean, require
-from .lowering import bind
+from .lowering import Lowered, _Lowerer, bind
 from .spec import Spec, load
 
 _DTYPES = ("float32", "float64")
@@ -211,12 +214,50 @@ class _Structure:
         return isinstance(other, _Structure) and (self.node is other.node or self.node == other.node)
 
 
-def _inputs(program: ir.Program, node: ir.Node, dtype: str):
-    nums, durs = ir.used_vars(node)
-    members = program.sweep_members()
-    sweep = bool(program.sweep_vars) and bool((nums | durs) & set(program.sweep_vars))
+class _Plan:
+    """What :func:`evaluate` needs of one tree, worked out once per STRUCTURE (never per var value): the names it
+    uses as numbers and as durations, whether it has a ``plateau``, and its jitted cores (by dtype and sweep)."""
+
+    __slots__ = ("structure", "nums", "durs", "plateaus")
+
+    def __init__(self, structure: _Structure):
+        self.structure = structure
+        nums, durs = ir.used_vars(structure.node)
+        self.nums, self.durs = tuple(sorted(nums)), tuple(sorted(durs))
+        self.plateaus = bool(_metrics.sites(structure.node))
+
+    def fn(self, dtype: str, sweep: bool):
+        return _jitted(self.structure, dtype, sweep)
+
+
+@functools.lru_cache(maxsize=256)
+def _plan_of(structure: _Structure) -> _Plan:
+    return _Plan(structure)
+
+
+def _plan(base: Spec, spec: Spec, node: ir.Node, hparam: str, group: str | None, names: tuple) -> _Plan:
+    """The plan of ``node`` (the ``hparam`` tree of ``spec``): kept in ``base._cache`` under the var NAMES set
+    (``names``), reused while the tree of a re-bound spec equals the one it was made for (vars are references in
+    the tree, their values traced inputs, so a new value gives an equal tree); else found by structure."""
+    key = ("plan", hparam, group, names)
+    hit = base._cache.get(key)
+    if hit is not None and (hit.structure.node is node or hit.structure.node == node):
+        return hit
+    plan = _plan_of(_Structure(node))
+    base._cache[key] = plan
+    return plan
+
+
+def _inputs(program: ir.Program, plan: _Plan, dtype: str):
+    nums, durs = plan.nums, plan.durs
     fdt = np.float64 if dtype == "float64" else np.float32
     idt = np.int64 if dtype == "float64" else np.int32
+    if not program.sweep_vars:  # the common case: one scalar per var
+        n_in = {n: np.asarray(program.vars[n].number[0], dtype=fdt) for n in nums}
+        d_in = {n: np.asarray(program.vars[n].steps[0], dtype=idt) for n in durs}
+        return False, n_in, d_in
+    members = program.sweep_members()
+    sweep = bool(set(nums + durs) & set(program.sweep_vars))
 
     def column(name, role):
         v = program.vars[name]
@@ -227,13 +268,85 @@ def _inputs(program: ir.Program, node: ir.Node, dtype: str):
         col = [values[index[m[name]]] for m in members]
         return np.asarray(col, dtype=fdt if role == "num" else idt)
 
-    n_in = {n: column(n, "num") for n in sorted(nums)}
-    d_in = {n: column(n, "dur") for n in sorted(durs)}
+    n_in = {n: column(n, "num") for n in nums}
+    d_in = {n: column(n, "dur") for n in durs}
     if sweep:
         size = len(members)
         n_in = {n: np.broadcast_to(a, (size,)) for n, a in n_in.items()}
         d_in = {n: np.broadcast_to(a, (size,)) for n, a in d_in.items()}
     return sweep, n_in, d_in
+
+
+class _Rebind:
+    """How a spec takes new scalar values of its number vars without being lowered again (:func:`_rebind`).
+
+    Lowering depends on a number var's value only through its checks (a lowered tree holds ``Var(name)``, never
+    the value): the value is a number (``language._var_entry``), within float32, within the bound of every field
+    it is used in (``Units.var_numbers``, recorded here once by lowering with a recorder), and, when it sits under
+    a node that can grow (``_range.GROWING``: exponential, step, repeat, ...), the overflow check of that node.
+    A var is ``eligible`` when it is a scalar number var used only as a number and under no such node: for it the
+    checks below are exactly lowering's, so a new value gives the tree, vars and errors that lowering would."""
+
+    __slots__ = ("bounds",)
+
+    def __init__(self, spec: Spec):
+        program = spec.program
+        trees = (*program.hparams.values(), *(n for g in program.groups.values() for n in g.values()))
+        durs = ir.used_vars(trees)[1]
+        grown = set()
+        for node in ir.walk(trees):
+            if isinstance(node, _range.GROWING):
+                nums, ds = ir.used_vars(node)
+                grown |= nums | ds
+        uses: dict[str, list] = {}
+
+        class Recorder(_Lowerer):
+            def var_numbers(self, name, use_path, bound):
+                uses.setdefault(name, []).append(bound)
+                return super().var_numbers(name, use_path, bound)
+
+        current = {n: list(v.raw) if v.sweep else v.raw[0] for n, v in program.vars.items()}
+        try:
+            Recorder(spec.model, spec.doc, current).run()
+        except SpecError:  # not expected (the spec was lowered with these values): no shortcut then
+            uses = {}
+        self.bounds = {
+            n: tuple(b for b in uses[n] if b is not None)
+            for n, v in program.vars.items()
+            if n in uses and not v.sweep and v.number is not None and n not in durs and n not in grown
+        }
+
+    def program(self, spec: Spec, vars: dict) -> ir.Program | None:
+        """``spec.program`` with ``vars`` set, or None when a value must go through lowering (a var that is not
+        eligible, a value that is not a finite int or float, or one that lowering would refuse: it raises there)."""
+        new = dict(spec.program.vars)
+        for name, value in vars.items():
+            bounds = self.bounds.get(name)
+            if bounds is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+                return None
+            if not math.isfinite(value) or abs(float(value)) > _range.F32_MAX:
+                return None
+            try:
+                raw = language._var_entry(value)
+            except Exception:  # noqa: BLE001 - lowering raises the positioned error
+                return None
+            if any(b.violation(raw) for b in bounds):
+                return None
+            # steps: a number var is never read as a duration (eligible vars are used as numbers only)
+            new[name] = ir.VarDef(name, (raw,), (float(raw),), None, False)
+        return dataclasses.replace(spec.program, vars=new)
+
+
+def _rebind(spec: Spec, vars: dict) -> Spec:
+    """``spec.with_vars(vars)``, without lowering again when every value is a new scalar of an eligible number
+    var (:class:`_Rebind`): then the tree is the same object, so the compiled program is found at once."""
+    info = spec._cache.get("rebind")
+    if info is None:
+        info = spec._cache["rebind"] = _Rebind(spec)
+    program = info.program(spec, vars)
+    if program is None:
+        return spec.with_vars(vars)
+    return Spec(spec.doc, spec.model, Lowered(program, spec.warnings, spec.notes, spec.desugared))
 
 
 def evaluate(spec, k, hparam: str = "lr", vars: dict | None = None, metrics: dict | None = None, dtype: str = "float32",
@@ -244,6 +357,9 @@ def evaluate(spec, k, hparam: str = "lr", vars: dict | None = None, metrics: dic
     product of the lists, vars in the order written, the last varying fastest (``Spec.program.sweep_members()``).
     The axis is there whenever the spec sweeps, also for a schedule that uses no sweep var (its rows are then
     equal), so every hyperparameter and group of one spec has the same shape ``(members, *k.shape)``.
+    ``vars`` are checked as ``load`` checks them (a :class:`SpecError` naming the var); a new value never compiles
+    the program again, and a new scalar of a number var outside any node that can grow is not lowered again
+    either (see :class:`_Rebind`).
     ``dtype`` is ``"float32"`` (default) or ``"float64"``. ``group`` evaluates one parameter group's schedule.
 
     ``metrics={"val_loss": [m0, m1, ...]}`` feeds the ``plateau`` phases: report ``j`` is the metric at the end of
@@ -263,23 +379,23 @@ def evaluate(spec, k, hparam: str = "lr", vars: dict | None = None, metrics: dic
     >>> schedspec.evaluate(spec, [0, 1, 2, 3, 4]).tolist()
     [0.10000000149011612, 0.10000000149011612, 0.05000000074505806, 0.05000000074505806, 0.02500000037252903]
     """
-    spec = _spec(spec)
+    base = spec = _spec(spec)
     dtype = _check_dtype(dtype)
     if vars:
-        spec = spec.with_vars(vars)
+        spec = _rebind(spec, vars)
     node = _node(spec, hparam, group)
+    plan = _plan(base, spec, node, hparam, group, tuple(sorted(vars)) if vars else ())
     steps = _as_steps(k, dtype)
     program = spec.program
-    k_max = int(steps.max()) if steps.size else -1
-    m_in = _metrics.inputs(spec, _root(hparam, group), node, metrics, k_max)
+    if metrics is None and not plan.plateaus:  # nothing to check, nothing to feed
+        m_in = {}
+    else:
+        k_max = int(steps.max()) if steps.size else -1
+        m_in = _metrics.inputs(spec, _root(hparam, group), node, metrics, k_max)
     with _x64(dtype):
         m_in = {n: v.astype(np.float64 if dtype == "float64" else np.float32) for n, v in m_in.items()}
-        sweep, n_in, d_in = _inputs(program, node, dtype)
-        key = (hparam, dtype, sweep, group)
-        fn = spec._cache.get(key)
-        if fn is None:
-            fn = _jitted(_Structure(node), dtype, sweep)
-            spec._cache[key] = fn
+        sweep, n_in, d_in = _inputs(program, plan, dtype)
+        fn = plan.fn(dtype, sweep)
         if sweep and _use_sharding(shard, len(program.sweep_members())):
             return _sharded(fn, steps, n_in, d_in, m_in)
         if steps.ndim == 1 and steps.size > CHUNK:
@@ -378,3 +494,59 @@ def evaluate_numpy(
     xp = NumpyXP()
     env = {("metric", n): np.asarray(v, dtype=np.float64) for n, v in (metrics or {}).items()}
     return np.asarray(xp.out(_compile.build(node, xp)(steps, env), steps), dtype=np.float64)
+
+
+def evaluate_host(spec, k, hparam: str = "lr", dtype: str = "float32", group: str | None = None) -> np.ndarray | None:
+    """:func:`evaluate`'s values computed by numpy, without jax: every sweep member at once, in float64 with the
+    shared formulas (``_range.evaluate``, the same tree and formula set as every target), rounded once to ``dtype``.
+
+    The shape is :func:`evaluate`'s: ``(members, *k.shape)`` when the spec sweeps, else ``k.shape``; ``k`` is
+    checked as :func:`evaluate` checks it (a ValueError). A float32 result is the float64 value rounded to float32:
+    it may differ from the JAX float32 computation in the last place (JAX evaluates in float32 throughout), far below
+    what a terminal chart resolves. Returns None where the tree has a ``plateau`` (its values need the reports'
+    scan: use :func:`evaluate`). Used by the terminal plot, which then never imports jax.
+    """
+    spec = _spec(spec)
+    dtype = _check_dtype(dtype)
+    node = _node(spec, hparam, group)
+    if _metrics.sites(node):
+        return None
+    steps = _as_steps(k, "float64")
+    flat = steps.reshape(-1)
+    program = spec.program
+    sweep = program.sweep_vars  # written order; members: their cartesian product, the last varying fastest
+    sizes = [len(program.vars[n].raw) for n in sweep]
+    used = _range.deps(node)
+    u = [i for i, n in enumerate(sweep) if n in used]  # the sweep vars the tree uses (the others: equal rows)
+    shaped = _range.shape_vars(node)
+    s_pos = [j for j, i in enumerate(u) if sweep[i] in shaped]  # those that move step positions: one build each
+    grid = np.indices([sizes[i] for i in u]).reshape(len(u), -1) if u else np.zeros((0, 1), dtype=np.int64)
+    env0: dict = {}
+    for n in used:
+        v = program.vars.get(n)
+        if v is not None and not v.sweep:
+            if v.number is not None:
+                env0[("num", n)] = v.number[0]
+            if v.steps is not None:
+                env0[("dur", n)] = v.steps[0]
+    values = np.empty((grid.shape[1], flat.shape[0]), dtype=dtype)  # float64 values rounded once on assignment
+    for combo in itertools.product(*(range(sizes[u[j]]) for j in s_pos)):
+        rows = np.flatnonzero(np.all(grid[s_pos] == np.asarray(combo, dtype=np.int64)[:, None], axis=0))
+        env = dict(env0)
+        for j, c in zip(s_pos, combo):
+            v = program.vars[sweep[u[j]]]
+            if v.number is not None:
+                env[("num", v.name)] = v.number[c]
+            if v.steps is not None:
+                env[("dur", v.name)] = v.steps[c]
+        for j, i in enumerate(u):
+            v = program.vars[sweep[i]]
+            if j not in s_pos and v.number is not None:
+                env[("num", v.name)] = np.asarray(v.number, dtype=np.float64)[grid[j, rows]].reshape(-1, 1)
+        values[rows] = _range.evaluate(node, flat, env, "float64", rows.shape[0])
+    if sweep and u != list(range(len(sweep))):  # each member's row: its used vars' values as a combination index
+        members = np.indices(sizes).reshape(len(sweep), -1)
+        row = np.ravel_multi_index(tuple(members[i] for i in u), [sizes[i] for i in u]) if u else 0
+        values = values[row] if u else np.repeat(values, members.shape[1], axis=0)
+    out = values.reshape((values.shape[0], *steps.shape))
+    return out if program.sweep_vars else out[0]

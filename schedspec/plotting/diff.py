@@ -7,7 +7,9 @@ import numpy as np
 
 from .. import evaluator
 from ..errors import PlotError
+from .band import BAND_ABOVE, Band, member_boundaries, named_members, resolve_members, sample_steps, spread
 from .data import (
+    _CHUNK,
     DIFF_TOLERANCE,
     Curve,
     DiffResult,
@@ -25,8 +27,14 @@ __all__ = ["diff_line", "diff_panels"]
 
 
 def diff_panels(specs: list, hparam: str, grids: list, factors: list, labels: list, style_of: dict, per_spec: list,
-                columns: int, dtype: str, log: bool) -> tuple[list[Panel], DiffResult]:  # fmt: skip
-    """The panels of ``--diff`` (both schedules, and their difference) and the first update where they differ."""
+                columns: int, dtype: str, log: bool, wanted=None) -> tuple[list[Panel], DiffResult]:  # fmt: skip
+    """The panels of ``--diff`` (both schedules, and their difference) and the first update where they differ.
+
+    Every update of every member is compared. A sweep of more than :data:`~schedspec.plotting.band.BAND_ABOVE`
+    members is drawn as the plain plot draws it: per spec a band (min/max and quantiles across the members, at the
+    sampled updates) and the named members (``wanted``, else the first, the last, the highest and lowest peak of
+    the first spec), and in the difference panel the band of the members' differences and the named members'.
+    """
     a, b = specs
     members_a, sweep_a = _members(a, hparam)
     members_b, sweep_b = _members(b, hparam)
@@ -67,8 +75,40 @@ def diff_panels(specs: list, hparam: str, grids: list, factors: list, labels: li
         if rows.size:
             state["kept"].append((k[cols], rows, crit[rows, cols], va[rows, cols], vb[rows, cols]))
 
-    rows, exact = _scan(both, grids[0], columns, hook, rows=3 * m)
-    f = factors[0]
+    if m > BAND_ABOVE:
+        _compare(both, grids[0], hook, rows=3 * m)
+        panels_out = _band_panels(specs, hparam, members_a, members_b, grids[0], factors[0], columns, both, labels,
+                                  per_spec, log, wanted)  # fmt: skip
+    else:
+        panels_out = _curve_panels(specs, hparam, members_a, sweep_a, members_b, sweep_b, grids[0], factors[0],
+                                   columns, both, hook, labels, style_of, per_spec, log)  # fmt: skip
+    first = count = None
+    if state["kept"]:
+        ks, rows, crit, va, vb = (np.concatenate(x) for x in zip(*state["kept"]))
+        real = crit > state["peak"][rows]
+        if real.any():
+            ks, va, vb = ks[real], va[real], vb[real]
+            order = np.lexsort((rows[real], ks))
+            first = int(order[0])
+            count = int(np.unique(ks).size)
+    result = DiffResult(
+        None if first is None else int(ks[first]),
+        None if first is None else int(ks[first]) * factors[0],
+        None if first is None else float(va[first]),
+        None if first is None else float(vb[first]),
+        state["max"],
+        state["n"],
+        count or 0,
+        "float32" if dtype == "float32" else "float64",
+    )
+    return panels_out, result
+
+
+def _curve_panels(specs, hparam, members_a, sweep_a, members_b, sweep_b, grid, f, columns, both, hook, labels,
+                  style_of, per_spec, log) -> list[Panel]:  # fmt: skip
+    """Every member of both specs as a curve (its envelope), and each member's difference."""
+    m = len(members_a)
+    rows, exact = _scan(both, grid, columns, hook, rows=3 * m)
     main_curves, diff_curves = [], []
     for j in range(m):
         for side, (spec_i, members, sweep) in enumerate(
@@ -94,32 +134,57 @@ def diff_panels(specs: list, hparam: str, grids: list, factors: list, labels: li
     bounds = []
     for i, s in enumerate(specs):
         members, _ = _members(s, hparam)
-        bounds += _boundaries(s, hparam, members, grids[0].start, grids[0].last, f, style_of[(i, 0)],
+        bounds += _boundaries(s, hparam, members, grid.start, grid.last, f, style_of[(i, 0)],
                               per_spec[i])  # fmt: skip
-    first = count = None
-    if state["kept"]:
-        ks, rows, crit, va, vb = (np.concatenate(x) for x in zip(*state["kept"]))
-        real = crit > state["peak"][rows]
-        if real.any():
-            ks, va, vb = ks[real], va[real], vb[real]
-            order = np.lexsort((rows[real], ks))
-            first = int(order[0])
-            count = int(np.unique(ks).size)
-    result = DiffResult(
-        None if first is None else int(ks[first]),
-        None if first is None else int(ks[first]) * f,
-        None if first is None else float(va[first]),
-        None if first is None else float(vb[first]),
-        state["max"],
-        state["n"],
-        count or 0,
-        "float32" if dtype == "float32" else "float64",
-    )
-    panels_out = [
+    return [
         Panel(hparam, _ylabel(hparam), main_curves, bounds, log),
         Panel("difference", f"difference ({hparam})", diff_curves, [], False),
     ]
-    return panels_out, result
+
+
+def _compare(both, grid, hook, rows: int) -> None:
+    """``hook`` over every update of ``grid`` in chunks of equal length (one compilation; the last padded with
+    its last update, which the hook does not see twice), without the envelopes a drawn curve needs."""
+    n = grid.count
+    per = max(1, min(n, _CHUNK // max(1, rows)))
+    for lo in range(0, n, per):
+        i = np.arange(lo, lo + per, dtype=np.int64)
+        np.minimum(i, n - 1, out=i)
+        k = grid.k(i)
+        valid = min(per, n - lo)
+        hook(k[:valid], np.atleast_2d(both(k))[:, :valid])
+
+
+def _band_panels(specs, hparam, members_a, members_b, grid, f, columns, both, labels, per_spec, log,
+                 wanted) -> list[Panel]:  # fmt: skip
+    """A big sweep compared: per spec a band and the named members; the band of the differences."""
+    a, b = specs
+    m = len(members_a)
+    keep = resolve_members(wanted, members_a, a.file) if wanted else [0, m - 1]
+    marks = member_boundaries(a.program, hparam, members_a, keep, most=4 * columns)
+    marks |= member_boundaries(b.program, hparam, members_b, keep, most=4 * columns)
+    k, exact = sample_steps(grid, columns, marks)
+    values = np.atleast_2d(both(k))
+    va, vb, vd = values[:m], values[m : 2 * m], values[2 * m :]
+    x = k * f
+    # styles: the two bands 0 and 1, the named members of the first spec 2, 4, ... and of the second 3, 5, ...
+    bands = [Band(labels[i], m, k, x, *spread(v), exact, i, i) for i, v in ((0, va), (1, vb))]
+    diff_band = Band(f"{labels[0]} − {labels[1]}", m, k, x, *spread(vd), exact, 0, -1)
+    named = named_members(va, keep if wanted else None)
+    main_curves, diff_curves, bounds = [], [], []
+    for n, (j, role) in enumerate(named):
+        for i, (v, members) in enumerate(((va, members_a), (vb, members_b))):
+            label = _member_label(f"{role} #{j}: {labels[i]}", members[j])
+            main_curves.append(Curve(label, k, x, v[j], exact, 2 + 2 * n + i, i, members[j]))
+        label = _member_label(f"{role} #{j}: {labels[0]} − {labels[1]}", members_a[j])
+        diff_curves.append(Curve(label, k, x, vd[j], exact, 1 + n, -1, members_a[j]))
+    for i, (s, members) in enumerate(((a, members_a), (b, members_b))):
+        bounds += _boundaries(s, hparam, [members[j] for j, _ in named], grid.start, grid.last, f, 2 + i,
+                              per_spec[i])  # fmt: skip
+    return [
+        Panel(hparam, _ylabel(hparam), main_curves, bounds, log, bands),
+        Panel("difference", f"difference ({hparam})", diff_curves, [], False, [diff_band]),
+    ]
 
 
 def _diff_line(view: View) -> str:

@@ -53,7 +53,7 @@ def draw_panel(
         ax.set_yscale("log", nonpositive="clip")
 
     for band in panel.bands:
-        _draw_band(ax, band, view)
+        _draw_band(ax, band, view, named=len(panel.bands) > 1)
     for c in panel.curves:
         style = _style(c.style)
         if panel.hparam == "difference":
@@ -110,20 +110,22 @@ def draw_panel(
     return lines
 
 
-def _draw_band(ax, band, view: View) -> None:
-    """min-max, 5-95 % and 25-75 % across the members as filled bands, and the median as a thin line."""
+def _draw_band(ax, band, view: View, named: bool = False) -> None:
+    """min-max, 5-95 % and 25-75 % across the members as filled bands, and the median as a thin line; ``named``:
+    each legend entry says whose band it is (several bands in one panel)."""
     colour = PALETTE[band.style % len(PALETTE)]
     step = "post" if view.steps else None
     qs = sorted(band.q)
-    layers = [(band.lo, band.hi, 0.12, f"min-max of {band.count:,} members")]
-    layers += [(band.q[a], band.q[b], alpha, f"{a * 100:g}-{b * 100:g} % of members")
+    whose = f"{band.label}: " if named else ""
+    layers = [(band.lo, band.hi, 0.12, f"{whose}min-max of {band.count:,} members")]
+    layers += [(band.q[a], band.q[b], alpha, f"{whose}{a * 100:g}-{b * 100:g} % of members")
                for (a, b), alpha in zip(zip(qs[: len(qs) // 2], qs[::-1][: len(qs) // 2]), (0.22, 0.34))]  # fmt: skip
     for lo, hi, alpha, label in layers:
         ax.fill_between(band.x, lo, hi, step=step, color=colour, alpha=alpha, linewidth=0,
                         label=label)  # fmt: skip
     if 0.5 in band.q:
         ax.plot(band.x, band.q[0.5], color=colour, linewidth=1.0, linestyle=(0, (4, 2)),
-                drawstyle="steps-post" if view.steps else "default", label="median of members")  # fmt: skip
+                drawstyle="steps-post" if view.steps else "default", label=f"{whose}median of members")  # fmt: skip
 
 
 def _draw_run(ax, run, steps: bool) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import evaluator, ir
 from .._text import sanitize
-from ..errors import PlotError
+from ..errors import PlotError, UsageError
 from ..lowering import bind
 from ..spec import load
 from .band import BAND_ABOVE, spans_decades, sweep_band
@@ -57,6 +57,7 @@ def prepare(
     run: Any = None,
     logged_as: str = "applied",
     column: str | None = None,
+    backend: str = "jax",
 ) -> View:
     """Evaluate and reduce everything a plot shows.
 
@@ -83,6 +84,13 @@ def prepare(
         run: a training run's log (CSV, JSON lines or TensorBoard; see :func:`schedspec._verify.read_log`) drawn
             over the first spec's plan, with its first divergence beyond the tolerance (``View.run``).
         logged_as, column: how to read ``run``, as ``schedspec verify`` takes them.
+        backend: ``"jax"`` (default): the values of :func:`schedspec.evaluate`; ``"numpy"``: those of
+            :func:`schedspec.evaluator.evaluate_host` (float64 numpy rounded to ``dtype``, no jax import; equal to
+            the JAX values to the last float32 place), except for a schedule with a ``plateau``, evaluated by JAX;
+            ``"auto"``: numpy for a sweep drawn as a band (its quantiles and named members; what costs most to
+            compile and to import jax for), JAX for the curves, whose every value is shown as ``evaluate`` gives
+            it (a value exactly on a chart row's edge falls on the side its float32 rounding puts it). The
+            terminal chart uses ``"auto"``.
 
     Returns:
         A :class:`View`.
@@ -104,6 +112,8 @@ def prepare(
         evaluator._node(s, hparam)  # SpecError naming the hparams the spec has
     per_spec = _metrics_per_spec(specs, metrics)
     xunit = x or specs[0].program.interval
+    if backend not in ("jax", "numpy", "auto"):
+        raise UsageError(f"backend must be 'jax', 'numpy' or 'auto' (got {backend!r})")
     if xunit not in ("step", "epoch"):
         raise PlotError(f"x must be 'step' or 'epoch' (got {xunit!r})")
     factors = [_per_unit(s, xunit) for s in specs]
@@ -163,12 +173,17 @@ def prepare(
                 continue
             members, sweep = _members(s, name)
 
-            def fn(k, s=s, name=name, m=per_spec[i], sweep=sweep):
-                v = evaluator.evaluate(s, k, hparam=name, dtype=dtype, metrics=m)
+            as_band = sweep and len(members) > BAND_ABOVE
+            host = backend == "numpy" or (backend == "auto" and as_band)
+
+            def fn(k, s=s, name=name, m=per_spec[i], sweep=sweep, host=host):
+                v = evaluator.evaluate_host(s, k, hparam=name, dtype=dtype) if host else None
+                if v is None:
+                    v = evaluator.evaluate(s, k, hparam=name, dtype=dtype, metrics=m)
                 return v if sweep or not s.program.sweep_vars else v[0]  # one curve: the rows are equal
 
             node = bind(s.program, members[0]).hparams[name]
-            if sweep and len(members) > BAND_ABOVE:
+            if as_band:
                 band, named, idx, member_peaks = sweep_band(
                     s, name, members, g, f, columns, fn, labels[i], style_of[(i, 0)], i, members_wanted
                 )
@@ -199,7 +214,7 @@ def prepare(
     result = None
     if diff:
         panels_out, result = diff_panels(specs, hparam, grids, factors, labels, style_of, per_spec, columns, dtype,
-                                         bool(log))
+                                         bool(log), members_wanted)
     else:
         panels_out = [panel(hparam, log)]
         if panels:

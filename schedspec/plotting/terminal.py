@@ -388,6 +388,8 @@ def text(
 
     Several curves are overlaid in colour when ``color`` is on; without colour each curve gets its own chart (same
     axes ranges), so they can be told apart. A hyperparameter that is constant on the range is one line.
+    A sweep drawn as a band is evaluated by numpy (``prepare(..., backend="auto")``: no jax import, its values
+    equal :func:`schedspec.evaluate`'s to the last float32 place), curves by :func:`schedspec.evaluate`.
 
     Returns:
         ``(text, view)``.
@@ -398,7 +400,7 @@ def text(
     if plot_w < 8:
         raise PlotError(f"--width must be at least {GUTTER + RIGHT_MARGIN + 8} (got {width})")
     dots = plot_w * (2 if charset == "braille" else 1)
-    view = prepare(specs, columns=dots, **prepare_kw)
+    view = prepare(specs, columns=dots, **{"backend": "auto", **prepare_kw})
     xlabel = view.xunit + "s"
     out: list[str] = []
     for i, p in enumerate(view.panels):

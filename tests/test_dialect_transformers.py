@@ -136,3 +136,80 @@ def test_warmup_precedence_and_rounding():
     assert spec.doc.data["lr"]["num_warmup_steps"] == 5 and "warmup_steps wins" in spec.doc.data["description"]
     spec = schedspec.from_transformers({**base, "warmup_ratio": 0.2})
     assert spec.doc.data["lr"]["num_warmup_steps"] == 20
+
+
+def _hf_lrs(type_name: str, w: int, n: int, kw: dict, steps: int, lr: float = 1e-3) -> list[float]:
+    """The lr of each optimizer update under ``transformers.get_scheduler`` (the float64 lr torch applies)."""
+    import torch
+    import transformers
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))], lr=lr)
+    sched = transformers.get_scheduler(type_name, opt, num_warmup_steps=w, num_training_steps=n,
+                                       scheduler_specific_kwargs=dict(kw))  # fmt: skip
+    out = []
+    for _ in range(steps):
+        out.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return out
+
+
+def test_cosine_warmup_with_min_lr_without_warmup_is_refused_with_what_to_do(tmp_path, capsys):
+    from schedspec.cli import main
+
+    n, kw = 30, {"min_lr": 1e-4}
+    text = ("schedspec: 1\nlr:\n  kind: transformers.cosine_warmup_with_min_lr\n  lr: 0.001\n  num_warmup_steps: 0\n"
+            f"  num_training_steps: {n}\n  min_lr: 0.0001\n")  # fmt: skip
+    with pytest.raises(schedspec.SpecError) as exc:
+        schedspec.loads(text, "w0.yaml")
+    msg = str(exc.value)
+    assert msg.startswith("w0.yaml:5:21: num_warmup_steps = 0: HF's cosine_warmup_with_min_lr then computes"), msg
+    assert "Give num_warmup_steps >= 1, or use transformers.cosine_with_min_lr" in msg
+    # the same refusal from a training_args.json, at its line and column
+    path = tmp_path / "training_args.json"
+    path.write_text('{"lr_scheduler_type": "cosine_warmup_with_min_lr",\n "learning_rate": 0.001,\n "max_steps": 30,'
+                    '\n "warmup_steps": 0,\n "lr_scheduler_kwargs": {"min_lr": 0.0001}}\n')  # fmt: skip
+    assert main(["translate", "--from", "transformers", str(path)]) != 0
+    assert "training_args.json:4:18: num_warmup_steps = 0" in capsys.readouterr().err
+    # the advice holds against HF itself: HF's W = 0 value at k is cosine_with_min_lr's (HF's and ours) at k + 1,
+    # past N included
+    hf0 = _hf_lrs("cosine_warmup_with_min_lr", 0, n, kw, 2 * n + 2)
+    later = _hf_lrs("cosine_with_min_lr", 0, n, kw, 2 * n + 3)
+    _assert_parity(hf0, later[1:], "HF W=0 vs HF cosine_with_min_lr one step later")
+    spec = schedspec.loads(text.replace("cosine_warmup_with_min_lr", "cosine_with_min_lr"))
+    _assert_parity(schedspec.evaluate(spec, np.arange(1, 2 * n + 3), dtype="float64"), hf0, "advice")
+
+
+@pytest.mark.parametrize("w", [1, 2, 5])
+def test_cosine_warmup_with_min_lr_with_warmup_equals_hf_at_every_step_and_in_float32(w):
+    import torch
+
+    n, kw = 24, {"min_lr_rate": 0.1}
+    spec = schedspec.loads("schedspec: 1\nlr: {kind: transformers.cosine_warmup_with_min_lr, lr: 0.001, "
+                           f"num_warmup_steps: {w}, num_training_steps: {n}, min_lr_rate: 0.1}}\n")  # fmt: skip
+    ks = np.arange(2 * n + 2)  # 0, 1, ..., N - 1, N, N + 1 and past
+    want = _hf_lrs("cosine_warmup_with_min_lr", w, n, kw, len(ks))
+    _assert_parity(schedspec.evaluate(spec, ks, dtype="float64"), want, f"W={w}")
+    # the float32 step a torch optimizer applied (SGD on a float32 parameter, gradient 1), under HF's LambdaLR and
+    # under to_torch(spec), in the same loop: the same updates
+    import transformers
+
+    from schedspec.adapters.torch import to_torch
+
+    def applied(make) -> list[float]:
+        p = torch.nn.Parameter(torch.zeros(1))
+        opt = torch.optim.SGD([p], lr=0.001)
+        sched = make(opt)
+        out = []
+        for _ in ks:
+            p.grad = torch.ones(1)
+            before = p.detach().clone()
+            opt.step()
+            out.append(float((before - p.detach())[0]))
+            sched.step()
+        return out
+
+    hf = applied(lambda o: transformers.get_scheduler("cosine_warmup_with_min_lr", o, num_warmup_steps=w,
+                                                      num_training_steps=n, scheduler_specific_kwargs=dict(kw)))  # fmt: skip
+    ours = applied(lambda o: to_torch(spec, o))
+    assert np.allclose(ours, hf, rtol=1e-6, atol=0), (ours[:4], hf[:4])

@@ -285,9 +285,16 @@ class HFCosineWarmupWithMinLR(_HF):
         w, n = self.warmup_steps(cx), self.training_steps(cx)
         r = _min_rate(cx, self, lr)
         if w == 0:
-            cx.fail(("num_warmup_steps",), "without warmup HF's cosine starts at p = 1 / N (k + 1): a cosine that "
-                                           "does not begin at its start needs a time shift the neutral cosine does "
-                                           "not have; give num_warmup_steps >= 1")  # fmt: skip
+            # HF evaluates p = (k + 1) / N: the wave's phase 0 falls at k = -1, before the schedule begins. Every
+            # neutral wave (cosine, repeat, piecewise cosine interpolation) has its phase 0 at a step >= 0, and the
+            # neutral language has no time shift for cosines (docs/dialects.md, "Neutral extensions"): refused
+            cx.fail(("num_warmup_steps",), "num_warmup_steps = 0: HF's cosine_warmup_with_min_lr then computes the "
+                                           "cosine at p = (k + 1) / num_training_steps, one step ahead of its start "
+                                           "(already below lr at k = 0); no neutral spelling starts a cosine before "
+                                           "step 0 (it would need a time shift), so it cannot be reproduced exactly. "
+                                           "Give num_warmup_steps >= 1, or use transformers.cosine_with_min_lr "
+                                           "(the same cosine one step later: its value at k + 1 is this one's at "
+                                           "k)")  # fmt: skip
         cx.note("HF's cosine_warmup_with_min_lr is one step ahead of cosine_with_min_lr: the warmup reaches lr at "
                 "k = W - 1, where the cosine begins")  # fmt: skip
         self.note_rises(cx, n, "between lr and min_lr")

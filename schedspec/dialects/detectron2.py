@@ -174,12 +174,23 @@ class Detectron2Solver(FrameworkKind):
                 "where > 1)")  # fmt: skip
         e = main(1.0)
         if rescale:
-            if k_sw != big_w:
-                cx.fail(("RESCALE_INTERVAL",), "with MAX_ITER >= 1e6 fvcore's epsilon starts the rescaled cosine "
-                                               "before WARMUP_ITERS, at a negative local time: not expressible")  # fmt: skip
             t = m - big_w
             cos = N("repeat", of=[N("cosine", start=base, end=base * e, duration=t),
                                   N("cosine", start=base * e, end=base, duration=t)])  # fmt: skip
+            d = big_w - k_sw
+            if d > 0:
+                # fvcore's epsilon switches to the rescaled cosine at k_sw < WARMUP_ITERS, where its local time
+                # (k - W) / (MAX_ITER - W) is negative; fvcore's cosine of it is cos(pi * where), even, so those d
+                # iterations mirror the cosine's first ones (rising to the peak at W). d <= 1e-6 * MAX_ITER + 1
+                # (at most 2149 for any int32 MAX_ITER): they are listed with fvcore's own values, then the cosine
+                # starts at its peak at W, as fvcore's does.
+                cx.note(f"RESCALE_INTERVAL with MAX_ITER = {m}: fvcore's WHERE_EPSILON starts the rescaled cosine "
+                        f"at k = {k_sw}, {d} iteration(s) before WARMUP_ITERS, at a negative local time where the "
+                        "cosine mirrors its start; neutral: those values as a `piecewise`, then the cosine from "
+                        "WARMUP_ITERS")  # fmt: skip
+                pts = [[j, base * main_at(k_sw + j)] for j in range(d)]
+                parts.append(N("piecewise", points=pts, duration=d) if d > 1 else N("constant", value=pts[0][1],
+                                                                                   duration=1))  # fmt: skip
             parts.append(cos)
             return parts if len(parts) > 1 else parts[0]
         cos = N("repeat", of=[N("cosine", start=base, end=base * e, duration=m),

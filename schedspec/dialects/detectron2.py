@@ -23,6 +23,7 @@ from ..errors import did_you_mean
 from ._base import Cx, FrameworkKind, N, Real, is_var, kind_name, window  # noqa: N817
 
 EPS = 1e-6  # fvcore ParamScheduler.WHERE_EPSILON
+INT32 = 2**31 - 1  # the last iteration any framework counts
 NAMES = ("WarmupMultiStepLR", "WarmupCosineLR", "WarmupStepWithFixedGammaLR")
 # detectron2/config/defaults.py (git 02b5c4e), the SOLVER keys of the lr schedule
 DEFAULTS = {"LR_SCHEDULER_NAME": "WarmupMultiStepLR", "MAX_ITER": 40000, "BASE_LR": 0.001, "BASE_LR_END": 0.0,
@@ -175,8 +176,7 @@ class Detectron2Solver(FrameworkKind):
         e = main(1.0)
         if rescale:
             t = m - big_w
-            cos = N("repeat", of=[N("cosine", start=base, end=base * e, duration=t),
-                                  N("cosine", start=base * e, end=base, duration=t)])  # fmt: skip
+            cos = self._wave(cx, base, base * e, t, big_w)
             d = big_w - k_sw
             if d > 0:
                 # fvcore's epsilon switches to the rescaled cosine at k_sw < WARMUP_ITERS, where its local time
@@ -193,8 +193,7 @@ class Detectron2Solver(FrameworkKind):
                                                                                    duration=1))  # fmt: skip
             parts.append(cos)
             return parts if len(parts) > 1 else parts[0]
-        cos = N("repeat", of=[N("cosine", start=base, end=base * e, duration=m),
-                              N("cosine", start=base * e, end=base, duration=m)])  # fmt: skip
+        cos = self._wave(cx, base, base * e, m, 0)
         if k_sw == 0:
             return cos
         cx.note("WarmupCosineLR in absolute time: the warmup replaces the first WARMUP_ITERS of a cosine that "
@@ -202,6 +201,18 @@ class Detectron2Solver(FrameworkKind):
                 "warmup")  # fmt: skip
         gate = N("piecewise", points=[[0, 0.0], [k_sw, 1.0]])
         return N("sum", of=[N("product", of=[cos, gate]), [parts[0], N("constant", value=0.0)]])
+
+    @staticmethod
+    def _wave(cx: Cx, top: float, bottom: float, t: int, begin: int) -> Any:
+        """fvcore's cosine of ``where`` in [0, 2] and on, which keeps moving past its end (down over ``t``
+        iterations, back up over ``t``, ...), beginning at iteration ``begin``: a ``repeat`` of the two halves; when
+        one period does not fit below the int32 step counter (MAX_ITER >= 2**30), the halves up to 2**31 - 1 (no
+        iteration comes after it)."""
+        down, up = N("cosine", start=top, end=bottom, duration=t), N("cosine", start=bottom, end=top, duration=t)
+        room = INT32 - begin - t  # iterations of the rising half before 2**31 - 1
+        if room >= t:
+            return N("repeat", of=[down, up])
+        return [down, window(cx, up, room, "no iteration comes after 2**31 - 1")] if room > 0 else down
 
     @staticmethod
     def _changes(main_at, k0: int, m: int, gamma: float) -> list[int]:

@@ -213,3 +213,27 @@ def test_cosine_warmup_with_min_lr_with_warmup_equals_hf_at_every_step_and_in_fl
                                                       num_training_steps=n, scheduler_specific_kwargs=dict(kw)))  # fmt: skip
     ours = applied(lambda o: to_torch(spec, o))
     assert np.allclose(ours, hf, rtol=1e-6, atol=0), (ours[:4], hf[:4])
+
+
+@pytest.mark.parametrize(("type_name", "kw", "n", "suggested"), [
+    ("cosine", {"num_cycles": 1.5}, 30, [28, 31]),  # vector cosine.cycles1.5.w4.n30: half wave 26 / 3
+    ("cosine_with_min_lr", {"num_cycles": 1.5, "min_lr_rate": 0.1}, 30, [28, 31]),
+    ("cosine_with_restarts", {"num_cycles": 3}, 24, [22, 25]),  # vector c3.fractional_period: period 20 / 3
+])  # fmt: skip
+def test_a_real_valued_hf_period_is_refused_and_each_suggested_length_equals_hf(type_name, kw, n, suggested):
+    """No neutral spelling has a real-valued period (docs/dialects.md, §5: a cosine of real frequency, a `repeat` of
+    a real period); the refusal is positioned at num_cycles and names lengths that make the period whole, each of
+    which then equals HF itself at every step, past N included."""
+    w = 4
+    node = {"kind": f"transformers.{type_name}", "lr": 0.001, "num_warmup_steps": w, "num_training_steps": n, **kw}
+    text = "schedspec: 1\nlr:\n" + "".join(f"  {k}: {v}\n" for k, v in node.items())
+    with pytest.raises(schedspec.SpecError) as exc:
+        schedspec.loads(text, "p.yaml")
+    msg = str(exc.value)
+    line = 2 + list(node).index("num_cycles") + 1
+    assert msg.startswith(f"p.yaml:{line}:15: "), msg
+    assert f"num_training_steps = {suggested[0]} or {suggested[1]}" in msg, msg
+    for good in suggested:
+        spec = schedspec.loads(text.replace(f"num_training_steps: {n}", f"num_training_steps: {good}"))
+        want = _hf_lrs(type_name, w, good, kw, 2 * good + 2)
+        _assert_parity(schedspec.evaluate(spec, np.arange(len(want)), dtype="float64"), want, f"{type_name} N={good}")

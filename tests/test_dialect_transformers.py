@@ -237,3 +237,18 @@ def test_a_real_valued_hf_period_is_refused_and_each_suggested_length_equals_hf(
         spec = schedspec.loads(text.replace(f"num_training_steps: {n}", f"num_training_steps: {good}"))
         want = _hf_lrs(type_name, w, good, kw, 2 * good + 2)
         _assert_parity(schedspec.evaluate(spec, np.arange(len(want)), dtype="float64"), want, f"{type_name} N={good}")
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.3, None])
+@pytest.mark.parametrize("w", [1, 2, 3])
+def test_cosine_warmup_with_min_lr_warmup_lr_rate_equals_hf(w, rate):
+    """Regression: with num_warmup_steps = 1 and warmup_lr_rate set, HF's k = 0 is warmup_lr_rate * lr (0.0 for
+    rate 0, N = 9), not lr; found by the reference comparison (tests/test_dialect_reference.py)."""
+    n, kw = 9, {"min_lr_rate": 0.1, **({} if rate is None else {"warmup_lr_rate": rate})}
+    node = {"kind": "transformers.cosine_warmup_with_min_lr", "lr": 0.001, "num_warmup_steps": w,
+            "num_training_steps": n, **kw}  # fmt: skip
+    want = _hf_lrs("cosine_warmup_with_min_lr", w, n, kw, 2 * n + 2)
+    got = schedspec.evaluate(schedspec.load({"schedspec": 1, "lr": node}), np.arange(len(want)), dtype="float64")
+    _assert_parity(got, want, f"W={w} warmup_lr_rate={rate}")
+    if w == 1 and rate == 0.0:
+        assert got[0] == 0.0 and want[0] == 0.0

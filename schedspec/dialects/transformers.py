@@ -324,8 +324,17 @@ class HFCosineWarmupWithMinLR(_HF):
         self.note_rises(cx, n, "between lr and min_lr")
         wave = self.cosine_wave(cx, lr, cx.mul(lr, r, ("lr",), "HF scales it"), max(1, n - w), self.num_cycles,
                                 over=("num_training_steps", w))
+        if w == 1 and self.warmup_lr_rate is None:
+            return wave  # HF's warmup at k = 0 is (0 + 1) / 1: lr, the wave's own start
         if w == 1:
-            return wave
+            # HF's warmup at k = 0 is warmup_lr_rate + (1 - rate) * 0 / max(1, W - 1) = warmup_lr_rate, and the
+            # wave (which begins at k = W - 1 = 0) takes over at k = 1: the wave gated off at k = 0, plus that value
+            first = cx.mul(lr, self.warmup_lr_rate, ("lr",), "HF's warmup starts at warmup_lr_rate * lr")
+            cx.note("num_warmup_steps = 1 with warmup_lr_rate: HF's one warmup step is warmup_lr_rate * lr, then the "
+                    "cosine from its value at k = 1; neutral: a `sum` of the cosine gated from k = 1 and that step")  # fmt: skip
+            gate = N("piecewise", points=[[0, 0.0], [1, 1.0]])
+            return N("sum", of=[N("product", of=[wave, gate]), [N("constant", value=first, duration=1),
+                                                                 N("constant", value=0.0)]])  # fmt: skip
         if self.warmup_lr_rate is None:
             first = cx.mul(lr, 1.0 / w, ("lr",), "HF's warmup starts at lr / W")
         else:

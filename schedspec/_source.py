@@ -79,6 +79,19 @@ class Source:
     file: str
     positions: dict[tuple, tuple[int, int]] = field(default_factory=dict)
     key_positions: dict[tuple, tuple[int, int]] = field(default_factory=dict)
+    # the file each path was written in, where it is not ``file`` (a value inherited from a detectron2 ``_BASE_``
+    # file is positioned in that file); a path absent here takes its nearest parent's file, else ``file``
+    files: dict[tuple, str] = field(default_factory=dict)
+
+    def file_of(self, path: tuple) -> str:
+        """The file that wrote the value at ``path`` (its nearest parent's when it has no entry; else ``file``)."""
+        p = tuple(path)
+        while True:
+            if p in self.files:
+                return self.files[p]
+            if not p:
+                return self.file
+            p = p[:-1]
 
     def where(self, path: tuple, key: bool = False) -> tuple[int | None, int | None]:
         """The (line, col) of the value at ``path`` (or of its key), falling back to the nearest parent."""
@@ -107,7 +120,7 @@ class Source:
     def issue(self, path: tuple, message: str, key: bool = False, severity: str = "error") -> Issue:
 
         line, col = self.where(path, key=key)
-        return Issue(self.file, line, col, format_path(path), message, severity)
+        return Issue(self.file_of(path), line, col, format_path(path), message, severity)
 
 
 def find_mappings(data, match, root: tuple = ()) -> list[tuple]:

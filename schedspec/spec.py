@@ -246,9 +246,11 @@ def from_detectron2(cfg: Any, *, name: str | None = None) -> Spec:
 def load_mapped(data: dict, origin: dict, src: _source.Source) -> Spec:
     """Load spec ``data`` built from the input ``src`` (an imported config): every path of the spec is positioned
     where ``origin`` (spec path prefix -> input path prefix) says the input wrote it, so that an error points into
-    the input file. A value the input did not write itself (a ``_BASE_`` file's) points to its ``_BASE_``."""
+    the input file: in the file that wrote it when ``src`` merges several (``src.files``: a detectron2 ``_BASE_``
+    chain). A value without a position of its own points to the input's ``_BASE_``, else to its nearest parent."""
     positions: dict = {}
     keys: dict = {}
+    files: dict = {}
 
     def input_path(path: tuple) -> tuple | None:
         for n in range(len(path), 0, -1):
@@ -263,10 +265,14 @@ def load_mapped(data: dict, origin: dict, src: _source.Source) -> Spec:
                 positions[path] = src.positions[ip]
                 if ip in src.key_positions:
                     keys[path] = src.key_positions[ip]
-            elif ("_BASE_",) in src.positions:
-                positions[path] = keys[path] = src.positions[("_BASE_",)]
-            else:
-                positions[path] = src.where(ip)
+                files[path] = src.file_of(ip)
+            else:  # a value the input did not write as such (a decoded string's item): its nearest written parent
+                parent = next((ip[:n] for n in range(len(ip) - 1, 0, -1) if ip[:n] in src.positions), None)
+                if parent is None and ("_BASE_",) in src.positions:
+                    parent = ("_BASE_",)
+                parent = parent or ()
+                positions[path] = src.positions.get(parent, (1, 1))
+                files[path] = src.file_of(parent)
         if isinstance(x, dict):
             for k, v in x.items():
                 walk(v, path + (k,))
@@ -278,7 +284,7 @@ def load_mapped(data: dict, origin: dict, src: _source.Source) -> Spec:
     for path in list(positions):  # keys without a position of their own point at their value
         keys.setdefault(path, positions[path])
     positions.setdefault((), (1, 1))
-    return _finish(_source.Source(data, src.file, positions, keys))
+    return _finish(_source.Source(data, src.file, positions, keys, {p: f for p, f in files.items() if f != src.file}))
 
 
 def from_transformers(args: Any, *, steps_per_epoch: int | None = None, name: str | None = None) -> Spec:

@@ -45,6 +45,7 @@ its own ``lr``; a framework kind without ``duration`` that is not the last phase
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 import re
@@ -595,9 +596,169 @@ class _Ref:
         cut = self.dur(m["duration"]) if m.get("duration") is not None else None
         if cut is None and remaining is not None:
             cut = remaining  # an open last phase runs to total
+        if kind == "transformers.reduce_lr_on_plateau":  # HF: torch ReduceLROnPlateau(optimizer, **kwargs)
+            p = {k: v for k, v in m.items() if k not in ("kind", "lr", "min_lr", "num_warmup_steps",
+                                                          "num_training_steps", "duration")}  # fmt: skip
+            p["start"] = m["lr"] if m.get("lr") is not None else carry()
+            if m.get("min_lr") is not None:
+                p["min"] = m["min_lr"]
+            p["monitor"] = m.get("monitor", "eval_loss")
+            return self.plateau({"kind": "plateau", **{k: v for k, v in p.items() if v is not None}}, carry, cut, begin)
         framework = kind.split(".", 1)[0]
-        build = {"torch": self._torch, "keras": self._keras, "optax": self._optax}[framework]
+        build = {"torch": self._torch, "keras": self._keras, "optax": self._optax, "transformers": self._transformers,
+                 "timm": self._timm}.get(framework)  # fmt: skip
+        if build is None:
+            raise RefError(f"the reference does not model {kind}")
         return Sched(cut, _lazy(lambda: build(m, carry)))
+
+    def _base_lr(self, m: dict, carry) -> float:
+        if m.get("lr") is not None:
+            return self.num(m["lr"])
+        if carry is not None:
+            return carry()
+        raise RefError(f"{m['kind']} needs lr (or a previous phase)")
+
+    def _transformers(self, m: dict, carry):
+        """``lr * λ(k)``, λ the multiplier of HF's ``LambdaLR`` for the type, written from transformers'
+        ``src/transformers/optimization.py`` (5.24: ``_get_linear_schedule_with_warmup_lr_lambda``, the cosine,
+        hard-restarts, polynomial, constant, inverse-sqrt, cosine-with-min-lr, its ``_lr_rate`` variant and
+        ``_get_wsd_scheduler_lambda``) and ``get_scheduler``'s dispatch (``constant`` ignores the warmup). The
+        cosines' phase ``c * p`` is reduced modulo 1 exactly (fractions) before the cosine: HF's own float product
+        ``pi * c * 2 * p`` drifts by ~1e-7 at k near 2**31, noise the reference does not copy."""
+        kind = m["kind"].split(".", 1)[1]
+        counts = ("num_warmup_steps", "num_training_steps", "timescale", "num_stable_steps", "num_decay_steps")
+        a = self._args(m, counts, drop=("kind", "duration", "lr"))
+        lr = self._base_lr(m, carry)
+        W = a.get("num_warmup_steps", 0) or 0  # noqa: N806 - HF's names
+        N = a.get("num_training_steps")  # noqa: N806
+        c = float(a.get("num_cycles", 1 if kind == "cosine_with_restarts" else 0.5))
+
+        def ramp(t):  # the common warmup: float(k) / float(max(1, W))
+            return float(t) / float(max(1, W))
+
+        def wave(num, den):  # 0.5 * (1 + cos(2 pi c p)), p = num / den, the phase c * p reduced exactly (any k)
+            return 0.5 * (1.0 + math.cos(2.0 * math.pi * float((Fraction(c) * Fraction(num, den)) % 1)))
+
+        def min_rate():
+            if a.get("min_lr_rate") is not None:
+                return float(a["min_lr_rate"])
+            return float(a["min_lr"]) / lr
+
+        def lam(t):  # noqa: C901 - one branch per HF type
+            if kind == "constant":
+                return 1.0
+            if kind == "constant_with_warmup":
+                return ramp(t) if t < W else 1.0
+            if kind == "linear":
+                return ramp(t) if t < W else max(0.0, float(N - t) / float(max(1, N - W)))
+            if kind in ("cosine", "cosine_with_min_lr"):
+                if t < W:
+                    return ramp(t)
+                f = wave(t - W, max(1, N - W))
+                r = min_rate() if kind == "cosine_with_min_lr" else 0.0
+                return max(0.0, f * (1 - r) + r)
+            if kind == "cosine_with_restarts":
+                if t < W:
+                    return ramp(t)
+                if t - W >= max(1, N - W):  # progress >= 1
+                    return 0.0
+                return max(0.0, 0.5 * (1.0 + math.cos(math.pi * float((Fraction(c) * Fraction(t - W, max(1, N - W)))
+                                                                      % 1))))  # fmt: skip
+            if kind == "polynomial":
+                end, power = float(a.get("lr_end", 1e-7)), float(a.get("power", 1.0))
+                if t < W:
+                    return ramp(t)
+                if t > N:
+                    return end / lr
+                return ((lr - end) * (1 - (t - W) / (N - W)) ** power + end) / lr
+            if kind == "inverse_sqrt":
+                ts = a.get("timescale") or W or 10_000
+                return ramp(t) if t < W else 1.0 / math.sqrt((t + ts - W) / ts)
+            if kind == "cosine_warmup_with_min_lr":
+                rate = a.get("warmup_lr_rate")
+                if t < W:
+                    if rate is None:
+                        return (t + 1.0) / max(1.0, W)
+                    return float(rate) + (1.0 - float(rate)) * t / max(1, W - 1)
+                f = wave(t - W + 1, max(1, N - W))
+                r = min_rate()
+                return max(0, f * (1 - r) + r)
+            if kind == "warmup_stable_decay":
+                D, mr = a["num_decay_steps"], float(a.get("min_lr_ratio", 0.0))  # noqa: N806
+                S = a.get("num_stable_steps")  # noqa: N806
+                S = N - W - D if S is None else S  # noqa: N806
+                if t < W:
+                    p = float(t) / float(max(1, W))
+                    f = {"linear": p, "cosine": 0.5 * (1.0 - math.cos(math.pi * p)),
+                         "1-sqrt": 1.0 - math.sqrt(1.0 - p)}[a.get("warmup_type", "linear")]  # fmt: skip
+                    return max(0.0, f * (1.0 - mr) + mr)
+                if t < W + S:
+                    return 1.0
+                if t < W + S + D:
+                    p = float(t - W - S) / float(max(1, D))
+                    f = {"linear": 1.0 - p, "cosine": 0.5 * (1.0 + math.cos(math.pi * c * 2.0 * p)),
+                         "1-sqrt": 1.0 - math.sqrt(p)}[a.get("decay_type", "cosine")]  # fmt: skip
+                    return max(0.0, f * (1.0 - mr) + mr)
+                return mr
+            raise RefError(f"the reference does not model transformers.{kind}")
+
+        return lambda t: lr * lam(t)
+
+    def _timm(self, m: dict, carry):
+        """timm's schedulers as ``train.py`` steps them (``lr_scheduler.step(epoch + 1)`` after each epoch, or
+        ``step_update(num_updates)`` per update): t = 0 is the lr the constructor set (``warmup_lr_init`` with a
+        warmup, else the optimizer's lr), t >= 1 is ``_get_lr(t)``, written from timm 1.0.31's
+        ``timm/scheduler/cosine_lr.py``, ``tanh_lr.py``, ``step_lr.py``, ``multistep_lr.py`` and ``poly_lr.py``
+        (``warmup_prefix`` defaults to False for cosine/tanh/poly, True for step/multistep)."""
+        kind = m["kind"].split(".", 1)[1]
+        if kind == "plateau":
+            raise RefError("the reference does not model timm.plateau")
+        a = self._args(m, ("t_initial", "warmup_t"), drop=("kind", "duration", "lr"))
+        lr = self._base_lr(m, carry)
+        wt, init = a.get("warmup_t", 0) or 0, float(a.get("warmup_lr_init", 0.0))
+        prefix = a.get("warmup_prefix")
+        prefix = (kind in ("step", "multistep")) if prefix is None else prefix
+        lr_min = float(a.get("lr_min", 0.0))
+
+        def cycle(t):  # (i, t_i, t_curr), as the cycling schedulers compute them
+            t0, mul = a["t_initial"], float(a.get("cycle_mul", 1.0))
+            if mul != 1:
+                i = math.floor(math.log(1 - t / t0 * (1 - mul), mul))
+                t_i = mul**i * t0
+                return i, t_i, t - (1 - mul**i) / (1 - mul) * t0
+            i = t // t0
+            return i, t0, t - t0 * i
+
+        def curve(t):  # after the warmup test: t already shifted when prefixed
+            if kind == "step":
+                d = a["decay_t"]
+                d = self.dur(d) if isinstance(d, str) else d
+                return lr * float(a.get("decay_rate", 1.0)) ** (t // d)
+            if kind == "multistep":
+                ms = [self.dur(x) if isinstance(x, str) else x for x in a["decay_t"]]
+                return lr * float(a.get("decay_rate", 1.0)) ** bisect.bisect_right(ms, t + 1)
+            i, t_i, t_curr = cycle(t)
+            if i >= int(a.get("cycle_limit", 1)):
+                return lr_min
+            peak = lr * float(a.get("cycle_decay", 1.0)) ** i
+            k = float(a.get("k_decay", 1.0))
+            if kind == "cosine":
+                return lr_min + 0.5 * (peak - lr_min) * (1 + math.cos(math.pi * t_curr**k / t_i**k))
+            if kind == "poly":
+                return lr_min + (peak - lr_min) * (1 - t_curr**k / t_i**k) ** float(a.get("power", 0.5))
+            if kind == "tanh":
+                lb, ub, tr = float(a.get("lb", -7.0)), float(a.get("ub", 3.0)), t_curr / t_i
+                return lr_min + 0.5 * (peak - lr_min) * (1 - math.tanh(lb * (1.0 - tr) + ub * tr))
+            raise RefError(f"the reference does not model timm.{kind}")
+
+        def get_lr(t):
+            if t < wt:
+                # the warmup ramps to lr; tanh without prefix ramps to its curve's value at warmup_t
+                target = curve(wt) if (kind == "tanh" and not prefix) else lr
+                return init + t * ((target - init) / wt)
+            return curve(t - wt if prefix else t)
+
+        return lambda t: (init if wt else lr) if t == 0 else get_lr(int(t))
 
     def _args(self, m: dict, counts: tuple[str, ...], drop=("kind", "duration")) -> dict:
         """The parameters with vars resolved; ``counts`` are step counts (units allowed, 0 allowed)."""

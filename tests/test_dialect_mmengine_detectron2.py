@@ -184,6 +184,11 @@ def test_mmengine_kind_equals_real_mmengine_on_drawn_lists(data):
 def detectron2_values(solver: dict, n: int) -> list[float]:
     """detectron2's build_lr_scheduler composition (solver/build.py, solver/lr_scheduler.py WarmupParamScheduler),
     over the real fvcore param schedulers: BASE_LR * M(k / MAX_ITER) for k < n (fvcore raises past MAX_ITER)."""
+    return detectron2_at(solver, range(n))
+
+
+def detectron2_at(solver: dict, ks) -> list[float]:
+    """:func:`detectron2_values` at the iterations ``ks`` only (huge MAX_ITER)."""
     from fvcore.common.param_scheduler import (
         CompositeParamScheduler,
         ConstantParamScheduler,
@@ -214,7 +219,29 @@ def detectron2_values(solver: dict, n: int) -> list[float]:
         start_value, end_value)
     sched = CompositeParamScheduler([warm, main], interval_scaling=["rescaled", "rescaled" if rescale else "fixed"],
                                     lengths=[w, 1 - w])  # fmt: skip
-    return [s["BASE_LR"] * sched(k / m) for k in range(n)]
+    return [s["BASE_LR"] * sched(k / m) for k in ks]
+
+
+@pytest.mark.parametrize(("m", "w"), [(999_999, 1000), (1_000_000, 1000), (2_000_000, 1000), (2_000_001, 7),
+                                      (12_345_678, 5000), (5_000_000, 0), ((1 << 30) - 1, 1000), (1 << 30, 1000),
+                                      ((1 << 30) + 7, 3_000), (2**31 - 1, 1000)])  # fmt: skip
+@pytest.mark.parametrize(("method", "rescale"), [("linear", True), ("constant", True), ("linear", False)])
+def test_detectron2_cosine_at_a_million_iterations_and_more_equals_fvcore(m, w, method, rescale):
+    """WarmupCosineLR once fvcore's 1e-6 epsilon (1e-6 * MAX_ITER >= 1 iteration) moves the switch: with
+    RESCALE_INTERVAL it starts the rescaled cosine before WARMUP_ITERS, at a negative local time (its cosine mirrors
+    there); from MAX_ITER 2**30 one period of fvcore's cosine no longer fits below 2**31. Every iteration around the
+    switch, the cosine's bottom at MAX_ITER, past it, and k up to 2**31 - 1, against fvcore."""
+    solver = {"LR_SCHEDULER_NAME": "WarmupCosineLR", "MAX_ITER": m, "BASE_LR": 0.02, "WARMUP_ITERS": w,
+              "RESCALE_INTERVAL": rescale, "BASE_LR_END": 0.0002, "WARMUP_METHOD": method, "WARMUP_FACTOR": 0.01}  # fmt: skip
+    d = int(1e-6 * m) + 3
+    ks = sorted({k for k in [*range(max(0, w - d - 2), w + 3), (m + w) // 2, m - 2, m - 1, m, m + 1, 2 * m - w - 1,
+                             2 * m - w, 2 * m, 2**31 - 2, 2**31 - 1] if 0 <= k <= 2**31 - 1})  # fmt: skip
+    spec = schedspec.load(d2_doc(solver))
+    want = detectron2_at(solver, ks)
+    assert_f64(ours(d2_doc(solver), ks), want, f"MAX_ITER={m} WARMUP_ITERS={w}")
+    assert_f32(schedspec.evaluate(spec, ks, dtype="float32"), want, f"float32, MAX_ITER={m} WARMUP_ITERS={w}")
+    if rescale and 2_000_000 <= m and 0 < w - 1e-6 * m:  # the mirrored iterations (1e-6 * MAX_ITER >= 2) are named
+        assert any("negative local time" in n.message for n in spec.notes)
 
 
 @settings(max_examples=60, **SETTINGS)

@@ -136,3 +136,119 @@ def test_warmup_precedence_and_rounding():
     assert spec.doc.data["lr"]["num_warmup_steps"] == 5 and "warmup_steps wins" in spec.doc.data["description"]
     spec = schedspec.from_transformers({**base, "warmup_ratio": 0.2})
     assert spec.doc.data["lr"]["num_warmup_steps"] == 20
+
+
+def _hf_lrs(type_name: str, w: int, n: int, kw: dict, steps: int, lr: float = 1e-3) -> list[float]:
+    """The lr of each optimizer update under ``transformers.get_scheduler`` (the float64 lr torch applies)."""
+    import torch
+    import transformers
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))], lr=lr)
+    sched = transformers.get_scheduler(type_name, opt, num_warmup_steps=w, num_training_steps=n,
+                                       scheduler_specific_kwargs=dict(kw))  # fmt: skip
+    out = []
+    for _ in range(steps):
+        out.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return out
+
+
+def test_cosine_warmup_with_min_lr_without_warmup_is_refused_with_what_to_do(tmp_path, capsys):
+    from schedspec.cli import main
+
+    n, kw = 30, {"min_lr": 1e-4}
+    text = ("schedspec: 1\nlr:\n  kind: transformers.cosine_warmup_with_min_lr\n  lr: 0.001\n  num_warmup_steps: 0\n"
+            f"  num_training_steps: {n}\n  min_lr: 0.0001\n")  # fmt: skip
+    with pytest.raises(schedspec.SpecError) as exc:
+        schedspec.loads(text, "w0.yaml")
+    msg = str(exc.value)
+    assert msg.startswith("w0.yaml:5:21: num_warmup_steps = 0: HF's cosine_warmup_with_min_lr then computes"), msg
+    assert "Give num_warmup_steps >= 1, or use transformers.cosine_with_min_lr" in msg
+    # the same refusal from a training_args.json, at its line and column
+    path = tmp_path / "training_args.json"
+    path.write_text('{"lr_scheduler_type": "cosine_warmup_with_min_lr",\n "learning_rate": 0.001,\n "max_steps": 30,'
+                    '\n "warmup_steps": 0,\n "lr_scheduler_kwargs": {"min_lr": 0.0001}}\n')  # fmt: skip
+    assert main(["translate", "--from", "transformers", str(path)]) != 0
+    assert "training_args.json:4:18: num_warmup_steps = 0" in capsys.readouterr().err
+    # the advice holds against HF itself: HF's W = 0 value at k is cosine_with_min_lr's (HF's and ours) at k + 1,
+    # past N included
+    hf0 = _hf_lrs("cosine_warmup_with_min_lr", 0, n, kw, 2 * n + 2)
+    later = _hf_lrs("cosine_with_min_lr", 0, n, kw, 2 * n + 3)
+    _assert_parity(hf0, later[1:], "HF W=0 vs HF cosine_with_min_lr one step later")
+    spec = schedspec.loads(text.replace("cosine_warmup_with_min_lr", "cosine_with_min_lr"))
+    _assert_parity(schedspec.evaluate(spec, np.arange(1, 2 * n + 3), dtype="float64"), hf0, "advice")
+
+
+@pytest.mark.parametrize("w", [1, 2, 5])
+def test_cosine_warmup_with_min_lr_with_warmup_equals_hf_at_every_step_and_in_float32(w):
+    import torch
+
+    n, kw = 24, {"min_lr_rate": 0.1}
+    spec = schedspec.loads("schedspec: 1\nlr: {kind: transformers.cosine_warmup_with_min_lr, lr: 0.001, "
+                           f"num_warmup_steps: {w}, num_training_steps: {n}, min_lr_rate: 0.1}}\n")  # fmt: skip
+    ks = np.arange(2 * n + 2)  # 0, 1, ..., N - 1, N, N + 1 and past
+    want = _hf_lrs("cosine_warmup_with_min_lr", w, n, kw, len(ks))
+    _assert_parity(schedspec.evaluate(spec, ks, dtype="float64"), want, f"W={w}")
+    # the float32 step a torch optimizer applied (SGD on a float32 parameter, gradient 1), under HF's LambdaLR and
+    # under to_torch(spec), in the same loop: the same updates
+    import transformers
+
+    from schedspec.adapters.torch import to_torch
+
+    def applied(make) -> list[float]:
+        p = torch.nn.Parameter(torch.zeros(1))
+        opt = torch.optim.SGD([p], lr=0.001)
+        sched = make(opt)
+        out = []
+        for _ in ks:
+            p.grad = torch.ones(1)
+            before = p.detach().clone()
+            opt.step()
+            out.append(float((before - p.detach())[0]))
+            sched.step()
+        return out
+
+    hf = applied(lambda o: transformers.get_scheduler("cosine_warmup_with_min_lr", o, num_warmup_steps=w,
+                                                      num_training_steps=n, scheduler_specific_kwargs=dict(kw)))  # fmt: skip
+    ours = applied(lambda o: to_torch(spec, o))
+    assert np.allclose(ours, hf, rtol=1e-6, atol=0), (ours[:4], hf[:4])
+
+
+@pytest.mark.parametrize(("type_name", "kw", "n", "suggested"), [
+    ("cosine", {"num_cycles": 1.5}, 30, [28, 31]),  # vector cosine.cycles1.5.w4.n30: half wave 26 / 3
+    ("cosine_with_min_lr", {"num_cycles": 1.5, "min_lr_rate": 0.1}, 30, [28, 31]),
+    ("cosine_with_restarts", {"num_cycles": 3}, 24, [22, 25]),  # vector c3.fractional_period: period 20 / 3
+])  # fmt: skip
+def test_a_real_valued_hf_period_is_refused_and_each_suggested_length_equals_hf(type_name, kw, n, suggested):
+    """No neutral spelling has a real-valued period (docs/dialects.md, §5: a cosine of real frequency, a `repeat` of
+    a real period); the refusal is positioned at num_cycles and names lengths that make the period whole, each of
+    which then equals HF itself at every step, past N included."""
+    w = 4
+    node = {"kind": f"transformers.{type_name}", "lr": 0.001, "num_warmup_steps": w, "num_training_steps": n, **kw}
+    text = "schedspec: 1\nlr:\n" + "".join(f"  {k}: {v}\n" for k, v in node.items())
+    with pytest.raises(schedspec.SpecError) as exc:
+        schedspec.loads(text, "p.yaml")
+    msg = str(exc.value)
+    line = 2 + list(node).index("num_cycles") + 1
+    assert msg.startswith(f"p.yaml:{line}:15: "), msg
+    assert f"num_training_steps = {suggested[0]} or {suggested[1]}" in msg, msg
+    for good in suggested:
+        spec = schedspec.loads(text.replace(f"num_training_steps: {n}", f"num_training_steps: {good}"))
+        want = _hf_lrs(type_name, w, good, kw, 2 * good + 2)
+        _assert_parity(schedspec.evaluate(spec, np.arange(len(want)), dtype="float64"), want, f"{type_name} N={good}")
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.3, None])
+@pytest.mark.parametrize("w", [1, 2, 3])
+def test_cosine_warmup_with_min_lr_warmup_lr_rate_equals_hf(w, rate):
+    """Regression: with num_warmup_steps = 1 and warmup_lr_rate set, HF's k = 0 is warmup_lr_rate * lr (0.0 for
+    rate 0, N = 9), not lr; found by the reference comparison (tests/test_dialect_reference.py)."""
+    n, kw = 9, {"min_lr_rate": 0.1, **({} if rate is None else {"warmup_lr_rate": rate})}
+    node = {"kind": "transformers.cosine_warmup_with_min_lr", "lr": 0.001, "num_warmup_steps": w,
+            "num_training_steps": n, **kw}  # fmt: skip
+    want = _hf_lrs("cosine_warmup_with_min_lr", w, n, kw, 2 * n + 2)
+    got = schedspec.evaluate(schedspec.load({"schedspec": 1, "lr": node}), np.arange(len(want)), dtype="float64")
+    _assert_parity(got, want, f"W={w} warmup_lr_rate={rate}")
+    if w == 1 and rate == 0.0:
+        assert got[0] == 0.0 and want[0] == 0.0

@@ -40,6 +40,7 @@ if keras.backend.backend() != "jax":  # pragma: no cover
     pytest.skip("these tests run Keras on the JAX backend", allow_module_level=True)
 
 try:  # tests/ as a package or as a rootdir on sys.path
+    from .examples_index import ALL_EXAMPLES, FRAMEWORK_EXAMPLES, framework_files, load_example
     from .helpers import assert_f32, assert_f64, example_steps
     from .reference import ref_schedule
     from .targets import (
@@ -53,6 +54,7 @@ try:  # tests/ as a package or as a rootdir on sys.path
         to_units,
     )
 except ImportError:
+    from examples_index import ALL_EXAMPLES, FRAMEWORK_EXAMPLES, framework_files, load_example
     from helpers import assert_f32, assert_f64, example_steps
     from reference import ref_schedule
     from targets import (
@@ -69,7 +71,9 @@ except ImportError:
 from schedspec import _metrics  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("*.yaml"))
+# the top-level specs, examples/dialects/ and the framework configs of examples/frameworks/ (translated as
+# `schedspec translate --from` reads them), by their path under examples/ (tests/examples_index.py)
+EXAMPLES = ALL_EXAMPLES
 
 EVERY = set(TARGETS)
 NO_SPE = {"evaluate", "to_jax", "to_torch", "emit_torch"}  # epoch interval without steps_per_epoch
@@ -92,6 +96,11 @@ MEANT_FOR = {
     "torch-native.yaml": EVERY,  # torch.* kinds; momentum as an optax.* kind
     "warmup-plateau-cooldown.yaml": PLATEAU,
     "wsd.yaml": EVERY,
+    "dialects/hf-run-clm.yaml": EVERY,  # transformers.linear over 3ep (steps_per_epoch given)
+    "dialects/llm-wsd-tokens.yaml": EVERY,  # transformers.warmup_stable_decay in token time
+    "dialects/timm-seresnet34.yaml": NO_SPE,  # timm.cosine per epoch, without steps_per_epoch
+    "frameworks/mmdet/schedule_1x.yaml": EVERY,  # mmengine.param_scheduler (steps_per_epoch 60)
+    "frameworks/detectron2/COCO-Detection/faster_rcnn_R_50_FPN_1x.yaml": EVERY,  # detectron2.SOLVER via _BASE_
 }
 # Meant for, but neither working nor refused today: strict xfails (see tests/test_feature_matrix.py).
 KNOWN_SILENT: dict = {}  # (example, target) pairs that silently misbehave; none today
@@ -108,7 +117,7 @@ KERAS_CLS = {"keras-reduce-lr-on-plateau.yaml": keras.optimizers.Adam}
 
 
 def load(name: str) -> schedspec.Spec:
-    return schedspec.load(str(ROOT / "examples" / name))
+    return load_example(name)
 
 
 def plan(name: str) -> Check:
@@ -137,9 +146,38 @@ def plan(name: str) -> Check:
 
 def reference(name: str, spec, h: str, g, units: np.ndarray, metrics, member) -> np.ndarray:
     """The independent reference (tests/reference.py: plateaus on the README's report clock, framework kinds by
-    their frameworks' own semantics, groups, sweep members)."""
+    their frameworks' own semantics, groups, sweep members). A framework config of examples/frameworks/ is
+    checked against the library itself: MMEngine's own schedulers stepped by its hook, fvcore's schedulers
+    composed as detectron2's build_lr_scheduler composes them."""
+    if name in FRAMEWORK_EXAMPLES:
+        return np.asarray(_framework_reference(name, tuple(int(k) for k in units)), np.float64)
     sched = _reference_schedule(name, h, g, tuple(sorted((member or {}).items())), _freeze(metrics))
     return np.asarray([sched.value(int(k)) for k in units], np.float64)
+
+
+@functools.cache
+def _framework_reference(name: str, ks: tuple[int, ...]) -> list[float]:
+    try:
+        from .test_dialect_mmengine_detectron2 import detectron2_at, mmengine_values
+    except ImportError:
+        from test_dialect_mmengine_detectron2 import detectron2_at, mmengine_values
+    from schedspec.dialects.configs import read_detectron2
+    from schedspec.dialects.detectron2 import parse_value
+
+    library, options = FRAMEWORK_EXAMPLES[name]
+    if library == "mmengine":
+        cfg = yaml.safe_load((ROOT / "examples" / name).read_text())
+        lr, n = cfg["optim_wrapper"]["optimizer"]["lr"], max(ks) + 1
+        values = mmengine_values(cfg["param_scheduler"], lr=lr, epoch_length=options["steps_per_epoch"],
+                                 max_epochs=cfg["train_cfg"]["max_epochs"], n=n)  # fmt: skip
+        return [values[k] for k in ks]
+    _, cfg = read_detectron2(str(ROOT / "examples" / name))
+    solver = {k: parse_value(v) for k, v in cfg["SOLVER"].items()}
+    # fvcore raises past MAX_ITER; detectron2's training stops there: the spec holds its last value
+    m = solver["MAX_ITER"]
+    last = detectron2_at(solver, [m - 1])[0]
+    inside = detectron2_at(solver, [k for k in ks if k < m])
+    return inside + [last] * sum(1 for k in ks if k >= m)
 
 
 @functools.cache
@@ -195,7 +233,8 @@ def test_example_runs_on_its_targets(name, target, tmp_path):
 
 
 def test_the_table_covers_every_example():
-    assert sorted(MEANT_FOR) == EXAMPLES, "record each example's targets in MEANT_FOR"
+    assert sorted(MEANT_FOR) == sorted(EXAMPLES), "record each example's targets in MEANT_FOR"
+    assert framework_files() == sorted(FRAMEWORK_EXAMPLES), "list each framework config in tests/examples_index.py"
     for name, targets in MEANT_FOR.items():
         assert targets <= set(TARGETS), name
     assert UNIT_TARGETS <= set(TARGETS)

@@ -12,9 +12,16 @@ import pytest
 
 import schedspec
 
+try:  # tests/ as a package or as a rootdir on sys.path (and as a script: --update)
+    from .examples_index import ALL_EXAMPLES, load_example, snapshot_stem
+except ImportError:
+    from examples_index import ALL_EXAMPLES, load_example, snapshot_stem
+
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots" / "emit"
-EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+# every example: the top-level specs, examples/dialects/ and the framework configs of examples/frameworks/
+# (translated as `schedspec translate --from` reads them), by their path under examples/
+EXAMPLES = ALL_EXAMPLES
 TARGETS = ("torch", "keras", "optax", "jax")
 
 
@@ -23,20 +30,21 @@ def _first_member(spec) -> dict | None:
     return members[0] if spec.program.sweep_vars else None
 
 
-def render(path: Path, target: str) -> tuple[str, str]:
+def render(path: str, target: str) -> tuple[str, str]:
     """(file name, text): the emitted module, or the refusal's message (a SpecError/ValueError) when it refuses."""
-    spec = schedspec.load(Path("examples") / path.name)  # relative: messages name the file as users see it
+    spec = load_example(path, relative=True)  # relative: messages name the file as users see it
+    stem = snapshot_stem(path)
     try:
-        return f"{path.stem}.{target}.py", schedspec.emit(spec, target, vars=_first_member(spec))
+        return f"{stem}.{target}.py", schedspec.emit(spec, target, vars=_first_member(spec))
     except (schedspec.SpecError, ValueError) as err:
-        return f"{path.stem}.{target}.err", f"{type(err).__name__}: {err}\n"
+        return f"{stem}.{target}.err", f"{type(err).__name__}: {err}\n"
 
 
 def fingerprints() -> str:
-    return json.dumps({p.name: schedspec.load(Path("examples") / p.name).fingerprint for p in EXAMPLES}, indent=1, sort_keys=True) + "\n"
+    return json.dumps({p: load_example(p, relative=True).fingerprint for p in EXAMPLES}, indent=1, sort_keys=True) + "\n"
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", EXAMPLES, ids=snapshot_stem)
 @pytest.mark.parametrize("target", TARGETS)
 def test_emitted_source_is_unchanged(path, target):
     name, text = render(path, target)

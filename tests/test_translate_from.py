@@ -116,7 +116,7 @@ def _bad(tmp_path, capsys, name, text, *argv) -> str:
 
 @pytest.mark.parametrize(("name", "text", "lib", "expected"), [
     ("a.yaml", "SOLVER:\n  BASE_LRR: 0.1\n", "detectron2",
-     "a.yaml:2:13: detectron2 raises 'Non-existent config key: SOLVER.BASE_LRR'; did you mean 'BASE_LR'?"),
+     "a.yaml:2:3: detectron2 raises 'Non-existent config key: SOLVER.BASE_LRR'; did you mean 'BASE_LR'?"),
     ("a.yaml", "SOLVER:\n  STEPS: (200, 100)\n  MAX_ITER: 300\n", "detectron2",
      "a.yaml:2:10: fvcore raises 'Milestone must be smaller than start epoch"),
     ("a.yaml", "SOLVER:\n  LR_SCHEDULER_NAME: WarmupCosine\n", "detectron2",
@@ -135,6 +135,81 @@ def test_bad_config_files_are_refused_at_their_line_and_column(tmp_path, capsys,
     err = _bad(tmp_path, capsys, name, text, "--from", lib)
     assert expected in err, err
     assert "Traceback" not in err
+
+
+def _chain(tmp_path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+
+
+BASE = "MODEL:\n  MASK_ON: false\nSOLVER:\n  CHECKPOINT_PERIOD: 5000\n  {line}\n  MAX_ITER: 300\n"
+# a fault written in a _BASE_ file, as it is written there (line 5 of BASE), and where it must be reported
+BASE_FAULTS = [
+    ("STEPZ: (100, 200)", "5:3", "detectron2 raises 'Non-existent config key: SOLVER.STEPZ'; did you mean 'STEPS'?"),
+    ("STEPS: (200, 100)", "5:10", "fvcore raises 'Milestone must be smaller than start epoch"),
+    ("BASE_LR: -1.0", "5:12", "`BASE_LR`: must not be negative"),
+    ("LR_SCHEDULER_NAME: WarmupCosine", "5:22", "Unknown LR scheduler: WarmupCosine"),
+    ("WARMUP_METHOD: lineer", "5:18", "lineer"),
+]
+
+
+@pytest.mark.parametrize(("line", "where", "message"), BASE_FAULTS)
+@pytest.mark.parametrize("levels", [2, 3])
+def test_a_fault_inherited_through_base_is_reported_in_the_base_file_where_it_is_written(
+    tmp_path, capsys, levels, line, where, message
+):
+    # levels 2: top -> configs/base.yaml; levels 3: top -> configs/mid.yaml -> configs/common/base.yaml
+    if levels == 2:
+        base = tmp_path / "configs" / "base.yaml"
+        _chain(tmp_path, {"configs/base.yaml": BASE.format(line=line),
+                          "top.yaml": "_BASE_: configs/base.yaml\nSOLVER:\n  WARMUP_ITERS: 10\n"})  # fmt: skip
+    else:
+        base = tmp_path / "configs" / "common" / "base.yaml"
+        _chain(tmp_path, {"configs/common/base.yaml": BASE.format(line=line),
+                          "configs/mid.yaml": "_BASE_: common/base.yaml\nSOLVER:\n  IMS_PER_BATCH: 8\n",
+                          "top.yaml": "_BASE_: configs/mid.yaml\nSOLVER:\n  WARMUP_ITERS: 10\n"})  # fmt: skip
+    assert main(["translate", "--from", "detectron2", str(tmp_path / "top.yaml")]) != 0
+    err = capsys.readouterr().err
+    assert f"{base}:{where}: " in err and message in err, err
+    assert "top.yaml" not in err and "mid.yaml" not in err, err
+    assert "Traceback" not in err
+
+
+def test_a_base_value_overridden_on_top_is_reported_where_the_winner_is_written(tmp_path, capsys):
+    # the base writes a bad STEPS, the middle file a bad BASE_LR over a good one, the top file good STEPS over it
+    _chain(tmp_path, {"b/base.yaml": "SOLVER:\n  STEPS: (200, 100)\n  BASE_LR: 0.1\n  MAX_ITER: 300\n",
+                      "b/mid.yaml": "_BASE_: base.yaml\nSOLVER:\n  BASE_LR: -2.0\n",
+                      "top.yaml": "_BASE_: b/mid.yaml\nSOLVER:\n  STEPS: (100, 200)\n"})  # fmt: skip
+    assert main(["translate", "--from", "detectron2", str(tmp_path / "top.yaml")]) != 0
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'b' / 'mid.yaml'}:3:12: `BASE_LR`: must not be negative" in err, err
+    assert "Milestone" not in err and "base.yaml" not in err, err
+    # the good chain translates, to the merged values, and a value of the top file is not moved
+    (tmp_path / "b" / "mid.yaml").write_text("_BASE_: base.yaml\nSOLVER:\n  BASE_LR: 0.5\n")
+    from schedspec.dialects.configs import detectron2_data, read_detectron2
+    from schedspec.spec import load_mapped
+
+    src, cfg = read_detectron2(str(tmp_path / "top.yaml"))
+    spec = load_mapped(*detectron2_data(cfg, src=src), src)
+    assert spec.doc.data["lr"]["STEPS"] == [100, 200] and spec.doc.data["lr"]["BASE_LR"] == 0.5
+    assert spec.doc.where(("lr", "STEPS")) == (3, 10) and spec.doc.file_of(("lr", "STEPS")) == str(tmp_path / "top.yaml")
+    assert spec.doc.file_of(("lr", "MAX_ITER")).endswith("base.yaml") and spec.doc.where(("lr", "MAX_ITER")) == (4, 13)
+
+
+def test_a_fault_in_a_base_file_itself_is_reported_there(tmp_path, capsys):
+    _chain(tmp_path, {"b.yaml": "SOLVER:\n  BASE_LR: 0.1\n  BASE_LR: 0.2\n", "top.yaml": "_BASE_: b.yaml\n"})
+    assert main(["translate", "--from", "detectron2", str(tmp_path / "top.yaml")]) != 0
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'b.yaml'}:3:3: duplicate key 'BASE_LR'" in err, err
+
+
+def test_an_mmengine_base_is_refused_at_the_top_files_base_line(tmp_path, capsys):
+    # MMEngine `_base_` files are not resolved (its `_delete_` and `{{_base_.x}}` are mmengine's own): the refusal
+    # points at the `_base_` that asks for them, and says how to resolve them
+    err = _bad(tmp_path, capsys, "m.yaml", "optimizer: {lr: 0.1}\n_base_: [base.yaml]\nparam_scheduler:\n"
+               "- {type: LinearLR, by_epoch: false}\n", "--from", "mmengine")  # fmt: skip
+    assert "m.yaml:2:9: this config inherits from `_base_` files: resolve them first with mmengine" in err, err
 
 
 def test_an_mmengine_py_config_is_never_executed_without_mmengine(tmp_path, capsys, monkeypatch):

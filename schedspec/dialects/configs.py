@@ -30,9 +30,9 @@ D2_SOLVER_KEYS = ("AMP", "BASE_LR", "BASE_LR_END", "BIAS_LR_FACTOR", "CHECKPOINT
 MAX_BASES = 32  # a _BASE_ chain deeper than this is refused
 
 
-def _fail(src: Source | None, origin: str, path: tuple, message: str) -> SpecError:
+def _fail(src: Source | None, origin: str, path: tuple, message: str, key: bool = False) -> SpecError:
     if src is not None:
-        return SpecError([src.issue(path, message)])
+        return SpecError([src.issue(path, message, key=key)])
     return SpecError([Issue(f"<{origin}>", None, None, format_path(path) if path else "<config>", message)])
 
 
@@ -146,7 +146,7 @@ def detectron2_data(
         elif key in D2_SOLVER_KEYS:
             other.append(key)
         else:
-            raise _fail(src, origin, solver_path + (key,), f"detectron2 raises 'Non-existent config key: SOLVER.{key}'"
+            raise _fail(src, origin, solver_path + (key,), key=True, message=f"detectron2 raises 'Non-existent config key: SOLVER.{key}'"
                         f"{did_you_mean(str(key), D2_SOLVER_KEYS)}")  # fmt: skip
     data: dict = {"schedspec": 1}
     if name:
@@ -163,29 +163,65 @@ def read_detectron2(path: str) -> tuple[Source, dict]:
     it, merged as detectron2's ``merge_from_file`` does: the base first, the file's own keys over it).
 
     Returns:
-        ``(src, cfg)``: the top file's parsed source and the merged config. Keys inherited from a base file are
-        positioned at the top file's ``_BASE_``.
+        ``(src, cfg)``: the merged config's source and the merged config. Every value is positioned at its line and
+        column in the file that wrote it: a key inherited from a ``_BASE_`` file (at any depth) in that base file
+        (``src.files``), a key the top file writes (or overrides) in the top file.
 
     Raises:
         SpecError: a file cannot be read, a ``_BASE_`` is not a relative path string, or the chain has a cycle.
     """
     top = read(path)
-    return top, _merged(path, top, [os.path.realpath(path)])
+    layers = _layers(path, top, [os.path.realpath(path)])  # the deepest base first, the top file last
+    merged: dict = {}
+    for layer in layers:
+        merged = _merge(merged, _own(layer))
+    src = Source(merged, top.file)
+    for layer in layers:  # a later layer (closer to the top) wins the position of every path it writes
+        for table, mine in ((src.positions, layer.positions), (src.key_positions, layer.key_positions)):
+            for p, where in mine.items():
+                if p and p[0] != "_BASE_" and _has(merged, p):
+                    table[p] = where
+                    if layer is not top:
+                        src.files[p] = layer.file
+                    else:
+                        src.files.pop(p, None)
+    src.positions.setdefault((), top.positions.get((), (1, 1)))
+    if ("_BASE_",) in top.positions:  # a refusal about the chain itself points at the top file's `_BASE_`
+        src.positions[("_BASE_",)] = top.positions[("_BASE_",)]
+    return src, merged
 
 
-def _merged(path: str, src: Source, seen: list[str]) -> dict:
+def _own(src: Source) -> dict:
+    data = dict(src.data)
+    data.pop("_BASE_", None)
+    return data
+
+
+def _has(data: Any, path: tuple) -> bool:
+    cur = data
+    for key in path:
+        if isinstance(cur, dict) and key in cur:
+            cur = cur[key]
+        elif isinstance(cur, list) and isinstance(key, int) and 0 <= key < len(cur):
+            cur = cur[key]
+        else:
+            return False
+    return True
+
+
+def _layers(path: str, src: Source, seen: list[str]) -> list[Source]:
+    """The sources of the chain, the deepest ``_BASE_`` first and ``src`` last."""
     data = src.data
     if not isinstance(data, dict):
         raise SpecError([src.issue((), "a detectron2 config is a mapping")])
-    data = dict(data)
-    base = data.pop("_BASE_", None)
+    base = data.get("_BASE_")
     if base is None:
-        return data
+        return [src]
     if not isinstance(base, str) or not base:
         raise SpecError([src.issue(("_BASE_",), "`_BASE_` must be the path of a YAML file")])
     if base.startswith("~") or "://" in base:
         raise SpecError([src.issue(("_BASE_",), f"`_BASE_` {base!r}: only a path relative to this file is read")])
-    full = base if os.path.isabs(base) else os.path.join(os.path.dirname(path), base)
+    full = os.path.normpath(base if os.path.isabs(base) else os.path.join(os.path.dirname(path), base))
     real = os.path.realpath(full)
     if real in seen:
         chain = " -> ".join(os.path.basename(p) for p in [*seen, real])
@@ -195,9 +231,10 @@ def _merged(path: str, src: Source, seen: list[str]) -> dict:
     try:
         parent = read(full)
     except SpecError as exc:
+        if all(i.line is not None for i in exc.issues):  # a fault inside the base file: where it is written
+            raise
         raise SpecError([src.issue(("_BASE_",), f"`_BASE_` {base!r}: {exc.issues[0].message}")]) from None
-    merged = _merged(full, parent, [*seen, real])
-    return _merge(merged, data)
+    return [*_layers(full, parent, [*seen, real]), src]
 
 
 def _merge(base: dict, over: dict) -> dict:

@@ -23,6 +23,7 @@ from ..errors import did_you_mean
 from ._base import Cx, FrameworkKind, N, Real, is_var, kind_name, window  # noqa: N817
 
 EPS = 1e-6  # fvcore ParamScheduler.WHERE_EPSILON
+INT32 = 2**31 - 1  # the last iteration any framework counts
 NAMES = ("WarmupMultiStepLR", "WarmupCosineLR", "WarmupStepWithFixedGammaLR")
 # detectron2/config/defaults.py (git 02b5c4e), the SOLVER keys of the lr schedule
 DEFAULTS = {"LR_SCHEDULER_NAME": "WarmupMultiStepLR", "MAX_ITER": 40000, "BASE_LR": 0.001, "BASE_LR_END": 0.0,
@@ -174,16 +175,25 @@ class Detectron2Solver(FrameworkKind):
                 "where > 1)")  # fmt: skip
         e = main(1.0)
         if rescale:
-            if k_sw != big_w:
-                cx.fail(("RESCALE_INTERVAL",), "with MAX_ITER >= 1e6 fvcore's epsilon starts the rescaled cosine "
-                                               "before WARMUP_ITERS, at a negative local time: not expressible")  # fmt: skip
             t = m - big_w
-            cos = N("repeat", of=[N("cosine", start=base, end=base * e, duration=t),
-                                  N("cosine", start=base * e, end=base, duration=t)])  # fmt: skip
+            cos = self._wave(cx, base, base * e, t, big_w)
+            d = big_w - k_sw
+            if d > 0:
+                # fvcore's epsilon switches to the rescaled cosine at k_sw < WARMUP_ITERS, where its local time
+                # (k - W) / (MAX_ITER - W) is negative; fvcore's cosine of it is cos(pi * where), even, so those d
+                # iterations mirror the cosine's first ones (rising to the peak at W). d <= 1e-6 * MAX_ITER + 1
+                # (at most 2149 for any int32 MAX_ITER): they are listed with fvcore's own values, then the cosine
+                # starts at its peak at W, as fvcore's does.
+                cx.note(f"RESCALE_INTERVAL with MAX_ITER = {m}: fvcore's WHERE_EPSILON starts the rescaled cosine "
+                        f"at k = {k_sw}, {d} iteration(s) before WARMUP_ITERS, at a negative local time where the "
+                        "cosine mirrors its start; neutral: those values as a `piecewise`, then the cosine from "
+                        "WARMUP_ITERS")  # fmt: skip
+                pts = [[j, base * main_at(k_sw + j)] for j in range(d)]
+                parts.append(N("piecewise", points=pts, duration=d) if d > 1 else N("constant", value=pts[0][1],
+                                                                                   duration=1))  # fmt: skip
             parts.append(cos)
             return parts if len(parts) > 1 else parts[0]
-        cos = N("repeat", of=[N("cosine", start=base, end=base * e, duration=m),
-                              N("cosine", start=base * e, end=base, duration=m)])  # fmt: skip
+        cos = self._wave(cx, base, base * e, m, 0)
         if k_sw == 0:
             return cos
         cx.note("WarmupCosineLR in absolute time: the warmup replaces the first WARMUP_ITERS of a cosine that "
@@ -191,6 +201,18 @@ class Detectron2Solver(FrameworkKind):
                 "warmup")  # fmt: skip
         gate = N("piecewise", points=[[0, 0.0], [k_sw, 1.0]])
         return N("sum", of=[N("product", of=[cos, gate]), [parts[0], N("constant", value=0.0)]])
+
+    @staticmethod
+    def _wave(cx: Cx, top: float, bottom: float, t: int, begin: int) -> Any:
+        """fvcore's cosine of ``where`` in [0, 2] and on, which keeps moving past its end (down over ``t``
+        iterations, back up over ``t``, ...), beginning at iteration ``begin``: a ``repeat`` of the two halves; when
+        one period does not fit below the int32 step counter (MAX_ITER >= 2**30), the halves up to 2**31 - 1 (no
+        iteration comes after it)."""
+        down, up = N("cosine", start=top, end=bottom, duration=t), N("cosine", start=bottom, end=top, duration=t)
+        room = INT32 - begin - t  # iterations of the rising half before 2**31 - 1
+        if room >= t:
+            return N("repeat", of=[down, up])
+        return [down, window(cx, up, room, "no iteration comes after 2**31 - 1")] if room > 0 else down
 
     @staticmethod
     def _changes(main_at, k0: int, m: int, gamma: float) -> list[int]:

@@ -80,7 +80,9 @@ class KerasPiecewiseConstantDecay(_Keras):
         for i in range(1, len(bs)):
             if bs[i] <= bs[i - 1]:
                 cx.fail(("boundaries", i), f"keras.PiecewiseConstantDecay needs strictly increasing boundaries: {bs[i]} "
-                                           f"comes after {bs[i - 1]}")  # fmt: skip
+                                           f"comes after {bs[i - 1]} (Keras adds one value per interval: out of "
+                                           "order, intervals overlap or vanish). Write them strictly increasing, "
+                                           "one value per interval")  # fmt: skip
         points = [[0, self.values[0]]]
         for b, v in zip(bs, self.values[1:]):
             if b + 1 <= 0:

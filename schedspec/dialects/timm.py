@@ -199,10 +199,22 @@ class TimmMultiStep(_Timm):
     decay_rate: Real(gt=0) = Field(1.0, description="decay_rate: the factor at each milestone. Default 1.")
 
     def _milestones(self, cx):
-        return sorted(cx.steps(m, ("decay_t", i), "timm bisects with it") - 1 for i, m in enumerate(self.decay_t))
+        ms = [cx.steps(m, ("decay_t", i), "timm bisects with it") for i, m in enumerate(self.decay_t)]
+        for i in range(1, len(ms)):
+            # timm bisects decay_t as written ("Assumes self.decay_t is sorted"): unsorted, bisect_right counts
+            # neither the milestones passed nor torch's multiset, so the order is refused rather than guessed
+            if ms[i] < ms[i - 1]:
+                cx.fail(("decay_t", i), f"decay_t must be in ascending order: {ms[i]} comes after {ms[i - 1]}; "
+                                        "timm bisects the list as written (bisect_right(decay_t, t + 1), which "
+                                        "assumes it sorted), so an unsorted list decays at other epochs than its "
+                                        f"milestones. Write them sorted: {sorted(ms)}")  # fmt: skip
+        return [m - 1 for m in ms]
 
     def curve(self, cx):
         ms = self._milestones(cx)
+        if len(set(ms)) < len(ms):
+            cx.note("decay_t repeats a milestone: timm's bisect_right counts it once per repetition (decay_rate "
+                    "applied that many times at once, as torch's MultiStepLR)")  # fmt: skip
         cx.note("timm's multistep applies milestone m at t = m - 1 (bisect_right(decay_t, t + 1)); neutral: "
                 "milestones m - 1")  # fmt: skip
         zeros = sum(1 for m in ms if m <= 0)

@@ -75,18 +75,28 @@ class _HF(FrameworkKind):
         """HF's warmup ``k / max(1, W)``: ``[]`` without one."""
         return [N("linear", start=0.0, end=lr, duration=w)] if w > 0 else []
 
-    def cosine_wave(self, cx: Cx, top: Any, bottom: Any, length: int, cycles: Any) -> dict:
+    def cosine_wave(self, cx: Cx, top: Any, bottom: Any, length: int, cycles: Any,
+                    over: tuple[str, int] = ("num_training_steps", 0)) -> dict:  # fmt: skip
         """``bottom + (top - bottom) * (1 + cos(2 pi c p)) / 2`` for every ``p = t / length >= 0`` (HF's cosines, which
-        keep moving after their end): a repeat of a half wave down and a half wave up, each ``length / (2c)``."""
+        keep moving after their end): a repeat of a half wave down and a half wave up, each ``length / (2c)``.
+        ``over``: the parameter that sets ``length`` and what it adds to it (for the suggestions of a refusal)."""
         c = cx.lit(cycles, ("num_cycles",), "HF computes the wave's period from it")
         if c <= 0:
             cx.fail(("num_cycles",), f"num_cycles = {c:g}: give a number > 0 (with 0 HF's cosine is constant)")
         half = length / (2 * c)
         if not (half >= 1 and float(half).is_integer()):
-            cx.fail(("num_cycles",), f"a half wave of this cosine lasts (num_training_steps - num_warmup_steps) / "
-                                     f"(2 * num_cycles) = {half:g} steps, not a whole number: HF restarts its waves "
-                                     "at real-valued steps, which no neutral spelling expresses (a cosine of real "
-                                     "frequency is not in the language); choose num_cycles so that it divides")  # fmt: skip
+            name, offset = over
+            lengths = _nearby(length, lambda x: x / (2 * c) >= 1 and float(x / (2 * c)).is_integer())
+            hs = sorted({h for h in (int(half), int(half) + 1) if h >= 1})
+            cx.fail(("num_cycles",), f"a half wave of this cosine lasts {length} / (2 * num_cycles) = {half:g} steps, "
+                                     "not a whole number: HF's wave then has a real-valued period, and the neutral "
+                                     "language has no cosine of real frequency (every wave lasts whole steps), so no "
+                                     "neutral spelling reproduces it exactly. To keep HF's values, make the wave "
+                                     "whole: "
+                                     + (f"{name} = {' or '.join(str(x + offset) for x in lengths)}, or " if lengths
+                                        else "")
+                                     + f"num_cycles = {' or '.join(f'{length / (2 * h):.10g}' for h in hs)} (a half "
+                                     "wave of " + " or ".join(map(str, hs)) + " steps)")  # fmt: skip
         h = int(half)
         return N("repeat", of=[N("cosine", start=top, end=bottom, duration=h), N("cosine", start=bottom, end=top, duration=h)])
 
@@ -94,6 +104,13 @@ class _HF(FrameworkKind):
         if cx.horizon is None or cx.horizon > n:
             cx.note(f"HF's cosine keeps moving after num_training_steps = {n}: it rises back towards lr ({what}); "
                     "neutral: a `repeat` of a cosine down and a cosine up")  # fmt: skip
+
+
+def _nearby(length: int, ok: Any, reach: int = 10_000) -> list[int]:
+    """The nearest length below and the nearest above ``length`` (within ``reach`` steps) that satisfy ``ok``."""
+    below = next((x for x in range(length - 1, max(0, length - reach), -1) if ok(x)), None)
+    above = next((x for x in range(length + 1, length + reach) if ok(x)), None)
+    return [x for x in (below, above) if x is not None]
 
 
 class HFLinear(_HF):
@@ -121,7 +138,8 @@ class HFCosine(_HF):
     def curve(self, cx, lr):
         w, n = self.warmup_steps(cx), self.training_steps(cx)
         self.note_rises(cx, n, "it is back at lr at k = 2N - W with num_cycles 0.5")
-        return [*self.ramp(lr, w), self.cosine_wave(cx, lr, 0.0, max(1, n - w), self.num_cycles)]
+        return [*self.ramp(lr, w), self.cosine_wave(cx, lr, 0.0, max(1, n - w), self.num_cycles,
+                                                    over=("num_training_steps", w))]
 
 
 class HFCosineWithRestarts(_HF):
@@ -139,10 +157,16 @@ class HFCosineWithRestarts(_HF):
         length = max(1, n - w)
         period = length / c
         if not (float(c).is_integer() and float(period).is_integer()):
+            how = ""
+            if float(c).is_integer():
+                lengths = _nearby(length, lambda x: float(x / c).is_integer())
+                how = f" (e.g. num_training_steps = {' or '.join(str(x + w) for x in lengths)})" if lengths else ""
             cx.fail(("num_cycles",), f"HF restarts every (num_training_steps - num_warmup_steps) / num_cycles = "
                                      f"{period:g} steps and stops after num_cycles = {c:g} cycles: both must be whole "
-                                     "numbers for a neutral `repeat` (HF's restarts at real-valued steps are not in "
-                                     "the language)")  # fmt: skip
+                                     "numbers for a neutral `repeat` (HF's restarts at real-valued steps, the first "
+                                     "step at or after each, are not in the language: every neutral period lasts "
+                                     "whole steps). To keep HF's values, give a whole num_cycles that divides "
+                                     f"num_training_steps - num_warmup_steps = {length}{how}")  # fmt: skip
         return [*self.ramp(lr, w), N("repeat", times=int(c), of=N("cosine", start=lr, end=0.0, duration=int(period)))]
 
 
@@ -265,7 +289,7 @@ class HFCosineWithMinLR(_HF):
         r = _min_rate(cx, self, lr)
         self.note_rises(cx, n, "between lr and min_lr")
         return [*self.ramp(lr, w), self.cosine_wave(cx, lr, cx.mul(lr, r, ("lr",), "HF scales it"), max(1, n - w),
-                                                    self.num_cycles)]  # fmt: skip
+                                                    self.num_cycles, over=("num_training_steps", w))]  # fmt: skip
 
 
 class HFCosineWarmupWithMinLR(_HF):
@@ -285,15 +309,32 @@ class HFCosineWarmupWithMinLR(_HF):
         w, n = self.warmup_steps(cx), self.training_steps(cx)
         r = _min_rate(cx, self, lr)
         if w == 0:
-            cx.fail(("num_warmup_steps",), "without warmup HF's cosine starts at p = 1 / N (k + 1): a cosine that "
-                                           "does not begin at its start needs a time shift the neutral cosine does "
-                                           "not have; give num_warmup_steps >= 1")  # fmt: skip
+            # HF evaluates p = (k + 1) / N: the wave's phase 0 falls at k = -1, before the schedule begins. Every
+            # neutral wave (cosine, repeat, piecewise cosine interpolation) has its phase 0 at a step >= 0, and the
+            # neutral language has no time shift for cosines (docs/dialects.md, "Neutral extensions"): refused
+            cx.fail(("num_warmup_steps",), "num_warmup_steps = 0: HF's cosine_warmup_with_min_lr then computes the "
+                                           "cosine at p = (k + 1) / num_training_steps, one step ahead of its start "
+                                           "(already below lr at k = 0); no neutral spelling starts a cosine before "
+                                           "step 0 (it would need a time shift), so it cannot be reproduced exactly. "
+                                           "Give num_warmup_steps >= 1, or use transformers.cosine_with_min_lr "
+                                           "(the same cosine one step later: its value at k + 1 is this one's at "
+                                           "k)")  # fmt: skip
         cx.note("HF's cosine_warmup_with_min_lr is one step ahead of cosine_with_min_lr: the warmup reaches lr at "
                 "k = W - 1, where the cosine begins")  # fmt: skip
         self.note_rises(cx, n, "between lr and min_lr")
-        wave = self.cosine_wave(cx, lr, cx.mul(lr, r, ("lr",), "HF scales it"), max(1, n - w), self.num_cycles)
+        wave = self.cosine_wave(cx, lr, cx.mul(lr, r, ("lr",), "HF scales it"), max(1, n - w), self.num_cycles,
+                                over=("num_training_steps", w))
+        if w == 1 and self.warmup_lr_rate is None:
+            return wave  # HF's warmup at k = 0 is (0 + 1) / 1: lr, the wave's own start
         if w == 1:
-            return wave
+            # HF's warmup at k = 0 is warmup_lr_rate + (1 - rate) * 0 / max(1, W - 1) = warmup_lr_rate, and the
+            # wave (which begins at k = W - 1 = 0) takes over at k = 1: the wave gated off at k = 0, plus that value
+            first = cx.mul(lr, self.warmup_lr_rate, ("lr",), "HF's warmup starts at warmup_lr_rate * lr")
+            cx.note("num_warmup_steps = 1 with warmup_lr_rate: HF's one warmup step is warmup_lr_rate * lr, then the "
+                    "cosine from its value at k = 1; neutral: a `sum` of the cosine gated from k = 1 and that step")  # fmt: skip
+            gate = N("piecewise", points=[[0, 0.0], [1, 1.0]])
+            return N("sum", of=[N("product", of=[wave, gate]), [N("constant", value=first, duration=1),
+                                                                 N("constant", value=0.0)]])  # fmt: skip
         if self.warmup_lr_rate is None:
             first = cx.mul(lr, 1.0 / w, ("lr",), "HF's warmup starts at lr / W")
         else:
@@ -350,7 +391,7 @@ class HFWarmupStableDecay(_HF):
             elif not is_var(self.num_cycles) and float(self.num_cycles) == 0.5:
                 out.append(N("cosine", start=lr, end=low, duration=d))
             else:
-                wave = self.cosine_wave(cx, lr, low, d, self.num_cycles)
+                wave = self.cosine_wave(cx, lr, low, d, self.num_cycles, over=("num_decay_steps", 0))
                 out.append({**wave, "duration": d})
         out.append(N("constant", value=low))
         return out

@@ -82,10 +82,8 @@ def lower_framework_kind(lw: Any, m: FrameworkKind, path: tuple, carry: Any, rem
     # falling first `linear` is what the framework does, not a slip, so it is not a warning (quirks are notes).
     del lw.warnings[n_warnings:]
     line, col = lw.doc.where(path)
-    where = format_path(path)
+    where, file = format_path(path), lw.doc.file_of(path)  # the node's own file (a detectron2 `_BASE_` file's)
     for i in range(n_issues, len(lw.issues)):
         old = lw.issues[i]
-        lw.issues[i] = Issue(
-            old.file, line, col, where, f"{m.kind} (in its neutral form): {old.message}", old.severity
-        )
+        lw.issues[i] = Issue(file, line, col, where, f"{m.kind} (in its neutral form): {old.message}", old.severity)
     return None if node is None else ir.with_path(node, path)  # every node it desugars to is positioned at it

@@ -976,6 +976,11 @@ def gen_timm(subset=None):
         "By the formula milestone 1 applies at t = 0 (1 <= 0 + 1), but epoch 0 uses the lr the constructor set "
         "(base lr, undecayed): epoch 0 is lr, epoch 1 lr/2 (milestone 1), epoch 2 lr/4 (milestone 3 at t = 2).",
         length=6, boundaries=[1, 2, 3])
+    run("multistep.repeated_milestone.warmup2", "MultiStepLRScheduler", dict(decay_t=[3, 3, 7], decay_rate=0.5,
+                                                                             warmup_t=2, warmup_lr_init=0.01),
+        "A repeated milestone counts once per repetition (bisect_right on the sorted list): two decays at once at "
+        "t = 2 + 3 - 1 = 4, a third at 2 + 7 - 1 = 8. (An unsorted decay_t is bisected as written, which timm "
+        "assumes sorted: schedspec refuses it.)", length=12, boundaries=[2, 4, 8])
     # -- poly
     run("poly.t20.default", "PolyLRScheduler", dict(t_initial=20),
         "Defaults power 0.5, lr_min 0: (1 - t/T)**0.5.", boundaries=[20])

@@ -240,7 +240,7 @@ _COS_WEIGHT_COEFS = (
 
 def _value(xp, t):
     """lr: linear at time t."""
-    return linear(xp, xp.minimum(t, 870), 870, 5e-05, 0.0)
+    return linear(xp, t, 870, 5e-05, 0.0)
 
 
 def _checked(step):

@@ -231,14 +231,14 @@ class KerasXP:
 def _value(xp, t):
     """lr: a sequence of 4 phases starting at t = 0, 2000, 4716000, 5240000."""
     # lr[0]: linear from t = 0
-    out = linear(xp, xp.minimum(t, 2000), 2000, 0.0, 0.0005)
+    out = linear(xp, t, 2000, 0.0, 0.0005)
     # lr[1]: constant from t = 2000
     t1 = xp.maximum(t - 2000, 0)
     v1 = constant(xp, xp.minimum(t1, 4714000), 0.0005)
     out = xp.where(t < 2000, out, v1)
     # lr[2]: linear from t = 4716000
     t2 = xp.maximum(t - 4716000, 0)
-    v2 = linear(xp, xp.minimum(t2, 524000), 524000, 0.0005, 0.0)
+    v2 = linear(xp, t2, 524000, 0.0005, 0.0)
     out = xp.where(t < 4716000, out, v2)
     # lr[3]: constant from t = 5240000
     t3 = xp.maximum(t - 5240000, 0)

@@ -251,13 +251,13 @@ def _value(xp, t):
     """lr: a sequence of 4 phases starting at t = 0, 2000, 4716000, 5240000."""
     # lr[0]: linear, t in [0, 2000)
     if t < 2000:
-        return linear(xp, xp.minimum(t, 2000), 2000, 0.0, 0.0005)
+        return linear(xp, t, 2000, 0.0, 0.0005)
     # lr[1]: constant, t in [2000, 4716000)
     if t < 4716000:
         return constant(xp, xp.minimum(t - 2000, 4714000), 0.0005)
     # lr[2]: linear, t in [4716000, 5240000)
     if t < 5240000:
-        return linear(xp, xp.minimum(t - 4716000, 524000), 524000, 0.0005, 0.0)
+        return linear(xp, t - 4716000, 524000, 0.0005, 0.0)
     # lr[3]: constant, t in [5240000, ...)
     return constant(xp, t - 5240000, 0.0)
 

@@ -354,7 +354,7 @@ def _sequence_2(xp, t):
     """lr.of[0].of[0]: a sequence of 2 phases starting at t = 0, 150."""
     # lr.of[0].of[0][0]: cosine, t in [0, 150)
     if t < 150:
-        return cosine(xp, xp.minimum(t, 150), 150, 0.4, 0.0, 1.0)
+        return cosine(xp, t, 150, 0.4, 0.0, 1.0)
     # lr.of[0].of[0][1]: constant, t in [150, ...)
     return constant(xp, t - 150, 0.0)
 
@@ -363,7 +363,7 @@ def _sequence_3(xp, t):
     """lr.of[1]: a sequence of 2 phases starting at t = 0, 5."""
     # lr.of[1][0]: linear, t in [0, 5)
     if t < 5:
-        return linear(xp, xp.minimum(t, 5), 5, 1e-05, 0.4)
+        return linear(xp, t, 5, 1e-05, 0.4)
     # lr.of[1][1]: constant, t in [5, ...)
     return constant(xp, t - 5, 0.0)
 

@@ -248,7 +248,7 @@ _MILESTONES_1 = (59000, 79000)
 def _value(xp, t):
     """lr: a sequence of 2 phases starting at t = 0, 1000."""
     # lr[0]: linear from t = 0
-    out = linear(xp, xp.minimum(t, 1000), 1000, 2e-05, 0.02)
+    out = linear(xp, t, 1000, 2e-05, 0.02)
     # lr[1]: multistep from t = 1000
     t1 = xp.maximum(t - 1000, 0)
     v1 = multistep(xp, t1, 0.02, 0.1, _MILESTONES_1)

@@ -272,7 +272,7 @@ def _value(xp, t):
     """lr: a sequence of 2 phases starting at t = 0, 1000."""
     # lr[0]: linear, t in [0, 1000)
     if t < 1000:
-        return linear(xp, xp.minimum(t, 1000), 1000, 2e-05, 0.02)
+        return linear(xp, t, 1000, 2e-05, 0.02)
     # lr[1]: multistep, t in [1000, ...)
     return multistep(xp, t - 1000, 0.02, 0.1, _MILESTONES_1)
 

@@ -260,7 +260,7 @@ _MILESTONES_1 = (480, 660)
 
 def _product_1(xp, t):
     """lr: the product of 2 factors at the same t."""
-    out = linear(xp, xp.minimum(t, 499), 499, 2e-05, 0.02)
+    out = linear(xp, t, 499, 2e-05, 0.02)
     v1 = multistep(xp, xp.minimum(t, 660), 1.0, 0.1, _MILESTONES_1)
     out = out * v1
     return out

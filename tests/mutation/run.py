@@ -48,7 +48,7 @@ SELECTIONS: dict[str, list[str]] = {
                               "(test_mutation_kills and plateau and not jax)"
                               " or (test_plateau and (errors or lowering or check_works))"],
     "schedspec/_compile.py": ["tests/test_mutation_kills.py", "-k", "not jax and not keras"],
-    "schedspec/lowering/units.py": ["tests/test_language.py", "tests/test_units_positions.py"],
+    "schedspec/lowering/units.py": ["tests/test_language.py", "tests/test_units_positions.py", "tests/test_mut_units.py"],
     "schedspec/analysis.py": ["tests/test_guarantees.py", "tests/test_cli.py", "-k",
                               "(test_guarantees and (check_table or check_header)) or (test_cli and check)"],
     "schedspec/_emit/_codegen.py": ["tests/test_emit.py", "-k", "not random and not examples"],

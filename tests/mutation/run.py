@@ -35,7 +35,8 @@ WORK = ROOT / ".mutation"
 SELECTIONS: dict[str, list[str]] = {
     # numpy and plain-Python paths only: the jax and keras.ops tests of that file (one compilation each) made a
     # surviving mutant cost a minute on 2 shared cores; the JaxXP and KerasXP classes are left to the full suite
-    "schedspec/formulas.py": ["tests/test_mutation_kills.py", "-k", "not jax and not keras"],
+    "schedspec/formulas.py": ["tests/test_mutation_kills.py", "tests/test_mut_formulas.py", "-k",
+                              "not jax and not keras"],
     # (one -k per selection: pytest keeps only the last; a file's name is a keyword of its tests)
     # the array namespaces (split out of formulas.py after the scores of docs/testing.md were measured): every
     # backend, jax and keras.ops included (one compilation per test: slow)
@@ -52,7 +53,12 @@ SELECTIONS: dict[str, list[str]] = {
     "schedspec/analysis.py": ["tests/test_guarantees.py", "tests/test_cli.py", "-k",
                               "(test_guarantees and (check_table or check_header)) or (test_cli and check)"],
     "schedspec/_emit/_codegen.py": ["tests/test_emit.py", "-k", "not random and not examples"],
-    "adapters/_torch_lr.py": ["tests/test_adapters_torch.py", "-k", "not random"],
+    # the scheduler's own tests without the slow ones (random specs, every example, subprocesses, emitted modules)
+    "adapters/_torch_lr.py": ["tests/test_adapters_torch.py", "tests/test_torch_groups_resume.py",
+                              "tests/test_mut_torch_lr.py", "-k",
+                              "(test_adapters_torch and not random and not examples and not never_imports"
+                              " and not missing_torch) or (test_torch_groups_resume and not emitted and not cli)"
+                              " or test_mut_torch_lr"],
 }
 
 COPY = ["schedspec", "adapters", "tests", "examples", "schemas", "docs", "README.md", "pyproject.toml"]
@@ -155,7 +161,7 @@ def main() -> int:
     p.add_argument("--children", type=int, default=2, help="parallel mutant workers (default 2)")
     p.add_argument("--fresh", action="store_true", help="forget previous results of this module")
     p.add_argument("--survivors", action="store_true",
-                   help="run again only the mutants that survived (after new tests were written)")
+                   help="run again only the mutants not killed: survivors and those no test reached (after new tests)")
     a = p.parse_args()
     if a.list or not a.module:
         for m, sel in SELECTIONS.items():
@@ -169,7 +175,8 @@ def main() -> int:
         names = None
         if a.survivors:
             meta = WORK / a.module.replace("/", "__") / "mutants" / (a.module + ".meta")
-            names = [n for n, c in json.loads(meta.read_text())["exit_code_by_key"].items() if c == 0]
+            # survived (0), and reached by no selected test (5, 33): a new test file in the selection may reach them
+            names = [n for n, c in json.loads(meta.read_text())["exit_code_by_key"].items() if c in (0, 5, 33)]
             if not names:
                 print("no survivors")
         rc = run(a.module, a.children, names)

@@ -38,9 +38,10 @@ SELECTIONS: dict[str, list[str]] = {
     "schedspec/formulas.py": ["tests/test_mutation_kills.py", "tests/test_mut_formulas.py", "-k",
                               "not jax and not keras"],
     # (one -k per selection: pytest keeps only the last; a file's name is a keyword of its tests)
-    # the array namespaces (split out of formulas.py after the scores of docs/testing.md were measured): every
-    # backend, jax and keras.ops included (one compilation per test: slow)
-    "schedspec/backends.py": ["tests/test_mutation_kills.py"],
+    # the array namespaces: every method of every backend eagerly (tests/test_mut_backends.py: no compiled program,
+    # so JaxXP and KerasXP are affordable), and the numpy / plain-Python schedules of the formulas' selection
+    "schedspec/backends.py": ["tests/test_mut_backends.py", "tests/test_mutation_kills.py", "tests/test_mut_formulas.py",
+                              "-k", "test_mut_backends or (not jax and not keras)"],
     "schedspec/_range.py": ["tests/test_guarantees.py", "tests/test_robust.py", "-k",
                             "(test_guarantees and (check_table or fingerprint))"
                             " or (test_robust and (min_max or extrema or overflow))"],

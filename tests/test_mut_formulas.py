@@ -24,8 +24,10 @@ from schedspec.evaluator import evaluate_numpy
 from schedspec.lowering.bind import bind
 
 try:  # tests/ as a package or as a rootdir on sys.path
+    from .helpers import assert_f32
     from .reference import ref_values
 except ImportError:
+    from helpers import assert_f32
     from reference import ref_values
 
 
@@ -108,6 +110,35 @@ def test_the_new_kinds_hold_their_declared_ends_exactly(name):
         assert values[3:].tolist() == [end] * 4
         if "start" in phase and phase["kind"] != "tanh":
             assert values[0] == phase["start"]
+
+
+ARRAY_CASES = {
+    **CASES,
+    "linear": _doc([{"kind": "linear", "duration": 12, "start": 0.0, "end": 2.0}]),
+    "cosine": _doc([{"kind": "cosine", "duration": 16, "start": 1.0, "end": 0.01}]),
+    "cosine-exponent": _doc([{"kind": "cosine", "duration": 16, "start": 0.2, "end": 1.0, "exponent": 2.0}]),
+    "polynomial": _doc([{"kind": "polynomial", "duration": 9, "start": 1.0, "end": 0.1, "power": 2.0}]),
+    "onecycle": _doc([{"kind": "onecycle", "duration": 30, "peak": 1.0}]),
+}
+
+
+@pytest.mark.parametrize("name", list(ARRAY_CASES))
+def test_float32_array_path_eager_matches_reference(name):
+    """The formulas on ``JaxXP`` (float32; eager ``jax.numpy``, no compiled program): the branch of ``halves`` /
+    ``warped_halves`` that multiplies by ``1/T`` and the backend's own ``cos_weight`` kernel, which the numpy and
+    plain-Python paths never take; within the float32 tolerance of the reference, ends exact in float32."""
+    import jax.numpy as jnp
+
+    spec = ARRAY_CASES[name]
+    program = schedspec.load(spec).program
+    fn = _compile.build(bind(program, None).hparams["lr"], B.JaxXP())
+    k = _steps(spec)
+    got = np.asarray(fn(jnp.asarray(k, dtype=jnp.int32), {}), dtype=np.float64)
+    want = ref_values(spec, k)
+    assert_f32(got, want, name)
+    T = sum(p.get("duration", 0) for p in spec["lr"])
+    if "end" in spec["lr"][-1] and spec["lr"][-1].get("duration"):
+        assert got[k >= T].tolist() == [float(np.float32(spec["lr"][-1]["end"]))] * int(np.sum(k >= T))
 
 
 # ------------------------------------------------------------------ helpers of the float32 backends (pure)

@@ -65,14 +65,19 @@ SELECTIONS: dict[str, list[str]] = {
 COPY = ["schedspec", "adapters", "tests", "examples", "schemas", "docs", "README.md", "pyproject.toml"]
 
 
+def _target(module: str) -> str:
+    """The path mutmut mutates: an adapter is mutated where it is imported from, ``schedspec/adapters/...`` (the
+    package installs ``adapters/`` as ``schedspec.adapters``; mutmut names a mutant after its file's path, and a
+    mutant of ``adapters/x.py`` recorded as ``schedspec.adapters.x`` would match no key)."""
+    return "schedspec/" + module if module.startswith("adapters/") else module
+
+
 def _config(module: str) -> str:
-    src = "adapters" if module.startswith("adapters/") else "schedspec"
-    sources = ["schedspec", "adapters"] if src == "adapters" else ["schedspec"]
     sel = SELECTIONS[module]
     return (
         "\n[tool.mutmut]\n"
-        f"source_paths = {json.dumps(sources)}\n"
-        f"only_mutate = [{json.dumps(module)}]\n"
+        'source_paths = ["schedspec"]\n'
+        f"only_mutate = [{json.dumps(_target(module))}]\n"
         f"pytest_add_cli_args_test_selection = {json.dumps(sel)}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "no:xdist", "-W", "ignore::RuntimeWarning:os"]\n'
         'also_copy = ["examples", "schemas", "docs", "README.md"]\n'
@@ -104,14 +109,19 @@ def _prepare(module: str) -> Path:
     if (work / "pyproject.toml").read_text() != pyproject:
         (work / "pyproject.toml").write_text(pyproject)
         (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
-    # schedspec/adapters is a symlink to ../adapters; mutmut does not follow it, so it is made in mutants/ too
-    mutants = work / "mutants" / "schedspec"
-    mutants.mkdir(parents=True, exist_ok=True)
-    link = mutants / "adapters"
-    if not link.exists() and not link.is_symlink():
-        if module.startswith("adapters/"):
-            link.symlink_to("../adapters")
-        else:
+    # schedspec/adapters is a symlink to ../adapters, which mutmut does not follow: to mutate an adapter, the
+    # scratch copy holds the adapters as a real schedspec/adapters folder (mutmut copies it to mutants/); else
+    # they are copied to mutants/ by hand
+    if module.startswith("adapters/"):
+        inner = work / "schedspec" / "adapters"
+        if inner.is_symlink():
+            inner.unlink()
+            shutil.copytree(ROOT / "adapters", inner, ignore=shutil.ignore_patterns("__pycache__"))
+    else:
+        mutants = work / "mutants" / "schedspec"
+        mutants.mkdir(parents=True, exist_ok=True)
+        link = mutants / "adapters"
+        if not link.exists() and not link.is_symlink():
             shutil.copytree(ROOT / "adapters", link, ignore=shutil.ignore_patterns("__pycache__"))
     # the newest tests (test files change while mutants are being killed)
     shutil.copytree(ROOT / "tests", work / "tests", dirs_exist_ok=True,
@@ -127,7 +137,7 @@ STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests"
 
 def report(module: str) -> dict:
     work = WORK / module.replace("/", "__")
-    meta = work / "mutants" / (module + ".meta")
+    meta = work / "mutants" / (_target(module) + ".meta")
     if not meta.exists():
         print(f"{module}: not run yet")
         return {}
@@ -175,7 +185,7 @@ def main() -> int:
     if not a.report:
         names = None
         if a.survivors:
-            meta = WORK / a.module.replace("/", "__") / "mutants" / (a.module + ".meta")
+            meta = WORK / a.module.replace("/", "__") / "mutants" / (_target(a.module) + ".meta")
             # survived (0), and reached by no selected test (5, 33): a new test file in the selection may reach them
             names = [n for n, c in json.loads(meta.read_text())["exit_code_by_key"].items() if c in (0, 5, 33)]
             if not names:

@@ -62,6 +62,12 @@ SELECTIONS: dict[str, list[str]] = {
                               " or test_mut_torch_lr"],
 }
 
+# mutmut's CPU-time limit per mutant is (estimated test time + constant) * 5 * 2 s, and a worker's CPU time
+# includes importing the mutated package and its test modules: importing torch (the torch adapter's tests) took
+# more than the 20 s of the default constant here, so every mutant "timed out"; eager jax and keras.ops compile
+# each operation once per worker (backends.py)
+TIMEOUT_CONSTANT: dict[str, float] = {"adapters/_torch_lr.py": 12.0, "schedspec/backends.py": 12.0}
+
 COPY = ["schedspec", "adapters", "tests", "examples", "schemas", "docs", "README.md", "pyproject.toml"]
 
 
@@ -84,7 +90,7 @@ def _config(module: str) -> str:
         "mutate_only_covered_lines = false\n"
         # mutmut's CPU-time limit is (estimated test time + constant) * multiplier * 2: with the defaults of 15
         # and a constant of 20 a looping mutant (a bisection that never ends) held a worker for 5 minutes
-        "timeout_constant = 2.0\n"
+        f"timeout_constant = {TIMEOUT_CONSTANT.get(module, 2.0)}\n"
         "timeout_multiplier = 5.0\n"
         # jax and XLA start threads: a worker forked from a process that ran them can deadlock; the fork server
         # only collects the tests, so it has run no jax computation when it forks a worker
@@ -158,6 +164,7 @@ def run(module: str, children: int, names: list[str] | None = None) -> int:
     work = _prepare(module)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSAFEPATH", "CI")}
     env["KERAS_BACKEND"] = "jax"
+    env["OMP_NUM_THREADS"] = "1"  # one thread per worker: 2 shared cores (idle OpenMP threads also spin on CPU time)
     mutmut = shutil.which("mutmut") or str(Path(sys.executable).parent / "mutmut")
     cmd = ["nice", "-n", "15", mutmut, "run", "--max-children", str(children), *(names or [])]
     print("+", " ".join(cmd), f"  (in {work})", flush=True)

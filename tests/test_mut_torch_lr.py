@@ -285,3 +285,23 @@ def test_a_plateau_update_waits_for_its_report_and_resumes_from_the_reports():
     resumed.load_state_dict(sched.state_dict())
     assert resumed.get_last_lr() == [0.05] and resumed.optimizer.param_groups[0]["lr"] == 0.05
     assert dict(resumed.reports) == {"loss": (1.0, 1.0, 1.0, 1.0)}
+
+
+def test_deprecated_step_epoch_with_spec_groups_sets_each_groups_value():
+    """A spec with ``groups:`` (one scalar evaluation per group): ``step(epoch)`` jumps every param group to its
+    own schedule's value there (worked by hand: the head's constant 0.05 then 0.005 from update 20; the document's
+    linear 0 -> 0.1 over 10 updates, held; the backbone at scale 0.1 of it)."""
+    spec = {"schedspec": 1, "lr": [{"kind": "linear", "duration": 10, "start": 0.0, "end": 0.1}],
+            "groups": {"backbone": {"scale": 0.1},
+                       "head": {"lr": [{"kind": "constant", "value": 0.05, "duration": 20},
+                                       {"kind": "constant", "value": 0.005}]}}}
+    params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in range(2)]
+    opt = torch.optim.SGD([{"params": [params[0]], "name": "head"}, {"params": [params[1]], "name": "backbone"}],
+                          lr=0.1)
+    sched = schedspec.to_torch(spec, opt)
+    for k, want in ((5, [0.05, 0.005]), (25, [0.005, 0.01]), (19, [0.05, 0.01])):
+        with pytest.warns(UserWarning):  # torch's deprecation of step(epoch)
+            sched.step(k)
+        assert sched.last_epoch == k
+        assert sched.get_last_lr() == pytest.approx(want, rel=1e-15)
+        assert sgd_update(opt, params) == pytest.approx(want, rel=1e-15)

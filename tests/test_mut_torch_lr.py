@@ -305,3 +305,19 @@ def test_deprecated_step_epoch_with_spec_groups_sets_each_groups_value():
         assert sched.last_epoch == k
         assert sched.get_last_lr() == pytest.approx(want, rel=1e-15)
         assert sgd_update(opt, params) == pytest.approx(want, rel=1e-15)
+
+
+def test_waiting_gives_the_most_reports_any_plateau_of_a_metric_needs():
+    """Two plateaus on `loss` (one report per update): the lr's runs on, the momentum's ended at update 3. At
+    update 10 with no report, the lr's needs reports 0..9 (10), the momentum's 3: ``waiting`` says 10, once."""
+    spec = {"schedspec": 1,
+            "lr": [{"kind": "plateau", "start": 0.1, "monitor": "loss", "every": 1, "patience": 0, "factor": 0.5}],
+            "momentum": [{"kind": "plateau", "duration": 3, "start": 0.9, "monitor": "loss", "every": 1,
+                          "patience": 0, "factor": 0.5}, {"kind": "constant", "value": 0.5}]}
+    params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))]
+    sched = schedspec.to_torch(spec, torch.optim.SGD(params, lr=0.1, momentum=0.9))
+    assert sched.waiting() == []
+    state = {**sched.state_dict(), "last_epoch": 10}
+    resumed = schedspec.to_torch(spec, torch.optim.SGD(params, lr=0.1, momentum=0.9))
+    resumed.load_state_dict(state)
+    assert resumed.waiting() == [("loss", 10)]

@@ -321,3 +321,34 @@ def test_waiting_gives_the_most_reports_any_plateau_of_a_metric_needs():
     resumed = schedspec.to_torch(spec, torch.optim.SGD(params, lr=0.1, momentum=0.9))
     resumed.load_state_dict(state)
     assert resumed.waiting() == [("loss", 10)]
+
+
+def test_lr_at_with_groups_or_plateaus_is_the_documents_value():
+    """``lr_at`` on the per-group scalar path (groups, plateaus): the document's lr at ``k``; with a plateau,
+    from the reports given so far, NaN where one is missing (its docstring). Worked by hand: the warmup
+    0, 0.025, ..., 0.1 (4 updates), then the plateau halving 0.1 after report 3 (patience 0, as in
+    ``test_a_plateau_update_waits_for_its_report_and_resumes_from_the_reports``)."""
+    spec = {"schedspec": 1, "lr": [{"kind": "linear", "duration": 10, "start": 0.0, "end": 0.1}],
+            "groups": {"head": {"lr": 0.5}}}
+    params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in range(2)]
+    opt = torch.optim.SGD([{"params": [params[0]], "name": "head"}, {"params": [params[1]]}], lr=0.1)
+    sched = schedspec.to_torch(spec, opt)
+    assert [sched.lr_at(k) for k in (0, 5, 10, 11)] == pytest.approx([0.0, 0.05, 0.1, 0.1], rel=1e-15)
+    _raises(ValueError, lambda: sched.lr_at(-1), "last_epoch=-1: " + _check_steps_message(-1))
+    sched = schedspec.to_torch(PLATEAU, _opt())
+    assert [sched.lr_at(k) for k in (0, 2, 4)] == pytest.approx([0.0, 0.05, 0.1], rel=1e-15)
+    assert math.isnan(sched.lr_at(4 + 2))  # needs report 2, not given
+    for _ in range(4):
+        sched.report("loss", 1.0)
+        for _ in range(2):
+            sched.optimizer.step()
+            sched.step()
+    assert sched.lr_at(6) == 0.1 and sched.lr_at(8) == 0.05
+
+
+def _check_steps_message(k):
+    from schedspec import ir
+
+    with pytest.raises(ValueError) as info:
+        ir.check_steps(k)
+    return str(info.value)

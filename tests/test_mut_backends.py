@@ -204,3 +204,9 @@ def test_keras_vocabulary_is_float32_by_default_and_follows_its_dtype():
         assert str(x64.f(1).dtype) == "float64"
         assert float(x64.power(0.999, 1000)) == pytest.approx(0.999**1000, rel=1e-13)
         assert str(x64.power(2, 3).dtype) == "float64" and float(x64.power(2, 3)) == 8.0
+        assert str(x64.full_like(ops.arange(2), 0.1).dtype) == "float64"
+        assert np.asarray(x64.full_like(ops.arange(2), 0.1)).tolist() == [0.1, 0.1]  # not float32's 0.1
+        pre = x64.prepend(0.1, ops.convert_to_tensor([0.2], "float32"))
+        assert str(pre.dtype) == "float64" and np.asarray(pre).tolist() == [0.1, float(np.float32(0.2))]
+        pre = x64.prepend(0.1, ops.convert_to_tensor([0.2], "float64"))
+        assert str(pre.dtype) == "float64" and np.asarray(pre).tolist() == [0.1, 0.2]

@@ -149,6 +149,16 @@ def test_power_of_the_float32_backends_keeps_float32_accuracy(a, b):
         assert abs(float(got) - exact) <= 4e-7 * exact, (name, float(got), exact)
 
 
+def test_power_of_the_float32_backends_takes_arrays_of_bases_and_exponents():
+    """A sweep's gammas (an array base) raised to an array of steps, elementwise, in float32."""
+    a, b = [0.5, 0.9, 0.999], [3, 25, 1000]
+    for name, xp in _xps():
+        conv = (lambda v, d: jnp.asarray(v, dtype=d)) if name == "jax" else keras.ops.convert_to_tensor
+        got = np.asarray(xp.power(conv(a, "float32"), conv(b, "float32")), dtype=np.float64)
+        want = [float(np.float32(x) ** np.float32(y)) for x, y in zip(a, b)]
+        np.testing.assert_allclose(got, want, rtol=2e-6, atol=0, err_msg=name)
+
+
 def test_jax_cos_weight_is_sin_squared_within_float32_and_exact_at_its_ends():
     xp = B.JaxXP()
     q = np.linspace(0.0, 0.5, 101)

@@ -352,3 +352,30 @@ def _check_steps_message(k):
     with pytest.raises(ValueError) as info:
         ir.check_steps(k)
     return str(info.value)
+
+
+def test_an_epoch_plateau_says_epoch_and_one_report_per_epoch_is_singular():
+    spec = schedspec.loads("schedspec: 1\ninterval: epoch\nlr:\n"
+                           "  - {kind: plateau, start: 0.1, monitor: loss, every: 1, patience: 0}\n", file="ep.yaml")
+    sched = schedspec.to_torch(spec, _opt())
+    sched.optimizer.step()
+    sched.step()
+    _raises(RuntimeError, sched.optimizer.step,
+            "epoch 1 of 'ep.yaml' uses the value after 1 reports of 'loss' (one per 1 epoch), but 0 were given: call "
+            "scheduler.report('loss', value) (or scheduler.step(metrics=value)) at the end of each interval, before "
+            "the next optimizer.step()")
+    sched.report("loss", 1.0)
+    sched.report("loss", 1.0)
+    _raises(ValueError, lambda: sched.report("loss", 1.0),
+            "report #2 of 'loss' is the metric at the end of interval 2 (updates 2..2), but the scheduler is at "
+            "update 1 (interval 1): make one report per 1 update")
+
+
+def test_an_unknown_metric_lists_every_monitored_one():
+    spec = schedspec.loads("schedspec: 1\nlr:\n  - {kind: plateau, start: 0.1, monitor: loss, every: 1, patience: 0}\n"
+                           "momentum:\n  - {kind: plateau, start: 0.9, monitor: acc, mode: max, every: 1, patience: 0}\n",
+                           file="two.yaml")
+    params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))]
+    sched = schedspec.to_torch(spec, torch.optim.SGD(params, lr=0.1, momentum=0.9))
+    _raises(ValueError, lambda: sched.report("los", 1.0),
+            "no `plateau` of 'two.yaml' monitors 'los'; did you mean 'loss'? (monitored: acc, loss)")

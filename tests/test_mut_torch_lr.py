@@ -379,3 +379,20 @@ def test_an_unknown_metric_lists_every_monitored_one():
     sched = schedspec.to_torch(spec, torch.optim.SGD(params, lr=0.1, momentum=0.9))
     _raises(ValueError, lambda: sched.report("los", 1.0),
             "no `plateau` of 'two.yaml' monitors 'los'; did you mean 'loss'? (monitored: acc, loss)")
+
+
+def test_a_report_that_an_update_waits_for_writes_its_lr_at_once():
+    """At update 8 the lr waits for report 3 (the optimizer keeps 0.1 meanwhile); the report (not better than
+    the best 1.0, patience 0) halves it, and the optimizer gets 0.05 at once: the next optimizer.step() applies it."""
+    sched = schedspec.to_torch(PLATEAU, _opt())
+    params = [sched.optimizer.param_groups[0]["params"][0]]
+    for k in range(1, 9):
+        sgd_update(sched.optimizer, params)
+        sched.step()
+        if k in (2, 4, 6):
+            sched.report("loss", 1.0)
+    assert sched.last_epoch == 8 and sched.waiting() == [("loss", 4)]
+    assert sched.optimizer.param_groups[0]["lr"] == 0.1
+    sched.report("loss", 1.0)
+    assert sched.waiting() == [] and sched.get_last_lr() == [0.05]
+    assert sgd_update(sched.optimizer, params) == [0.05]

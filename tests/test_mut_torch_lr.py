@@ -1,0 +1,398 @@
+"""adapters/_torch_lr.py (SchedSpecLR), mutation pass (issue 14, item 1): torch's LRScheduler protocol (the
+deprecated ``step(epoch)``, ``get_last_lr``), values in blocks across phase and block boundaries, the param-group
+rule with ``lr_scale``, plateau reports, ``state_dict`` / ``load_state_dict`` and every refusal, with its exact
+message. Values come from the independent reference (tests/reference.py), from native torch schedulers
+(``torch.optim.lr_scheduler``), or are worked by hand; messages are written by hand.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import schedspec  # noqa: E402
+
+try:  # tests/ as a package or as a rootdir on sys.path
+    from .helpers import native_torch, sgd_update
+    from .reference import ref_values
+except ImportError:
+    from helpers import native_torch, sgd_update
+    from reference import ref_values
+
+COSINE_DOC = {"schedspec": 1, "lr": [{"kind": "cosine", "duration": 10, "start": 0.1, "end": 0.0}]}
+COSINE = schedspec.loads("schedspec: 1\nlr: [{kind: cosine, duration: 10, start: 0.1, end: 0.0}]\n", file="co.yaml")
+PLATEAU = schedspec.loads(
+    "schedspec: 1\nname: pl\nlr:\n  - {kind: linear, duration: 4, start: 0.0, end: 0.1}\n"
+    "  - {kind: plateau, monitor: loss, every: 2, patience: 0, factor: 0.5}\n", file="pl.yaml")
+# three phases (warmup, hold, cosine) whose boundaries 5 and 12 fall inside blocks of 7 and 4 steps
+THREE = {"schedspec": 1, "lr": [{"kind": "linear", "duration": 5, "start": 0.0, "end": 0.4},
+                                {"kind": "constant", "duration": 7, "value": 0.4},
+                                {"kind": "cosine", "duration": 9, "end": 0.004}]}
+
+
+def _opt(lr=0.1, n=1, **group):
+    params = [{"params": [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))], **group} for _ in range(n)]
+    return torch.optim.SGD(params, lr=lr)
+
+
+def _run(sched, n):
+    """``get_last_lr()`` of updates 0 .. n-1 under ``optimizer.step(); scheduler.step()``."""
+    out = []
+    for _ in range(n):
+        out.append(sched.get_last_lr()[0])
+        sched.optimizer.step()
+        sched.step()
+    return out
+
+
+# ------------------------------------------------------------------ values in blocks, the step(epoch) protocol
+@pytest.mark.parametrize("block_size", [0, 1, 4, 7, 4096])
+def test_every_block_size_gives_the_reference_values_across_phase_and_block_boundaries(block_size):
+    k = np.arange(30)
+    sched = schedspec.to_torch(THREE, _opt(0.4), block_size=block_size)
+    np.testing.assert_allclose(_run(sched, 30), ref_values(THREE, k), rtol=1e-13, atol=0)
+    assert [sched.lr_at(int(i)) for i in k] == pytest.approx(ref_values(THREE, k), rel=1e-13, abs=0)
+
+
+@pytest.mark.parametrize("block_size", [0, 7])
+def test_deprecated_step_epoch_jumps_like_torchs_closed_form(block_size):
+    """torch's ``step(epoch)`` sets ``last_epoch = epoch`` and the closed-form lr there (here: forwards past a
+    block, back into an earlier block, and to the last update of all); compared with torch's CosineAnnealingLR,
+    whose closed form is the same cosine (``eta_min + (base - eta_min) * (1 + cos(pi * k / T_max)) / 2``)."""
+    spec = {"schedspec": 1, "lr": [{"kind": "cosine", "duration": 20, "start": 0.1, "end": 0.001}]}
+    sched = schedspec.to_torch(spec, _opt(0.1), block_size=block_size)
+    native_opt = _opt(0.1)
+    native = torch.optim.lr_scheduler.CosineAnnealingLR(native_opt, T_max=20, eta_min=0.001)
+    for k in (15, 3, 9, 20, 2):
+        with pytest.warns(UserWarning):  # torch's deprecation of step(epoch), for both
+            sched.step(k)
+            native.step(k)
+        assert sched.last_epoch == k
+        assert sched.get_last_lr()[0] == pytest.approx(native.get_last_lr()[0], rel=1e-14, abs=1e-17)
+        assert sched.optimizer.param_groups[0]["lr"] == sched.get_last_lr()[0]
+    with pytest.warns(UserWarning):
+        sched.step(2**31 - 1)
+    assert sched.get_last_lr() == [0.001]  # the declared end, held exactly to the last int32 update
+
+
+def test_a_long_sequence_is_evaluated_whole_in_blocks():
+    """More phases than the phase-by-phase block path takes (17 > 16): the same values as the scalar path and
+    the reference (a staircase 0.1, 0.2, ... of 3 updates each)."""
+    spec = {"schedspec": 1, "lr": [{"kind": "constant", "duration": 3, "value": 0.1 * (i + 1)} for i in range(17)]}
+    k = np.arange(60)
+    for block_size in (0, 5, 4096):
+        sched = schedspec.to_torch(spec, _opt(0.1), block_size=block_size)
+        assert _run(sched, 60) == pytest.approx(ref_values(spec, k), rel=1e-15, abs=0)
+    assert ref_values(spec, [0, 3, 50, 59]) == [0.1, 0.2, 0.1 * 17, 0.1 * 17]
+
+
+def test_lr_scale_multiplies_each_groups_value():
+    """timm's layer decay: a group carrying ``lr_scale`` gets ``value(k) * lr_scale`` (block and scalar paths,
+    and ``get_lr``); the update the optimizer applied says the same."""
+    for block_size in (0, 4096):
+        opt = _opt(0.1, n=2)
+        opt.param_groups[1]["lr_scale"] = 0.25
+        sched = schedspec.to_torch(COSINE, opt, block_size=block_size)
+        params = [g["params"][0] for g in opt.param_groups]
+        for k in range(12):
+            v = ref_values(COSINE_DOC, [k])[0]
+            assert sched.get_last_lr() == pytest.approx([v, v * 0.25], rel=1e-14, abs=1e-18)
+            assert sgd_update(opt, params) == pytest.approx([v, v * 0.25], rel=1e-14, abs=1e-18)
+            sched.step()
+
+
+def test_get_lr_inside_step_does_not_warn_and_outside_warns_like_torch():
+    sched = schedspec.to_torch(COSINE, _opt())
+    sched.optimizer.step()
+    sched.step()  # inside step(): no warning (pyproject turns warnings into errors)
+    with pytest.warns(UserWarning, match=r"^To get the last learning rate computed by the scheduler, please use "
+                                         r"`get_last_lr\(\)`\.$"):
+        assert sched.get_lr() == [0.1 * (1 + math.cos(math.pi / 10)) / 2]
+
+
+# ------------------------------------------------------------------ refusals, with their exact messages
+def _raises(exc, fn, message):
+    with pytest.raises(exc) as info:
+        fn()
+    assert str(info.value) == message
+
+
+def test_block_size_and_interval_are_checked():
+    _raises(ValueError, lambda: schedspec.to_torch(COSINE, _opt(), block_size=1.5),
+            "block_size must be an int >= 0 (got 1.5)")
+    _raises(ValueError, lambda: schedspec.to_torch(COSINE, _opt(), block_size=-1),
+            "block_size must be an int >= 0 (got -1)")
+    assert schedspec.to_torch(COSINE, _opt(), block_size=0).block_size == 0
+
+
+def test_the_deprecated_epoch_is_a_whole_number_in_range():
+    sched = schedspec.to_torch(COSINE, _opt())
+    for bad in (1.5, True, "3"):
+        _raises(ValueError, lambda bad=bad: sched.step(bad),
+                f"scheduler.step({bad!r}): 'co.yaml' has no `plateau`, so it takes no metric; a positional argument "
+                "is torch's deprecated `epoch` (the update whose lr to set next), which must be a whole number (an "
+                "int). Call scheduler.step() once per update")
+    for bad in (2**31, -1):
+        _raises(ValueError, lambda bad=bad: sched.step(epoch=bad),
+                f"scheduler.step(epoch={bad}): the epoch must be in [0, 2**31-1]")
+    _raises(ValueError, lambda: sched.step(3, epoch=4),
+            "give torch's deprecated epoch once: scheduler.step(e) or scheduler.step(epoch=e)")
+    _raises(ValueError, lambda: sched.step(metrics=1.0), "'co.yaml' has no `plateau`: scheduler.step() takes no metrics")
+    _raises(ValueError, lambda: sched.report("loss", 1.0), "'co.yaml' has no `plateau`, so it takes no metric reports")
+    assert sched.last_epoch == 0  # nothing moved
+
+
+def test_update_indices_are_checked_like_evaluate():
+    sched = schedspec.to_torch(COSINE, _opt())
+    _raises(ValueError, lambda: sched.lr_at(True), "last_epoch=True: k must be an int or an array of ints, got bool")
+    _raises(ValueError, lambda: sched.lr_at([1, 2]),
+            "last_epoch=[1, 2]: one update index is expected, got an array of shape (2,)")
+    assert sched.lr_at(np.int64(10)) == 0.0
+
+
+def test_timms_step_update_is_refused_with_the_way_to_build_a_timm_scheduler():
+    for interval, per in (("step", "optimizer update"), ("epoch", "epoch")):
+        spec = {"schedspec": 1, "interval": interval, "lr": [{"kind": "cosine", "duration": 10, "start": 0.1}]}
+        _raises(TypeError, lambda spec=spec: schedspec.to_torch(spec, _opt()).step_update(5),
+                f"scheduler.step_update(5) is timm's call, but this scheduler follows torch's loop (scheduler.step() "
+                f"once per {per}): in timm's train.py build it with schedspec.to_torch(spec, optimizer, loop='timm'), "
+                "whose step_update(num_updates, metric) and step(epoch, metric) follow timm's")
+
+
+def test_repr_names_the_spec_the_hparam_the_fingerprint_and_the_update():
+    sched = schedspec.to_torch(COSINE, _opt())
+    sched.optimizer.step()
+    sched.step()
+    assert repr(sched) == (f"<schedspec.SchedSpecLR 'co.yaml' `lr` fingerprint={sched.fingerprint} last_epoch=1>")
+
+
+# ------------------------------------------------------------------ state dicts
+def test_state_dict_holds_exactly_the_resume_state():
+    sched = schedspec.to_torch(COSINE, _opt())
+    for _ in range(3):
+        sched.optimizer.step()
+        sched.step()
+    v3 = 0.1 * (1 + math.cos(math.pi * 3 / 10)) / 2
+    assert sched.state_dict() == {"last_epoch": 3, "_step_count": 4, "base_lrs": [0.1],
+                                  "_last_lr": [pytest.approx(v3, rel=1e-15)],
+                                  "schedspec_fingerprint": sched.fingerprint, "schedspec_hparam": "lr"}
+
+
+def test_load_state_dict_refuses_a_foreign_or_incomplete_state():
+    sched = schedspec.to_torch(COSINE, _opt())
+    state = sched.state_dict()
+    _raises(ValueError, lambda: sched.load_state_dict({"b": 1, "a": 2}),
+            "this is not a schedspec scheduler state (no 'schedspec_fingerprint'; keys: a, b); load a state saved by "
+            "a schedspec.to_torch scheduler")
+    _raises(ValueError, lambda: sched.load_state_dict({**state, "schedspec_fingerprint": "x"}),
+            f"the scheduler state was saved from a different schedule (fingerprint x, `lr`); this scheduler runs "
+            f"'co.yaml' (fingerprint {sched.fingerprint}, `lr`). Build the scheduler from the same spec and vars as "
+            "the checkpoint")
+    _raises(ValueError, lambda: sched.load_state_dict({**state, "schedspec_hparam": "momentum"}),
+            f"the scheduler state was saved from a different schedule (fingerprint {sched.fingerprint}, `momentum`); "
+            f"this scheduler runs 'co.yaml' (fingerprint {sched.fingerprint}, `lr`). Build the scheduler from the "
+            "same spec and vars as the checkpoint")
+    for key in ("last_epoch", "_step_count", "base_lrs", "_last_lr"):
+        _raises(ValueError, lambda key=key: sched.load_state_dict({k: v for k, v in state.items() if k != key}),
+                f"the scheduler state lacks {key}")
+    _raises(ValueError, lambda: sched.load_state_dict({**state, "base_lrs": [0.1, 0.1]}),
+            "the scheduler state has 2 param groups, the optimizer has 1")
+    # a state without schedspec_hparam is the lr's
+    sched.load_state_dict({k: v for k, v in state.items() if k != "schedspec_hparam"})
+    assert sched.last_epoch == 0
+
+
+def test_load_state_dict_writes_the_restored_update_into_the_optimizer():
+    """The restored update's lr goes into the optimizer whatever it held (the lr torch's CosineAnnealingLR's
+    closed form gives there), ``initial_lr`` is the saved built lr, and ``_step_count`` is restored."""
+    src = schedspec.to_torch(COSINE, _opt())
+    for _ in range(4):
+        src.optimizer.step()
+        src.step()
+    state = src.state_dict()
+    opt = _opt(0.1)
+    dst = schedspec.to_torch(COSINE, opt)
+    opt.param_groups[0]["lr"] = 123.0
+    opt.param_groups[0]["initial_lr"] = 7.0
+    dst.load_state_dict(state)
+    native = torch.optim.lr_scheduler.CosineAnnealingLR(_opt(0.1), T_max=10, eta_min=0.0)
+    for _ in range(4):
+        native.optimizer.step()
+        native.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(native.get_last_lr()[0], rel=1e-14)
+    assert opt.param_groups[0]["initial_lr"] == 0.1
+    assert (dst.last_epoch, dst._step_count, dst.base_lrs) == (4, 5, [0.1])
+
+
+# ------------------------------------------------------------------ plateau reports
+def test_plateau_accessors_and_report_refusals():
+    sched = schedspec.to_torch(PLATEAU, _opt())
+    assert (sched.monitors, dict(sched.report_every), dict(sched.reports), sched.waiting()) == (
+        ("loss",), {"loss": 2}, {"loss": ()}, [])
+    with pytest.raises(TypeError):
+        sched.report_every["loss"] = 3  # read-only
+    _raises(ValueError, lambda: sched.step(1.0, metrics=1.0),
+            "give the metric report once: scheduler.step(v) or scheduler.step(metrics=v)")
+    _raises(ValueError, lambda: sched.step(epoch=3),
+            "this schedule has a `plateau`: give a metric report as scheduler.step(value), "
+            "scheduler.step(metrics=value) or scheduler.report(name, value); `epoch` (torch's deprecated explicit "
+            "epoch) cannot move a schedule driven by reports")
+    _raises(ValueError, lambda: sched.report("los", 1.0),
+            "no `plateau` of 'pl' monitors 'los'; did you mean 'loss'? (monitored: loss)")
+    sched.report("loss", 1.0)  # report 0: the metric at the end of interval 0 (updates 0..1), given early
+    _raises(ValueError, lambda: sched.report("loss", 1.0),
+            "report #1 of 'loss' is the metric at the end of interval 1 (updates 2..3), but the scheduler is at "
+            "update 0 (interval 0): make one report per 2 updates")
+    assert dict(sched.reports) == {"loss": (1.0,)}
+
+
+def test_a_plateau_update_waits_for_its_report_and_resumes_from_the_reports():
+    sched = schedspec.to_torch(PLATEAU, _opt())
+    lrs = []
+    for _ in range(6):
+        lrs.append(sched.get_last_lr()[0])
+        sched.optimizer.step()
+        sched.step()
+        if sched.last_epoch in (2, 4):
+            sched.report("loss", 1.0)
+    # warmup 0, 0.025, 0.05, 0.075, then 0.1 from update 4 (the plateau starts; report 1 is its first)
+    assert lrs == pytest.approx([0.0, 0.025, 0.05, 0.075, 0.1, 0.1], rel=1e-15)
+    assert sched.waiting() == [("loss", 3)]
+    _raises(RuntimeError, sched.optimizer.step,
+            "update 6 of 'pl' uses the value after 3 reports of 'loss' (one per 2 updates), but 2 were given: call "
+            "scheduler.report('loss', value) (or scheduler.step(metrics=value)) at the end of each interval, before "
+            "the next optimizer.step()")
+    state = sched.state_dict()
+    assert state["schedspec_reports"] == {"loss": [1.0, 1.0]}
+    _raises(ValueError, lambda: schedspec.to_torch(PLATEAU, _opt()).load_state_dict(
+        {k: v for k, v in state.items() if k != "schedspec_reports"}),
+        "the scheduler state has no metric reports, but this schedule has a `plateau`")
+    # report 2 is the plateau's first (its best); report 3 (1.0 again, not better, patience 0) halves the lr from
+    # the next interval on: torch's ReduceLROnPlateau on the plateau's reports says the same
+    sched.report("loss", 1.0)
+    assert sched.waiting() == [] and sched.get_last_lr() == [0.1]
+    sched.optimizer.step()
+    sched.step()
+    sched.optimizer.step()
+    sched.step(metrics=1.0)  # report 3, then update 8
+    assert native_torch([1.0, 1.0, 1.0], {"patience": 0, "factor": 0.5}, start=0.1) == [0.1, 0.1, 0.05]
+    assert (sched.last_epoch, sched.get_last_lr()) == (8, [0.05])
+    resumed = schedspec.to_torch(PLATEAU, _opt())
+    resumed.load_state_dict(sched.state_dict())
+    assert resumed.get_last_lr() == [0.05] and resumed.optimizer.param_groups[0]["lr"] == 0.05
+    assert dict(resumed.reports) == {"loss": (1.0, 1.0, 1.0, 1.0)}
+
+
+def test_deprecated_step_epoch_with_spec_groups_sets_each_groups_value():
+    """A spec with ``groups:`` (one scalar evaluation per group): ``step(epoch)`` jumps every param group to its
+    own schedule's value there (worked by hand: the head's constant 0.05 then 0.005 from update 20; the document's
+    linear 0 -> 0.1 over 10 updates, held; the backbone at scale 0.1 of it)."""
+    spec = {"schedspec": 1, "lr": [{"kind": "linear", "duration": 10, "start": 0.0, "end": 0.1}],
+            "groups": {"backbone": {"scale": 0.1},
+                       "head": {"lr": [{"kind": "constant", "value": 0.05, "duration": 20},
+                                       {"kind": "constant", "value": 0.005}]}}}
+    params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in range(2)]
+    opt = torch.optim.SGD([{"params": [params[0]], "name": "head"}, {"params": [params[1]], "name": "backbone"}],
+                          lr=0.1)
+    sched = schedspec.to_torch(spec, opt)
+    for k, want in ((5, [0.05, 0.005]), (25, [0.005, 0.01]), (19, [0.05, 0.01])):
+        with pytest.warns(UserWarning):  # torch's deprecation of step(epoch)
+            sched.step(k)
+        assert sched.last_epoch == k
+        assert sched.get_last_lr() == pytest.approx(want, rel=1e-15)
+        assert sgd_update(opt, params) == pytest.approx(want, rel=1e-15)
+
+
+def test_waiting_gives_the_most_reports_any_plateau_of_a_metric_needs():
+    """Two plateaus on `loss` (one report per update): the lr's runs on, the momentum's ended at update 3. At
+    update 10 with no report, the lr's needs reports 0..9 (10), the momentum's 3: ``waiting`` says 10, once."""
+    spec = {"schedspec": 1,
+            "lr": [{"kind": "plateau", "start": 0.1, "monitor": "loss", "every": 1, "patience": 0, "factor": 0.5}],
+            "momentum": [{"kind": "plateau", "duration": 3, "start": 0.9, "monitor": "loss", "every": 1,
+                          "patience": 0, "factor": 0.5}, {"kind": "constant", "value": 0.5}]}
+    params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))]
+    sched = schedspec.to_torch(spec, torch.optim.SGD(params, lr=0.1, momentum=0.9))
+    assert sched.waiting() == []
+    state = {**sched.state_dict(), "last_epoch": 10}
+    resumed = schedspec.to_torch(spec, torch.optim.SGD(params, lr=0.1, momentum=0.9))
+    resumed.load_state_dict(state)
+    assert resumed.waiting() == [("loss", 10)]
+
+
+def test_lr_at_with_groups_or_plateaus_is_the_documents_value():
+    """``lr_at`` on the per-group scalar path (groups, plateaus): the document's lr at ``k``; with a plateau,
+    from the reports given so far, NaN where one is missing (its docstring). Worked by hand: the warmup
+    0, 0.025, ..., 0.1 (4 updates), then the plateau halving 0.1 after report 3 (patience 0, as in
+    ``test_a_plateau_update_waits_for_its_report_and_resumes_from_the_reports``)."""
+    spec = {"schedspec": 1, "lr": [{"kind": "linear", "duration": 10, "start": 0.0, "end": 0.1}],
+            "groups": {"head": {"lr": 0.5}}}
+    params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in range(2)]
+    opt = torch.optim.SGD([{"params": [params[0]], "name": "head"}, {"params": [params[1]]}], lr=0.1)
+    sched = schedspec.to_torch(spec, opt)
+    assert [sched.lr_at(k) for k in (0, 5, 10, 11)] == pytest.approx([0.0, 0.05, 0.1, 0.1], rel=1e-15)
+    _raises(ValueError, lambda: sched.lr_at(-1), "last_epoch=-1: " + _check_steps_message(-1))
+    sched = schedspec.to_torch(PLATEAU, _opt())
+    assert [sched.lr_at(k) for k in (0, 2, 4)] == pytest.approx([0.0, 0.05, 0.1], rel=1e-15)
+    assert math.isnan(sched.lr_at(4 + 2))  # needs report 2, not given
+    for _ in range(4):
+        sched.report("loss", 1.0)
+        for _ in range(2):
+            sched.optimizer.step()
+            sched.step()
+    assert sched.lr_at(6) == 0.1 and sched.lr_at(8) == 0.05
+
+
+def _check_steps_message(k):
+    from schedspec import ir
+
+    with pytest.raises(ValueError) as info:
+        ir.check_steps(k)
+    return str(info.value)
+
+
+def test_an_epoch_plateau_says_epoch_and_one_report_per_epoch_is_singular():
+    spec = schedspec.loads("schedspec: 1\ninterval: epoch\nlr:\n"
+                           "  - {kind: plateau, start: 0.1, monitor: loss, every: 1, patience: 0}\n", file="ep.yaml")
+    sched = schedspec.to_torch(spec, _opt())
+    sched.optimizer.step()
+    sched.step()
+    _raises(RuntimeError, sched.optimizer.step,
+            "epoch 1 of 'ep.yaml' uses the value after 1 reports of 'loss' (one per 1 epoch), but 0 were given: call "
+            "scheduler.report('loss', value) (or scheduler.step(metrics=value)) at the end of each interval, before "
+            "the next optimizer.step()")
+    sched.report("loss", 1.0)
+    sched.report("loss", 1.0)
+    _raises(ValueError, lambda: sched.report("loss", 1.0),
+            "report #2 of 'loss' is the metric at the end of interval 2 (updates 2..2), but the scheduler is at "
+            "update 1 (interval 1): make one report per 1 update")
+
+
+def test_an_unknown_metric_lists_every_monitored_one():
+    spec = schedspec.loads("schedspec: 1\nlr:\n  - {kind: plateau, start: 0.1, monitor: loss, every: 1, patience: 0}\n"
+                           "momentum:\n  - {kind: plateau, start: 0.9, monitor: acc, mode: max, every: 1, patience: 0}\n",
+                           file="two.yaml")
+    params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))]
+    sched = schedspec.to_torch(spec, torch.optim.SGD(params, lr=0.1, momentum=0.9))
+    _raises(ValueError, lambda: sched.report("los", 1.0),
+            "no `plateau` of 'two.yaml' monitors 'los'; did you mean 'loss'? (monitored: acc, loss)")
+
+
+def test_a_report_that_an_update_waits_for_writes_its_lr_at_once():
+    """At update 8 the lr waits for report 3 (the optimizer keeps 0.1 meanwhile); the report (not better than
+    the best 1.0, patience 0) halves it, and the optimizer gets 0.05 at once: the next optimizer.step() applies it."""
+    sched = schedspec.to_torch(PLATEAU, _opt())
+    params = [sched.optimizer.param_groups[0]["params"][0]]
+    for k in range(1, 9):
+        sgd_update(sched.optimizer, params)
+        sched.step()
+        if k in (2, 4, 6):
+            sched.report("loss", 1.0)
+    assert sched.last_epoch == 8 and sched.waiting() == [("loss", 4)]
+    assert sched.optimizer.param_groups[0]["lr"] == 0.1
+    sched.report("loss", 1.0)
+    assert sched.waiting() == [] and sched.get_last_lr() == [0.05]
+    assert sgd_update(sched.optimizer, params) == [0.05]

@@ -168,7 +168,7 @@ class SchedSpecLR(LRScheduler):
                 any; values are then computed one step at a time from the reports given so far.
             interval: the spec's ``interval`` (``"step"`` or ``"epoch"``).
         """
-        if not isinstance(block_size, int) or block_size < 0:
+        if not isinstance(block_size, int) or isinstance(block_size, bool) or block_size < 0:
             raise ValueError(f"block_size must be an int >= 0 (got {block_size!r})")
         if interval not in ("step", "epoch"):
             raise ValueError(f"interval must be 'step' or 'epoch' (got {interval!r})")

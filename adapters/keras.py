@@ -144,7 +144,9 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
             )
         if interval not in ("step", "epoch"):
             raise ValueError(f"interval must be 'step' or 'epoch' (got {interval!r})")
-        if interval == "epoch" and not (isinstance(steps_per_epoch, int) and steps_per_epoch >= 1):
+        if interval == "epoch" and not (
+            isinstance(steps_per_epoch, int) and not isinstance(steps_per_epoch, bool) and steps_per_epoch >= 1
+        ):
             raise ValueError(f"interval 'epoch' needs steps_per_epoch >= 1 (got {steps_per_epoch!r})")
         _check_accumulation(gradient_accumulation_steps)
         self.program = program

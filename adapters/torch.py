@@ -241,7 +241,7 @@ def match_groups(spec: Spec, param_groups: list[dict], groups: dict[str, Any] | 
         if name in groups:
             idx = groups[name]
             idxs = list(idx) if isinstance(idx, (list, tuple)) else [idx]
-            bad = [i for i in idxs if not isinstance(i, int) or not 0 <= i < len(param_groups)]
+            bad = [i for i in idxs if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(param_groups)]
             if bad:
                 issues.append(Issue(spec.file, None, None, f"groups.{name}", f"groups[{name!r}] = {idx!r}: the "
                                     f"optimizer has param groups 0..{len(param_groups) - 1}"))  # fmt: skip

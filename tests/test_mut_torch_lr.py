@@ -129,6 +129,23 @@ def test_block_size_and_interval_are_checked():
     assert schedspec.to_torch(COSINE, _opt(), block_size=0).block_size == 0
 
 
+def test_a_bool_is_not_taken_for_an_int_by_any_adapter_argument():
+    """``True`` is an ``int`` in Python; no adapter may read it as 1 (a block of one step, param group 1, one
+    accumulated step, a report buffer of one): each refuses it, as the emitted modules already did."""
+    import keras  # noqa: F401  (the keras adapter needs it; CI has it)
+
+    _raises(ValueError, lambda: schedspec.to_torch(COSINE, _opt(), block_size=True),
+            "block_size must be an int >= 0 (got True)")
+    grouped = schedspec.loads("schedspec: 1\nlr: 0.1\ngroups:\n  head:\n    lr: 0.2\n", file="g.yaml")
+    with pytest.raises(schedspec.SpecError, match=r"groups\['head'\] = True: the optimizer has param groups 0..1"):
+        schedspec.to_torch(grouped, _opt(n=2), groups={"head": True})
+    assert schedspec.to_torch(grouped, _opt(n=2), groups={"head": 1}).get_last_lr() == [0.1, 0.2]
+    with pytest.raises(ValueError, match=r"gradient_accumulation_steps must be an integer >= 1 \(got True\)"):
+        schedspec.to_keras(COSINE, gradient_accumulation_steps=True)
+    with pytest.raises((ValueError, schedspec.SpecError), match="max_reports"):
+        schedspec.to_keras(PLATEAU, max_reports=True)
+
+
 def test_the_deprecated_epoch_is_a_whole_number_in_range():
     sched = schedspec.to_torch(COSINE, _opt())
     for bad in (1.5, True, "3"):

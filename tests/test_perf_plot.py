@@ -136,6 +136,18 @@ def test_a_terminal_plot_of_a_band_imports_no_jax(tmp_path):
     assert r.stdout.strip().splitlines()[-1] == "0 []", r.stdout + r.stderr
 
 
+def test_a_png_of_a_band_imports_no_jax_and_draws_the_numpy_band(tmp_path):
+    """The PNG path prepares as the terminal does (``backend="auto"``): a band sweep is evaluated by numpy, so
+    ``plot -o x.png`` of a big sweep never imports jax; the figure's band is the band ``prepare`` gives."""
+    path = _big_sweep(tmp_path)
+    out = tmp_path / "x.png"
+    code = (f"import sys; from schedspec.cli import main; rc = main(['plot', {str(path)!r}, '-o', {str(out)!r}]);"
+            "print(rc, [m for m in ('jax',) if m in sys.modules])")  # fmt: skip
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert r.stdout.strip().splitlines()[-1] == "0 []", r.stdout + r.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_backend_is_checked():
     with pytest.raises(schedspec.UsageError, match="backend"):
         plotting.prepare([str(ROOT / "examples" / "sgdr.yaml")], backend="torch")

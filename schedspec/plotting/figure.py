@@ -248,7 +248,9 @@ def figure(
         size: (width, height) in pixels; default 1200 wide and 560 high plus 220 per extra panel.
         dpi: dots per inch (the pixel size of PNG output is exactly ``size``).
         view: an already prepared :class:`View` (else :func:`prepare` is called with ``prepare_kw``).
-        **prepare_kw: passed to :func:`prepare` (``hparam``, ``at``, ``x``, ``log``, ``diff``, ``panels``).
+        **prepare_kw: passed to :func:`prepare` (``hparam``, ``at``, ``x``, ``log``, ``diff``, ``panels``;
+            ``backend`` defaults to ``"auto"``, as the terminal chart: a sweep drawn as a band is evaluated by
+            numpy, without importing jax).
 
     Returns:
         ``(figure, view)``.
@@ -259,7 +261,7 @@ def figure(
     specs = list(specs) if isinstance(specs, (list, tuple)) else [specs]
     width = (size or (1200, 0))[0]
     if view is None:
-        view = prepare(specs, columns=max(64, int(width * 0.9)), **prepare_kw)
+        view = prepare(specs, columns=max(64, int(width * 0.9)), **{"backend": "auto", **prepare_kw})
     n = len(view.panels)
     if size is None:
         size = (1200, 560 + 220 * (n - 1))

@@ -139,7 +139,9 @@ def bench_sweep(members: int, steps: int, optax_subset: int) -> None:
 
 def bench_check(repeat: int) -> None:
     env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # time the CLI as installed: with its bytecode cache (written below)
     exe = Path(sys.executable).parent / "schedspec"
+    subprocess.run([str(exe), "check", "examples/gpt-warmup-cosine.yaml"], cwd=ROOT, env=env, capture_output=True)
 
     def wall(cmd):
         times = []

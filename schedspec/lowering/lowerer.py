@@ -393,7 +393,7 @@ class _Lowerer(Units, Checks):
                 v = self.start(m, path, carry)
             elif shape in (K.PARAM, K.OPTIONAL):
                 v = n(f)
-                if v is None and shape == K.PARAM:
+                if raw is None and shape == K.PARAM:  # (a value that is wrong is reported where it is read)
                     self.err(path + (f,), f"missing `{f}`: give `{m.kind}` its {f} value")
             elif shape == K.DUR:
                 v = d(f)

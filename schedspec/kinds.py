@@ -22,8 +22,10 @@ The interpreters are generic over this table: :mod:`schedspec._compile` (closure
 :mod:`schedspec._emit._codegen` (Python source) read the formula, the slots and the clamp from here, and
 :mod:`schedspec._range` reads the shapes; a long sequence's tables (``_compile.sequence_tables``) gather every
 row's DUR and parameter slots by segment, except the ``static`` ones (:class:`Slot`), which split its groups. Combinators (sequence, repeat, product, sum, scale, clip) and the stateful ``plateau``
-keep their own code in each interpreter (:data:`OWN_CODE`). ``docs/architecture.md`` ("Adding a neutral kind")
-is the recipe.
+keep their own code in each interpreter (:data:`OWN_CODE`). A row may name its kind instead of an IR class: it
+then declares its IR node from its slots (:class:`Kind`, :func:`schedspec.ir.declare`), and the lowering builds
+that node from the model's fields of the same names, so a neutral kind is a model, a formula and a row.
+``docs/architecture.md`` ("Adding a neutral kind") is the recipe.
 """
 
 from __future__ import annotations

@@ -26,9 +26,9 @@ from .validate import sort_issues
 __all__ = ["MAX_FRACTIONAL_CYCLES", "MAX_SWEEP", "Lowered", "lower"]
 
 _NEEDS_LENGTH = {"linear", "cosine", "polynomial", "onecycle", "tanh"}
-# the kinds built by their own branch of `_Lowerer._phase`; every other row of the table is built by `_generic`
-_BRANCHED = frozenset({"constant", "linear", "cosine", "polynomial", "tanh", "exponential", "step", "multistep",
-                       "piecewise", "inverse_time", "inverse_sqrt", "cyclic", "onecycle", "plateau"})  # fmt: skip
+# the kinds with a branch of their own in `_Lowerer._phase` (a carried `value`, `cycle`, a check across fields,
+# points, a period, a metric); every other row of the table is built by `_Lowerer._generic` from its slots
+_BRANCHED = frozenset({"constant", "polynomial", "tanh", "multistep", "piecewise", "cyclic", "onecycle", "plateau"})
 MAX_SWEEP = 1_000_000
 MAX_FRACTIONAL_CYCLES = 10_000  # cycles of a repeat with a fractional `mult` (tabulated one by one)
 
@@ -337,11 +337,7 @@ class _Lowerer(Units, Checks):
         start = self.start(m, path, carry)
         if start is None:
             ok = False
-        if k == "linear":
-            node = ir.Linear(start, n("end"), duration, warp=n("warp"))
-        elif k == "cosine":
-            node = ir.Cosine(start, n("end"), n("exponent"), duration, warp=n("warp"))
-        elif k == "polynomial" and m.cycle:  # Keras cycle: `duration` is the first decay length; it never ends
+        if k == "polynomial" and m.cycle:  # Keras cycle: `duration` is the first decay length; it never ends
             if not (isinstance(m.warp, float) and m.warp == 1):
                 self.err(path + ("warp",), "`warp` is not supported with `cycle: true` (Keras has no warp); remove one")
                 ok = False
@@ -355,10 +351,6 @@ class _Lowerer(Units, Checks):
                                          "tanh(lb) to tanh(ub) (timm asserts lb < ub)")  # fmt: skip
                 ok = False
             node = ir.Tanh(start, n("end"), lb, ub, duration)
-        elif k == "exponential":
-            node = ir.Exponential(start, n("gamma"), d("every"), m.staircase, n("end"), duration)
-        elif k == "step":
-            node = ir.Step(start, n("gamma"), d("every"), duration)
         elif k == "multistep":
             ms = [self.dur(x, path + ("milestones", i)) for i, x in enumerate(m.milestones)]
             if any(x is None for x in ms):
@@ -368,10 +360,6 @@ class _Lowerer(Units, Checks):
                     self.err(path + ("milestones", i), f"milestones must be in ascending order: {ms[i]} comes after {ms[i - 1]}")
                     ok = False
             node = ir.MultiStep(start, n("gamma"), tuple(ms), duration)
-        elif k == "inverse_time":
-            node = ir.InverseTime(start, n("rate"), d("every"), m.staircase, duration)
-        elif k == "inverse_sqrt":
-            node = ir.InverseSqrt(start, d("timescale"), duration, shift=d("shift") if m.shift is not None else 0)
         else:  # pragma: no cover - every kind is handled above
             raise AssertionError(k)
         return node if ok else None

@@ -404,6 +404,8 @@ def declare(name: str, fields: Iterable[tuple[str, Any]], defaults: dict[str, An
     Raises:
         ValueError: ``name`` is already a kind, its class name is taken, or a field is named twice or ``path``.
     """
+    if name in KINDS:
+        raise ValueError(f"the IR already has a kind {name!r} ({KINDS[name].__name__})")
     fields = list(fields)
     names = [f for f, _ in fields] + list(defaults or {})
     if len(set(names)) != len(names) or "path" in names:

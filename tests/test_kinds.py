@@ -368,3 +368,36 @@ def test_a_new_kind_needs_only_a_model_a_formula_and_a_row(tmp_path):
     assert errors["word"].startswith("<string>:2:") and "order" in errors["word"], errors
     rc, printed = out["check"]
     assert rc == 0 and "smoothstep" in printed and "min 0  max 0.8" in printed, printed
+
+
+def test_a_declared_node_is_an_ir_node_like_the_others():
+    """``ir.declare`` (what a row naming its kind calls): the node is frozen, known to ``ir.kind``, the canonical form
+    (a defaulted variant field left out at its neutral value), the walker and pickle; the registries are restored."""
+    import pickle
+
+    saved = dict(ir.KINDS), dict(ir.KIND_OF), dict(ir._FIELDS)
+    try:
+        cls = ir.declare("made_up_ramp", [("start", ir.Param), ("end", ir.Param)], {"warp": 1.0})
+        node = cls(ir.Var("a"), 0.5, ir.DVar("n"))
+        assert cls.__name__ == "MadeUpRamp" and ir.kind(node) == "made_up_ramp" and ir.KINDS["made_up_ramp"] is cls
+        assert ir.to_json(node) == {"kind": "made_up_ramp", "start": {"var": "a"}, "end": 0.5, "duration": {"var": "n"}}
+        assert ir.to_json(dataclasses.replace(node, warp=2.0))["warp"] == 2.0
+        assert ir.used_vars(ir.Sequence((ir.Constant(1.0, 3), node), None)) == ({"a"}, {"n"})
+        assert ir.map_params(node, lambda p: 0.25 if p == 0.5 else p) == cls(ir.Var("a"), 0.25, ir.DVar("n"))
+        assert pickle.loads(pickle.dumps(node)) == node
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            node.end = 1.0  # type: ignore[misc]
+        with pytest.raises(ValueError, match="already has a kind 'made_up_ramp'"):
+            ir.declare("made_up_ramp", [])
+        with pytest.raises(ValueError, match="already has a kind 'linear'"):
+            K.Kind("linear", "linear", K._s("duration:dur start:param end:param"), True, K.MONOTONE)
+        with pytest.raises(ValueError, match="must be distinct"):
+            ir.declare("made_up_twice", [("start", ir.Param), ("start", ir.Param)])
+        with pytest.raises(ValueError, match="already has its row"):
+            K.register(K.TABLE[ir.Linear])
+    finally:
+        for registry, before in zip((ir.KINDS, ir.KIND_OF, ir._FIELDS), saved, strict=True):
+            registry.clear()
+            registry.update(before)
+        vars(ir).pop("MadeUpRamp", None)
+    assert "made_up_ramp" not in ir.KINDS

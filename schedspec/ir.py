@@ -16,7 +16,7 @@ import dataclasses
 import hashlib
 import itertools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -371,6 +371,57 @@ KIND_OF: dict[type, str] = {v: k for k, v in KINDS.items()}
 _FIELDS: dict[type, tuple[dataclasses.Field, ...]] = {
     cls: tuple(f for f in dataclasses.fields(cls) if f.name != "path") for cls in KINDS.values()
 }
+
+
+def register(name: str, cls: type[Node]) -> type[Node]:
+    """Make ``cls`` the IR node of the kind ``name``: :data:`KINDS`, :func:`kind`, the canonical form (so the
+    fingerprint) and the walker (:func:`fields`, :func:`values`, :func:`map_params`) know it from then on.
+
+    Raises:
+        ValueError: ``name`` is already a kind, or ``cls`` is not a frozen dataclass deriving from :class:`Node`.
+    """
+    if name in KINDS:
+        raise ValueError(f"the IR already has a kind {name!r} ({KINDS[name].__name__})")
+    if not (isinstance(cls, type) and issubclass(cls, Node) and dataclasses.is_dataclass(cls)
+            and cls.__dataclass_params__.frozen):  # type: ignore[attr-defined]  # fmt: skip
+        raise ValueError(f"an IR node must be a frozen dataclass deriving from Node, got {cls!r}")
+    KINDS[name] = cls
+    KIND_OF[cls] = name
+    _FIELDS[cls] = tuple(f for f in dataclasses.fields(cls) if f.name != "path")
+    return cls
+
+
+def declare(name: str, fields: Iterable[tuple[str, Any]], defaults: dict[str, Any] | None = None) -> type[Node]:
+    """Declare and :func:`register` the IR node of the kind ``name`` from its fields: a frozen dataclass deriving
+    from :class:`Node`, named after the kind in CamelCase (``inverse_sqrt`` -> ``InverseSqrt``, an attribute of this module
+    so that pickle finds it), with ``fields``
+    (``(name, annotation)`` pairs, in order) and, when they do not name it, a last ``duration: Dur | None``.
+
+    ``defaults`` gives keyword-only fields with a default (a variant's neutral value, e.g. ``warp: 1.0``), left out
+    of the canonical form at that default, so a spec that does not use them keeps its fingerprint. This is how a
+    row of the per-kind table (``schedspec.kinds``) declares its node: a neutral kind needs no class here.
+
+    Raises:
+        ValueError: ``name`` is already a kind, its class name is taken, or a field is named twice or ``path``.
+    """
+    if name in KINDS:
+        raise ValueError(f"the IR already has a kind {name!r} ({KINDS[name].__name__})")
+    fields = list(fields)
+    names = [f for f, _ in fields] + list(defaults or {})
+    if len(set(names)) != len(names) or "path" in names:
+        raise ValueError(f"the fields of the IR node {name!r} must be distinct and not `path`: {names}")
+    spec: list[tuple] = list(fields)
+    if "duration" not in names:
+        spec.append(("duration", Union[Dur, None]))  # noqa: UP007 - Dur holds a forward reference
+    for f, default in (defaults or {}).items():
+        spec.append((f, Any, field(default=default, kw_only=True, metadata={"omit_default": True})))
+    title = "".join(part.capitalize() for part in name.split("_"))
+    if title in globals():
+        raise ValueError(f"the IR node of {name!r} would be named {title}, which ir.py already defines")
+    cls = dataclasses.make_dataclass(title, spec, bases=(Node,), frozen=True, namespace={"__module__": __name__})
+    register(name, cls)
+    globals()[title] = cls  # pickle finds it by its module and name
+    return cls
 
 
 def kind(node: Node) -> str:

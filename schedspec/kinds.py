@@ -22,13 +22,16 @@ The interpreters are generic over this table: :mod:`schedspec._compile` (closure
 :mod:`schedspec._emit._codegen` (Python source) read the formula, the slots and the clamp from here, and
 :mod:`schedspec._range` reads the shapes; a long sequence's tables (``_compile.sequence_tables``) gather every
 row's DUR and parameter slots by segment, except the ``static`` ones (:class:`Slot`), which split its groups. Combinators (sequence, repeat, product, sum, scale, clip) and the stateful ``plateau``
-keep their own code in each interpreter (:data:`OWN_CODE`). ``docs/architecture.md`` ("Adding a neutral kind")
-is the recipe.
+keep their own code in each interpreter (:data:`OWN_CODE`). A row may name its kind instead of an IR class: it
+then declares its IR node from its slots (:class:`Kind`, :func:`schedspec.ir.declare`), and the lowering builds
+that node from the model's fields of the same names, so a neutral kind is a model, a formula and a row.
+``docs/architecture.md`` ("Adding a neutral kind") is the recipe.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from . import formulas as F
 from . import ir
@@ -86,9 +89,27 @@ class Variant:
     slots: tuple[Slot, ...]
 
 
+# the annotation of an IR field of each slot shape (a node declared from its row)
+_ANNOTATIONS: dict[str, Any] = {
+    DUR: ir.Dur, PARAM: ir.Param, OPTIONAL: ir.Param | None, FLAG: bool, WORD: str,
+    DURS: tuple[ir.Dur, ...], PARAMS: tuple[ir.Param, ...],
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Kind:
-    """A row of the table (see the module docstring)."""
+    """A row of the table (see the module docstring).
+
+    ``node`` is the row's IR class, or the kind's name (a ``str``, as the language spells it): then the row declares
+    its node (:func:`schedspec.ir.declare`): a frozen dataclass whose fields are the row's slots in order (a
+    variant's slots keyword-only, at their neutral value), plus ``duration`` when no slot names it; after
+    construction ``node`` is that class. The lowering builds such a node from the model's fields of the same names
+    (``schedspec.lowering.lowerer``, the generic branch), so a neutral kind needs no code in ``ir.py`` or the
+    lowerer.
+
+    Raises:
+        ValueError: the kind's name is already an IR kind (from :func:`schedspec.ir.declare`).
+    """
 
     node: type
     formula: str
@@ -97,6 +118,15 @@ class Kind:
     shape: str
     variant: Variant | None = None
     holds: str | None = None  # the param field whose value the kind holds exactly from its end on
+    declared: bool = field(default=False, init=False)  # the row declared its IR node (``node`` given as a name)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.node, str):
+            object.__setattr__(self, "declared", True)
+            fields = [(s.field, _ANNOTATIONS[s.shape]) for s in self.slots]
+            defaults = {s.field: self.variant.neutral for s in self.variant.slots} if self.variant else None
+            object.__setattr__(self, "node", ir.declare(self.node, fields, defaults))
+
 
     def call(self, node: ir.Node) -> tuple[str, tuple[Slot, ...]]:
         """The formula's name and its slots for ``node`` (the variant's when ``node`` needs it)."""
@@ -120,7 +150,7 @@ CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
 INTERPOLATIONS = ("constant", "linear", "cosine")
 
 # fmt: off
-TABLE: dict[type, Kind] = {k.node: k for k in (
+ROWS: tuple[Kind, ...] = (
     Kind(ir.Constant, "constant", _s("value:param"), False, MONOTONE, holds="value"),
     Kind(ir.Linear, "linear", _s("duration:dur start:param end:param"), True, MONOTONE, _warp("warped_linear"),
          holds="end"),
@@ -146,20 +176,34 @@ TABLE: dict[type, Kind] = {k.node: k for k in (
     Kind(ir.OneCycle, "onecycle", (*_s("duration:dur! peak:param! pct_start:param! div_factor:param!"
                                        " final_div_factor:param!"), Slot("anneal", WORD, words=ANNEALS),
                                    *_s("three_phase:flag")), True, BREAKS),
-)}
+)
 # fmt: on
 
 # IR classes that are not rows: combinators and the metric-driven plateau keep their own code in each interpreter
 OWN_CODE: tuple[type, ...] = (ir.Sequence, ir.Repeat, ir.Product, ir.Scale, ir.Clip, ir.SumOf, ir.Plateau)
-# nodes whose evaluation clamps t to their duration by itself: the self-clamping rows and a sequence (its parts do)
-SELF_CLAMPING: tuple[type, ...] = (ir.Sequence, *(cls for cls, k in TABLE.items() if k.clamps))
 
-
+TABLE: dict[type, Kind] = {}  # IR class -> its row
 # formula name -> its slots (a row's formula and its variant's): the closed vocabulary of formulas a table feeds
-FORMULAS: dict[str, tuple[Slot, ...]] = {
-    **{k.formula: k.slots for k in TABLE.values()},
-    **{k.variant.formula: k.slots + k.variant.slots for k in TABLE.values() if k.variant is not None},
-}
+FORMULAS: dict[str, tuple[Slot, ...]] = {}
+
+
+def register(kind: Kind) -> Kind:
+    """Add a row to :data:`TABLE` and its formulas to :data:`FORMULAS` (every row of :data:`ROWS` is added so).
+
+    Raises:
+        ValueError: the row's IR class already has a row, or its class is a combinator (:data:`OWN_CODE`).
+    """
+    if kind.node in TABLE or kind.node in OWN_CODE:
+        raise ValueError(f"{kind.node.__name__} already has its row or its own code")
+    TABLE[kind.node] = kind
+    FORMULAS[kind.formula] = kind.slots
+    if kind.variant is not None:
+        FORMULAS[kind.variant.formula] = kind.slots + kind.variant.slots
+    return kind
+
+
+for _row in ROWS:
+    register(_row)
 
 
 def row(node: ir.Node) -> Kind:
@@ -177,8 +221,10 @@ def is_phase(node: ir.Node) -> bool:
 
 
 def clamps_itself(node: ir.Node) -> bool:
-    """Whether evaluating ``node`` already clamps ``t`` to its duration (no interpreter adds ``min(t, T)``)."""
-    return isinstance(node, SELF_CLAMPING)
+    """Whether evaluating ``node`` already clamps ``t`` to its duration (no interpreter adds ``min(t, T)``): a row
+    that ``clamps``, or a sequence (its parts do)."""
+    k = TABLE.get(type(node))
+    return k.clamps if k is not None else isinstance(node, ir.Sequence)
 
 
 def of_shape(shape: str) -> tuple[type, ...]:
@@ -187,5 +233,5 @@ def of_shape(shape: str) -> tuple[type, ...]:
 
 
 __all__ = ["BREAKS", "CYCLIC", "DUR", "DURS", "FLAG", "FORMULAS", "Kind", "MONOTONE", "OPTIONAL", "OWN_CODE", "PARAM", "PARAMS",
-           "SELF_CLAMPING", "SHAPES", "Slot", "TABLE", "Variant", "WORD", "clamps_itself", "is_phase", "of_shape",
-           "row"]  # fmt: skip
+           "ROWS", "SHAPES", "Slot", "TABLE", "Variant", "WORD", "clamps_itself", "is_phase", "of_shape",
+           "register", "row"]  # fmt: skip

@@ -208,3 +208,196 @@ def test_a_long_sequence_of_every_kind_is_tabled_and_equals_its_parts(monkeypatc
     assert [float(scalar(B.MathXP, int(k))) for k in t] == _dense(node, len(t) - 1).tolist()
     monkeypatch.setattr(_compile, "SMALL_SEQUENCE", 10**6)  # the same sequence phase by phase
     np.testing.assert_array_equal(np.asarray(_compile.build(node, xp)(t, {}), dtype=np.float64), tabled)
+
+
+# ------------------------------------------------------------------------------------------------ a new kind
+# "Adding a neutral kind touches at most 3 files" (docs/architecture.md): a made-up kind, `smoothstep`, added
+# through the three extension points only (a model in language.py, a formula in formulas.py, a row in kinds.py),
+# in a copy of the package, runs everywhere: validation, lowering (generic: no branch of its own), the numpy and
+# JAX evaluators, torch, the emitted source of the four targets and `check`. The copy differs from the package in
+# exactly those three files, so the test fails if a fourth one were needed. It runs in a subprocess because the
+# language's document union and the table are built when the package is imported, as they are for a real kind.
+_NEW_MODEL = '''
+class Smoothstep(_Phase):
+    """A made-up kind of tests/test_kinds.py: ``start`` to ``end`` along a smoothstep polynomial."""
+
+    kind: Literal["smoothstep"] = Field(description="Smoothstep from `start` to `end` over `duration`.")
+    start: NonNeg | None = start_field()
+    end: NonNeg = Field(0.0, description="Value reached at t = duration and held after.")
+    order: Literal["cubic", "quintic"] = Field("cubic", description="3p^2 - 2p^3, or 6p^5 - 15p^4 + 10p^3.")
+
+
+'''
+_NEW_LISTING = 'PHASES["smoothstep"] = Smoothstep\n'
+_NEW_FORMULA = '''
+
+def smoothstep(xp, t, T, start, end, order):
+    """A made-up kind of tests/test_kinds.py: a symmetric weight ``w(q)`` from the nearer end (:func:`halves`)."""
+    first, q = halves(xp, t, T)
+    w = q * q * (3 - 2 * q) if order == "cubic" else q * q * q * (10 - q * (15 - 6 * q))
+    return interpolate(xp, start, end, first, w)
+'''
+_NEW_ROW = '''
+
+register(Kind("smoothstep", "smoothstep", (*_s("duration:dur start:param end:param"),
+                                           Slot("order", WORD, words=("cubic", "quintic"))), True, MONOTONE, holds="end"))
+'''
+_NEW_KIND_RUN = r'''
+import json, math, subprocess, sys
+import numpy as np
+import schedspec
+from schedspec import SpecError, evaluator, ir, kinds
+
+text = """schedspec: 1
+vars: {low: 0.05}
+lr:
+  - {kind: linear, start: 0.0, end: 0.8, duration: 10}
+  - {kind: smoothstep, end: $low, order: quintic, duration: 30}
+  - {kind: smoothstep, end: 0.4, duration: 20}
+  - {kind: constant, duration: 5}
+"""
+spec = schedspec.loads(text)
+node = spec.program.hparams["lr"]
+row = kinds.TABLE[type(node.parts[1])]
+out = {"declared": row.declared, "ir_kind": ir.kind(node.parts[1]), "fingerprint": spec.fingerprint}
+k = np.arange(0, 80)
+out["jax64"] = np.asarray(schedspec.evaluate(spec, k, dtype="float64"), dtype=float).tolist()
+out["jax32"] = np.asarray(schedspec.evaluate(spec, k), dtype=float).tolist()
+out["numpy"] = np.asarray(evaluator.evaluate_numpy(spec, k), dtype=float).tolist()
+import torch
+opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+sch = schedspec.to_torch(spec, opt)
+out["torch"] = []
+for _ in k:
+    out["torch"].append(opt.param_groups[0]["lr"]); opt.step(); sch.step()
+out["emitted"] = {}
+for target in ("torch", "keras", "optax", "jax"):
+    src = schedspec.emit(spec, target)
+    out["emitted"][target] = "def smoothstep(" in src
+    namespace = {"__name__": "emitted_" + target}
+    exec(compile(src, target, "exec"), namespace)
+    if target == "jax":
+        out["emitted_jax"] = [float(namespace["schedule"](int(t))) for t in k]
+    elif target == "torch":
+        out["emitted_torch"] = [float(namespace["value"](int(t))) for t in k]
+errors = {}
+for name, bad in {"no_start": "schedspec: 1\nlr: {kind: smoothstep, end: 0.1, duration: 5}\n",
+                  "no_length": "schedspec: 1\nlr: {kind: smoothstep, start: 1, end: 0.1}\n",
+                  "word": "schedspec: 1\nlr: {kind: smoothstep, start: 1, order: cubix, duration: 5}\n"}.items():
+    try:
+        schedspec.loads(bad)
+        errors[name] = None
+    except SpecError as e:
+        errors[name] = str(e)
+out["errors"] = errors
+with open("spec.yaml", "w") as f:
+    f.write(text)
+check = subprocess.run([sys.executable, "-m", "schedspec", "check", "spec.yaml"], capture_output=True, text=True)
+out["check"] = [check.returncode, check.stdout + check.stderr]
+print(json.dumps(out))
+'''
+
+
+def _smoothstep(t: int, T: int, start: float, end: float, order: str) -> float:
+    """The made-up kind, written independently: the textbook smoothstep at p = min(t, T) / T."""
+    p = min(t, T) / T
+    w = p * p * (3 - 2 * p) if order == "cubic" else p**3 * (6 * p * p - 15 * p + 10)
+    return start + (end - start) * w
+
+
+def test_a_new_kind_needs_only_a_model_a_formula_and_a_row(tmp_path):
+    import filecmp
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(repo / "schedspec", tmp_path / "schedspec", symlinks=True, ignore=ignore)
+    shutil.copytree(repo / "adapters", tmp_path / "adapters", ignore=ignore)
+    pkg = tmp_path / "schedspec"
+    language = (pkg / "language.py").read_text()
+    anchor = "COMBINATORS: dict[str, type[_Phase]] = {"
+    assert language.count(anchor) == 1 and language.count("\nPHASES: dict[str, type[_Phase]] = {") == 1
+    language = language.replace("\nPHASES: dict[str, type[_Phase]] = {", _NEW_MODEL + "PHASES: dict[str, type[_Phase]] = {")
+    (pkg / "language.py").write_text(language.replace(anchor, _NEW_LISTING + anchor))
+    (pkg / "formulas.py").write_text((pkg / "formulas.py").read_text() + _NEW_FORMULA)
+    (pkg / "kinds.py").write_text((pkg / "kinds.py").read_text() + _NEW_ROW)
+
+    changed = []
+    for here, _dirs, files in os.walk(pkg):
+        for name in files:
+            path = Path(here) / name
+            rel = path.relative_to(tmp_path)
+            if not filecmp.cmp(path, repo / rel, shallow=False):
+                changed.append(str(rel))
+    assert sorted(changed) == ["schedspec/formulas.py", "schedspec/kinds.py", "schedspec/language.py"]
+
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "KERAS_BACKEND": "jax"}
+    (tmp_path / "run.py").write_text(_NEW_KIND_RUN)
+    proc = subprocess.run([sys.executable, "run.py"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.splitlines()[-1])
+    assert out["declared"] and out["ir_kind"] == "smoothstep"
+
+    def expected(t: int) -> float:
+        if t < 10:
+            return 0.8 * t / 10
+        if t < 40:
+            return _smoothstep(t - 10, 30, 0.8, 0.05, "quintic")
+        return _smoothstep(t - 40, 20, 0.05, 0.4, "cubic")  # its start carried from the phase before; then held
+
+    ref = np.array([expected(t) for t in range(80)])
+    for name in ("jax64", "numpy", "torch", "emitted_torch"):
+        np.testing.assert_allclose(out[name], ref, rtol=1e-14, atol=2e-15, err_msg=name)  # the reference cancels
+    np.testing.assert_allclose(out["jax32"], ref, rtol=2.5e-7, err_msg="jax32")
+    np.testing.assert_allclose(out["emitted_jax"], ref, rtol=2.5e-7, err_msg="emitted jax")
+    # the declared ends are held exactly: float64 paths, and the float32 nearest on float32 paths
+    for name in ("jax64", "numpy", "torch", "emitted_torch"):
+        assert out[name][40] == 0.05 and out[name][60:] == [0.4] * 20, name
+    for name in ("jax32", "emitted_jax"):
+        assert out[name][40] == float(np.float32(0.05)) and out[name][60:] == [float(np.float32(0.4))] * 20, name
+    assert out["emitted"] == {"torch": True, "keras": True, "optax": True, "jax": True}
+    errors = out["errors"]
+    assert errors["no_start"].startswith("<string>:2:5: missing `start`"), errors
+    assert errors["no_length"].startswith("<string>:2:5: `smoothstep` needs a `duration`"), errors
+    assert errors["word"].startswith("<string>:2:") and "order" in errors["word"], errors
+    rc, printed = out["check"]
+    assert rc == 0 and "smoothstep" in printed and "min 0  max 0.8" in printed, printed
+
+
+def test_a_declared_node_is_an_ir_node_like_the_others():
+    """``ir.declare`` (what a row naming its kind calls): the node is frozen, known to ``ir.kind``, the canonical form
+    (a defaulted variant field left out at its neutral value), the walker and pickle; the registries are restored."""
+    import pickle
+
+    saved = dict(ir.KINDS), dict(ir.KIND_OF), dict(ir._FIELDS)
+    try:
+        cls = ir.declare("made_up_ramp", [("start", ir.Param), ("end", ir.Param)], {"warp": 1.0})
+        node = cls(ir.Var("a"), 0.5, ir.DVar("n"))
+        assert cls.__name__ == "MadeUpRamp" and ir.kind(node) == "made_up_ramp" and ir.KINDS["made_up_ramp"] is cls
+        assert ir.to_json(node) == {"kind": "made_up_ramp", "start": {"var": "a"}, "end": 0.5, "duration": {"var": "n"}}
+        assert ir.to_json(dataclasses.replace(node, warp=2.0))["warp"] == 2.0
+        assert ir.used_vars(ir.Sequence((ir.Constant(1.0, 3), node), None)) == ({"a"}, {"n"})
+        assert ir.map_params(node, lambda p: 0.25 if p == 0.5 else p) == cls(ir.Var("a"), 0.25, ir.DVar("n"))
+        assert pickle.loads(pickle.dumps(node)) == node
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            node.end = 1.0  # type: ignore[misc]
+        with pytest.raises(ValueError, match="already has a kind 'made_up_ramp'"):
+            ir.declare("made_up_ramp", [])
+        with pytest.raises(ValueError, match="already has a kind 'linear'"):
+            K.Kind("linear", "linear", K._s("duration:dur start:param end:param"), True, K.MONOTONE)
+        with pytest.raises(ValueError, match="must be distinct"):
+            ir.declare("made_up_twice", [("start", ir.Param), ("start", ir.Param)])
+        with pytest.raises(ValueError, match="already has its row"):
+            K.register(K.TABLE[ir.Linear])
+    finally:
+        for registry, before in zip((ir.KINDS, ir.KIND_OF, ir._FIELDS), saved, strict=True):
+            registry.clear()
+            registry.update(before)
+        vars(ir).pop("MadeUpRamp", None)
+    assert "made_up_ramp" not in ir.KINDS

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .. import _compile, _metrics, ir
@@ -64,9 +65,14 @@ def metric(name: str) -> str:
     return f'"{name}"'
 
 
-def word(s: str) -> str:
-    """A string literal for one of the IR's fixed words (``"linear"``, ``"cos"``, ...)."""
-    if s not in _WORDS:
+def word(s: str, words: Iterable[str] = _WORDS) -> str:
+    """A string literal for one of the IR's fixed words (``"linear"``, ``"cos"``, ...): one of ``words`` (a row's
+    WORD slot passes its own vocabulary, ``schedspec.kinds.Slot.words``), and a plain identifier.
+
+    Raises:
+        ValueError: ``s`` is not one of them (an internal error: a spec's string never becomes code).
+    """
+    if s not in words or not (isinstance(s, str) and s.isascii() and s.isidentifier()):
         raise ValueError(f"unexpected IR word {s!r}")
     return f'"{s}"'
 
@@ -138,9 +144,7 @@ def _slot(value, slot: K.Slot, const, param) -> str:
     if shape == K.FLAG:
         return num(bool(value))
     if shape == K.WORD:
-        if value not in slot.words:
-            raise ValueError(f"unexpected IR word {value!r}")
-        return word(value)
+        return word(value, slot.words)
     if shape == K.DURS:
         return const(slot.label, [num(m) for m in value])
     if shape == K.PARAMS:

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticCustomError
 
 from .. import _compile, _metrics, _range, ir, language
+from .. import kinds as K
 from .._fields import VAR_RE
 from .._source import Source
 from ..dialects._base import FrameworkKind
@@ -25,6 +26,9 @@ from .validate import sort_issues
 __all__ = ["MAX_FRACTIONAL_CYCLES", "MAX_SWEEP", "Lowered", "lower"]
 
 _NEEDS_LENGTH = {"linear", "cosine", "polynomial", "onecycle", "tanh"}
+# the kinds with a branch of their own in `_Lowerer._phase` (a carried `value`, `cycle`, a check across fields,
+# points, a period, a metric); every other row of the table is built by `_Lowerer._generic` from its slots
+_BRANCHED = frozenset({"constant", "polynomial", "tanh", "multistep", "piecewise", "cyclic", "onecycle", "plateau"})
 MAX_SWEEP = 1_000_000
 MAX_FRACTIONAL_CYCLES = 10_000  # cycles of a repeat with a fractional `mult` (tabulated one by one)
 
@@ -54,6 +58,18 @@ def lower(model: language.Document, doc: Source, overrides: dict | None = None) 
     lw = _Lowerer(model, doc, overrides)
     program = lw.run()
     return Lowered(program, sort_issues(lw.warnings), sort_issues(lw.notes), lw.desugared)
+
+
+def _generic_row(kind: str) -> K.Kind | None:
+    """The row of a neutral phase kind lowered generically (no branch of its own), else None."""
+    if kind in _BRANCHED:
+        return None
+    return K.TABLE.get(ir.KINDS.get(kind))  # type: ignore[arg-type]
+
+
+def _needs_length(row: K.Kind) -> bool:
+    """Whether a generically lowered kind must have a duration: its row takes ``duration`` as a DUR slot."""
+    return any(s.field == "duration" and s.shape == K.DUR for s in row.slots)
 
 
 class _Lowerer(Units, Checks):
@@ -239,10 +255,13 @@ class _Lowerer(Units, Checks):
                                             "decay length as `duration` (the phase itself never ends)")  # fmt: skip
                 return None
             duration = remaining
-        if duration is None and k in _NEEDS_LENGTH:
+        generic = _generic_row(k)
+        if duration is None and (k in _NEEDS_LENGTH or (generic is not None and _needs_length(generic))):
             self.err(path, f"`{k}` needs a `duration` (or, as the last phase, a `total` to run to)")
             return None
 
+        if generic is not None:
+            return self._generic(generic, m, path, carry, duration, n, d)
         if k == "constant":
             value = self.start(m, path, carry, "value")
             return ir.Constant(value, duration) if value is not None and ok else None
@@ -318,11 +337,7 @@ class _Lowerer(Units, Checks):
         start = self.start(m, path, carry)
         if start is None:
             ok = False
-        if k == "linear":
-            node = ir.Linear(start, n("end"), duration, warp=n("warp"))
-        elif k == "cosine":
-            node = ir.Cosine(start, n("end"), n("exponent"), duration, warp=n("warp"))
-        elif k == "polynomial" and m.cycle:  # Keras cycle: `duration` is the first decay length; it never ends
+        if k == "polynomial" and m.cycle:  # Keras cycle: `duration` is the first decay length; it never ends
             if not (isinstance(m.warp, float) and m.warp == 1):
                 self.err(path + ("warp",), "`warp` is not supported with `cycle: true` (Keras has no warp); remove one")
                 ok = False
@@ -336,10 +351,6 @@ class _Lowerer(Units, Checks):
                                          "tanh(lb) to tanh(ub) (timm asserts lb < ub)")  # fmt: skip
                 ok = False
             node = ir.Tanh(start, n("end"), lb, ub, duration)
-        elif k == "exponential":
-            node = ir.Exponential(start, n("gamma"), d("every"), m.staircase, n("end"), duration)
-        elif k == "step":
-            node = ir.Step(start, n("gamma"), d("every"), duration)
         elif k == "multistep":
             ms = [self.dur(x, path + ("milestones", i)) for i, x in enumerate(m.milestones)]
             if any(x is None for x in ms):
@@ -349,13 +360,46 @@ class _Lowerer(Units, Checks):
                     self.err(path + ("milestones", i), f"milestones must be in ascending order: {ms[i]} comes after {ms[i - 1]}")
                     ok = False
             node = ir.MultiStep(start, n("gamma"), tuple(ms), duration)
-        elif k == "inverse_time":
-            node = ir.InverseTime(start, n("rate"), d("every"), m.staircase, duration)
-        elif k == "inverse_sqrt":
-            node = ir.InverseSqrt(start, d("timescale"), duration, shift=d("shift") if m.shift is not None else 0)
         else:  # pragma: no cover - every kind is handled above
             raise AssertionError(k)
         return node if ok else None
+
+    def _generic(self, row: K.Kind, m, path, carry, duration, n, d) -> ir.Node | None:
+        """A kind with no branch of its own: its IR node built from its row's slots and the model's fields of the
+        same names (a ``start`` may be carried; a variant's field left unset is at its neutral value)."""
+        ok = True
+        args: dict[str, Any] = {}
+        neutral = {s.field: row.variant.neutral for s in row.variant.slots} if row.variant else {}
+        for slot in row.slots + (row.variant.slots if row.variant else ()):
+            f, shape = slot.field, slot.shape
+            raw = getattr(m, f)
+            if f == "duration":
+                v = duration
+            elif f in neutral and raw is None:
+                v = neutral[f]
+            elif shape == K.PARAM and f == "start":
+                v = self.start(m, path, carry)
+            elif shape in (K.PARAM, K.OPTIONAL):
+                v = n(f)
+                if raw is None and shape == K.PARAM:  # (a value that is wrong is reported where it is read)
+                    self.err(path + (f,), f"missing `{f}`: give `{m.kind}` its {f} value")
+            elif shape == K.DUR:
+                v = d(f)
+                if v is None and raw is None:
+                    self.err(path + (f,), f"missing `{f}`: give `{m.kind}` its {f}, a duration")
+            elif shape in (K.DURS, K.PARAMS):
+                read = self.dur if shape == K.DURS else self.num
+                v = tuple(read(x, path + (f, i)) for i, x in enumerate(raw))
+                if any(x is None for x in v):
+                    v = None
+            else:  # FLAG, WORD: as the model validated them (its Literal is the closed vocabulary)
+                v = raw
+            if v is None and shape != K.OPTIONAL:
+                ok = False
+            args[f] = v
+        if "duration" not in args:
+            args["duration"] = duration
+        return row.node(**args) if ok else None
 
     def combinator(self, m, path, carry, duration, remaining):
         k = m.kind

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import schedspec
-from schedspec import _compile, ir
+from schedspec import _compile, _metrics, ir
 from schedspec import backends as B
 from schedspec import formulas as F
 from schedspec._emit import _codegen
@@ -143,10 +143,16 @@ PLATEAUS = {
                               "threshold_mode": "abs", "cooldown": 1, "min": 0.06},
                              {"kind": "plateau", "monitor": "loss", "every": 4, "patience": 1, "factor": 0.25}],
                             total=60),
+    # a long sequence (tables) with parts evaluated on their own (a plateau, a repeat) and a last phase that does not
+    # clamp t itself (the tables clamp it to the sequence's end)
+    "long-with-parts-alone": _doc([*[dict(p) for _ in range(8) for p in (LIN, COS)],
+                                   {"kind": "plateau", "duration": 6, "monitor": "loss", "every": 3, "patience": 0},
+                                   {"kind": "repeat", "of": LIN, "times": 2},
+                                   {"kind": "step", "gamma": 0.5, "every": 2, "duration": 5}]),
 }
 METRICS = {
     "loss": [1.0, 0.9, 0.95, 0.97, 0.99, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6,
-             1.7, 1.8, 1.9, 2.0],
+             1.7, 1.8, 1.9, 2.0, *[2.0 + i / 10 for i in range(30)]],
     "acc": [0.1, 0.2, 0.2, 0.205, 0.3, 0.3, 0.3, 0.3, 0.31, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5,
             0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5],
 }
@@ -156,7 +162,7 @@ METRICS = {
 def test_plateaus_on_both_interpreters_match_reference(name):
     spec = PLATEAUS[name]
     node = bind(_program(spec), None).hparams["lr"]
-    k = np.arange(0, 60)
+    k = np.arange(0, 130)
     want = ref_values(spec, k, metrics=METRICS)
     env = {("metric", n): [float(x) for x in v] for n, v in METRICS.items()}
     fn = _compile.build(node, B.MathXP)
@@ -171,7 +177,40 @@ def test_plateaus_on_both_interpreters_match_reference(name):
                             {n: len(v) for n, v in METRICS.items()})  # fmt: skip
         got = [float(ns["_value"](xp, int(i), p)) for i in k] if scalar else ns["_value"](xp, k, p)
         assert_close(np.asarray(got, dtype=np.float64), want, "float64", what=f"emitted plateau, scalar={scalar}")
-        assert ns["_waiting"](59, {n: len(v) for n, v in METRICS.items()}) == []
+        assert ns["_waiting"](129, {n: len(v) for n, v in METRICS.items()}) == []
+
+
+@pytest.mark.parametrize("name", list(PLATEAUS))
+@pytest.mark.parametrize("xp", [B.MathXP, B.NumpyXP()], ids=["math", "numpy"])
+def test_plateau_from_an_online_trajectory_matches_reference(name, xp):
+    """The path of the online adapters (torch, Keras, Optax): ``env[("trajectory", node, origin)]`` as
+    ``_metrics.trajectories`` keeps it; with fewer reports than needed, NaN exactly where the metrics path says."""
+    spec = PLATEAUS[name]
+    node = bind(_program(spec), None).hparams["lr"]
+    k = np.arange(0, 130)
+    want = np.asarray(ref_values(spec, k, metrics=METRICS))
+    fn = _compile.build(node, xp)
+
+    def values(env):
+        if xp is B.MathXP:
+            return np.asarray([float(fn(int(i), env)) for i in k])
+        out = np.asarray(fn(k, env), dtype=np.float64)
+        assert out.shape == k.shape
+        return out
+
+    for cut in (None, 5):
+        env = {("metric", n): [float(x) for x in v] for n, v in METRICS.items()}
+        if cut is not None:
+            env |= {("count", n): cut for n in METRICS}
+        online = values(_metrics.trajectories(xp, _metrics.sites(node), env))
+        if cut is None:
+            assert_close(online, want, "float64", what="trajectory path")
+        else:
+            offline = values(env)
+            assert np.isnan(online).any() and not np.isnan(online).all()
+            np.testing.assert_array_equal(np.isnan(online), np.isnan(offline))
+            ok = ~np.isnan(online)
+            assert_close(online[ok], want[ok], "float64", what="trajectory path, reports cut")
 
 
 def _one(fn, xp, t) -> float:
@@ -187,6 +226,8 @@ def test_a_plateau_without_reports_holds_its_start_until_its_first_report_is_nee
         fn = _compile.build(bind(_program(spec), None).hparams["lr"], xp)
         for t in range(every):
             assert _one(fn, xp, t) == 0.3
+            if xp is not B.MathXP:
+                assert np.shape(fn(np.arange(t + 1), {})) == (t + 1,)
         with pytest.raises(PlateauNeedsMetrics) as e:
             fn(every if xp is B.MathXP else np.arange(every + 1), {})
         assert str(e.value).endswith(
@@ -243,3 +284,71 @@ def test_fixed_param_reads_only_what_is_known_without_evaluating():
     assert _compile.table_value(ir.Var("x")) == ir.Var("x")
     assert _compile.fixed_param(ir.Final(node)) == 0.9  # a linear phase holds its end
     assert _compile.table_value(ir.Final(node)) == 0.9
+
+
+# ------------------------------------------------------------------------------------------------ emitted text
+# the long sequence of PLATEAUS["long-with-parts-alone"]: 8 x (linear 5, cosine 8) from tables (begins 0, 5, 13,
+# .., 96), a plateau at 104 (every 3: first report 104 // 3 = 34) and a repeat at 110 on their own, a step (not
+# self-clamping: the tables clamp t to its end, 120 + 5 = 125)
+_LONG_HEAD = [
+    "def _value(xp, t, p):",
+    '    """lr: a sequence of 19 phases, from tables: the segment i of t, then one formula call per group (a kind'
+    ' and its static values) on its parameters at row i."""',
+    "    t = xp.minimum(t, 125)  # the last phase's end",
+    "    i = xp.count_le(_BEGINS_LATER_1, t)  # the last phase that begins at or before t",
+    "    local = t - xp.take(_BEGINS_2, i)",
+    "    g = xp.take(_GROUPS_3, i)  # 0: on its own",
+    "    d0_i = xp.take(_DURATIONS0_4, i)",
+    "    p0_i = xp.take(_PARAMS0_5, i)",
+    "    p1_i = xp.take(_PARAMS1_6, i)",
+]
+LONG_ARRAY = [*_LONG_HEAD,
+    "    # group 1: 8 phases",
+    "    out = linear(xp, local, d0_i, p0_i, p1_i)",
+    "    # group 2: 8 phases",
+    "    v = cosine(xp, local, d0_i, p0_i, p1_i, 1.0)",
+    "    out = xp.where(g == 2, v, out)",
+    "    # group 3: 1 phases",
+    "    v = step(xp, local, p0_i, 0.5, d0_i)",
+    "    out = xp.where(g == 3, v, out)",
+    "    # lr[16]: plateau from t = 104",
+    "    t16 = xp.maximum(t - 104, 0)",
+    "    v16 = plateau(xp, xp.minimum(t16, 6), 104, 3, *p[0], 34)",
+    "    out = xp.where(i == 16, v16, out)",
+    "    # lr[17]: repeat from t = 110",
+    "    t17 = xp.maximum(t - 110, 0)",
+    "    v17 = _repeat_1(xp, xp.minimum(t17, 10), p)",
+    "    out = xp.where(i == 17, v17, out)",
+    "    return out",
+]  # fmt: skip
+LONG_SCALAR = [*_LONG_HEAD,
+    "    # group 1: 8 phases",
+    "    if g == 1:",
+    "        return linear(xp, local, d0_i, p0_i, p1_i)",
+    "    # group 2: 8 phases",
+    "    if g == 2:",
+    "        return cosine(xp, local, d0_i, p0_i, p1_i, 1.0)",
+    "    # group 3: 1 phases",
+    "    if g == 3:",
+    "        return step(xp, local, p0_i, 0.5, d0_i)",
+    "    # lr[16]: plateau from t = 104",
+    "    if i == 16:",
+    "        return plateau(xp, xp.minimum(local, 6), 104, 3, *p[0], 34)",
+    "    # lr[17]: repeat from t = 110",
+    "    return _repeat_1(xp, xp.minimum(local, 10), p)",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("scalar", [True, False], ids=["scalar", "array"])
+def test_the_emitted_text_of_a_long_sequence(scalar):
+    """What a reader of the emitted module sees for a long sequence: the tables' names, the comments, one branch
+    per group and per part on its own, the clamp to the end (no example has a long sequence: the snapshots of
+    tests/test_snapshots.py do not show it)."""
+    node = bind(_program(PLATEAUS["long-with-parts-alone"]), None).hparams["lr"]
+    gen = _codegen.generate(node, scalar=scalar, label="lr")
+    assert gen.functions[0] == (LONG_SCALAR if scalar else LONG_ARRAY)
+    assert [block[0].split(" = ")[0] for block in gen.constants] == [
+        "_BEGINS_LATER_1", "_BEGINS_2", "_GROUPS_3", "_DURATIONS0_4", "_PARAMS0_5", "_PARAMS1_6", "_REPORTS"]  # fmt: skip
+    assert gen.constants[0] == ["_BEGINS_LATER_1 = (5, 13, 18, 26, 31, 39, 44, 52, 57, 65, 70, 78, 83, 91, 96, 104,"
+                                " 110, 120)"]  # fmt: skip
+    assert gen.constants[2] == ["_GROUPS_3 = (1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 0, 0, 3)"]

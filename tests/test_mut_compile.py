@@ -58,6 +58,10 @@ SPECS = {
     "clip-max": _doc({"kind": "clip", "max": 0.6, "of": [LIN, COS]}),
     "clip-both-vars": _doc({"kind": "clip", "min": "$lo", "max": "$hi", "of": [LIN, COS, STEP]},
                            vars={"lo": 0.25, "hi": 0.75}),
+    "clip-of-vars": _doc({"kind": "clip", "min": 0.1, "of": [{**LIN, "end": "$e"}, {**COS, "duration": "$w"}]},
+                         vars={"e": 0.7, "w": "9st"}),
+    "scale-of-vars": _doc({"kind": "scale", "by": 2.0, "of": [{**LIN, "end": "$e"}, {**COS, "duration": "$w"}]},
+                          vars={"e": 0.7, "w": "9st"}),
     "sequence-vars": _doc([{"kind": "linear", "start": 0.0, "end": "$peak", "duration": "$w"},
                            {"kind": "cosine", "end": "$floor", "duration": "$d"},
                            {"kind": "constant", "value": "$floor", "duration": 4},
@@ -149,6 +153,11 @@ PLATEAUS = {
                                    {"kind": "plateau", "duration": 6, "monitor": "loss", "every": 3, "patience": 0},
                                    {"kind": "repeat", "of": LIN, "times": 2},
                                    {"kind": "step", "gamma": 0.5, "every": 2, "duration": 5}]),
+    # a plateau's duration and params as vars (read from env on the unbound tree)
+    "vars": _doc([{"kind": "plateau", "duration": "$w", "start": "$s", "monitor": "loss", "every": 3, "patience": 0,
+                   "factor": "$f", "threshold": "$th", "min": "$lo", "eps": "$eps"},
+                  {"kind": "linear", "end": 0.01, "duration": 9}],
+                 vars={"w": "27st", "s": 0.5, "f": 0.5, "th": 0.01, "lo": 0.07, "eps": 1e-9}),
 }
 METRICS = {
     "loss": [1.0, 0.9, 0.95, 0.97, 0.99, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6,
@@ -167,6 +176,11 @@ def test_plateaus_on_both_interpreters_match_reference(name):
     env = {("metric", n): [float(x) for x in v] for n, v in METRICS.items()}
     fn = _compile.build(node, B.MathXP)
     assert_close([float(fn(int(i), env)) for i in k], want, "float64", what="plain-Python plateau")
+    program = _program(spec)
+    if program.vars:  # the unbound tree, vars read from env
+        unbound = _compile.build(program.hparams["lr"], B.MathXP)
+        venv = {**env, **_env(program)}
+        assert_close([float(unbound(int(i), venv)) for i in k], want, "float64", what="plateau, vars in env")
     np_env = {key: np.asarray(v) for key, v in env.items()}
     assert_close(np.asarray(_compile.build(node, B.NumpyXP())(k, np_env), dtype=np.float64), want, "float64",
                  what="numpy plateau")  # fmt: skip

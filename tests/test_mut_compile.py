@@ -62,6 +62,11 @@ SPECS = {
                          vars={"e": 0.7, "w": "9st"}),
     "scale-of-vars": _doc({"kind": "scale", "by": 2.0, "of": [{**LIN, "end": "$e"}, {**COS, "duration": "$w"}]},
                           vars={"e": 0.7, "w": "9st"}),
+    "tables-of-vars": _doc([{"kind": "multistep", "start": 1.0, "gamma": 0.5, "milestones": [3, "$m", 12],
+                             "duration": 20},
+                            {"kind": "piecewise", "points": [[0, 0.2], ["$m", "$v"], [15, 0.1]], "duration": 20,
+                             "interpolate": "linear"}],
+                           vars={"m": "7st", "v": 0.6}),
     "sequence-vars": _doc([{"kind": "linear", "start": 0.0, "end": "$peak", "duration": "$w"},
                            {"kind": "cosine", "end": "$floor", "duration": "$d"},
                            {"kind": "constant", "value": "$floor", "duration": 4},
@@ -287,6 +292,14 @@ def test_final_value_and_scalar_fn_match_reference():
         assert all(type(v) is float for v in got)
         assert_close(got, ref_values(SPECS[name], k), "float64", what=f"scalar_fn {name}")
     assert _compile.scalar_fn(bind(_program(cos), None).hparams["lr"])(3.0) == ref_values(cos, [3])[0]
+
+
+def test_table_key_names_the_group_of_a_tabled_part_and_none_for_a_part_on_its_own():
+    node = bind(_program(PLATEAUS["long-with-parts-alone"]), None).hparams["lr"]
+    keys = [_compile.table_key(p) for p in node.parts]
+    assert keys[16:18] == [None, None]  # the plateau and the repeat
+    assert [k[0] for k in keys[:3]] == ["linear", "cosine", "linear"] and keys[0] == keys[2] != keys[1]
+    assert keys[18] == ("step", (_compile.GATHER, 0.5, _compile.GATHER))
 
 
 def test_fixed_param_reads_only_what_is_known_without_evaluating():

@@ -51,6 +51,9 @@ SPECS = {
                                     vars={"p": "3st"}),
     "repeat-var-period-mult3-forever": _doc({"kind": "repeat", "of": {**LIN, "duration": "$p"}, "mult": 3},
                                             vars={"p": "2st"}),
+    "repeat-mult2-decay-var-of-vars": _doc({"kind": "repeat", "of": {**COS, "end": "$e"}, "mult": 2, "times": 3,
+                                            "decay": "$d"}, vars={"e": 0.2, "d": 0.5}),
+    "repeat-growing": _doc({"kind": "repeat", "of": COS, "times": 3, "decay": 2}),
     "product": _doc({"kind": "product", "of": [COS, STEP, {"kind": "constant", "value": 0.5, "duration": 30}]}),
     "sum": _doc({"kind": "sum", "of": [COS, LIN, STEP]}),
     "scale-var": _doc({"kind": "scale", "by": "$s", "of": [LIN, COS]}, vars={"s": 0.25}),
@@ -275,6 +278,46 @@ def test_no_report_needed_and_traced_backends():
 
 
 # ------------------------------------------------------------------------------------------------ helpers
+# a cycle that begins at exactly k = 2**31 - 1: a 1-step period doubling forever begins cycle i at 2**i - 1
+HUGE = {
+    "constant-period": _doc({"kind": "repeat", "of": {"kind": "linear", "start": 1.0, "end": 0.0, "duration": 1},
+                             "mult": 2}),
+    "var-period": _doc({"kind": "repeat", "of": {"kind": "linear", "start": 1.0, "end": 0.0, "duration": "$p"},
+                        "mult": 2}, vars={"p": "1st"}),
+}
+
+
+@pytest.mark.parametrize("name", list(HUGE))
+def test_a_cycle_that_begins_at_the_last_step(name):
+    spec = HUGE[name]
+    program = _program(spec)
+    k = [2**30 - 2, 2**30 - 1, 2**31 - 3, 2**31 - 2, 2**31 - 1]
+    want = ref_values(spec, k)
+    assert want[1] == want[4] == 1.0  # cycles 30 and 31 begin: the start
+    fn = _compile.build(program.hparams["lr"], B.MathXP)
+    assert [float(fn(i, _env(program))) for i in k] == want
+    got = _compile.build(program.hparams["lr"], B.NumpyXP())(np.asarray(k, dtype=np.int64), _env(program))
+    assert np.asarray(got, dtype=np.float64).tolist() == want
+
+
+def test_two_equal_plateaus_one_after_the_other_have_a_row_each():
+    """Two plateaus with the same parameters are equal IR nodes: the emitted source tells them apart by where
+    they begin (their origin), as ``_compile`` does."""
+    p = {"kind": "plateau", "duration": 12, "start": 0.4, "monitor": "loss", "every": 2, "patience": 0}
+    spec = _doc([p, p])
+    node = bind(_program(spec), None).hparams["lr"]
+    k = np.arange(0, 30)
+    metrics = {"loss": [1.0, 2.0, 3.0, 0.5, 0.6, 0.7, 1.0, 2.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]}
+    want = ref_values(spec, k, metrics=metrics)
+    for scalar in (True, False):
+        ns = _emitted(node, scalar=scalar)
+        xp = B.MathXP if scalar else B.NumpyXP()
+        p_rows = ns["_plateaus"](xp, {"loss": np.asarray(metrics["loss"])}, {"loss": len(metrics["loss"])})
+        assert len(p_rows) == 2
+        got = [float(ns["_value"](xp, int(i), p_rows)) for i in k] if scalar else ns["_value"](xp, k, p_rows)
+        assert_close(np.asarray(got, dtype=np.float64), want, "float64", what=f"two plateaus, scalar={scalar}")
+
+
 def test_final_value_and_scalar_fn_match_reference():
     spec = SPECS["sequence-vars"]
     program = _program(spec)

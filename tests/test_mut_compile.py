@@ -422,3 +422,35 @@ def test_the_emitted_text_of_a_long_sequence(scalar):
     assert gen.constants[0] == ["_BEGINS_LATER_1 = (5, 13, 18, 26, 31, 39, 44, 52, 57, 65, 70, 78, 83, 91, 96, 104,"
                                 " 110, 120)"]  # fmt: skip
     assert gen.constants[2] == ["_GROUPS_3 = (1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 0, 0, 3)"]
+
+
+# ------------------------------------------------------------------------------------------------ guards
+def test_nothing_but_checked_names_and_numbers_reaches_the_emitted_source():
+    """The guards of the code generator (a spec string never becomes code): a metric name must be an ASCII
+    identifier, a word one of the IR's fixed words, a number finite, a namespace an identifier."""
+    assert _codegen.metric("val_loss") == '"val_loss"'
+    for bad in ("val loss", "é", 'x"; import os', 3, "1a"):
+        with pytest.raises(ValueError, match=r"^unexpected metric name "):
+            _codegen.metric(bad)
+    with pytest.raises(ValueError, match=r"^unexpected metric name 'é'$"):
+        _codegen.metric("é")
+    assert _codegen.word("cos") == '"cos"'
+    with pytest.raises(ValueError, match=r"^unexpected IR word 'os'$"):
+        _codegen.word("os")
+    with pytest.raises(ValueError, match=r"^cannot emit the non-finite number inf$"):
+        _codegen.num(float("inf"))
+    with pytest.raises(TypeError, match=r"^expected a number in the bound IR, got 'x' \(str\)$"):
+        _codegen.num("x")
+    with pytest.raises(ValueError, match=r"^unexpected namespace 'a-b'$"):
+        _codegen.generate(bind(_program(_doc(LIN)), None).hparams["lr"], scalar=True, label="lr", ns="a-b")
+
+
+@pytest.mark.parametrize("period", [0, -3, ir.DVar("p")], ids=["zero", "negative", "var"])
+def test_the_code_generator_refuses_a_repeat_period_that_is_not_a_positive_int(period):
+    import dataclasses
+
+    node = bind(_program(SPECS["repeat-times-decay"]), None).hparams["lr"]
+    assert isinstance(node, ir.Repeat)
+    bad = dataclasses.replace(node, period=period)
+    with pytest.raises(ValueError, match=r"^repeat period must be a positive int after binding \(got "):
+        _codegen.generate(bad, scalar=True, label="lr")

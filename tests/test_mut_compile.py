@@ -70,6 +70,9 @@ SPECS = {
                             {"kind": "piecewise", "points": [[0, 0.2], ["$m", "$v"], [15, 0.1]], "duration": 20,
                              "interpolate": "linear"}],
                            vars={"m": "7st", "v": 0.6}),
+    # one-item tables: the emitted constant must stay a tuple, ``(6,)``
+    "one-milestone": _doc([{"kind": "multistep", "start": 1.0, "gamma": 0.5, "milestones": [6], "duration": 10},
+                           {"kind": "piecewise", "points": [[0, 0.3]], "duration": 5}]),
     "sequence-vars": _doc([{"kind": "linear", "start": 0.0, "end": "$peak", "duration": "$w"},
                            {"kind": "cosine", "end": "$floor", "duration": "$d"},
                            {"kind": "constant", "value": "$floor", "duration": 4},

@@ -49,11 +49,17 @@ SELECTIONS: dict[str, list[str]] = {
     "schedspec/_metrics.py": ["tests/test_mutation_kills.py", "tests/test_plateau.py", "-k",
                               "(test_mutation_kills and plateau and not jax)"
                               " or (test_plateau and (errors or lowering or check_works))"],
-    "schedspec/_compile.py": ["tests/test_mutation_kills.py", "-k", "not jax and not keras"],
+    # the per-kind table's interpreters (tests/test_kinds.py: both interpreters on every row, float64 numpy and
+    # plain Python, no compilation) and the numpy / plain-Python schedules against tests/reference.py
+    "schedspec/_compile.py": ["tests/test_kinds.py", "tests/test_mutation_kills.py", "tests/test_mut_compile.py",
+                              "-k", "not jax and not keras"],
     "schedspec/lowering/units.py": ["tests/test_language.py", "tests/test_units_positions.py", "tests/test_mut_units.py"],
     "schedspec/analysis.py": ["tests/test_guarantees.py", "tests/test_cli.py", "-k",
                               "(test_guarantees and (check_table or check_header)) or (test_cli and check)"],
-    "schedspec/_emit/_codegen.py": ["tests/test_emit.py", "-k", "not random and not examples"],
+    # the emitted source run on formulas.py's numpy and plain-Python namespaces (no jax compilation, no
+    # subprocess), and the emitted text of every example (snapshots: comments, docstrings, layout); the emitted
+    # modules of tests/test_emit.py run on jax (35 s a surviving mutant on 2 shared cores)
+    "schedspec/_emit/_codegen.py": ["tests/test_kinds.py", "tests/test_snapshots.py", "tests/test_mut_compile.py"],
     # the scheduler's own tests without the slow ones (random specs, every example, subprocesses, emitted modules)
     "adapters/_torch_lr.py": ["tests/test_adapters_torch.py", "tests/test_torch_groups_resume.py",
                               "tests/test_mut_torch_lr.py", "-k",

@@ -1,0 +1,459 @@
+"""Mutation kills for schedspec/_compile.py and schedspec/_emit/_codegen.py (issue 14, item 1).
+
+Both interpreters of the IR, the closures of ``_compile`` and the source text of ``_emit._codegen``, are run on
+the numpy and plain-Python namespaces (no compilation) over every combinator and the var, carried-start,
+long-sequence and plateau paths, and compared with the independent float64 reference (tests/reference.py); the
+helpers nothing else in the fast selections reaches (``final_value``, ``scalar_fn``, ``fixed_param``, the
+report-free plateau) are checked against values worked by hand from the README.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import schedspec
+from schedspec import _compile, _metrics, ir
+from schedspec import backends as B
+from schedspec import formulas as F
+from schedspec._emit import _codegen
+from schedspec.errors import PlateauNeedsMetrics
+from schedspec.lowering.bind import bind
+
+try:  # tests/ as a package or as a rootdir on sys.path
+    from .reference import ref_values
+    from .test_evaluate import assert_close
+except ImportError:
+    from reference import ref_values
+    from test_evaluate import assert_close
+
+
+def _doc(lr, **top):
+    return {"schedspec": 1, **top, "lr": lr}
+
+
+COS = {"kind": "cosine", "start": 1.0, "end": 0.1, "duration": 8}
+LIN = {"kind": "linear", "start": 0.2, "end": 0.9, "duration": 5}
+STEP = {"kind": "step", "start": 0.8, "gamma": 0.5, "every": 3, "duration": 10}
+
+# every combinator, its variants (mult 1 / integral / fractional, times or forever, decay), vars in every place the
+# closures read them (a number var, a duration var, a sum of durations), carried starts, and long sequences
+SPECS = {
+    "repeat-times-decay": _doc({"kind": "repeat", "of": COS, "times": 3, "decay": 0.5}),
+    "repeat-forever": _doc({"kind": "repeat", "of": LIN}),
+    "repeat-forever-decay": _doc({"kind": "repeat", "of": STEP, "decay": 0.9}),
+    "repeat-mult2-times": _doc({"kind": "repeat", "of": COS, "mult": 2, "times": 3}),
+    "repeat-mult2-forever-decay": _doc({"kind": "repeat", "of": LIN, "mult": 2, "decay": 0.7}),
+    "repeat-mult1.5-times": _doc({"kind": "repeat", "of": STEP, "mult": 1.5, "times": 4, "decay": 0.8}),
+    "repeat-var-period": _doc({"kind": "repeat", "of": {**COS, "duration": "$p"}, "times": 3, "decay": "$d"},
+                              vars={"p": "6st", "d": 0.5}),
+    "repeat-var-period-mult2": _doc({"kind": "repeat", "of": {**LIN, "duration": "$p"}, "mult": 2, "times": 4},
+                                    vars={"p": "3st"}),
+    "repeat-var-period-mult3-forever": _doc({"kind": "repeat", "of": {**LIN, "duration": "$p"}, "mult": 3},
+                                            vars={"p": "2st"}),
+    "repeat-mult2-decay-var-of-vars": _doc({"kind": "repeat", "of": {**COS, "end": "$e"}, "mult": 2, "times": 3,
+                                            "decay": "$d"}, vars={"e": 0.2, "d": 0.5}),
+    "repeat-growing": _doc({"kind": "repeat", "of": COS, "times": 3, "decay": 2}),
+    "product": _doc({"kind": "product", "of": [COS, STEP, {"kind": "constant", "value": 0.5, "duration": 30}]}),
+    "sum": _doc({"kind": "sum", "of": [COS, LIN, STEP]}),
+    "scale-var": _doc({"kind": "scale", "by": "$s", "of": [LIN, COS]}, vars={"s": 0.25}),
+    "clip-min": _doc({"kind": "clip", "min": 0.3, "of": [LIN, COS]}),
+    "clip-max": _doc({"kind": "clip", "max": 0.6, "of": [LIN, COS]}),
+    "clip-both-vars": _doc({"kind": "clip", "min": "$lo", "max": "$hi", "of": [LIN, COS, STEP]},
+                           vars={"lo": 0.25, "hi": 0.75}),
+    "clip-of-vars": _doc({"kind": "clip", "min": 0.1, "of": [{**LIN, "end": "$e"}, {**COS, "duration": "$w"}]},
+                         vars={"e": 0.7, "w": "9st"}),
+    "scale-of-vars": _doc({"kind": "scale", "by": 2.0, "of": [{**LIN, "end": "$e"}, {**COS, "duration": "$w"}]},
+                          vars={"e": 0.7, "w": "9st"}),
+    "tables-of-vars": _doc([{"kind": "multistep", "start": 1.0, "gamma": 0.5, "milestones": [3, "$m", 12],
+                             "duration": 20},
+                            {"kind": "piecewise", "points": [[0, 0.2], ["$m", "$v"], [15, 0.1]], "duration": 20,
+                             "interpolate": "linear"}],
+                           vars={"m": "7st", "v": 0.6}),
+    # one-item tables: the emitted constant must stay a tuple, ``(6,)``
+    "one-milestone": _doc([{"kind": "multistep", "start": 1.0, "gamma": 0.5, "milestones": [6], "duration": 10},
+                           {"kind": "piecewise", "points": [[0, 0.3]], "duration": 5}]),
+    "sequence-vars": _doc([{"kind": "linear", "start": 0.0, "end": "$peak", "duration": "$w"},
+                           {"kind": "cosine", "end": "$floor", "duration": "$d"},
+                           {"kind": "constant", "value": "$floor", "duration": 4},
+                           {"kind": "step", "gamma": 0.5, "every": 2, "duration": 6}],
+                          vars={"peak": 0.9, "w": "7st", "d": "11st", "floor": 0.05}),
+    "nested-carried": _doc([LIN, [{"kind": "cosine", "end": 0.3, "duration": 6}, STEP],
+                            {"kind": "repeat", "of": {"kind": "linear", "end": 0.1, "duration": 4}, "times": 2}]),
+    "long-constant": _doc([dict(p) for _ in range(6) for p in (LIN, COS, STEP)]),
+    "long-carried-vars": _doc([
+        {"kind": "linear", "start": "$a", "end": 0.5, "duration": 3} if i % 5 == 0 else
+        {"kind": "cosine", "end": "$b" if i % 2 else 0.2, "duration": "$w" if i % 7 == 3 else 4} if i % 3 else
+        {"kind": "exponential", "gamma": 0.9, "every": 2, "duration": 5}
+        for i in range(20)], vars={"a": 0.8, "b": 0.05, "w": "6st"}),
+    "long-open-last": _doc([*[dict(p) for _ in range(6) for p in (LIN, STEP, COS)],
+                            {"kind": "linear", "start": 0.3, "end": 0.0, "duration": 5},
+                            {"kind": "constant", "value": 0.125}], total=170),
+}
+
+
+def _program(spec):
+    return schedspec.load(spec).program
+
+
+def _env(program) -> dict:
+    """The vars' values as ``_compile`` reads them (``evaluate``'s env): numbers and durations in interval units."""
+    env = {}
+    for name, v in program.vars.items():
+        if v.number is not None:
+            env[("num", name)] = v.number[0]
+        if v.steps is not None:
+            env[("dur", name)] = v.steps[0]
+    return env
+
+
+def _steps(spec) -> np.ndarray:
+    return np.arange(0, 180)
+
+
+def _emitted(node: ir.Node, scalar: bool):
+    gen = _codegen.generate(node, scalar=scalar, label="lr")
+    namespace = dict(vars(F))
+    exec("\n".join(line for block in gen.constants for line in block), namespace)  # noqa: S102 - our own output
+    exec("\n\n".join("\n".join(f) for f in gen.functions), namespace)  # noqa: S102
+    return namespace
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_compile_with_vars_in_env_matches_reference(name):
+    """The unbound tree (vars read from ``env``, as ``evaluate`` does) on numpy and on plain Python."""
+    spec = SPECS[name]
+    program = _program(spec)
+    node, env, k = program.hparams["lr"], _env(program), _steps(spec)
+    want = ref_values(spec, k)
+    assert_close(np.asarray(_compile.build(node, B.NumpyXP())(k, env), dtype=np.float64), want, "float64",
+                 what="numpy, vars in env")  # fmt: skip
+    fn = _compile.build(node, B.MathXP)
+    assert_close([float(fn(int(i), env)) for i in k], want, "float64", what="plain Python, vars in env")
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_emitted_source_matches_reference(name):
+    """The emitted source of the bound tree, scalar and array, and the bound tree's closures."""
+    spec = SPECS[name]
+    program = _program(spec)
+    node, k = bind(program, None).hparams["lr"], _steps(spec)
+    want = ref_values(spec, k)
+    scalar = _emitted(node, scalar=True)["_value"]
+    assert_close([float(scalar(B.MathXP, int(i))) for i in k], want, "float64", what="emitted scalar")
+    with np.errstate(all="ignore"):
+        array = _emitted(node, scalar=False)["_value"](B.NumpyXP(), k)
+    assert_close(np.asarray(array, dtype=np.float64), want, "float64", what="emitted array")
+    assert_close(np.asarray(_compile.build(node, B.NumpyXP())(k, {}), dtype=np.float64), want, "float64",
+                 what="bound numpy")  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------------ plateaus
+PLATEAUS = {
+    "after-a-warmup-carried": _doc([LIN, {"kind": "plateau", "duration": 30, "monitor": "loss", "every": 3,
+                                          "patience": 1, "factor": 0.5},
+                                    {"kind": "linear", "end": 0.01, "duration": 9}]),
+    "two-metrics-max": _doc([{"kind": "plateau", "duration": 21, "start": 0.4, "monitor": "acc", "every": 2,
+                              "mode": "max", "patience": 0, "factor": 0.5, "threshold": 0.01,
+                              "threshold_mode": "abs", "cooldown": 1, "min": 0.06},
+                             {"kind": "plateau", "monitor": "loss", "every": 4, "patience": 1, "factor": 0.25}],
+                            total=60),
+    # a long sequence (tables) with parts evaluated on their own (a plateau, a repeat) and a last phase that does not
+    # clamp t itself (the tables clamp it to the sequence's end)
+    "long-with-parts-alone": _doc([*[dict(p) for _ in range(8) for p in (LIN, COS)],
+                                   {"kind": "plateau", "duration": 6, "monitor": "loss", "every": 3, "patience": 0},
+                                   {"kind": "repeat", "of": LIN, "times": 2},
+                                   {"kind": "step", "gamma": 0.5, "every": 2, "duration": 5}]),
+    # a plateau's duration and params as vars (read from env on the unbound tree)
+    "vars": _doc([{"kind": "plateau", "duration": "$w", "start": "$s", "monitor": "loss", "every": 3, "patience": 0,
+                   "factor": "$f", "threshold": "$th", "min": "$lo", "eps": "$eps"},
+                  {"kind": "linear", "end": 0.01, "duration": 9}],
+                 vars={"w": "27st", "s": 0.5, "f": 0.5, "th": 0.01, "lo": 0.07, "eps": 1e-9}),
+}
+METRICS = {
+    "loss": [1.0, 0.9, 0.95, 0.97, 0.99, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6,
+             1.7, 1.8, 1.9, 2.0, *[2.0 + i / 10 for i in range(30)]],
+    "acc": [0.1, 0.2, 0.2, 0.205, 0.3, 0.3, 0.3, 0.3, 0.31, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5,
+            0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5],
+}
+
+
+@pytest.mark.parametrize("name", list(PLATEAUS))
+def test_plateaus_on_both_interpreters_match_reference(name):
+    spec = PLATEAUS[name]
+    node = bind(_program(spec), None).hparams["lr"]
+    k = np.arange(0, 130)
+    want = ref_values(spec, k, metrics=METRICS)
+    env = {("metric", n): [float(x) for x in v] for n, v in METRICS.items()}
+    fn = _compile.build(node, B.MathXP)
+    assert_close([float(fn(int(i), env)) for i in k], want, "float64", what="plain-Python plateau")
+    program = _program(spec)
+    if program.vars:  # the unbound tree, vars read from env
+        unbound = _compile.build(program.hparams["lr"], B.MathXP)
+        venv = {**env, **_env(program)}
+        assert_close([float(unbound(int(i), venv)) for i in k], want, "float64", what="plateau, vars in env")
+    np_env = {key: np.asarray(v) for key, v in env.items()}
+    assert_close(np.asarray(_compile.build(node, B.NumpyXP())(k, np_env), dtype=np.float64), want, "float64",
+                 what="numpy plateau")  # fmt: skip
+    for scalar in (True, False):
+        ns = _emitted(node, scalar=scalar)
+        xp = B.MathXP if scalar else B.NumpyXP()
+        p = ns["_plateaus"](xp, METRICS if scalar else {n: np.asarray(v) for n, v in METRICS.items()},
+                            {n: len(v) for n, v in METRICS.items()})  # fmt: skip
+        got = [float(ns["_value"](xp, int(i), p)) for i in k] if scalar else ns["_value"](xp, k, p)
+        assert_close(np.asarray(got, dtype=np.float64), want, "float64", what=f"emitted plateau, scalar={scalar}")
+        assert ns["_waiting"](129, {n: len(v) for n, v in METRICS.items()}) == []
+
+
+@pytest.mark.parametrize("name", list(PLATEAUS))
+@pytest.mark.parametrize("xp", [B.MathXP, B.NumpyXP()], ids=["math", "numpy"])
+def test_plateau_from_an_online_trajectory_matches_reference(name, xp):
+    """The path of the online adapters (torch, Keras, Optax): ``env[("trajectory", node, origin)]`` as
+    ``_metrics.trajectories`` keeps it; with fewer reports than needed, NaN exactly where the metrics path says."""
+    spec = PLATEAUS[name]
+    node = bind(_program(spec), None).hparams["lr"]
+    k = np.arange(0, 130)
+    want = np.asarray(ref_values(spec, k, metrics=METRICS))
+    fn = _compile.build(node, xp)
+
+    def values(env):
+        if xp is B.MathXP:
+            return np.asarray([float(fn(int(i), env)) for i in k])
+        out = np.asarray(fn(k, env), dtype=np.float64)
+        assert out.shape == k.shape
+        return out
+
+    for cut in (None, 5):
+        env = {("metric", n): [float(x) for x in v] for n, v in METRICS.items()}
+        if cut is not None:
+            env |= {("count", n): cut for n in METRICS}
+        online = values(_metrics.trajectories(xp, _metrics.sites(node), env))
+        if cut is None:
+            assert_close(online, want, "float64", what="trajectory path")
+        else:
+            offline = values(env)
+            assert np.isnan(online).any() and not np.isnan(online).all()
+            np.testing.assert_array_equal(np.isnan(online), np.isnan(offline))
+            ok = ~np.isnan(online)
+            assert_close(online[ok], want[ok], "float64", what="trajectory path, reports cut")
+
+
+def _one(fn, xp, t) -> float:
+    return float(fn(t, {})) if xp is B.MathXP else float(np.asarray(fn(np.asarray([t]), {})).reshape(-1)[0])
+
+
+@pytest.mark.parametrize("xp", [B.MathXP, B.NumpyXP()], ids=["math", "numpy"])
+def test_a_plateau_without_reports_holds_its_start_until_its_first_report_is_needed(xp):
+    """Before its first report (k < every, counted from k = 0) a plateau is its start and needs no metrics; from
+    the first report on it raises PlateauNeedsMetrics, with the whole message."""
+    for every, unit in ((10, "steps"), (1, "step")):
+        spec = _doc([{"kind": "plateau", "duration": 40, "start": 0.3, "monitor": "loss", "every": every}])
+        fn = _compile.build(bind(_program(spec), None).hparams["lr"], xp)
+        for t in range(every):
+            assert _one(fn, xp, t) == 0.3
+            if xp is not B.MathXP:
+                assert np.shape(fn(np.arange(t + 1), {})) == (t + 1,)
+        with pytest.raises(PlateauNeedsMetrics) as e:
+            fn(every if xp is B.MathXP else np.arange(every + 1), {})
+        assert str(e.value).endswith(
+            "the `plateau` phase monitoring 'loss' needs its metric reports: pass metrics={'loss': [...]} "
+            f"(one report per {every} {unit}, counted from k = 0)"
+        )
+    # a plateau beginning at k = 6 (origin 6) with every 4: report 1 (made at k = 8) is its first
+    spec = _doc([{"kind": "constant", "value": 0.5, "duration": 6},
+                 {"kind": "plateau", "duration": 20, "monitor": "m", "every": 4}])
+    fn = _compile.build(bind(_program(spec), None).hparams["lr"], xp)
+    assert [_one(fn, xp, t) for t in range(8)] == [0.5] * 8
+    with pytest.raises(PlateauNeedsMetrics):
+        fn(8 if xp is B.MathXP else np.asarray([8]), {})
+
+
+def test_no_report_needed_and_traced_backends():
+    assert _compile._no_report_needed(np.arange(10), 0, 10, 0)
+    assert not _compile._no_report_needed(np.arange(11), 0, 10, 0)
+    # a plateau from k = 6, every 4 (first = 6 // 4 = 1): report 1, made at k = 8, is the first it needs
+    assert _compile._no_report_needed(np.asarray([0, 1]), 6, 4, 1)  # k = 6, 7
+    assert not _compile._no_report_needed(np.asarray([0, 2]), 6, 4, 1)  # k = 8
+    assert not _compile._no_report_needed(np.asarray([5]), 6, 4, 1)  # k = 11
+    assert not _compile.xp_is_traced(B.MathXP)
+    assert not _compile.xp_is_traced(B.NumpyXP())
+    assert _compile.xp_is_traced(object())  # any other namespace: jax, keras.ops
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+# a cycle that begins at exactly k = 2**31 - 1: a 1-step period doubling forever begins cycle i at 2**i - 1
+HUGE = {
+    "constant-period": _doc({"kind": "repeat", "of": {"kind": "linear", "start": 1.0, "end": 0.0, "duration": 1},
+                             "mult": 2}),
+    "var-period": _doc({"kind": "repeat", "of": {"kind": "linear", "start": 1.0, "end": 0.0, "duration": "$p"},
+                        "mult": 2}, vars={"p": "1st"}),
+}
+
+
+@pytest.mark.parametrize("name", list(HUGE))
+def test_a_cycle_that_begins_at_the_last_step(name):
+    spec = HUGE[name]
+    program = _program(spec)
+    k = [2**30 - 2, 2**30 - 1, 2**31 - 3, 2**31 - 2, 2**31 - 1]
+    want = ref_values(spec, k)
+    assert want[1] == want[4] == 1.0  # cycles 30 and 31 begin: the start
+    fn = _compile.build(program.hparams["lr"], B.MathXP)
+    assert [float(fn(i, _env(program))) for i in k] == want
+    got = _compile.build(program.hparams["lr"], B.NumpyXP())(np.asarray(k, dtype=np.int64), _env(program))
+    assert np.asarray(got, dtype=np.float64).tolist() == want
+
+
+def test_two_equal_plateaus_one_after_the_other_have_a_row_each():
+    """Two plateaus with the same parameters are equal IR nodes: the emitted source tells them apart by where
+    they begin (their origin), as ``_compile`` does."""
+    p = {"kind": "plateau", "duration": 12, "start": 0.4, "monitor": "loss", "every": 2, "patience": 0}
+    spec = _doc([p, p])
+    node = bind(_program(spec), None).hparams["lr"]
+    k = np.arange(0, 30)
+    metrics = {"loss": [1.0, 2.0, 3.0, 0.5, 0.6, 0.7, 1.0, 2.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]}
+    want = ref_values(spec, k, metrics=metrics)
+    for scalar in (True, False):
+        ns = _emitted(node, scalar=scalar)
+        xp = B.MathXP if scalar else B.NumpyXP()
+        p_rows = ns["_plateaus"](xp, {"loss": np.asarray(metrics["loss"])}, {"loss": len(metrics["loss"])})
+        assert len(p_rows) == 2
+        got = [float(ns["_value"](xp, int(i), p_rows)) for i in k] if scalar else ns["_value"](xp, k, p_rows)
+        assert_close(np.asarray(got, dtype=np.float64), want, "float64", what=f"two plateaus, scalar={scalar}")
+
+
+def test_final_value_and_scalar_fn_match_reference():
+    spec = SPECS["sequence-vars"]
+    program = _program(spec)
+    node, env = program.hparams["lr"], _env(program)
+    assert _compile.final_value(node, env) == 0.05 * 0.5 ** 3  # the step's 6 steps: 3 halvings of the floor
+    bound = bind(program, None).hparams["lr"]
+    assert _compile.final_value(bound) == 0.05 * 0.5 ** 3
+    cos = _doc(COS)
+    assert _compile.final_value(bind(_program(cos), None).hparams["lr"]) == 0.1
+    for name in ("nested-carried", "repeat-mult1.5-times", "long-carried-vars"):
+        b = bind(_program(SPECS[name]), None).hparams["lr"]
+        fn = _compile.scalar_fn(b)
+        k = [0, 1, 7, 8, 9, 40, 2**31 - 1]
+        got = [fn(np.int64(i)) for i in k]
+        assert all(type(v) is float for v in got)
+        assert_close(got, ref_values(SPECS[name], k), "float64", what=f"scalar_fn {name}")
+    assert _compile.scalar_fn(bind(_program(cos), None).hparams["lr"])(3.0) == ref_values(cos, [3])[0]
+
+
+def test_table_key_names_the_group_of_a_tabled_part_and_none_for_a_part_on_its_own():
+    node = bind(_program(PLATEAUS["long-with-parts-alone"]), None).hparams["lr"]
+    keys = [_compile.table_key(p) for p in node.parts]
+    assert keys[16:18] == [None, None]  # the plateau and the repeat
+    assert [k[0] for k in keys[:3]] == ["linear", "cosine", "linear"] and keys[0] == keys[2] != keys[1]
+    assert keys[18] == ("step", (_compile.GATHER, 0.5, _compile.GATHER))
+
+
+def test_fixed_param_reads_only_what_is_known_without_evaluating():
+    node = bind(_program(_doc(LIN)), None).hparams["lr"]
+    assert _compile.fixed_param(0.25) == 0.25
+    assert _compile.fixed_param(3) == 3
+    assert _compile.fixed_param(True) is None
+    assert _compile.fixed_param(ir.Var("x")) is None
+    assert _compile.table_value(ir.Var("x")) == ir.Var("x")
+    assert _compile.fixed_param(ir.Final(node)) == 0.9  # a linear phase holds its end
+    assert _compile.table_value(ir.Final(node)) == 0.9
+
+
+# ------------------------------------------------------------------------------------------------ emitted text
+# the long sequence of PLATEAUS["long-with-parts-alone"]: 8 x (linear 5, cosine 8) from tables (begins 0, 5, 13,
+# .., 96), a plateau at 104 (every 3: first report 104 // 3 = 34) and a repeat at 110 on their own, a step (not
+# self-clamping: the tables clamp t to its end, 120 + 5 = 125)
+_LONG_HEAD = [
+    "def _value(xp, t, p):",
+    '    """lr: a sequence of 19 phases, from tables: the segment i of t, then one formula call per group (a kind'
+    ' and its static values) on its parameters at row i."""',
+    "    t = xp.minimum(t, 125)  # the last phase's end",
+    "    i = xp.count_le(_BEGINS_LATER_1, t)  # the last phase that begins at or before t",
+    "    local = t - xp.take(_BEGINS_2, i)",
+    "    g = xp.take(_GROUPS_3, i)  # 0: on its own",
+    "    d0_i = xp.take(_DURATIONS0_4, i)",
+    "    p0_i = xp.take(_PARAMS0_5, i)",
+    "    p1_i = xp.take(_PARAMS1_6, i)",
+]
+LONG_ARRAY = [*_LONG_HEAD,
+    "    # group 1: 8 phases",
+    "    out = linear(xp, local, d0_i, p0_i, p1_i)",
+    "    # group 2: 8 phases",
+    "    v = cosine(xp, local, d0_i, p0_i, p1_i, 1.0)",
+    "    out = xp.where(g == 2, v, out)",
+    "    # group 3: 1 phases",
+    "    v = step(xp, local, p0_i, 0.5, d0_i)",
+    "    out = xp.where(g == 3, v, out)",
+    "    # lr[16]: plateau from t = 104",
+    "    t16 = xp.maximum(t - 104, 0)",
+    "    v16 = plateau(xp, xp.minimum(t16, 6), 104, 3, *p[0], 34)",
+    "    out = xp.where(i == 16, v16, out)",
+    "    # lr[17]: repeat from t = 110",
+    "    t17 = xp.maximum(t - 110, 0)",
+    "    v17 = _repeat_1(xp, xp.minimum(t17, 10), p)",
+    "    out = xp.where(i == 17, v17, out)",
+    "    return out",
+]  # fmt: skip
+LONG_SCALAR = [*_LONG_HEAD,
+    "    # group 1: 8 phases",
+    "    if g == 1:",
+    "        return linear(xp, local, d0_i, p0_i, p1_i)",
+    "    # group 2: 8 phases",
+    "    if g == 2:",
+    "        return cosine(xp, local, d0_i, p0_i, p1_i, 1.0)",
+    "    # group 3: 1 phases",
+    "    if g == 3:",
+    "        return step(xp, local, p0_i, 0.5, d0_i)",
+    "    # lr[16]: plateau from t = 104",
+    "    if i == 16:",
+    "        return plateau(xp, xp.minimum(local, 6), 104, 3, *p[0], 34)",
+    "    # lr[17]: repeat from t = 110",
+    "    return _repeat_1(xp, xp.minimum(local, 10), p)",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("scalar", [True, False], ids=["scalar", "array"])
+def test_the_emitted_text_of_a_long_sequence(scalar):
+    """What a reader of the emitted module sees for a long sequence: the tables' names, the comments, one branch
+    per group and per part on its own, the clamp to the end (no example has a long sequence: the snapshots of
+    tests/test_snapshots.py do not show it)."""
+    node = bind(_program(PLATEAUS["long-with-parts-alone"]), None).hparams["lr"]
+    gen = _codegen.generate(node, scalar=scalar, label="lr")
+    assert gen.functions[0] == (LONG_SCALAR if scalar else LONG_ARRAY)
+    assert [block[0].split(" = ")[0] for block in gen.constants] == [
+        "_BEGINS_LATER_1", "_BEGINS_2", "_GROUPS_3", "_DURATIONS0_4", "_PARAMS0_5", "_PARAMS1_6", "_REPORTS"]  # fmt: skip
+    assert gen.constants[0] == ["_BEGINS_LATER_1 = (5, 13, 18, 26, 31, 39, 44, 52, 57, 65, 70, 78, 83, 91, 96, 104,"
+                                " 110, 120)"]  # fmt: skip
+    assert gen.constants[2] == ["_GROUPS_3 = (1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 0, 0, 3)"]
+
+
+# ------------------------------------------------------------------------------------------------ guards
+def test_nothing_but_checked_names_and_numbers_reaches_the_emitted_source():
+    """The guards of the code generator (a spec string never becomes code): a metric name must be an ASCII
+    identifier, a word one of the IR's fixed words, a number finite, a namespace an identifier."""
+    assert _codegen.metric("val_loss") == '"val_loss"'
+    for bad in ("val loss", "é", 'x"; import os', 3, "1a"):
+        with pytest.raises(ValueError, match=r"^unexpected metric name "):
+            _codegen.metric(bad)
+    with pytest.raises(ValueError, match=r"^unexpected metric name 'é'$"):
+        _codegen.metric("é")
+    assert _codegen.word("cos") == '"cos"'
+    with pytest.raises(ValueError, match=r"^unexpected IR word 'os'$"):
+        _codegen.word("os")
+    with pytest.raises(ValueError, match=r"^cannot emit the non-finite number inf$"):
+        _codegen.num(float("inf"))
+    with pytest.raises(TypeError, match=r"^expected a number in the bound IR, got 'x' \(str\)$"):
+        _codegen.num("x")
+    with pytest.raises(ValueError, match=r"^unexpected namespace 'a-b'$"):
+        _codegen.generate(bind(_program(_doc(LIN)), None).hparams["lr"], scalar=True, label="lr", ns="a-b")
+
+
+@pytest.mark.parametrize("period", [0, -3, ir.DVar("p")], ids=["zero", "negative", "var"])
+def test_the_code_generator_refuses_a_repeat_period_that_is_not_a_positive_int(period):
+    import dataclasses
+
+    node = bind(_program(SPECS["repeat-times-decay"]), None).hparams["lr"]
+    assert isinstance(node, ir.Repeat)
+    bad = dataclasses.replace(node, period=period)
+    with pytest.raises(ValueError, match=r"^repeat period must be a positive int after binding \(got "):
+        _codegen.generate(bad, scalar=True, label="lr")

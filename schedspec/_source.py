@@ -93,17 +93,23 @@ class Source:
                 return self.file
             p = p[:-1]
 
+    def written(self, path: tuple) -> tuple | None:
+        """The longest prefix of ``path`` (``path`` itself included) that has a position, or None."""
+        p = tuple(path)
+        while p not in self.positions:
+            if not p:
+                return None
+            p = p[:-1]
+        return p
+
     def where(self, path: tuple, key: bool = False) -> tuple[int | None, int | None]:
         """The (line, col) of the value at ``path`` (or of its key), falling back to the nearest parent."""
         table = self.key_positions if key else self.positions
         p = tuple(path)
         if p in table:
             return table[p]
-        while p:
-            p = p[:-1]
-            if p in self.positions:
-                return self.positions[p]
-        return (None, None)
+        parent = self.written(p[:-1]) if p else None
+        return (None, None) if parent is None else self.positions[parent]
 
     def get(self, path: tuple):
         """The value at ``path`` in the data, or None when there is none."""

@@ -267,7 +267,7 @@ def load_mapped(data: dict, origin: dict, src: _source.Source) -> Spec:
                     keys[path] = src.key_positions[ip]
                 files[path] = src.file_of(ip)
             else:  # a value the input did not write as such (a decoded string's item): its nearest written parent
-                parent = next((ip[:n] for n in range(len(ip) - 1, 0, -1) if ip[:n] in src.positions), None)
+                parent = src.written(ip[:-1]) or None  # (the document root is not a written parent)
                 if parent is None and ("_BASE_",) in src.positions:
                     parent = ("_BASE_",)
                 parent = parent or ()

@@ -7,6 +7,8 @@ gives phase *i* the local time ``k - begin_i`` and the boundary ``k == begin_i``
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import math
 import operator
 from fractions import Fraction
@@ -428,7 +430,119 @@ def _table_sequence(n, xp, parts, moved, fixed, begins, at):
     return fn
 
 
+@dataclasses.dataclass(frozen=True)
+class RealCycles:
+    """The cycles of a repeat with a real cycle length ``P = u / v`` (lowest terms) and a clock ``shift``, exactly.
+
+    The cycles' clock is ``t + shift``; cycle ``i`` begins at the real time ``i * P`` on it, and a step belongs
+    to the last cycle begun at or before it. ``u`` units hold exactly ``v`` cycles, so with ``t = s * window + r``
+    (``0 <= r < window``; ``window`` is ``u``, or None when ``u > 2**31 - 1``: one window holds every step) the
+    cycle of ``t`` is ``base + s * v + j`` with ``j = #{firsts[1:] <= r}`` and its local time is ``r - firsts[j]
+    + offsets[j]``: ``firsts[j]`` is the first step of the window in the ``j``-th cycle overlapping it (``firsts[0]
+    == 0``, the cycle in progress at the window's start), ``offsets[j]`` the exact time from that cycle's real
+    start to it (a Fraction in [0, 1), or the time already elapsed for ``j = 0``). Every boundary is an exact
+    integer, so no rounding moves a restart; ``r`` stays below ``u``, so no int32 overflows.
+    """
+
+    window: int | None
+    firsts: tuple[int, ...]
+    offsets: tuple[Fraction, ...]
+    base: int  # the cycle of firsts[0] in window 0
+    per_window: int  # v
+    scale: Fraction  # `of`'s time per unit: duration(of) / P
+    end: int | None  # the first step after `times` cycles (the repeat holds its final value from it)
+
+    @property
+    def integral(self) -> bool:
+        """Whether every local time is an int that fits int32 (whole offsets): ``r - (first - offset)``."""
+        if any(o.denominator != 1 for o in self.offsets):
+            return False
+        top = (self.window if self.window is not None else ir.MAX_STEPS + 1) - 1
+        return all(top - f + int(o) <= ir.MAX_STEPS for f, o in zip(self.firsts, self.offsets))
+
+
+def real_cycles(n: ir.Repeat) -> RealCycles:
+    """:class:`RealCycles` of a repeat with ``mult`` 1 and a literal ``of`` duration (at most ``v + 1`` entries;
+    lowering bounds ``v``)."""
+    length = ir.cycle_length(n)
+    u, v = length.numerator, length.denominator
+    if u <= ir.MAX_STEPS:
+        window, limit = u, u
+        qs, rs = divmod(n.shift, u)
+    else:  # one window holds every step
+        window, limit = None, ir.MAX_STEPS + 1
+        qs, rs = 0, n.shift
+    i0 = (rs * v) // u  # the cycle in progress at the window's start
+    firsts, offsets = [], []
+    i = i0
+    while True:
+        begin = Fraction(i * u - rs * v, v)  # cycle i's real start, in the window's time
+        if i > i0 and begin >= limit:
+            break
+        first = max(0, math.ceil(begin))
+        firsts.append(first)
+        offsets.append(first - begin)
+        i += 1
+    end = None if n.times is None else math.ceil(n.times * length) - n.shift
+    return RealCycles(window, tuple(firsts), tuple(offsets), i0 + qs * v, v, n.period / length, end)
+
+
+def real_cycle_at(cy: RealCycles, t: int) -> tuple[int, int]:
+    """``(cycle, first step of that cycle's part in t's window)`` of the step ``t`` (Python ints, exact)."""
+    s, r = (0, t) if cy.window is None else divmod(t, cy.window)
+    j = bisect.bisect_right(cy.firsts, r) - 1
+    return cy.base + s * cy.per_window + j, t - r + cy.firsts[j]
+
+
+def _real_repeat(n, xp):
+    """A repeat with a real cycle length or a shifted clock (:class:`RealCycles`)."""
+    of = build(n.of, xp)
+    cy = real_cycles(n)
+    times, window, v = n.times, cy.window, cy.per_window
+    later = list(cy.firsts[1:])  # empty: one cycle begun before 2**31 (j is 0)
+    if len(later) > F.SMALL_TABLE:
+        later = xp.table(later)
+    whole = cy.integral
+    if whole:  # integer local times: the real starts themselves
+        starts = [f - int(o) for f, o in zip(cy.firsts, cy.offsets)]
+        starts = xp.table(starts) if len(starts) > F.SMALL_TABLE else starts
+    else:
+        firsts = xp.table(cy.firsts) if len(cy.firsts) > F.SMALL_TABLE else list(cy.firsts)
+        offsets = [float(o) for o in cy.offsets]
+        offsets = xp.table(offsets) if len(offsets) > F.SMALL_TABLE else offsets
+    scale = None if cy.scale == 1 else float(cy.scale)
+    counted = times is not None or not (isinstance(n.decay, (int, float)) and n.decay == 1)
+
+    def fn(t, env):
+        if window is None:
+            s, r = None, t
+        else:
+            s = xp.floordiv(t, window)
+            r = t - s * window
+        j = xp.count_le(later, r) if len(later) else 0
+        if whole:
+            local = r - xp.take(starts, j)
+        else:
+            local = xp.f(r - xp.take(firsts, j)) + xp.take(offsets, j)
+        t_of = local if scale is None else xp.f(local) * scale
+        if not counted:
+            return of(t_of, env)
+        c = xp.f(j) + float(cy.base)
+        if s is not None:
+            c = c + xp.f(s) * float(v)
+        if times is not None:
+            c = xp.minimum(c, float(times - 1))
+            t_of = xp.where(t >= cy.end, n.period, t_of)
+        decay = param(n.decay, xp, env)
+        v_of = of(t_of, env)
+        return v_of if F.is_const(decay, 1) else F.scaled(xp, v_of, decay, c)
+
+    return fn
+
+
 def _repeat(n, xp):
+    if n.span is not None or n.shift:
+        return _real_repeat(n, xp)
     of = build(n.of, xp)
     m, times = n.mult, n.times
 

@@ -17,7 +17,8 @@ from ._text import exact_number
 
 __all__ = [
     "DURATION_PATTERN", "IDENT", "UNIT_RE", "VAR_JSON", "VAR_PATTERN", "VAR_RE", "Bound", "Duration", "Fraction01",
-    "NonNeg", "Num", "Point", "Positive", "Real", "check_duration", "check_number", "describe",
+    "NonNeg", "Num", "PERIOD_RE", "Period", "Point", "Positive", "Real", "Shift", "check_duration", "check_number",
+    "check_period", "check_shift", "describe",
 ]  # fmt: skip
 
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -25,6 +26,10 @@ VAR_RE = re.compile(rf"^\$({IDENT})$")
 UNIT_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(st|steps?|ep|epochs?|tok|tokens?|%)\s*$")
 DURATION_PATTERN = rf"^(\s*[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?\s*(st|steps?|ep|epochs?|tok|tokens?|%)\s*|\${IDENT})$"
 VAR_PATTERN = rf"^\${IDENT}$"
+# a rational period "<D>/<c>": D a whole duration (a number, or with a unit), c a decimal number (Fraction syntax)
+_WHOLE = r"[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?(?:\s*(?:st|steps?|ep|epochs?|tok|tokens?))?"
+PERIOD_RE = re.compile(rf"^\s*({_WHOLE})\s*/\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*$")
+PERIOD_PATTERN = PERIOD_RE.pattern
 
 
 # --------------------------------------------------------------------------------------------- scalar types
@@ -124,6 +129,36 @@ def check_duration(v: Any) -> Any:
 VAR_JSON = {"type": "string", "pattern": VAR_PATTERN}
 
 
+def check_period(v: Any) -> Any:
+    """Validate a repeat's ``period``: a duration (:func:`check_duration`) or a rational ``"<D>/<c>"`` (D a whole
+    duration, c a decimal number > 0, read exactly by ``fractions.Fraction``)."""
+    if isinstance(v, str) and "/" in v:
+        m = PERIOD_RE.match(v)
+        if not m:
+            raise PydanticCustomError(
+                "period", "expected a period like 26, '26st', or a rational '<D>/<c>' such as '26/3' or '26/1.5' (D a "
+                "whole duration, c a decimal number > 0), got {got}", {"got": describe(v)},
+            )  # fmt: skip
+        if not float(m.group(2)) > 0:
+            raise PydanticCustomError(
+                "period", "the divisor of the period {v} must be > 0 (the period is D / c)", {"v": repr(v)}
+            )
+        return v
+    return check_duration(v)
+
+
+def check_shift(v: Any) -> Any:
+    """Validate a repeat's ``shift``: 0, or a duration (:func:`check_duration`)."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and v == 0:
+        return 0
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and v < 0:
+        raise PydanticCustomError(
+            "shift", "a shift must be >= 0 (got {v}): the repeat's clock starts `shift` units ahead; it cannot start "
+            "behind", {"v": exact_number(v)},
+        )  # fmt: skip
+    return check_duration(v)
+
+
 def Num(bound: Bound = Bound(ge=0)) -> Any:  # noqa: N802 - a type factory
     """A non-negative (by default) literal number or ``$var``."""
     return Annotated[
@@ -145,6 +180,33 @@ Duration = Annotated[
         {
             "anyOf": [
                 {"type": "number", "exclusiveMinimum": 0, "multipleOf": 1},
+                {"type": "string", "pattern": DURATION_PATTERN},
+            ]
+        }
+    ),
+]
+
+
+Period = Annotated[
+    int | float | str,
+    PlainValidator(check_period),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0, "multipleOf": 1},
+                {"type": "string", "pattern": DURATION_PATTERN},
+                {"type": "string", "pattern": PERIOD_PATTERN},
+            ]
+        }
+    ),
+]
+Shift = Annotated[
+    int | float | str,
+    PlainValidator(check_shift),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "multipleOf": 1},
                 {"type": "string", "pattern": DURATION_PATTERN},
             ]
         }

@@ -77,6 +77,15 @@ def _inner_bounds(node: Any, origin: int, limit: int, out: list[int]) -> None:
             b += period
     elif isinstance(node, ir.OneCycle) and isinstance(node.duration, int):
         out.append(origin + node.duration - 1)
+    elif isinstance(node, ir.Repeat) and (node.span is not None or node.shift):
+        length = ir.cycle_length(node)  # cycle i starts at the first step at or after i * length - shift
+        i = (node.shift * length.denominator) // length.numerator
+        while node.times is None or i <= node.times:
+            b = origin + max(0, math.ceil(i * length - node.shift))
+            if b > stop or len(out) > _MAX_INNER:
+                break
+            out.append(b)
+            i += 1
     elif isinstance(node, ir.Repeat) and isinstance(node.period, int) and node.period > 0:
         _inner_bounds(node.of, origin, min(stop, origin + node.period), out)  # the first cycle's own boundaries
         i, b = 0, origin

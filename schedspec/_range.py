@@ -335,6 +335,8 @@ def _edge_cycles(c_lo: int, c_hi: int) -> list[int]:
 
 def _repeat_candidates(node: ir.Repeat, lo: int, hi: int, env: dict) -> Cands:
     out = Cands()
+    if node.span is not None or node.shift:
+        return _real_candidates(node, lo, hi, env)
     period = _compile.dur(node.period, env)
     m, times = node.mult, node.times
     if m == 1:
@@ -367,6 +369,41 @@ def _repeat_candidates(node: ir.Repeat, lo: int, hi: int, env: dict) -> Cands:
         out.points |= {a, b}
         for x in breaks:  # `of` sees (t - first + offset) / scale: its breakpoint x is at first - offset + x * scale
             out.points |= _near(firsts[c] - offsets[c] + x * scales[c], a, b)
+    return out
+
+
+def _real_candidates(node: ir.Repeat, lo: int, hi: int, env: dict) -> Cands:
+    """A repeat with a real cycle length or a shifted clock (:class:`schedspec._compile.RealCycles`): the values
+    of window ``s`` (``u`` units, ``v`` cycles) are window 0's times ``decay**(s*v)``, monotone in ``s`` at every
+    position of the window, so the first two and the last two windows hold the extremes; in each cycle of those,
+    its ends and the breakpoints of `of` (stretched), or `of`'s own candidates when it is not stretched."""
+    out = Cands()
+    cy = _compile.real_cycles(node)
+    if cy.end is not None and hi >= cy.end:
+        out.points.add(cy.end)
+        hi = cy.end - 1
+    if lo > hi:
+        return out
+    aligned = cy.scale == 1 and cy.integral  # `of` at integer local times
+    breaks = None if aligned else _breaks(node.of, env)
+    size = cy.window if cy.window is not None else ir.MAX_STEPS + 1
+    n = len(cy.firsts)
+    for s in _edge_cycles(lo // size, hi // size):
+        origin = s * size
+        for j, first in enumerate(cy.firsts):
+            a = max(lo, origin + first)
+            b = min(hi, origin + (cy.firsts[j + 1] if j + 1 < n else size) - 1)
+            if a > b:
+                continue
+            begin = origin + first - cy.offsets[j]  # the cycle's real start (an int when aligned)
+            if aligned:
+                out.add(candidates(node.of, int(a - begin), int(b - begin), env).shifted(int(begin)))
+            elif breaks is None:
+                out.dense.append((a, b))
+            else:
+                out.points |= {a, b}
+                for x in breaks:  # `of` sees (t - begin) * scale: its breakpoint x is at begin + x / scale
+                    out.points |= _near(float(begin + x / cy.scale), a, b)
     return out
 
 
@@ -526,7 +563,9 @@ def maxabs(node: ir.Node, lo: int, hi: int, env: dict, dtype: str, size: int):
         elif isinstance(node, ir.Repeat):
             period = _compile.dur(node.period, env)
             of = maxabs(node.of, 0, period, env, dtype, size)
-            if node.mult == 1:
+            if node.span is not None or node.shift:
+                last = _compile.real_cycle_at(_compile.real_cycles(node), hi)[0]
+            elif node.mult == 1:
                 last = hi // period
             else:
 

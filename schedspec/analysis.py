@@ -55,8 +55,18 @@ def phase_rows(node: ir.Node) -> list[tuple[str, int, int | None, float | None, 
         fn = _compile.build(part, _range.SafeMathXP)
         v0 = _safe(fn, 0)
         v1 = _safe(fn, part.duration) if part.duration is not None else None
-        rows.append((ir.kind(part), begin, end, v0, v1))
+        rows.append((_label(part), begin, end, v0, v1))
     return rows
+
+
+def _label(part: ir.Node) -> str:
+    """A phase's kind, with a repeat's real cycle length and clock shift where it has them ("repeat (period 52/3,
+    shift 1)")."""
+    if isinstance(part, ir.Repeat) and (part.span is not None or part.shift):
+        extra = ([f"period {ir.cycle_length(part)}"] if part.span is not None else []) + (
+            [f"shift {part.shift}"] if part.shift else [])  # fmt: skip
+        return f"repeat ({', '.join(extra)})"
+    return ir.kind(part)
 
 
 def _safe(fn, t):

@@ -18,6 +18,7 @@ import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Union
 
 MAX_STEPS = 2**31 - 1  # k is an int32 count in torch/keras/optax; every boundary must fit
@@ -246,9 +247,19 @@ class Repeat(Node):
     mult: float
     decay: Param
     duration: Dur | None
+    # the real length of one cycle, "u/v" or "u" (a Fraction in lowest terms, as str(Fraction)), when it is not
+    # the duration of `of` (`of` is then stretched to it); None: the duration of `of`
+    span: str | None = field(default=None, kw_only=True, metadata={"omit_default": True})
+    shift: int = field(default=0, kw_only=True, metadata={"omit_default": True})  # the cycles' clock starts here
 
     def children(self):
         return (self.of,)
+
+
+def cycle_length(node: Repeat) -> Fraction:
+    """The exact length of one cycle of a repeat with ``mult`` 1, in interval units: its ``span``, else the
+    (int) duration of its ``of``."""
+    return Fraction(node.span) if node.span is not None else Fraction(node.period)
 
 
 @_node

@@ -20,9 +20,11 @@ from ._fields import (
     Duration,
     Fraction01,
     NonNeg,
+    Period,
     Point,
     Positive,
     Real,
+    Shift,
     check_duration,
     check_number,
 )  # fmt: skip
@@ -234,6 +236,18 @@ class Repeat(_Phase):
     times: int | None = Field(None, ge=1, description="Number of cycles; none = forever. After them the last value is held.")
     mult: float = Field(1.0, ge=1, description="Each period is `mult` x the previous; `of` is stretched to fill it. Default 1.")
     decay: Positive = Field(1.0, description="Each cycle's values are multiplied by `decay` (cycle i by decay**i). Default 1.")
+    period: Period | None = Field(
+        None,
+        description="The length of one cycle: a whole duration, or a rational '<D>/<c>' (D whole units, c a decimal "
+        "number > 0, read exactly: '26/3', '26/1.5'). `of` is stretched to it; cycle i begins at the real time "
+        "i * period and a step belongs to it from the first whole step at or after that. Not with `mult`. Default: "
+        "the duration of `of`.",
+    )
+    shift: Shift | None = Field(
+        None,
+        description="Starts the cycles' clock `shift` units ahead: the value at t is the unshifted repeat's value at "
+        "t + shift (a whole duration >= 0). Not with `mult`. Default 0.",
+    )
 
 
 class Product(_Phase):

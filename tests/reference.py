@@ -180,6 +180,21 @@ class _Ref:
             raise RefError(f"expected a number, got {raw!r}")
         return float(raw)
 
+    def period(self, raw) -> Fraction:
+        """A repeat's cycle length: a duration, or ``"<D>/<c>"`` (D a whole duration, c a decimal), exactly."""
+        if isinstance(raw, str) and "/" in raw:
+            top, divisor = raw.split("/")
+            top = top.strip()
+            value = Fraction(divisor.strip())
+            if value <= 0:
+                raise RefError("a period's divisor must be > 0")
+            try:
+                whole = float(top)
+            except ValueError:
+                whole = top
+            return Fraction(self.dur(whole)) / value
+        return Fraction(self.dur(raw))
+
     def dur(self, raw, pct=True, zero_ok=False) -> int:
         """A duration in interval units: bare numbers; st/ep/% strings; exact or an error."""
         raw = self._resolve(raw)
@@ -520,11 +535,17 @@ class _Ref:
             times = m.get("times")
             mult = Fraction(m.get("mult", 1))
             decay = self.num(m.get("decay", 1.0))
+            # `period`: one cycle lasts L (a whole duration, or "<D>/<c>" = D / c exactly), `of` stretched to it;
+            # `shift`: the cycles' clock reads t + shift
+            L = Fraction(P) if m.get("period") is None else self.period(m["period"])
+            shift = 0 if m.get("shift") in (None, 0) else self.dur(m["shift"])
+            if mult != 1 and (L != P or shift):
+                raise RefError("period/shift with mult")
 
             def start_of(i):  # cycle i begins at P * (mult**i - 1) / (mult - 1), exactly
-                return P * i if mult == 1 else P * (mult**i - 1) / (mult - 1)
+                return L * i if mult == 1 else P * (mult**i - 1) / (mult - 1)
 
-            end = start_of(times) if times is not None else None
+            end = start_of(times) - shift if times is not None else None
             # without `times` it never ends: as an open last phase it runs to `total` (the room), or forever
             duration = explicit if explicit is not None else (remaining if end is None else math.ceil(end))
 
@@ -532,8 +553,11 @@ class _Ref:
                 if end is not None and t >= end:  # after the last cycle: hold its final value
                     return decay ** (times - 1) * of.value(P)
                 if mult == 1:
-                    c = t // P
-                    local = t - c * P
+                    clock = t + shift
+                    c = math.floor(Fraction(clock) / L)
+                    local = (clock - c * L) * P / L  # `of` stretched to the cycle's length
+                    if local.denominator == 1:
+                        local = int(local)
                 else:
                     c = 0
                     while start_of(c + 1) <= t:

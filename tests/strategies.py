@@ -39,6 +39,31 @@ gammas = st.sampled_from([0.1, 0.5, 0.9, 0.97, 0.99, 1.01]) | st.floats(min_valu
 durations = st.integers(min_value=1, max_value=60)
 
 
+def _real_period(draw, m: dict, mult) -> None:
+    """Sometimes a real cycle length ``period: "<D>/<c>"`` (or a whole one) and a clock ``shift`` on a repeat with
+    ``mult`` 1; the shift stays before the end of its ``times`` cycles."""
+    if mult != 1:
+        return
+    length = None
+    if draw(st.integers(0, 2)) == 0:
+        top = draw(st.integers(1, 40))
+        divisor = draw(st.sampled_from(["1", "1.5", "3", "0.7", "2.25", "7", "0.3", "12"]))
+        m["period"] = top if divisor == "1" and draw(st.booleans()) else f"{top}/{divisor}"
+        length = Fraction(top) / Fraction(divisor)
+    if draw(st.integers(0, 2)) == 0:
+        if "times" in m:
+            if length is None:
+                try:  # the duration of `of` (a carried start or a unit it cannot resolve alone: no shift)
+                    length = ref_length({"schedspec": 1, "lr": m["of"]})
+                except Exception:
+                    return
+            if length is None or m["times"] * length <= 1:
+                return
+            m["shift"] = draw(st.integers(0, math.ceil(m["times"] * length) - 1))
+        else:
+            m["shift"] = draw(st.integers(0, 40))
+
+
 @st.composite
 def phase(draw, need_start: bool, may_be_open: bool = False, depth: int = 0):
     """One phase dict. ``need_start``: it must give its start (first phase, or inside product/scale)."""
@@ -145,6 +170,7 @@ def phase(draw, need_start: bool, may_be_open: bool = False, depth: int = 0):
             m["decay"] = draw(st.sampled_from([0.5, 0.9, 1.0]))
         if not may_be_open and "times" not in m:
             m["times"] = draw(st.integers(1, 3))
+        _real_period(draw, m, mult)
         return m
     elif kind == "product":
         m["of"] = [draw(phase(True, may_be_open=False, depth=depth + 1)) for _ in range(draw(st.integers(1, 3)))]
@@ -610,6 +636,7 @@ def any_phase(draw, ctx: _Ctx, need_start: bool, may_be_open: bool = False, dept
             m["times"] = draw(st.integers(1, 3))
         if draw(st.booleans()):
             m["decay"] = draw(st.sampled_from([0.5, 0.9, 1.0]))
+        _real_period(draw, m, mult)
         return m
     inner_open = may_be_open and draw(st.booleans())  # an open last phase inside runs to the room
 

@@ -359,6 +359,14 @@ KINDS = {
     "repeat-mult2": (doc({"kind": "repeat", "of": COS, "mult": 2, "times": 4}), None),
     "repeat-mult2-forever": (doc({"kind": "repeat", "of": {**COS, "duration": 5}, "mult": 2}), None),
     "repeat-mult1.5": (doc({"kind": "repeat", "of": {**COS, "duration": 8}, "mult": 1.5, "times": 4, "decay": 0.7}), None),
+    # a real cycle length (cycles begin at the first step at or after i * 26/3) and a shifted clock (issue 11)
+    "repeat-real-period": (doc({"kind": "repeat", "period": "26/3", "of": [{**COS, "duration": 1},
+                                {"kind": "cosine", "start": 0.01, "end": 0.1, "duration": 1}]}), None),
+    "repeat-real-times-decay-shift": (doc([{"kind": "repeat", "period": "20/1.5", "shift": 4, "times": 4, "decay": 0.6,
+                                            "of": {**COS, "duration": 5}}, {"kind": "constant", "value": 0.003}]), None),
+    "repeat-shift": (doc({"kind": "repeat", "shift": 1, "of": [{**COS, "duration": 7},
+                          {"kind": "cosine", "start": 0.01, "end": 0.1, "duration": 7}]}), None),
+    "repeat-real-long-table": (doc({"kind": "repeat", "period": "50/7.13", "shift": 3, "of": {**COS, "duration": 2}}), None),
     # a stretched repeat inside a stretched repeat: the inner one sees a float time (found by hypothesis)
     "repeat-nested-stretched": (doc({"kind": "repeat", "mult": 2, "decay": 0.5, "of": {"kind": "repeat", "mult": 1.5,
                                      "times": 2, "of": {**COS, "duration": 4}}}), None),

@@ -167,6 +167,22 @@ FEATURES = {
         "  - {kind: tanh, duration: 20, start: 0.1, end: 0.001, lb: -6, ub: 4}\n  - {kind: constant, value: 0.002}\n",
         32, r"tanh", r"use ",
     ),
+    "repeat_real_period": Feature(  # HF cosine, num_cycles 1.5 after a warmup of 4 (N = 30): a period of 26/1.5 =
+        # 52/3 steps (restarts of the inner halves at 26/3, 52/3, 26, ...: real boundaries), and a restart schedule
+        # with a real period, a decay and `times`, then held
+        "schedspec: 1\nlr:\n  - {kind: linear, duration: 4, start: 0.0, end: 0.1}\n"
+        "  - kind: repeat\n    period: '26/1.5'\n    duration: 40\n"
+        "    of: [{kind: cosine, start: 0.1, end: 0.0, duration: 1}, {kind: cosine, start: 0.0, end: 0.1, duration: 1}]\n"
+        "  - {kind: repeat, period: '20/3', times: 4, decay: 0.5, of: {kind: cosine, start: 0.1, end: 0.01, duration: 5}}\n"
+        "  - {kind: constant, value: 0.002}\n",
+        80, r"period|repeat", r"use ",
+    ),
+    "repeat_shift": Feature(  # HF cosine_warmup_with_min_lr with W = 0: the wave's phase 0 one step before k = 0
+        "schedspec: 1\nlr:\n  - kind: repeat\n    shift: 1\n    duration: 30\n"
+        "    of: [{kind: cosine, start: 0.1, end: 0.01, duration: 12}, {kind: cosine, start: 0.01, end: 0.1, duration: 12}]\n"
+        "  - {kind: repeat, shift: 3, period: '7/2', times: 5, of: {kind: linear, start: 0.05, end: 0.0, duration: 2}}\n",
+        50, r"shift|repeat", r"use ",
+    ),
     "tokens": Feature(  # a 300B-token cosine: 60 steps of 5e9 tokens; durations in tokens resolve to whole steps
         "schedspec: 1\ntokens_per_step: 5000000000\ntotal: 300e9tok\nlr:\n"
         "  - {kind: linear, duration: 50e9tok, start: 0.0, end: 0.1}\n  - {kind: cosine, end: 0.001}\n",

@@ -459,6 +459,8 @@ class Generator:
         P, m, times = n.period, n.mult, n.times
         if not isinstance(P, int) or P <= 0:
             raise ValueError(f"repeat period must be a positive int after binding (got {P!r})")
+        if n.span is not None or n.shift:
+            return self._real_repeat(n, where)
         how = "forever" if times is None else f"{times} times"
         doc = f"{where}: repeat a {P}-step period {how} (mult {num(m)}, decay {num(n.decay)})."
         lines: list[str] = []
@@ -491,6 +493,51 @@ class Generator:
             lines += self.assign("v", n.of, t_of, sub)
             self.formulas.add("scaled")  # v * decay ** c, and 0 where v is 0 even if the power overflows
             lines.append(f"{INDENT}return scaled(xp, v, {num(decay)}, xp.f(c))")
+        return doc, lines
+
+    def _real_repeat(self, n: ir.Repeat, where: str) -> tuple[str, list[str]]:
+        """Mirrors ``_compile._real_repeat``: the exact cycle table of one window (``_compile.real_cycles``)."""
+        cy = _compile.real_cycles(n)
+        times, window = n.times, cy.window
+        length = ir.cycle_length(n)
+        how = "forever" if times is None else f"{times} times"
+        doc = (f"{where}: repeat a {num(n.period)}-step schedule {how}, each cycle {length} steps long (the clock "
+               f"{num(n.shift)} steps ahead; decay {num(n.decay)}).")  # fmt: skip
+        lines: list[str] = []
+        if window is None:
+            lines.append(f"{INDENT}r = t")
+        else:
+            lines.append(f"{INDENT}s = xp.floordiv(t, {num(window)})")
+            lines.append(f"{INDENT}r = t - s * {num(window)}")
+        later = cy.firsts[1:]
+        j = f"xp.count_le({self.const('CYCLE_STARTS', [num(x) for x in later])}, r)" if later else "0"
+        lines.append(f"{INDENT}j = {j}")
+        if cy.integral:
+            starts = self.const("STARTS", [num(f - int(o)) for f, o in zip(cy.firsts, cy.offsets)])
+            lines.append(f"{INDENT}local = r - xp.take({starts}, j)")
+        else:
+            firsts = self.const("FIRSTS", [num(x) for x in cy.firsts])
+            offsets = self.const("OFFSETS", [num(float(o)) for o in cy.offsets])
+            lines.append(f"{INDENT}local = xp.f(r - xp.take({firsts}, j)) + xp.take({offsets}, j)")
+        if cy.scale != 1:
+            lines.append(f"{INDENT}local = xp.f(local) * {num(float(cy.scale))}")
+        decay = n.decay
+        plain = isinstance(decay, numbers.Real) and decay == 1
+        if times is None and plain:
+            lines += self.returns(n.of, "local", f"{where}.of")
+            return doc, lines
+        lines.append(f"{INDENT}c = xp.f(j) + {num(float(cy.base))}")
+        if window is not None:
+            lines.append(f"{INDENT}c = c + xp.f(s) * {num(float(cy.per_window))}")
+        if times is not None:
+            lines.append(f"{INDENT}c = xp.minimum(c, {num(float(times - 1))})")
+            lines.append(f"{INDENT}local = xp.where(t >= {num(cy.end)}, {num(n.period)}, local)")
+        if plain:
+            lines += self.returns(n.of, "local", f"{where}.of")
+        else:
+            lines += self.assign("v", n.of, "local", f"{where}.of")
+            self.formulas.add("scaled")  # v * decay ** c, and 0 where v is 0 even if the power overflows
+            lines.append(f"{INDENT}return scaled(xp, v, {num(decay)}, c)")
         return doc, lines
 
     def _fold(self, n, where: str, noun: str, op: str) -> tuple[str, list[str]]:

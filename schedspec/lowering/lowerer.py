@@ -19,6 +19,7 @@ from .._source import Source
 from ..dialects._base import FrameworkKind
 from ..errors import Issue, SpecError, did_you_mean
 from .checks import Checks
+from .cycles import real_period
 from .dialect import lower_framework_kind, validate_neutral
 from .units import F32_RANGE, Units, bound_of
 from .validate import sort_issues
@@ -419,6 +420,15 @@ class _Lowerer(Units, Checks):
             if not math.isfinite(mult):
                 self.err(path + ("mult",), f"`mult` must be a finite number (got {mult})")
                 return None
+            if m.period is not None or m.shift is not None:  # a real-valued cycle length, a shifted clock
+                real = real_period(self, m, path, of, mult, times)
+                if real is None:
+                    return None
+                span, shift, end = real
+                if span is not None or shift:
+                    if duration is None and end is not None:
+                        duration = end
+                    return ir.Repeat(of, period, times, mult, decay, duration, span=span, shift=shift)
             if mult > _range.F32_MAX:  # the targets stretch each cycle by mult**i in float32
                 self.err(path + ("mult",), f"`mult`: {mult:g} is beyond the float32 range{F32_RANGE}")
                 return None

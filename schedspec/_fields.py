@@ -16,7 +16,7 @@ from pydantic_core import PydanticCustomError
 from ._text import exact_number
 
 __all__ = [
-    "DURATION_PATTERN", "IDENT", "UNIT_RE", "VAR_JSON", "VAR_PATTERN", "VAR_RE", "Bound", "Duration", "Fraction01",
+    "DURATION_PATTERN", "IDENT", "MAX_CYCLES_PER_WINDOW", "UNIT_RE", "VAR_JSON", "VAR_PATTERN", "VAR_RE", "Bound", "Duration", "Fraction01",
     "NonNeg", "Num", "PERIOD_RE", "Period", "Point", "Positive", "Real", "Shift", "check_duration", "check_number",
     "check_period", "check_shift", "describe",
 ]  # fmt: skip
@@ -30,6 +30,7 @@ VAR_PATTERN = rf"^\${IDENT}$"
 _WHOLE = r"[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?(?:\s*(?:st|steps?|ep|epochs?|tok|tokens?))?"
 PERIOD_RE = re.compile(rf"^\s*({_WHOLE})\s*/\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*$")
 PERIOD_PATTERN = PERIOD_RE.pattern
+MAX_CYCLES_PER_WINDOW = 10_000  # v of a repeat's real period u/v: the cycle starts tabulated per window of u units
 
 
 # --------------------------------------------------------------------------------------------- scalar types

@@ -648,14 +648,16 @@ class _Ref:
         hard-restarts, polynomial, constant, inverse-sqrt, cosine-with-min-lr, its ``_lr_rate`` variant and
         ``_get_wsd_scheduler_lambda``) and ``get_scheduler``'s dispatch (``constant`` ignores the warmup). The
         cosines' phase ``c * p`` is reduced modulo 1 exactly (fractions) before the cosine: HF's own float product
-        ``pi * c * 2 * p`` drifts by ~1e-7 at k near 2**31, noise the reference does not copy."""
+        ``pi * c * 2 * p`` drifts by ~1e-7 at k near 2**31, noise the reference does not copy. ``num_cycles`` is
+        read as the decimal it is written as (0.7 is 7/10): HF's binary float is within one ulp of it, a phase
+        difference of the same ~1e-7 at k near 2**31 (binary-exact values such as 1.5 or 0.25 are unchanged)."""
         kind = m["kind"].split(".", 1)[1]
         counts = ("num_warmup_steps", "num_training_steps", "timescale", "num_stable_steps", "num_decay_steps")
         a = self._args(m, counts, drop=("kind", "duration", "lr"))
         lr = self._base_lr(m, carry)
         W = a.get("num_warmup_steps", 0) or 0  # noqa: N806 - HF's names
         N = a.get("num_training_steps")  # noqa: N806
-        c = float(a.get("num_cycles", 1 if kind == "cosine_with_restarts" else 0.5))
+        c = Fraction(repr(float(a.get("num_cycles", 1 if kind == "cosine_with_restarts" else 0.5))))
 
         def ramp(t):  # the common warmup: float(k) / float(max(1, W))
             return float(t) / float(max(1, W))

@@ -14,16 +14,17 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 import schedspec  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = json.loads((ROOT / "tests" / "vectors" / "transformers.json").read_text(encoding="utf-8"))
-# vectors whose schedule no neutral spelling expresses: refused, with the reason (checked below)
-REFUSED = {
-    "transformers.cosine.cycles1.5.w4.n30": "not a whole number",
-    "transformers.cosine_with_restarts.c3.fractional_period": "whole numbers",
-}
+# vectors whose schedule no neutral spelling expresses: refused, with the reason (checked below). None today: the
+# real-valued periods (cosine.cycles1.5.w4.n30, cosine_with_restarts.c3.fractional_period) are `repeat`s with
+# `period: "<D>/<c>"`, cosine_warmup_with_min_lr without warmup a `repeat` with `shift: 1`
+REFUSED: dict[str, str] = {}
 
 
 def _assert_parity(got, want, what):
@@ -154,30 +155,31 @@ def _hf_lrs(type_name: str, w: int, n: int, kw: dict, steps: int, lr: float = 1e
     return out
 
 
-def test_cosine_warmup_with_min_lr_without_warmup_is_refused_with_what_to_do(tmp_path, capsys):
+@pytest.mark.parametrize("n", [30, 7, 1])
+def test_cosine_warmup_with_min_lr_without_warmup_equals_hf(n, tmp_path, capsys):
+    """Was refused (no time shift for cosines); now the wave's `repeat` with `shift: 1`: HF computes the cosine at
+    p = (k + 1) / N, one step ahead. Equal to HF at every step, past N, from YAML and from a training_args.json,
+    with a note; and HF's W = 0 value at k is still cosine_with_min_lr's at k + 1 (HF's and ours)."""
     from schedspec.cli import main
 
-    n, kw = 30, {"min_lr": 1e-4}
+    kw = {"min_lr": 1e-4}
     text = ("schedspec: 1\nlr:\n  kind: transformers.cosine_warmup_with_min_lr\n  lr: 0.001\n  num_warmup_steps: 0\n"
             f"  num_training_steps: {n}\n  min_lr: 0.0001\n")  # fmt: skip
-    with pytest.raises(schedspec.SpecError) as exc:
-        schedspec.loads(text, "w0.yaml")
-    msg = str(exc.value)
-    assert msg.startswith("w0.yaml:5:21: num_warmup_steps = 0: HF's cosine_warmup_with_min_lr then computes"), msg
-    assert "Give num_warmup_steps >= 1, or use transformers.cosine_with_min_lr" in msg
-    # the same refusal from a training_args.json, at its line and column
-    path = tmp_path / "training_args.json"
-    path.write_text('{"lr_scheduler_type": "cosine_warmup_with_min_lr",\n "learning_rate": 0.001,\n "max_steps": 30,'
-                    '\n "warmup_steps": 0,\n "lr_scheduler_kwargs": {"min_lr": 0.0001}}\n')  # fmt: skip
-    assert main(["translate", "--from", "transformers", str(path)]) != 0
-    assert "training_args.json:4:18: num_warmup_steps = 0" in capsys.readouterr().err
-    # the advice holds against HF itself: HF's W = 0 value at k is cosine_with_min_lr's (HF's and ours) at k + 1,
-    # past N included
+    spec = schedspec.loads(text, "w0.yaml")
     hf0 = _hf_lrs("cosine_warmup_with_min_lr", 0, n, kw, 2 * n + 2)
+    _assert_parity(schedspec.evaluate(spec, np.arange(len(hf0)), dtype="float64"), hf0, f"W=0 N={n}")
+    assert any("w0.yaml:3:3" in str(x) and "shift: 1" in str(x) for x in spec.notes), [str(x) for x in spec.notes]
+    path = tmp_path / "training_args.json"
+    path.write_text('{"lr_scheduler_type": "cosine_warmup_with_min_lr",\n "learning_rate": 0.001,\n "max_steps": '
+                    f'{n},\n "warmup_steps": 0,\n "lr_scheduler_kwargs": {{"min_lr": 0.0001}}}}\n')  # fmt: skip
+    assert main(["translate", "--from", "transformers", "--to-neutral", str(path)]) == 0
+    assert "shift: 1" in capsys.readouterr().out
+    translated = schedspec.from_transformers(json.loads(path.read_text()))
+    _assert_parity(schedspec.evaluate(translated, np.arange(len(hf0)), dtype="float64"), hf0, "training_args.json")
     later = _hf_lrs("cosine_with_min_lr", 0, n, kw, 2 * n + 3)
     _assert_parity(hf0, later[1:], "HF W=0 vs HF cosine_with_min_lr one step later")
-    spec = schedspec.loads(text.replace("cosine_warmup_with_min_lr", "cosine_with_min_lr"))
-    _assert_parity(schedspec.evaluate(spec, np.arange(1, 2 * n + 3), dtype="float64"), hf0, "advice")
+    other = schedspec.loads(text.replace("cosine_warmup_with_min_lr", "cosine_with_min_lr"))
+    _assert_parity(schedspec.evaluate(other, np.arange(1, 2 * n + 3), dtype="float64"), hf0, "one step later")
 
 
 @pytest.mark.parametrize("w", [1, 2, 5])
@@ -215,28 +217,43 @@ def test_cosine_warmup_with_min_lr_with_warmup_equals_hf_at_every_step_and_in_fl
     assert np.allclose(ours, hf, rtol=1e-6, atol=0), (ours[:4], hf[:4])
 
 
-@pytest.mark.parametrize(("type_name", "kw", "n", "suggested"), [
-    ("cosine", {"num_cycles": 1.5}, 30, [28, 31]),  # vector cosine.cycles1.5.w4.n30: half wave 26 / 3
-    ("cosine_with_min_lr", {"num_cycles": 1.5, "min_lr_rate": 0.1}, 30, [28, 31]),
-    ("cosine_with_restarts", {"num_cycles": 3}, 24, [22, 25]),  # vector c3.fractional_period: period 20 / 3
+@pytest.mark.parametrize(("type_name", "kw", "n", "period"), [
+    ("cosine", {"num_cycles": 1.5}, 30, "26/1.5"),  # vector cosine.cycles1.5.w4.n30: half wave 26 / 3
+    ("cosine_with_min_lr", {"num_cycles": 1.5, "min_lr_rate": 0.1}, 30, "26/1.5"),
+    ("cosine_warmup_with_min_lr", {"num_cycles": 0.7, "min_lr_rate": 0.1}, 30, "26/0.7"),
+    ("cosine_with_restarts", {"num_cycles": 3}, 24, "20/3"),  # vector c3.fractional_period: period 20 / 3
+    ("cosine_with_restarts", {"num_cycles": 2.5}, 24, "20/2.5"),  # a fractional num_cycles: cut at N
 ])  # fmt: skip
-def test_a_real_valued_hf_period_is_refused_and_each_suggested_length_equals_hf(type_name, kw, n, suggested):
-    """No neutral spelling has a real-valued period (docs/dialects.md, §5: a cosine of real frequency, a `repeat` of
-    a real period); the refusal is positioned at num_cycles and names lengths that make the period whole, each of
-    which then equals HF itself at every step, past N included."""
+def test_a_real_valued_hf_period_equals_hf(type_name, kw, n, period):
+    """Was refused (no real-valued period in the language); now a `repeat` with `period: "<D>/<c>"`, noted, equal
+    to HF itself at every step, past N included."""
     w = 4
     node = {"kind": f"transformers.{type_name}", "lr": 0.001, "num_warmup_steps": w, "num_training_steps": n, **kw}
-    text = "schedspec: 1\nlr:\n" + "".join(f"  {k}: {v}\n" for k, v in node.items())
+    spec = schedspec.load({"schedspec": 1, "lr": node})
+    want = _hf_lrs(type_name, w, n, kw, 2 * n + 2)
+    _assert_parity(schedspec.evaluate(spec, np.arange(len(want)), dtype="float64"), want, f"{type_name} N={n}")
+    assert any(f'period: "{period}"' in str(x) for x in spec.notes), [str(x) for x in spec.notes]
+
+
+def test_hf_restarts_moved_by_float_rounding_are_refused_at_num_cycles():
+    """HF's (num_cycles * progress) % 1.0 with N - W = 22, num_cycles = 22: at k - W = 15 it is
+    14.999999999999998, so HF restarts one step late there (its value ~0, not lr); an exact `repeat` cannot say
+    that: refused at num_cycles, naming the step and a length that works (which then equals HF)."""
+    from transformers.optimization import _get_cosine_with_hard_restarts_schedule_with_warmup_lr_lambda as hf
+
+    assert 22.0 * (15.0 / 22.0) == 14.999999999999998 and hf(15, num_warmup_steps=0, num_training_steps=22,
+                                                             num_cycles=22) < 1e-3  # fmt: skip
+    text = ("schedspec: 1\nlr:\n  kind: transformers.cosine_with_restarts\n  lr: 0.001\n  num_warmup_steps: 0\n"
+            "  num_training_steps: 22\n  num_cycles: 22\n")  # fmt: skip
     with pytest.raises(schedspec.SpecError) as exc:
-        schedspec.loads(text, "p.yaml")
+        schedspec.loads(text, "r.yaml")
     msg = str(exc.value)
-    line = 2 + list(node).index("num_cycles") + 1
-    assert msg.startswith(f"p.yaml:{line}:15: "), msg
-    assert f"num_training_steps = {suggested[0]} or {suggested[1]}" in msg, msg
+    assert msg.startswith("r.yaml:7:15: ") and "k = 15" in msg, msg
+    suggested = [int(x) for x in msg.split("num_training_steps = ")[-1].split(")")[0].split(" or ")]
     for good in suggested:
-        spec = schedspec.loads(text.replace(f"num_training_steps: {n}", f"num_training_steps: {good}"))
-        want = _hf_lrs(type_name, w, good, kw, 2 * good + 2)
-        _assert_parity(schedspec.evaluate(spec, np.arange(len(want)), dtype="float64"), want, f"{type_name} N={good}")
+        spec = schedspec.loads(text.replace("num_training_steps: 22", f"num_training_steps: {good}"))
+        want = _hf_lrs("cosine_with_restarts", 0, good, {"num_cycles": 22}, 2 * good + 2)
+        _assert_parity(schedspec.evaluate(spec, np.arange(len(want)), dtype="float64"), want, f"N={good}")
 
 
 @pytest.mark.parametrize("rate", [0.0, 0.3, None])
@@ -252,3 +269,69 @@ def test_cosine_warmup_with_min_lr_warmup_lr_rate_equals_hf(w, rate):
     _assert_parity(got, want, f"W={w} warmup_lr_rate={rate}")
     if w == 1 and rate == 0.0:
         assert got[0] == 0.0 and want[0] == 0.0
+
+
+REAL_TYPES = ("cosine", "cosine_with_min_lr", "cosine_warmup_with_min_lr", "cosine_with_restarts", "warmup_stable_decay")
+
+
+@st.composite
+def _hf_real_periods(draw):
+    """HF's cosines with any num_cycles (two decimals, 0.5..5, or a whole count for restarts), N - W up to 10**6."""
+    type_name = draw(st.sampled_from(REAL_TYPES))
+    w = draw(st.integers(0, 100))
+    length = draw(st.integers(1, 60) | st.integers(1, 10**6))
+    c = float(draw(st.decimals(min_value="0.5", max_value="5", places=2)))
+    if type_name == "cosine_with_restarts" and draw(st.booleans()):
+        c = draw(st.integers(1, 40))
+    kw = {"num_cycles": c}
+    if type_name in ("cosine_with_min_lr", "cosine_warmup_with_min_lr"):
+        kw["min_lr_rate"] = draw(st.sampled_from([0.0, 0.1]))
+    if type_name == "warmup_stable_decay":
+        kw.update(num_decay_steps=length, min_lr_ratio=draw(st.sampled_from([0.0, 0.1])))
+    return type_name, w, w + length, kw
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+@given(case=_hf_real_periods(), data=st.data())
+def test_hf_real_periods_equal_hf_itself_or_are_refused_where_hf_rounding_moves_a_restart(case, data):
+    """HF's own lambda (transformers' functions through get_scheduler) against schedspec's float64 evaluate, at
+    the exact boundaries k = b-1, b, b+1 of every restart, the warmup, N, 2N and random k up to 2N + 2; or, for
+    cosine_with_restarts only, a refusal at num_cycles naming a step where HF's float (num_cycles * progress)
+    moves a restart (checked against HF's arithmetic)."""
+    import math
+    from fractions import Fraction
+
+    import torch
+    import transformers
+
+    type_name, w, n, kw = case
+    lr = 1e-3
+    node = {"kind": f"transformers.{type_name}", "lr": lr, "num_warmup_steps": w, "num_training_steps": n, **kw}
+    length = max(1, n - w)
+    try:
+        spec = schedspec.load({"schedspec": 1, "lr": node})
+    except schedspec.SpecError as exc:
+        assert type_name == "cosine_with_restarts", str(exc)
+        (issue,) = exc.issues
+        assert issue.path == "lr.num_cycles", str(exc)
+        k = int(issue.message.split("restart at k = ")[1].split(" ")[0])
+        exact = math.floor(Fraction(repr(float(kw["num_cycles"]))) * Fraction(k - w, length))
+        assert math.floor(float(kw["num_cycles"]) * (float(k - w) / float(length))) != exact
+        return
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))], lr=lr)
+    sched = transformers.get_scheduler(type_name, opt, num_warmup_steps=w, num_training_steps=n,
+                                       scheduler_specific_kwargs=dict(kw))  # fmt: skip
+    hf = sched.lr_lambdas[0]
+    c = Fraction(repr(float(kw["num_cycles"])))
+    points = {0, w - 1, w, w + 1, n - 1, n, n + 1, 2 * n, 2 * n + 1, 2 * n + 2}
+    period = Fraction(length) / c / (1 if type_name == "cosine_with_restarts" else 2)
+    i = 1
+    while i * period <= 2 * length and i <= 200:
+        b = w + math.ceil(i * period)
+        points |= {b - 1, b, b + 1}
+        i += 1
+    points |= set(data.draw(st.lists(st.integers(0, 2 * n + 2), min_size=20, max_size=20)))
+    ks = sorted(k for k in points if k >= 0)
+    want = [lr * hf(k) for k in ks]
+    _assert_parity(schedspec.evaluate(spec, ks, dtype="float64"), want, repr(node))

@@ -15,11 +15,13 @@ refused with the reason. Live HF schedulers and ``TrainingArguments`` are read b
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
 from typing import Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field
 
-from .._fields import IDENT, Duration
+from .._fields import IDENT, MAX_CYCLES_PER_WINDOW, Duration
 from ._base import (
     Cx,
     FrameworkKind,
@@ -75,30 +77,26 @@ class _HF(FrameworkKind):
         """HF's warmup ``k / max(1, W)``: ``[]`` without one."""
         return [N("linear", start=0.0, end=lr, duration=w)] if w > 0 else []
 
-    def cosine_wave(self, cx: Cx, top: Any, bottom: Any, length: int, cycles: Any,
-                    over: tuple[str, int] = ("num_training_steps", 0)) -> dict:  # fmt: skip
-        """``bottom + (top - bottom) * (1 + cos(2 pi c p)) / 2`` for every ``p = t / length >= 0`` (HF's cosines, which
-        keep moving after their end): a repeat of a half wave down and a half wave up, each ``length / (2c)``.
-        ``over``: the parameter that sets ``length`` and what it adds to it (for the suggestions of a refusal)."""
+    def cosine_wave(self, cx: Cx, top: Any, bottom: Any, length: int, cycles: Any, shift: int = 0) -> dict:
+        """``bottom + (top - bottom) * (1 + cos(2 pi c p)) / 2`` for every ``p = (t + shift) / length >= 0`` (HF's
+        cosines, which keep moving after their end): a repeat of a half wave down and a half wave up. When the half
+        period ``length / (2c)`` is a whole number of steps each half lasts it; otherwise the two halves (one step
+        each) are stretched to the real period ``length / c``, written exactly as ``period: "<length>/<c>"``."""
         c = cx.lit(cycles, ("num_cycles",), "HF computes the wave's period from it")
         if c <= 0:
             cx.fail(("num_cycles",), f"num_cycles = {c:g}: give a number > 0 (with 0 HF's cosine is constant)")
-        half = length / (2 * c)
-        if not (half >= 1 and float(half).is_integer()):
-            name, offset = over
-            lengths = _nearby(length, lambda x: x / (2 * c) >= 1 and float(x / (2 * c)).is_integer())
-            hs = sorted({h for h in (int(half), int(half) + 1) if h >= 1})
-            cx.fail(("num_cycles",), f"a half wave of this cosine lasts {length} / (2 * num_cycles) = {half:g} steps, "
-                                     "not a whole number: HF's wave then has a real-valued period, and the neutral "
-                                     "language has no cosine of real frequency (every wave lasts whole steps), so no "
-                                     "neutral spelling reproduces it exactly. To keep HF's values, make the wave "
-                                     "whole: "
-                                     + (f"{name} = {' or '.join(str(x + offset) for x in lengths)}, or " if lengths
-                                        else "")
-                                     + f"num_cycles = {' or '.join(f'{length / (2 * h):.10g}' for h in hs)} (a half "
-                                     "wave of " + " or ".join(map(str, hs)) + " steps)")  # fmt: skip
-        h = int(half)
-        return N("repeat", of=[N("cosine", start=top, end=bottom, duration=h), N("cosine", start=bottom, end=top, duration=h)])
+        extra = {"shift": shift} if shift else {}
+        half = Fraction(length) / (2 * _exact(c))
+        if half >= 1 and half.denominator == 1:
+            h = int(half)
+            return N("repeat", of=[N("cosine", start=top, end=bottom, duration=h),
+                                   N("cosine", start=bottom, end=top, duration=h)], **extra)  # fmt: skip
+        period = _real_period(cx, length, c, "the wave's period")
+        cx.note(f"HF's wave has a real-valued period: (num_training_steps - num_warmup_steps) / num_cycles = "
+                f"{length} / {_num(c)} steps; neutral: a `repeat` with `period: \"{period}\"` (its cycles begin at the "
+                "first step at or after each real boundary)")  # fmt: skip
+        return N("repeat", period=period, of=[N("cosine", start=top, end=bottom, duration=1),
+                                              N("cosine", start=bottom, end=top, duration=1)], **extra)  # fmt: skip
 
     def note_rises(self, cx: Cx, n: int, what: str) -> None:
         if cx.horizon is None or cx.horizon > n:
@@ -106,11 +104,49 @@ class _HF(FrameworkKind):
                     "neutral: a `repeat` of a cosine down and a cosine up")  # fmt: skip
 
 
-def _nearby(length: int, ok: Any, reach: int = 10_000) -> list[int]:
+def _exact(c: Any) -> Fraction:
+    """HF's ``num_cycles`` as an exact number: an int, or the decimal a float prints as (``1.5`` is 3/2, ``0.3``
+    is 3/10; HF computes with the binary float, within 1e-16 of it)."""
+    return Fraction(c) if isinstance(c, int) else Fraction(repr(float(c)))
+
+
+def _real_period(cx: Cx, length: int, c: Any, what: str) -> str:
+    """``"<length>/<c>"``, checked against the table limit of a real period (positioned at num_cycles)."""
+    period = Fraction(length) / _exact(c)
+    if period.denominator > MAX_CYCLES_PER_WINDOW:
+        cx.fail(("num_cycles",), f"num_cycles = {_num(c)}: {what} {length} / num_cycles is {period.numerator}/"
+                                 f"{period.denominator} steps ({period.denominator} cycles in {period.numerator} "
+                                 f"steps); a real period tabulates at most {MAX_CYCLES_PER_WINDOW} cycle starts: "
+                                 "give num_cycles with fewer decimals")  # fmt: skip
+    return f"{length}/{_num(c)}"
+
+
+def _num(c: Any) -> str:
+    """A number as written in a period or a message: ``3`` for 3.0, ``1.5``."""
+    return str(int(c)) if float(c).is_integer() else repr(float(c))
+
+
+def _nearby(length: int, ok: Any, reach: int) -> list[int]:
     """The nearest length below and the nearest above ``length`` (within ``reach`` steps) that satisfy ``ok``."""
     below = next((x for x in range(length - 1, max(0, length - reach), -1) if ok(x)), None)
     above = next((x for x in range(length + 1, length + reach) if ok(x)), None)
     return [x for x in (below, above) if x is not None]
+
+
+def _late_restart(w: int, length: int, c: Any) -> int | None:
+    """The first step where HF's float arithmetic, ``(float(c) * (float(k - W) / float(L))) % 1.0``, moves a
+    restart of cosine_with_restarts away from the exact one (the first step at or after ``i * L / c``), or None."""
+    exact = _exact(c)
+    cf = float(c)
+    i = 1
+    while i < exact:  # the restarts before p = 1
+        b = -((-i * length * exact.denominator) // exact.numerator)  # ceil(i * L / c): exact
+        for k in (b - 1, b):
+            want = (k * exact.numerator) // (length * exact.denominator)  # the exact cycle of step k
+            if 0 <= k < length and math.floor(cf * (float(k) / float(length))) != want:  # (HF: 0 from p >= 1)
+                return w + k
+        i += 1
+    return None
 
 
 class HFLinear(_HF):
@@ -138,8 +174,7 @@ class HFCosine(_HF):
     def curve(self, cx, lr):
         w, n = self.warmup_steps(cx), self.training_steps(cx)
         self.note_rises(cx, n, "it is back at lr at k = 2N - W with num_cycles 0.5")
-        return [*self.ramp(lr, w), self.cosine_wave(cx, lr, 0.0, max(1, n - w), self.num_cycles,
-                                                    over=("num_training_steps", w))]
+        return [*self.ramp(lr, w), self.cosine_wave(cx, lr, 0.0, max(1, n - w), self.num_cycles)]
 
 
 class HFCosineWithRestarts(_HF):
@@ -155,19 +190,30 @@ class HFCosineWithRestarts(_HF):
         w, n = self.warmup_steps(cx), self.training_steps(cx)
         c = cx.lit(self.num_cycles, ("num_cycles",), "HF computes the period from it")
         length = max(1, n - w)
-        period = length / c
-        if not (float(c).is_integer() and float(period).is_integer()):
-            how = ""
-            if float(c).is_integer():
-                lengths = _nearby(length, lambda x: float(x / c).is_integer())
-                how = f" (e.g. num_training_steps = {' or '.join(str(x + w) for x in lengths)})" if lengths else ""
+        exact = _exact(c)
+        period = Fraction(length) / exact
+        late = _late_restart(w, length, c)
+        if late is not None:
+            near = [x + w for x in _nearby(length, lambda x: _late_restart(w, x, c) is None, reach=1000)]
             cx.fail(("num_cycles",), f"HF restarts every (num_training_steps - num_warmup_steps) / num_cycles = "
-                                     f"{period:g} steps and stops after num_cycles = {c:g} cycles: both must be whole "
-                                     "numbers for a neutral `repeat` (HF's restarts at real-valued steps, the first "
-                                     "step at or after each, are not in the language: every neutral period lasts "
-                                     "whole steps). To keep HF's values, give a whole num_cycles that divides "
-                                     f"num_training_steps - num_warmup_steps = {length}{how}")  # fmt: skip
-        return [*self.ramp(lr, w), N("repeat", times=int(c), of=N("cosine", start=lr, end=0.0, duration=int(period)))]
+                                     f"{length} / {_num(c)} steps, and its float arithmetic ((num_cycles * progress) % "
+                                     f"1.0) puts the restart at k = {late} one step away from the exact boundary, "
+                                     "which a neutral `repeat` with a real period (the first step at or after each "
+                                     "boundary) would not reproduce. To keep HF's values, change "
+                                     "num_training_steps so that no boundary is met within a rounding error"
+                                     + (f" (e.g. num_training_steps = {' or '.join(map(str, near))})" if near else "")
+                                     + " or num_cycles")  # fmt: skip
+        if exact.denominator == 1 and period.denominator == 1:
+            return [*self.ramp(lr, w), N("repeat", times=int(c), of=N("cosine", start=lr, end=0.0, duration=int(period)))]
+        spelled = _real_period(cx, length, c, "the restart period")
+        cx.note(f"HF restarts every (num_training_steps - num_warmup_steps) / num_cycles = {length} / {_num(c)} steps, "
+                f"a real period: neutral `repeat` with `period: \"{spelled}\"` (a restart at the first step at or "
+                "after each real boundary, as HF's (num_cycles * progress) % 1.0)")  # fmt: skip
+        cosine = N("cosine", start=lr, end=0.0, duration=1)
+        if exact.denominator == 1:  # num_cycles whole cycles, then 0 (the last cycle's end) from N on
+            return [*self.ramp(lr, w), N("repeat", times=int(exact), period=spelled, of=cosine)]
+        # a fractional num_cycles: HF cuts the last cycle at num_training_steps (progress >= 1: 0.0)
+        return [*self.ramp(lr, w), N("repeat", period=spelled, duration=length, of=cosine), N("constant", value=0.0)]
 
 
 class HFPolynomial(_HF):
@@ -289,7 +335,7 @@ class HFCosineWithMinLR(_HF):
         r = _min_rate(cx, self, lr)
         self.note_rises(cx, n, "between lr and min_lr")
         return [*self.ramp(lr, w), self.cosine_wave(cx, lr, cx.mul(lr, r, ("lr",), "HF scales it"), max(1, n - w),
-                                                    self.num_cycles, over=("num_training_steps", w))]  # fmt: skip
+                                                    self.num_cycles)]  # fmt: skip
 
 
 class HFCosineWarmupWithMinLR(_HF):
@@ -309,21 +355,17 @@ class HFCosineWarmupWithMinLR(_HF):
         w, n = self.warmup_steps(cx), self.training_steps(cx)
         r = _min_rate(cx, self, lr)
         if w == 0:
-            # HF evaluates p = (k + 1) / N: the wave's phase 0 falls at k = -1, before the schedule begins. Every
-            # neutral wave (cosine, repeat, piecewise cosine interpolation) has its phase 0 at a step >= 0, and the
-            # neutral language has no time shift for cosines (docs/dialects.md, "Neutral extensions"): refused
-            cx.fail(("num_warmup_steps",), "num_warmup_steps = 0: HF's cosine_warmup_with_min_lr then computes the "
-                                           "cosine at p = (k + 1) / num_training_steps, one step ahead of its start "
-                                           "(already below lr at k = 0); no neutral spelling starts a cosine before "
-                                           "step 0 (it would need a time shift), so it cannot be reproduced exactly. "
-                                           "Give num_warmup_steps >= 1, or use transformers.cosine_with_min_lr "
-                                           "(the same cosine one step later: its value at k + 1 is this one's at "
-                                           "k)")  # fmt: skip
+            # HF evaluates p = (k + 1) / N: the wave's phase 0 falls at k = -1, one step before the schedule begins
+            cx.note("num_warmup_steps = 0: HF's cosine_warmup_with_min_lr computes the cosine at p = (k + 1) / "
+                    "num_training_steps, one step ahead (already below lr at k = 0); neutral: the wave's `repeat` "
+                    "with `shift: 1`")  # fmt: skip
+            self.note_rises(cx, n, "between lr and min_lr")
+            return self.cosine_wave(cx, lr, cx.mul(lr, r, ("lr",), "HF scales it"), max(1, n), self.num_cycles,
+                                    shift=1)  # fmt: skip
         cx.note("HF's cosine_warmup_with_min_lr is one step ahead of cosine_with_min_lr: the warmup reaches lr at "
                 "k = W - 1, where the cosine begins")  # fmt: skip
         self.note_rises(cx, n, "between lr and min_lr")
-        wave = self.cosine_wave(cx, lr, cx.mul(lr, r, ("lr",), "HF scales it"), max(1, n - w), self.num_cycles,
-                                over=("num_training_steps", w))
+        wave = self.cosine_wave(cx, lr, cx.mul(lr, r, ("lr",), "HF scales it"), max(1, n - w), self.num_cycles)
         if w == 1 and self.warmup_lr_rate is None:
             return wave  # HF's warmup at k = 0 is (0 + 1) / 1: lr, the wave's own start
         if w == 1:
@@ -391,7 +433,7 @@ class HFWarmupStableDecay(_HF):
             elif not is_var(self.num_cycles) and float(self.num_cycles) == 0.5:
                 out.append(N("cosine", start=lr, end=low, duration=d))
             else:
-                wave = self.cosine_wave(cx, lr, low, d, self.num_cycles, over=("num_decay_steps", 0))
+                wave = self.cosine_wave(cx, lr, low, d, self.num_cycles)
                 out.append({**wave, "duration": d})
         out.append(N("constant", value=low))
         return out

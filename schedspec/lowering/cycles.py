@@ -14,11 +14,9 @@ from fractions import Fraction
 from typing import Any
 
 from .. import ir
-from .._fields import PERIOD_RE, VAR_RE
+from .._fields import MAX_CYCLES_PER_WINDOW, PERIOD_RE, VAR_RE
 
 __all__ = ["MAX_CYCLES_PER_WINDOW", "real_period"]
-
-MAX_CYCLES_PER_WINDOW = 10_000  # v of a period u/v: the cycle starts tabulated per window of u units
 
 
 def real_period(lw: Any, m: Any, path: tuple, of: ir.Node, mult: float, times: int | None):

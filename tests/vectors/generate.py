@@ -273,6 +273,11 @@ def gen_transformers(subset=None):
         "(N - W) / num_cycles = 20/3 is not a whole number of steps: cycle j restarts at the first k with "
         "floor(3 (k - W) / 20) = j (k = 11, 18), mid-curve values follow the fractional phase.",
         boundaries=[4, 11, 18, 24])
+    run("cosine_with_restarts.c7.w0.n100", {**base, "lr_scheduler_type": "cosine_with_restarts", "max_steps": 100,
+                                           "lr_scheduler_kwargs": {"num_cycles": 7}},
+        "(N - W) / num_cycles = 100/7: restarts at the first k at or after each j * 100/7 (k = 15, 29, 43, 58, 72, "
+        "86); HF's float (7 * (k / 100)) % 1.0 puts every restart at the exact step (none is met within a "
+        "rounding error); 0 from N on.", boundaries=[15, 29, 43, 58, 72, 86, 100])
     run("cosine_with_restarts.default.w3.n20", {**base, "lr_scheduler_type": "cosine_with_restarts",
                                                 "warmup_steps": 3, "max_steps": 20},
         "Default num_cycles=1: a half cosine to 0, then 0.", boundaries=[3, 20])
@@ -360,6 +365,11 @@ def gen_transformers(subset=None):
                                                                                 "warmup_lr_rate": 0.2}},
         "warmup_lr_rate r: warmup r + (1 - r) * k / max(1, W - 1) (reaches lr at k = W - 1).",
         boundaries=[6, 29, 30])
+    run("cosine_warmup_with_min_lr.w0", {**base, "lr_scheduler_type": "cosine_warmup_with_min_lr", "max_steps": 30,
+                                         "lr_scheduler_kwargs": {"min_lr_rate": 0.1}},
+        "num_warmup_steps 0: no warmup, and the cosine's progress is (k + 1) / N: its phase 0 is at k = -1, so k = 0 "
+        "is already below lr and min_lr is reached at k = N - 1 (a clock shifted by one step); continues after N.",
+        boundaries=[29, 30, 59])
     # -- warmup_stable_decay
     wsd = {**base, "lr_scheduler_type": "warmup_stable_decay", "warmup_steps": 5, "max_steps": 30}
     run("warmup_stable_decay.default", {**wsd, "lr_scheduler_kwargs": {"num_decay_steps": 10}},

@@ -194,7 +194,8 @@ class HFCosineWithRestarts(_HF):
         period = Fraction(length) / exact
         late = _late_restart(w, length, c)
         if late is not None:
-            near = [x + w for x in _nearby(length, lambda x: _late_restart(w, x, c) is None, reach=1000)]
+            reach = 1000 if c <= 100 else 20  # each candidate checks c boundaries
+            near = [x + w for x in _nearby(length, lambda x: _late_restart(w, x, c) is None, reach=reach)]
             cx.fail(("num_cycles",), f"HF restarts every (num_training_steps - num_warmup_steps) / num_cycles = "
                                      f"{length} / {_num(c)} steps, and its float arithmetic ((num_cycles * progress) % "
                                      f"1.0) puts the restart at k = {late} one step away from the exact boundary, "

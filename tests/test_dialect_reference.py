@@ -131,8 +131,9 @@ def timm_node(draw, sched: str) -> tuple[dict, list[int]]:
 def timm_plateau(draw) -> tuple[list | dict, list[int], dict]:
     """A ``timm.plateau`` node (after a constant phase or not: its reports are the phase's own epochs) and a report
     sequence built to meet each of torch's rules: moves better by more than the threshold, better by less than it
-    (a bad epoch), equal, worse, now and then a NaN (a bad epoch); runs of bad epochs that reach ``patience_t``
-    during and after a cooldown; a ``lr_min`` that clamps, or sits less than torch's eps below a reachable lr;
+    (a bad epoch), equal, worse, now and then a NaN (a bad epoch) or an infinity; runs of bad epochs that reach
+    ``patience_t`` during and after a cooldown; a ``lr_min`` that clamps, sits less than torch's eps below a
+    reachable lr, or lies above lr (torch then never changes it);
     and, during the warmup, reports far better than any later one: counted, they would make every later report
     a bad one (timm drops the reports fed while ``epoch <= warmup_t``)."""
     wt = draw(st.sampled_from([0, 1, 2, 3]))
@@ -141,7 +142,7 @@ def timm_plateau(draw) -> tuple[list | dict, list[int], dict]:
     node: dict = {"kind": "timm.plateau", "lr": lr, "warmup_t": wt, "decay_rate": rate,
                   "patience_t": draw(st.integers(0, 3)), "cooldown_t": draw(st.integers(0, 2)),
                   "threshold": draw(st.sampled_from([0.0, 1e-4, 0.05])),
-                  "lr_min": draw(st.sampled_from([0.0, lr * rate**2 * 0.7, lr * rate**2 - 4e-9]))}  # fmt: skip
+                  "lr_min": draw(st.sampled_from([0.0, lr * rate**2 * 0.7, lr * rate**2 - 4e-9, 2 * lr]))}  # fmt: skip
     if mode is not None:
         node["mode"] = mode
     if wt and draw(st.booleans()):
@@ -155,9 +156,9 @@ def timm_plateau(draw) -> tuple[list | dict, list[int], dict]:
         if before <= j < before + wt:  # fed with step(e + 1 <= warmup_t): dropped by timm
             reports.append(x + sign * 1000.0 if draw(st.booleans()) else x - sign * 1000.0)
             continue
-        move = draw(st.sampled_from(["better", "within", "same", "same", "worse", "worse", "nan"]))
-        if move == "nan":
-            reports.append(float("nan"))
+        move = draw(st.sampled_from(["better", "within", "same", "same", "worse", "worse", "nan", "inf"]))
+        if move in ("nan", "inf"):  # torch: float(metric), compared as it is (an infinite best is never beaten)
+            reports.append(float("nan") if move == "nan" else draw(st.sampled_from([1.0, -1.0])) * float("inf"))
             continue
         x = {"better": x + sign * (abs(x) * 0.2 + 0.1), "within": x + sign * abs(x) * thr * 0.5, "same": x,
              "worse": x - sign * (abs(x) * 0.1 + 0.05)}[move]  # fmt: skip

@@ -151,9 +151,13 @@ def _read_py(path: str) -> tuple[dict[str, _Node], list[str] | None] | None:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
         tree = ast.parse(text, filename=path)  # parsing builds a tree; nothing of the file runs
-    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return _module(_File(path, text), tree)
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError):
         return None
-    f = _File(path, text)
+
+
+def _module(f: _File, tree: ast.Module) -> tuple[dict[str, _Node], list[str] | None]:
+    path = f.path
     own: dict[str, _Node] = {}
     bases: list[str] | None = []
     for stmt in tree.body:
@@ -207,6 +211,8 @@ def _from_source(src: Source) -> dict[str, _Node]:
             return _Node(src.file, pos, "seq", items=[node(v, path + (i,)) for i, v in enumerate(x)])
         return _Node(src.file, pos, "scalar", value=x)
 
+    if not isinstance(src.data, dict):  # not a config mmengine reads (it refused it first)
+        return {}
     top = node(src.data, ())
     top.items.pop(BASE_KEY, None)
     return top.items

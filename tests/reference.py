@@ -30,7 +30,10 @@ What it models:
   torch schedulers stepped the documented way (float64; ``torch.ReduceLROnPlateau`` is the ``plateau`` above with
   torch's names), ``optax.*`` by real optax schedule functions under ``jax.enable_x64`` (float64), ``keras.*`` by
   the Keras formulas (keras.optimizers.schedules) written out here in float64 (Keras computes them in float32),
-  with restarts at exact boundaries. ``lr`` of a torch kind defaults to the previous phase's final value; the
+  with restarts at exact boundaries; ``transformers.*`` and ``timm.*`` by the libraries' formulas written out here
+  from their source (``timm.plateau``: ``PlateauLRScheduler``'s warmup, which drops the reports fed while
+  ``epoch <= warmup_t``, then the torch ``ReduceLROnPlateau`` above on the phase's own epochs; epoch specs only).
+  ``lr`` of a torch kind defaults to the previous phase's final value; the
   spec's ``duration`` cuts any framework kind (it then holds its value at ``duration``).
 
 What it does not decide (it raises :class:`RefError`, the generators stay away): a group with both ``scale`` and
@@ -620,6 +623,8 @@ class _Ref:
         cut = self.dur(m["duration"]) if m.get("duration") is not None else None
         if cut is None and remaining is not None:
             cut = remaining  # an open last phase runs to total
+        if kind == "timm.plateau":
+            return self._timm_plateau(m, carry, cut, begin)
         if kind == "transformers.reduce_lr_on_plateau":  # HF: torch ReduceLROnPlateau(optimizer, **kwargs)
             p = {k: v for k, v in m.items() if k not in ("kind", "lr", "min_lr", "num_warmup_steps",
                                                           "num_training_steps", "duration")}  # fmt: skip
@@ -730,6 +735,51 @@ class _Ref:
 
         return lambda t: lr * lam(t)
 
+    def _timm_plateau(self, m: dict, carry, cut, begin) -> Sched:
+        """timm 1.0.31 ``timm/scheduler/plateau_lr.py`` (``PlateauLRScheduler``) as ``train.py`` steps it: after
+        epoch e, ``step(e + 1, metric_e)``, so epoch t uses the calls ``step(1, m_0) .. step(t, m_{t-1})``. The
+        constructor leaves the group at lr, or sets ``warmup_lr_init`` when ``warmup_t > 0``; ``step(epoch, m)``
+        with ``epoch <= warmup_t`` (<=) sets ``warmup_lr_init + epoch * (lr - warmup_lr_init) / warmup_t`` and
+        drops ``m``; a later one feeds ``m`` to torch ``ReduceLROnPlateau(patience=patience_t, factor=decay_rate,
+        threshold, cooldown=cooldown_t, mode (default 'max'), min_lr=lr_min)`` (torch's defaults otherwise:
+        threshold_mode rel, eps 1e-8), which multiplies the group's current lr: the warmup's last value. The
+        scheduler's epochs are the phase's own (a phase beginning at epoch b is fed the reports of epochs b, b+1,
+        ...); timm steps it per epoch only (``step_update`` is a no-op), so the reference takes it in an epoch
+        spec only."""
+        if begin is None:
+            raise RefError("a plateau cannot sit inside a repeat")
+        if self.interval != "epoch":
+            raise RefError("timm's PlateauLRScheduler is stepped per epoch: the reference takes it in an epoch spec")
+        a = self._args(m, ("warmup_t",), drop=("kind", "duration", "lr"))
+        wt, init = a.get("warmup_t", 0) or 0, float(a.get("warmup_lr_init", 0.0))
+        name = a.get("monitor", "eval_metric")
+        if self.plateau_every.setdefault(name, 1) != 1:
+            raise RefError(f"plateaus monitoring {name!r} with different `every`")
+        p = {"mode": a.get("mode", "max"), "factor": float(a.get("decay_rate", 0.1)),
+             "patience": int(a.get("patience_t", 10)), "threshold": float(a.get("threshold", 1e-4)),
+             "threshold_mode": "rel", "cooldown": int(a.get("cooldown_t", 0)), "min": float(a.get("lr_min", 0.0)),
+             "eps": 1e-8}  # fmt: skip
+        reports = self.metrics.get(name)
+
+        def build():
+            lr = self._base_lr(m, carry)
+            inc = (lr - init) / wt if wt else None  # timm's warmup_steps
+
+            def fn(t):
+                t = int(t)
+                if t == 0:
+                    return init if wt else lr
+                if t <= wt:
+                    return init + t * inc
+                if reports is None or len(reports) < begin + t:
+                    raise RefError(f"k = {begin + t} needs {begin + t} reports of {name!r}")
+                after = init + wt * inc if wt else lr  # the group's lr when the first report is fed
+                return plateau_values(after, reports[begin + wt:begin + t], p)[-1]
+
+            return fn
+
+        return Sched(cut, _lazy(build))
+
     def _timm(self, m: dict, carry):
         """timm's schedulers as ``train.py`` steps them (``lr_scheduler.step(epoch + 1)`` after each epoch, or
         ``step_update(num_updates)`` per update): t = 0 is the lr the constructor set (``warmup_lr_init`` with a
@@ -737,8 +787,6 @@ class _Ref:
         ``timm/scheduler/cosine_lr.py``, ``tanh_lr.py``, ``step_lr.py``, ``multistep_lr.py`` and ``poly_lr.py``
         (``warmup_prefix`` defaults to False for cosine/tanh/poly, True for step/multistep)."""
         kind = m["kind"].split(".", 1)[1]
-        if kind == "plateau":
-            raise RefError("the reference does not model timm.plateau")
         a = self._args(m, ("t_initial", "warmup_t"), drop=("kind", "duration", "lr"))
         lr = self._base_lr(m, carry)
         wt, init = a.get("warmup_t", 0) or 0, float(a.get("warmup_lr_init", 0.0))

@@ -426,3 +426,143 @@ def test_notes_name_the_quirks():
     spec = schedspec.load(mm_doc(MM[-2]["config"], MM[-2]["steps_per_epoch"]))
     text = "\n".join(str(n) for n in spec.notes)
     assert "end - begin - 1 = 499" in text and "epoch ends" in text and "product" in text
+
+
+# ------------------------------------------------------------------------------------------------ .py positions
+# An MMEngine .py config is executed by mmengine only; schedspec then positions its values from the text
+# (schedspec/dialects/pyconfig.py: ast, nothing executed), in the base file for an inherited value.
+MM_BASE = """# a base schedule
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=12, val_interval=1)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500),
+    dict(type='MultiStepLR', begin=0, end=12, by_epoch=True, milestones=[8, 11], gamma={gamma})
+]
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.02, momentum=0.9))
+"""
+MM_LIST = """param_scheduler = [
+    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500),
+    dict(type={type!r}, begin=0, end={end}, by_epoch=True, milestones=[8, 11], gamma=0.1)
+]
+"""
+
+
+def _translate_py(tmp_path, capsys, files: dict[str, str], top: str) -> tuple[int, str]:
+    from schedspec.cli import main
+
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(["translate", "--from", "mmengine", str(tmp_path / top), "--steps-per-epoch", "10"])
+    return code, capsys.readouterr().err
+
+
+MM_PY_FAULTS = {
+    "a bad argument in the child": (
+        {"cfg.py": "optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.02))\n"
+                   "train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=12)\n"
+                   "param_scheduler = [\n"
+                   "    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=0),\n]\n"},
+        "cfg.py:4:76: mmengine.param_scheduler: MMEngine raises 'end should be larger than begin, but got begin=0, "
+        "end=0'"),
+    "a bad argument in a base file": (
+        {"_base_/schedule.py": MM_BASE.format(gamma=-0.1),
+         "cfg.py": "_base_ = ['./_base_/schedule.py']\ntrain_cfg = dict(max_epochs=24)\n"},
+        "_base_/schedule.py:5:88: `gamma`: Input should be greater than 0"),
+    "a bad argument in a YAML base file": (
+        {"base.yaml": "train_cfg: {type: EpochBasedTrainLoop, max_epochs: 12}\noptim_wrapper:\n  optimizer: {lr: 0.02}\n"
+                      "param_scheduler:\n  - {type: MultiStepLR, end: 12, by_epoch: true, milestones: [8], gamma: -1}\n",
+         "cfg.py": "_base_ = 'base.yaml'\ntrain_cfg = dict(max_epochs=24)\n"},
+        "base.yaml:5:74: `gamma`: Input should be greater than 0"),
+    "an unknown type, did-you-mean": (
+        {"_base_/schedule.py": MM_BASE.format(gamma=0.1),
+         "cfg.py": "_base_ = './_base_/schedule.py'\n" + MM_LIST.format(type="MultiStepLr", end=12)},
+        "cfg.py:4:15: unknown MMEngine scheduler type 'MultiStepLr'; did you mean 'MultiStepLR'? (MMEngine raises "
+        "KeyError 'MultiStepLr is not in the mmengine::parameter scheduler registry'; known: LinearLR, ConstantLR, "
+        "StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, PolyLR, OneCycleLR, CosineRestartLR)"),
+    "the child's override of a base value": (
+        {"_base_/schedule.py": MM_BASE.format(gamma=0.1),
+         "cfg.py": "_base_ = ['./_base_/schedule.py']\n\ntrain_cfg = dict(max_epochs=0)\n"},
+        "cfg.py:3:29: `max_epochs`: must be > 0 (got 0)"),
+    "the child's _delete_ replacement of a base mapping": (
+        {"_base_/schedule.py": MM_BASE.format(gamma=0.1),
+         "cfg.py": "_base_ = './_base_/schedule.py'\n"
+                   "train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=-5)\n"},
+        "cfg.py:2:70: `max_iters`: must be > 0 (got -5)"),
+    "a computed value: its nearest written ancestor": (
+        {"_base_/schedule.py": MM_BASE.format(gamma=0.1),
+         "cfg.py": "_base_ = './_base_/schedule.py'\nbase_lr = 0.01\n"
+                   + MM_LIST.format(type="MultiStepLR", end="base_lr * 2")},
+        "cfg.py:5:5: `end`: Input should be a valid integer"),
+    "a {{_base_.x}} value: its nearest written ancestor": (
+        {"_base_/schedule.py": MM_BASE.format(gamma=0.1),
+         "cfg.py": "_base_ = './_base_/schedule.py'\n"
+                   + MM_LIST.format(type="MultiStepLR", end="{{_base_.train_cfg.max_epochs}}").replace(
+                       "milestones=[8, 11]", "milestones={{_base_.train_cfg.max_epochs}}")},
+        "cfg.py:4:5: `milestones`: Input should be a valid list"),
+}
+
+
+@pytest.mark.parametrize("case", list(MM_PY_FAULTS))
+def test_an_mmengine_py_config_is_positioned_in_the_file_that_wrote_the_value(tmp_path, capsys, case):
+    files, expected = MM_PY_FAULTS[case]
+    code, err = _translate_py(tmp_path, capsys, files, "cfg.py")
+    assert code != 0
+    assert f"{tmp_path}/{expected}\n" in err, err
+
+
+def test_the_py_position_reader_executes_and_imports_nothing(tmp_path):
+    """mmengine executes the config; the reader only parses it: a config that would write a file, exit the
+    process and import a module still gets its positions, and nothing of it runs. The reader's own source calls
+    none of Python's ways to run code."""
+    import ast
+    import sys
+
+    from schedspec.dialects import pyconfig
+
+    marker = tmp_path / "executed"
+    path = tmp_path / "cfg.py"
+    path.write_text(f"import json_not_a_module_here\nopen({str(marker)!r}, 'w').write('x')\nraise SystemExit(3)\n"
+                    "train_cfg = dict(type='ÉpochLoop', max_epochs=12)  # é: columns count characters\n"
+                    "param_scheduler = [{'type': 'LinearLR', 'end': -5}]\n", encoding="utf-8")  # fmt: skip
+    data = {"train_cfg": {"type": "ÉpochLoop", "max_epochs": 12}, "param_scheduler": [{"type": "LinearLR", "end": -5}]}
+    before = set(sys.modules)
+    src = pyconfig.mmengine_source(str(path), data)
+    assert not marker.exists() and "json_not_a_module_here" not in sys.modules and set(sys.modules) == before
+    assert src.positions[("train_cfg", "max_epochs")] == (4, 47)  # 48 in UTF-8 bytes
+    assert src.key_positions[("train_cfg", "max_epochs")] == (4, 36)
+    assert src.positions[("param_scheduler", 0, "end")] == (5, 48)
+    assert src.positions[("param_scheduler", 0)] == (5, 20) and src.positions[("train_cfg",)] == (4, 13)
+    called = {n.func.id for n in ast.walk(ast.parse(Path(pyconfig.__file__).read_text()))
+              if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}  # fmt: skip
+    assert not called & {"exec", "eval", "compile", "__import__", "runpy", "import_module"}
+    assert "literal_eval" not in Path(pyconfig.__file__).read_text()
+
+
+def test_a_py_value_changed_after_its_literal_is_not_positioned_at_the_literal(tmp_path):
+    """Code the reader does not follow (an item assignment, a method call, a loop) may change a literal's value:
+    such a value is positioned at its nearest written ancestor, never at the stale literal."""
+    from schedspec.dialects import pyconfig
+
+    path = tmp_path / "cfg.py"
+    path.write_text("train_cfg = dict(max_epochs=12, val_interval=1)\ntrain_cfg.update(max_epochs=24)\n"
+                    "param_scheduler = [dict(type='LinearLR', end=500), dict(type='StepLR', step_size=3)]\n"
+                    "param_scheduler[0]['end'] = 1000\n"
+                    "optim_wrapper = dict(optimizer=dict(lr=0.1))\nfor _ in range(2):\n    optim_wrapper = {}\n"
+                    "val_cfg = dict(a=1, b=[1, 2])\nval_cfg2 = dict(a=1, b=[1, 2])\n")  # fmt: skip
+    data = {"train_cfg": {"max_epochs": 24, "val_interval": 1},
+            "param_scheduler": [{"type": "LinearLR", "end": 1000}, {"type": "StepLR", "step_size": 3}],
+            "optim_wrapper": {}, "val_cfg": {"a": 1, "b": [1, 2]}, "val_cfg2": {"a": 2, "b": [1, 2, 3]}}  # fmt: skip
+    src = pyconfig.mmengine_source(str(path), data)
+    assert not any(p[0] in ("train_cfg", "param_scheduler", "optim_wrapper") for p in src.positions if p)
+    assert src.positions[("val_cfg", "b", 1)] == (8, 27)
+    # a value that differs from its literal (here, only as a stand-in for code that changed it) is not positioned
+    assert ("val_cfg2", "a") not in src.positions and ("val_cfg2", "b") not in src.positions
+    assert src.positions[("val_cfg2",)] == (9, 12)
+
+
+def test_a_config_mmengine_cannot_read_is_a_usage_error_not_a_traceback(tmp_path, capsys):
+    code, err = _translate_py(tmp_path, capsys, {"cfg.py": "param_scheduler = [dict(type=LinearLR)]\n"}, "cfg.py")
+    assert code == 2 and "Traceback" not in err
+    assert f"{tmp_path}/cfg.py: mmengine could not read the config: NameError: name 'LinearLR' is not defined" in err

@@ -1,7 +1,7 @@
 """Every ``transformers.*`` and ``timm.*`` kind against the independent float64 reference (tests/reference.py, whose
 formulas are written from transformers' ``optimization.py`` and timm's scheduler files, never from schedspec's
 code), with Hypothesis-drawn parameters, at the boundaries (k = 0, 1, each of W - 1, W, W + 1, N - 1, N, N + 1,
-twice the schedule and k up to 2**31 - 1). A drawn combination that the kind refuses must be refused with a
+twice the schedule and k up to 2**31 - 1; ``timm.plateau`` at every k its drawn reports reach). A drawn combination that the kind refuses must be refused with a
 positioned error (the refusals themselves are tested against the libraries in tests/test_dialect_transformers.py
 and tests/test_dialect_timm.py); the test asserts that most draws are accepted, so it cannot pass by refusing."""
 
@@ -24,7 +24,7 @@ except ImportError:
 SETTINGS = dict(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.too_slow])
 HF_TYPES = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
             "inverse_sqrt", "cosine_with_min_lr", "cosine_warmup_with_min_lr", "warmup_stable_decay")  # fmt: skip
-TIMM_SCHEDS = ("cosine", "tanh", "step", "multistep", "poly")
+TIMM_SCHEDS = ("cosine", "tanh", "step", "multistep", "poly", "plateau")
 ACCEPTED: dict[str, list[bool]] = {}
 
 
@@ -35,7 +35,7 @@ def boundaries(*points: int, end: int) -> list[int]:
     return sorted(k for k in ks if 0 <= k <= 2**31 - 1)
 
 
-def compare(node: dict, ks: list[int], interval: str = "step") -> bool:
+def compare(node: dict | list, ks: list[int], interval: str = "step", metrics: dict | None = None) -> bool:
     """schedspec (float64) against the reference at ``ks``; False when the kind refuses the draw (positioned)."""
     doc = {"schedspec": 1, "interval": interval, "lr": node}
     note(repr(node))
@@ -44,7 +44,8 @@ def compare(node: dict, ks: list[int], interval: str = "step") -> bool:
     except schedspec.SpecError as exc:
         assert all(i.path.startswith("lr") for i in exc.issues), str(exc)
         return False
-    assert_f64(schedspec.evaluate(spec, ks, dtype="float64"), ref_values(doc, ks), repr(node))
+    got = schedspec.evaluate(spec, ks, dtype="float64", metrics=metrics)
+    assert_f64(got, ref_values(doc, ks, metrics=metrics), f"{node!r} {metrics!r}")
     return True
 
 
@@ -126,10 +127,54 @@ def timm_node(draw, sched: str) -> tuple[dict, list[int]]:
     return node, boundaries(*points, end=end)
 
 
+@st.composite
+def timm_plateau(draw) -> tuple[list | dict, list[int], dict]:
+    """A ``timm.plateau`` node (after a constant phase or not: its reports are the phase's own epochs) and a report
+    sequence built to meet each of torch's rules: moves better by more than the threshold, better by less than it
+    (a bad epoch), equal, worse, now and then a NaN (a bad epoch) or an infinity; runs of bad epochs that reach
+    ``patience_t`` during and after a cooldown; a ``lr_min`` that clamps, sits less than torch's eps below a
+    reachable lr, or lies above lr (torch then never changes it);
+    and, during the warmup, reports far better than any later one: counted, they would make every later report
+    a bad one (timm drops the reports fed while ``epoch <= warmup_t``)."""
+    wt = draw(st.sampled_from([0, 1, 2, 3]))
+    mode = draw(st.sampled_from(["min", "max", None]))  # None: timm's default, max
+    lr, rate = draw(st.sampled_from([0.1, 1.0])), draw(st.sampled_from([0.1, 0.5, 0.9]))
+    node: dict = {"kind": "timm.plateau", "lr": lr, "warmup_t": wt, "decay_rate": rate,
+                  "patience_t": draw(st.integers(0, 3)), "cooldown_t": draw(st.integers(0, 2)),
+                  "threshold": draw(st.sampled_from([0.0, 1e-4, 0.05])),
+                  "lr_min": draw(st.sampled_from([0.0, lr * rate**2 * 0.7, lr * rate**2 - 4e-9, 2 * lr]))}  # fmt: skip
+    if mode is not None:
+        node["mode"] = mode
+    if wt and draw(st.booleans()):
+        node["warmup_lr_init"] = draw(st.sampled_from([0.0, 1e-3]))
+    sign = -1.0 if mode == "min" else 1.0  # the direction of a better report
+    thr = node["threshold"]
+    x = draw(st.sampled_from([-2.0, 0.5, 100.0]))
+    before = draw(st.integers(0, 3))  # epochs of a constant phase before the plateau's own
+    reports = []
+    for j in range(before + 40):
+        if before <= j < before + wt:  # fed with step(e + 1 <= warmup_t): dropped by timm
+            reports.append(x + sign * 1000.0 if draw(st.booleans()) else x - sign * 1000.0)
+            continue
+        move = draw(st.sampled_from(["better", "within", "same", "same", "worse", "worse", "nan", "inf"]))
+        if move in ("nan", "inf"):  # torch: float(metric), compared as it is (an infinite best is never beaten)
+            reports.append(float("nan") if move == "nan" else draw(st.sampled_from([1.0, -1.0])) * float("inf"))
+            continue
+        x = {"better": x + sign * (abs(x) * 0.2 + 0.1), "within": x + sign * abs(x) * thr * 0.5, "same": x,
+             "worse": x - sign * (abs(x) * 0.1 + 0.05)}[move]  # fmt: skip
+        reports.append(x)
+    lr_node = [{"kind": "constant", "value": 0.3, "duration": before}, node] if before else node
+    return lr_node, list(range(len(reports) + 1)), {"eval_metric": reports}
+
+
 @pytest.mark.parametrize("sched", TIMM_SCHEDS)
 @settings(**SETTINGS)
 @given(data=st.data())
 def test_every_timm_kind_equals_the_reference_at_its_boundaries(sched, data):
+    if sched == "plateau":  # metric-driven: every k the drawn reports reach (k = len(reports) needs all of them)
+        node, ks, metrics = data.draw(timm_plateau())
+        ACCEPTED.setdefault("timm.plateau", []).append(compare(node, ks, interval="epoch", metrics=metrics))
+        return
     node, ks = data.draw(timm_node(sched))
     ACCEPTED.setdefault(f"timm.{sched}", []).append(compare(node, ks, interval="epoch"))
 
@@ -157,3 +202,28 @@ def test_the_reference_reproduces_the_hf_vector_of_a_real_period():
             "num_training_steps": cfg["max_steps"], **cfg["lr_scheduler_kwargs"]}  # fmt: skip
     got = ref_values({"schedspec": 1, "lr": node}, c["k"])
     assert_f64(np.asarray(got), np.asarray(c["lr"]), c["id"])
+
+
+def test_the_reference_reproduces_every_timm_scheduler_vector():
+    """The reference itself against the values timm produced (timm.json, the six classes of issue 11, the plateau
+    vectors with their reports): timm's own values, not schedspec's."""
+    import json
+    from pathlib import Path
+
+    classes = {"CosineLRScheduler": "cosine", "TanhLRScheduler": "tanh", "StepLRScheduler": "step",
+               "MultiStepLRScheduler": "multistep", "PolyLRScheduler": "poly", "PlateauLRScheduler": "plateau"}  # fmt: skip
+    cases = json.loads((Path(__file__).parent / "vectors" / "timm.json").read_text())
+    seen = set()
+    for c in cases:
+        cls = c["api"].split(".")[-1]
+        if cls not in classes:
+            continue
+        doc = {"schedspec": 1, "interval": c["interval"], "lr": {"kind": f"timm.{classes[cls]}", **c["config"]}}
+        if c.get("steps_per_epoch"):
+            doc["steps_per_epoch"] = c["steps_per_epoch"]
+        metrics = {c["metrics"]["name"]: c["metrics"]["values"]} if c.get("metrics") else None
+        got = ref_values(doc, c["k"], metrics=metrics)
+        assert_f64(np.asarray(got), np.asarray(c["lr"]), c["id"])
+        seen.add(classes[cls])
+    assert seen == set(classes.values())
+    assert sum("plateau" in c["id"] for c in cases) >= 5

@@ -76,7 +76,8 @@ def _standin(cls_name: str, config: dict):
         inner = type("ReduceLROnPlateau", (), {})()
         inner.factor, inner.patience, inner.mode = config.get("decay_rate", 0.1), config.get("patience_t", 10), \
             config.get("mode", "max")  # fmt: skip
-        inner.threshold, inner.cooldown, inner.min_lrs = 1e-4, 0, [0.0]
+        inner.threshold, inner.cooldown = config.get("threshold", 1e-4), config.get("cooldown_t", 0)
+        inner.min_lrs = [config.get("lr_min", 0.0)]
         obj.lr_scheduler = inner
     return obj
 
@@ -118,3 +119,38 @@ def test_from_timm_reads_train_py_args(case_id):
     spec = schedspec.from_timm(case["config"], total=max(case["k"]) + 1)
     got = schedspec.evaluate(spec, np.asarray(case["k"]), dtype="float64")
     assert_parity(got, case["lr"], case_id)
+
+
+def test_plateau_is_epoch_stepped_only():
+    """timm's PlateauLRScheduler has one clock, ``step(epoch + 1, metric)``: its ``step_update`` does nothing and
+    ``create_scheduler_v2`` asserts 'Plateau LR only supports step per epoch.'; it takes no ``t_in_epochs``. A step
+    spec would count steps timm never counts: refused, positioned, rather than given another schedule."""
+    with pytest.raises(schedspec.SpecError) as exc:
+        schedspec.loads("schedspec: 1\nlr: {kind: timm.plateau, lr: 0.1, warmup_t: 2}\n", "p.yaml")
+    assert str(exc.value) == ("p.yaml:2:5: timm's PlateauLRScheduler is stepped once per epoch only (its step_update "
+                              "does nothing; create_scheduler_v2 asserts 'Plateau LR only supports step per epoch.'): "
+                              "write the spec with `interval: epoch`")  # fmt: skip
+    with pytest.raises(schedspec.SpecError) as exc:
+        schedspec.loads("schedspec: 1\ninterval: epoch\nlr: {kind: timm.plateau, lr: 0.1, t_in_epochs: false}\n",
+                        "p.yaml")  # fmt: skip
+    assert str(exc.value) == ("p.yaml:3:48: PlateauLRScheduler takes no t_in_epochs: it is stepped once per epoch "
+                              "only; remove t_in_epochs")  # fmt: skip
+    # a live scheduler whose t_in_epochs attribute says updates is still read on its only clock, epochs
+    (case,) = [c for c in SCHEDULERS if c["id"] == "timm.plateau.warmup3.metric_ignored"]
+    obj = _standin("PlateauLRScheduler", case["config"])
+    obj.t_in_epochs = False
+    spec = schedspec.from_timm(obj)
+    assert spec.program.interval == "epoch" and "t_in_epochs" not in spec.doc.data["lr"]
+    got = schedspec.evaluate(spec, np.asarray(case["k"]), dtype="float64", metrics=metrics_of(case))
+    assert_parity(got, case["lr"], case["id"])
+
+
+def test_plateau_drops_the_report_fed_at_the_warmups_last_epoch():
+    """The named case (vector timm.plateau.warmup3.metric_ignored, timm's own values): the report of epoch 2 is
+    fed with step(3) and 3 <= warmup_t = 3, so timm drops it; had it counted (a `<` reading), its 0.99 would make
+    the next two reports bad ones and reduce at epoch 5. Exact values from timm: 0.1 through epoch 10, then
+    0.1 * 0.1 (float64: 0.010000000000000002) from epoch 11."""
+    (case,) = [c for c in SCHEDULERS if c["id"] == "timm.plateau.warmup3.metric_ignored"]
+    got = schedspec.evaluate(spec_of(case), np.arange(13), dtype="float64", metrics=metrics_of(case))
+    assert got[3:11].tolist() == [0.1] * 8
+    assert got[11:13].tolist() == [0.1 * 0.1] * 2 == [0.010000000000000002] * 2

@@ -11,7 +11,9 @@ a spec in that framework's kinds (``--from LIBRARY FILE``).
   with its ``_BASE_`` chain) through the importer registered for the library (:data:`IMPORTERS`) and writes the
   spec in the library's kinds (or, with ``--to-neutral``, in neutral kinds). An error in the file is reported at
   its line and column. An MMEngine ``.py`` config is Python: only mmengine can read it (by executing it, as MMEngine
-  does); schedspec never executes it otherwise.
+  does); schedspec never executes it otherwise. Its values are then positioned from its text and its ``_base_``
+  files' (:mod:`schedspec.dialects.pyconfig`: ``ast``, nothing executed): an error points at the line and column
+  of the literal that wrote the value, in the base file for an inherited one.
 """
 
 from __future__ import annotations
@@ -78,8 +80,13 @@ def _mmengine(path: str, options: dict) -> Any:
             ) from None
         from mmengine.config import Config
 
-        cfg = Config.fromfile(path).to_dict()  # mmengine executes its own config format
-        src = _source.Source(cfg, path)
+        from ..dialects.pyconfig import mmengine_source
+
+        try:
+            cfg = Config.fromfile(path).to_dict()  # mmengine executes its own config format
+        except Exception as exc:  # the config's own error, or mmengine's: say which, without a traceback
+            raise UsageError(f"{path}: mmengine could not read the config: {type(exc).__name__}: {exc}") from None
+        src = mmengine_source(path, cfg)  # positions from the text (ast), nothing executed again
     else:
         src = _read_data(path)
         cfg = src.data

@@ -70,11 +70,12 @@ def timm_data(scheduler: Any, *, monitor: str | None = None, total: int | None =
     if sched == "plateau":
         data["monitor"] = monitor or "eval_metric"
         data.pop("warmup_prefix", None)
+        data.pop("t_in_epochs", None)  # not one of its arguments: step(epoch, metric) is its only clock
     if data.get("noise_range_t") is not None:
         raise _fail("the scheduler adds lr noise (noise_range_t is set): seeded randomness is not a schedule")
     for noise in ("noise_range_t", "noise_pct", "noise_std", "noise_seed", "noise_type"):
         data.pop(noise, None)
-    interval = "epoch" if getattr(scheduler, "t_in_epochs", True) else "step"
+    interval = "epoch" if sched == "plateau" or getattr(scheduler, "t_in_epochs", True) else "step"
     doc: dict = {"schedspec": 1}
     if name:
         doc["name"] = name

@@ -230,7 +230,8 @@ class TimmMultiStep(_Timm):
 class TimmPlateau(_Timm):
     """timm ``PlateauLRScheduler``: torch ``ReduceLROnPlateau`` after a warmup that ignores the metric."""
 
-    kind: Literal["timm.plateau"] = Field(description="timm PlateauLRScheduler (--sched plateau); epoch-stepped.")
+    kind: Literal["timm.plateau"] = Field(description="timm PlateauLRScheduler (--sched plateau); epoch-stepped: "
+                                          "`interval: epoch` only.")
     monitor: str = Field("eval_metric", pattern=rf"^{IDENT}$", description="schedspec: the reported metric's name.")
     decay_rate: Real(gt=0, lt=1) = Field(0.1, description="decay_rate: torch's factor. Default 0.1.")
     patience_t: int = Field(10, ge=0, description="patience_t: torch's patience. Default 10.")
@@ -241,6 +242,15 @@ class TimmPlateau(_Timm):
     verbose: bool = Field(True, description="verbose (timm). No effect on the values.")
 
     def desugar(self, cx, span, carry):
+        if getattr(cx.lw, "interval", "step") != "epoch":
+            # timm steps it with step(epoch + 1, metric) only: its step_update is a no-op, and create_scheduler_v2
+            # asserts 'Plateau LR only supports step per epoch.' Counting steps would be a schedule timm never runs
+            cx.fail((), "timm's PlateauLRScheduler is stepped once per epoch only (its step_update does nothing; "
+                        "create_scheduler_v2 asserts 'Plateau LR only supports step per epoch.'): write the spec "
+                        "with `interval: epoch`")  # fmt: skip
+        if not self.t_in_epochs:
+            cx.fail(("t_in_epochs",), "PlateauLRScheduler takes no t_in_epochs: it is stepped once per epoch only; "
+                                      "remove t_in_epochs")  # fmt: skip
         w = cx.steps(self.warmup_t, ("warmup_t",), "timm compares the epoch with it")
         if self.warmup_prefix is not None:
             cx.fail(("warmup_prefix",), "PlateauLRScheduler takes no warmup_prefix")

@@ -1007,6 +1007,39 @@ def gen_timm(subset=None):
         "min_lr=lr_min) fed step(epoch + 1, metric) after each epoch; mode defaults to 'max' (accuracy). While "
         "epoch <= warmup_t (note <=) step sets the warmup lr and ignores the metric. Deprecated in timm (a "
         "FutureWarning at construction).", length=10, metrics=reports[:20], boundaries=[2])
+    # the metric of epoch W - 1 is fed with step(W) (W <= warmup_t: dropped); counted, its 0.99 would make every
+    # later report a bad one and reduce at epoch 5
+    ignored = [0.1, 0.2, 0.99, 0.5, 0.55, 0.6, 0.6, 0.605, 0.62, 0.62, 0.62, 0.62, 0.7, 0.7, 0.7, 0.7, 0.7, 0.71,
+               0.71, 0.71, 0.72, 0.72, 0.72, 0.72]
+    run("plateau.warmup3.metric_ignored", "PlateauLRScheduler", dict(decay_rate=0.1, patience_t=1, warmup_t=3,
+                                                                     warmup_lr_init=0.001),
+        "warmup_t 3: the reports of epochs 0, 1, 2 are fed with step(1), step(2), step(3), all <= warmup_t, and "
+        "dropped (the 0.99 of epoch 2 included: counted, every later report would be a bad one); report 3 is the "
+        "first counted. The plateau multiplies the warmup's last value (0.001 + 3 * (0.1 - 0.001) / 3).",
+        length=12, metrics=ignored, boundaries=[3])
+    losses = [1.0, 0.9, 0.895, 0.894, 0.7, 0.7, 0.7, 0.7, 0.65, 0.649, 0.649, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5,
+              0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]
+    run("plateau.min.cooldown2.threshold0.01.lr_min", "PlateauLRScheduler",
+        dict(decay_rate=0.5, patience_t=1, cooldown_t=2, threshold=0.01, lr_min=0.02, mode="min"),
+        "mode min, threshold 0.01 (rel): a loss must fall below best * 0.99 to count as better (0.895 after 0.9 is "
+        "a bad epoch); patience_t 1: the second bad epoch in a row reduces; cooldown_t 2: the two reports after a "
+        "reduction count no bad epochs; lr_min 0.02 clamps the third reduction (0.025 -> 0.02), then no change. "
+        "No warmup: every report is counted.", length=14, metrics=losses, boundaries=[])
+    flat = [0.3] * 24
+    run("plateau.eps_floor.patience0", "PlateauLRScheduler",
+        dict(decay_rate=0.5, patience_t=0, lr_min=0.025 - 5e-9),
+        "patience_t 0: every bad report reduces (the first report is better than -inf). lr_min 0.025 - 5e-9: the "
+        "reduction from 0.025 would be to 0.025 - 5e-9, less than torch's eps 1e-8 below: not applied (torch "
+        "ReduceLROnPlateau: `if old_lr - new_lr > eps`), the lr stays 0.025.", length=12, metrics=flat,
+        boundaries=[])
+    negative = [-5.0, -1.0, -0.995, -0.99, -0.9, -0.9, -0.9, -1.2, -1.19, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0,
+                -1.0, -1.0, -1.0, -1.0]
+    run("plateau.min.negative_metric.threshold0.01", "PlateauLRScheduler",
+        dict(decay_rate=0.5, patience_t=1, threshold=0.01, mode="min", warmup_t=1, warmup_lr_init=0.05),
+        "mode min with a negative metric: torch's rel threshold compares a < best * (1 - threshold), which for a "
+        "negative best lets a slightly worse loss count as better: after best -1.0, -0.995 is better (< -0.99), "
+        "then -0.99 (< -0.98505), and the first reduction waits for -0.9 twice (epoch 6). warmup_t 1: report 0 "
+        "(-5.0, fed with step(1)) is dropped.", length=10, metrics=negative, boundaries=[1])
     # -- wsd (timm's own; not in issue 11's list)
     run("wsd.1-sqrt", "WSDLRScheduler", dict(t_initial=20, decay_t=6, lr_min=1e-5, warmup_t=4, warmup_lr_init=0.0),
         "timm WSDLRScheduler: warmup always a prefix; decay 1 - sqrt(frac) over the last decay_t of t_initial; "

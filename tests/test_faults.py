@@ -280,3 +280,32 @@ def test_an_open_last_framework_kind_runs_to_total(lr, want):
         assert got[2:] == [got[1]] * 4, got
     else:
         assert got == [0.001, 0.0, 0.001, 0.001, 0.001, 0.001], got
+
+
+@pytest.mark.parametrize("total", [1, 2, 3, 4])
+def test_an_open_framework_kind_whose_phase_begins_at_total_holds_its_value_there(total):
+    """Regression (found by tests/test_fuzz.py's float32 invariants): an open last framework kind whose own last
+    phase begins exactly at `total` ran on past `total` (its length is open, so it was not cut):
+    torch.SequentialLR [StepLR, StepLR] milestones [1] with total 1 gave 0.1, 0.1, 0.05, 0.025, ... at k = 0..3.
+    Right (docs/language.md, an open last phase runs to `total` and holds its value there): torch's own values
+    up to k = total, then the value AT total held (0.1: the second StepLR's first value)."""
+    import torch
+
+    body = ("{kind: torch.SequentialLR, lr: 0.1, schedulers: [{kind: torch.StepLR, step_size: 1, gamma: 0.5}, "
+            "{kind: torch.StepLR, step_size: 1, gamma: 0.5}], milestones: [1]}")  # fmt: skip
+    spec = _load(f"total: {total}\nlr: {body}\n")
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    s1 = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    s2 = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    sched = torch.optim.lr_scheduler.SequentialLR(opt, [s1, s2], milestones=[1])
+    native = []
+    for _ in range(total + 1):
+        native.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    ks = [*range(total + 1), total + 1, total + 7, 2**31 - 1]
+    for dtype in ("float64", "float32"):
+        got = schedspec.evaluate(spec, ks, dtype=dtype).tolist()
+        want = [*native, native[-1], native[-1], native[-1]]
+        cast = (lambda x: float(np.float32(x))) if dtype == "float32" else float
+        assert got == [cast(w) for w in want], (dtype, got, want)

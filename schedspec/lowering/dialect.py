@@ -56,12 +56,15 @@ def lower_framework_kind(lw: Any, m: FrameworkKind, path: tuple, carry: Any, rem
         if span is None and isinstance(remaining, int):
             # an open last phase runs to `total` (docs/language.md): a framework kind whose own phases go on past
             # it is cut there and holds its value at `total`, as a neutral open phase does; one that ends before
-            # `total` is left as written (it holds its final value anyway: same values, same fingerprint)
+            # `total` is left as written (it holds its final value anyway: same values, same fingerprint); an open
+            # one runs to `total` as neutral phases do, unless its open last phase begins at or after `total` (no
+            # room to run to: cut, it holds that phase's first value, the framework's value at `total`)
             try:
                 own = length(cx, data, "it runs to `total`")
+                past = own > remaining if own is not None else _moves_from(cx, data, remaining)
             except NeedLiteral:  # a length given by a var: not cut here (the var's members may differ)
-                own = None
-            if own is not None and own > remaining:
+                past = False
+            if past:
                 data = window(cx, data, remaining, "it runs to `total`")
         if isinstance(data, (int, float)) or is_var(data):
             data = N("constant", value=data)
@@ -87,3 +90,15 @@ def lower_framework_kind(lw: Any, m: FrameworkKind, path: tuple, carry: Any, rem
         old = lw.issues[i]
         lw.issues[i] = Issue(file, line, col, where, f"{m.kind} (in its neutral form): {old.message}", old.severity)
     return None if node is None else ir.with_path(node, path)  # every node it desugars to is positioned at it
+
+
+def _moves_from(cx: Cx, data: Any, remaining: int) -> bool:
+    """Whether the open (never-ending) last phase of desugared ``data`` begins at or after ``remaining`` steps
+    and changes after it begins (a held constant runs on with the same values, so it is left as written).
+    Raises NeedLiteral for a var length before it."""
+    begin = 0
+    while isinstance(data, list) and data:
+        begin += sum(length(cx, p, "it runs to `total`") or 0 for p in data[:-1])
+        data = data[-1]
+    held = not isinstance(data, dict) or data.get("kind") == "constant"
+    return begin >= remaining and not held

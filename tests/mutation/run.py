@@ -54,8 +54,24 @@ SELECTIONS: dict[str, list[str]] = {
     "schedspec/_compile.py": ["tests/test_kinds.py", "tests/test_mutation_kills.py", "tests/test_mut_compile.py",
                               "-k", "not jax and not keras"],
     "schedspec/lowering/units.py": ["tests/test_language.py", "tests/test_units_positions.py", "tests/test_mut_units.py"],
-    "schedspec/analysis.py": ["tests/test_guarantees.py", "tests/test_cli.py", "-k",
-                              "(test_guarantees and (check_table or check_header)) or (test_cli and check)"],
+    # check's table and min/max through the in-process CLI (tests/test_cli.py's `check` tests run the CLI in a
+    # subprocess: 25 s for the selection, left to the full suite)
+    "schedspec/analysis.py": ["tests/test_guarantees.py", "tests/test_mut_analysis.py", "-k",
+                              "check_table or check_header or test_mut_analysis"],
+    # the lowering package: loads of small specs, in process (no jax compilation, no subprocess, no framework)
+    "schedspec/lowering/checks.py": ["tests/test_language.py", "tests/test_robust.py", "-k",
+                                     "test_language or (test_robust and (overflow or jump))"],
+    "schedspec/lowering/validate.py": ["tests/test_language.py", "tests/test_units_positions.py",
+                                       "tests/test_positions.py", "-k", "not keras and not optax"],
+    "schedspec/lowering/bind.py": ["tests/test_language.py", "tests/test_guarantees.py", "-k",
+                                   "test_language or (test_guarantees and (check_table or fingerprint))"],
+    "schedspec/lowering/dialect.py": ["tests/test_language.py", "tests/test_dialect_timm.py",
+                                      "tests/test_dialect_transformers.py", "tests/test_positions.py", "-k",
+                                      "not live and not keras and not optax"],
+    "schedspec/lowering/lowerer.py": ["tests/test_language.py", "tests/test_units_positions.py",
+                                      "tests/test_mut_units.py", "tests/test_robust.py", "-k",
+                                      "test_language or test_units_positions or test_mut_units"
+                                      " or (test_robust and (overflow or jump))"],
     # the emitted source run on formulas.py's numpy and plain-Python namespaces (no jax compilation, no
     # subprocess), and the emitted text of every example (snapshots: comments, docstrings, layout); the emitted
     # modules of tests/test_emit.py run on jax (35 s a surviving mutant on 2 shared cores)

@@ -197,7 +197,7 @@ GROUPS = (
 
 
 def test_group_lines_without_total():
-    program = schedspec.loads(H + GROUPS).bound()
+    program = schedspec.loads(H + GROUPS).program
     assert analysis.group_lines(program, "step") == [
         "  group back:",
         "    lr: 0.25 x the document's `lr`",  # never ends and no total: no min/max line
@@ -216,7 +216,7 @@ def test_group_lines_without_total():
 
 
 def test_group_lines_with_total():
-    program = schedspec.loads(H + "total: 30\n" + GROUPS).bound()
+    program = schedspec.loads(H + "total: 30\n" + GROUPS).program
     assert analysis.group_lines(program, "epoch") == [
         "  group back:",
         "    lr: 0.25 x the document's `lr`",
@@ -234,4 +234,34 @@ def test_group_lines_with_total():
         "  group own:",
         "    lr: scale 0..6",
         "      min 1  max 2  (over epochs 0..30)",
+    ]
+
+
+SWEPT_GROUPS = H + (
+    "vars: {peak: [1.0, 4.0], d: [4, 8]}\n"
+    "lr: {kind: linear, start: $peak, end: 0.5, duration: 10}\n"
+    "groups:\n"
+    "  back: {scale: 0.5}\n"
+    "  head:\n"
+    "    lr: {kind: linear, start: $peak, end: 0.0, duration: $d}\n"
+)
+
+
+def test_group_min_max_cover_every_sweep_member():
+    """Regression: `check`'s group lines gave the min/max of the first sweep member only (computed on the bound
+    program) while its header says "min/max cover all"; found by analysis.py's mutants that dropped the sub-program's
+    fields and survived."""
+    program = schedspec.loads(SWEPT_GROUPS).program
+    assert analysis.group_lines(program, "step") == [
+        "  group back:",
+        "    lr: 0.5 x the document's `lr`",
+        "      min 0.25  max 2  (over steps 0..10)",  # 0.5 x [0.5, 4]: peak 4 is the second member
+        "  group head:",
+        "    lr: linear 0..4",  # the phases of the first member (d = 4)
+        "      min 0  max 4  (over steps 0..8, each member to its own end)",
+    ]
+    # the phases shown are those of the member asked for; min/max still cover all four
+    assert analysis.group_lines(program, "step", {"peak": 4.0, "d": 8})[4:] == [
+        "    lr: linear 0..8",
+        "      min 0  max 4  (over steps 0..8, each member to its own end)",
     ]

@@ -1,0 +1,154 @@
+"""The lowering package (schedspec/lowering/checks.py, validate.py, bind.py, dialect.py, lowerer.py), first mutation
+pass (issue 14, item 1): the exact positioned messages of the cross-phase checks (jumps, overflows), of validation,
+of binding a sweep member, of framework kinds, and the exact lowered IR.
+
+Every expected message and position is written by hand. Overflow steps are worked from docs/language.md's formulas
+on the float32 path: ``gamma ** t`` overflows float32 once it passes 3.4028235e+38 (``2 ** 128``, ``1.1 ** 931``,
+``1.5 ** 219``) and float64 once it passes 1.7976931e+308 (``2 ** 1024``, ``1.1 ** 7448``, ``1.5 ** 1751``); the
+float64 value quoted is the schedule's value at the float32 step, worked the same way."""
+
+from __future__ import annotations
+
+import pytest
+
+import schedspec
+
+H = "schedspec: 1\n"
+F32 = ("the float32 paths (evaluate's default, to_jax, to_keras, to_optax, emitted keras/optax/jax modules) would "
+       "give inf or NaN")  # fmt: skip
+EXP_HINT = "give it an `end` (a ceiling), a shorter `duration` or a `gamma` nearer 1"
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(schedspec.SpecError) as err:
+        schedspec.loads(text, "x.yaml")
+    return [str(i) for i in err.value.issues]
+
+
+def warnings_of(text: str) -> list[str]:
+    return [str(w) for w in schedspec.loads(text, "x.yaml").warnings]
+
+
+# ================================================================ checks.py: jumps
+
+
+def _jump(carry: str, first: str, line: int = 4, col: int = 5) -> str:
+    return (f"x.yaml:{line}:{col}: jump from {carry} to {first} at the start of this phase; omit `start` to continue "
+            "from the previous value")  # fmt: skip
+
+
+WARMUP = "lr:\n  - {kind: linear, start: 0.0, end: 0.5, duration: 10}\n"
+
+
+@pytest.mark.parametrize("second, expected", [
+    # an explicit `start` that is not where the previous phase ended
+    ("{kind: cosine, start: 0.25, end: 0.0, duration: 10}", [_jump("0.5", "0.25")]),
+    ("{kind: linear, start: 0.75, end: 0.0, duration: 10}", [_jump("0.5", "0.75")]),
+    ("{kind: constant, value: 0.125}", [_jump("0.5", "0.125")]),
+    # `cyclic` begins at `low`, `onecycle` at `peak / div_factor` (25 by default): 1 / 25 = 0.04
+    ("{kind: cyclic, low: 0.125, high: 1.0, up: 5}", [_jump("0.5", "0.125")]),
+    ("{kind: onecycle, peak: 1.0, duration: 100}", [_jump("0.5", "0.04")]),
+    ("{kind: onecycle, peak: 2.0, div_factor: 4.0, duration: 100}", []),  # 2 / 4 = 0.5: no jump
+    ("{kind: cyclic, low: 0.5, high: 1.0, up: 5}", []),
+    # the same value, or one within rel 1e-9: no jump; omitted: carried
+    ("{kind: cosine, start: 0.5, end: 0.0, duration: 10}", []),
+    ("{kind: cosine, start: 0.5000000001, end: 0.0, duration: 10}", []),
+    ("{kind: cosine, start: 0.500001, end: 0.0, duration: 10}", [_jump("0.5", "0.500001")]),
+    ("{kind: cosine, end: 0.0, duration: 10}", []),
+])  # fmt: skip
+def test_a_jump_at_a_phase_start_is_a_warning_at_that_phase(second, expected):
+    assert warnings_of(H + WARMUP + f"  - {second}\n") == expected
+
+
+def test_a_jump_from_zero_is_measured_with_an_absolute_tolerance_of_1e_15():
+    decay = "lr:\n  - {kind: cosine, start: 0.5, end: 0.0, duration: 10}\n"
+    assert warnings_of(H + decay + "  - {kind: cosine, start: 1.0e-16, end: 0.0, duration: 10}\n") == []
+    assert warnings_of(H + decay + "  - {kind: cosine, start: 1.0e-14, end: 0.0, duration: 10}\n") == [
+        _jump("0", "1e-14")]
+
+
+def test_a_start_given_by_a_var_is_not_checked_for_a_jump():
+    assert warnings_of(H + "vars: {s: 0.25}\n" + WARMUP + "  - {kind: cosine, start: $s, end: 0.0, duration: 10}\n") == []
+
+
+# ================================================================ checks.py: overflows
+
+
+def test_an_overflow_inside_a_repeat_is_at_local_steps_for_float32_and_float64():
+    (issue,) = problems(H + "lr: {kind: repeat, of: {kind: exponential, start: 1.0, gamma: 1.5, duration: 2000}}\n")
+    assert issue == ("x.yaml:2:24: this `exponential` overflows float32 from its local step 219 on (float64 value "
+                     f"there: 3.66426e+38): {F32}; it overflows float64 too, from its local step 1751 on; {EXP_HINT}")
+
+
+def test_an_overflow_of_float32_only_says_nothing_of_float64():
+    # 0.1 * (1e15) ** 3 = 1e44 from the third milestone on, and no further growth
+    (issue,) = problems(H + "lr: {kind: multistep, start: 0.1, milestones: [10, 20, 30], gamma: 1.0e+15}\n")
+    assert issue == ("x.yaml:2:5: this `multistep` overflows float32 from step 30 on (float64 value there: 1e+44): "
+                     f"{F32}; use fewer milestones or a `gamma` nearer 1")
+
+
+def test_an_overflow_of_both_ranges_at_once_says_no_target_can_carry_it():
+    # nine factors 3e38 applied at the same milestone: 1 before step 10, (3e38) ** 9 ~ 2e345 from step 10 on
+    part = "{kind: multistep, start: 1.0, gamma: 3.0e+38, milestones: [10]}"
+    (issue,) = problems(H + "lr: {kind: product, of: [" + ", ".join([part] * 9) + "]}\n")
+    assert issue == ("x.yaml:2:5: this `product` overflows float32 and float64 from step 10 on: no target can carry "
+                     "it; use smaller factors")
+
+
+def test_an_overflow_names_the_sweep_member():
+    # 1e30 * 2 ** t passes 3.4e38 at t = 29 (2 ** 29 = 5.36871e8): member a = 1e30 (b = 1e5 does not matter)
+    (issue,) = problems(H + "vars: {a: [1.0, 1.0e+30]}\n"
+                        "lr: {kind: scale, by: $a, of: {kind: exponential, start: 1.0, gamma: 2.0, duration: 100}}\n")
+    assert issue == ("x.yaml:3:5: this `scale` overflows float32 from step 29 on with a=1e+30 (float64 value there: "
+                     f"5.36871e+38): {F32}; use smaller factors")
+    (issue,) = problems(H + "vars: {a: [1.0, 1.0e+30], b: [1.0, 2.0]}\n"
+                        "lr: {kind: scale, by: $a, of: {kind: scale, by: $b, of: {kind: exponential, start: 1.0, "
+                        "gamma: 2.0, duration: 100}}}\n")
+    assert issue.startswith("x.yaml:3:5: this `scale` overflows float32 from step ")
+    assert " with a=1e+30, b=" in issue
+
+
+def test_the_node_that_overflows_first_is_reported_even_when_an_inner_one_overflows_a_step_later():
+    # 2 * 2 ** (k - 10) passes 3.4e38 at k = 137, one step before the exponential itself (2 ** 128 at k = 138)
+    (issue,) = problems(H + "lr: {kind: scale, by: 2.0, of: [{kind: constant, value: 1.0, duration: 10}, "
+                        "{kind: exponential, gamma: 2.0}]}\n")
+    assert issue == ("x.yaml:2:5: this `scale` overflows float32 from step 137 on (float64 value there: 3.40282e+38): "
+                     f"{F32}; it overflows float64 too, from step 1033 on; use smaller factors")
+
+
+def test_a_growing_phase_that_stays_finite_does_not_hide_a_later_one_that_overflows():
+    # the second phase begins at step 10: 0.1 * 1.1 ** (k - 10) from there (gamma ** t overflows at t = 931)
+    (issue,) = problems(H + "lr: [{kind: exponential, start: 1.0, gamma: 0.5, duration: 10}, "
+                        "{kind: exponential, start: 0.1, gamma: 1.1}]\n")
+    assert issue == ("x.yaml:2:65: this `exponential` overflows float32 from step 941 on (float64 value there: "
+                     f"3.44025e+37): {F32}; it overflows float64 too, from step 7458 on; {EXP_HINT}")
+
+
+def test_a_growth_that_begins_near_the_last_step_is_checked_only_up_to_it():
+    # begins at 2**31 - 1 - 100: 2 ** (t / 1000) stays below 2 ** 0.1 until the step counter ends
+    spec = schedspec.loads(H + "lr: [{kind: constant, value: 1.0, duration: 2147483547}, "
+                           "{kind: exponential, gamma: 2.0, every: 1000}]\n")
+    assert spec.program.hparams["lr"].parts[1].start == 1.0
+    # begins at 2**31 - 1 - 2100: 2 ** (t / 10) overflows float32 at t = 1280, step 2147481547 + 1280
+    (issue,) = problems(H + "lr: [{kind: constant, value: 1.0, duration: 2147481547}, "
+                        "{kind: exponential, gamma: 2.0, every: 10}]\n")
+    assert issue == ("x.yaml:2:58: this `exponential` overflows float32 from step 2147482827 on (float64 value there: "
+                     f"3.40282e+38): {F32}; {EXP_HINT}")
+
+
+JOIN = ("{kind: optax.join_schedules, schedules: [{kind: optax.constant_schedule, value: 0.1}, "
+        "{kind: optax.exponential_decay, init_value: 0.1, transition_steps: 1, decay_rate: 1.1}], boundaries: [10]}")
+
+
+@pytest.mark.parametrize("body, where, begin", [
+    # the overflowing part is a phase of the framework kind's neutral form (not in the document): reported at the
+    # framework node, the nearest node the document has
+    (f"lr: {JOIN}\n", "2:5", 10),
+    (f"lr:\n  - {JOIN}\n", "3:5", 10),
+    (f"lr:\n  - {{kind: constant, value: 0.1, duration: 5}}\n  - {JOIN}\n", "4:5", 15),
+    (f"lr:\n  - {{kind: constant, value: 0.1, duration: 5}}\n  - {{kind: scale, by: 1.0, of: {JOIN}}}\n", "4:32", 15),
+])  # fmt: skip
+def test_an_overflow_inside_a_framework_kind_is_reported_at_the_framework_node(body, where, begin):
+    (issue,) = problems(H + body)
+    assert issue == (f"x.yaml:{where}: this `exponential` overflows float32 from step {begin + 931} on (float64 value "
+                     f"there: 3.44025e+37): {F32}; it overflows float64 too, from step {begin + 7448} on; {EXP_HINT}")

@@ -152,3 +152,86 @@ def test_an_overflow_inside_a_framework_kind_is_reported_at_the_framework_node(b
     (issue,) = problems(H + body)
     assert issue == (f"x.yaml:{where}: this `exponential` overflows float32 from step {begin + 931} on (float64 value "
                      f"there: 3.44025e+37): {F32}; it overflows float64 too, from step {begin + 7448} on; {EXP_HINT}")
+
+
+# ================================================================ validate.py: pydantic's errors in the spec's terms
+
+
+@pytest.mark.parametrize("body, expected", [
+    # bounds (greater_than / greater_than_equal / less_than ...), each naming its key, at the value
+    ("lr: {kind: plateau, monitor: val_loss, factor: 1.5, patience: -1, every: 0, duration: 10}\n",
+     ["x.yaml:2:48: `factor`: must be < 1 (got 1.5)", "x.yaml:2:63: `patience`: must be >= 0 (got -1)",
+      "x.yaml:2:74: `every`: a duration must be > 0 (got 0)"]),
+    # too_short
+    ("lr: {kind: multistep, start: 0.1, milestones: []}\n", ["x.yaml:2:47: `milestones`: must not be empty"]),
+    # a vars / groups key that is not a name: at the key
+    ("vars: {1bad: 1.0}\nlr: 0.1\n",
+     ["x.yaml:2:8: `1bad` is not a valid name: a name is letters, digits and '_' (ASCII), starting with a letter or '_'"]),
+    ('groups: {"g h": {scale: 0.5}}\nlr: 0.1\n',
+     ["x.yaml:2:10: `g h` is not a valid name: a name is letters, digits and '_' (ASCII), starting with a letter or '_'"]),
+    # a value that must be a name
+    ('lr: {kind: plateau, monitor: "val loss", every: 5, start: 0.1}\n',
+     ["x.yaml:2:30: must be a name made of letters, digits and '_' (got the string 'val loss')"]),
+    # a validator's own message ("Value error, " dropped); two issues of one line in column order
+    ("lr: {kind: linear, end: -1.0, start: -2.0, duration: 10}\n",
+     ["x.yaml:2:25: `end`: must not be negative (got -1)", "x.yaml:2:38: `start`: must not be negative (got -2)"]),
+    ("lr: {kind: linear, start: -2.0, end: -1.0, duration: 10}\n",
+     ["x.yaml:2:27: `start`: must not be negative (got -2)", "x.yaml:2:38: `end`: must not be negative (got -1)"]),
+    # `kind`
+    ("lr: {kind: 3}\n", ["x.yaml:2:5: `kind` must be a name like 'cosine', got 3"]),
+    ("lr: {kind: cosin, start: 0.1, duration: 10}\n",
+     ["x.yaml:2:12: unknown kind 'cosin'; did you mean 'cosine'? (known kinds: constant, linear, cosine, polynomial, "
+      "exponential, step, multistep, piecewise, inverse_time, inverse_sqrt, tanh, cyclic, onecycle, plateau, repeat, "
+      "product, scale, clip, sum; or a framework's own: torch.<Class>, keras.<Class>, optax.<function>)"]),
+    # literals: the choices quoted, a near miss suggested
+    ("lr: {kind: cyclic, low: 0.1, high: 1.0, up: 5, mode: triangle}\n",
+     ["x.yaml:2:54: `mode`: expected 'triangular', 'triangular2' or 'exp_range', got the string 'triangle'; "
+      "did you mean 'triangular'?"]),
+    ("lr: true\n", ["x.yaml:2:5: `lr`: expected a number or a $var, got the boolean true"]),
+    # unknown keys: of a kind, and of a mapping inside a framework kind (an sgdr `cosine_kwargs` entry)
+    ("lr: {kind: linear, start: 0.1, end: 0.0, duration: 10, foo: 1}\n",
+     ["x.yaml:2:56: unknown key `foo` for `linear` (valid keys: duration, kind, start, end, warp)"]),
+    ("lr: {kind: optax.sgdr_schedule, cosine_kwargs: [{init_value: 0.1, peak_value: 0.2, warmup_steps: 1, "
+     "decay_steps: 10, foo: 1}]}\n",
+     ["x.yaml:2:118: unknown key `foo` for an optax.sgdr_schedule `cosine_kwargs` entry (valid keys: init_value, "
+      "peak_value, warmup_steps, decay_steps, end_value, exponent)"]),
+    # top-level keys: every bad one, at the key (an integer key too); a name near `lr` is a hyperparameter
+    ('lr: 0.1\n"bad key": 0.1\n"also bad": 0.2\n',
+     ["x.yaml:3:1: `bad key` is not a valid key: a hyperparameter name is letters, digits and '_'",
+      "x.yaml:4:1: `also bad` is not a valid key: a hyperparameter name is letters, digits and '_'"]),
+    ("lr: 0.1\n1: 0.1\n", ["x.yaml:3:1: `1` is not a valid key: a hyperparameter name is letters, digits and '_'"]),
+])  # fmt: skip
+def test_validation_errors_are_positioned_in_the_spec_s_own_terms(body, expected):
+    assert problems(H + body) == expected
+
+
+def test_a_top_level_key_near_lr_is_a_hyperparameter_not_a_typo():
+    assert schedspec.loads(H + "lr: 0.1\nlrr: 0.2\n").hparams == ["lr", "lrr"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # an unsupported version does not hide the other problems (its own literal error is not repeated)
+    ("schedspec: 2\nlr: {kind: linear, start: 0.1}\n",
+     ["x.yaml:1:12: unsupported format version 2; this schedspec reads version 1",
+      "x.yaml:2:5: missing required key `end` for kind `linear`"]),
+    ('schedspec: "1"\nlr: 0.1\n', ["x.yaml:1:12: `schedspec`: expected 1, got the string '1'; did you mean '1'?"]),
+    ('schedspec: "x"\nlr: 0.1\n', ["x.yaml:1:12: `schedspec`: expected 1, got the string 'x'"]),
+])  # fmt: skip
+def test_the_format_version(text, expected):
+    assert problems(text) == expected
+
+
+def test_a_dict_spec_too_deep_or_with_bad_keys_is_refused_with_its_paths():
+    x: object = 1
+    for _ in range(70):
+        x = [x]
+    with pytest.raises(schedspec.SpecError) as err:
+        schedspec.load({"schedspec": 1, "lr": 0.1, "x": x})
+    assert [str(i) for i in err.value.issues] == [
+        "<dict>: x" + "[0]" * 64 + ": the document is too deeply nested: more than 64 levels of lists and mappings "
+        "(a spec needs only a few; a YAML alias that refers to itself?)"]
+    with pytest.raises(schedspec.SpecError) as err:
+        schedspec.load({"schedspec": 1, "lr": {"kind": "linear", "start": 0.1}, "bad key": 1})
+    assert [str(i) for i in err.value.issues] == [  # unpositioned: in the order found
+        "<dict>: bad key: `bad key` is not a valid key: a hyperparameter name is letters, digits and '_'",
+        "<dict>: lr: missing required key `end` for kind `linear`"]

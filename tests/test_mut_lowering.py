@@ -235,3 +235,66 @@ def test_a_dict_spec_too_deep_or_with_bad_keys_is_refused_with_its_paths():
     assert [str(i) for i in err.value.issues] == [  # unpositioned: in the order found
         "<dict>: bad key: `bad key` is not a valid key: a hyperparameter name is letters, digits and '_'",
         "<dict>: lr: missing required key `end` for kind `linear`"]
+
+
+# ================================================================ bind.py: one sweep member, scalar vars folded in
+
+SWEPT = H + (
+    "name: n\ndescription: d\nsteps_per_epoch: 4\ntotal: 100\n"
+    "vars: {p: [0.5, 2.0], d: [4, 8], c: 0.25, w: 3}\n"
+    "lr:\n"
+    "  - {kind: linear, start: $p, end: $c, duration: $d}\n"
+    "  - {kind: constant, value: 0.125, duration: $w}\n"
+    "  - {kind: cosine, end: 0.0, duration: 10}\n"
+    "wd: {kind: scale, by: $p, of: [{kind: linear, start: 1.0, end: $p, duration: 10}, {kind: cosine, duration: 10}]}\n"
+    "groups:\n  g: {scale: $c}\n"
+)
+
+
+def _literal(p, d):
+    """The same document with every var written as its value (member p, d): what binding must give."""
+    return H + (
+        "name: n\ndescription: d\nsteps_per_epoch: 4\ntotal: 100\n"
+        "lr:\n"
+        f"  - {{kind: linear, start: {p}, end: 0.25, duration: {d}}}\n"
+        "  - {kind: constant, value: 0.125, duration: 3}\n"
+        "  - {kind: cosine, end: 0.0, duration: 10}\n"
+        f"wd: {{kind: scale, by: {p}, of: [{{kind: linear, start: 1.0, end: {p}, duration: 10}}, "
+        "{kind: cosine, duration: 10}]}\n"
+        "groups:\n  g: {scale: 0.25}\n"
+    )
+
+
+@pytest.mark.parametrize("p, d", [(0.5, 4), (0.5, 8), (2.0, 4), (2.0, 8)])
+def test_binding_a_member_gives_the_program_of_the_document_with_its_values_written(p, d):
+    bound = schedspec.loads(SWEPT).bound({"p": p, "d": d})
+    literal = schedspec.loads(_literal(p, d)).program
+    assert bound == literal  # nodes (carried starts folded: the cosine after `wd`'s linear starts at p), groups,
+    # interval, steps_per_epoch, total, name, description; no vars left
+    assert bound.vars == {} and bound.hparams["lr"].duration == d + 13
+    assert bound.hparams["wd"].of.parts[1].start == p
+
+
+def test_binding_part_of_a_sweep_keeps_the_other_sweep_vars_and_folds_the_scalar_ones():
+    """Regression: a duration sum of a kept sweep var and a scalar var (`$d` then `$w`) kept the scalar's term while
+    the scalar var left `vars`: the bound program raised KeyError ('dur', 'w') in check's analysis, and the
+    fingerprint differed from the same document with `w` written as 3."""
+    from schedspec import analysis, ir
+
+    spec = schedspec.loads(SWEPT)
+    bound = spec.bound({"p": 2.0})
+    assert list(bound.vars) == ["d"]
+    lr = bound.hparams["lr"]
+    assert lr.parts[0].duration == ir.DVar("d") and lr.parts[1].duration == 3
+    assert lr.duration == ir.DSum(13, ((1, "d"),))
+    assert analysis.value_range(bound, "lr") == (0.0, 2.0, {100})  # members d = 4, 8, each to total 100
+    same = schedspec.loads(SWEPT.replace("c: 0.25, w: 3", "c: 0.25").replace("duration: $w", "duration: 3"))
+    assert spec.fingerprint == same.fingerprint
+    assert spec.bound() == same.bound()  # no member: every sweep var kept, the scalar ones folded
+
+
+def test_binding_a_value_that_is_not_a_member_is_refused():
+    with pytest.raises(schedspec.SpecError) as err:
+        schedspec.loads(SWEPT).bound({"p": 3.0})
+    assert str(err.value) == ("<spec>: vars.p: 3.0 is not one of the values of var 'p' (0.5, 2.0); use "
+                              "Spec.with_vars to set another value")

@@ -298,3 +298,70 @@ def test_binding_a_value_that_is_not_a_member_is_refused():
         schedspec.loads(SWEPT).bound({"p": 3.0})
     assert str(err.value) == ("<spec>: vars.p: 3.0 is not one of the values of var 'p' (0.5, 2.0); use "
                               "Spec.with_vars to set another value")
+
+
+# ================================================================ dialect.py: a framework kind through its neutral form
+
+
+def _lowered(text: str):
+    return schedspec.loads(H + text, "x.yaml")
+
+
+@pytest.mark.parametrize("framework, neutral", [
+    # cut at its literal `duration`
+    ("{kind: torch.ExponentialLR, lr: 0.1, gamma: 0.9, duration: 10}",
+     "{kind: exponential, start: 0.1, gamma: 0.9, duration: 10}"),
+    # LinearLR: lr * (start_factor + (1 - start_factor) * min(t, total_iters) / total_iters)
+    ("{kind: torch.LinearLR, lr: 0.1, start_factor: 0.5, total_iters: 30}",
+     "{kind: linear, start: 0.05, end: 0.1, duration: 30}"),
+    # a number (or a var) is a constant
+    ("{kind: optax.constant_schedule, value: 0.1}", "{kind: constant, value: 0.1}"),
+    # ConstantLR: lr * factor for total_iters steps, then lr (a jump that is torch's own: no warning)
+    ("[{kind: linear, start: 0.0, end: 0.5, duration: 5}, {kind: torch.ConstantLR, lr: 0.2, factor: 0.5, "
+     "total_iters: 3}]",
+     "[{kind: linear, start: 0.0, end: 0.5, duration: 5}, {kind: constant, value: 0.1, duration: 3}, "
+     "{kind: constant, value: 0.2}]"),
+])  # fmt: skip
+def test_a_framework_kind_lowers_to_its_neutral_form(framework, neutral):
+    spec = _lowered(f"lr: {framework}\n")
+    assert spec.program == schedspec.loads(H + f"lr: {neutral}\n").program
+    assert spec.warnings == []
+
+
+def test_the_neutral_form_is_recorded_at_the_framework_node_and_every_node_is_positioned_there():
+    spec = _lowered("lr: [{kind: linear, start: 0.0, end: 0.5, duration: 5}, {kind: torch.ConstantLR, lr: 0.2, "
+                    "factor: 0.5, total_iters: 3}]\n")
+    assert spec.desugared == {("lr", 1): [{"kind": "constant", "value": 0.1, "duration": 3},
+                                          {"kind": "constant", "value": 0.2}]}
+    assert [p.path for p in spec.program.hparams["lr"].parts] == [("lr", 0), ("lr", 1), ("lr", 1)]
+    spec = _lowered("vars: {v: 0.1}\nlr: {kind: optax.constant_schedule, value: $v}\n")
+    assert spec.desugared == {("lr",): {"kind": "constant", "value": "$v"}}
+    assert spec.program == schedspec.loads(H + "vars: {v: 0.1}\nlr: {kind: constant, value: $v}\n").program
+
+
+@pytest.mark.parametrize("total, neutral", [
+    # an open last framework kind runs to `total`: one whose own phases go on past it is cut there
+    (20, "{kind: linear, start: 0.05, end: 0.08333333333333334, duration: 20}"),  # 0.1 * (0.5 + 0.5 * 20 / 30)
+    (50, "{kind: linear, start: 0.05, end: 0.1, duration: 30}"),  # ends before `total`: left as written
+])  # fmt: skip
+def test_an_open_last_framework_kind_is_cut_at_total(total, neutral):
+    framework = "{kind: torch.LinearLR, lr: 0.1, start_factor: 0.5, total_iters: 30}"
+    spec = _lowered(f"total: {total}\nlr: {framework}\n")
+    assert spec.program == schedspec.loads(H + f"total: {total}\nlr: {neutral}\n").program
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("vars: {d: 10}\nlr: {kind: torch.ExponentialLR, lr: 0.1, gamma: 0.9, duration: $d}\n",
+     "x.yaml:3:64: torch.ExponentialLR: `duration` of torch.ExponentialLR must be a literal: the native schedule is "
+     "cut there"),
+    # a problem of the neutral form: at the framework node, prefixed with its kind
+    ("lr: {kind: torch.OneCycleLR, max_lr: 0.1, total_steps: 2, pct_start: 0.3}\n",
+     "x.yaml:2:5: torch.OneCycleLR (in its neutral form): pct_start * duration = 0.6 must be > 1 (the peak is at "
+     "pct_start*N - 1, which must come after step 0)"),
+    ("lr: [{kind: constant, value: 0.1, duration: 5},\n     {kind: torch.OneCycleLR, max_lr: 0.1, total_steps: 2, "
+     "pct_start: 0.3}]\n",
+     "x.yaml:3:6: torch.OneCycleLR (in its neutral form): pct_start * duration = 0.6 must be > 1 (the peak is at "
+     "pct_start*N - 1, which must come after step 0)"),
+])  # fmt: skip
+def test_a_framework_kind_s_problems_are_positioned_and_named(body, expected):
+    assert problems(H + body) == [expected]

@@ -365,3 +365,136 @@ def test_an_open_last_framework_kind_is_cut_at_total(total, neutral):
 ])  # fmt: skip
 def test_a_framework_kind_s_problems_are_positioned_and_named(body, expected):
     assert problems(H + body) == [expected]
+
+
+# ================================================================ lowerer.py: every refusal, exact, at its position
+
+LOWERER_ERRORS = {
+    "bare number not last": ("lr: [0.1, {kind: constant, value: 0.2}]\n",
+                             "x.yaml:2:6: a bare number (0.1) has no duration; write {kind: constant, value: 0.1, "
+                             "duration: ...} for a phase that is not the last"),
+    "endless phase not last": ("lr: [{kind: repeat, of: {kind: cosine, start: 0.1, duration: 10}}, "
+                               "{kind: constant, value: 0.2}]\n",
+                               "x.yaml:2:6: only the last phase of a sequence may run forever; give this phase a "
+                               "`duration`"),
+    "sequence past 2**31-1": ("lr: [{kind: constant, value: 0.1, duration: 2147483647}, {kind: constant, value: 0.1, "
+                              "duration: 1}]\n",
+                              "x.yaml:2:5: this sequence lasts 2147483648 steps, more than 2**31-1 (the int32 step "
+                              "counter of every framework); shorten its phases"),
+    "sequence past 2**31-1 in epochs": ("interval: epoch\nlr: [{kind: constant, value: 0.1, duration: 2147483647}, "
+                                        "{kind: constant, value: 0.1, duration: 1}]\n",
+                                        "x.yaml:3:5: this sequence lasts 2147483648 epochs, more than 2**31-1 (the "
+                                        "int32 step counter of every framework); shorten its phases"),
+    "phase after total": ("total: 10\nlr: [{kind: constant, value: 0.1, duration: 20}, {kind: constant, value: 0.2}]\n",
+                          "x.yaml:3:50: this phase begins at step 20, after `total` (step 10); shorten the phases "
+                          "before it or raise `total`"),
+    "onecycle peak at step 0": ("lr: {kind: onecycle, peak: 0.1, duration: 10, pct_start: 0.1}\n",
+                                "x.yaml:2:58: pct_start * duration = 1 must be > 1 (the peak is at pct_start*N - 1, "
+                                "which must come after step 0)"),
+    "onecycle three_phase": ("lr: {kind: onecycle, peak: 0.1, duration: 10, pct_start: 0.55, three_phase: true}\n",
+                             "x.yaml:2:58: with three_phase the second phase must end before N - 1: lower pct_start "
+                             "below 0.5"),
+    "piecewise first point": ("lr: {kind: piecewise, points: [[1, 0.1], [5, 0.2]]}\n",
+                              "x.yaml:2:33: the first point must be at 0 (got 1)"),
+    "plateau without a clock": ("lr: {kind: plateau, monitor: m, start: 0.1}\n",
+                                "x.yaml:2:5: `plateau` reports once per epoch by default, which needs "
+                                "`steps_per_epoch`; set it, or give `every`"),
+    "plateau every in epochs": ("lr: {kind: plateau, monitor: m, start: 0.1, every: 3ep}\n",
+                                "x.yaml:2:52: '3ep' is in epochs, which needs `steps_per_epoch`; add "
+                                "`steps_per_epoch: N` at the top level"),
+    "repeat of endless": ("lr: {kind: repeat, of: {kind: constant, value: 0.1}}\n",
+                          "x.yaml:2:24: `repeat` needs `of` to have a finite duration (one period); give it a "
+                          "`duration`"),
+    "repeat mult inf": ("lr: {kind: repeat, mult: .inf, of: {kind: cosine, start: 0.1, duration: 10}}\n",
+                        "x.yaml:2:26: `mult` must be a finite number (got inf)"),
+    "repeat var period": ("vars: {p: [10, 20]}\nlr: {kind: repeat, mult: 1.5, of: {kind: cosine, start: 0.1, "
+                          "duration: $p}}\n", "x.yaml:3:26: a var-length period needs an integer `mult`"),
+    "repeat 32 doublings": ("lr: {kind: repeat, mult: 2, times: 32, of: {kind: cosine, start: 0.1, duration: 1}}\n",
+                            "x.yaml:2:36: 32 cycles last 4294967295 steps, more than 2**31-1"),  # 2**32 - 1
+    "repeat 62 doublings": ("lr: {kind: repeat, mult: 2, times: 62, of: {kind: cosine, start: 0.1, duration: 1}}\n",
+                            "x.yaml:2:36: 62 cycles last 4611686018427387903 steps, more than 2**31-1"),  # 2**62 - 1
+    "repeat 63 doublings": ("lr: {kind: repeat, mult: 2, times: 63, of: {kind: cosine, start: 0.1, duration: 1}}\n",
+                            "x.yaml:2:36: 63 cycles last more than 2**31-1 steps"),
+    "repeat mult 1 too long": ("lr: {kind: repeat, times: 300000000, of: {kind: cosine, start: 0.1, duration: 10}}\n",
+                               "x.yaml:2:27: 300000000 cycles last more than 2**31-1 steps"),
+    "repeat mult 1 too long, few cycles": ("lr: {kind: repeat, times: 30, of: {kind: cosine, start: 0.1, "
+                                           "duration: 100000000}}\n",
+                                           "x.yaml:2:27: 30 cycles last 3000000000 steps, more than 2**31-1"),
+    "product of var lengths": ("vars: {a: [5, 10], b: [5, 20]}\nlr: {kind: product, of: [{kind: cosine, start: 0.1, "
+                               "duration: $a}, {kind: cosine, start: 0.1, duration: $b}]}\n",
+                               "x.yaml:3:5: the parts have var durations, so the longest is not known; give this "
+                               "combinator a `duration`"),
+    "clip bounds": ("lr: {kind: clip, min: 0.5, max: 0.2, of: {kind: cosine, start: 0.1, duration: 10}}\n",
+                    "x.yaml:2:23: `min` (0.5) must not exceed `max` (0.2)"),
+    "steps_per_epoch": ("steps_per_epoch: 2147483648\nlr: 0.1\n",
+                        "x.yaml:2:18: `steps_per_epoch` 2147483648 is more than 2**31-1 (the int32 step counter of "
+                        "every framework)"),
+    "total percentage": ("total: 10%\nlr: 0.1\n", "x.yaml:2:8: `total` cannot be a percentage of itself; give steps "
+                                                  "or epochs"),
+    "total var": ("vars: {t: 100}\ntotal: $t\nlr: 0.1\n", "x.yaml:3:8: `total` must be a literal duration, not a var"),
+    "sweep too large": ("vars: {" + ", ".join(f"v{i}: [1.0, 2.0]" for i in range(21)) + "}\nlr: {kind: constant, "
+                        "value: " + " ".join(["$v0"]) + "}\n",
+                        "x.yaml:2:7: the sweep has 2097152 members, more than 1000000; split it"),  # 2**21
+    "cycle without duration": ("lr: {kind: polynomial, start: 0.1, cycle: true}\n",
+                               "x.yaml:2:43: `cycle: true` restarts the decay after each `duration`: give the first "
+                               "decay length as `duration` (the phase itself never ends)"),
+    "cycle with warp": ("lr: {kind: polynomial, start: 0.1, cycle: true, duration: 10, warp: 2.0}\n",
+                        "x.yaml:2:69: `warp` is not supported with `cycle: true` (Keras has no warp); remove one"),
+    "tanh bounds": ("lr: {kind: tanh, start: 0.1, lb: 3.0, ub: 3.0, duration: 10}\n",
+                    "x.yaml:2:43: `ub` (3) must be greater than `lb` (3): the curve runs from tanh(lb) to tanh(ub) "
+                    "(timm asserts lb < ub)"),
+    "cyclic period": ("lr: {kind: cyclic, low: 0.1, high: 1.0, up: 2000000000, down: 2000000000}\n",
+                      "x.yaml:2:45: `up` + `down` = 4000000000 steps, more than 2**31-1 (the int32 step counter of "
+                      "every framework)"),
+    "first phase without start": ("lr: {kind: linear, end: 0.1, duration: 10}\n",
+                                  "x.yaml:2:5: missing `start`: the first phase must give its start value (later "
+                                  "phases default to the previous phase's final value)"),
+    "no duration": ("lr: {kind: cosine, start: 0.1}\n",
+                    "x.yaml:2:5: `cosine` needs a `duration` (or, as the last phase, a `total` to run to)"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", LOWERER_ERRORS)
+def test_every_refusal_of_the_lowerer_is_exact_and_positioned(name):
+    body, expected = LOWERER_ERRORS[name]
+    assert problems(H + body) == [expected]
+
+
+def test_unordered_piecewise_points_are_each_refused_at_their_position():
+    assert problems(H + "lr: {kind: piecewise, points: [[0, 0.1], [5, 0.2], [5, 0.3], [3, 0.1]]}\n") == [
+        "x.yaml:2:53: points must be in strictly ascending order of `at`: 5 comes after 5",
+        "x.yaml:2:63: points must be in strictly ascending order of `at`: 3 comes after 5"]
+
+
+@pytest.mark.parametrize("body, neutral", [
+    # cycles of 10 * mult**i: 10 + 20 + 40; 10 + 15 + 22.5 = 47.5, the first step after it 48; 10 x 3
+    ("{kind: repeat, mult: 2, times: 3, decay: 0.5, of: {kind: cosine, start: 0.1, duration: 10}}", 70),
+    ("{kind: repeat, mult: 1.5, times: 3, of: {kind: cosine, start: 0.1, duration: 10}}", 48),
+    ("{kind: repeat, times: 3, of: {kind: cosine, start: 0.1, duration: 10}}", 30),
+    ("{kind: repeat, mult: 2, times: 31, of: {kind: cosine, start: 0.1, duration: 1}}", 2**31 - 1),  # the last step
+    ("{kind: repeat, of: {kind: cosine, start: 0.1, duration: 10}}", None),
+])  # fmt: skip
+def test_a_repeat_lasts_the_sum_of_its_cycles(body, neutral):
+    node = schedspec.loads(H + f"lr: {body}\n").program.hparams["lr"]
+    assert node.duration == neutral and node.period == (1 if "duration: 1}" in body else 10)
+
+
+@pytest.mark.parametrize("head, every", [("interval: epoch\n", 1), ("steps_per_epoch: 7\n", 7), ("", 5)])
+def test_a_plateau_reports_once_per_epoch_by_default(head, every):
+    tail = ", every: 5" if not head else ""
+    node = schedspec.loads(H + head + f"lr: {{kind: plateau, monitor: m, start: 0.1{tail}}}\n").program.hparams["lr"]
+    assert node.every == every
+
+
+def test_a_plateau_keeps_every_field_as_written():
+    node = schedspec.loads(H + "steps_per_epoch: 4\nlr: {kind: plateau, monitor: m, start: 0.1, factor: 0.5, "
+                           "threshold: 0.01, min: 0.001, eps: 0.0, patience: 2, cooldown: 1, mode: max, "
+                           "threshold_mode: abs, every: 3ep, duration: 40}\n").program.hparams["lr"]
+    assert (node.start, node.monitor, node.mode, node.factor, node.patience, node.threshold, node.threshold_mode,
+            node.cooldown, node.min, node.eps, node.every, node.duration) == (
+        0.1, "m", "max", 0.5, 2, 0.01, "abs", 1, 0.001, 0.0, 12, 40)  # 3ep at 4 steps per epoch
+
+
+def test_a_group_that_changes_nothing_is_a_warning():
+    assert warnings_of(H + "lr: 0.1\ngroups: {g: {}}\n") == [
+        "x.yaml:3:13: group `g` changes nothing (no `scale`, no schedule): it gets the document's schedules"]

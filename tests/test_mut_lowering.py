@@ -80,6 +80,13 @@ def test_an_overflow_inside_a_repeat_is_at_local_steps_for_float32_and_float64()
                      f"there: 3.66426e+38): {F32}; it overflows float64 too, from its local step 1751 on; {EXP_HINT}")
 
 
+def test_an_overflow_of_float32_only_inside_a_repeat_says_nothing_of_float64():
+    (issue,) = problems(H + "lr: {kind: repeat, of: {kind: multistep, start: 0.1, milestones: [10, 20, 30], "
+                        "gamma: 1.0e+15, duration: 40}}\n")
+    assert issue == ("x.yaml:2:24: this `multistep` overflows float32 from its local step 30 on (float64 value there: "
+                     f"1e+44): {F32}; use fewer milestones or a `gamma` nearer 1")
+
+
 def test_an_overflow_of_float32_only_says_nothing_of_float64():
     # 0.1 * (1e15) ** 3 = 1e44 from the third milestone on, and no further growth
     (issue,) = problems(H + "lr: {kind: multistep, start: 0.1, milestones: [10, 20, 30], gamma: 1.0e+15}\n")

@@ -505,3 +505,69 @@ def test_a_plateau_keeps_every_field_as_written():
 def test_a_group_that_changes_nothing_is_a_warning():
     assert warnings_of(H + "lr: 0.1\ngroups: {g: {}}\n") == [
         "x.yaml:3:13: group `g` changes nothing (no `scale`, no schedule): it gets the document's schedules"]
+
+
+SWEEP_D = H + "vars: {p: [0.5, 2.0], d: 10}\nlr: {kind: linear, start: $p, end: 0.0, duration: $d}\n"
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({"zz": 1}, "x.yaml: vars.zz: unknown var 'zz'; the spec defines: p, d"),
+    ({"pp": 1}, "x.yaml: vars.pp: unknown var 'pp'; did you mean 'p'?; the spec defines: p, d"),
+    ({"p": "abc"}, "x.yaml: vars.p: var 'p' set to 'abc': expected a duration like 1000, '2000st', '5ep', '1.5ep', "
+                   "'10%' or a $var, got the string 'abc'"),
+    ({"d": -3}, "x.yaml: vars.d: var 'd' set to -3: must not be negative (got -3)"),
+])  # fmt: skip
+def test_with_vars_refuses_an_unknown_var_or_a_bad_value(overrides, expected):
+    with pytest.raises(schedspec.SpecError) as err:
+        schedspec.loads(SWEEP_D, "x.yaml").with_vars(overrides)
+    assert str(err.value) == expected
+
+
+def test_with_vars_on_a_spec_without_vars_and_with_a_new_sweep():
+    with pytest.raises(schedspec.SpecError) as err:
+        schedspec.loads(H + "lr: 0.1\n").with_vars({"x": 1})
+    assert str(err.value) == "<string>: vars.x: unknown var 'x'; the spec defines: (none)"
+    spec = schedspec.loads(SWEEP_D).with_vars({"p": (0.25, 1.0), "d": 20})
+    assert spec.program.vars["p"].raw == (0.25, 1.0) and spec.program.vars["p"].sweep
+    assert spec.bound({"p": 1.0}) == schedspec.loads(H + "lr: {kind: linear, start: 1.0, end: 0.0, duration: 20}\n").program
+
+
+@pytest.mark.parametrize("body, duration", [
+    # product / sum: the longest part; var parts of one var: that var; an open part: open (or `total`)
+    ("{kind: product, of: [{kind: cosine, start: 0.1, duration: 5}, {kind: cosine, start: 0.1, duration: 20}]}", 20),
+    ("{kind: product, of: [{kind: cosine, start: 0.1, duration: 5}, 0.5]}", None),
+    ("{kind: sum, duration: 7, of: [{kind: cosine, start: 0.1, duration: 5}, 0.5]}", 7),
+    # clip / scale: their own `duration`, else their part's
+    ("{kind: clip, min: 0.05, of: [{kind: linear, start: 0.1, end: 0.2, duration: 5}, {kind: cosine, duration: 10}]}", 15),
+    ("{kind: clip, duration: 8, of: [{kind: linear, start: 0.1, end: 0.2, duration: 5}, {kind: cosine}]}", 8),
+    ("{kind: scale, by: 2.0, of: {kind: cosine, start: 0.1, duration: 10}}", 10),
+])  # fmt: skip
+def test_a_combinator_lasts_its_own_duration_or_its_parts(body, duration):
+    assert schedspec.loads(H + f"lr: {body}\n").program.hparams["lr"].duration == duration
+
+
+def test_an_open_part_inside_a_combinator_runs_to_its_duration_or_to_total():
+    from schedspec import ir
+
+    node = schedspec.loads(H + "vars: {a: [5, 10]}\nlr: {kind: sum, of: [{kind: cosine, start: 0.1, duration: $a}, "
+                           "{kind: linear, start: 0.1, end: 0.2, duration: $a}]}\n").program.hparams["lr"]
+    assert node.duration == ir.DVar("a")
+    node = schedspec.loads(H + "total: 30\nlr: {kind: product, of: [{kind: cosine, start: 0.1, duration: 5}, 0.5]}\n"
+                           ).program.hparams["lr"]
+    assert node.duration == 30 and node.parts[1].duration is None
+    node = schedspec.loads(H + "lr: {kind: clip, duration: 8, of: [{kind: linear, start: 0.1, end: 0.2, duration: 5}, "
+                           "{kind: cosine}]}\n").program.hparams["lr"]
+    assert node.of.parts[1].duration == 3 and node.of.parts[1].start == 0.2  # to the clip's end, carried
+    node = schedspec.loads(H + "total: 30\nlr: {kind: scale, by: 2.0, of: [{kind: linear, start: 0.1, end: 0.2, "
+                           "duration: 5}, {kind: cosine}]}\n").program.hparams["lr"]
+    assert (node.duration, node.of.parts[1].duration) == (30, 25)
+
+
+def test_a_clip_in_a_sequence_carries_the_previous_value_and_a_scale_does_not():
+    node = schedspec.loads(H + "lr: [{kind: linear, start: 0.1, end: 0.2, duration: 5}, {kind: clip, max: 0.15, of: "
+                           "{kind: cosine, duration: 10}}]\n").program.hparams["lr"]
+    assert node.parts[1].of.start == 0.2 and node.parts[1].max == 0.15 and node.duration == 15
+    assert problems(H + "lr: [{kind: linear, start: 0.1, end: 0.2, duration: 5}, {kind: scale, by: 2.0, of: "
+                    "{kind: cosine, duration: 10}}]\n") == [
+        "x.yaml:2:84: missing `start`: the first phase must give its start value (later phases default to the "
+        "previous phase's final value)"]

@@ -194,7 +194,13 @@ def test_an_overflow_inside_a_framework_kind_is_reported_at_the_framework_node(b
     ("lr: {kind: cyclic, low: 0.1, high: 1.0, up: 5, mode: triangle}\n",
      ["x.yaml:2:54: `mode`: expected 'triangular', 'triangular2' or 'exp_range', got the string 'triangle'; "
       "did you mean 'triangular'?"]),
+    # a word of the choices' text that is not a choice ("or") is not suggested
+    ("lr: {kind: cyclic, low: 0.1, high: 1.0, up: 5, mode: or}\n",
+     ["x.yaml:2:54: `mode`: expected 'triangular', 'triangular2' or 'exp_range', got the string 'or'"]),
+    ("steps_per_epoch: 0\nlr: 0.1\n", ["x.yaml:2:18: `steps_per_epoch`: must be > 0 (got 0)"]),
     ("lr: true\n", ["x.yaml:2:5: `lr`: expected a number or a $var, got the boolean true"]),
+    ("lr: [0.1, null]\n", ["x.yaml:2:11: expected a schedule (a number, a $var, a mapping with `kind`, or a list "
+                          "of phases), got nothing (null)"]),
     # unknown keys: of a kind, and of a mapping inside a framework kind (an sgdr `cosine_kwargs` entry)
     ("lr: {kind: linear, start: 0.1, end: 0.0, duration: 10, foo: 1}\n",
      ["x.yaml:2:56: unknown key `foo` for `linear` (valid keys: duration, kind, start, end, warp)"]),

@@ -190,6 +190,11 @@ def test_an_overflow_inside_a_framework_kind_is_reported_at_the_framework_node(b
      ["x.yaml:2:12: unknown kind 'cosin'; did you mean 'cosine'? (known kinds: constant, linear, cosine, polynomial, "
       "exponential, step, multistep, piecewise, inverse_time, inverse_sqrt, tanh, cyclic, onecycle, plateau, repeat, "
       "product, scale, clip, sum; or a framework's own: torch.<Class>, keras.<Class>, optax.<function>)"]),
+    # (str(None) = "None" is close to "cosine" for difflib: a suggestion other than cosine shows which word is matched)
+    ("lr: {kind: lineer, start: 0.1, duration: 10}\n",
+     ["x.yaml:2:12: unknown kind 'lineer'; did you mean 'linear'? (known kinds: constant, linear, cosine, polynomial, "
+      "exponential, step, multistep, piecewise, inverse_time, inverse_sqrt, tanh, cyclic, onecycle, plateau, repeat, "
+      "product, scale, clip, sum; or a framework's own: torch.<Class>, keras.<Class>, optax.<function>)"]),
     # literals: the choices quoted, a near miss suggested
     ("lr: {kind: cyclic, low: 0.1, high: 1.0, up: 5, mode: triangle}\n",
      ["x.yaml:2:54: `mode`: expected 'triangular', 'triangular2' or 'exp_range', got the string 'triangle'; "

@@ -582,3 +582,21 @@ def test_a_clip_in_a_sequence_carries_the_previous_value_and_a_scale_does_not():
                     "{kind: cosine, duration: 10}}]\n") == [
         "x.yaml:2:84: missing `start`: the first phase must give its start value (later phases default to the "
         "previous phase's final value)"]
+
+
+def test_a_phase_may_begin_exactly_at_total():
+    spec = schedspec.loads(H + "total: 10\nlr: [{kind: constant, value: 0.1, duration: 10}, {kind: constant, value: 0.1}]\n")
+    assert spec.program.hparams["lr"].parts[1].duration is None and spec.warnings == []
+    assert problems(H + "total: 9\nlr: [{kind: constant, value: 0.1, duration: 10}, {kind: constant, value: 0.1}]\n") == [
+        "x.yaml:3:50: this phase begins at step 10, after `total` (step 9); shorten the phases before it or raise "
+        "`total`"]
+
+
+def test_a_framework_quirk_is_a_positioned_note_not_a_warning():
+    spec = schedspec.loads(H + "lr: {kind: torch.CosineAnnealingLR, lr: 0.1, T_max: 10}\n", "x.yaml")
+    assert spec.warnings == [] and [n.severity for n in spec.notes] == ["note"]
+    assert [str(n) for n in spec.notes] == [
+        "x.yaml:2:5: torch.CosineAnnealingLR: the lr rises again after T_max = 10 (a period of 2 * T_max: torch's "
+        "cosine never holds eta_min); neutral: {kind: repeat, of: [{kind: cosine, start: lr, end: eta_min, duration: "
+        "T_max}, {kind: cosine, start: eta_min, end: lr, duration: T_max}]}; to hold eta_min after T_max write "
+        "{kind: cosine, end: eta_min, duration: 10}"]

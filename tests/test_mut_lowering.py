@@ -600,3 +600,32 @@ def test_a_framework_quirk_is_a_positioned_note_not_a_warning():
         "cosine never holds eta_min); neutral: {kind: repeat, of: [{kind: cosine, start: lr, end: eta_min, duration: "
         "T_max}, {kind: cosine, start: eta_min, end: lr, duration: T_max}]}; to hold eta_min after T_max write "
         "{kind: cosine, end: eta_min, duration: 10}"]
+
+
+TIMM_STEP = "{kind: timm.step, lr: 0.1, decay_t: 2.5, decay_rate: 0.5%s}"
+FRACTIONAL = ("decay_t = 2.5 is fractional: timm decays at the first t with t // decay_t higher, which is listed up "
+              "to the schedule's end: give the kind a `duration` or the spec a `total`")
+
+
+@pytest.mark.parametrize("head, tail, line", [("", ", duration: 10", 2), ("total: 10\n", "", 3)])
+def test_a_framework_kind_sees_its_horizon_from_its_duration_or_total(head, tail, line):
+    # timm: t // 2.5 grows at t = 3, 5, 8, 10 (up to the end, 10)
+    spec = schedspec.loads(H + head + "lr: " + TIMM_STEP % tail + "\n", "x.yaml")
+    assert spec.program == schedspec.loads(H + head + "lr: {kind: multistep, start: 0.1, gamma: 0.5, "
+                                           "milestones: [3, 5, 8, 10], duration: 10}\n").program
+    assert [str(n) for n in spec.notes] == [
+        f"x.yaml:{line}:5: timm.step: decay_t = 2.5 is fractional: timm decays at t = 3, 5, 8, 10, ... (float floor "
+        "division); neutral: a multistep with those milestones"]
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("lr: " + TIMM_STEP % "" + "\n", f"x.yaml:2:41: {FRACTIONAL}"),
+    # after a var-length phase the room left to `total` is not known: no horizon
+    ("vars: {d: [4, 6]}\ntotal: 20\nlr: [{kind: linear, start: 0.0, end: 0.1, duration: $d}, " + TIMM_STEP % ""
+     + "]\n", f"x.yaml:4:94: {FRACTIONAL}"),
+    # a framework kind's own `duration` is resolved at its position
+    ("lr: " + TIMM_STEP % ", duration: 2ep" + "\n",
+     "x.yaml:2:73: '2ep' is in epochs, which needs `steps_per_epoch`; add `steps_per_epoch: N` at the top level"),
+])  # fmt: skip
+def test_a_framework_kind_without_a_horizon_or_with_a_bad_duration_is_refused(body, expected):
+    assert problems(H + body) == [expected]

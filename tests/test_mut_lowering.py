@@ -248,6 +248,10 @@ def test_a_dict_spec_too_deep_or_with_bad_keys_is_refused_with_its_paths():
     assert [str(i) for i in err.value.issues] == [
         "<dict>: x" + "[0]" * 64 + ": the document is too deeply nested: more than 64 levels of lists and mappings "
         "(a spec needs only a few; a YAML alias that refers to itself?)"]
+    with pytest.raises(schedspec.SpecError) as err:  # a value YAML cannot make: what it is, quoted
+        schedspec.load({"schedspec": 1, "lr": {0.1}})
+    assert [str(i) for i in err.value.issues] == [
+        "<dict>: lr: expected a schedule (a number, a $var, a mapping with `kind`, or a list of phases), got {0.1}"]
     with pytest.raises(schedspec.SpecError) as err:
         schedspec.load({"schedspec": 1, "lr": {"kind": "linear", "start": 0.1}, "bad key": 1})
     assert [str(i) for i in err.value.issues] == [  # unpositioned: in the order found

@@ -71,9 +71,9 @@ SELECTIONS: dict[str, list[str]] = {
     "schedspec/lowering/dialect.py": ["tests/test_language.py", "tests/test_dialect_timm.py",
                                       "tests/test_mut_lowering.py", "-k", "not live"],
     "schedspec/lowering/lowerer.py": ["tests/test_language.py", "tests/test_units_positions.py",
-                                      "tests/test_mut_units.py", "tests/test_robust.py", "-k",
-                                      "test_language or test_units_positions or test_mut_units"
-                                      " or (test_robust and (overflow or jump))"],
+                                      "tests/test_mut_units.py", "tests/test_robust.py", "tests/test_mut_lowering.py",
+                                      "-k", "test_language or test_units_positions or test_mut_units"
+                                      " or (test_robust and (overflow or jump)) or test_mut_lowering"],
     # the emitted source run on formulas.py's numpy and plain-Python namespaces (no jax compilation, no
     # subprocess), and the emitted text of every example (snapshots: comments, docstrings, layout); the emitted
     # modules of tests/test_emit.py run on jax (35 s a surviving mutant on 2 shared cores)

@@ -633,3 +633,28 @@ def test_a_framework_kind_sees_its_horizon_from_its_duration_or_total(head, tail
 ])  # fmt: skip
 def test_a_framework_kind_without_a_horizon_or_with_a_bad_duration_is_refused(body, expected):
     assert problems(H + body) == [expected]
+
+
+def test_sequence_boundaries():
+    # a flat first linear is not an inverted warmup
+    spec = _lowered("lr: [{kind: linear, start: 0.1, end: 0.1, duration: 5}, {kind: cosine, duration: 10}]\n")
+    assert spec.warnings == [] and spec.program.hparams["lr"].duration == 15
+    # one step left to `total`: the open last phase lasts 1
+    spec = _lowered("total: 11\nlr: [{kind: constant, value: 0.1, duration: 10}, {kind: cosine, end: 0.0}]\n")
+    assert spec.program.hparams["lr"].parts[1].duration == 1
+    # a repeat with `times` has its own length: it may be followed
+    spec = _lowered("lr: [{kind: repeat, times: 2, of: {kind: cosine, start: 0.1, duration: 10}}, "
+                    "{kind: constant, value: 0.0}]\n")
+    assert spec.program.hparams["lr"].parts[0].duration == 20 and spec.warnings == []
+    # a bare number as the last phase is a constant that never ends
+    spec = _lowered("lr: [{kind: linear, start: 0.0, end: 0.1, duration: 5}, 0.1]\n")
+    assert spec.program == schedspec.loads(H + "lr: [{kind: linear, start: 0.0, end: 0.1, duration: 5}, "
+                                           "{kind: constant, value: 0.1}]\n").program
+
+
+def test_a_part_after_a_nested_sequence_still_knows_where_it_begins():
+    # the exponential begins at step 0 (a part of a product): its overflow is at a global step, not a local one
+    (issue,) = problems(H + "lr: {kind: product, of: [[{kind: constant, value: 1.0, duration: 5}, {kind: constant, "
+                        "value: 1.0}], {kind: exponential, start: 1.0, gamma: 2.0}]}\n")
+    assert issue == ("x.yaml:2:101: this `exponential` overflows float32 from step 128 on (float64 value there: "
+                     f"3.40282e+38): {F32}; it overflows float64 too, from step 1024 on; {EXP_HINT}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from . import _compile, _metrics, _range, ir
 from ._text import short_number
 from .errors import SpecError, UsageError
+from .lowering import bind
 
 __all__ = ["default_length", "group_lines", "minmax", "monitors", "parse_range", "phase_rows", "value_range"]
 
@@ -116,23 +117,29 @@ def monitors(node: ir.Node) -> list[str]:
     return list(dict.fromkeys(s.monitor for s in _metrics.sites(node)))
 
 
-def group_lines(program: ir.Program, unit: str) -> list[str]:
-    """``schedspec check`` lines for the groups of a bound program: each overridden schedule's phases, min/max."""
+def group_lines(program: ir.Program, unit: str, member: dict | None = None) -> list[str]:
+    """``schedspec check`` lines for the groups of ``program`` (with its vars): each overridden schedule's phases, as
+    bound to the sweep ``member`` (default: the first value of every var), and its exact min/max over EVERY sweep
+    member, each to its own end or ``total`` (whichever is later), as the document's own min/max line."""
+    if member is None:
+        member = {n: program.vars[n].raw[0] for n in program.sweep_vars}
+    bound = bind(program, member)
     lines = []
-    for gname, own in program.groups.items():
+    for gname, own in bound.groups.items():
         lines.append(f"  group {gname}:" + ("" if own else " the document's schedules"))
         for name, node in own.items():
-            sub = ir.Program(hparams={name: node}, interval=program.interval, steps_per_epoch=program.steps_per_epoch,
-                             total=program.total)  # fmt: skip
-            if isinstance(node, ir.Scale) and node.of == program.hparams.get(name):
+            if isinstance(node, ir.Scale) and node.of == bound.hparams.get(name):
                 phases = f"{short_number(node.by)} x the document's `{name}`"
             else:
                 phases = "; ".join(f"{ir.kind(p)} {b}..{'forever' if e is None else e}" for p, b, e in ir.phases(node))
             lines.append(f"    {name}: {phases}")
-            lengths = [x for x in (node.duration, program.total) if isinstance(x, int)]
-            r = minmax(sub, name, max(lengths)) if lengths else None
+            sub = ir.Program(hparams={name: program.groups[gname][name]}, vars=program.vars, interval=program.interval,
+                             steps_per_epoch=program.steps_per_epoch, total=program.total)  # fmt: skip
+            r = value_range(sub, name)
             if r is not None:
-                lines.append(f"      min {short_number(r[0])}  max {short_number(r[1])}  (over {unit}s 0..{max(lengths)})")
+                lo, hi, lengths = r
+                span = f"0..{max(lengths)}" + ("" if len(lengths) == 1 else ", each member to its own end")
+                lines.append(f"      min {short_number(lo)}  max {short_number(hi)}  (over {unit}s {span})")
             elif monitors(node):
                 lines.append(f"      values depend on the metric reports of {', '.join(monitors(node))}")
     return lines

@@ -93,5 +93,5 @@ def run(args: argparse.Namespace) -> int:
                 print(f"    from the plateau's start on, values depend on the metric reports of "
                       f"{', '.join(monitors(node))} (pass them as metrics= to schedspec.evaluate)")  # fmt: skip
         if program.groups:  # parameter groups: the schedules each one overrides
-            print("\n".join(group_lines(bound, unit)))
+            print("\n".join(group_lines(program, unit, first)))
     return status

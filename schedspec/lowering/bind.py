@@ -37,10 +37,11 @@ def bind(program: ir.Program, member: dict[str, Any] | None = None) -> ir.Progra
             return x if x.name in keep else num[x.name]
         if isinstance(x, ir.DVar):
             return x if x.name in keep else steps[x.name]
-        if isinstance(x, ir.DSum):
-            if any(n in keep for _, n in x.terms):
-                return x
-            return ir.dur_value(x, steps)
+        if isinstance(x, ir.DSum):  # the terms of the vars bound are folded in; those of kept sweep vars stay
+            out: ir.Dur = x.const
+            for coef, n in x.terms:
+                out = ir.dur_add(out, ir.dur_mul(ir.DVar(n) if n in keep else steps[n], coef))
+            return out
         if isinstance(x, ir.Final):
             node = ir.map_params(x.node, sub)
             return ir.Final(node) if ir.depends_on_vars(node) else _range.final_value(node, env)

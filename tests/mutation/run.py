@@ -54,8 +54,26 @@ SELECTIONS: dict[str, list[str]] = {
     "schedspec/_compile.py": ["tests/test_kinds.py", "tests/test_mutation_kills.py", "tests/test_mut_compile.py",
                               "-k", "not jax and not keras"],
     "schedspec/lowering/units.py": ["tests/test_language.py", "tests/test_units_positions.py", "tests/test_mut_units.py"],
-    "schedspec/analysis.py": ["tests/test_guarantees.py", "tests/test_cli.py", "-k",
-                              "(test_guarantees and (check_table or check_header)) or (test_cli and check)"],
+    # check's table and min/max through the in-process CLI (tests/test_cli.py's `check` tests run the CLI in a
+    # subprocess: 25 s for the selection, left to the full suite)
+    "schedspec/analysis.py": ["tests/test_guarantees.py", "tests/test_mut_analysis.py", "-k",
+                              "check_table or check_header or test_mut_analysis"],
+    # the lowering package: loads of small specs, in process (no jax compilation, no subprocess, no framework)
+    "schedspec/lowering/checks.py": ["tests/test_language.py", "tests/test_robust.py", "tests/test_mut_lowering.py",
+                                     "-k", "test_language or (test_robust and (overflow or jump)) or test_mut_lowering"],
+    "schedspec/lowering/validate.py": ["tests/test_language.py", "tests/test_units_positions.py",
+                                       "tests/test_positions.py", "tests/test_mut_lowering.py", "-k",
+                                       "not keras and not optax"],
+    # (check's table through the in-process CLI also binds, but costs a minute a surviving mutant here)
+    "schedspec/lowering/bind.py": ["tests/test_language.py", "tests/test_guarantees.py", "tests/test_mut_lowering.py",
+                                   "-k", "test_language or (test_guarantees and fingerprint) or test_mut_lowering"],
+    # (tests/test_dialect_transformers.py and tests/test_positions.py made a surviving mutant cost a minute)
+    "schedspec/lowering/dialect.py": ["tests/test_language.py", "tests/test_dialect_timm.py",
+                                      "tests/test_mut_lowering.py", "-k", "not live"],
+    "schedspec/lowering/lowerer.py": ["tests/test_language.py", "tests/test_units_positions.py",
+                                      "tests/test_mut_units.py", "tests/test_robust.py", "tests/test_mut_lowering.py",
+                                      "-k", "test_language or test_units_positions or test_mut_units"
+                                      " or (test_robust and (overflow or jump)) or test_mut_lowering"],
     # the emitted source run on formulas.py's numpy and plain-Python namespaces (no jax compilation, no
     # subprocess), and the emitted text of every example (snapshots: comments, docstrings, layout); the emitted
     # modules of tests/test_emit.py run on jax (35 s a surviving mutant on 2 shared cores)
@@ -135,6 +153,16 @@ def _prepare(module: str) -> Path:
         link = mutants / "adapters"
         if not link.exists() and not link.is_symlink():
             shutil.copytree(ROOT / "adapters", link, ignore=shutil.ignore_patterns("__pycache__"))
+    # the newest sources of every OTHER module (a fix elsewhere, with its regression test, must not fail the
+    # selection's clean run), in the scratch copy and in mutants/ (the mutated module is mutmut's own business)
+    target = _target(module)
+    for src in sorted((ROOT / "schedspec").rglob("*.py")):
+        rel = src.relative_to(ROOT)
+        if str(rel) == target or "adapters" in rel.parts:
+            continue
+        for dst in (work / rel, work / "mutants" / rel):
+            if dst.parent.is_dir() and (not dst.exists() or dst.read_bytes() != src.read_bytes()):
+                shutil.copy2(src, dst)
     # the newest tests (test files change while mutants are being killed)
     shutil.copytree(ROOT / "tests", work / "tests", dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("__pycache__", ".hypothesis", "*.pyc"))

@@ -1,0 +1,660 @@
+"""The lowering package (schedspec/lowering/checks.py, validate.py, bind.py, dialect.py, lowerer.py), first mutation
+pass (issue 14, item 1): the exact positioned messages of the cross-phase checks (jumps, overflows), of validation,
+of binding a sweep member, of framework kinds, and the exact lowered IR.
+
+Every expected message and position is written by hand. Overflow steps are worked from docs/language.md's formulas
+on the float32 path: ``gamma ** t`` overflows float32 once it passes 3.4028235e+38 (``2 ** 128``, ``1.1 ** 931``,
+``1.5 ** 219``) and float64 once it passes 1.7976931e+308 (``2 ** 1024``, ``1.1 ** 7448``, ``1.5 ** 1751``); the
+float64 value quoted is the schedule's value at the float32 step, worked the same way."""
+
+from __future__ import annotations
+
+import pytest
+
+import schedspec
+
+H = "schedspec: 1\n"
+F32 = ("the float32 paths (evaluate's default, to_jax, to_keras, to_optax, emitted keras/optax/jax modules) would "
+       "give inf or NaN")  # fmt: skip
+EXP_HINT = "give it an `end` (a ceiling), a shorter `duration` or a `gamma` nearer 1"
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(schedspec.SpecError) as err:
+        schedspec.loads(text, "x.yaml")
+    return [str(i) for i in err.value.issues]
+
+
+def warnings_of(text: str) -> list[str]:
+    return [str(w) for w in schedspec.loads(text, "x.yaml").warnings]
+
+
+# ================================================================ checks.py: jumps
+
+
+def _jump(carry: str, first: str, line: int = 4, col: int = 5) -> str:
+    return (f"x.yaml:{line}:{col}: jump from {carry} to {first} at the start of this phase; omit `start` to continue "
+            "from the previous value")  # fmt: skip
+
+
+WARMUP = "lr:\n  - {kind: linear, start: 0.0, end: 0.5, duration: 10}\n"
+
+
+@pytest.mark.parametrize("second, expected", [
+    # an explicit `start` that is not where the previous phase ended
+    ("{kind: cosine, start: 0.25, end: 0.0, duration: 10}", [_jump("0.5", "0.25")]),
+    ("{kind: linear, start: 0.75, end: 0.0, duration: 10}", [_jump("0.5", "0.75")]),
+    ("{kind: constant, value: 0.125}", [_jump("0.5", "0.125")]),
+    # `cyclic` begins at `low`, `onecycle` at `peak / div_factor` (25 by default): 1 / 25 = 0.04
+    ("{kind: cyclic, low: 0.125, high: 1.0, up: 5}", [_jump("0.5", "0.125")]),
+    ("{kind: onecycle, peak: 1.0, duration: 100}", [_jump("0.5", "0.04")]),
+    ("{kind: onecycle, peak: 2.0, div_factor: 4.0, duration: 100}", []),  # 2 / 4 = 0.5: no jump
+    ("{kind: cyclic, low: 0.5, high: 1.0, up: 5}", []),
+    # the same value, or one within rel 1e-9: no jump; omitted: carried
+    ("{kind: cosine, start: 0.5, end: 0.0, duration: 10}", []),
+    ("{kind: cosine, start: 0.5000000001, end: 0.0, duration: 10}", []),
+    ("{kind: cosine, start: 0.500001, end: 0.0, duration: 10}", [_jump("0.5", "0.500001")]),
+    ("{kind: cosine, end: 0.0, duration: 10}", []),
+])  # fmt: skip
+def test_a_jump_at_a_phase_start_is_a_warning_at_that_phase(second, expected):
+    assert warnings_of(H + WARMUP + f"  - {second}\n") == expected
+
+
+def test_a_jump_from_zero_is_measured_with_an_absolute_tolerance_of_1e_15():
+    decay = "lr:\n  - {kind: cosine, start: 0.5, end: 0.0, duration: 10}\n"
+    assert warnings_of(H + decay + "  - {kind: cosine, start: 1.0e-16, end: 0.0, duration: 10}\n") == []
+    assert warnings_of(H + decay + "  - {kind: cosine, start: 1.0e-14, end: 0.0, duration: 10}\n") == [
+        _jump("0", "1e-14")]
+
+
+def test_a_start_given_by_a_var_is_not_checked_for_a_jump():
+    assert warnings_of(H + "vars: {s: 0.25}\n" + WARMUP + "  - {kind: cosine, start: $s, end: 0.0, duration: 10}\n") == []
+
+
+# ================================================================ checks.py: overflows
+
+
+def test_an_overflow_inside_a_repeat_is_at_local_steps_for_float32_and_float64():
+    (issue,) = problems(H + "lr: {kind: repeat, of: {kind: exponential, start: 1.0, gamma: 1.5, duration: 2000}}\n")
+    assert issue == ("x.yaml:2:24: this `exponential` overflows float32 from its local step 219 on (float64 value "
+                     f"there: 3.66426e+38): {F32}; it overflows float64 too, from its local step 1751 on; {EXP_HINT}")
+
+
+def test_an_overflow_of_float32_only_inside_a_repeat_says_nothing_of_float64():
+    (issue,) = problems(H + "lr: {kind: repeat, of: {kind: multistep, start: 0.1, milestones: [10, 20, 30], "
+                        "gamma: 1.0e+15, duration: 40}}\n")
+    assert issue == ("x.yaml:2:24: this `multistep` overflows float32 from its local step 30 on (float64 value there: "
+                     f"1e+44): {F32}; use fewer milestones or a `gamma` nearer 1")
+
+
+def test_an_overflow_of_float32_only_says_nothing_of_float64():
+    # 0.1 * (1e15) ** 3 = 1e44 from the third milestone on, and no further growth
+    (issue,) = problems(H + "lr: {kind: multistep, start: 0.1, milestones: [10, 20, 30], gamma: 1.0e+15}\n")
+    assert issue == ("x.yaml:2:5: this `multistep` overflows float32 from step 30 on (float64 value there: 1e+44): "
+                     f"{F32}; use fewer milestones or a `gamma` nearer 1")
+
+
+def test_an_overflow_of_both_ranges_at_once_says_no_target_can_carry_it():
+    # nine factors 3e38 applied at the same milestone: 1 before step 10, (3e38) ** 9 ~ 2e345 from step 10 on
+    part = "{kind: multistep, start: 1.0, gamma: 3.0e+38, milestones: [10]}"
+    (issue,) = problems(H + "lr: {kind: product, of: [" + ", ".join([part] * 9) + "]}\n")
+    assert issue == ("x.yaml:2:5: this `product` overflows float32 and float64 from step 10 on: no target can carry "
+                     "it; use smaller factors")
+
+
+def test_an_overflow_names_the_sweep_member():
+    # 1e30 * 2 ** t passes 3.4e38 at t = 29 (2 ** 29 = 5.36871e8): member a = 1e30 (b = 1e5 does not matter)
+    (issue,) = problems(H + "vars: {a: [1.0, 1.0e+30]}\n"
+                        "lr: {kind: scale, by: $a, of: {kind: exponential, start: 1.0, gamma: 2.0, duration: 100}}\n")
+    assert issue == ("x.yaml:3:5: this `scale` overflows float32 from step 29 on with a=1e+30 (float64 value there: "
+                     f"5.36871e+38): {F32}; use smaller factors")
+    (issue,) = problems(H + "vars: {a: [1.0, 1.0e+30], b: [1.0, 2.0]}\n"
+                        "lr: {kind: scale, by: $a, of: {kind: scale, by: $b, of: {kind: exponential, start: 1.0, "
+                        "gamma: 2.0, duration: 100}}}\n")
+    assert issue.startswith("x.yaml:3:5: this `scale` overflows float32 from step ")
+    assert " with a=1e+30, b=" in issue
+
+
+def test_the_node_that_overflows_first_is_reported_even_when_an_inner_one_overflows_a_step_later():
+    # 2 * 2 ** (k - 10) passes 3.4e38 at k = 137, one step before the exponential itself (2 ** 128 at k = 138)
+    (issue,) = problems(H + "lr: {kind: scale, by: 2.0, of: [{kind: constant, value: 1.0, duration: 10}, "
+                        "{kind: exponential, gamma: 2.0}]}\n")
+    assert issue == ("x.yaml:2:5: this `scale` overflows float32 from step 137 on (float64 value there: 3.40282e+38): "
+                     f"{F32}; it overflows float64 too, from step 1033 on; use smaller factors")
+
+
+def test_a_growing_phase_that_stays_finite_does_not_hide_a_later_one_that_overflows():
+    # the second phase begins at step 10: 0.1 * 1.1 ** (k - 10) from there (gamma ** t overflows at t = 931)
+    (issue,) = problems(H + "lr: [{kind: exponential, start: 1.0, gamma: 0.5, duration: 10}, "
+                        "{kind: exponential, start: 0.1, gamma: 1.1}]\n")
+    assert issue == ("x.yaml:2:65: this `exponential` overflows float32 from step 941 on (float64 value there: "
+                     f"3.44025e+37): {F32}; it overflows float64 too, from step 7458 on; {EXP_HINT}")
+
+
+def test_a_growth_that_begins_near_the_last_step_is_checked_only_up_to_it():
+    # begins at 2**31 - 1 - 100: 2 ** (t / 1000) stays below 2 ** 0.1 until the step counter ends
+    spec = schedspec.loads(H + "lr: [{kind: constant, value: 1.0, duration: 2147483547}, "
+                           "{kind: exponential, gamma: 2.0, every: 1000}]\n")
+    assert spec.program.hparams["lr"].parts[1].start == 1.0
+    # begins at 2**31 - 1 - 2100: 2 ** (t / 10) overflows float32 at t = 1280, step 2147481547 + 1280
+    (issue,) = problems(H + "lr: [{kind: constant, value: 1.0, duration: 2147481547}, "
+                        "{kind: exponential, gamma: 2.0, every: 10}]\n")
+    assert issue == ("x.yaml:2:58: this `exponential` overflows float32 from step 2147482827 on (float64 value there: "
+                     f"3.40282e+38): {F32}; {EXP_HINT}")
+
+
+JOIN = ("{kind: optax.join_schedules, schedules: [{kind: optax.constant_schedule, value: 0.1}, "
+        "{kind: optax.exponential_decay, init_value: 0.1, transition_steps: 1, decay_rate: 1.1}], boundaries: [10]}")
+
+
+@pytest.mark.parametrize("body, where, begin", [
+    # the overflowing part is a phase of the framework kind's neutral form (not in the document): reported at the
+    # framework node, the nearest node the document has
+    (f"lr: {JOIN}\n", "2:5", 10),
+    (f"lr:\n  - {JOIN}\n", "3:5", 10),
+    (f"lr:\n  - {{kind: constant, value: 0.1, duration: 5}}\n  - {JOIN}\n", "4:5", 15),
+    (f"lr:\n  - {{kind: constant, value: 0.1, duration: 5}}\n  - {{kind: scale, by: 1.0, of: {JOIN}}}\n", "4:32", 15),
+])  # fmt: skip
+def test_an_overflow_inside_a_framework_kind_is_reported_at_the_framework_node(body, where, begin):
+    (issue,) = problems(H + body)
+    assert issue == (f"x.yaml:{where}: this `exponential` overflows float32 from step {begin + 931} on (float64 value "
+                     f"there: 3.44025e+37): {F32}; it overflows float64 too, from step {begin + 7448} on; {EXP_HINT}")
+
+
+# ================================================================ validate.py: pydantic's errors in the spec's terms
+
+
+@pytest.mark.parametrize("body, expected", [
+    # bounds (greater_than / greater_than_equal / less_than ...), each naming its key, at the value
+    ("lr: {kind: plateau, monitor: val_loss, factor: 1.5, patience: -1, every: 0, duration: 10}\n",
+     ["x.yaml:2:48: `factor`: must be < 1 (got 1.5)", "x.yaml:2:63: `patience`: must be >= 0 (got -1)",
+      "x.yaml:2:74: `every`: a duration must be > 0 (got 0)"]),
+    # too_short
+    ("lr: {kind: multistep, start: 0.1, milestones: []}\n", ["x.yaml:2:47: `milestones`: must not be empty"]),
+    # a vars / groups key that is not a name: at the key
+    ("vars: {1bad: 1.0}\nlr: 0.1\n",
+     ["x.yaml:2:8: `1bad` is not a valid name: a name is letters, digits and '_' (ASCII), starting with a letter or '_'"]),
+    ('groups: {"g h": {scale: 0.5}}\nlr: 0.1\n',
+     ["x.yaml:2:10: `g h` is not a valid name: a name is letters, digits and '_' (ASCII), starting with a letter or '_'"]),
+    # a value that must be a name
+    ('lr: {kind: plateau, monitor: "val loss", every: 5, start: 0.1}\n',
+     ["x.yaml:2:30: must be a name made of letters, digits and '_' (got the string 'val loss')"]),
+    # a validator's own message ("Value error, " dropped); two issues of one line in column order
+    ("lr: {kind: linear, end: -1.0, start: -2.0, duration: 10}\n",
+     ["x.yaml:2:25: `end`: must not be negative (got -1)", "x.yaml:2:38: `start`: must not be negative (got -2)"]),
+    ("lr: {kind: linear, start: -2.0, end: -1.0, duration: 10}\n",
+     ["x.yaml:2:27: `start`: must not be negative (got -2)", "x.yaml:2:38: `end`: must not be negative (got -1)"]),
+    # `kind`
+    ("lr: {kind: 3}\n", ["x.yaml:2:5: `kind` must be a name like 'cosine', got 3"]),
+    ("lr: {kind: cosin, start: 0.1, duration: 10}\n",
+     ["x.yaml:2:12: unknown kind 'cosin'; did you mean 'cosine'? (known kinds: constant, linear, cosine, polynomial, "
+      "exponential, step, multistep, piecewise, inverse_time, inverse_sqrt, tanh, cyclic, onecycle, plateau, repeat, "
+      "product, scale, clip, sum; or a framework's own: torch.<Class>, keras.<Class>, optax.<function>)"]),
+    # (str(None) = "None" is close to "cosine" for difflib: a suggestion other than cosine shows which word is matched)
+    ("lr: {kind: lineer, start: 0.1, duration: 10}\n",
+     ["x.yaml:2:12: unknown kind 'lineer'; did you mean 'linear'? (known kinds: constant, linear, cosine, polynomial, "
+      "exponential, step, multistep, piecewise, inverse_time, inverse_sqrt, tanh, cyclic, onecycle, plateau, repeat, "
+      "product, scale, clip, sum; or a framework's own: torch.<Class>, keras.<Class>, optax.<function>)"]),
+    # literals: the choices quoted, a near miss suggested
+    ("lr: {kind: cyclic, low: 0.1, high: 1.0, up: 5, mode: triangle}\n",
+     ["x.yaml:2:54: `mode`: expected 'triangular', 'triangular2' or 'exp_range', got the string 'triangle'; "
+      "did you mean 'triangular'?"]),
+    # a word of the choices' text that is not a choice ("or") is not suggested
+    ("lr: {kind: cyclic, low: 0.1, high: 1.0, up: 5, mode: or}\n",
+     ["x.yaml:2:54: `mode`: expected 'triangular', 'triangular2' or 'exp_range', got the string 'or'"]),
+    ("steps_per_epoch: 0\nlr: 0.1\n", ["x.yaml:2:18: `steps_per_epoch`: must be > 0 (got 0)"]),
+    ("lr: true\n", ["x.yaml:2:5: `lr`: expected a number or a $var, got the boolean true"]),
+    ("lr: [0.1, null]\n", ["x.yaml:2:11: expected a schedule (a number, a $var, a mapping with `kind`, or a list "
+                          "of phases), got nothing (null)"]),
+    # unknown keys: of a kind, and of a mapping inside a framework kind (an sgdr `cosine_kwargs` entry)
+    ("lr: {kind: linear, start: 0.1, end: 0.0, duration: 10, foo: 1}\n",
+     ["x.yaml:2:56: unknown key `foo` for `linear` (valid keys: duration, kind, start, end, warp)"]),
+    ("lr: {kind: optax.sgdr_schedule, cosine_kwargs: [{init_value: 0.1, peak_value: 0.2, warmup_steps: 1, "
+     "decay_steps: 10, foo: 1}]}\n",
+     ["x.yaml:2:118: unknown key `foo` for an optax.sgdr_schedule `cosine_kwargs` entry (valid keys: init_value, "
+      "peak_value, warmup_steps, decay_steps, end_value, exponent)"]),
+    # top-level keys: every bad one, at the key (an integer key too); a name near `lr` is a hyperparameter
+    ('lr: 0.1\n"bad key": 0.1\n"also bad": 0.2\n',
+     ["x.yaml:3:1: `bad key` is not a valid key: a hyperparameter name is letters, digits and '_'",
+      "x.yaml:4:1: `also bad` is not a valid key: a hyperparameter name is letters, digits and '_'"]),
+    ("lr: 0.1\n1: 0.1\n", ["x.yaml:3:1: `1` is not a valid key: a hyperparameter name is letters, digits and '_'"]),
+])  # fmt: skip
+def test_validation_errors_are_positioned_in_the_spec_s_own_terms(body, expected):
+    assert problems(H + body) == expected
+
+
+def test_a_top_level_key_near_lr_is_a_hyperparameter_not_a_typo():
+    assert schedspec.loads(H + "lr: 0.1\nlrr: 0.2\n").hparams == ["lr", "lrr"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # an unsupported version does not hide the other problems (its own literal error is not repeated)
+    ("schedspec: 2\nlr: {kind: linear, start: 0.1}\n",
+     ["x.yaml:1:12: unsupported format version 2; this schedspec reads version 1",
+      "x.yaml:2:5: missing required key `end` for kind `linear`"]),
+    ('schedspec: "1"\nlr: 0.1\n', ["x.yaml:1:12: `schedspec`: expected 1, got the string '1'; did you mean '1'?"]),
+    ('schedspec: "x"\nlr: 0.1\n', ["x.yaml:1:12: `schedspec`: expected 1, got the string 'x'"]),
+])  # fmt: skip
+def test_the_format_version(text, expected):
+    assert problems(text) == expected
+
+
+def test_a_dict_spec_too_deep_or_with_bad_keys_is_refused_with_its_paths():
+    x: object = 1
+    for _ in range(70):
+        x = [x]
+    with pytest.raises(schedspec.SpecError) as err:
+        schedspec.load({"schedspec": 1, "lr": 0.1, "x": x})
+    assert [str(i) for i in err.value.issues] == [
+        "<dict>: x" + "[0]" * 64 + ": the document is too deeply nested: more than 64 levels of lists and mappings "
+        "(a spec needs only a few; a YAML alias that refers to itself?)"]
+    with pytest.raises(schedspec.SpecError) as err:  # a value YAML cannot make: what it is, quoted
+        schedspec.load({"schedspec": 1, "lr": {0.1}})
+    assert [str(i) for i in err.value.issues] == [
+        "<dict>: lr: expected a schedule (a number, a $var, a mapping with `kind`, or a list of phases), got {0.1}"]
+    with pytest.raises(schedspec.SpecError) as err:
+        schedspec.load({"schedspec": 1, "lr": {"kind": "linear", "start": 0.1}, "bad key": 1})
+    assert [str(i) for i in err.value.issues] == [  # unpositioned: in the order found
+        "<dict>: bad key: `bad key` is not a valid key: a hyperparameter name is letters, digits and '_'",
+        "<dict>: lr: missing required key `end` for kind `linear`"]
+
+
+# ================================================================ bind.py: one sweep member, scalar vars folded in
+
+SWEPT = H + (
+    "name: n\ndescription: d\nsteps_per_epoch: 4\ntotal: 100\n"
+    "vars: {p: [0.5, 2.0], d: [4, 8], c: 0.25, w: 3}\n"
+    "lr:\n"
+    "  - {kind: linear, start: $p, end: $c, duration: $d}\n"
+    "  - {kind: constant, value: 0.125, duration: $w}\n"
+    "  - {kind: cosine, end: 0.0, duration: 10}\n"
+    "wd: {kind: scale, by: $p, of: [{kind: linear, start: 1.0, end: $p, duration: 10}, {kind: cosine, duration: 10}]}\n"
+    "groups:\n  g: {scale: $c}\n"
+)
+
+
+def _literal(p, d):
+    """The same document with every var written as its value (member p, d): what binding must give."""
+    return H + (
+        "name: n\ndescription: d\nsteps_per_epoch: 4\ntotal: 100\n"
+        "lr:\n"
+        f"  - {{kind: linear, start: {p}, end: 0.25, duration: {d}}}\n"
+        "  - {kind: constant, value: 0.125, duration: 3}\n"
+        "  - {kind: cosine, end: 0.0, duration: 10}\n"
+        f"wd: {{kind: scale, by: {p}, of: [{{kind: linear, start: 1.0, end: {p}, duration: 10}}, "
+        "{kind: cosine, duration: 10}]}\n"
+        "groups:\n  g: {scale: 0.25}\n"
+    )
+
+
+@pytest.mark.parametrize("p, d", [(0.5, 4), (0.5, 8), (2.0, 4), (2.0, 8)])
+def test_binding_a_member_gives_the_program_of_the_document_with_its_values_written(p, d):
+    bound = schedspec.loads(SWEPT).bound({"p": p, "d": d})
+    literal = schedspec.loads(_literal(p, d)).program
+    assert bound == literal  # nodes (carried starts folded: the cosine after `wd`'s linear starts at p), groups,
+    # interval, steps_per_epoch, total, name, description; no vars left
+    assert bound.vars == {} and bound.hparams["lr"].duration == d + 13
+    assert bound.hparams["wd"].of.parts[1].start == p
+
+
+def test_binding_part_of_a_sweep_keeps_the_other_sweep_vars_and_folds_the_scalar_ones():
+    """Regression: a duration sum of a kept sweep var and a scalar var (`$d` then `$w`) kept the scalar's term while
+    the scalar var left `vars`: the bound program raised KeyError ('dur', 'w') in check's analysis, and the
+    fingerprint differed from the same document with `w` written as 3."""
+    from schedspec import analysis, ir
+
+    spec = schedspec.loads(SWEPT)
+    bound = spec.bound({"p": 2.0})
+    assert list(bound.vars) == ["d"]
+    lr = bound.hparams["lr"]
+    assert lr.parts[0].duration == ir.DVar("d") and lr.parts[1].duration == 3
+    assert lr.duration == ir.DSum(13, ((1, "d"),))
+    assert analysis.value_range(bound, "lr") == (0.0, 2.0, {100})  # members d = 4, 8, each to total 100
+    same = schedspec.loads(SWEPT.replace("c: 0.25, w: 3", "c: 0.25").replace("duration: $w", "duration: 3"))
+    assert spec.fingerprint == same.fingerprint
+    assert spec.bound() == same.bound()  # no member: every sweep var kept, the scalar ones folded
+
+
+def test_binding_a_value_that_is_not_a_member_is_refused():
+    with pytest.raises(schedspec.SpecError) as err:
+        schedspec.loads(SWEPT).bound({"p": 3.0})
+    assert str(err.value) == ("<spec>: vars.p: 3.0 is not one of the values of var 'p' (0.5, 2.0); use "
+                              "Spec.with_vars to set another value")
+
+
+# ================================================================ dialect.py: a framework kind through its neutral form
+
+
+def _lowered(text: str):
+    return schedspec.loads(H + text, "x.yaml")
+
+
+@pytest.mark.parametrize("framework, neutral", [
+    # cut at its literal `duration`
+    ("{kind: torch.ExponentialLR, lr: 0.1, gamma: 0.9, duration: 10}",
+     "{kind: exponential, start: 0.1, gamma: 0.9, duration: 10}"),
+    # LinearLR: lr * (start_factor + (1 - start_factor) * min(t, total_iters) / total_iters)
+    ("{kind: torch.LinearLR, lr: 0.1, start_factor: 0.5, total_iters: 30}",
+     "{kind: linear, start: 0.05, end: 0.1, duration: 30}"),
+    # a number (or a var) is a constant
+    ("{kind: optax.constant_schedule, value: 0.1}", "{kind: constant, value: 0.1}"),
+    # ConstantLR: lr * factor for total_iters steps, then lr (a jump that is torch's own: no warning)
+    ("[{kind: linear, start: 0.0, end: 0.5, duration: 5}, {kind: torch.ConstantLR, lr: 0.2, factor: 0.5, "
+     "total_iters: 3}]",
+     "[{kind: linear, start: 0.0, end: 0.5, duration: 5}, {kind: constant, value: 0.1, duration: 3}, "
+     "{kind: constant, value: 0.2}]"),
+])  # fmt: skip
+def test_a_framework_kind_lowers_to_its_neutral_form(framework, neutral):
+    spec = _lowered(f"lr: {framework}\n")
+    assert spec.program == schedspec.loads(H + f"lr: {neutral}\n").program
+    assert spec.warnings == []
+
+
+def test_the_neutral_form_is_recorded_at_the_framework_node_and_every_node_is_positioned_there():
+    spec = _lowered("lr: [{kind: linear, start: 0.0, end: 0.5, duration: 5}, {kind: torch.ConstantLR, lr: 0.2, "
+                    "factor: 0.5, total_iters: 3}]\n")
+    assert spec.desugared == {("lr", 1): [{"kind": "constant", "value": 0.1, "duration": 3},
+                                          {"kind": "constant", "value": 0.2}]}
+    assert [p.path for p in spec.program.hparams["lr"].parts] == [("lr", 0), ("lr", 1), ("lr", 1)]
+    spec = _lowered("vars: {v: 0.1}\nlr: {kind: optax.constant_schedule, value: $v}\n")
+    assert spec.desugared == {("lr",): {"kind": "constant", "value": "$v"}}
+    assert spec.program == schedspec.loads(H + "vars: {v: 0.1}\nlr: {kind: constant, value: $v}\n").program
+
+
+@pytest.mark.parametrize("total, neutral", [
+    # an open last framework kind runs to `total`: one whose own phases go on past it is cut there
+    (20, "{kind: linear, start: 0.05, end: 0.08333333333333334, duration: 20}"),  # 0.1 * (0.5 + 0.5 * 20 / 30)
+    (50, "{kind: linear, start: 0.05, end: 0.1, duration: 30}"),  # ends before `total`: left as written
+])  # fmt: skip
+def test_an_open_last_framework_kind_is_cut_at_total(total, neutral):
+    framework = "{kind: torch.LinearLR, lr: 0.1, start_factor: 0.5, total_iters: 30}"
+    spec = _lowered(f"total: {total}\nlr: {framework}\n")
+    assert spec.program == schedspec.loads(H + f"total: {total}\nlr: {neutral}\n").program
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("vars: {d: 10}\nlr: {kind: torch.ExponentialLR, lr: 0.1, gamma: 0.9, duration: $d}\n",
+     "x.yaml:3:64: torch.ExponentialLR: `duration` of torch.ExponentialLR must be a literal: the native schedule is "
+     "cut there"),
+    # a problem of the neutral form: at the framework node, prefixed with its kind
+    ("lr: {kind: torch.OneCycleLR, max_lr: 0.1, total_steps: 2, pct_start: 0.3}\n",
+     "x.yaml:2:5: torch.OneCycleLR (in its neutral form): pct_start * duration = 0.6 must be > 1 (the peak is at "
+     "pct_start*N - 1, which must come after step 0)"),
+    ("lr: [{kind: constant, value: 0.1, duration: 5},\n     {kind: torch.OneCycleLR, max_lr: 0.1, total_steps: 2, "
+     "pct_start: 0.3}]\n",
+     "x.yaml:3:6: torch.OneCycleLR (in its neutral form): pct_start * duration = 0.6 must be > 1 (the peak is at "
+     "pct_start*N - 1, which must come after step 0)"),
+])  # fmt: skip
+def test_a_framework_kind_s_problems_are_positioned_and_named(body, expected):
+    assert problems(H + body) == [expected]
+
+
+# ================================================================ lowerer.py: every refusal, exact, at its position
+
+LOWERER_ERRORS = {
+    "bare number not last": ("lr: [0.1, {kind: constant, value: 0.2}]\n",
+                             "x.yaml:2:6: a bare number (0.1) has no duration; write {kind: constant, value: 0.1, "
+                             "duration: ...} for a phase that is not the last"),
+    "endless phase not last": ("lr: [{kind: repeat, of: {kind: cosine, start: 0.1, duration: 10}}, "
+                               "{kind: constant, value: 0.2}]\n",
+                               "x.yaml:2:6: only the last phase of a sequence may run forever; give this phase a "
+                               "`duration`"),
+    "sequence past 2**31-1": ("lr: [{kind: constant, value: 0.1, duration: 2147483647}, {kind: constant, value: 0.1, "
+                              "duration: 1}]\n",
+                              "x.yaml:2:5: this sequence lasts 2147483648 steps, more than 2**31-1 (the int32 step "
+                              "counter of every framework); shorten its phases"),
+    "sequence past 2**31-1 in epochs": ("interval: epoch\nlr: [{kind: constant, value: 0.1, duration: 2147483647}, "
+                                        "{kind: constant, value: 0.1, duration: 1}]\n",
+                                        "x.yaml:3:5: this sequence lasts 2147483648 epochs, more than 2**31-1 (the "
+                                        "int32 step counter of every framework); shorten its phases"),
+    "phase after total": ("total: 10\nlr: [{kind: constant, value: 0.1, duration: 20}, {kind: constant, value: 0.2}]\n",
+                          "x.yaml:3:50: this phase begins at step 20, after `total` (step 10); shorten the phases "
+                          "before it or raise `total`"),
+    "onecycle peak at step 0": ("lr: {kind: onecycle, peak: 0.1, duration: 10, pct_start: 0.1}\n",
+                                "x.yaml:2:58: pct_start * duration = 1 must be > 1 (the peak is at pct_start*N - 1, "
+                                "which must come after step 0)"),
+    "onecycle three_phase": ("lr: {kind: onecycle, peak: 0.1, duration: 10, pct_start: 0.55, three_phase: true}\n",
+                             "x.yaml:2:58: with three_phase the second phase must end before N - 1: lower pct_start "
+                             "below 0.5"),
+    "piecewise first point": ("lr: {kind: piecewise, points: [[1, 0.1], [5, 0.2]]}\n",
+                              "x.yaml:2:33: the first point must be at 0 (got 1)"),
+    "plateau without a clock": ("lr: {kind: plateau, monitor: m, start: 0.1}\n",
+                                "x.yaml:2:5: `plateau` reports once per epoch by default, which needs "
+                                "`steps_per_epoch`; set it, or give `every`"),
+    "plateau every in epochs": ("lr: {kind: plateau, monitor: m, start: 0.1, every: 3ep}\n",
+                                "x.yaml:2:52: '3ep' is in epochs, which needs `steps_per_epoch`; add "
+                                "`steps_per_epoch: N` at the top level"),
+    "repeat of endless": ("lr: {kind: repeat, of: {kind: constant, value: 0.1}}\n",
+                          "x.yaml:2:24: `repeat` needs `of` to have a finite duration (one period); give it a "
+                          "`duration`"),
+    "repeat mult inf": ("lr: {kind: repeat, mult: .inf, of: {kind: cosine, start: 0.1, duration: 10}}\n",
+                        "x.yaml:2:26: `mult` must be a finite number (got inf)"),
+    "repeat var period": ("vars: {p: [10, 20]}\nlr: {kind: repeat, mult: 1.5, of: {kind: cosine, start: 0.1, "
+                          "duration: $p}}\n", "x.yaml:3:26: a var-length period needs an integer `mult`"),
+    "repeat 32 doublings": ("lr: {kind: repeat, mult: 2, times: 32, of: {kind: cosine, start: 0.1, duration: 1}}\n",
+                            "x.yaml:2:36: 32 cycles last 4294967295 steps, more than 2**31-1"),  # 2**32 - 1
+    "repeat 62 doublings": ("lr: {kind: repeat, mult: 2, times: 62, of: {kind: cosine, start: 0.1, duration: 1}}\n",
+                            "x.yaml:2:36: 62 cycles last 4611686018427387903 steps, more than 2**31-1"),  # 2**62 - 1
+    "repeat 63 doublings": ("lr: {kind: repeat, mult: 2, times: 63, of: {kind: cosine, start: 0.1, duration: 1}}\n",
+                            "x.yaml:2:36: 63 cycles last more than 2**31-1 steps"),
+    "repeat mult 1 too long": ("lr: {kind: repeat, times: 300000000, of: {kind: cosine, start: 0.1, duration: 10}}\n",
+                               "x.yaml:2:27: 300000000 cycles last more than 2**31-1 steps"),
+    "repeat mult 1 too long, few cycles": ("lr: {kind: repeat, times: 30, of: {kind: cosine, start: 0.1, "
+                                           "duration: 100000000}}\n",
+                                           "x.yaml:2:27: 30 cycles last 3000000000 steps, more than 2**31-1"),
+    "product of var lengths": ("vars: {a: [5, 10], b: [5, 20]}\nlr: {kind: product, of: [{kind: cosine, start: 0.1, "
+                               "duration: $a}, {kind: cosine, start: 0.1, duration: $b}]}\n",
+                               "x.yaml:3:5: the parts have var durations, so the longest is not known; give this "
+                               "combinator a `duration`"),
+    "clip bounds": ("lr: {kind: clip, min: 0.5, max: 0.2, of: {kind: cosine, start: 0.1, duration: 10}}\n",
+                    "x.yaml:2:23: `min` (0.5) must not exceed `max` (0.2)"),
+    "steps_per_epoch": ("steps_per_epoch: 2147483648\nlr: 0.1\n",
+                        "x.yaml:2:18: `steps_per_epoch` 2147483648 is more than 2**31-1 (the int32 step counter of "
+                        "every framework)"),
+    "total percentage": ("total: 10%\nlr: 0.1\n", "x.yaml:2:8: `total` cannot be a percentage of itself; give steps "
+                                                  "or epochs"),
+    "total var": ("vars: {t: 100}\ntotal: $t\nlr: 0.1\n", "x.yaml:3:8: `total` must be a literal duration, not a var"),
+    "sweep too large": ("vars: {" + ", ".join(f"v{i}: [1.0, 2.0]" for i in range(21)) + "}\nlr: {kind: constant, "
+                        "value: " + " ".join(["$v0"]) + "}\n",
+                        "x.yaml:2:7: the sweep has 2097152 members, more than 1000000; split it"),  # 2**21
+    "cycle without duration": ("lr: {kind: polynomial, start: 0.1, cycle: true}\n",
+                               "x.yaml:2:43: `cycle: true` restarts the decay after each `duration`: give the first "
+                               "decay length as `duration` (the phase itself never ends)"),
+    "cycle with warp": ("lr: {kind: polynomial, start: 0.1, cycle: true, duration: 10, warp: 2.0}\n",
+                        "x.yaml:2:69: `warp` is not supported with `cycle: true` (Keras has no warp); remove one"),
+    "tanh bounds": ("lr: {kind: tanh, start: 0.1, lb: 3.0, ub: 3.0, duration: 10}\n",
+                    "x.yaml:2:43: `ub` (3) must be greater than `lb` (3): the curve runs from tanh(lb) to tanh(ub) "
+                    "(timm asserts lb < ub)"),
+    "cyclic period": ("lr: {kind: cyclic, low: 0.1, high: 1.0, up: 2000000000, down: 2000000000}\n",
+                      "x.yaml:2:45: `up` + `down` = 4000000000 steps, more than 2**31-1 (the int32 step counter of "
+                      "every framework)"),
+    "first phase without start": ("lr: {kind: linear, end: 0.1, duration: 10}\n",
+                                  "x.yaml:2:5: missing `start`: the first phase must give its start value (later "
+                                  "phases default to the previous phase's final value)"),
+    "no duration": ("lr: {kind: cosine, start: 0.1}\n",
+                    "x.yaml:2:5: `cosine` needs a `duration` (or, as the last phase, a `total` to run to)"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", LOWERER_ERRORS)
+def test_every_refusal_of_the_lowerer_is_exact_and_positioned(name):
+    body, expected = LOWERER_ERRORS[name]
+    assert problems(H + body) == [expected]
+
+
+def test_unordered_piecewise_points_are_each_refused_at_their_position():
+    assert problems(H + "lr: {kind: piecewise, points: [[0, 0.1], [5, 0.2], [5, 0.3], [3, 0.1]]}\n") == [
+        "x.yaml:2:53: points must be in strictly ascending order of `at`: 5 comes after 5",
+        "x.yaml:2:63: points must be in strictly ascending order of `at`: 3 comes after 5"]
+
+
+@pytest.mark.parametrize("body, neutral", [
+    # cycles of 10 * mult**i: 10 + 20 + 40; 10 + 15 + 22.5 = 47.5, the first step after it 48; 10 x 3
+    ("{kind: repeat, mult: 2, times: 3, decay: 0.5, of: {kind: cosine, start: 0.1, duration: 10}}", 70),
+    ("{kind: repeat, mult: 1.5, times: 3, of: {kind: cosine, start: 0.1, duration: 10}}", 48),
+    ("{kind: repeat, times: 3, of: {kind: cosine, start: 0.1, duration: 10}}", 30),
+    ("{kind: repeat, mult: 2, times: 31, of: {kind: cosine, start: 0.1, duration: 1}}", 2**31 - 1),  # the last step
+    ("{kind: repeat, of: {kind: cosine, start: 0.1, duration: 10}}", None),
+])  # fmt: skip
+def test_a_repeat_lasts_the_sum_of_its_cycles(body, neutral):
+    node = schedspec.loads(H + f"lr: {body}\n").program.hparams["lr"]
+    assert node.duration == neutral and node.period == (1 if "duration: 1}" in body else 10)
+
+
+@pytest.mark.parametrize("head, every", [("interval: epoch\n", 1), ("steps_per_epoch: 7\n", 7), ("", 5)])
+def test_a_plateau_reports_once_per_epoch_by_default(head, every):
+    tail = ", every: 5" if not head else ""
+    node = schedspec.loads(H + head + f"lr: {{kind: plateau, monitor: m, start: 0.1{tail}}}\n").program.hparams["lr"]
+    assert node.every == every
+
+
+def test_a_plateau_keeps_every_field_as_written():
+    node = schedspec.loads(H + "steps_per_epoch: 4\nlr: {kind: plateau, monitor: m, start: 0.1, factor: 0.5, "
+                           "threshold: 0.01, min: 0.001, eps: 0.0, patience: 2, cooldown: 1, mode: max, "
+                           "threshold_mode: abs, every: 3ep, duration: 40}\n").program.hparams["lr"]
+    assert (node.start, node.monitor, node.mode, node.factor, node.patience, node.threshold, node.threshold_mode,
+            node.cooldown, node.min, node.eps, node.every, node.duration) == (
+        0.1, "m", "max", 0.5, 2, 0.01, "abs", 1, 0.001, 0.0, 12, 40)  # 3ep at 4 steps per epoch
+
+
+def test_a_group_that_changes_nothing_is_a_warning():
+    assert warnings_of(H + "lr: 0.1\ngroups: {g: {}}\n") == [
+        "x.yaml:3:13: group `g` changes nothing (no `scale`, no schedule): it gets the document's schedules"]
+
+
+SWEEP_D = H + "vars: {p: [0.5, 2.0], d: 10}\nlr: {kind: linear, start: $p, end: 0.0, duration: $d}\n"
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({"zz": 1}, "x.yaml: vars.zz: unknown var 'zz'; the spec defines: p, d"),
+    ({"pp": 1}, "x.yaml: vars.pp: unknown var 'pp'; did you mean 'p'?; the spec defines: p, d"),
+    ({"p": "abc"}, "x.yaml: vars.p: var 'p' set to 'abc': expected a duration like 1000, '2000st', '5ep', '1.5ep', "
+                   "'10%' or a $var, got the string 'abc'"),
+    ({"d": -3}, "x.yaml: vars.d: var 'd' set to -3: must not be negative (got -3)"),
+])  # fmt: skip
+def test_with_vars_refuses_an_unknown_var_or_a_bad_value(overrides, expected):
+    with pytest.raises(schedspec.SpecError) as err:
+        schedspec.loads(SWEEP_D, "x.yaml").with_vars(overrides)
+    assert str(err.value) == expected
+
+
+def test_with_vars_on_a_spec_without_vars_and_with_a_new_sweep():
+    with pytest.raises(schedspec.SpecError) as err:
+        schedspec.loads(H + "lr: 0.1\n").with_vars({"x": 1})
+    assert str(err.value) == "<string>: vars.x: unknown var 'x'; the spec defines: (none)"
+    spec = schedspec.loads(SWEEP_D).with_vars({"p": (0.25, 1.0), "d": 20})
+    assert spec.program.vars["p"].raw == (0.25, 1.0) and spec.program.vars["p"].sweep
+    assert spec.bound({"p": 1.0}) == schedspec.loads(H + "lr: {kind: linear, start: 1.0, end: 0.0, duration: 20}\n").program
+
+
+@pytest.mark.parametrize("body, duration", [
+    # product / sum: the longest part; var parts of one var: that var; an open part: open (or `total`)
+    ("{kind: product, of: [{kind: cosine, start: 0.1, duration: 5}, {kind: cosine, start: 0.1, duration: 20}]}", 20),
+    ("{kind: product, of: [{kind: cosine, start: 0.1, duration: 5}, 0.5]}", None),
+    ("{kind: sum, duration: 7, of: [{kind: cosine, start: 0.1, duration: 5}, 0.5]}", 7),
+    # clip / scale: their own `duration`, else their part's
+    ("{kind: clip, min: 0.05, of: [{kind: linear, start: 0.1, end: 0.2, duration: 5}, {kind: cosine, duration: 10}]}", 15),
+    ("{kind: clip, duration: 8, of: [{kind: linear, start: 0.1, end: 0.2, duration: 5}, {kind: cosine}]}", 8),
+    ("{kind: scale, by: 2.0, of: {kind: cosine, start: 0.1, duration: 10}}", 10),
+])  # fmt: skip
+def test_a_combinator_lasts_its_own_duration_or_its_parts(body, duration):
+    assert schedspec.loads(H + f"lr: {body}\n").program.hparams["lr"].duration == duration
+
+
+def test_an_open_part_inside_a_combinator_runs_to_its_duration_or_to_total():
+    from schedspec import ir
+
+    node = schedspec.loads(H + "vars: {a: [5, 10]}\nlr: {kind: sum, of: [{kind: cosine, start: 0.1, duration: $a}, "
+                           "{kind: linear, start: 0.1, end: 0.2, duration: $a}]}\n").program.hparams["lr"]
+    assert node.duration == ir.DVar("a")
+    node = schedspec.loads(H + "total: 30\nlr: {kind: product, of: [{kind: cosine, start: 0.1, duration: 5}, 0.5]}\n"
+                           ).program.hparams["lr"]
+    assert node.duration == 30 and node.parts[1].duration is None
+    node = schedspec.loads(H + "lr: {kind: clip, duration: 8, of: [{kind: linear, start: 0.1, end: 0.2, duration: 5}, "
+                           "{kind: cosine}]}\n").program.hparams["lr"]
+    assert node.of.parts[1].duration == 3 and node.of.parts[1].start == 0.2  # to the clip's end, carried
+    node = schedspec.loads(H + "total: 30\nlr: {kind: scale, by: 2.0, of: [{kind: linear, start: 0.1, end: 0.2, "
+                           "duration: 5}, {kind: cosine}]}\n").program.hparams["lr"]
+    assert (node.duration, node.of.parts[1].duration) == (30, 25)
+
+
+def test_a_clip_in_a_sequence_carries_the_previous_value_and_a_scale_does_not():
+    node = schedspec.loads(H + "lr: [{kind: linear, start: 0.1, end: 0.2, duration: 5}, {kind: clip, max: 0.15, of: "
+                           "{kind: cosine, duration: 10}}]\n").program.hparams["lr"]
+    assert node.parts[1].of.start == 0.2 and node.parts[1].max == 0.15 and node.duration == 15
+    assert problems(H + "lr: [{kind: linear, start: 0.1, end: 0.2, duration: 5}, {kind: scale, by: 2.0, of: "
+                    "{kind: cosine, duration: 10}}]\n") == [
+        "x.yaml:2:84: missing `start`: the first phase must give its start value (later phases default to the "
+        "previous phase's final value)"]
+
+
+def test_a_phase_may_begin_exactly_at_total():
+    spec = schedspec.loads(H + "total: 10\nlr: [{kind: constant, value: 0.1, duration: 10}, {kind: constant, value: 0.1}]\n")
+    assert spec.program.hparams["lr"].parts[1].duration is None and spec.warnings == []
+    assert problems(H + "total: 9\nlr: [{kind: constant, value: 0.1, duration: 10}, {kind: constant, value: 0.1}]\n") == [
+        "x.yaml:3:50: this phase begins at step 10, after `total` (step 9); shorten the phases before it or raise "
+        "`total`"]
+
+
+def test_a_framework_quirk_is_a_positioned_note_not_a_warning():
+    spec = schedspec.loads(H + "lr: {kind: torch.CosineAnnealingLR, lr: 0.1, T_max: 10}\n", "x.yaml")
+    assert spec.warnings == [] and [n.severity for n in spec.notes] == ["note"]
+    assert [str(n) for n in spec.notes] == [
+        "x.yaml:2:5: torch.CosineAnnealingLR: the lr rises again after T_max = 10 (a period of 2 * T_max: torch's "
+        "cosine never holds eta_min); neutral: {kind: repeat, of: [{kind: cosine, start: lr, end: eta_min, duration: "
+        "T_max}, {kind: cosine, start: eta_min, end: lr, duration: T_max}]}; to hold eta_min after T_max write "
+        "{kind: cosine, end: eta_min, duration: 10}"]
+
+
+TIMM_STEP = "{kind: timm.step, lr: 0.1, decay_t: 2.5, decay_rate: 0.5%s}"
+FRACTIONAL = ("decay_t = 2.5 is fractional: timm decays at the first t with t // decay_t higher, which is listed up "
+              "to the schedule's end: give the kind a `duration` or the spec a `total`")
+
+
+@pytest.mark.parametrize("head, tail, line", [("", ", duration: 10", 2), ("total: 10\n", "", 3)])
+def test_a_framework_kind_sees_its_horizon_from_its_duration_or_total(head, tail, line):
+    # timm: t // 2.5 grows at t = 3, 5, 8, 10 (up to the end, 10)
+    spec = schedspec.loads(H + head + "lr: " + TIMM_STEP % tail + "\n", "x.yaml")
+    assert spec.program == schedspec.loads(H + head + "lr: {kind: multistep, start: 0.1, gamma: 0.5, "
+                                           "milestones: [3, 5, 8, 10], duration: 10}\n").program
+    assert [str(n) for n in spec.notes] == [
+        f"x.yaml:{line}:5: timm.step: decay_t = 2.5 is fractional: timm decays at t = 3, 5, 8, 10, ... (float floor "
+        "division); neutral: a multistep with those milestones"]
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("lr: " + TIMM_STEP % "" + "\n", f"x.yaml:2:41: {FRACTIONAL}"),
+    # after a var-length phase the room left to `total` is not known: no horizon
+    ("vars: {d: [4, 6]}\ntotal: 20\nlr: [{kind: linear, start: 0.0, end: 0.1, duration: $d}, " + TIMM_STEP % ""
+     + "]\n", f"x.yaml:4:94: {FRACTIONAL}"),
+    # a framework kind's own `duration` is resolved at its position
+    ("lr: " + TIMM_STEP % ", duration: 2ep" + "\n",
+     "x.yaml:2:73: '2ep' is in epochs, which needs `steps_per_epoch`; add `steps_per_epoch: N` at the top level"),
+])  # fmt: skip
+def test_a_framework_kind_without_a_horizon_or_with_a_bad_duration_is_refused(body, expected):
+    assert problems(H + body) == [expected]
+
+
+def test_sequence_boundaries():
+    # a flat first linear is not an inverted warmup
+    spec = _lowered("lr: [{kind: linear, start: 0.1, end: 0.1, duration: 5}, {kind: cosine, duration: 10}]\n")
+    assert spec.warnings == [] and spec.program.hparams["lr"].duration == 15
+    # one step left to `total`: the open last phase lasts 1
+    spec = _lowered("total: 11\nlr: [{kind: constant, value: 0.1, duration: 10}, {kind: cosine, end: 0.0}]\n")
+    assert spec.program.hparams["lr"].parts[1].duration == 1
+    # a repeat with `times` has its own length: it may be followed
+    spec = _lowered("lr: [{kind: repeat, times: 2, of: {kind: cosine, start: 0.1, duration: 10}}, "
+                    "{kind: constant, value: 0.0}]\n")
+    assert spec.program.hparams["lr"].parts[0].duration == 20 and spec.warnings == []
+    # a bare number as the last phase is a constant that never ends
+    spec = _lowered("lr: [{kind: linear, start: 0.0, end: 0.1, duration: 5}, 0.1]\n")
+    assert spec.program == schedspec.loads(H + "lr: [{kind: linear, start: 0.0, end: 0.1, duration: 5}, "
+                                           "{kind: constant, value: 0.1}]\n").program
+
+
+def test_a_part_after_a_nested_sequence_still_knows_where_it_begins():
+    # the exponential begins at step 0 (a part of a product): its overflow is at a global step, not a local one
+    (issue,) = problems(H + "lr: {kind: product, of: [[{kind: constant, value: 1.0, duration: 5}, {kind: constant, "
+                        "value: 1.0}], {kind: exponential, start: 1.0, gamma: 2.0}]}\n")
+    assert issue == ("x.yaml:2:101: this `exponential` overflows float32 from step 128 on (float64 value there: "
+                     f"3.40282e+38): {F32}; it overflows float64 too, from step 1024 on; {EXP_HINT}")

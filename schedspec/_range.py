@@ -645,20 +645,53 @@ def overflow(node: ir.Node, variables: dict[str, ir.VarDef], begin: int | None) 
     import numpy as np
 
     whole = node
+    best: Overflow | None = None
     for group in groups(whole, variables):
         node = untimed(whole, group)
         d = _compile.dur(node.duration, group.env)
         hi = d if d is not None else ir.MAX_STEPS - (begin or 0)
         bound = maxabs(node, 0, hi, group.cast("float32"), "float32", group.size)
-        bad = np.flatnonzero(~(bound <= F32_MAX))
-        for i in bad[:8]:  # a loose bound (a product of parts) may flag members that never overflow
-            at32 = first_overflow(node, 0, hi, group.member_env(int(i), "float32"), "float32")
-            if at32 is None:
+        bad = np.flatnonzero(~(bound <= F32_MAX))  # a loose bound (a product of parts) may flag more members
+        for lo_i in range(0, bad.size, _CHUNK):
+            rows = bad[lo_i:lo_i + _CHUNK]
+            last = hi if best is None else min(hi, best.at32 - (best.at32 > 0))
+            found = _first_overflow_rows(node, last, group, rows)
+            if found is None or (best is not None and found[0] >= best.at32):
                 continue
-            env = group.member_env(int(i))
+            at32, i = found
+            env = group.member_env(i)
             at64 = first_overflow(node, 0, hi, env, "float64")
             value = float(evaluate(node, [at32], env, "float64")[0, 0])
-            return Overflow(node, at32, at64, group.member(int(i)), value)
+            best = Overflow(node, at32, at64, group.member(i), value)
+    return best
+
+
+_CHUNK = 256  # members evaluated together while searching the first overflow (a leaf is _CHUNK x LEAF values)
+
+
+def _first_overflow_rows(node: ir.Node, hi: int, group: Group, rows) -> tuple[int, int] | None:
+    """(the first local time in ``[0, hi]`` at which any of members ``rows`` of ``group`` is not finite in float32,
+    the first of those members there), or None: :func:`first_overflow` over several members at once."""
+    import numpy as np
+
+    env = {k: (v[rows] if isinstance(v, np.ndarray) else v) for k, v in group.cast("float32").items()}
+    stack = [(0, hi)]
+    while stack:
+        a, b = stack.pop()
+        if a > b or bool((maxabs(node, a, b, env, "float32", len(rows)) <= F32_MAX).all()):
+            continue
+        if b - a < LEAF:
+            try:
+                v = evaluate(node, np.arange(a, b + 1, dtype=np.int64), env, "float32", len(rows))
+            except _compile.PlateauNeedsMetrics:  # a plateau's part (bounded by its start or min) is not the one
+                continue
+            bad = ~np.isfinite(v)
+            if bad.any():
+                col = int(np.argmax(bad.any(axis=0)))
+                return a + col, int(rows[int(np.argmax(bad[:, col]))])
+            continue
+        mid = (a + b) // 2
+        stack += [(mid + 1, b), (a, mid)]
     return None
 
 

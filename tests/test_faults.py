@@ -312,13 +312,12 @@ def test_an_open_framework_kind_whose_phase_begins_at_total_holds_its_value_ther
 
 
 # ------------------------------------------------------------------------------------------------ overflow in sweeps
-@pytest.mark.xfail(strict=True, reason="open: _range.overflow reports the first sweep member (in sweep order) that "
-                   "overflows, not the member that overflows first")
 def test_an_overflow_in_a_sweep_is_reported_at_the_first_step_of_any_member():
-    """Open fault (found by the lowering's mutation pass, issue 14): docs/language.md promises the overflow error
+    """Regression (found by the lowering's mutation pass, issue 14): docs/language.md promises the overflow error
     names "the node that overflows first, naming the first step and the sweep member". With members
     (a, b) in {1, 1e30} x {1, 1e5}, ``a * b * 2 ** t`` passes 3.4028235e+38 first for (1e30, 1e5), at t = 12
-    (1e35 * 4096 = 4.096e+38); load reports (1e30, 1): step 29. Right: step 12, ``with a=1e+30, b=100000.0``."""
+    (1e35 * 4096 = 4.096e+38); load reported (1e30, 1): step 29, the first member in sweep order that overflows. Right: step 12,
+    ``with a=1e+30, b=100000.0`` (``_range.overflow`` now searches every flagged member, 256 at a time)."""
     with pytest.raises(schedspec.SpecError) as err:
         _load("vars: {a: [1.0, 1.0e+30], b: [1.0, 1.0e+5]}\nlr: {kind: scale, by: $a, of: {kind: scale, by: $b, "
               "of: {kind: exponential, start: 1.0, gamma: 2.0, duration: 100}}}\n", "x.yaml")

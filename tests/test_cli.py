@@ -143,7 +143,7 @@ def test_eval_json_sweep_and_set():
     [
         (["eval", "examples/gpt-warmup-cosine.yaml", "--at", "5:2"], 2, "--at expects A:B[:S] with 0 <= A < B and S > 0"),
         (["eval", "examples/gpt-warmup-cosine.yaml", "--at", "x"], 2, "--at expects A:B or A:B:S with whole numbers"),
-        (["eval", "examples/gpt-warmup-cosine.yaml", "--set", "nope=1"], 1, "unknown var 'nope'; the spec defines: peak"),
+        (["eval", "examples/gpt-warmup-cosine.yaml", "--set", "nope=1"], 1, "unknown var 'nope' (the spec defines: peak)"),
         (["eval", "examples/gpt-warmup-cosine.yaml", "--set", "peak"], 2, "--set expects NAME=VALUE"),
         (["eval", "examples/gpt-warmup-cosine.yaml", "--set", "peak=-1"], 1, "must not be negative"),
         (["eval", "examples/gpt-warmup-cosine.yaml", "--hparam", "momentum"], 2, "--hparam 'momentum': the spec has lr"),

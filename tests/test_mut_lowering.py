@@ -526,8 +526,8 @@ SWEEP_D = H + "vars: {p: [0.5, 2.0], d: 10}\nlr: {kind: linear, start: $p, end: 
 
 
 @pytest.mark.parametrize("overrides, expected", [
-    ({"zz": 1}, "x.yaml: vars.zz: unknown var 'zz'; the spec defines: p, d"),
-    ({"pp": 1}, "x.yaml: vars.pp: unknown var 'pp'; did you mean 'p'?; the spec defines: p, d"),
+    ({"zz": 1}, "x.yaml: vars.zz: unknown var 'zz' (the spec defines: p, d)"),
+    ({"pp": 1}, "x.yaml: vars.pp: unknown var 'pp' (the spec defines: p, d); did you mean 'p'?"),
     ({"p": "abc"}, "x.yaml: vars.p: var 'p' set to 'abc': expected a duration like 1000, '2000st', '5ep', '1.5ep', "
                    "'10%' or a $var, got the string 'abc'"),
     ({"d": -3}, "x.yaml: vars.d: var 'd' set to -3: must not be negative (got -3)"),
@@ -541,7 +541,7 @@ def test_with_vars_refuses_an_unknown_var_or_a_bad_value(overrides, expected):
 def test_with_vars_on_a_spec_without_vars_and_with_a_new_sweep():
     with pytest.raises(schedspec.SpecError) as err:
         schedspec.loads(H + "lr: 0.1\n").with_vars({"x": 1})
-    assert str(err.value) == "<string>: vars.x: unknown var 'x'; the spec defines: (none)"
+    assert str(err.value) == "<string>: vars.x: unknown var 'x' (the spec defines: none)"
     spec = schedspec.loads(SWEEP_D).with_vars({"p": (0.25, 1.0), "d": 20})
     assert spec.program.vars["p"].raw == (0.25, 1.0) and spec.program.vars["p"].sweep
     assert spec.bound({"p": 1.0}) == schedspec.loads(H + "lr: {kind: linear, start: 1.0, end: 0.0, duration: 20}\n").program

@@ -91,8 +91,8 @@ class _Lowerer(Units, Checks):
         for name, value in (overrides or {}).items():
             if name not in raw_vars:
                 raise SpecError(
-                    [Issue(doc.file, None, None, f"vars.{name}", f"unknown var '{name}'{did_you_mean(name, raw_vars)}; "
-                           f"the spec defines: {', '.join(raw_vars) or '(none)'}")]
+                    [Issue(doc.file, None, None, f"vars.{name}", f"unknown var '{name}' (the spec defines: "
+                           f"{', '.join(raw_vars) or 'none'}){did_you_mean(name, raw_vars)}")]
                 )
             try:
                 raw_vars[name] = language._var_entry(list(value) if isinstance(value, tuple) else value)

@@ -109,11 +109,12 @@ def test_phase_rows_of_plateaus_leave_what_needs_the_reports_unknown():
     rows = analysis.phase_rows(schedspec.loads(PLATEAUS).bound().hparams["lr"])
     assert rows == [
         ("linear", 0, 10, 0.0, 0.5),
-        # a plateau is evaluated on its own without reports: both values unknown (`check` prints "?" and "-"),
-        # even an explicit start
-        ("plateau", 10, 30, None, None),
+        # a plateau's end value needs the reports (`check` prints "-"); its first value is its start, where that
+        # start is known: carried from the linear (0.5) or written (0.125), but not when carried from another
+        # plateau (`check` prints "?")
+        ("plateau", 10, 30, 0.5, None),
         ("plateau", 30, 50, None, None),
-        ("plateau", 50, 70, None, None),
+        ("plateau", 50, 70, 0.125, None),
         ("cosine", 70, 80, None, None),  # carried from a plateau: even its end value is computed from its start
         ("constant", 80, None, 0.25, None),
     ]

@@ -56,7 +56,7 @@ def phase_rows(node: ir.Node) -> list[tuple[str, int, int | None, float | None, 
         fn = _compile.build(part, _range.SafeMathXP)
         v0 = _safe(fn, 0)
         if v0 is None and isinstance(part, ir.Plateau):  # no report counts at its first step: its start
-            v0 = _safe(lambda t, env: _compile.param(part.start, _range.SafeMathXP, env), 0)
+            v0 = _safe(lambda t, env, p=part.start: _compile.param(p, _range.SafeMathXP, env), 0)
         v1 = _safe(fn, part.duration) if part.duration is not None else None
         rows.append((_label(part), begin, end, v0, v1))
     return rows

@@ -324,3 +324,31 @@ def test_an_overflow_in_a_sweep_is_reported_at_the_first_step_of_any_member():
     (issue,) = err.value.issues
     assert str(issue).startswith("x.yaml:3:5: this `scale` overflows float32 from step 12 on with a=1e+30, "
                                  "b=100000.0 (float64 value there: 4.096e+38)"), str(issue)
+
+
+@pytest.mark.parametrize("total", [1, 2, 3])
+def test_an_open_last_phase_beginning_at_total_holds_its_first_value(total):
+    """Regression (the neutral form of the fault above): a last open phase beginning exactly at `total` ran on
+    forever (it had no room, so `total` did not cut it): ``[{step 0.1, every 1, gamma 0.5, duration: total},
+    {step 0.1, every 1, gamma 0.5}]`` with that total gave 0.1, 0.05, 0.025, ... from k = total. Right
+    (docs/language.md: an open last phase runs to `total`, every node holds its value after its end): its first
+    value, 0.1, from k = total on, on every path. A constant there is left as written (same values)."""
+    import torch
+
+    spec = _load(f"total: {total}\nlr:\n  - {{kind: step, start: 0.1, every: 1, gamma: 0.5, duration: {total}}}\n"
+                 "  - {kind: step, start: 0.1, every: 1, gamma: 0.5}\n")
+    ks = [*range(total + 3), 2**31 - 1]
+    first = [0.1 * 0.5**k for k in range(total)]
+    want = [*first, *[0.1] * (len(ks) - total)]
+    assert schedspec.evaluate(spec, ks, dtype="float64").tolist() == pytest.approx(want, rel=1e-15, abs=0)
+    assert schedspec.evaluate(spec, ks, dtype="float32").tolist() == [float(np.float32(w)) for w in want]
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    sched = schedspec.to_torch(spec, opt)
+    got = []
+    for _ in range(total + 3):
+        got.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert got == pytest.approx(want[: total + 3], rel=1e-15, abs=0)
+    held = _load(f"total: {total}\nlr: [{{kind: constant, value: 0.1, duration: {total}}}, {{kind: constant, value: 0.2}}]\n")
+    assert type(held.program.hparams["lr"]).__name__ == "Sequence"

@@ -154,9 +154,11 @@ class _Lowerer(Units, Checks):
                 self.err(ipath, f"this phase begins at {self._at(at)}, after `total` ({self._at(self.total)}); "
                                 "shorten the phases before it or raise `total`")  # fmt: skip
             room = None
+            at_total = False
             if last and remaining is not None:
                 room = ir.dur_add(remaining, ir.dur_mul(begin, -1)) if begin else remaining
                 if isinstance(room, int) and room <= 0:
+                    at_total = room == 0 and i > 0  # it begins exactly at `total`: no room to run to
                     room = None
             if isinstance(item, list):
                 node = self.sequence(item, ipath, carry, room)
@@ -201,7 +203,12 @@ class _Lowerer(Units, Checks):
         flat: list[ir.Node] = []
         for p in parts:  # nested sequences flatten: same boundaries, same meaning, same fingerprint
             flat.extend(p.parts if isinstance(p, ir.Sequence) else [p])
-        return ir.Sequence(tuple(flat), total, path=path)
+        seq = ir.Sequence(tuple(flat), total, path=path)
+        if at_total and not isinstance(flat[-1], ir.Constant):
+            # the open last phase begins exactly at `total`: the sequence holds its value there (that phase's
+            # first value), as an open last phase that runs to `total` holds its own; a window (clip, no bounds)
+            return ir.Clip(seq, None, None, remaining, path=path)
+        return seq
 
     def _has_intrinsic_length(self, m) -> bool:
         # a framework kind (torch.*, keras.*, optax.*) has its own length, or none (checked once it is desugared)

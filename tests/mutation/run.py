@@ -46,9 +46,9 @@ SELECTIONS: dict[str, list[str]] = {
                             "(test_guarantees and (check_table or fingerprint))"
                             " or (test_robust and (min_max or extrema or overflow))"],
     "schedspec/_param_groups.py": ["tests/test_param_groups_rule.py"],
-    "schedspec/_metrics.py": ["tests/test_mutation_kills.py", "tests/test_plateau.py", "-k",
+    "schedspec/_metrics.py": ["tests/test_mutation_kills.py", "tests/test_plateau.py", "tests/test_mut_metrics.py", "-k",
                               "(test_mutation_kills and plateau and not jax)"
-                              " or (test_plateau and (errors or lowering or check_works))"],
+                              " or (test_plateau and (errors or lowering or check_works)) or test_mut_metrics"],
     # the per-kind table's interpreters (tests/test_kinds.py: both interpreters on every row, float64 numpy and
     # plain Python, no compilation) and the numpy / plain-Python schedules against tests/reference.py
     "schedspec/_compile.py": ["tests/test_kinds.py", "tests/test_mutation_kills.py", "tests/test_mut_compile.py",

@@ -199,3 +199,30 @@ def test_every_plateau_problem_of_a_document_is_reported_groups_included():
     assert (f"q.yaml:8:9: this plateau reports 'l' every 1 steps, but the plateau at lr[1] reports it every 2: "
             f"{clock}") in msg  # fmt: skip
     assert msg.count("q.yaml:") == 3, msg
+
+
+# ------------------------------------------------------------------ online trajectories
+def test_a_plateau_that_begins_inside_a_report_interval_consumes_that_intervals_report():
+    """A plateau from step 5, every 2: report 2 (the end of steps 4..5) is its first (5 // 2 = 2, docs/language.md's
+    report clock), and 7 = (5 + 10) // 2 is one past its last. Its value after each report is what torch's own
+    ReduceLROnPlateau gives on reports 2..6; the offline evaluation at k = 2n says the same."""
+    from schedspec import backends as B
+
+    try:
+        from .helpers import native_torch
+    except ImportError:
+        from helpers import native_torch
+
+    spec = schedspec.loads(
+        "schedspec: 1\nlr:\n  - {kind: linear, duration: 5, start: 0.0, end: 0.1}\n"
+        "  - {kind: plateau, monitor: loss, every: 2, duration: 10, patience: 0, factor: 0.5}\n", "p.yaml")
+    reports = [9.0, 9.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.1, 0.1, 0.1]
+    (site,) = _metrics.sites(bind(spec.program, None).hparams["lr"])
+    assert (site.origin, site.first(), site.stop()) == (5, 2, 7)
+    ((traj, count),) = _metrics.trajectories(B.MathXP, [site], {("metric", "loss"): reports}).values()
+    assert count == 10 and len(traj) == 11
+    native = native_torch(reports[2:7] + [0.0], {"patience": 0, "factor": 0.5}, start=0.1)
+    assert native == [0.1, 0.1, 0.05, 0.05, 0.025, 0.0125]
+    assert traj[:2] == [0.1, 0.1] and traj[2:8] == native and traj[8:] == [0.0125] * 3
+    got = schedspec.evaluate(spec, [2 * n for n in range(3, 8)], metrics={"loss": reports}, dtype="float64")
+    assert got.tolist() == traj[3:8]

@@ -12,6 +12,8 @@ messages are written out by hand.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import yaml
@@ -226,3 +228,26 @@ def test_a_plateau_that_begins_inside_a_report_interval_consumes_that_intervals_
     assert traj[:2] == [0.1, 0.1] and traj[2:8] == native and traj[8:] == [0.0125] * 3
     got = schedspec.evaluate(spec, [2 * n for n in range(3, 8)], metrics={"loss": reports}, dtype="float64")
     assert got.tolist() == traj[3:8]
+
+
+def test_sites_are_the_plateaus_in_pre_order_with_the_step_each_begins_at():
+    """``Site``'s documented attributes: the plateau's node, the global step it begins at (the durations before it
+    in its sequence), its index among the plateaus (pre-order), and ``in_repeat`` (False: the lowering refuses a
+    plateau inside a repeat)."""
+    spec = schedspec.loads(
+        "schedspec: 1\nlr:\n"
+        "  - {kind: plateau, start: 0.1, monitor: a, duration: 4, every: 1}\n"
+        "  - {kind: linear, duration: 3, start: 0.1, end: 0.2}\n"
+        "  - {kind: plateau, monitor: b, duration: 5, every: 5}\n"
+        "  - {kind: plateau, monitor: a, every: 1}\n", "s.yaml")
+    node = spec.program.hparams["lr"]
+    got = _metrics.sites(node)
+    assert [(s.origin, s.index, s.in_repeat, s.monitor, s.every) for s in got] == [
+        (0, 0, False, "a", 1), (7, 1, False, "b", 5), (12, 2, False, "a", 1)]  # fmt: skip
+    assert [s.node for s in got] == [node.parts[0], node.parts[2], node.parts[3]]
+    assert [s.stop() for s in got] == [4, 12 // 5, None]
+    assert _metrics.monitors(spec.program) == ["a", "b"]
+    # the document path of each: its `kind: plateau` mapping; a node built by hand (no path) is named by its root
+    assert [_metrics.site_path(spec.doc.data, ("lr",), s) for s in got] == [("lr", 0), ("lr", 2), ("lr", 3)]
+    bare = _metrics.Site(dataclasses.replace(node.parts[0], path=()), 0, 0)
+    assert _metrics.site_path(spec.doc.data, ["lr"], bare) == ("lr",)

@@ -413,3 +413,112 @@ def test_a_report_that_an_update_waits_for_writes_its_lr_at_once():
     sched.report("loss", 1.0)
     assert sched.waiting() == [] and sched.get_last_lr() == [0.05]
     assert sgd_update(sched.optimizer, params) == [0.05]
+
+
+# ------------------------------------------------------------------ other hyperparameters, groups, several metrics
+def test_groups_and_plateaus_evaluate_one_step_at_a_time():
+    """The documented ``block_size`` attribute: 0 (one scalar evaluation per step) where values depend on the
+    group or on the reports given so far, whatever block was asked for; else the block asked for."""
+    grouped = {"schedspec": 1, "lr": 0.1, "groups": {"head": {"lr": 0.2}}}
+    params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in range(2)]
+    opt = torch.optim.SGD([{"params": [params[0]], "name": "head"}, {"params": [params[1]]}], lr=0.1)
+    assert schedspec.to_torch(grouped, opt, block_size=64).block_size == 0
+    assert schedspec.to_torch(PLATEAU, _opt(), block_size=64).block_size == 0
+    assert schedspec.to_torch(COSINE, _opt(), block_size=64).block_size == 64
+    assert schedspec.to_torch(COSINE, _opt()).block_size == 4096
+
+
+def _momentum_run(spec, n):
+    """(lr, momentum) of the named group ``head`` and an unnamed group, updates 0..n-1 (SGD built with momentum
+    0.5, so a value the spec did not set stays 0.5)."""
+    params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in range(2)]
+    opt = torch.optim.SGD([{"params": [params[0]], "name": "head"}, {"params": [params[1]]}], lr=0.1, momentum=0.5)
+    sched = schedspec.to_torch(spec, opt)
+    out = []
+    for _ in range(n):
+        out.append([(g["lr"], g["momentum"]) for g in opt.param_groups])
+        opt.step()
+        sched.step()
+    return out
+
+
+def test_a_groups_own_hyperparameter_schedule_is_set_at_every_update_and_overrides_the_documents():
+    """Worked by hand: the document's momentum 0.9 -> 0.5 over 4 updates (0.9, 0.8, 0.7, 0.6, then 0.5); the head's
+    own 0.95 -> 0.75 over 2 (0.95, 0.85, then 0.75). The unnamed group follows the document, the head its own."""
+    linear = {"kind": "linear", "duration": 4, "start": 0.9, "end": 0.5}
+    head = {"kind": "linear", "duration": 2, "start": 0.95, "end": 0.75}
+    spec = {"schedspec": 1, "lr": 0.1, "momentum": linear, "groups": {"head": {"momentum": head}}}
+    got = _momentum_run(spec, 6)
+    assert [row[0][1] for row in got] == pytest.approx([0.95, 0.85, 0.75, 0.75, 0.75, 0.75], rel=1e-15)
+    assert [row[1][1] for row in got] == pytest.approx([0.9, 0.8, 0.7, 0.6, 0.5, 0.5], rel=1e-15)
+    assert all(row[0][0] == row[1][0] == 0.1 for row in got)
+    # built directly with only a group's own momentum (no `others`: to_torch always passes the document's, the
+    # constructor does not need them): still set at every update; the unnamed group keeps the optimizer's own
+    from schedspec.adapters.torch import SchedSpecLR
+
+    program = schedspec.load(spec).program
+    params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in range(2)]
+    opt = torch.optim.SGD([{"params": [params[0]]}, {"params": [params[1]]}], lr=0.1, momentum=0.5)
+    sched = SchedSpecLR(opt, program.hparams["lr"], fingerprint="f",
+                        group_nodes={0: {"lr": program.hparams["lr"], "momentum": program.groups["head"]["momentum"]}})
+    got = []
+    for _ in range(4):
+        got.append([g["momentum"] for g in opt.param_groups])
+        opt.step()
+        sched.step()
+    assert [row[0] for row in got] == pytest.approx([0.95, 0.85, 0.75, 0.75], rel=1e-15)
+    assert [row[1] for row in got] == [0.5] * 4
+
+
+TWO_METRICS = schedspec.loads(
+    "schedspec: 1\nlr:\n  - {kind: plateau, start: 0.1, monitor: loss, every: 1, patience: 0, factor: 0.5}\n"
+    "momentum:\n  - {kind: plateau, start: 0.9, monitor: acc, mode: max, every: 1, patience: 0, factor: 0.5}\n",
+    file="two.yaml")
+
+
+def test_a_step_with_the_reports_of_two_metrics_takes_a_mapping():
+    params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))]
+    sched = schedspec.to_torch(TWO_METRICS, torch.optim.SGD(params, lr=0.1, momentum=0.9))
+    _raises(ValueError, lambda: sched.step(1.0),
+            "'two.yaml' monitors acc, loss: pass scheduler.step(metrics={name: value, ...})")
+    _raises(ValueError, lambda: sched.step(metrics=1.0),
+            "'two.yaml' monitors acc, loss: pass scheduler.step(metrics={name: value, ...})")
+    assert sched.last_epoch == 0 and dict(sched.reports) == {"acc": (), "loss": ()}
+    # torch's ReduceLROnPlateau, patience 0: a report not better than the best reduces from the next update
+    for loss, acc in ((1.0, 0.5), (1.0, 0.6), (0.5, 0.6)):
+        sched.optimizer.step()
+        sched.step(metrics={"loss": loss, "acc": acc})
+    assert dict(sched.reports) == {"acc": (0.5, 0.6, 0.6), "loss": (1.0, 1.0, 0.5)}
+    assert native_torch([1.0, 1.0, 0.5, 0.0], {"patience": 0, "factor": 0.5}, start=0.1) == [0.1, 0.1, 0.05, 0.05]
+    assert native_torch([0.5, 0.6, 0.6, 0.0], {"patience": 0, "factor": 0.5, "mode": "max"}, start=0.9) == [
+        0.9, 0.9, 0.9, 0.45]  # fmt: skip
+    group = sched.optimizer.param_groups[0]
+    assert (sched.last_epoch, group["lr"], group["momentum"]) == (3, 0.05, 0.45)
+
+
+def test_a_resume_while_an_update_waits_for_its_report_restores_the_hyperparameters_of_the_update_before():
+    """Saved at update 6, which waits for report 2 (the plateau from update 4, every 2): the optimizer held the lr
+    and momentum of update 5 (0.1 and 0.9 - 0.05 * 5 = 0.65, worked by hand); a resume on a fresh optimizer
+    writes them, and the report then writes update 6's (0.1: report 2 is the plateau's first, its best; 0.6)."""
+    spec = {"schedspec": 1, "lr": [{"kind": "linear", "duration": 4, "start": 0.0, "end": 0.1},
+                                   {"kind": "plateau", "monitor": "loss", "every": 2, "patience": 0, "factor": 0.5}],
+            "momentum": {"kind": "linear", "duration": 10, "start": 0.9, "end": 0.4}}
+
+    def opt():
+        return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))], lr=0.3, momentum=0.0)
+
+    sched = schedspec.to_torch(spec, opt())
+    for k in range(1, 7):
+        sched.optimizer.step()
+        sched.step()
+        if k in (2, 4):
+            sched.report("loss", 1.0)
+    group = sched.optimizer.param_groups[0]
+    assert (sched.last_epoch, sched.waiting(), group["lr"], group["momentum"]) == (6, [("loss", 3)], 0.1,
+                                                                                    pytest.approx(0.65, rel=1e-15))
+    resumed = schedspec.to_torch(spec, opt())
+    resumed.load_state_dict(sched.state_dict())
+    group = resumed.optimizer.param_groups[0]
+    assert (resumed.waiting(), group["lr"], group["momentum"]) == ([("loss", 3)], 0.1, pytest.approx(0.65, rel=1e-15))
+    resumed.report("loss", 1.0)
+    assert (resumed.waiting(), group["lr"], group["momentum"]) == ([], 0.1, pytest.approx(0.6, rel=1e-15))

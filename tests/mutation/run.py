@@ -67,7 +67,7 @@ SELECTIONS: dict[str, list[str]] = {
                               "tests/test_mut_torch_lr.py", "-k",
                               "(test_adapters_torch and not random and not examples and not never_imports"
                               " and not missing_torch) or (test_torch_groups_resume and not emitted and not cli"
-                              " and not every_order and not orders_against_native and not hyperparameters)"
+                              " and not resume_is_exact_in_every_order and not orders_against_native and not hyperparameters)"
                               " or (test_mut_torch_lr and not a_bool)"],
 }
 

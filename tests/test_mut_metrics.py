@@ -251,3 +251,33 @@ def test_sites_are_the_plateaus_in_pre_order_with_the_step_each_begins_at():
     assert [_metrics.site_path(spec.doc.data, ("lr",), s) for s in got] == [("lr", 0), ("lr", 2), ("lr", 3)]
     bare = _metrics.Site(dataclasses.replace(node.parts[0], path=()), 0, 0)
     assert _metrics.site_path(spec.doc.data, ["lr"], bare) == ("lr",)
+
+
+def test_a_plateau_that_needs_no_report_yet_does_not_hide_the_next_ones_need():
+    """A product of two plateaus (both begin at 0): up to k = 5 the one reporting every 10 steps needs none (5 // 10
+    = 0), the one reporting every step needs reports 0..4; only the second is named."""
+    spec = schedspec.loads(
+        "schedspec: 1\nlr:\n  kind: product\n  of:\n"
+        "    - {kind: plateau, start: 1.0, monitor: a, every: 10, duration: 40}\n"
+        "    - {kind: plateau, start: 0.1, monitor: b, every: 1, duration: 40}\n", "x.yaml")
+    assert _message(lambda: schedspec.evaluate(spec, np.arange(6))) == (
+        "x.yaml:6:7: lr.of[1]: this `plateau` monitors 'b': evaluating k up to 5 needs 5 reports of it (one per 1 "
+        "step; report j is made at the end of step j, counted from k = 0; this plateau consumes reports from #0); "
+        "pass metrics={'b': [...]}"
+    )
+    # k = 0 needs no report of any plateau (the value at 0 is the start, whatever the clock)
+    assert schedspec.evaluate(spec, [0], dtype="float64").tolist() == [0.1]
+
+
+def test_the_length_check_names_a_plateau_built_by_hand_after_its_schedule():
+    """``check_lengths`` (public) on a tree built by hand, whose plateau has no document path: the issue is
+    positioned at the schedule's value (the list under `lr:`)."""
+    spec = schedspec.loads(SWEPT, "p.yaml")
+    plateau = dataclasses.replace(bind(spec.program, {"w": 4}).hparams["lr"].parts[1], path=())
+    with pytest.raises(schedspec.SpecError) as err:
+        _metrics.check_lengths(spec, ("lr",), plateau, {}, 3)
+    assert str(err.value) == (
+        "p.yaml:4:3: lr: this `plateau` monitors 'loss': evaluating k up to 3 needs 1 reports of it (one per 2 steps; "
+        "report j is made at the end of steps [2*j, 2*(j+1)), counted from k = 0; this plateau consumes reports "
+        "from #0); pass metrics={'loss': [...]}"
+    )

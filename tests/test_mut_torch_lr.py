@@ -520,5 +520,61 @@ def test_a_resume_while_an_update_waits_for_its_report_restores_the_hyperparamet
     resumed.load_state_dict(sched.state_dict())
     group = resumed.optimizer.param_groups[0]
     assert (resumed.waiting(), group["lr"], group["momentum"]) == ([("loss", 3)], 0.1, pytest.approx(0.65, rel=1e-15))
+    _raises(RuntimeError, resumed.optimizer.step,  # still refused until the report comes
+            "update 6 of '<dict>' uses the value after 3 reports of 'loss' (one per 2 updates), but 2 were given: "
+            "call scheduler.report('loss', value) (or scheduler.step(metrics=value)) at the end of each interval, "
+            "before the next optimizer.step()")
     resumed.report("loss", 1.0)
     assert (resumed.waiting(), group["lr"], group["momentum"]) == ([], 0.1, pytest.approx(0.6, rel=1e-15))
+    # saved at update 1, waiting for report 0 (a plateau from update 0, every update): update 0's momentum 0.9
+    spec = {**spec, "lr": {"kind": "plateau", "start": 0.2, "monitor": "loss", "every": 1, "patience": 0}}
+    sched = schedspec.to_torch(spec, opt())
+    sched.optimizer.step()
+    sched.step()
+    resumed = schedspec.to_torch(spec, opt())
+    resumed.load_state_dict(sched.state_dict())
+    group = resumed.optimizer.param_groups[0]
+    assert (resumed.waiting(), group["lr"], group["momentum"]) == ([("loss", 1)], 0.2, 0.9)
+
+
+def test_a_resume_restores_the_lr_factors_of_the_saved_built_lrs():
+    """Two unnamed groups built with lr 0.1 (the optimizer's) and 0.05: factors 1 and 1/2 (the param-group rule).
+    Resumed on an optimizer whose second group was built with 0.02: the saved built lrs win (factors 1 and 1/2
+    again, and ``initial_lr`` is written back); the cosine's value at update 5 is 0.05 (worked by hand)."""
+    def opt(second):
+        params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in range(2)]
+        return torch.optim.SGD([{"params": [params[0]]}, {"params": [params[1]], "lr": second}], lr=0.1)
+
+    for block_size in (0, 4096):
+        sched = schedspec.to_torch(COSINE, opt(0.05), block_size=block_size)
+        for _ in range(5):
+            sched.optimizer.step()
+            sched.step()
+        resumed = schedspec.to_torch(COSINE, opt(0.02), block_size=block_size)
+        assert resumed.get_last_lr() == pytest.approx([0.1, 0.02], rel=1e-15)
+        resumed.load_state_dict(sched.state_dict())
+        assert resumed.get_last_lr() == pytest.approx([0.05, 0.025], rel=1e-15)
+        assert [g["initial_lr"] for g in resumed.optimizer.param_groups] == [0.1, 0.05]
+        resumed.optimizer.step()
+        resumed.step()
+        want = 0.1 * (1 + math.cos(math.pi * 6 / 10)) / 2
+        assert resumed.get_last_lr() == pytest.approx([want, want / 2], rel=1e-15)
+
+
+def test_a_sweep_is_refused_naming_torch_and_an_epoch_spec_needs_no_steps_per_epoch():
+    """The torch scheduler builds one member (the message names to_torch and torch, with a member to pick); it is
+    stepped once per interval, so an epoch spec needs no ``steps_per_epoch`` (cosine over 10 epochs, worked by
+    hand at epochs 0, 5, 10)."""
+    sweep = schedspec.loads("schedspec: 1\nvars: {peak: [0.1, 0.2]}\nlr: {kind: cosine, duration: 10, start: $peak}\n",
+                            "sw.yaml")
+    with pytest.raises(schedspec.SpecError) as err:
+        schedspec.to_torch(sweep, _opt())
+    assert str(err.value) == (
+        "sw.yaml:2:14: `lr` uses the sweep var $peak (2 values: 0.1, 0.2), but to_torch builds one torch schedule: "
+        "pick one member with vars={'peak': 0.1} (or `--set peak=0.1` on the command line)"
+    )
+    assert schedspec.to_torch(sweep, _opt(), vars={"peak": 0.2}).lr_at(5) == pytest.approx(0.1, rel=1e-15)
+    epochs = {"schedspec": 1, "interval": "epoch", "lr": {"kind": "cosine", "duration": 10, "start": 0.1}}
+    sched = schedspec.to_torch(epochs, _opt())
+    assert sched.interval == "epoch"
+    assert [sched.lr_at(k) for k in (0, 5, 10)] == pytest.approx([0.1, 0.05, 0.0], rel=1e-15, abs=1e-18)

@@ -127,6 +127,12 @@ def test_block_size_and_interval_are_checked():
     _raises(ValueError, lambda: schedspec.to_torch(COSINE, _opt(), block_size=-1),
             "block_size must be an int >= 0 (got -1)")
     assert schedspec.to_torch(COSINE, _opt(), block_size=0).block_size == 0
+    from schedspec.adapters.torch import SchedSpecLR
+
+    node = COSINE.program.hparams["lr"]
+    _raises(ValueError, lambda: SchedSpecLR(_opt(), node, fingerprint="f", interval="epochs"),
+            "interval must be 'step' or 'epoch' (got 'epochs')")
+    assert SchedSpecLR(_opt(), node, fingerprint="f", interval="epoch").interval == "epoch"
 
 
 def test_a_bool_is_not_taken_for_an_int_by_any_adapter_argument():

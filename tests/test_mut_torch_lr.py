@@ -584,3 +584,22 @@ def test_a_sweep_is_refused_naming_torch_and_an_epoch_spec_needs_no_steps_per_ep
     sched = schedspec.to_torch(epochs, _opt())
     assert sched.interval == "epoch"
     assert [sched.lr_at(k) for k in (0, 5, 10)] == pytest.approx([0.1, 0.05, 0.0], rel=1e-15, abs=1e-18)
+
+
+def test_a_scheduler_no_one_holds_refuses_nothing():
+    """The optimizer's pre-hooks hold the scheduler weakly: once it is collected, an optimizer built with
+    ambiguous lr factors (unnamed groups 1.0 and 0.25, none the optimizer's 0.001) steps again, with the lrs its
+    groups hold."""
+    import gc
+
+    params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in range(2)]
+    opt = torch.optim.SGD([{"params": [params[0]], "lr": 1.0}, {"params": [params[1]], "lr": 0.25}])
+    sched = schedspec.to_torch(COSINE, opt)
+    with pytest.raises(ValueError, match="built with different lrs"):
+        opt.step()
+    del sched
+    gc.collect()
+    params[0].grad = torch.ones(1, dtype=torch.float64)
+    params[1].grad = torch.ones(1, dtype=torch.float64)
+    opt.step()
+    assert [float(p.detach()) for p in params] == [-g["lr"] for g in opt.param_groups]

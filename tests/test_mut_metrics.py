@@ -281,3 +281,17 @@ def test_the_length_check_names_a_plateau_built_by_hand_after_its_schedule():
     )
     assert _message(lambda: _metrics.check_lengths(spec, ("lr",), plateau, {}, 3)) == want
     assert _message(lambda: _metrics.inputs(spec, ("lr",), plateau, None, 3)) == want
+
+
+def test_the_clock_check_names_a_plateau_built_by_hand_after_its_schedule():
+    """``check_program`` (public) on trees built by hand, whose plateaus have no document path: each issue names
+    the schedule's root instead."""
+    spec = schedspec.loads(SWEPT, "p.yaml")
+    plateau = dataclasses.replace(bind(spec.program, {"w": 4}).hparams["lr"].parts[1], path=())
+    other = dataclasses.replace(plateau, every=3)
+    (issue,) = _metrics.check_program([(("lr",), plateau), (("momentum",), other)], spec.doc)
+    assert issue.message == (
+        "this plateau reports 'loss' every 3 steps, but the plateau at lr reports it every 2: a metric has one "
+        "report clock (one list of reports); give both the same `every`"
+    )
+    assert issue.path == "momentum"

@@ -222,6 +222,8 @@ def test_load_state_dict_refuses_a_foreign_or_incomplete_state():
     for key in ("last_epoch", "_step_count", "base_lrs", "_last_lr"):
         _raises(ValueError, lambda key=key: sched.load_state_dict({k: v for k, v in state.items() if k != key}),
                 f"the scheduler state lacks {key}")
+    _raises(ValueError, lambda: sched.load_state_dict({k: v for k, v in state.items() if k not in ("base_lrs", "_last_lr")}),
+            "the scheduler state lacks base_lrs, _last_lr")
     _raises(ValueError, lambda: sched.load_state_dict({**state, "base_lrs": [0.1, 0.1]}),
             "the scheduler state has 2 param groups, the optimizer has 1")
     # a state without schedspec_hparam is the lr's

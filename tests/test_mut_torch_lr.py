@@ -605,3 +605,24 @@ def test_a_scheduler_no_one_holds_refuses_nothing():
     params[1].grad = torch.ones(1, dtype=torch.float64)
     opt.step()
     assert [float(p.detach()) for p in params] == [-g["lr"] for g in opt.param_groups]
+
+
+def test_a_resume_can_make_the_lr_factors_ambiguous_and_clear_them_again():
+    """The factors follow the restored built lrs (``base_lrs``): a state saved from an optimizer built with lrs
+    1.0 and 0.25 under an optimizer lr of 0.001 (no group has it: ambiguous) makes the next update refused; a state
+    with unambiguous built lrs (0.001 and 0.00025: factors 1 and 1/4) lets it run again, with the cosine's
+    value(0) = 0.1 and 0.025."""
+    def opt(*lrs):
+        params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in lrs]
+        return torch.optim.SGD([{"params": [p], "lr": lr} for p, lr in zip(params, lrs, strict=True)], lr=0.001)
+
+    ambiguous = schedspec.to_torch(COSINE, opt(1.0, 0.25)).state_dict()
+    clear = schedspec.to_torch(COSINE, opt(0.001, 0.00025)).state_dict()
+    sched = schedspec.to_torch(COSINE, opt(0.001, 0.00025))
+    params = [g["params"][0] for g in sched.optimizer.param_groups]
+    sched.load_state_dict(ambiguous)
+    with pytest.raises(ValueError, match=r"built with different lrs \(0: 1.0, 1: 0.25\) and none with the "
+                                         r"optimizer's lr \(defaults\['lr'\] = 0.001\)"):  # fmt: skip
+        sgd_update(sched.optimizer, params)
+    sched.load_state_dict(clear)
+    assert sgd_update(sched.optimizer, params) == pytest.approx([0.1, 0.025], rel=1e-15)

@@ -626,3 +626,39 @@ def test_a_resume_can_make_the_lr_factors_ambiguous_and_clear_them_again():
         sgd_update(sched.optimizer, params)
     sched.load_state_dict(clear)
     assert sgd_update(sched.optimizer, params) == pytest.approx([0.1, 0.025], rel=1e-15)
+
+
+def test_a_scheduler_built_on_a_stepped_optimizer_reads_the_built_lr_like_torch():
+    """torch reads a group's built lr from ``initial_lr`` (set by the first scheduler), not from its current lr: a
+    second scheduler built after 5 updates has the ``base_lrs`` a second native CosineAnnealingLR has, and starts
+    from the cosine's value(0) = 0.1 again (factor 1)."""
+    opt, native_opt = _opt(0.1), _opt(0.1)
+    first = schedspec.to_torch(COSINE, opt)
+    native_first = torch.optim.lr_scheduler.CosineAnnealingLR(native_opt, T_max=10, eta_min=0.0)
+    for _ in range(5):
+        opt.step()
+        first.step()
+        native_opt.step()
+        native_first.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.05, rel=1e-15)
+    second = schedspec.to_torch(COSINE, opt)
+    native_second = torch.optim.lr_scheduler.CosineAnnealingLR(native_opt, T_max=10, eta_min=0.0)
+    assert native_second.base_lrs == second.base_lrs == [0.1]
+    # the factor is 0.1 / 0.1 = 1: our closed form's value(0) (torch's chainable form keeps the current lr at
+    # its epoch 0 instead: not compared)
+    assert second.get_last_lr() == [0.1]
+
+
+def test_lr_scale_multiplies_each_groups_value_on_the_per_step_path():
+    """timm's ``lr_scale`` on the path of plateaus (and spec groups): the warmup 0, 0.025, 0.05, 0.075 (worked by
+    hand) times 1 and 0.25."""
+    opt = _opt(0.1, n=2)
+    opt.param_groups[1]["lr_scale"] = 0.25
+    sched = schedspec.to_torch(PLATEAU, opt)
+    got = []
+    for _ in range(4):
+        got.append(sched.get_last_lr())
+        opt.step()
+        sched.step()
+    want = [0.0, 0.025, 0.05, 0.075]
+    assert got == [pytest.approx([v, v * 0.25], rel=1e-15, abs=0) for v in want]

@@ -662,3 +662,29 @@ def test_lr_scale_multiplies_each_groups_value_on_the_per_step_path():
         sched.step()
     want = [0.0, 0.025, 0.05, 0.075]
     assert got == [pytest.approx([v, v * 0.25], rel=1e-15, abs=0) for v in want]
+
+
+def test_a_tensor_lr_is_filled_in_place_on_resume_and_last_lr_is_a_copy_like_torch():
+    """A param group whose lr is a tensor (torch's capturable / compiled optimizers): ``load_state_dict`` writes the
+    restored update's lr into that same tensor, and ``get_last_lr()`` holds a copy of it (torch's own schedulers
+    clone a tensor lr into ``_last_lr``: checked on its CosineAnnealingLR). The cosine at update 3 is
+    0.1 * (1 + cos(3 pi / 10)) / 2 (worked by hand)."""
+    def opt():
+        return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))],
+                               lr=torch.tensor(0.1, dtype=torch.float64))
+
+    native = torch.optim.lr_scheduler.CosineAnnealingLR(opt(), T_max=10, eta_min=0.0)
+    native.optimizer.step()
+    native.step()
+    assert native.get_last_lr()[0] is not native.optimizer.param_groups[0]["lr"]
+    sched = schedspec.to_torch(COSINE, opt())
+    for _ in range(3):
+        sched.optimizer.step()
+        sched.step()
+    resumed = schedspec.to_torch(COSINE, opt())
+    tensor = resumed.optimizer.param_groups[0]["lr"]
+    resumed.load_state_dict(sched.state_dict())
+    v3 = 0.1 * (1 + math.cos(3 * math.pi / 10)) / 2
+    assert resumed.optimizer.param_groups[0]["lr"] is tensor and float(tensor) == pytest.approx(v3, rel=1e-15)
+    (last,) = resumed.get_last_lr()
+    assert isinstance(last, torch.Tensor) and last is not tensor and float(last) == float(tensor)

@@ -5,6 +5,7 @@ Usage (from the repository root, with the test extras and mutmut>=3 installed)::
     python tests/mutation/run.py schedspec/formulas.py          # run (or resume) one module
     python tests/mutation/run.py schedspec/formulas.py --report # score and survivors of the last run, no run
     python tests/mutation/run.py schedspec/formulas.py --survivors  # only the survivors again, with the newest tests
+    python tests/mutation/run.py schedspec/formulas.py --only 'NAME*'  # only these mutants again (globs)
     python tests/mutation/run.py --list                         # the modules and their test selections
 
 Each module runs in its own scratch copy, ``.mutation/<module>/`` (git-ignored): the tracked files of the
@@ -189,6 +190,8 @@ def main() -> int:
     p.add_argument("--fresh", action="store_true", help="forget previous results of this module")
     p.add_argument("--survivors", action="store_true",
                    help="run again only the mutants not killed: survivors and those no test reached (after new tests)")
+    p.add_argument("--only", nargs="+", metavar="NAME",
+                   help="run again only these mutants (mutmut names or globs, e.g. '*load_state_dict__mutmut_63')")
     a = p.parse_args()
     if a.list or not a.module:
         for m, sel in SELECTIONS.items():
@@ -200,7 +203,12 @@ def main() -> int:
         shutil.rmtree(WORK / a.module.replace("/", "__"), ignore_errors=True)
     if not a.report:
         names = None
-        if a.survivors:
+        if a.only or a.survivors:
+            # mutmut records once which tests reach which function: record it again, with the tests written since
+            (WORK / a.module.replace("/", "__") / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
+        if a.only:
+            names = a.only
+        elif a.survivors:
             meta = WORK / a.module.replace("/", "__") / "mutants" / (_target(a.module) + ".meta")
             # survived (0), and reached by no selected test (5, 33): a new test file in the selection may reach them
             names = [n for n, c in json.loads(meta.read_text())["exit_code_by_key"].items() if c in (0, 5, 33)]

@@ -133,6 +133,11 @@ def test_block_size_and_interval_are_checked():
     _raises(ValueError, lambda: SchedSpecLR(_opt(), node, fingerprint="f", interval="epochs"),
             "interval must be 'step' or 'epoch' (got 'epochs')")
     assert SchedSpecLR(_opt(), node, fingerprint="f", interval="epoch").interval == "epoch"
+    # the documented defaults of a scheduler built directly
+    sched = SchedSpecLR(_opt(), node, fingerprint="f")
+    assert (sched.hparam, sched.spec_name, sched.block_size, sched.interval, sched.fingerprint) == (
+        "lr", "", 4096, "step", "f")  # fmt: skip
+    assert sched.state_dict()["schedspec_hparam"] == "lr" and sched.monitors == () and sched.waiting() == []
 
 
 def test_a_bool_is_not_taken_for_an_int_by_any_adapter_argument():

@@ -693,3 +693,19 @@ def test_a_tensor_lr_is_filled_in_place_on_resume_and_last_lr_is_a_copy_like_tor
     assert resumed.optimizer.param_groups[0]["lr"] is tensor and float(tensor) == pytest.approx(v3, rel=1e-15)
     (last,) = resumed.get_last_lr()
     assert isinstance(last, torch.Tensor) and last is not tensor and float(last) == float(tensor)
+
+
+def test_only_the_groups_that_follow_the_documents_lr_decide_its_factors():
+    """The param-group rule (README, torch param groups) reads the built lrs of the groups without a spec group lr
+    only: here the two unnamed groups, both built with 0.5 and none with the optimizer's 0.1, get exactly the
+    document's value (factor 1); the head (its spec group's own lr 0.2, built with 0.3) does not take part: with it,
+    the built lrs 0.3 and 0.5 would be ambiguous."""
+    spec = {"schedspec": 1, "lr": [{"kind": "linear", "duration": 4, "start": 0.0, "end": 0.1}],
+            "groups": {"head": {"lr": 0.2}}}
+    params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in range(3)]
+    opt = torch.optim.SGD([{"params": [params[0]], "name": "head", "lr": 0.3}, {"params": [params[1]], "lr": 0.5},
+                           {"params": [params[2]], "lr": 0.5}], lr=0.1)  # fmt: skip
+    sched = schedspec.to_torch(spec, opt)
+    for v in (0.0, 0.025, 0.05, 0.075, 0.1):
+        assert sgd_update(opt, params) == pytest.approx([0.2, v, v], rel=1e-15, abs=0)
+        sched.step()

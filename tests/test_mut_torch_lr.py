@@ -127,6 +127,17 @@ def test_block_size_and_interval_are_checked():
     _raises(ValueError, lambda: schedspec.to_torch(COSINE, _opt(), block_size=-1),
             "block_size must be an int >= 0 (got -1)")
     assert schedspec.to_torch(COSINE, _opt(), block_size=0).block_size == 0
+    from schedspec.adapters.torch import SchedSpecLR
+
+    node = COSINE.program.hparams["lr"]
+    _raises(ValueError, lambda: SchedSpecLR(_opt(), node, fingerprint="f", interval="epochs"),
+            "interval must be 'step' or 'epoch' (got 'epochs')")
+    assert SchedSpecLR(_opt(), node, fingerprint="f", interval="epoch").interval == "epoch"
+    # the documented defaults of a scheduler built directly
+    sched = SchedSpecLR(_opt(), node, fingerprint="f")
+    assert (sched.hparam, sched.spec_name, sched.block_size, sched.interval, sched.fingerprint) == (
+        "lr", "", 4096, "step", "f")  # fmt: skip
+    assert sched.state_dict()["schedspec_hparam"] == "lr" and sched.monitors == () and sched.waiting() == []
 
 
 def test_a_bool_is_not_taken_for_an_int_by_any_adapter_argument():
@@ -216,6 +227,8 @@ def test_load_state_dict_refuses_a_foreign_or_incomplete_state():
     for key in ("last_epoch", "_step_count", "base_lrs", "_last_lr"):
         _raises(ValueError, lambda key=key: sched.load_state_dict({k: v for k, v in state.items() if k != key}),
                 f"the scheduler state lacks {key}")
+    _raises(ValueError, lambda: sched.load_state_dict({k: v for k, v in state.items() if k not in ("base_lrs", "_last_lr")}),
+            "the scheduler state lacks base_lrs, _last_lr")
     _raises(ValueError, lambda: sched.load_state_dict({**state, "base_lrs": [0.1, 0.1]}),
             "the scheduler state has 2 param groups, the optimizer has 1")
     # a state without schedspec_hparam is the lr's
@@ -413,3 +426,286 @@ def test_a_report_that_an_update_waits_for_writes_its_lr_at_once():
     sched.report("loss", 1.0)
     assert sched.waiting() == [] and sched.get_last_lr() == [0.05]
     assert sgd_update(sched.optimizer, params) == [0.05]
+
+
+# ------------------------------------------------------------------ other hyperparameters, groups, several metrics
+def test_groups_and_plateaus_evaluate_one_step_at_a_time():
+    """The documented ``block_size`` attribute: 0 (one scalar evaluation per step) where values depend on the
+    group or on the reports given so far, whatever block was asked for; else the block asked for."""
+    grouped = {"schedspec": 1, "lr": 0.1, "groups": {"head": {"lr": 0.2}}}
+    params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in range(2)]
+    opt = torch.optim.SGD([{"params": [params[0]], "name": "head"}, {"params": [params[1]]}], lr=0.1)
+    assert schedspec.to_torch(grouped, opt, block_size=64).block_size == 0
+    assert schedspec.to_torch(PLATEAU, _opt(), block_size=64).block_size == 0
+    assert schedspec.to_torch(COSINE, _opt(), block_size=64).block_size == 64
+    assert schedspec.to_torch(COSINE, _opt()).block_size == 4096
+
+
+def _momentum_run(spec, n):
+    """(lr, momentum) of the named group ``head`` and an unnamed group, updates 0..n-1 (SGD built with momentum
+    0.5, so a value the spec did not set stays 0.5)."""
+    params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in range(2)]
+    opt = torch.optim.SGD([{"params": [params[0]], "name": "head"}, {"params": [params[1]]}], lr=0.1, momentum=0.5)
+    sched = schedspec.to_torch(spec, opt)
+    out = []
+    for _ in range(n):
+        out.append([(g["lr"], g["momentum"]) for g in opt.param_groups])
+        opt.step()
+        sched.step()
+    return out
+
+
+def test_a_groups_own_hyperparameter_schedule_is_set_at_every_update_and_overrides_the_documents():
+    """Worked by hand: the document's momentum 0.9 -> 0.5 over 4 updates (0.9, 0.8, 0.7, 0.6, then 0.5); the head's
+    own 0.95 -> 0.75 over 2 (0.95, 0.85, then 0.75). The unnamed group follows the document, the head its own."""
+    linear = {"kind": "linear", "duration": 4, "start": 0.9, "end": 0.5}
+    head = {"kind": "linear", "duration": 2, "start": 0.95, "end": 0.75}
+    spec = {"schedspec": 1, "lr": 0.1, "momentum": linear, "groups": {"head": {"momentum": head}}}
+    got = _momentum_run(spec, 6)
+    assert [row[0][1] for row in got] == pytest.approx([0.95, 0.85, 0.75, 0.75, 0.75, 0.75], rel=1e-15)
+    assert [row[1][1] for row in got] == pytest.approx([0.9, 0.8, 0.7, 0.6, 0.5, 0.5], rel=1e-15)
+    assert all(row[0][0] == row[1][0] == 0.1 for row in got)
+    # built directly with only a group's own momentum (no `others`: to_torch always passes the document's, the
+    # constructor does not need them): still set at every update; the unnamed group keeps the optimizer's own
+    from schedspec.adapters.torch import SchedSpecLR
+
+    program = schedspec.load(spec).program
+    params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in range(2)]
+    opt = torch.optim.SGD([{"params": [params[0]]}, {"params": [params[1]]}], lr=0.1, momentum=0.5)
+    sched = SchedSpecLR(opt, program.hparams["lr"], fingerprint="f",
+                        group_nodes={0: {"lr": program.hparams["lr"], "momentum": program.groups["head"]["momentum"]}})
+    got = []
+    for _ in range(4):
+        got.append([g["momentum"] for g in opt.param_groups])
+        opt.step()
+        sched.step()
+    assert [row[0] for row in got] == pytest.approx([0.95, 0.85, 0.75, 0.75], rel=1e-15)
+    assert [row[1] for row in got] == [0.5] * 4
+
+
+TWO_METRICS = schedspec.loads(
+    "schedspec: 1\nlr:\n  - {kind: plateau, start: 0.1, monitor: loss, every: 1, patience: 0, factor: 0.5}\n"
+    "momentum:\n  - {kind: plateau, start: 0.9, monitor: acc, mode: max, every: 1, patience: 0, factor: 0.5}\n",
+    file="two.yaml")
+
+
+def test_a_step_with_the_reports_of_two_metrics_takes_a_mapping():
+    params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))]
+    sched = schedspec.to_torch(TWO_METRICS, torch.optim.SGD(params, lr=0.1, momentum=0.9))
+    _raises(ValueError, lambda: sched.step(1.0),
+            "'two.yaml' monitors acc, loss: pass scheduler.step(metrics={name: value, ...})")
+    _raises(ValueError, lambda: sched.step(metrics=1.0),
+            "'two.yaml' monitors acc, loss: pass scheduler.step(metrics={name: value, ...})")
+    assert sched.last_epoch == 0 and dict(sched.reports) == {"acc": (), "loss": ()}
+    # torch's ReduceLROnPlateau, patience 0: a report not better than the best reduces from the next update
+    for loss, acc in ((1.0, 0.5), (1.0, 0.6), (0.5, 0.6)):
+        sched.optimizer.step()
+        sched.step(metrics={"loss": loss, "acc": acc})
+    assert dict(sched.reports) == {"acc": (0.5, 0.6, 0.6), "loss": (1.0, 1.0, 0.5)}
+    assert native_torch([1.0, 1.0, 0.5, 0.0], {"patience": 0, "factor": 0.5}, start=0.1) == [0.1, 0.1, 0.05, 0.05]
+    assert native_torch([0.5, 0.6, 0.6, 0.0], {"patience": 0, "factor": 0.5, "mode": "max"}, start=0.9) == [
+        0.9, 0.9, 0.9, 0.45]  # fmt: skip
+    group = sched.optimizer.param_groups[0]
+    assert (sched.last_epoch, group["lr"], group["momentum"]) == (3, 0.05, 0.45)
+
+
+def test_a_resume_while_an_update_waits_for_its_report_restores_the_hyperparameters_of_the_update_before():
+    """Saved at update 6, which waits for report 2 (the plateau from update 4, every 2): the optimizer held the lr
+    and momentum of update 5 (0.1 and 0.9 - 0.05 * 5 = 0.65, worked by hand); a resume on a fresh optimizer
+    writes them, and the report then writes update 6's (0.1: report 2 is the plateau's first, its best; 0.6)."""
+    spec = {"schedspec": 1, "lr": [{"kind": "linear", "duration": 4, "start": 0.0, "end": 0.1},
+                                   {"kind": "plateau", "monitor": "loss", "every": 2, "patience": 0, "factor": 0.5}],
+            "momentum": {"kind": "linear", "duration": 10, "start": 0.9, "end": 0.4}}
+
+    def opt():
+        return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))], lr=0.3, momentum=0.0)
+
+    sched = schedspec.to_torch(spec, opt())
+    for k in range(1, 7):
+        sched.optimizer.step()
+        sched.step()
+        if k in (2, 4):
+            sched.report("loss", 1.0)
+    group = sched.optimizer.param_groups[0]
+    assert (sched.last_epoch, sched.waiting(), group["lr"], group["momentum"]) == (6, [("loss", 3)], 0.1,
+                                                                                    pytest.approx(0.65, rel=1e-15))
+    resumed = schedspec.to_torch(spec, opt())
+    resumed.load_state_dict(sched.state_dict())
+    group = resumed.optimizer.param_groups[0]
+    assert (resumed.waiting(), group["lr"], group["momentum"]) == ([("loss", 3)], 0.1, pytest.approx(0.65, rel=1e-15))
+    _raises(RuntimeError, resumed.optimizer.step,  # still refused until the report comes
+            "update 6 of '<dict>' uses the value after 3 reports of 'loss' (one per 2 updates), but 2 were given: "
+            "call scheduler.report('loss', value) (or scheduler.step(metrics=value)) at the end of each interval, "
+            "before the next optimizer.step()")
+    resumed.report("loss", 1.0)
+    assert (resumed.waiting(), group["lr"], group["momentum"]) == ([], 0.1, pytest.approx(0.6, rel=1e-15))
+    # saved at update 1, waiting for report 0 (a plateau from update 0, every update): update 0's momentum 0.9
+    spec = {**spec, "lr": {"kind": "plateau", "start": 0.2, "monitor": "loss", "every": 1, "patience": 0}}
+    sched = schedspec.to_torch(spec, opt())
+    sched.optimizer.step()
+    sched.step()
+    resumed = schedspec.to_torch(spec, opt())
+    resumed.load_state_dict(sched.state_dict())
+    group = resumed.optimizer.param_groups[0]
+    assert (resumed.waiting(), group["lr"], group["momentum"]) == ([("loss", 1)], 0.2, 0.9)
+
+
+def test_a_resume_restores_the_lr_factors_of_the_saved_built_lrs():
+    """Two unnamed groups built with lr 0.1 (the optimizer's) and 0.05: factors 1 and 1/2 (the param-group rule).
+    Resumed on an optimizer whose second group was built with 0.02: the saved built lrs win (factors 1 and 1/2
+    again, and ``initial_lr`` is written back); the cosine's value at update 5 is 0.05 (worked by hand)."""
+    def opt(second):
+        params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in range(2)]
+        return torch.optim.SGD([{"params": [params[0]]}, {"params": [params[1]], "lr": second}], lr=0.1)
+
+    for block_size in (0, 4096):
+        sched = schedspec.to_torch(COSINE, opt(0.05), block_size=block_size)
+        for _ in range(5):
+            sched.optimizer.step()
+            sched.step()
+        resumed = schedspec.to_torch(COSINE, opt(0.02), block_size=block_size)
+        assert resumed.get_last_lr() == pytest.approx([0.1, 0.02], rel=1e-15)
+        resumed.load_state_dict(sched.state_dict())
+        assert resumed.get_last_lr() == pytest.approx([0.05, 0.025], rel=1e-15)
+        assert [g["initial_lr"] for g in resumed.optimizer.param_groups] == [0.1, 0.05]
+        resumed.optimizer.step()
+        resumed.step()
+        want = 0.1 * (1 + math.cos(math.pi * 6 / 10)) / 2
+        assert resumed.get_last_lr() == pytest.approx([want, want / 2], rel=1e-15)
+
+
+def test_a_sweep_is_refused_naming_torch_and_an_epoch_spec_needs_no_steps_per_epoch():
+    """The torch scheduler builds one member (the message names to_torch and torch, with a member to pick); it is
+    stepped once per interval, so an epoch spec needs no ``steps_per_epoch`` (cosine over 10 epochs, worked by
+    hand at epochs 0, 5, 10)."""
+    sweep = schedspec.loads("schedspec: 1\nvars: {peak: [0.1, 0.2]}\nlr: {kind: cosine, duration: 10, start: $peak}\n",
+                            "sw.yaml")
+    with pytest.raises(schedspec.SpecError) as err:
+        schedspec.to_torch(sweep, _opt())
+    assert str(err.value) == (
+        "sw.yaml:2:14: `lr` uses the sweep var $peak (2 values: 0.1, 0.2), but to_torch builds one torch schedule: "
+        "pick one member with vars={'peak': 0.1} (or `--set peak=0.1` on the command line)"
+    )
+    assert schedspec.to_torch(sweep, _opt(), vars={"peak": 0.2}).lr_at(5) == pytest.approx(0.1, rel=1e-15)
+    epochs = {"schedspec": 1, "interval": "epoch", "lr": {"kind": "cosine", "duration": 10, "start": 0.1}}
+    sched = schedspec.to_torch(epochs, _opt())
+    assert sched.interval == "epoch"
+    assert [sched.lr_at(k) for k in (0, 5, 10)] == pytest.approx([0.1, 0.05, 0.0], rel=1e-15, abs=1e-18)
+
+
+def test_a_scheduler_no_one_holds_refuses_nothing():
+    """The optimizer's pre-hooks hold the scheduler weakly: once it is collected, an optimizer built with
+    ambiguous lr factors (unnamed groups 1.0 and 0.25, none the optimizer's 0.001) steps again, with the lrs its
+    groups hold."""
+    import gc
+
+    params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in range(2)]
+    opt = torch.optim.SGD([{"params": [params[0]], "lr": 1.0}, {"params": [params[1]], "lr": 0.25}])
+    sched = schedspec.to_torch(COSINE, opt)
+    with pytest.raises(ValueError, match="built with different lrs"):
+        opt.step()
+    del sched
+    gc.collect()
+    params[0].grad = torch.ones(1, dtype=torch.float64)
+    params[1].grad = torch.ones(1, dtype=torch.float64)
+    opt.step()
+    assert [float(p.detach()) for p in params] == [-g["lr"] for g in opt.param_groups]
+
+
+def test_a_resume_can_make_the_lr_factors_ambiguous_and_clear_them_again():
+    """The factors follow the restored built lrs (``base_lrs``): a state saved from an optimizer built with lrs
+    1.0 and 0.25 under an optimizer lr of 0.001 (no group has it: ambiguous) makes the next update refused; a state
+    with unambiguous built lrs (0.001 and 0.00025: factors 1 and 1/4) lets it run again, with the cosine's
+    value(0) = 0.1 and 0.025."""
+    def opt(*lrs):
+        params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in lrs]
+        return torch.optim.SGD([{"params": [p], "lr": lr} for p, lr in zip(params, lrs, strict=True)], lr=0.001)
+
+    ambiguous = schedspec.to_torch(COSINE, opt(1.0, 0.25)).state_dict()
+    clear = schedspec.to_torch(COSINE, opt(0.001, 0.00025)).state_dict()
+    sched = schedspec.to_torch(COSINE, opt(0.001, 0.00025))
+    params = [g["params"][0] for g in sched.optimizer.param_groups]
+    sched.load_state_dict(ambiguous)
+    with pytest.raises(ValueError, match=r"built with different lrs \(0: 1.0, 1: 0.25\) and none with the "
+                                         r"optimizer's lr \(defaults\['lr'\] = 0.001\)"):  # fmt: skip
+        sgd_update(sched.optimizer, params)
+    sched.load_state_dict(clear)
+    assert sgd_update(sched.optimizer, params) == pytest.approx([0.1, 0.025], rel=1e-15)
+
+
+def test_a_scheduler_built_on_a_stepped_optimizer_reads_the_built_lr_like_torch():
+    """torch reads a group's built lr from ``initial_lr`` (set by the first scheduler), not from its current lr: a
+    second scheduler built after 5 updates has the ``base_lrs`` a second native CosineAnnealingLR has, and starts
+    from the cosine's value(0) = 0.1 again (factor 1)."""
+    opt, native_opt = _opt(0.1), _opt(0.1)
+    first = schedspec.to_torch(COSINE, opt)
+    native_first = torch.optim.lr_scheduler.CosineAnnealingLR(native_opt, T_max=10, eta_min=0.0)
+    for _ in range(5):
+        opt.step()
+        first.step()
+        native_opt.step()
+        native_first.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.05, rel=1e-15)
+    second = schedspec.to_torch(COSINE, opt)
+    native_second = torch.optim.lr_scheduler.CosineAnnealingLR(native_opt, T_max=10, eta_min=0.0)
+    assert native_second.base_lrs == second.base_lrs == [0.1]
+    # the factor is 0.1 / 0.1 = 1: our closed form's value(0) (torch's chainable form keeps the current lr at
+    # its epoch 0 instead: not compared)
+    assert second.get_last_lr() == [0.1]
+
+
+def test_lr_scale_multiplies_each_groups_value_on_the_per_step_path():
+    """timm's ``lr_scale`` on the path of plateaus (and spec groups): the warmup 0, 0.025, 0.05, 0.075 (worked by
+    hand) times 1 and 0.25."""
+    opt = _opt(0.1, n=2)
+    opt.param_groups[1]["lr_scale"] = 0.25
+    sched = schedspec.to_torch(PLATEAU, opt)
+    got = []
+    for _ in range(4):
+        got.append(sched.get_last_lr())
+        opt.step()
+        sched.step()
+    want = [0.0, 0.025, 0.05, 0.075]
+    assert got == [pytest.approx([v, v * 0.25], rel=1e-15, abs=0) for v in want]
+
+
+def test_a_tensor_lr_is_filled_in_place_on_resume_and_last_lr_is_a_copy_like_torch():
+    """A param group whose lr is a tensor (torch's capturable / compiled optimizers): ``load_state_dict`` writes the
+    restored update's lr into that same tensor, and ``get_last_lr()`` holds a copy of it (torch's own schedulers
+    clone a tensor lr into ``_last_lr``: checked on its CosineAnnealingLR). The cosine at update 3 is
+    0.1 * (1 + cos(3 pi / 10)) / 2 (worked by hand)."""
+    def opt():
+        return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))],
+                               lr=torch.tensor(0.1, dtype=torch.float64))
+
+    native = torch.optim.lr_scheduler.CosineAnnealingLR(opt(), T_max=10, eta_min=0.0)
+    native.optimizer.step()
+    native.step()
+    assert native.get_last_lr()[0] is not native.optimizer.param_groups[0]["lr"]
+    sched = schedspec.to_torch(COSINE, opt())
+    for _ in range(3):
+        sched.optimizer.step()
+        sched.step()
+    resumed = schedspec.to_torch(COSINE, opt())
+    tensor = resumed.optimizer.param_groups[0]["lr"]
+    resumed.load_state_dict(sched.state_dict())
+    v3 = 0.1 * (1 + math.cos(3 * math.pi / 10)) / 2
+    assert resumed.optimizer.param_groups[0]["lr"] is tensor and float(tensor) == pytest.approx(v3, rel=1e-15)
+    (last,) = resumed.get_last_lr()
+    assert isinstance(last, torch.Tensor) and last is not tensor and float(last) == float(tensor)
+
+
+def test_only_the_groups_that_follow_the_documents_lr_decide_its_factors():
+    """The param-group rule (README, torch param groups) reads the built lrs of the groups without a spec group lr
+    only: here the two unnamed groups, both built with 0.5 and none with the optimizer's 0.1, get exactly the
+    document's value (factor 1); the head (its spec group's own lr 0.2, built with 0.3) does not take part: with it,
+    the built lrs 0.3 and 0.5 would be ambiguous."""
+    spec = {"schedspec": 1, "lr": [{"kind": "linear", "duration": 4, "start": 0.0, "end": 0.1}],
+            "groups": {"head": {"lr": 0.2}}}
+    params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in range(3)]
+    opt = torch.optim.SGD([{"params": [params[0]], "name": "head", "lr": 0.3}, {"params": [params[1]], "lr": 0.5},
+                           {"params": [params[2]], "lr": 0.5}], lr=0.1)  # fmt: skip
+    sched = schedspec.to_torch(spec, opt)
+    for v in (0.0, 0.025, 0.05, 0.075, 0.1):
+        assert sgd_update(opt, params) == pytest.approx([0.2, v, v], rel=1e-15, abs=0)
+        sched.step()

@@ -5,6 +5,7 @@ Usage (from the repository root, with the test extras and mutmut>=3 installed)::
     python tests/mutation/run.py schedspec/formulas.py          # run (or resume) one module
     python tests/mutation/run.py schedspec/formulas.py --report # score and survivors of the last run, no run
     python tests/mutation/run.py schedspec/formulas.py --survivors  # only the survivors again, with the newest tests
+    python tests/mutation/run.py schedspec/formulas.py --only 'NAME*'  # only these mutants again (globs)
     python tests/mutation/run.py --list                         # the modules and their test selections
 
 Each module runs in its own scratch copy, ``.mutation/<module>/`` (git-ignored): the tracked files of the
@@ -46,9 +47,9 @@ SELECTIONS: dict[str, list[str]] = {
                             "(test_guarantees and (check_table or fingerprint))"
                             " or (test_robust and (min_max or extrema or overflow))"],
     "schedspec/_param_groups.py": ["tests/test_param_groups_rule.py"],
-    "schedspec/_metrics.py": ["tests/test_mutation_kills.py", "tests/test_plateau.py", "-k",
+    "schedspec/_metrics.py": ["tests/test_mutation_kills.py", "tests/test_plateau.py", "tests/test_mut_metrics.py", "-k",
                               "(test_mutation_kills and plateau and not jax)"
-                              " or (test_plateau and (errors or lowering or check_works))"],
+                              " or (test_plateau and (errors or lowering or check_works)) or test_mut_metrics"],
     # the per-kind table's interpreters (tests/test_kinds.py: both interpreters on every row, float64 numpy and
     # plain Python, no compilation) and the numpy / plain-Python schedules against tests/reference.py
     "schedspec/_compile.py": ["tests/test_kinds.py", "tests/test_mutation_kills.py", "tests/test_mut_compile.py",
@@ -78,12 +79,15 @@ SELECTIONS: dict[str, list[str]] = {
     # subprocess), and the emitted text of every example (snapshots: comments, docstrings, layout); the emitted
     # modules of tests/test_emit.py run on jax (35 s a surviving mutant on 2 shared cores)
     "schedspec/_emit/_codegen.py": ["tests/test_kinds.py", "tests/test_snapshots.py", "tests/test_mut_compile.py"],
-    # the scheduler's own tests without the slow ones (random specs, every example, subprocesses, emitted modules)
+    # the scheduler's own tests without the slow ones (random specs, every example, subprocesses, emitted modules,
+    # the resume orders and group permutations of tests/test_torch_groups_resume.py: 1 to 2.5 s each, 8 s of the
+    # 16 s the selection took; the Keras import of test_a_bool_...)
     "adapters/_torch_lr.py": ["tests/test_adapters_torch.py", "tests/test_torch_groups_resume.py",
                               "tests/test_mut_torch_lr.py", "-k",
                               "(test_adapters_torch and not random and not examples and not never_imports"
-                              " and not missing_torch) or (test_torch_groups_resume and not emitted and not cli)"
-                              " or test_mut_torch_lr"],
+                              " and not missing_torch) or (test_torch_groups_resume and not emitted and not cli"
+                              " and not resume_is_exact_in_every_order and not orders_against_native and not hyperparameters)"
+                              " or (test_mut_torch_lr and not a_bool)"],
 }
 
 # mutmut's CPU-time limit per mutant is (estimated test time + constant) * 5 * 2 s, and a worker's CPU time
@@ -214,6 +218,8 @@ def main() -> int:
     p.add_argument("--fresh", action="store_true", help="forget previous results of this module")
     p.add_argument("--survivors", action="store_true",
                    help="run again only the mutants not killed: survivors and those no test reached (after new tests)")
+    p.add_argument("--only", nargs="+", metavar="NAME",
+                   help="run again only these mutants (mutmut names or globs, e.g. '*load_state_dict__mutmut_63')")
     a = p.parse_args()
     if a.list or not a.module:
         for m, sel in SELECTIONS.items():
@@ -225,7 +231,12 @@ def main() -> int:
         shutil.rmtree(WORK / a.module.replace("/", "__"), ignore_errors=True)
     if not a.report:
         names = None
-        if a.survivors:
+        if a.only or a.survivors:
+            # mutmut records once which tests reach which function: record it again, with the tests written since
+            (WORK / a.module.replace("/", "__") / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
+        if a.only:
+            names = a.only
+        elif a.survivors:
             meta = WORK / a.module.replace("/", "__") / "mutants" / (_target(a.module) + ".meta")
             # survived (0), and reached by no selected test (5, 33): a new test file in the selection may reach them
             names = [n for n, c in json.loads(meta.read_text())["exit_code_by_key"].items() if c in (0, 5, 33)]

@@ -57,8 +57,8 @@ def lower_framework_kind(lw: Any, m: FrameworkKind, path: tuple, carry: Any, rem
             # an open last phase runs to `total` (docs/language.md): a framework kind whose own phases go on past
             # it is cut there and holds its value at `total`, as a neutral open phase does; one that ends before
             # `total` is left as written (it holds its final value anyway: same values, same fingerprint); an open
-            # one runs to `total` as neutral phases do, unless its open last phase begins at or after `total` (no
-            # room to run to: cut, it holds that phase's first value, the framework's value at `total`)
+            # one runs to `total` as neutral phases do, unless its open last phase begins after `total` (cut: it
+            # holds the framework's value at `total`) or at `total` and moves (cut: it holds that phase's first value)
             try:
                 own = length(cx, data, "it runs to `total`")
                 past = own > remaining if own is not None else _moves_from(cx, data, remaining)
@@ -93,12 +93,12 @@ def lower_framework_kind(lw: Any, m: FrameworkKind, path: tuple, carry: Any, rem
 
 
 def _moves_from(cx: Cx, data: Any, remaining: int) -> bool:
-    """Whether the open (never-ending) last phase of desugared ``data`` begins at or after ``remaining`` steps
-    and changes after it begins (a held constant runs on with the same values, so it is left as written).
-    Raises NeedLiteral for a var length before it."""
+    """Whether the open (never-ending) last phase of desugared ``data`` begins after ``remaining`` steps, or at
+    ``remaining`` and changes after it begins (a held constant beginning there runs on with the value it has at
+    ``remaining``, so it is left as written). Raises NeedLiteral for a var length before it."""
     begin = 0
     while isinstance(data, list) and data:
         begin += sum(length(cx, p, "it runs to `total`") or 0 for p in data[:-1])
         data = data[-1]
     held = not isinstance(data, dict) or data.get("kind") == "constant"
-    return begin >= remaining and not held
+    return begin > remaining or (begin == remaining and not held)

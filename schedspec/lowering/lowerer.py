@@ -204,7 +204,7 @@ class _Lowerer(Units, Checks):
         for p in parts:  # nested sequences flatten: same boundaries, same meaning, same fingerprint
             flat.extend(p.parts if isinstance(p, ir.Sequence) else [p])
         seq = ir.Sequence(tuple(flat), total, path=path)
-        if at_total and not isinstance(flat[-1], ir.Constant):
+        if at_total and last_d is None and not isinstance(flat[-1], ir.Constant):
             # the open last phase begins exactly at `total`: the sequence holds its value there (that phase's
             # first value), as an open last phase that runs to `total` holds its own; a window (clip, no bounds)
             return ir.Clip(seq, None, None, remaining, path=path)

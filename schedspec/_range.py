@@ -587,22 +587,30 @@ def first_overflow(node: ir.Node, lo: int, hi: int, env: dict, dtype: str) -> in
     A branch and bound over the range: a part whose :func:`maxabs` is finite is skipped, a short one is evaluated
     step by step. With exact bounds this is a bisection (about 2 log2(range / 4096) bounds).
     """
+    found = _first_not_finite(node, lo, hi, env, dtype, 1)
+    return None if found is None else found[0]
+
+
+def _first_not_finite(node: ir.Node, lo: int, hi: int, env: dict, dtype: str, size: int) -> tuple[int, int] | None:
+    """(the first local time in ``[lo, hi]`` at which any of the ``size`` members of ``env`` is not finite in
+    ``dtype``, the first of those members there), or None: :func:`first_overflow` over several members at once."""
     import numpy as np
 
     limit = F32_MAX if dtype == "float32" else F64_MAX
     stack = [(lo, hi)]
     while stack:
         a, b = stack.pop()
-        if a > b or float(maxabs(node, a, b, env, dtype, 1)[0]) <= limit:
+        if a > b or bool((maxabs(node, a, b, env, dtype, size) <= limit).all()):
             continue
         if b - a < LEAF:
             try:
-                v = evaluate(node, np.arange(a, b + 1, dtype=np.int64), env, dtype)[0]
+                v = evaluate(node, np.arange(a, b + 1, dtype=np.int64), env, dtype, size)
             except _compile.PlateauNeedsMetrics:  # a plateau's part (bounded by its start or min) is not the one
                 continue
             bad = ~np.isfinite(v)
             if bad.any():
-                return a + int(np.argmax(bad))
+                col = int(np.argmax(bad.any(axis=0)))
+                return a + col, int(np.argmax(bad[:, col]))
             continue
         mid = (a + b) // 2
         stack += [(mid + 1, b), (a, mid)]
@@ -637,7 +645,8 @@ class Overflow:
 
 
 def overflow(node: ir.Node, variables: dict[str, ir.VarDef], begin: int | None) -> Overflow | None:
-    """The first local time at which ``node`` overflows float32 (and float64), for the first member that does.
+    """The first local time at which ``node`` overflows float32 (and float64), for the member that overflows first
+    (the first in sweep order among those overflowing at that step).
 
     Only the node itself is examined (the caller walks the tree, innermost first). ``begin`` is the absolute step
     the node begins at, when known (its open end is then at most ``2**31 - 1 - begin``).
@@ -650,15 +659,16 @@ def overflow(node: ir.Node, variables: dict[str, ir.VarDef], begin: int | None) 
         node = untimed(whole, group)
         d = _compile.dur(node.duration, group.env)
         hi = d if d is not None else ir.MAX_STEPS - (begin or 0)
-        bound = maxabs(node, 0, hi, group.cast("float32"), "float32", group.size)
+        f32 = group.cast("float32")
+        bound = maxabs(node, 0, hi, f32, "float32", group.size)
         bad = np.flatnonzero(~(bound <= F32_MAX))  # a loose bound (a product of parts) may flag more members
-        for lo_i in range(0, bad.size, _CHUNK):
+        for lo_i in range(0, bad.size, _CHUNK):  # only a step before the earliest found so far can be earlier
             rows = bad[lo_i:lo_i + _CHUNK]
-            last = hi if best is None else min(hi, best.at32 - (best.at32 > 0))
-            found = _first_overflow_rows(node, last, group, rows)
-            if found is None or (best is not None and found[0] >= best.at32):
+            env = {k: (v[rows] if isinstance(v, np.ndarray) else v) for k, v in f32.items()}
+            found = _first_not_finite(node, 0, hi if best is None else best.at32 - 1, env, "float32", len(rows))
+            if found is None:
                 continue
-            at32, i = found
+            at32, i = found[0], int(rows[found[1]])
             env = group.member_env(i)
             at64 = first_overflow(node, 0, hi, env, "float64")
             value = float(evaluate(node, [at32], env, "float64")[0, 0])
@@ -667,32 +677,6 @@ def overflow(node: ir.Node, variables: dict[str, ir.VarDef], begin: int | None) 
 
 
 _CHUNK = 256  # members evaluated together while searching the first overflow (a leaf is _CHUNK x LEAF values)
-
-
-def _first_overflow_rows(node: ir.Node, hi: int, group: Group, rows) -> tuple[int, int] | None:
-    """(the first local time in ``[0, hi]`` at which any of members ``rows`` of ``group`` is not finite in float32,
-    the first of those members there), or None: :func:`first_overflow` over several members at once."""
-    import numpy as np
-
-    env = {k: (v[rows] if isinstance(v, np.ndarray) else v) for k, v in group.cast("float32").items()}
-    stack = [(0, hi)]
-    while stack:
-        a, b = stack.pop()
-        if a > b or bool((maxabs(node, a, b, env, "float32", len(rows)) <= F32_MAX).all()):
-            continue
-        if b - a < LEAF:
-            try:
-                v = evaluate(node, np.arange(a, b + 1, dtype=np.int64), env, "float32", len(rows))
-            except _compile.PlateauNeedsMetrics:  # a plateau's part (bounded by its start or min) is not the one
-                continue
-            bad = ~np.isfinite(v)
-            if bad.any():
-                col = int(np.argmax(bad.any(axis=0)))
-                return a + col, int(rows[int(np.argmax(bad[:, col]))])
-            continue
-        mid = (a + b) // 2
-        stack += [(mid + 1, b), (a, mid)]
-    return None
 
 
 __all__ = ["candidates", "extrema", "maxabs", "first_overflow", "overflow", "groups", "final_value", "SafeMathXP"]

@@ -541,7 +541,7 @@ def _real_repeat(n, xp):
 
 
 def _repeat(n, xp):
-    if n.span is not None or n.shift:
+    if ir.has_real_cycles(n):
         return _real_repeat(n, xp)
     of = build(n.of, xp)
     m, times = n.mult, n.times

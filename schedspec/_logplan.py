@@ -77,7 +77,7 @@ def _inner_bounds(node: Any, origin: int, limit: int, out: list[int]) -> None:
             b += period
     elif isinstance(node, ir.OneCycle) and isinstance(node.duration, int):
         out.append(origin + node.duration - 1)
-    elif isinstance(node, ir.Repeat) and (node.span is not None or node.shift):
+    elif ir.has_real_cycles(node):
         length = ir.cycle_length(node)  # cycle i starts at the first step at or after i * length - shift
         i = (node.shift * length.denominator) // length.numerator
         while node.times is None or i <= node.times:

@@ -335,7 +335,7 @@ def _edge_cycles(c_lo: int, c_hi: int) -> list[int]:
 
 def _repeat_candidates(node: ir.Repeat, lo: int, hi: int, env: dict) -> Cands:
     out = Cands()
-    if node.span is not None or node.shift:
+    if ir.has_real_cycles(node):
         return _real_candidates(node, lo, hi, env)
     period = _compile.dur(node.period, env)
     m, times = node.mult, node.times
@@ -563,7 +563,7 @@ def maxabs(node: ir.Node, lo: int, hi: int, env: dict, dtype: str, size: int):
         elif isinstance(node, ir.Repeat):
             period = _compile.dur(node.period, env)
             of = maxabs(node.of, 0, period, env, dtype, size)
-            if node.span is not None or node.shift:
+            if ir.has_real_cycles(node):
                 last = _compile.real_cycle_at(_compile.real_cycles(node), hi)[0]
             elif node.mult == 1:
                 last = hi // period

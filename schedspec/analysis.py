@@ -65,7 +65,7 @@ def phase_rows(node: ir.Node) -> list[tuple[str, int, int | None, float | None, 
 def _label(part: ir.Node) -> str:
     """A phase's kind, with a repeat's real cycle length and clock shift where it has them ("repeat (period 52/3,
     shift 1)")."""
-    if isinstance(part, ir.Repeat) and (part.span is not None or part.shift):
+    if ir.has_real_cycles(part):
         extra = ([f"period {ir.cycle_length(part)}"] if part.span is not None else []) + (
             [f"shift {part.shift}"] if part.shift else [])  # fmt: skip
         return f"repeat ({', '.join(extra)})"

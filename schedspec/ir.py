@@ -256,6 +256,12 @@ class Repeat(Node):
         return (self.of,)
 
 
+def has_real_cycles(node: Node) -> bool:
+    """Whether ``node`` is a repeat whose cycles are tabulated exactly: a real cycle length (``span``) or a
+    shifted clock (``shift``); every interpreter takes its own path for it."""
+    return isinstance(node, Repeat) and (node.span is not None or bool(node.shift))
+
+
 def cycle_length(node: Repeat) -> Fraction:
     """The exact length of one cycle of a repeat with ``mult`` 1, in interval units: its ``span``, else the
     (int) duration of its ``of``."""

@@ -459,7 +459,7 @@ class Generator:
         P, m, times = n.period, n.mult, n.times
         if not isinstance(P, int) or P <= 0:
             raise ValueError(f"repeat period must be a positive int after binding (got {P!r})")
-        if n.span is not None or n.shift:
+        if ir.has_real_cycles(n):
             return self._real_repeat(n, where)
         how = "forever" if times is None else f"{times} times"
         doc = f"{where}: repeat a {P}-step period {how} (mult {num(m)}, decay {num(n.decay)})."

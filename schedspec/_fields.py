@@ -174,45 +174,16 @@ NonNeg = Num(Bound(ge=0))
 Real = Num(Bound())  # any finite number (tanh's lb may be negative)
 Positive = Num(Bound(gt=0))
 Fraction01 = Num(Bound(gt=0, lt=1))
-Duration = Annotated[
-    int | float | str,
-    PlainValidator(check_duration),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number", "exclusiveMinimum": 0, "multipleOf": 1},
-                {"type": "string", "pattern": DURATION_PATTERN},
-            ]
-        }
-    ),
-]
+def _durationlike(check: Any, number: dict, *patterns: str) -> Any:
+    """A duration-shaped type: ``check`` validates it; its JSON Schema is ``number`` or a string of a pattern."""
+    strings = [{"type": "string", "pattern": p} for p in patterns]
+    return Annotated[int | float | str, PlainValidator(check), WithJsonSchema({"anyOf": [number, *strings]})]
 
 
-Period = Annotated[
-    int | float | str,
-    PlainValidator(check_period),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number", "exclusiveMinimum": 0, "multipleOf": 1},
-                {"type": "string", "pattern": DURATION_PATTERN},
-                {"type": "string", "pattern": PERIOD_PATTERN},
-            ]
-        }
-    ),
-]
-Shift = Annotated[
-    int | float | str,
-    PlainValidator(check_shift),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number", "minimum": 0, "multipleOf": 1},
-                {"type": "string", "pattern": DURATION_PATTERN},
-            ]
-        }
-    ),
-]
+_WHOLE_POSITIVE = {"type": "number", "exclusiveMinimum": 0, "multipleOf": 1}
+Duration = _durationlike(check_duration, _WHOLE_POSITIVE, DURATION_PATTERN)
+Period = _durationlike(check_period, _WHOLE_POSITIVE, DURATION_PATTERN, PERIOD_PATTERN)
+Shift = _durationlike(check_shift, {"type": "number", "minimum": 0, "multipleOf": 1}, DURATION_PATTERN)
 
 
 def _point(v: Any) -> Any:

@@ -284,14 +284,13 @@ def load_mapped(data: dict, origin: dict, src: _source.Source) -> Spec:
     for path in list(positions):  # keys without a position of their own point at their value
         keys.setdefault(path, positions[path])
     positions.setdefault((), (1, 1))
-    # a path keeps its file where it differs from what its nearest kept ancestor says (not only where it differs
+    # a path keeps its file where it differs from what its parent's file already is (not only where it differs
     # from the top file: `lr` may map to a base file's value and `lr.train_cfg` to the top file's)
-    kept: dict = {}
+    out = _source.Source(data, src.file, positions, keys)
     for p in sorted(files, key=len):
-        anc = next((p[:n] for n in range(len(p) - 1, -1, -1) if p[:n] in kept), None)
-        if files[p] != (kept[anc] if anc is not None else src.file):
-            kept[p] = files[p]
-    return _finish(_source.Source(data, src.file, positions, keys, kept))
+        if files[p] != out.file_of(p[:-1]):
+            out.files[p] = files[p]
+    return _finish(out)
 
 
 def from_transformers(args: Any, *, steps_per_epoch: int | None = None, name: str | None = None) -> Spec:

@@ -389,6 +389,109 @@ def test_a_framework_kind_s_problems_are_positioned_and_named(body, expected):
     assert problems(H + body) == [expected]
 
 
+STEP = "{kind: torch.StepLR, step_size: 1, gamma: 0.5}"
+SEQ2 = f"{{kind: torch.SequentialLR, lr: 0.1, schedulers: [{STEP}, {STEP}], milestones: [2]}}"
+SEQ3 = f"{{kind: torch.SequentialLR, lr: 0.1, schedulers: [{STEP}, {STEP}, {STEP}], milestones: [1, 3]}}"
+CONST = "{kind: torch.ConstantLR, lr: 0.1, factor: 0.5, total_iters: 4}"
+
+
+def _step(start=0.1, duration=None):
+    return {"kind": "step", "start": start, "every": 1, "gamma": 0.5,
+            **({} if duration is None else {"duration": duration})}  # fmt: skip
+
+
+@pytest.mark.parametrize("framework, total, desugared, values", [
+    # SequentialLR [StepLR, StepLR] milestones [2]: torch gives 0.1, 0.05, then the second StepLR from 0.1 again
+    # (0.1, 0.05, 0.025, ...). Its open last phase begins at step 2:
+    # after `total` 1: cut at 1, the value at 1 (0.05) held
+    (SEQ2, 1, [_step(duration=1)], [0.1, 0.05, 0.05, 0.05, 0.05]),
+    # exactly at `total` 2 and it moves: cut there (a window over both), the value AT 2 (0.1, the restart) held
+    (SEQ2, 2, [{"kind": "clip", "of": [_step(duration=2), _step(duration=1)], "duration": 2}],
+     [0.1, 0.05, 0.1, 0.1, 0.1]),
+    # before `total` 3: left as written (the open phase runs to `total` as a neutral one does), 0.05 held from 3
+    (SEQ2, 3, [_step(duration=2), _step()], [0.1, 0.05, 0.1, 0.05, 0.05]),
+    # three StepLRs, milestones [1, 3]: the open last one begins at 1 + 2 = 3 (the lengths of every part before it)
+    (SEQ3, 3, [{"kind": "clip", "of": [_step(duration=1), _step(duration=2), _step(duration=1)], "duration": 3}],
+     [0.1, 0.1, 0.05, 0.1, 0.1]),
+    (SEQ3, 4, [_step(duration=1), _step(duration=2), _step()], [0.1, 0.1, 0.05, 0.1, 0.05]),
+    # [ConstantLR (0.05 for 1 step, then 0.1), StepLR] milestones [2]: three parts, the held constant in the
+    # middle; the open StepLR (the LAST part) begins exactly at `total` 2 and moves: cut, 0.1 (its first value) held
+    ("{kind: torch.SequentialLR, lr: 0.1, schedulers: [{kind: torch.ConstantLR, factor: 0.5, total_iters: 1}, "
+     f"{STEP}], milestones: [2]}}", 2,
+     [{"kind": "clip", "of": [{"kind": "constant", "value": 0.05, "duration": 1},
+                              {"kind": "constant", "value": 0.1, "duration": 1}, _step(duration=1)], "duration": 2}],
+     [0.05, 0.1, 0.1, 0.1, 0.1]),
+    # ConstantLR: 0.05 for 4 steps, then 0.1 forever (a held constant). `total` 3: its last phase begins after it
+    (CONST, 3, [{"kind": "constant", "value": 0.05, "duration": 3}], [0.05, 0.05, 0.05, 0.05, 0.05]),
+    # `total` 4: the held constant begins exactly there; it holds 0.1 anyway, so it is left as written
+    (CONST, 4, [{"kind": "constant", "value": 0.05, "duration": 4}, {"kind": "constant", "value": 0.1}],
+     [0.05, 0.05, 0.05, 0.05, 0.1]),
+    # one open phase (not a sequence) begins at 0, before any `total`: as written
+    ("{kind: torch.ExponentialLR, lr: 0.1, gamma: 0.5}", 3, {"kind": "exponential", "start": 0.1, "gamma": 0.5},
+     [0.1, 0.05, 0.025, 0.0125, 0.0125]),
+])  # fmt: skip
+def test_an_open_framework_kind_is_cut_at_total_only_when_its_open_phase_begins_after_or_moves_from_there(
+        framework, total, desugared, values):
+    """docs/language.md: an open last phase runs to `total` and holds its value there. A framework kind whose own
+    open last phase begins after `total`, or exactly at `total` and changes after it, is cut at `total`; else its
+    neutral form is left as written (same values; `translate --to-neutral` writes it). Values worked from torch's
+    documented formulas (StepLR ``lr * gamma ** (k // step_size)``, SequentialLR restarting the next scheduler at
+    each milestone, ConstantLR ``lr * factor`` for ``total_iters`` steps), k = 0..4, held from `total` on."""
+    spec = _lowered(f"total: {total}\nlr: {framework}\n")
+    assert spec.desugared == {("lr",): desugared}
+    assert schedspec.evaluate(spec, [0, 1, 2, 3, 4], dtype="float64").tolist() == pytest.approx(values, rel=1e-15)
+
+
+def test_a_framework_kind_with_a_var_length_is_not_cut_at_total_and_is_cut_at_its_literal_duration():
+    """A var length cannot be compared with `total` when the spec is lowered (its members may differ): the kind is
+    left as written and runs to `total` like any open phase. Cut at its own literal `duration`, a var length
+    inside it is refused, positioned, saying why; cut at `total` exactly where a var-length repeat restarts, too."""
+    spec = _lowered("vars: {n: 30}\ntotal: 10\nlr: {kind: keras.CosineDecay, initial_learning_rate: 0.1, "
+                    "decay_steps: $n}\n")  # fmt: skip
+    assert spec.desugared == {("lr",): {"kind": "cosine", "start": 0.1, "end": 0.0, "duration": "$n"}}
+    assert problems(H + "vars: {n: 30}\nlr: {kind: keras.CosineDecay, initial_learning_rate: 0.1, decay_steps: $n, "
+                        "duration: 10}\n") == [  # fmt: skip
+        "x.yaml:3:86: keras.CosineDecay: `duration` must be a number of steps here, not the var $n: it is cut at its "
+        "`duration`"]
+    assert problems(H + "vars: {n: 30}\ntotal: 10\nlr: {kind: torch.SequentialLR, lr: 0.1, schedulers: [{kind: "
+                        "torch.StepLR, step_size: 3}, {kind: torch.CosineAnnealingWarmRestarts, T_0: $n}], "
+                        "milestones: [10]}\n") == [  # fmt: skip
+        "x.yaml:4:5: torch.SequentialLR: `duration` must be a number of steps here, not the var $n: it runs to "
+        "`total`"]
+
+
+def test_a_framework_kind_takes_the_carried_value_as_its_lr_and_leaves_other_phases_problems_alone():
+    # no `lr`: torch's base lr is the previous phase's final value (0.5)
+    spec = _lowered("lr: [{kind: linear, start: 0.0, end: 0.5, duration: 5}, {kind: torch.ExponentialLR, gamma: 0.5}]\n")
+    assert spec.desugared == {("lr", 1): {"kind": "exponential", "start": 0.5, "gamma": 0.5}}
+    # an error found before the kind (another hyperparameter's, an earlier phase's) stays where it is and as it is:
+    # only the kind's own problems are prefixed and moved to it
+    assert problems(H + "lr: {kind: onecycle, peak: 0.1, duration: 10, pct_start: 0.1}\nmomentum: {kind: "
+                        "torch.ExponentialLR, lr: 0.9, gamma: 0.5}\n") == [  # fmt: skip
+        "x.yaml:2:58: pct_start * duration = 1 must be > 1 (the peak is at pct_start*N - 1, which must come after "
+        "step 0)"]
+    assert problems(H + "total: 5\nlr: [{kind: constant, value: 0.1, duration: 10}, {kind: torch.ExponentialLR, "
+                        "lr: 0.1, gamma: 0.5}]\n") == [  # fmt: skip
+        "x.yaml:3:50: this phase begins at step 10, after `total` (step 5); shorten the phases before it or raise "
+        "`total`"]
+    # a spec given as a dict: the problem names the framework node's path
+    with pytest.raises(schedspec.SpecError) as err:
+        schedspec.load({"schedspec": 1, "lr": [{"kind": "constant", "value": 0.1, "duration": 5}, {
+            "kind": "torch.OneCycleLR", "max_lr": 0.1, "total_steps": 2, "pct_start": 0.3}]})
+    assert [(str(i), i.severity) for i in err.value.issues] == [
+        ("<dict>: lr[1]: torch.OneCycleLR (in its neutral form): pct_start * duration = 0.6 must be > 1 (the peak is "
+         "at pct_start*N - 1, which must come after step 0)", "error")]
+
+
+def test_a_phase_after_a_framework_kind_that_begins_after_total_is_refused():
+    """Inside a framework kind's neutral form a phase may begin after `total` (the framework's own structure; it is
+    cut or held there); a phase the user wrote after the kind may not."""
+    assert problems(H + "total: 5\nlr: [{kind: torch.ExponentialLR, lr: 0.1, gamma: 0.5, duration: 10},\n"
+                        "     {kind: constant, value: 0.1}]\n") == [  # fmt: skip
+        "x.yaml:4:6: this phase begins at step 10, after `total` (step 5); shorten the phases before it or raise "
+        "`total`"]
+
+
 # ================================================================ lowerer.py: every refusal, exact, at its position
 
 LOWERER_ERRORS = {

@@ -12,7 +12,6 @@ from .. import ir, language
 from ..dialects._base import (
     Cx,
     FrameworkKind,
-    N,  # noqa: N817 - builds one neutral mapping
     NeedLiteral,
     Stop,
     is_var,
@@ -66,8 +65,6 @@ def lower_framework_kind(lw: Any, m: FrameworkKind, path: tuple, carry: Any, rem
                 past = False
             if past:
                 data = window(cx, data, remaining, "it runs to `total`")
-        if isinstance(data, (int, float)) or is_var(data):
-            data = N("constant", value=data)
         model = cx.neutral(data)
     except Stop:
         return None

@@ -761,3 +761,50 @@ def test_a_part_after_a_nested_sequence_still_knows_where_it_begins():
                         "value: 1.0}], {kind: exponential, start: 1.0, gamma: 2.0}]}\n")
     assert issue == ("x.yaml:2:101: this `exponential` overflows float32 from step 128 on (float64 value there: "
                      f"3.40282e+38): {F32}; it overflows float64 too, from step 1024 on; {EXP_HINT}")
+
+
+# ================================================================ cycles.py: a repeat's real period and shift
+
+COS10 = "{kind: cosine, start: 1.0, end: 0.0, duration: 10}"
+
+
+@pytest.mark.parametrize("period, expected", [
+    ("$p", "x.yaml:4:84: `period` must be a literal (not a $var): the cycle starts are tabulated when the spec is "
+           "lowered"),
+    ("'26.5/3'", "x.yaml:4:84: a bare period numerator is a whole number of steps (got 26.5)"),
+    ("'0.55ep/2'", "x.yaml:4:84: period numerator '0.55ep' is 5.5 steps at steps_per_epoch 10, not a whole number "
+                   "of steps; never rounded: choose a value that divides evenly"),
+    ("0.55ep", "x.yaml:4:84: period '0.55ep' is 5.5 steps at steps_per_epoch 10, not a whole number of steps; never "
+               "rounded: choose a value that divides evenly"),
+])  # fmt: skip
+def test_a_period_that_is_not_a_literal_whole_duration_is_refused_at_it(period, expected):
+    assert problems(H + "vars: {p: 12}\nsteps_per_epoch: 10\n"
+                        f"lr: {{kind: repeat, of: {COS10}, period: {period}}}\n") == [expected]  # fmt: skip
+
+
+@pytest.mark.parametrize("repeat, expected", [
+    # whole lengths are written as whole numbers, real ones as u/v
+    ("period: 12, shift: 24, times: 2",
+     "x.yaml:2:95: the shift 24 is at or after the end of the 2 cycles (2 x 12 = 24 units): the repeat would only "
+     "hold its final value; give a smaller `shift` or more `times`"),
+    ("period: '26/3', shift: 18, times: 2",
+     "x.yaml:2:99: the shift 18 is at or after the end of the 2 cycles (2 x 26/3 = 52/3 units): the repeat would "
+     "only hold its final value; give a smaller `shift` or more `times`"),
+    ("period: 12, times: 200000000",
+     "x.yaml:2:95: 200000000 cycles of 12 units last 2400000000 steps, more than 2**31-1"),
+    ("period: '26/3', times: 300000000",
+     "x.yaml:2:99: 300000000 cycles of 26/3 units last 2600000000 steps, more than 2**31-1"),
+])  # fmt: skip
+def test_a_repeat_whose_cycles_end_before_the_shift_or_after_2_31_is_refused(repeat, expected):
+    assert problems(H + f"lr: {{kind: repeat, of: {COS10}, {repeat}}}\n") == [expected]
+
+
+def test_a_whole_period_longer_than_of_stretches_it_and_the_shift_moves_the_clock():
+    """``period: 12`` (a plain whole duration) stretches the 10-step cosine to 12 steps; ``shift: 1`` gives at t the
+    unshifted value at t + 1: ``0.5 * (1 + cos(pi * ((t + 1) mod 12) / 12))`` (docs/language.md)."""
+    import math
+
+    spec = _lowered(f"lr: {{kind: repeat, of: {COS10}, period: 12, shift: 1}}\n")
+    ks = [0, 10, 11, 12, 13, 23, 24]
+    want = [0.5 * (1 + math.cos(math.pi * ((k + 1) % 12) / 12)) for k in ks]
+    assert schedspec.evaluate(spec, ks, dtype="float64").tolist() == pytest.approx(want, rel=1e-15, abs=1e-16)

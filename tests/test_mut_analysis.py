@@ -105,6 +105,19 @@ def test_phase_rows_are_kind_begin_end_and_both_values():
     ]
 
 
+@pytest.mark.parametrize("fields, label", [
+    ('period: "26/1.5", shift: 2', "repeat (period 52/3, shift 2)"),
+    ('period: "26/1.5"', "repeat (period 52/3)"),
+    ("shift: 2", "repeat (shift 2)"),  # the cycle length is `of`'s own: not repeated
+    ("period: 12", "repeat (period 12)"),  # a whole length
+    ("times: 2", "repeat"),  # neither: the kind alone
+])  # fmt: skip
+def test_phase_rows_label_a_repeat_with_its_real_period_and_its_shift(fields, label):
+    spec = schedspec.loads(H + f"lr: {{kind: repeat, {fields}, of: {{kind: cosine, start: 1.0, end: 0.0, "
+                               "duration: 10}}\n")  # fmt: skip
+    assert [row[0] for row in analysis.phase_rows(spec.bound().hparams["lr"])] == [label]
+
+
 def test_phase_rows_of_plateaus_leave_what_needs_the_reports_unknown():
     rows = analysis.phase_rows(schedspec.loads(PLATEAUS).bound().hparams["lr"])
     assert rows == [

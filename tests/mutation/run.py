@@ -43,9 +43,13 @@ SELECTIONS: dict[str, list[str]] = {
     # so JaxXP and KerasXP are affordable), and the numpy / plain-Python schedules of the formulas' selection
     "schedspec/backends.py": ["tests/test_mut_backends.py", "tests/test_mutation_kills.py", "tests/test_mut_formulas.py",
                               "-k", "test_mut_backends or (not jax and not keras)"],
-    "schedspec/_range.py": ["tests/test_guarantees.py", "tests/test_robust.py", "-k",
-                            "(test_guarantees and (check_table or fingerprint))"
-                            " or (test_robust and (min_max or extrema or overflow))"],
+    # check's table and min/max, the overflow searches (real periods, sweeps); the fingerprint property of
+    # tests/test_guarantees.py (10 s, half the selection) reaches _range only through loading, which the others do
+    "schedspec/_range.py": ["tests/test_guarantees.py", "tests/test_robust.py", "tests/test_real_period.py",
+                            "tests/test_faults.py", "tests/test_mut_lowering.py", "-k",
+                            "(test_guarantees and check_table) or (test_robust and (min_max or extrema or overflow))"
+                            " or (test_real_period and check) or (test_faults and overflow)"
+                            " or (test_mut_lowering and overflow)"],
     "schedspec/_param_groups.py": ["tests/test_param_groups_rule.py"],
     "schedspec/_metrics.py": ["tests/test_mutation_kills.py", "tests/test_plateau.py", "tests/test_mut_metrics.py", "-k",
                               "(test_mutation_kills and plateau and not jax)"

@@ -808,3 +808,41 @@ def test_a_whole_period_longer_than_of_stretches_it_and_the_shift_moves_the_cloc
     ks = [0, 10, 11, 12, 13, 23, 24]
     want = [0.5 * (1 + math.cos(math.pi * ((k + 1) % 12) / 12)) for k in ks]
     assert schedspec.evaluate(spec, ks, dtype="float64").tolist() == pytest.approx(want, rel=1e-15, abs=1e-16)
+
+
+# ================================================================ lowerer.py: sequences at `total`
+
+
+@pytest.mark.parametrize("total", [1, 2, 3])
+def test_an_open_last_phase_that_begins_exactly_at_total_is_windowed_there(total):
+    """docs/language.md: an open last phase runs to `total`; one that begins exactly at `total` has no room, so the
+    sequence is windowed at `total` (a clip without bounds) and holds that phase's first value (0.1) from there;
+    one that begins before `total` runs on as written. Values of ``0.1 * 0.5 ** k`` worked by hand."""
+    from schedspec import ir
+
+    step = "{kind: step, start: 0.1, every: 1, gamma: 0.5"
+    spec = _lowered(f"total: {total}\nlr: [{step}, duration: {total}}}, {step}}}]\n")
+    node = spec.program.hparams["lr"]
+    assert isinstance(node, ir.Clip) and (node.min, node.max, node.duration) == (None, None, total)
+    assert isinstance(node.of, ir.Sequence) and len(node.of.parts) == 2
+    ks = [*range(total + 3), 2**31 - 1]
+    want = [0.1 * 0.5**k for k in range(total)] + [0.1] * (len(ks) - total)
+    assert schedspec.evaluate(spec, ks, dtype="float64").tolist() == pytest.approx(want, rel=1e-15, abs=0)
+    # one step more of room: not windowed, the open phase runs to `total` (0.1, 0.05 at total + 1)
+    spec = _lowered(f"total: {total + 1}\nlr: [{step}, duration: {total}}}, {step}}}]\n")
+    assert isinstance(spec.program.hparams["lr"], ir.Sequence)
+    got = schedspec.evaluate(spec, [total, total + 1, total + 2], dtype="float64").tolist()
+    assert got == pytest.approx([0.1, 0.05, 0.05], rel=1e-15, abs=0)
+
+
+def test_a_held_constant_or_a_bare_number_beginning_at_total_is_left_as_written_at_its_own_path():
+    """A constant (or a bare number, the same) beginning exactly at `total` holds its value anyway: the sequence is
+    not windowed (same values, same fingerprint), and the bare number's node is positioned at the number."""
+    from schedspec import ir
+
+    for last in ("{kind: constant, value: 0.2}", "0.2"):
+        spec = _lowered(f"total: 5\nlr: [{{kind: constant, value: 0.1, duration: 5}}, {last}]\n")
+        node = spec.program.hparams["lr"]
+        assert isinstance(node, ir.Sequence), last
+        assert [p.path for p in node.parts] == [("lr", 0), ("lr", 1)]
+        assert schedspec.evaluate(spec, [4, 5, 6], dtype="float64").tolist() == [0.1, 0.2, 0.2]

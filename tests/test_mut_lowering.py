@@ -824,6 +824,7 @@ def test_an_open_last_phase_that_begins_exactly_at_total_is_windowed_there(total
     spec = _lowered(f"total: {total}\nlr: [{step}, duration: {total}}}, {step}}}]\n")
     node = spec.program.hparams["lr"]
     assert isinstance(node, ir.Clip) and (node.min, node.max, node.duration) == (None, None, total)
+    assert node.path == node.of.path == ("lr",)  # the window and the sequence are the document's `lr`
     assert isinstance(node.of, ir.Sequence) and len(node.of.parts) == 2
     ks = [*range(total + 3), 2**31 - 1]
     want = [0.1 * 0.5**k for k in range(total)] + [0.1] * (len(ks) - total)
@@ -846,3 +847,17 @@ def test_a_held_constant_or_a_bare_number_beginning_at_total_is_left_as_written_
         assert isinstance(node, ir.Sequence), last
         assert [p.path for p in node.parts] == [("lr", 0), ("lr", 1)]
         assert schedspec.evaluate(spec, [4, 5, 6], dtype="float64").tolist() == [0.1, 0.2, 0.2]
+
+
+def test_a_sequence_of_exactly_2_31_minus_1_steps_loads():
+    """2**31-1 steps is the int32 step counter's last value: allowed; one more is refused (the refusal above)."""
+    spec = _lowered("lr: [{kind: constant, value: 0.1, duration: 2147483646}, {kind: constant, value: 0.2, duration: 1}]\n")
+    assert spec.program.hparams["lr"].duration == 2**31 - 1
+    assert schedspec.evaluate(spec, [2**31 - 2, 2**31 - 1], dtype="float64").tolist() == [0.2, 0.2]
+
+
+def test_a_repeat_in_a_sequence_gives_the_carried_value_to_its_cycle():
+    """A `repeat`'s `of` without `start` begins each cycle at the previous phase's final value (0.2)."""
+    node = _lowered("lr: [{kind: linear, start: 0.1, end: 0.2, duration: 5}, {kind: repeat, times: 2, of: "
+                    "{kind: cosine, end: 0.0, duration: 10}}]\n").program.hparams["lr"]  # fmt: skip
+    assert node.parts[1].of.start == 0.2 and node.duration == 25

@@ -55,9 +55,15 @@ WARMUP = "lr:\n  - {kind: linear, start: 0.0, end: 0.5, duration: 10}\n"
     ("{kind: cosine, start: 0.5000000001, end: 0.0, duration: 10}", []),
     ("{kind: cosine, start: 0.500001, end: 0.0, duration: 10}", [_jump("0.5", "0.500001")]),
     ("{kind: cosine, end: 0.0, duration: 10}", []),
+    # a bare number is `{kind: constant, value: ...}`: it warns alike (it did not before)
+    ("0.125", [_jump("0.5", "0.125")]),
+    ("0.5", []),
+    ("$v", []),  # a var: its members may differ; like `{kind: constant, value: $v}`
 ])  # fmt: skip
 def test_a_jump_at_a_phase_start_is_a_warning_at_that_phase(second, expected):
-    assert warnings_of(H + WARMUP + f"  - {second}\n") == expected
+    used = "vars: {v: 0.25}\n" if "$v" in second else ""
+    assert warnings_of(H + used + WARMUP + f"  - {second}\n") == [
+        w.replace("x.yaml:4:", "x.yaml:5:") if used else w for w in expected]
 
 
 def test_a_jump_from_zero_is_measured_with_an_absolute_tolerance_of_1e_15():

@@ -22,14 +22,19 @@ class Checks:
     var_defs: dict[str, ir.VarDef]
 
     def _check_jump(self, m, path, carry, node):
-        explicit = getattr(m, "start", None) if not isinstance(m, language.Constant) else m.value
+        """Warn when the phase ``m`` (a model, or a bare number: a constant) lowered to ``node`` begins away from
+        ``carry``, the previous phase's final value."""
+        if isinstance(m, (int, float, str)):  # a bare number (or `$var`) is `{kind: constant, value: ...}`
+            explicit = m
+        else:
+            explicit = getattr(m, "start", None) if not isinstance(m, language.Constant) else m.value
         first_value = None
         if isinstance(m, language.Cyclic):
             first_value = node.low
         elif isinstance(m, language.OneCycle) and isinstance(node.peak, float) and isinstance(node.div_factor, float):
             first_value = node.peak / node.div_factor
         elif explicit is not None:
-            first_value = getattr(node, "value" if isinstance(m, language.Constant) else "start", None)
+            first_value = getattr(node, "value" if isinstance(node, ir.Constant) else "start", None)
         if isinstance(first_value, float) and isinstance(carry, float):
             if not math.isclose(first_value, carry, rel_tol=1e-9, abs_tol=1e-15):
                 self.warn(path, f"jump from {carry:g} to {first_value:g} at the start of this phase; "

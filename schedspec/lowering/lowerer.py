@@ -175,7 +175,7 @@ class _Lowerer(Units, Checks):
                 node = self.schedule(item, ipath, carry, room)
             if node is None:
                 return None
-            if i > 0 and isinstance(item, BaseModel):
+            if i > 0 and not isinstance(item, list):  # a bare number is a constant: its jump warns alike
                 self._check_jump(item, ipath, carry, node)
             parts.append(node)
             if not last:

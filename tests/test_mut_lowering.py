@@ -867,3 +867,84 @@ def test_a_repeat_in_a_sequence_gives_the_carried_value_to_its_cycle():
     node = _lowered("lr: [{kind: linear, start: 0.1, end: 0.2, duration: 5}, {kind: repeat, times: 2, of: "
                     "{kind: cosine, end: 0.0, duration: 10}}]\n").program.hparams["lr"]  # fmt: skip
     assert node.parts[1].of.start == 0.2 and node.duration == 25
+
+
+# ================================================================ lowerer.py: repeat
+
+
+REP_COS = "{kind: cosine, start: 1.0, end: 0.0, duration: 10}"
+
+
+@pytest.mark.parametrize("body, expected", [
+    # a var's members are checked against the field's bound, at the var
+    ("vars: {d: [0.5, -0.5]}\nlr: {kind: repeat, of: " + REP_COS + ", decay: $d}\n",
+     "x.yaml:2:11: `d`: must not be negative (got -0.5)"),
+    ("lr: {kind: repeat, of: " + REP_COS + ", mult: 1.0e+39}\n",
+     "x.yaml:2:82: `mult`: 1e+39 is beyond the float32 range (largest 3.4028235e+38), where the float32 paths "
+     "(evaluate's default, to_jax, to_keras, to_optax, emitted keras/optax/jax modules) would hold inf; give a "
+     "smaller number"),
+    # log1p((2**31 - 1) * (mult - 1) / period) / log(mult) = log1p(21474.8) / log(1.0001) = 99751.8 cycles
+    ("lr: {kind: repeat, of: " + REP_COS + ", mult: 1.0001}\n",
+     "x.yaml:2:82: with `mult` 1.0001 and a period of 10, about 99751 cycles begin before step 2**31-1; a fractional "
+     "`mult` allows at most 10000: give fewer `times`, a larger `mult` or `mult: 1`"),
+    # a 1-step period stretched by 1.5 each cycle: cycle i begins at ceil((1.5**i - 1) / 0.5); cycle 52 would begin
+    # after 2**31-1 (1.5**52 / 0.5 = 2.8e9), so 60 cycles do not fit; the end is past the table: 2**31
+    ("lr: {kind: repeat, of: {kind: constant, value: 0.5, duration: 1}, mult: 1.5, times: 60}\n",
+     "x.yaml:2:85: 60 cycles last 2147483648 steps, more than 2**31-1"),
+])  # fmt: skip
+def test_a_repeat_s_refusals_are_exact(body, expected):
+    assert problems(H + body) == [expected]
+
+
+@pytest.mark.parametrize("fields, want", [
+    # (period, times, mult, duration, span, shift) of the lowered Repeat
+    ("mult: 1.0001, times: 3", (10, 3, 1.0001, 31, None, 0)),  # 10 + 10.001 + 10.002: the 4th begins at 31
+    ("mult: 1.5, times: 5", (10, 5, 1.5, 132, None, 0)),  # 10 * (1.5**5 - 1) / 0.5 = 131.875: step 132
+    ("period: '10/1'", (10, None, 1.0, None, None, 0)),  # a real period equal to `of`: the plain repeat
+    ("period: '10/1', times: 2", (10, 2, 1.0, 20, None, 0)),
+    ("shift: 3, times: 2", (10, 2, 1.0, 17, None, 3)),  # the clock 3 steps ahead: 20 - 3
+    ("shift: 3, times: 2, duration: 30", (10, 2, 1.0, 30, None, 3)),  # a written duration is kept
+    ("period: '26/3', times: 2", (10, 2, 1.0, 18, "26/3", 0)),  # ceil(52/3) = 18
+    ("period: '26/3', shift: 1", (10, None, 1.0, None, "26/3", 1)),
+])  # fmt: skip
+def test_a_repeat_lowers_its_period_times_mult_duration_and_shift(fields, want):
+    node = _lowered(f"lr: {{kind: repeat, of: {REP_COS}, {fields}}}\n").program.hparams["lr"]
+    assert (node.period, node.times, node.mult, node.duration, node.span, node.shift) == want
+
+
+def test_an_overflow_after_a_repeat_inside_a_product_is_at_its_absolute_step():
+    """The product begins at step 10; its exponential (gamma 2) passes 3.4028235e+38 at local step 128 (2**128):
+    absolute step 138. The repeat before it inside the product must not lose where the product begins."""
+    assert problems(H + f"lr: [{REP_COS}, {{kind: product, of: [{{kind: repeat, of: {REP_COS}, times: 2}}, "
+                        "{kind: exponential, start: 1.0, gamma: 2.0}]}]\n")[0].startswith(  # fmt: skip
+        "x.yaml:2:161: this `exponential` overflows float32 from step 138 on (float64 value there: 3.40282e+38)")
+
+
+# ================================================================ lowerer.py: phases built from the kinds table
+
+
+@pytest.mark.parametrize("phase, want", [
+    # a variant's field: at its neutral value when not written (warp 1, shift 0), as written otherwise
+    ("{kind: linear, start: 0.0, end: 1.0, duration: 10}", {"warp": 1.0}),
+    ("{kind: linear, start: 0.0, end: 1.0, duration: 10, warp: 2.0}", {"warp": 2.0}),
+    ("{kind: cosine, start: 1.0, end: 0.0, duration: 10, warp: 0.5}", {"warp": 0.5, "exponent": 1.0}),
+    ("{kind: inverse_sqrt, start: 0.1, timescale: 10}", {"shift": 0, "timescale": 10}),
+    ("{kind: inverse_sqrt, start: 0.1, timescale: 10, shift: 5}", {"shift": 5, "timescale": 10}),
+])  # fmt: skip
+def test_a_generic_phase_takes_its_variant_field_or_its_neutral_value(phase, want):
+    node = _lowered(f"lr: {phase}\n").program.hparams["lr"]
+    assert {f: getattr(node, f) for f in want} == want
+
+
+@pytest.mark.parametrize("fields, expected", [
+    # `down` defaults to `up`: a bad `up` is reported once (it was read, and reported, twice)
+    ("low: 0.1, high: 1.0, up: 0.55ep",
+     ["x.yaml:3:45: duration '0.55ep' is 5.5 steps at steps_per_epoch 10, not a whole number of steps; never "
+      "rounded: choose a value that divides evenly"]),
+    ("low: 1.0e+39, high: 1.0, up: 5",
+     ["x.yaml:3:25: `low`: 1e+39 is beyond the float32 range (largest 3.4028235e+38), where the float32 paths "
+      "(evaluate's default, to_jax, to_keras, to_optax, emitted keras/optax/jax modules) would hold inf; give a "
+      "smaller number"]),
+])  # fmt: skip
+def test_a_bad_field_of_a_cyclic_phase_is_reported_once_and_nothing_else_is_built(fields, expected):
+    assert problems(H + f"steps_per_epoch: 10\nlr: {{kind: cyclic, {fields}}}\n") == expected

@@ -279,7 +279,8 @@ class _Lowerer(Units, Checks):
                 node = dataclasses.replace(node, duration=remaining)  # the open last phase runs to `total`
             return node
         if k == "cyclic":
-            node = ir.Cyclic(n("low"), n("high"), d("up"), d("down") if m.down is not None else d("up"), m.mode, n("gamma"), duration)
+            low, high, up = n("low"), n("high"), d("up")  # (`down` defaults to `up`: read once, reported once)
+            node = ir.Cyclic(low, high, up, d("down") if m.down is not None else up, m.mode, n("gamma"), duration)
             period = ir.dur_add(node.up, node.down) if ok else None
             if isinstance(period, int) and period > ir.MAX_STEPS:
                 self.err(path + ("up",), f"`up` + `down` = {period} steps, more than 2**31-1 (the int32 step counter of "

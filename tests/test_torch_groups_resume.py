@@ -227,11 +227,11 @@ _ADDED_SPECS = {
 }
 
 
-@pytest.mark.parametrize("case", ["plain", "lr_scale", "momentum", "plateau", "epoch", "resume"])
+@pytest.mark.parametrize("case", ["plain", "lr_scale", "momentum", "plateau", "epoch", "resume", "timm"])
 def test_a_param_group_added_after_the_scheduler_was_built_is_refused(case, build):
     """``optimizer.add_param_group`` after the scheduler was built (Lightning's BaseFinetuning unfreezes layers so):
     the scheduler matched the param groups and decided their lr factors when it was built, so its next lr (a
-    step, a step to an epoch, a metric report, a resume) is refused, saying to build it after the change; never a
+    step, a step to an epoch, a metric report, a resume, timm's step_update) is refused, saying to build it after the change; never a
     bare ``zip()`` error (torch's own closed-form LambdaLR fails there with one: checked). The optimizer keeps the
     lrs of the last update."""
     native = lr_scheduler.LambdaLR(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1), lambda k: 1.0)
@@ -243,7 +243,7 @@ def test_a_param_group_added_after_the_scheduler_was_built_is_refused(case, buil
     opt = torch.optim.SGD([torch.zeros(1, dtype=torch.float64, requires_grad=True)], lr=0.1, momentum=0.9)
     if case == "lr_scale":
         opt.param_groups[0]["lr_scale"] = 0.5
-    sched = build(spec, opt)
+    sched = build(spec, opt, **({"loop": "timm"} if case == "timm" else {}))
     state = sched.state_dict()
     before = opt.param_groups[0]["lr"]
     opt.add_param_group({"params": [torch.zeros(1, dtype=torch.float64, requires_grad=True)], "lr": 0.3,
@@ -257,6 +257,8 @@ def test_a_param_group_added_after_the_scheduler_was_built_is_refused(case, buil
             sched.step(3)
         elif case == "resume":
             sched.load_state_dict(state)
+        elif case == "timm":
+            sched.step_update(1)
         else:
             opt.step()
             sched.step()

@@ -122,6 +122,10 @@ class SchedSpecLR(LRScheduler):
     ``defaults["lr"]`` (never saved: it comes from building the optimizer again), and ``load_state_dict`` writes
     the restored update's lr and hyperparameters into the optimizer.
 
+    The param groups are matched (spec groups, lr factors) when the scheduler is built: after a param group was
+    added (``optimizer.add_param_group``) or removed, its next lr (``step``, ``report``, ``load_state_dict``)
+    raises a ValueError saying to build the scheduler after the change.
+
     Attributes:
         fingerprint: the fingerprint of the bound spec (vars applied); saved in ``state_dict()`` and checked by
             ``load_state_dict()``.
@@ -217,6 +221,17 @@ class SchedSpecLR(LRScheduler):
             self._ratio_hook.remove()
             self._ratio_hook = None
         self._clear_cache()
+
+    def _check_groups(self) -> None:
+        """Refuse param groups added (``optimizer.add_param_group``) or removed since the scheduler was built (the
+        param-group rule and the spec groups were matched then): a ValueError saying to build it after them."""
+        groups = len(self.optimizer.param_groups)
+        if groups != self._ngroups:
+            raise ValueError(
+                f"{self.spec_name!r}: the optimizer has {groups} param groups, but the scheduler was built with "
+                f"{self._ngroups}: param groups added (optimizer.add_param_group) or removed after it was built are "
+                "not scheduled; build the scheduler after the last change to the optimizer's param groups"
+            )
 
     def _clear_cache(self) -> None:
         self._flat: list[float] = []
@@ -402,6 +417,7 @@ class SchedSpecLR(LRScheduler):
                 f"{(j + 1) * every - 1}), but the scheduler is at update {k} (interval {k // every}): make one report "
                 f"per {every} update{'s' if every != 1 else ''}"
             )
+        self._check_groups()
         reports.add(name, value)
         if self._pending:
             values = self._general_lr(k)
@@ -502,6 +518,7 @@ class SchedSpecLR(LRScheduler):
                 UserWarning,
                 stacklevel=2,
             )
+        self._check_groups()
         if self._general:
             return self._general_lr(self.last_epoch)
         i = self.last_epoch - self._row0  # inlined _values_at: this is the per-step hot path
@@ -517,6 +534,7 @@ class SchedSpecLR(LRScheduler):
 
     def _get_closed_form_lr(self) -> list[float]:
         """Same as :meth:`get_lr` (used by the deprecated ``step(epoch)``)."""
+        self._check_groups()
         self.last_epoch = self._check_k(self.last_epoch)
         if self._general:
             return self._general_lr(self.last_epoch)
@@ -571,6 +589,7 @@ class SchedSpecLR(LRScheduler):
         missing = [key for key in _STATE_KEYS if key not in state_dict]
         if missing:
             raise ValueError(f"the scheduler state lacks {', '.join(missing)}")
+        self._check_groups()
         groups = len(self.optimizer.param_groups)
         if len(state_dict["base_lrs"]) != groups:
             raise ValueError(

@@ -8,6 +8,7 @@ message. Values come from the independent reference (tests/reference.py), from n
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -709,3 +710,203 @@ def test_only_the_groups_that_follow_the_documents_lr_decide_its_factors():
     for v in (0.0, 0.025, 0.05, 0.075, 0.1):
         assert sgd_update(opt, params) == pytest.approx([0.2, v, v], rel=1e-15, abs=0)
         sched.step()
+
+
+# ------------------------------------------------------------------ third pass (the 49 survivors of the full run)
+def test_a_second_scheduler_reads_every_groups_built_lr_from_initial_lr_like_torch():
+    """Two param groups built with 0.1 (the optimizer's lr) and 0.05, stepped 5 updates along the cosine (their lrs
+    are then 0.05 and 0.025): a second scheduler built on that optimizer takes the built lrs from ``initial_lr``,
+    as torch does (a second native CosineAnnealingLR has the same ``base_lrs``), so the factors are 1 and 1/2 and
+    it starts from torch's closed form at epoch 0, ``base_lrs``; read from the current lrs (0.05 and 0.025, none
+    the optimizer's 0.1) the factors would be ambiguous."""
+    def opt():
+        params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in range(2)]
+        return torch.optim.SGD([{"params": [params[0]]}, {"params": [params[1]], "lr": 0.05}], lr=0.1)
+
+    ours, native_opt = opt(), opt()
+    first = schedspec.to_torch(COSINE, ours)
+    native_first = torch.optim.lr_scheduler.CosineAnnealingLR(native_opt, T_max=10, eta_min=0.0)
+    for _ in range(5):
+        ours.step()
+        first.step()
+        native_opt.step()
+        native_first.step()
+    assert [g["lr"] for g in ours.param_groups] == pytest.approx([0.05, 0.025], rel=1e-15)
+    second = schedspec.to_torch(COSINE, ours)
+    native_second = torch.optim.lr_scheduler.CosineAnnealingLR(native_opt, T_max=10, eta_min=0.0)
+    assert second.base_lrs == native_second.base_lrs == [0.1, 0.05]
+    assert second.get_last_lr() == native_second._get_closed_form_lr() == [0.1, 0.05]
+    params = [g["params"][0] for g in ours.param_groups]
+    assert sgd_update(ours, params) == [0.1, 0.05]
+
+
+def test_a_growing_exponential_capped_by_its_end_overflows_silently_in_blocks():
+    """``exponential`` with ``gamma: 2`` and a ceiling ``end``: ``start * 2 ** k`` overflows to inf in float64
+    from k = 1024 on (held at ``end`` by the cap); a block of 4096 steps evaluates it there without a numpy
+    RuntimeWarning reaching the user. Values: torch's ExponentialLR (``start * gamma ** k``) up to the cap 0.1,
+    the cap exactly after it, to the last int32 update."""
+    spec = {"schedspec": 1, "lr": {"kind": "exponential", "start": 0.001, "gamma": 2.0, "end": 0.1}}
+    native = torch.optim.lr_scheduler.ExponentialLR(_opt(0.001), gamma=2.0)
+    want = []
+    for _ in range(12):
+        want.append(min(native.get_last_lr()[0], 0.1))
+        native.optimizer.step()
+        native.step()
+    assert want[6:8] == [0.064, 0.1]
+    for block_size in (7, 4096):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)  # numpy's "overflow encountered in power"
+            warnings.simplefilter("ignore", UserWarning)  # torch's deprecation of step(epoch)
+            sched = schedspec.to_torch(spec, _opt(0.001), block_size=block_size)
+            assert _run(sched, 12) == want
+            sched.step(epoch=2**31 - 1)
+            assert sched.get_last_lr() == [0.1]
+
+
+def test_a_non_optimizer_is_refused_with_torchs_own_error():
+    """An object with param groups that is not a torch Optimizer: refused with the TypeError torch's own
+    schedulers raise (it has no ``defaults``; nothing may be read from it first)."""
+    class NotAnOptimizer:
+        def __init__(self):
+            self.param_groups = [{"params": [], "lr": 0.1}]
+
+    with pytest.raises(TypeError) as native:
+        torch.optim.lr_scheduler.CosineAnnealingLR(NotAnOptimizer(), T_max=10)
+    assert str(native.value) == "NotAnOptimizer is not an Optimizer"
+    _raises(TypeError, lambda: schedspec.to_torch(COSINE, NotAnOptimizer()), "NotAnOptimizer is not an Optimizer")
+
+
+def test_a_spec_groups_own_lr_keeps_its_lr_scale_when_other_hyperparameters_are_set():
+    """A param group with its spec group's own lr and timm's ``lr_scale`` 0.5, in a spec that also schedules
+    ``weight_decay`` (set on every group at every update): the lr the optimizer applies is the head's linear
+    0.2 -> 0.1 (worked by hand: 0.2, 0.175, 0.15, 0.125, 0.1) times 0.5; the other group the document's 0.1.
+    (The parameters are 0 before each update, so the weight decay adds nothing to the update.)"""
+    spec = {"schedspec": 1, "lr": 0.1, "weight_decay": {"kind": "linear", "duration": 4, "start": 0.01, "end": 0.0},
+            "groups": {"head": {"lr": {"kind": "linear", "duration": 4, "start": 0.2, "end": 0.1}}}}
+    params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in range(2)]
+    opt = torch.optim.SGD([{"params": [params[0]], "name": "head", "lr_scale": 0.5}, {"params": [params[1]]}],
+                          lr=0.1)
+    sched = schedspec.to_torch(spec, opt)
+    got, decay = [], []
+    for _ in range(6):
+        decay.append([g["weight_decay"] for g in opt.param_groups])
+        got.append(sgd_update(opt, params))
+        sched.step()
+    want = [0.2, 0.175, 0.15, 0.125, 0.1, 0.1]
+    assert got == [pytest.approx([0.5 * v, 0.1], rel=1e-15) for v in want]
+    assert [g["lr"] for g in opt.param_groups] == sched.get_last_lr() == pytest.approx([0.05, 0.1], rel=1e-15)
+    assert [d[0] for d in decay] == [d[1] for d in decay] == pytest.approx(
+        [0.01, 0.0075, 0.005, 0.0025, 0.0, 0.0], rel=1e-15, abs=1e-18)
+
+
+@pytest.mark.parametrize("block_size", [0, 7, 4096])
+def test_the_update_after_the_last_int32_update_is_refused_on_every_block_size(block_size):
+    """``step(epoch=2**31-1)`` sets the last update there is; the next ``step()`` moves past it and is refused
+    with ``evaluate``'s message, whatever block the last update's value came from (a block of 7 starting at
+    2**31-2 would reach 2**31 if it were not cut at 2**31-1)."""
+    sched = schedspec.to_torch(COSINE, _opt(), block_size=block_size)
+    with pytest.warns(UserWarning):  # torch's deprecation of step(epoch)
+        sched.step(epoch=2**31 - 1)
+    assert sched.get_last_lr() == [0.0]
+    sched.optimizer.step()
+    _raises(ValueError, sched.step, f"last_epoch={2**31}: " + _check_steps_message(2**31))
+
+
+def test_a_spec_groups_own_plateau_reads_the_reports():
+    """A spec group whose own lr is a plateau (the document's lr a constant 0.1): the head follows torch's
+    ReduceLROnPlateau on the reports (patience 0, factor 0.5: 0.2, 0.2, 0.1, 0.05 for the losses 1, 1, 1, 0.5
+    reported before updates 1..4), the other group keeps 0.1."""
+    spec = {"schedspec": 1, "lr": 0.1, "groups": {"head": {"lr": {
+        "kind": "plateau", "start": 0.2, "monitor": "loss", "every": 1, "patience": 0, "factor": 0.5}}}}
+    params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in range(2)]
+    opt = torch.optim.SGD([{"params": [params[0]], "name": "head"}, {"params": [params[1]]}], lr=0.1)
+    sched = schedspec.to_torch(spec, opt)
+    losses = [1.0, 1.0, 1.0, 0.5]
+    got = []
+    for loss in losses:
+        got.append(sgd_update(opt, params))
+        sched.step(loss)
+    got.append(sgd_update(opt, params))
+    head = native_torch([*losses, 0.0], {"patience": 0, "factor": 0.5}, start=0.2)
+    assert head == [0.2, 0.2, 0.1, 0.05, 0.05]
+    assert got == [[h, 0.1] for h in head]
+
+
+def _ambiguous_and_clear_states():
+    """States saved from optimizers (lr 0.001) whose two groups were built with 1.0 and 0.25 (ambiguous: none with
+    the optimizer's lr) and with 0.001 and 0.00025 (factors 1 and 1/4)."""
+    def opt(*lrs):
+        params = [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64)) for _ in lrs]
+        return torch.optim.SGD([{"params": [p], "lr": lr} for p, lr in zip(params, lrs, strict=True)], lr=0.001)
+
+    return opt, schedspec.to_torch(COSINE, opt(1.0, 0.25)).state_dict(), schedspec.to_torch(
+        COSINE, opt(0.001, 0.00025)).state_dict()
+
+
+AMBIGUOUS = r"built with different lrs \(0: 1.0, 1: 0.25\) and none with the optimizer's lr"
+
+
+def test_ambiguous_lr_factors_stay_refused_through_every_resume_until_one_clears_them():
+    """Built on an ambiguous optimizer, then resumed from its own (ambiguous) state: still refused; cleared by a
+    state with clear factors (the cosine's value(0) = 0.1 and 0.025 applied), ambiguous again after a third
+    resume: refused again (the refusal follows every restored state, however many came before)."""
+    opt, ambiguous, clear = _ambiguous_and_clear_states()
+    sched = schedspec.to_torch(COSINE, opt(1.0, 0.25))
+    params = [g["params"][0] for g in sched.optimizer.param_groups]
+    for state, want in ((ambiguous, None), (ambiguous, None), (clear, [0.1, 0.025]), (ambiguous, None),
+                        (clear, [0.1, 0.025])):  # fmt: skip
+        sched.load_state_dict(state)
+        if want is None:
+            with pytest.raises(ValueError, match=AMBIGUOUS):
+                sgd_update(sched.optimizer, params)
+        else:
+            assert sgd_update(sched.optimizer, params) == pytest.approx(want, rel=1e-15)
+
+
+def test_the_ambiguity_check_is_an_optimizer_hook_only_while_the_factors_are_ambiguous():
+    """The per-update cost of the param-group rule: no step pre-hook on the optimizer while the factors are
+    clear, one while they are ambiguous, none again once a resume clears them (read from torch's hook table:
+    nothing else can see a hook that refuses nothing)."""
+    opt, ambiguous, clear = _ambiguous_and_clear_states()
+    optimizer = opt(0.001, 0.00025)
+    sched = schedspec.to_torch(COSINE, optimizer)
+    hooks = optimizer._optimizer_step_pre_hooks
+    assert len(hooks) == 0
+    for state, n in ((ambiguous, 1), (ambiguous, 1), (clear, 0), (clear, 0), (ambiguous, 1), (clear, 0)):
+        sched.load_state_dict(state)
+        assert len(hooks) == n
+
+
+def test_get_lr_outside_step_warns_at_the_line_that_called_it():
+    """The warning of ``get_lr()`` outside ``step()`` (torch's message and category) names the caller's file and
+    line (``stacklevel=2``), where the user can change the call. (torch's own schedulers warn from a helper with
+    ``stacklevel=2``, which names torch's lr_scheduler.py instead.)"""
+    import inspect
+
+    sched = schedspec.to_torch(COSINE, _opt())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line = inspect.currentframe().f_lineno + 1
+        sched.get_lr()
+    assert [(w.category, str(w.message), w.filename, w.lineno) for w in caught] == [
+        (UserWarning, "To get the last learning rate computed by the scheduler, please use `get_last_lr()`.",
+         __file__, line)]  # fmt: skip
+
+
+def test_lr_scale_on_every_group_multiplies_each_groups_value_in_blocks():
+    """Every param group carries ``lr_scale`` (0.5 and 0.25): each gets the cosine's value times its own, on the
+    block path as on the scalar one; the cosine from torch's CosineAnnealingLR closed form, updates 0..10."""
+    for block_size in (0, 4096):
+        opt = _opt(0.1, n=2)
+        opt.param_groups[0]["lr_scale"] = 0.5
+        opt.param_groups[1]["lr_scale"] = 0.25
+        native = torch.optim.lr_scheduler.CosineAnnealingLR(_opt(0.1), T_max=10, eta_min=0.0)
+        sched = schedspec.to_torch(COSINE, opt, block_size=block_size)
+        params = [g["params"][0] for g in opt.param_groups]
+        for _ in range(11):  # to the cosine's end (torch's cosine turns back up after it; ours holds the end)
+            v = native._get_closed_form_lr()[0]
+            assert sgd_update(opt, params) == pytest.approx([v * 0.5, v * 0.25], rel=1e-14, abs=1e-18)
+            assert sched.get_last_lr() == pytest.approx([v * 0.5, v * 0.25], rel=1e-14, abs=1e-18)
+            sched.step()
+            native.optimizer.step()
+            native.step()

@@ -21,6 +21,7 @@ import io
 import itertools
 import math
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -213,6 +214,56 @@ def test_ambiguous_factors_are_refused_in_every_order(build):
     with pytest.raises(ValueError, match=r"param group 0 was built with lr 0.1 but the optimizer's lr is 0"):
         sgd_update(opt, params)
     assert sched.last_epoch == 0
+
+
+ADDED = ("the optimizer has 2 param groups, but the scheduler was built with 1: param groups added "
+         "(optimizer.add_param_group) or removed after it was built are not scheduled; build the scheduler after the "
+         "last change to the optimizer's param groups")
+_COSINE = {"kind": "cosine", "duration": 10, "start": 0.1, "end": 0.0}
+_ADDED_SPECS = {
+    "plain": {"schedspec": 1, "lr": _COSINE},
+    "momentum": {"schedspec": 1, "lr": _COSINE, "momentum": {"kind": "linear", "duration": 4, "start": 0.9, "end": 0.5}},
+    "plateau": {"schedspec": 1, "lr": {"kind": "plateau", "start": 0.1, "monitor": "loss", "every": 1, "patience": 0}},
+}
+
+
+@pytest.mark.parametrize("case", ["plain", "lr_scale", "momentum", "plateau", "epoch", "resume", "timm"])
+def test_a_param_group_added_after_the_scheduler_was_built_is_refused(case, build):
+    """``optimizer.add_param_group`` after the scheduler was built (Lightning's BaseFinetuning unfreezes layers so):
+    the scheduler matched the param groups and decided their lr factors when it was built, so its next lr (a
+    step, a step to an epoch, a metric report, a resume, timm's step_update) is refused, saying to build it after the change; never a
+    bare ``zip()`` error (torch's own closed-form LambdaLR fails there with one: checked). The optimizer keeps the
+    lrs of the last update."""
+    native = lr_scheduler.LambdaLR(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1), lambda k: 1.0)
+    native.optimizer.add_param_group({"params": [torch.zeros(1, requires_grad=True)], "lr": 0.3})
+    native.optimizer.step()
+    with pytest.raises(ValueError, match=r"^zip\(\) argument 2 is shorter than argument 1$"):
+        native.step()
+    spec = _ADDED_SPECS.get(case, _ADDED_SPECS["plain"])
+    opt = torch.optim.SGD([torch.zeros(1, dtype=torch.float64, requires_grad=True)], lr=0.1, momentum=0.9)
+    if case == "lr_scale":
+        opt.param_groups[0]["lr_scale"] = 0.5
+    sched = build(spec, opt, **({"loop": "timm"} if case == "timm" else {}))
+    state = sched.state_dict()
+    before = opt.param_groups[0]["lr"]
+    opt.add_param_group({"params": [torch.zeros(1, dtype=torch.float64, requires_grad=True)], "lr": 0.3,
+                         **({"lr_scale": 0.25} if case == "lr_scale" else {})})
+    prefix = "'<dict>': " if isinstance(sched, schedspec.adapters.torch.SchedSpecLR) else ""
+    with pytest.raises(ValueError) as info, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch's deprecation of step(epoch)
+        if case == "plateau":
+            sched.report("loss", 1.0)
+        elif case == "epoch":
+            sched.step(3)
+        elif case == "resume":
+            sched.load_state_dict(state)
+        elif case == "timm":
+            sched.step_update(1)
+        else:
+            opt.step()
+            sched.step()
+    assert str(info.value) == prefix + ADDED
+    assert [g["lr"] for g in opt.param_groups] == [before, 0.3]
 
 
 def test_hparams_empty_leaves_every_other_hyperparameter_alone(build):

@@ -388,6 +388,16 @@ class Schedule(LRScheduler):
         """The factor on the document's lr of each param group, from the lrs they were built with."""
         self._ratios, self._problem = lr_ratios(optimizer.defaults.get("lr"), built, self._follows)
 
+    def _check_groups(self):
+        """Refuse param groups added (optimizer.add_param_group) or removed since the scheduler was built."""
+        groups = len(self.optimizer.param_groups)
+        if groups != len(self._plan):
+            raise ValueError(
+                f"the optimizer has {groups} param groups, but the scheduler was built with {len(self._plan)}: param "
+                "groups added (optimizer.add_param_group) or removed after it was built are not scheduled; build "
+                "the scheduler after the last change to the optimizer's param groups"
+            )
+
     def _at(self, fn, k):
         return MathXP.out(fn(MathXP, k), k)
 
@@ -415,6 +425,7 @@ class Schedule(LRScheduler):
         return self._get_closed_form_lr()
 
     def _get_closed_form_lr(self):
+        self._check_groups()
         k = self.last_epoch
         return self._lrs(k)
 
@@ -472,6 +483,7 @@ class Schedule(LRScheduler):
         missing = [key for key in _STATE if key not in state_dict]
         if missing:
             raise ValueError(f"the scheduler state lacks {', '.join(missing)}")
+        self._check_groups()
         n, groups = len(state_dict["base_lrs"]), len(self.optimizer.param_groups)
         if n != groups:
             raise ValueError(f"the scheduler state has {n} param groups, the optimizer has {groups}")

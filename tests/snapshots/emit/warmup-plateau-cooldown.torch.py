@@ -574,6 +574,16 @@ class Schedule(LRScheduler):
         """The factor on the document's lr of each param group, from the lrs they were built with."""
         self._ratios, self._problem = lr_ratios(optimizer.defaults.get("lr"), built, self._follows)
 
+    def _check_groups(self):
+        """Refuse param groups added (optimizer.add_param_group) or removed since the scheduler was built."""
+        groups = len(self.optimizer.param_groups)
+        if groups != len(self._plan):
+            raise ValueError(
+                f"the optimizer has {groups} param groups, but the scheduler was built with {len(self._plan)}: param "
+                "groups added (optimizer.add_param_group) or removed after it was built are not scheduled; build "
+                "the scheduler after the last change to the optimizer's param groups"
+            )
+
     def _refresh(self):
         """Recompute every plateau's value after each report (one scan each)."""
         self._p = _plateaus(MathXP, self.reports, {name: len(v) for name, v in self.reports.items()})
@@ -611,6 +621,7 @@ class Schedule(LRScheduler):
         return self._get_closed_form_lr()
 
     def _get_closed_form_lr(self):
+        self._check_groups()
         k = self.last_epoch
         self._waiting = _waiting(k, {name: len(v) for name, v in self.reports.items()})
         if self._waiting:  # report() writes the lr; optimizer.step() refuses to run meanwhile
@@ -661,6 +672,7 @@ class Schedule(LRScheduler):
                 f"{(j + 1) * every - 1}), but the scheduler is at step {k} (interval {k // every}): make "
                 f"one report per {_REPORTS[name]} step{'s' if _REPORTS[name] != 1 else ''}"
             )
+        self._check_groups()
         self.reports[name].append(float(value))
         self._refresh()
         if self._waiting:  # this update waited for the report: write its lr now
@@ -712,6 +724,7 @@ class Schedule(LRScheduler):
         missing = [key for key in _STATE if key not in state_dict]
         if missing:
             raise ValueError(f"the scheduler state lacks {', '.join(missing)}")
+        self._check_groups()
         n, groups = len(state_dict["base_lrs"]), len(self.optimizer.param_groups)
         if n != groups:
             raise ValueError(f"the scheduler state has {n} param groups, the optimizer has {groups}")

@@ -948,3 +948,70 @@ def test_a_generic_phase_takes_its_variant_field_or_its_neutral_value(phase, wan
 ])  # fmt: skip
 def test_a_bad_field_of_a_cyclic_phase_is_reported_once_and_nothing_else_is_built(fields, expected):
     assert problems(H + f"steps_per_epoch: 10\nlr: {{kind: cyclic, {fields}}}\n") == expected
+
+
+def _ir():
+    from schedspec import ir
+
+    return ir
+
+
+@pytest.mark.parametrize("phase, want", [
+    ("{kind: constant, value: 0.5, duration: 10}", lambda ir: ir.Constant(0.5, 10)),
+    ("{kind: polynomial, start: 1.0, end: 0.1, power: 2.0, duration: 10, warp: 3.0}",
+     lambda ir: ir.Polynomial(1.0, 0.1, 2.0, 10, warp=3.0)),
+    # `cycle`: `duration` is the first decay length (`every`); the phase never ends: it runs to `total`
+    ("{kind: polynomial, start: 1.0, end: 0.1, power: 2.0, duration: 10, cycle: true}",
+     lambda ir: ir.PolynomialCycle(1.0, 0.1, 2.0, 10, 100)),
+    ("{kind: tanh, start: 1.0, end: 0.1, lb: -4.0, ub: 2.0, duration: 10}", lambda ir: ir.Tanh(1.0, 0.1, -4.0, 2.0, 10)),
+    ("{kind: multistep, start: 1.0, gamma: 0.5, milestones: [3, 7]}",
+     lambda ir: ir.MultiStep(1.0, 0.5, (3, 7), 100)),
+    ("{kind: piecewise, points: [[0, 1.0], [4, 0.5], [9, 0.25]], interpolate: linear}",
+     lambda ir: ir.Piecewise((0, 4, 9), (1.0, 0.5, 0.25), "linear", 100)),
+    ("{kind: cyclic, low: 0.1, high: 1.0, up: 4, down: 6, mode: exp_range, gamma: 0.9, duration: 20}",
+     lambda ir: ir.Cyclic(0.1, 1.0, 4, 6, "exp_range", 0.9, 20)),
+    ("{kind: cyclic, low: 0.1, high: 1.0, up: 4}",  # `down` is `up`; triangular, gamma 1; runs to `total`
+     lambda ir: ir.Cyclic(0.1, 1.0, 4, 4, "triangular", 1.0, 100)),
+    ("{kind: onecycle, peak: 1.0, duration: 100, pct_start: 0.3, div_factor: 10.0, final_div_factor: 100.0, "
+     "anneal: linear, three_phase: true}", lambda ir: ir.OneCycle(1.0, 0.3, 10.0, 100.0, "linear", True, 100)),
+])  # fmt: skip
+def test_every_kind_with_its_own_branch_lowers_to_the_fields_written(phase, want):
+    """Each field of the IR node is the value written in the document (or its documented default), the open
+    phases running to `total` (100)."""
+    assert _lowered(f"total: 100\nlr: {phase}\n").program.hparams["lr"] == want(_ir())
+
+
+@pytest.mark.parametrize("phase, expected", [
+    ("{kind: tanh, start: 1.0, end: 0.1, lb: 2.0, ub: -4.0, duration: 10}",
+     "x.yaml:3:53: `ub` (-4) must be greater than `lb` (2): the curve runs from tanh(lb) to tanh(ub) (timm asserts "
+     "lb < ub)"),
+    ("{kind: tanh, start: 1.0, end: 0.1, lb: 2.0, ub: 2.0, duration: 10}",
+     "x.yaml:3:53: `ub` (2) must be greater than `lb` (2): the curve runs from tanh(lb) to tanh(ub) (timm asserts "
+     "lb < ub)"),
+    ("{kind: piecewise, points: [[0, 1.0], [0, 0.5], [5, 0.2]]}",
+     "x.yaml:3:43: points must be in strictly ascending order of `at`: 0 comes after 0"),
+    ("{kind: piecewise, points: [[0, 1.0], [0.55ep, 0.5], [9, 0.2]]}",
+     "x.yaml:3:43: duration '0.55ep' is 5.5 steps at steps_per_epoch 10, not a whole number of steps; never rounded: "
+     "choose a value that divides evenly"),
+    ("{kind: multistep, start: 1.0, gamma: 0.5, milestones: [3, 0.55ep]}",
+     "x.yaml:3:63: duration '0.55ep' is 5.5 steps at steps_per_epoch 10, not a whole number of steps; never "
+     "rounded: choose a value that divides evenly"),
+    ("{kind: polynomial, start: 1.0, end: 0.1, power: 2.0, duration: 0.55ep, cycle: true}",
+     "x.yaml:3:68: duration '0.55ep' is 5.5 steps at steps_per_epoch 10, not a whole number of steps; never "
+     "rounded: choose a value that divides evenly"),
+    ("{kind: constant, value: 1.0e+39, duration: 10}",
+     "x.yaml:3:29: `value`: 1e+39 is beyond the float32 range (largest 3.4028235e+38), where the float32 paths "
+     "(evaluate's default, to_jax, to_keras, to_optax, emitted keras/optax/jax modules) would hold inf; give a "
+     "smaller number"),
+])  # fmt: skip
+def test_a_bad_field_of_a_branched_kind_is_refused_once_at_it(phase, expected):
+    assert problems(H + f"steps_per_epoch: 10\nlr: {phase}\n") == [expected]
+
+
+@pytest.mark.parametrize("fields", [
+    "pct_start: 0.15",  # pct_start * duration = 1.5 > 1: the peak at 0.5 comes after step 0
+    "pct_start: 0.54, three_phase: true",  # 2 * 5.4 - 2 = 8.8 < 9 = N - 1
+    "pct_start: 0.6",  # without three_phase there is no second phase to end before N - 1
+])
+def test_a_onecycle_just_inside_its_limits_loads(fields):
+    assert _lowered(f"lr: {{kind: onecycle, peak: 1.0, duration: 10, {fields}}}\n").program.hparams["lr"].duration == 10

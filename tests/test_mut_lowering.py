@@ -1015,3 +1015,28 @@ def test_a_bad_field_of_a_branched_kind_is_refused_once_at_it(phase, expected):
 ])
 def test_a_onecycle_just_inside_its_limits_loads(fields):
     assert _lowered(f"lr: {{kind: onecycle, peak: 1.0, duration: 10, {fields}}}\n").program.hparams["lr"].duration == 10
+
+
+COS1 = "{kind: cosine, start: 1.0, end: 0.0, duration: 10}"
+F32_HINT = ("1e+39 is beyond the float32 range (largest 3.4028235e+38), where the float32 paths (evaluate's default, "
+            "to_jax, to_keras, to_optax, emitted keras/optax/jax modules) would hold inf; give a smaller number")
+
+
+@pytest.mark.parametrize("phase, want", [
+    # a combinator's own `duration` cuts it; its open parts run to it
+    (f"{{kind: scale, by: 2.0, of: {COS1}, duration: 5}}", lambda ir, c: ir.Scale(2.0, c, 5)),
+    (f"{{kind: clip, min: 0.5, max: 0.5, of: {COS1}}}", lambda ir, c: ir.Clip(c, 0.5, 0.5, 10)),  # min = max: allowed
+    (f"{{kind: clip, min: 0.25, of: {COS1}}}", lambda ir, c: ir.Clip(c, 0.25, None, 10)),
+    ("{kind: product, of: [{kind: exponential, start: 1.0, gamma: 0.5}, {kind: constant, value: 1.0}], duration: 10}",
+     lambda ir, c: ir.Product((ir.Exponential(1.0, 0.5, 1, False, None, 10), ir.Constant(1.0, 10)), 10)),
+])  # fmt: skip
+def test_scale_clip_and_product_lower_to_the_fields_written(phase, want):
+    ir = _ir()
+    assert _lowered(f"lr: {phase}\n").program.hparams["lr"] == want(ir, ir.Cosine(1.0, 0.0, 1.0, 10, warp=1.0))
+
+
+@pytest.mark.parametrize("field", ["by", "min", "max"])
+def test_a_bad_number_of_scale_or_clip_is_refused_at_it(field):
+    kind = "scale" if field == "by" else "clip"
+    assert problems(H + f"lr: {{kind: {kind}, {field}: 1.0e+39, of: {COS1}}}\n") == [
+        f"x.yaml:2:23: `{field}`: {F32_HINT}"]

@@ -800,6 +800,9 @@ def test_a_period_that_is_not_a_literal_whole_duration_is_refused_at_it(period, 
      "x.yaml:2:95: 200000000 cycles of 12 units last 2400000000 steps, more than 2**31-1"),
     ("period: '26/3', times: 300000000",
      "x.yaml:2:99: 300000000 cycles of 26/3 units last 2600000000 steps, more than 2**31-1"),
+    ("period: '26/3', mult: 2",
+     "x.yaml:2:84: `period` cannot be combined with `mult` 2: with `mult` each cycle has its own length; give "
+     "`mult: 1` (the default) or drop `period`"),
 ])  # fmt: skip
 def test_a_repeat_whose_cycles_end_before_the_shift_or_after_2_31_is_refused(repeat, expected):
     assert problems(H + f"lr: {{kind: repeat, of: {COS10}, {repeat}}}\n") == [expected]

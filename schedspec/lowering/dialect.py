@@ -22,6 +22,9 @@ from ..errors import Issue, format_path
 
 __all__ = ["lower_framework_kind", "validate_neutral"]
 
+# why a var length inside a framework kind is refused when the kind is cut at `total` (shown by NeedLiteral)
+_TO_TOTAL = "it runs to `total`"
+
 @functools.cache
 def _schedule() -> TypeAdapter:
     return TypeAdapter(language.Schedule)  # built on first use: loading a neutral spec never pays for it
@@ -59,12 +62,12 @@ def lower_framework_kind(lw: Any, m: FrameworkKind, path: tuple, carry: Any, rem
             # one runs to `total` as neutral phases do, unless its open last phase begins after `total` (cut: it
             # holds the framework's value at `total`) or at `total` and moves (cut: it holds that phase's first value)
             try:
-                own = length(cx, data, "it runs to `total`")
+                own = length(cx, data, _TO_TOTAL)
                 past = own > remaining if own is not None else _moves_from(cx, data, remaining)
             except NeedLiteral:  # a length given by a var: not cut here (the var's members may differ)
                 past = False
             if past:
-                data = window(cx, data, remaining, "it runs to `total`")
+                data = window(cx, data, remaining, _TO_TOTAL)
         model = cx.neutral(data)
     except Stop:
         return None
@@ -95,7 +98,7 @@ def _moves_from(cx: Cx, data: Any, remaining: int) -> bool:
     ``remaining``, so it is left as written). Raises NeedLiteral for a var length before it."""
     begin = 0
     while isinstance(data, list) and data:
-        begin += sum(length(cx, p, "it runs to `total`") or 0 for p in data[:-1])
+        begin += sum(length(cx, p, _TO_TOTAL) or 0 for p in data[:-1])
         data = data[-1]
     held = not isinstance(data, dict) or data.get("kind") == "constant"
     return begin > remaining or (begin == remaining and not held)

@@ -1043,3 +1043,25 @@ def test_a_bad_number_of_scale_or_clip_is_refused_at_it(field):
     kind = "scale" if field == "by" else "clip"
     assert problems(H + f"lr: {{kind: {kind}, {field}: 1.0e+39, of: {COS1}}}\n") == [
         f"x.yaml:2:23: `{field}`: {F32_HINT}"]
+
+
+def test_the_top_level_reads_total_and_steps_per_epoch_at_their_positions():
+    assert problems(H + "steps_per_epoch: 10\ntotal: 0.55ep\nlr: 0.1\n") == [
+        "x.yaml:3:8: total '0.55ep' is 5.5 steps at steps_per_epoch 10, not a whole number of steps; never rounded: "
+        "choose a value that divides evenly"]
+    # 2**31-1 steps per epoch is the int32 counter's last value: allowed
+    assert _lowered("steps_per_epoch: 2147483647\nlr: 0.1\n").program.hparams["lr"] == _ir().Constant(0.1, None)
+
+
+def test_a_bare_number_is_a_constant_at_its_own_path_running_to_total():
+    ir = _ir()
+    node = _lowered("total: 50\nlr: 0.1\n").program.hparams["lr"]
+    assert node == ir.Constant(0.1, 50) and node.path == ("lr",)
+    assert problems(H + "lr: [{kind: constant, value: 0.1, duration: 5}, 1.0e+39]\n") == [
+        f"x.yaml:2:49: {F32_HINT}"]
+
+
+def test_a_nested_sequence_continues_from_the_value_before_it():
+    node = _lowered("lr: [{kind: linear, start: 0.0, end: 0.5, duration: 5}, [{kind: cosine, end: 0.0, duration: 10}, "
+                    "{kind: constant, value: 0.0}]]\n").program.hparams["lr"]  # fmt: skip
+    assert node.parts[1] == _ir().Cosine(0.5, 0.0, 1.0, 10, warp=1.0)

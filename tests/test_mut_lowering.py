@@ -1065,3 +1065,15 @@ def test_a_nested_sequence_continues_from_the_value_before_it():
     node = _lowered("lr: [{kind: linear, start: 0.0, end: 0.5, duration: 5}, [{kind: cosine, end: 0.0, duration: 10}, "
                     "{kind: constant, value: 0.0}]]\n").program.hparams["lr"]  # fmt: skip
     assert node.parts[1] == _ir().Cosine(0.5, 0.0, 1.0, 10, warp=1.0)
+
+
+def test_the_program_keeps_the_documents_time_base_names_and_vars():
+    ir = _ir()
+    p = _lowered("name: n\ndescription: d\ninterval: epoch\nsteps_per_epoch: 10\nvars: {w: [2, 3], p: 0.5}\n"
+                 "lr: {kind: linear, start: 0.0, end: $p, duration: $w}\n").program  # fmt: skip
+    assert (p.interval, p.steps_per_epoch, p.name, p.description, p.total) == ("epoch", 10, "n", "d", None)
+    assert p.vars == {"w": ir.VarDef("w", (2, 3), (2.0, 3.0), (2, 3), True),
+                      "p": ir.VarDef("p", (0.5,), (0.5,), None, False)}  # fmt: skip
+    # a duration var with a unit: its steps at steps_per_epoch 10 (the interval is `step` by default)
+    p = _lowered("steps_per_epoch: 10\nvars: {w: 3ep}\nlr: {kind: linear, start: 0.0, end: 1.0, duration: $w}\n").program
+    assert p.vars["w"].steps == (30,) and p.interval == "step"

@@ -1077,3 +1077,10 @@ def test_the_program_keeps_the_documents_time_base_names_and_vars():
     # a duration var with a unit: its steps at steps_per_epoch 10 (the interval is `step` by default)
     p = _lowered("steps_per_epoch: 10\nvars: {w: 3ep}\nlr: {kind: linear, start: 0.0, end: 1.0, duration: $w}\n").program
     assert p.vars["w"].steps == (30,) and p.interval == "step"
+
+
+def test_a_group_key_that_is_not_a_hyperparameter_is_refused_with_a_did_you_mean():
+    assert problems(H + "lr: 0.1\nmomentum: 0.9\ngroups:\n  head: {momentun: 0.5}\n") == [
+        "x.yaml:5:10: group `head`: `momentun` is not a hyperparameter of the document; did you mean 'momentum'? "
+        "(it schedules: lr, momentum); a group overrides the document's schedules, so schedule it at the top level "
+        "too"]

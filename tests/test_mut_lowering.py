@@ -1084,3 +1084,33 @@ def test_a_group_key_that_is_not_a_hyperparameter_is_refused_with_a_did_you_mean
         "x.yaml:5:10: group `head`: `momentun` is not a hyperparameter of the document; did you mean 'momentum'? "
         "(it schedules: lr, momentum); a group overrides the document's schedules, so schedule it at the top level "
         "too"]
+
+
+def test_groups_lower_their_own_schedules_and_scale_the_lr_they_get():
+    """A group's `scale` multiplies its own `lr` if it has one, else the document's; its own schedules run to
+    `total` like the document's; every node is positioned in the group."""
+    ir = _ir()
+    groups = _lowered("total: 20\nlr: {kind: cosine, start: 1.0, end: 0.0, duration: 20}\nmomentum: 0.9\ngroups:\n"
+                      "  head: {scale: 0.5}\n  body: {lr: {kind: linear, start: 0.0, end: 0.2, duration: 10}, "
+                      "scale: 2.0}\n  mom: {momentum: 0.8}\n").program.groups  # fmt: skip
+    cos, lin = ir.Cosine(1.0, 0.0, 1.0, 20, warp=1.0), ir.Linear(0.0, 0.2, 10, warp=1.0)
+    assert groups == {"head": {"lr": ir.Scale(0.5, cos, 20)}, "body": {"lr": ir.Scale(2.0, lin, 10)},
+                      "mom": {"momentum": ir.Constant(0.8, 20)}}  # fmt: skip
+    assert [(g, n, x.path) for g, own in groups.items() for n, x in own.items()] == [
+        ("head", "lr", ("groups", "head", "scale")), ("body", "lr", ("groups", "body", "scale")),
+        ("mom", "momentum", ("groups", "mom", "momentum"))]
+    assert groups["body"]["lr"].of.path == ("groups", "body", "lr")
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("lr: 0.1\ngroups:\n  head: {scale: 1.0e+39}\n", f"x.yaml:4:17: `scale`: {F32_HINT}"),
+    # a group's scale is checked for overflow with the schedule it scales: 1e30 * 2**t passes float32 at t = 29
+    ("lr: {kind: exponential, start: 1.0, gamma: 2.0, duration: 100}\ngroups:\n  head: {scale: 1.0e+30}\n",
+     "x.yaml:4:17: this `scale` overflows float32 from step 29 on (float64 value there: 5.36871e+38): the float32 "
+     "paths (evaluate's default, to_jax, to_keras, to_optax, emitted keras/optax/jax modules) would give inf or NaN; "
+     "use smaller factors"),
+    ("lr: 0.1\ngroups:\n  head: {lr: {kind: linear, start: 0.0, end: 1.0e+39, duration: 5}}\n",
+     f"x.yaml:4:46: `end`: {F32_HINT}"),
+])  # fmt: skip
+def test_a_groups_problems_are_positioned_in_the_group(body, expected):
+    assert problems(H + body) == [expected]

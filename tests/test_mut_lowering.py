@@ -1114,3 +1114,19 @@ def test_groups_lower_their_own_schedules_and_scale_the_lr_they_get():
 ])  # fmt: skip
 def test_a_groups_problems_are_positioned_in_the_group(body, expected):
     assert problems(H + body) == [expected]
+
+
+@pytest.mark.parametrize("fields, expected", [
+    (f"of: {COS10}, period: '26/3', shift: $s",
+     "x.yaml:4:99: `shift` must be a literal duration (not a $var): the cycle starts are tabulated when the spec is "
+     "lowered"),
+    (f"of: {COS10}, shift: 0.55ep",
+     "x.yaml:4:83: shift '0.55ep' is 5.5 steps at steps_per_epoch 10, not a whole number of steps; never rounded: "
+     "choose a value that divides evenly"),
+    ("period: '26/3', of: {kind: cosine, start: 1.0, end: 0.0, duration: $d}",
+     "x.yaml:4:40: a `repeat` with `period` or `shift` needs `of` to have a literal duration (not a $var): its cycle "
+     "starts are tabulated when the spec is lowered"),
+])  # fmt: skip
+def test_a_var_shift_or_of_length_and_a_bad_shift_are_refused_with_a_period(fields, expected):
+    assert problems(H + "vars: {s: 2, d: 10}\nsteps_per_epoch: 10\n"
+                        f"lr: {{kind: repeat, {fields}}}\n") == [expected]  # fmt: skip

@@ -1130,3 +1130,10 @@ def test_a_groups_problems_are_positioned_in_the_group(body, expected):
 def test_a_var_shift_or_of_length_and_a_bad_shift_are_refused_with_a_period(fields, expected):
     assert problems(H + "vars: {s: 2, d: 10}\nsteps_per_epoch: 10\n"
                         f"lr: {{kind: repeat, {fields}}}\n") == [expected]  # fmt: skip
+
+
+def test_a_sequence_inside_a_clip_continues_from_the_value_before_the_clip():
+    """`clip` passes the carried value to its `of`: a list there begins at the previous phase's final value (0.5)."""
+    node = _lowered("lr: [{kind: linear, start: 0.0, end: 0.5, duration: 5}, {kind: clip, max: 1.0, of: "
+                    "[{kind: cosine, end: 0.0, duration: 10}, {kind: constant, value: 0.0}]}]\n").program.hparams["lr"]
+    assert node.parts[1].of.parts[0] == _ir().Cosine(0.5, 0.0, 1.0, 10, warp=1.0)

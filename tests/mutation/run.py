@@ -97,13 +97,23 @@ SELECTIONS: dict[str, list[str]] = {
                               " and not missing_torch) or (test_torch_groups_resume and not emitted and not cli"
                               " and not resume_is_exact_in_every_order and not orders_against_native and not hyperparameters)"
                               " or (test_mut_torch_lr and not a_bool and not warns_at_the_line)"],
+    # to_torch, the timm loop's scheduler and the param-group matching: timm's loop on the tiny model (not the
+    # emitted modules), the torch tests of the hyperparameters and groups (not optax or Keras), the group tests of
+    # the resume file without the emitted modules, the CLI and the 1 to 2.5 s orders, and tests/test_mut_torch.py
+    "adapters/torch.py": ["tests/test_mut_torch.py", "tests/test_timm.py", "tests/test_hparams_groups.py",
+                          "tests/test_torch_groups_resume.py", "-k",
+                          "test_mut_torch or (test_timm and not emitted) or (test_hparams_groups and torch"
+                          " and not plateau_report_once) or (test_torch_groups_resume and not emitted and not cli"
+                          " and not resume_is_exact_in_every_order and not orders_against_native"
+                          " and not documents_the_rule and not every_permutation)"],
 }
 
 # mutmut's CPU-time limit per mutant is (estimated test time + constant) * 5 * 2 s, and a worker's CPU time
 # includes importing the mutated package and its test modules: importing torch (the torch adapter's tests) took
 # more than the 20 s of the default constant here, so every mutant "timed out"; eager jax and keras.ops compile
 # each operation once per worker (backends.py)
-TIMEOUT_CONSTANT: dict[str, float] = {"adapters/_torch_lr.py": 12.0, "schedspec/backends.py": 12.0}
+TIMEOUT_CONSTANT: dict[str, float] = {"adapters/_torch_lr.py": 12.0, "adapters/torch.py": 12.0,
+                                      "schedspec/backends.py": 12.0}
 
 COPY = ["schedspec", "adapters", "tests", "examples", "schemas", "docs", "README.md", "pyproject.toml"]
 

@@ -408,3 +408,45 @@ def test_momentum_and_betas_point_to_each_other():
     with pytest.raises(schedspec.SpecError) as exc:  # no hint where the optimizer has neither
         schedspec.to_torch(beta, opt)
     assert str(exc.value) == "b.yaml:3:1: `beta2`: the Bare optimizer's param group 0 has no 'betas' (it has: lr, foo)"
+
+
+def test_several_monitored_metrics_take_a_skipped_validation():
+    """timm passes ``metric=None`` when it skipped validation: no report, whatever the number of metrics."""
+    sched = schedspec.to_torch(TWO, _opt(momentum=0.0), loop="timm")
+    sched.step(1, None)
+    assert sched.reports == {"a": (), "b": ()} and sched.last_epoch == 1
+
+
+def test_two_spec_groups_given_the_same_bad_index_are_each_refused_once():
+    with pytest.raises(schedspec.SpecError) as exc:
+        schedspec.to_torch(GROUPS, _opt(2, momentum=0.0), groups={"backbone": 5, "head": 5})
+    assert str(exc.value) == ("g.yaml: groups.backbone: groups['backbone'] = 5: the optimizer has param groups 0..1\n"
+                              "g.yaml: groups.head: groups['head'] = 5: the optimizer has param groups 0..1")  # fmt: skip
+
+
+def test_what_a_param_group_has_leaves_out_the_lr_torch_saved_for_itself():
+    """A scheduler built before on the same optimizer added ``initial_lr`` (torch's): not a hyperparameter."""
+    opt = Bare([{"params": _params(1)}])
+    schedspec.to_torch(WARM, opt)
+    assert "initial_lr" in opt.param_groups[0]
+    with pytest.raises(schedspec.SpecError) as exc:
+        schedspec.to_torch(schedspec.loads("schedspec: 1\nlr: 0.1\nmomentum: 0.9\n", file="m.yaml"), opt)
+    assert str(exc.value) == "m.yaml:3:1: `momentum`: the Bare optimizer's param group 0 has no 'momentum' (it has: lr, foo)"
+
+
+def test_the_scheduler_carries_the_bound_specs_identity_and_the_arguments():
+    spec = schedspec.loads("schedspec: 1\nname: w\nvars: {peak: [0.1, 0.2]}\nlr: [{kind: linear, duration: 4, start: 0.0,"
+                           " end: $peak}, $peak]\nmomentum: 0.9\n")  # fmt: skip
+    opt = _opt(momentum=0.0)
+    sched = schedspec.to_torch(spec, opt, vars={"peak": 0.2}, block_size=7)
+    assert (sched.hparam, sched.spec_name, sched.block_size, sched.interval) == ("lr", "w", 7, "step")
+    assert sched.fingerprint == spec.with_vars({"peak": 0.2}).fingerprint
+    assert sched.fingerprint != schedspec.to_torch(spec, _opt(momentum=0.0), vars={"peak": 0.1}).fingerprint
+    assert schedspec.to_torch(WARM, _opt()).block_size == 4096 and schedspec.to_torch(WARM, _opt(), block_size=0).block_size == 0
+    assert schedspec.to_torch(WARM, _opt()).fingerprint == schedspec.load(WARM).fingerprint
+    saved = schedspec.to_torch(spec, _opt(momentum=0.0), vars={"peak": 0.1}).state_dict()
+    with pytest.raises(ValueError, match=r"the scheduler state was saved from a different schedule"):
+        sched.load_state_dict(saved)
+    sched.load_state_dict(schedspec.to_torch(spec, _opt(momentum=0.0), vars={"peak": 0.2}).state_dict())
+    m = schedspec.to_torch(spec, _opt(momentum=0.0), hparam="momentum", vars={"peak": 0.2})
+    assert m.hparam == "momentum" and m.get_last_lr() == [0.9]

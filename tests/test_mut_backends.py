@@ -220,3 +220,31 @@ def test_keras_vocabulary_is_float32_by_default_and_follows_its_dtype():
         assert str(pre.dtype) == "float64" and np.asarray(pre).tolist() == [0.1, float(np.float32(0.2))]
         pre = x64.prepend(0.1, ops.convert_to_tensor([0.2], "float64"))
         assert str(pre.dtype) == "float64" and np.asarray(pre).tolist() == [0.1, 0.2]
+
+
+def test_keras_power_rounds_a_python_number_once_into_its_dtype():
+    """A Python base or exponent becomes the namespace's dtype directly (one rounding from float64, numpy's),
+    never through the ambient float32 first. float16 (a dtype the Keras adapter takes): 1 + 2**-11 + 2**-40 is
+    just above the midpoint of float16's 1 and 1 + 2**-10, so it rounds up; float32 would first round it to the
+    midpoint itself, which float16 then rounds to even, 1.0. float64 (under x64): a fractional exponent, 0.9, is
+    not rounded to float32 (a relative error of 2e-8 in ``0.5 ** 0.9``)."""
+    x = 1 + 2**-11 + 2**-40
+    assert float(np.float16(x)) == 1 + 2**-10 and float(np.float16(np.float32(x))) == 1.0
+    xp = B.KerasXP("float16")
+    base = xp.power(x, 1)
+    assert str(base.dtype) == "float16" and float(base) == 1 + 2**-10
+    exponent = xp.power(2, x)  # 2 ** (1 + 2**-10) = 2.00135..., nearest float16 2 + 2**-9
+    assert str(exponent.dtype) == "float16" and float(exponent) == float(np.float16(2 ** (1 + 2**-10))) == 2 + 2**-9
+    with jax.enable_x64(True):
+        x64 = B.KerasXP("float64")
+        got = x64.power(0.5, 0.9)
+        assert str(got.dtype) == "float64" and float(got) == pytest.approx(0.5**0.9, rel=1e-15, abs=0)
+
+
+def test_jax_take_clips_an_index_past_either_end_never_nan():
+    """``mode="clip"`` (the docstring's): an index past the end gives the last value and a negative one the first,
+    on the long path (one constant) as on the short one (stacked items); ``"fill"`` would give NaN (and wrap -1)."""
+    xp = B.JaxXP()
+    for values in (tuple(float(i) for i in range(20)), xp.table([float(i) for i in range(20)]), (0.0, 1.0, 19.0)):
+        got = np.asarray(xp.take(values, jnp.asarray([0, 19 if len(values) == 20 else 2, 20, 25, -1])))
+        assert got.tolist() == [0.0, 19.0, 19.0, 19.0, 0.0]

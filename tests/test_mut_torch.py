@@ -450,3 +450,21 @@ def test_the_scheduler_carries_the_bound_specs_identity_and_the_arguments():
     sched.load_state_dict(schedspec.to_torch(spec, _opt(momentum=0.0), vars={"peak": 0.2}).state_dict())
     m = schedspec.to_torch(spec, _opt(momentum=0.0), hparam="momentum", vars={"peak": 0.2})
     assert m.hparam == "momentum" and m.get_last_lr() == [0.9]
+
+
+def test_a_missing_hyperparameter_after_one_the_param_group_has_is_still_refused():
+    spec = schedspec.loads("schedspec: 1\nlr: 0.1\nfoo: 2.0\nmomentum: 0.9\n", file="o.yaml")
+    opt = Bare([{"params": _params(1)}])
+    with pytest.raises(schedspec.SpecError) as exc:
+        schedspec.to_torch(spec, opt)
+    assert str(exc.value) == "o.yaml:4:1: `momentum`: the Bare optimizer's param group 0 has no 'momentum' (it has: lr, foo)"
+    assert "momentum" not in opt.param_groups[0]
+
+
+def test_a_group_schedule_on_a_sweep_var_needs_vars_to_pick_one_member():
+    spec = schedspec.loads("schedspec: 1\nvars: {w: [0.3, 0.4]}\nlr: 0.1\ngroups:\n  head: {lr: $w}\n", file="s.yaml")
+    with pytest.raises(schedspec.SpecError) as exc:
+        schedspec.to_torch(spec, _opt(names=["head", "x"]))
+    assert str(exc.value) == ("s.yaml:2:11: group `head` `lr` uses the sweep var $w: torch builds one optimizer; pick "
+                              "one member with vars={'w': 0.3}")  # fmt: skip
+    assert schedspec.to_torch(spec, _opt(names=["head", "x"]), vars={"w": 0.4}).get_last_lr() == [0.4, 0.1]

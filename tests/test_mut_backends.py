@@ -248,3 +248,40 @@ def test_jax_take_clips_an_index_past_either_end_never_nan():
     for values in (tuple(float(i) for i in range(20)), xp.table([float(i) for i in range(20)]), (0.0, 1.0, 19.0)):
         got = np.asarray(xp.take(values, jnp.asarray([0, 19 if len(values) == 20 else 2, 20, 25, -1])))
         assert got.tolist() == [0.0, 19.0, 19.0, 19.0, 0.0]
+
+
+def _int32(name, values):
+    return jnp.asarray(values, dtype=jnp.int32) if name == "jax" else keras.ops.convert_to_tensor(values, "int32")
+
+
+@pytest.mark.parametrize("thresholds", [list(range(1, 41)), [i * 100_000_000 for i in range(20)] + [2**31 - 2]])
+def test_count_le_of_the_float32_backends_at_step_0_and_at_the_last_int32_steps(thresholds):
+    """A dense table whose first threshold is 1 (the count at step 0 is 0: the gather starts at index 0), and
+    sparse int thresholds up to 2**31-2 (a binary search in int32: the time is never rounded to float32, where
+    2**31-3 would become 2**31)."""
+    times = [0, 1, 40, 41, 100_000_000, 2**31 - 3, 2**31 - 2, 2**31 - 1]
+    for name, xp in _xps():
+        got = xp.count_le(xp.table(thresholds), _int32(name, times))
+        assert np.asarray(got).tolist() == [_expected(thresholds, t) for t in times], name
+
+
+def test_keras_count_le_at_a_python_int_time():
+    """A time that is a Python int (no dtype: not an integer tensor, so a binary search) counts as bisect does."""
+    xp = B.KerasXP()
+    for thresholds in (LARGE, SPARSE):
+        assert [int(xp.count_le(xp.table(thresholds), t)) for t in (0, 5, 10_000, 2**31 - 1)] == [
+            _expected(thresholds, t) for t in (0, 5, 10_000, 2**31 - 1)]
+
+
+def test_jax_count_le_of_a_long_list_does_not_grow_the_traced_program():
+    """Beyond SMALL_TABLE thresholds, a list (a sweep's array items, or an emitted module's tuple) is one constant
+    table: the traced program has as many operations for 20 thresholds as for 2,000 (unrolled, it would grow)."""
+    xp = B.JaxXP()
+
+    def size(n):
+        thresholds = list(range(0, 3 * n, 3))
+        return len(jax.make_jaxpr(lambda t: xp.count_le(thresholds, t))(jnp.int32(0)).jaxpr.eqns)
+
+    assert size(20) == size(2000) and size(2000) < 2 * F.SMALL_TABLE
+    assert np.asarray(xp.count_le(list(range(0, 60, 3)), jnp.asarray(TIMES, dtype=jnp.int32))).tolist() == [
+        _expected(LARGE, t) for t in TIMES]

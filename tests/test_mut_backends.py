@@ -285,3 +285,30 @@ def test_jax_count_le_of_a_long_list_does_not_grow_the_traced_program():
     assert size(20) == size(2000) and size(2000) < 2 * F.SMALL_TABLE
     assert np.asarray(xp.count_le(list(range(0, 60, 3)), jnp.asarray(TIMES, dtype=jnp.int32))).tolist() == [
         _expected(LARGE, t) for t in TIMES]
+
+
+def test_take_of_traced_items_under_jit_stacks_them():
+    """Items that are traced (a sweep's array values inside a compiled program) cannot become a numpy table: they
+    are stacked, short list or long, on both namespaces."""
+    for name, xp in _xps():
+        def f(a, i, xp=xp):
+            return xp.take([a, a * 2.0] * 9, i)  # 18 > SMALL_TABLE
+
+        got = jax.jit(f)(jnp.float32(0.25), jnp.asarray([0, 1, 17], dtype=jnp.int32))
+        assert np.asarray(got).tolist() == [0.25, 0.5, 0.5], name
+
+
+def test_keras_take_of_a_long_table_is_int32_or_its_float_dtype():
+    """``_array``: ints as int32 (step offsets), floats in the namespace's dtype, whatever the ambient default
+    (float16 here; int64 and float64 under x64), for a table and for tensor items."""
+    ops = keras.ops
+    idx = ops.convert_to_tensor([0, 19], "int32")
+    half = B.KerasXP("float16")
+    got = half.take(half.table([0.1 * i for i in range(20)]), idx)
+    assert str(got.dtype) == "float16" and np.asarray(got).tolist() == [0.0, float(np.float16(1.9000000000000001))]
+    with jax.enable_x64(True):
+        x64 = B.KerasXP("float64")
+        ints = x64.take(x64.table(list(range(0, 100, 5))), idx)
+        assert str(ints.dtype) == "int32" and np.asarray(ints).tolist() == [0, 95]
+        floats = x64.take([ops.convert_to_tensor(0.1, "float64")] * 20, idx)
+        assert str(floats.dtype) == "float64" and np.asarray(floats).tolist() == [0.1, 0.1]

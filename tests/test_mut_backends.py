@@ -273,18 +273,20 @@ def test_keras_count_le_at_a_python_int_time():
             _expected(thresholds, t) for t in (0, 5, 10_000, 2**31 - 1)]
 
 
-def test_jax_count_le_of_a_long_list_does_not_grow_the_traced_program():
+@pytest.mark.parametrize("name", ["jax", "keras"])
+def test_count_le_of_a_long_list_does_not_grow_the_traced_program(name):
     """Beyond SMALL_TABLE thresholds, a list (a sweep's array items, or an emitted module's tuple) is one constant
-    table: the traced program has as many operations for 20 thresholds as for 2,000 (unrolled, it would grow)."""
-    xp = B.JaxXP()
+    table: the traced program has as many operations for 20 thresholds as for 2,000 (unrolled, it would grow);
+    keras.ops traced by jax on the jax backend."""
+    xp = dict(_xps())[name]
 
     def size(n):
         thresholds = list(range(0, 3 * n, 3))
         return len(jax.make_jaxpr(lambda t: xp.count_le(thresholds, t))(jnp.int32(0)).jaxpr.eqns)
 
     assert size(20) == size(2000) and size(2000) < 2 * F.SMALL_TABLE
-    assert np.asarray(xp.count_le(list(range(0, 60, 3)), jnp.asarray(TIMES, dtype=jnp.int32))).tolist() == [
-        _expected(LARGE, t) for t in TIMES]
+    got = xp.count_le(list(range(0, 60, 3)), _int32(name, TIMES))
+    assert np.asarray(got).tolist() == [_expected(LARGE, t) for t in TIMES]
 
 
 def test_take_of_traced_items_under_jit_stacks_them():

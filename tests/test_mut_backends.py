@@ -315,11 +315,3 @@ def test_keras_take_of_a_long_table_is_int32_or_its_float_dtype():
         floats = x64.take([ops.convert_to_tensor(0.1, "float64")] * 20, idx)
         assert str(floats.dtype) == "float64" and np.asarray(floats).tolist() == [0.1, 0.1]
 
-
-def test_jax_namespace_keeps_the_dtype_it_was_built_with():
-    """``f`` casts to the namespace's dtype (the ambient float when it was built), not to whatever is ambient at
-    the call: a float32 namespace used under x64 stays float32 throughout (``f`` and ``full_like`` agree)."""
-    xp = B.JaxXP()
-    with jax.enable_x64(True):
-        assert xp.f(3).dtype == jnp.float32 and xp.f(jnp.asarray([1.5], dtype=jnp.float64)).dtype == jnp.float32
-        assert xp.full_like(jnp.arange(2), 0.5).dtype == jnp.float32

@@ -468,3 +468,16 @@ def test_a_group_schedule_on_a_sweep_var_needs_vars_to_pick_one_member():
     assert str(exc.value) == ("s.yaml:2:11: group `head` `lr` uses the sweep var $w: torch builds one optimizer; pick "
                               "one member with vars={'w': 0.3}")  # fmt: skip
     assert schedspec.to_torch(spec, _opt(names=["head", "x"]), vars={"w": 0.4}).get_last_lr() == [0.4, 0.1]
+
+
+def test_a_schedule_other_than_lr_driving_the_lr_sets_no_other_hyperparameter_unless_named():
+    spec = schedspec.loads("schedspec: 1\nname: three\nlr: 0.1\nmomentum: 0.9\nweight_decay: 0.01\n")
+    opt = _opt(momentum=0.0, weight_decay=0.0)
+    sched = schedspec.to_torch(spec, opt, hparam="momentum")
+    assert sched.get_last_lr() == [0.9] and (opt.param_groups[0]["momentum"], opt.param_groups[0]["weight_decay"]) == (
+        0.0, 0.0)
+    schedspec.to_torch(spec, opt, hparam="momentum", hparams=["weight_decay"])  # named: set
+    assert (opt.param_groups[0]["momentum"], opt.param_groups[0]["weight_decay"]) == (0.0, 0.01)
+    opt = _opt(momentum=0.0, weight_decay=0.0)
+    schedspec.to_torch(spec, opt)
+    assert (opt.param_groups[0]["momentum"], opt.param_groups[0]["weight_decay"]) == (0.9, 0.01)

@@ -808,6 +808,46 @@ def test_a_repeat_whose_cycles_end_before_the_shift_or_after_2_31_is_refused(rep
     assert problems(H + f"lr: {{kind: repeat, of: {COS10}, {repeat}}}\n") == [expected]
 
 
+def test_a_period_of_more_than_10000_cycles_per_window_is_refused_at_it_and_10000_is_allowed():
+    """docs/language.md: a rational period ``D/c`` is ``u/v`` units in lowest terms, and ``u`` units hold ``v``
+    cycles whose starts are tabulated one by one, at most 10000 of them. ``26/1.0001`` is 260000/10001 units:
+    refused at `period`, every number of the message written out. ``10001/10000`` (10000 cycle starts) is the
+    largest table allowed; its values worked by hand: cycle i begins at the real time ``i * 1.0001`` and `of`
+    (a 10-step cosine) is squeezed to the period, ``0.5 * (1 + cos(pi * l / 1.0001))`` at local time ``l``."""
+    import math
+    from fractions import Fraction
+
+    assert problems(H + f"lr: {{kind: repeat, of: {COS10}, period: '26/1.0001'}}\n") == [
+        "x.yaml:2:84: the period 26/1.0001 is 260000/10001 units: 260000 units hold 10001 cycles, and their starts "
+        "are tabulated one by one (at most 10000); give a divisor with fewer decimals"]  # fmt: skip
+    spec = _lowered(f"lr: {{kind: repeat, of: {COS10}, period: '10001/10000'}}\n")
+    period = Fraction(10001, 10000)
+    ks = [0, 1, 2, 10000, 10001, 10002]
+    want = []
+    for k in ks:
+        i = math.floor(k / period)  # the last cycle that began at or before k
+        local = k - i * period
+        want.append(0.5 * (1 + math.cos(math.pi * float(local / period))))
+    assert want[0] == want[4] == 1.0  # 10001 = 10000 cycles of 1.0001 exactly: a restart
+    got = schedspec.evaluate(spec, ks, dtype="float64").tolist()
+    assert got == pytest.approx(want, rel=1e-9, abs=1e-15)
+
+
+def test_a_repeat_whose_cycles_end_exactly_at_2_31_minus_1_loads():
+    """214748365 cycles of 10 steps shifted by 3 end at ``2147483650 - 3 = 2**31-1``, the int32 step counter's last
+    value: allowed (a shift of 2 ends one step later, refused above). With the shift, step t is the unshifted
+    cosine at ``t + 3``: ``0.5 * (1 + cos(pi * ((t + 3) mod 10) / 10))``; from the end, its final value 0.0."""
+    import math
+
+    spec = _lowered(f"lr: {{kind: repeat, of: {COS10}, times: 214748365, shift: 3}}\n")
+    assert spec.program.hparams["lr"].duration == 2**31 - 1
+    assert problems(H + f"lr: {{kind: repeat, of: {COS10}, times: 214748365, shift: 2}}\n") == [
+        "x.yaml:2:83: 214748365 cycles of 10 units last 2147483648 steps, more than 2**31-1"]
+    ks = [0, 7, 2**31 - 2, 2**31 - 1]
+    want = [0.5 * (1 + math.cos(math.pi * ((k + 3) % 10) / 10)) for k in ks[:3]] + [0.0]
+    assert schedspec.evaluate(spec, ks, dtype="float64").tolist() == pytest.approx(want, rel=1e-12, abs=1e-16)
+
+
 def test_a_whole_period_longer_than_of_stretches_it_and_the_shift_moves_the_clock():
     """``period: 12`` (a plain whole duration) stretches the 10-step cosine to 12 steps; ``shift: 1`` gives at t the
     unshifted value at t + 1: ``0.5 * (1 + cos(pi * ((t + 1) mod 12) / 12))`` (docs/language.md)."""

@@ -915,38 +915,38 @@ def test_a_repeat_in_a_sequence_gives_the_carried_value_to_its_cycle():
 # ================================================================ lowerer.py: a refused field builds nothing
 
 NEXT = "{kind: linear, end: 0.0, duration: 5}"  # a phase after it, carrying its final value as `start`
-F32 = "is beyond the float32 range (largest 3.4028235e+38)"
+BEYOND = "is beyond the float32 range (largest 3.4028235e+38)"
 EPOCHS = "'3ep' is in epochs, which needs `steps_per_epoch`; add `steps_per_epoch: N` at the top level"
 
 
 @pytest.mark.parametrize("phase, message", [
     # one case per field that each kind's own branch reads (and a few of the kinds built from their table row):
     # `@` marks where the one error is positioned (it is not part of the spec)
-    ("{kind: constant, value: @1e39, duration: 10}", f"`value`: 1e+39 {F32}"),
-    ("{kind: polynomial, start: 1.0, end: @1e39, power: 2, duration: 10}", f"`end`: 1e+39 {F32}"),
-    ("{kind: polynomial, start: 1.0, end: 0.0, power: 2, duration: 10, warp: @1e39}", f"`warp`: 1e+39 {F32}"),
+    ("{kind: constant, value: @1e39, duration: 10}", f"`value`: 1e+39 {BEYOND}"),
+    ("{kind: polynomial, start: 1.0, end: @1e39, power: 2, duration: 10}", f"`end`: 1e+39 {BEYOND}"),
+    ("{kind: polynomial, start: 1.0, end: 0.0, power: 2, duration: 10, warp: @1e39}", f"`warp`: 1e+39 {BEYOND}"),
     ("@{kind: polynomial, end: 0.0, power: 2, duration: 10}", "missing `start`: the first phase must give"),
-    ("{kind: tanh, start: 1.0, end: 0.0, lb: @1e39, ub: 3, duration: 10}", f"`lb`: 1e+39 {F32}"),
+    ("{kind: tanh, start: 1.0, end: 0.0, lb: @1e39, ub: 3, duration: 10}", f"`lb`: 1e+39 {BEYOND}"),
     ("{kind: tanh, start: 1.0, end: 0.0, lb: 1, ub: @1, duration: 10}",
      "`ub` (1) must be greater than `lb` (1): the curve runs from tanh(lb) to tanh(ub)"),
-    ("{kind: multistep, start: 1.0, gamma: @1e39, milestones: [2], duration: 10}", f"`gamma`: 1e+39 {F32}"),
+    ("{kind: multistep, start: 1.0, gamma: @1e39, milestones: [2], duration: 10}", f"`gamma`: 1e+39 {BEYOND}"),
     ("{kind: multistep, start: 1.0, gamma: 0.5, milestones: [2, @'3ep'], duration: 10}", EPOCHS),
-    ("{kind: piecewise, points: [[0, 1.0], [5, @1e39]], duration: 10}", f"1e+39 {F32}"),
+    ("{kind: piecewise, points: [[0, 1.0], [5, @1e39]], duration: 10}", f"1e+39 {BEYOND}"),
     ("{kind: piecewise, points: [[0, 1.0], [@'3ep', 0.5]], duration: 10}", EPOCHS),
     ("{kind: piecewise, points: [[@2, 1.0], [5, 0.5]], duration: 10}", "the first point must be at 0 (got 2)"),
-    ("{kind: cyclic, low: 0.1, high: @1e39, up: 5, duration: 10}", f"`high`: 1e+39 {F32}"),
+    ("{kind: cyclic, low: 0.1, high: @1e39, up: 5, duration: 10}", f"`high`: 1e+39 {BEYOND}"),
     ("{kind: cyclic, low: 0.1, high: 1.0, up: @'3ep', duration: 10}", EPOCHS),
     ("{kind: cyclic, low: 0.1, high: 1.0, up: 5, down: @'3ep', duration: 10}", EPOCHS),
-    ("{kind: onecycle, peak: @1e39, duration: 10}", f"`peak`: 1e+39 {F32}"),
+    ("{kind: onecycle, peak: @1e39, duration: 10}", f"`peak`: 1e+39 {BEYOND}"),
     # a bad peak and a pct_start * duration <= 1: the peak only (the phase is refused at its first error)
-    ("{kind: onecycle, peak: @1e39, pct_start: 0.05, duration: 10}", f"`peak`: 1e+39 {F32}"),
+    ("{kind: onecycle, peak: @1e39, pct_start: 0.05, duration: 10}", f"`peak`: 1e+39 {BEYOND}"),
     ("{kind: onecycle, peak: 1.0, pct_start: @0.1, duration: 10}", "pct_start * duration = 1 must be > 1"),
-    ("{kind: plateau, start: 1.0, monitor: loss, every: 1, eps: @1e39, duration: 10}", f"`eps`: 1e+39 {F32}"),
+    ("{kind: plateau, start: 1.0, monitor: loss, every: 1, eps: @1e39, duration: 10}", f"`eps`: 1e+39 {BEYOND}"),
     ("@{kind: plateau, monitor: loss, every: 1, duration: 10}", "missing `start`: the first phase must give"),
-    ("{kind: linear, start: 1.0, end: @1e39, duration: 10}", f"`end`: 1e+39 {F32}"),
-    ("{kind: exponential, start: 1.0, gamma: @1e39, duration: 10}", f"`gamma`: 1e+39 {F32}"),
+    ("{kind: linear, start: 1.0, end: @1e39, duration: 10}", f"`end`: 1e+39 {BEYOND}"),
+    ("{kind: exponential, start: 1.0, gamma: @1e39, duration: 10}", f"`gamma`: 1e+39 {BEYOND}"),
     ("{kind: step, start: 1.0, gamma: 0.5, every: @'3ep', duration: 10}", EPOCHS),
-    ("{kind: scale, by: @1e39, of: {kind: linear, start: 1.0, end: 0.0, duration: 10}}", f"`by`: 1e+39 {F32}"),
+    ("{kind: scale, by: @1e39, of: {kind: linear, start: 1.0, end: 0.0, duration: 10}}", f"`by`: 1e+39 {BEYOND}"),
 ])  # fmt: skip
 def test_a_bad_field_of_a_phase_before_another_is_the_only_error_and_builds_nothing(phase, message):
     """docs/language.md: every problem is reported with its position. A phase refused at a field builds no node,
@@ -1018,7 +1018,7 @@ def test_a_combinator_as_the_open_last_phase_keeps_its_own_length_and_a_refused_
     assert [str(w) for w in spec.warnings] == [
         "x.yaml:3:5: the `lr` schedule ends at step 15, before `total` (step 20); it holds its final value after that"]
     got = problems(H + text.replace("BY", "1e39"))
-    assert len(got) == 1 and got[0].startswith(f"x.yaml:3:68: `by`: 1e+39 {F32}"), got
+    assert len(got) == 1 and got[0].startswith(f"x.yaml:3:68: `by`: 1e+39 {BEYOND}"), got
 
 
 # ================================================================ lowerer.py: groups
@@ -1045,7 +1045,7 @@ def test_a_group_schedule_begins_at_step_0_and_may_fill_total_exactly():
 
 def test_a_bad_group_scale_is_its_only_error_and_a_group_with_its_own_lr_is_not_warned_of():
     got = problems(H + "lr: 0.1\ngroups:\n  head: {scale: 1e39}\n")
-    assert len(got) == 1 and got[0].startswith(f"x.yaml:4:17: `scale`: 1e+39 {F32}"), got
+    assert len(got) == 1 and got[0].startswith(f"x.yaml:4:17: `scale`: 1e+39 {BEYOND}"), got
     assert warnings_of(H + "lr: 0.1\ngroups:\n  head: {lr: 0.2}\n") == []
     assert warnings_of(H + "lr: 0.1\ngroups:\n  head: {scale: 2}\n") == []
     assert warnings_of(H + "lr: 0.1\ngroups:\n  head: {}\n") == [

@@ -958,6 +958,12 @@ def test_a_bad_field_of_a_phase_before_another_is_the_only_error_and_builds_noth
     assert len(got) == 1 and got[0].startswith(f"x.yaml:2:{col}: {message}"), got
 
 
+def test_a_first_constant_without_value_is_refused_in_plain_words():
+    assert problems(H + "lr: {kind: constant}\n") == [
+        "x.yaml:2:5: missing `value`: the first phase must give its value (later phases default to the previous "
+        "phase's final value)"]
+
+
 @pytest.mark.parametrize("kind", ["linear", "cosine", "polynomial", "onecycle", "tanh"])
 def test_a_kind_that_needs_a_length_is_refused_without_duration_or_total(kind):
     fields = {"onecycle": "peak: 1.0"}.get(kind, "start: 1.0, end: 0.0")
@@ -977,8 +983,9 @@ def test_a_onecycle_of_var_duration_loads_and_its_pct_start_is_checked_per_membe
     ("{kind: tanh, end: 0.0, duration: 10}", "{kind: tanh, start: 0.5, end: 0.0, duration: 10}"),
     ("{kind: multistep, gamma: 0.5, milestones: [2], duration: 10}",
      "{kind: multistep, start: 0.5, gamma: 0.5, milestones: [2], duration: 10}"),
+    ("{kind: constant, duration: 10}", "{kind: constant, value: 0.5, duration: 10}"),
 ])  # fmt: skip
-def test_polynomial_tanh_and_multistep_carry_the_previous_final_value_as_start(phase, explicit):
+def test_polynomial_tanh_multistep_and_constant_carry_the_previous_final_value_as_start(phase, explicit):
     """docs/language.md: a later phase without `start` begins at the previous phase's final value (0.5 here)."""
     first = "{kind: linear, start: 1.0, end: 0.5, duration: 10}"
     carried, written = _lowered(f"lr: [{first}, {phase}]\n"), _lowered(f"lr: [{first}, {explicit}]\n")
@@ -988,6 +995,8 @@ def test_polynomial_tanh_and_multistep_carry_the_previous_final_value_as_start(p
     if "polynomial" in phase:  # (0.5 - 0) * (1 - t / 10) ** 2 at t = k - 10
         want = [0.55, 0.5, 0.405, 0.32, 0.125, 0.005, 0.0]
         assert schedspec.evaluate(carried, ks, dtype="float64").tolist() == pytest.approx(want, rel=1e-12, abs=1e-15)
+    if "constant" in phase:
+        assert schedspec.evaluate(carried, ks, dtype="float64").tolist() == [0.55] + [0.5] * 6
     if "multistep" in phase:  # 0.5, then 0.25 from milestone 2 (step 12)
         assert schedspec.evaluate(carried, ks, dtype="float64").tolist() == [0.55, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25]
 

@@ -224,7 +224,8 @@ class _Lowerer(Units, Checks):
         raw = getattr(m, field)
         if raw is None:
             if carry is None:
-                self.err(path, f"missing `{field}`: the first phase must give its {field} value "
+                what = "start value" if field == "start" else field  # (a constant's `value`: "its value")
+                self.err(path, f"missing `{field}`: the first phase must give its {what} "
                                "(later phases default to the previous phase's final value)")  # fmt: skip
                 return None
             return carry

@@ -1061,6 +1061,15 @@ def test_a_bad_group_scale_is_its_only_error_and_a_group_with_its_own_lr_is_not_
         "x.yaml:4:9: group `head` changes nothing (no `scale`, no schedule): it gets the document's schedules"]
 
 
+@pytest.mark.parametrize("lr, col", [("1e39", 5), ("{kind: linear, start: 1.0, end: 1e39, duration: 10}", 37)])
+def test_a_refused_document_lr_under_a_group_scale_is_the_only_error(lr, col):
+    """A group's `scale` multiplies the document's `lr`; when that `lr` is refused there is nothing to scale: the
+    one error is the `lr`'s own (no crash on the missing schedule)."""
+    got = problems(H + f"lr: {lr}\ngroups:\n  head: {{scale: 2}}\n")
+    assert len(got) == 1 and got[0].startswith(f"x.yaml:2:{col}: "), got
+    assert f"1e+39 {BEYOND}" in got[0]
+
+
 def test_a_group_scale_over_its_own_lr_that_overflows_is_reported_once():
     """An exponential doubling from 1.0 passes the float32 maximum at step 128; scaled by 2, at step 127. The
     group's `lr` is one schedule: the first overflow (the scale's) is reported, not both."""

@@ -640,6 +640,17 @@ SWEEP_D = H + "vars: {p: [0.5, 2.0], d: 10}\nlr: {kind: linear, start: $p, end: 
     ({"p": "abc"}, "x.yaml: vars.p: var 'p' set to 'abc': expected a duration like 1000, '2000st', '5ep', '1.5ep', "
                    "'10%' or a $var, got the string 'abc'"),
     ({"d": -3}, "x.yaml: vars.d: var 'd' set to -3: must not be negative (got -3)"),
+    # refused where the value is used: named by its path too, never positioned at the document's own value
+    ({"p": 1e39}, "x.yaml: vars.p: $p = 1e+39 is beyond the float32 range (largest 3.4028235e+38), where the "
+                  "float32 paths (evaluate's default, to_jax, to_keras, to_optax, emitted keras/optax/jax modules) "
+                  "would hold inf; give a smaller number"),
+    ({"p": [0.5, 1e39]}, "x.yaml: vars.p[1]: $p = 1e+39 is beyond the float32 range (largest 3.4028235e+38), where "
+                         "the float32 paths (evaluate's default, to_jax, to_keras, to_optax, emitted keras/optax/jax "
+                         "modules) would hold inf; give a smaller number"),
+    ({"d": "3ep"}, "x.yaml: vars.d: '3ep' is in epochs, which needs `steps_per_epoch`; add `steps_per_epoch: N` at "
+                   "the top level"),
+    ({"d": [5, 2.5]}, "x.yaml: vars.d[1]: a bare duration (var $d, used at lr.duration) is a whole number of steps "
+                      "(got 2.5)"),
 ])  # fmt: skip
 def test_with_vars_refuses_an_unknown_var_or_a_bad_value(overrides, expected):
     with pytest.raises(schedspec.SpecError) as err:

@@ -98,7 +98,7 @@ class _Lowerer(Units, Checks):
                 raw_vars[name] = language._var_entry(list(value) if isinstance(value, tuple) else value)
             except PydanticCustomError as exc:
                 raise SpecError([Issue(doc.file, None, None, f"vars.{name}", f"var '{name}' set to {value!r}: {exc.message()}")]) from None
-            self.var_paths[name] = ("vars", name)
+        self.overridden = frozenset(overrides or ())
         self.raw_vars = raw_vars
         self.var_defs: dict[str, ir.VarDef] = {}
         self.used: set[str] = set()

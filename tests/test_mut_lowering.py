@@ -1041,6 +1041,34 @@ def test_a_combinator_as_the_open_last_phase_keeps_its_own_length_and_a_refused_
     assert len(got) == 1 and got[0].startswith(f"x.yaml:3:68: `by`: 1e+39 {BEYOND}"), got
 
 
+def test_every_generically_lowered_kind_gets_every_slot_from_its_model():
+    """The lowerer builds a kind without a branch of its own from its table row's slots (``_generic``): it reads
+    a PARAM or DUR slot's field and refuses nothing itself, so the model must require that field or give it a
+    default (else a missing one would build nothing, silently), and no such row may have a tuple slot (DURS,
+    PARAMS: read as they are). A new neutral kind that breaks either needs a branch in ``_Lowerer._phase``."""
+    from pydantic_core import PydanticUndefined
+
+    from schedspec import kinds as K
+    from schedspec import language
+    from schedspec.lowering import lowerer
+
+    generic = 0
+    for name, model in language.PHASES.items():
+        row = lowerer._generic_row(name)
+        if row is None:
+            assert name in lowerer._BRANCHED, name
+            continue
+        generic += 1
+        variant = {s.field for s in row.variant.slots} if row.variant else set()
+        for slot in row.slots + (row.variant.slots if row.variant else ()):
+            assert slot.shape not in (K.DURS, K.PARAMS), (name, slot.field)
+            if slot.field in ("start", "duration") or slot.field in variant or slot.shape not in (K.PARAM, K.DUR):
+                continue  # carried, cut at `total` / refused as a needed length, at its neutral value, optional
+            info = model.model_fields[slot.field]
+            assert info.is_required() or info.default not in (None, PydanticUndefined), (name, slot.field)
+    assert generic >= 6  # linear, cosine, exponential, step, inverse_time, inverse_sqrt at least
+
+
 # ================================================================ lowerer.py: groups
 
 

@@ -389,19 +389,13 @@ class _Lowerer(Units, Checks):
                 v = neutral[f]
             elif shape == K.PARAM and f == "start":
                 v = self.start(m, path, carry)
+            # a PARAM or DUR slot's field is required by the model or has a default, so it is never missing here,
+            # and no generic row has a tuple slot (DURS, PARAMS: multistep and piecewise have their own branch):
+            # tests/test_mut_lowering.py::test_every_generically_lowered_kind_gets_every_slot_from_its_model
             elif shape in (K.PARAM, K.OPTIONAL):
-                v = n(f)
-                if raw is None and shape == K.PARAM:  # (a value that is wrong is reported where it is read)
-                    self.err(path + (f,), f"missing `{f}`: give `{m.kind}` its {f} value")
+                v = n(f)  # (a value that is wrong is reported where it is read)
             elif shape == K.DUR:
                 v = d(f)
-                if v is None and raw is None:
-                    self.err(path + (f,), f"missing `{f}`: give `{m.kind}` its {f}, a duration")
-            elif shape in (K.DURS, K.PARAMS):
-                read = self.dur if shape == K.DURS else self.num
-                v = tuple(read(x, path + (f, i)) for i, x in enumerate(raw))
-                if any(x is None for x in v):
-                    v = None
             else:  # FLAG, WORD: as the model validated them (its Literal is the closed vocabulary)
                 v = raw
             if v is None and shape != K.OPTIONAL:

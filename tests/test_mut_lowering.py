@@ -949,8 +949,6 @@ EPOCHS = "'3ep' is in epochs, which needs `steps_per_epoch`; add `steps_per_epoc
     ("{kind: cyclic, low: 0.1, high: 1.0, up: @'3ep', duration: 10}", EPOCHS),
     ("{kind: cyclic, low: 0.1, high: 1.0, up: 5, down: @'3ep', duration: 10}", EPOCHS),
     ("{kind: onecycle, peak: @1e39, duration: 10}", f"`peak`: 1e+39 {BEYOND}"),
-    # a bad peak and a pct_start * duration <= 1: the peak only (the phase is refused at its first error)
-    ("{kind: onecycle, peak: @1e39, pct_start: 0.05, duration: 10}", f"`peak`: 1e+39 {BEYOND}"),
     ("{kind: onecycle, peak: 1.0, pct_start: @0.1, duration: 10}", "pct_start * duration = 1 must be > 1"),
     ("{kind: plateau, start: 1.0, monitor: loss, every: 1, eps: @1e39, duration: 10}", f"`eps`: 1e+39 {BEYOND}"),
     ("@{kind: plateau, monitor: loss, every: 1, duration: 10}", "missing `start`: the first phase must give"),
@@ -973,6 +971,36 @@ def test_a_first_constant_without_value_is_refused_in_plain_words():
     assert problems(H + "lr: {kind: constant}\n") == [
         "x.yaml:2:5: missing `value`: the first phase must give its value (later phases default to the previous "
         "phase's final value)"]
+
+
+@pytest.mark.parametrize("phase, second", [
+    ("{kind: cyclic, low: 0.1, high: 1e39, up: 2147483647, down: 1}",
+     "x.yaml:2:46: `up` + `down` = 2147483648 steps, more than 2**31-1 (the int32 step counter of every framework)"),
+    ("{kind: onecycle, peak: 1e39, pct_start: 0.05, duration: 10}",
+     "x.yaml:2:45: pct_start * duration = 0.5 must be > 1 (the peak is at pct_start*N - 1, which must come after "
+     "step 0)"),
+    ("{kind: tanh, start: 1e39, end: 0.0, lb: 1, ub: 1, duration: 10}",
+     "x.yaml:2:52: `ub` (1) must be greater than `lb` (1): the curve runs from tanh(lb) to tanh(ub) (timm asserts "
+     "lb < ub)"),
+    ("{kind: piecewise, points: [[0, 1e39], [5, 1.0], [3, 0.5]]}",
+     "x.yaml:2:54: points must be in strictly ascending order of `at`: 3 comes after 5"),
+    ("{kind: multistep, start: 1e39, gamma: 0.5, milestones: [5, 3]}",
+     "x.yaml:2:64: milestones must be in ascending order: 3 comes after 5"),
+])  # fmt: skip
+def test_a_check_across_fields_runs_when_the_fields_it_reads_are_valid(phase, second):
+    """docs/language.md: within a phase, a check across fields runs whenever the fields it reads are valid, so
+    independent problems are all reported: the refused number first (in the document's order), then the check."""
+    got = problems(H + f"lr: {phase}\n")
+    assert len(got) == 2 and f"1e+39 {BEYOND}" in got[0] and got[1] == second, got
+
+
+@pytest.mark.parametrize("phase, col", [
+    ("{kind: cyclic, low: 0.1, high: 1.0, up: '3ep', down: 2147483647}", 45),
+    ("{kind: piecewise, points: [[0, 1.0], ['3ep', 1.0], [2, 0.5]]}", 43),
+])  # fmt: skip
+def test_a_check_across_fields_is_never_computed_from_a_refused_field(phase, col):
+    got = problems(H + f"lr: {phase}\n")
+    assert len(got) == 1 and got[0].startswith(f"x.yaml:2:{col}: '3ep' is in epochs"), got
 
 
 @pytest.mark.parametrize("kind", ["linear", "cosine", "polynomial", "onecycle", "tanh"])

@@ -282,7 +282,9 @@ class _Lowerer(Units, Checks):
         if k == "cyclic":
             low, high, up = n("low"), n("high"), d("up")  # (`down` defaults to `up`: read once, reported once)
             node = ir.Cyclic(low, high, up, d("down") if m.down is not None else up, m.mode, n("gamma"), duration)
-            period = ir.dur_add(node.up, node.down) if ok else None
+            # (each check across fields runs when the fields it reads are valid: independent problems are all
+            # reported, none is computed from a refused field)
+            period = ir.dur_add(node.up, node.down) if node.up is not None and node.down is not None else None
             if isinstance(period, int) and period > ir.MAX_STEPS:
                 self.err(path + ("up",), f"`up` + `down` = {period} steps, more than 2**31-1 (the int32 step counter of "
                                          "every framework)")  # fmt: skip
@@ -290,7 +292,7 @@ class _Lowerer(Units, Checks):
             return node if ok else None
         if k == "onecycle":
             node = ir.OneCycle(n("peak"), n("pct_start"), n("div_factor"), n("final_div_factor"), m.anneal, m.three_phase, duration)
-            if ok and isinstance(duration, int) and isinstance(node.pct_start, float):
+            if isinstance(duration, int) and isinstance(node.pct_start, float):
                 pn = node.pct_start * duration
                 if pn <= 1:
                     self.err(path + ("pct_start",), f"pct_start * duration = {pn:g} must be > 1 (the peak is at "
@@ -311,7 +313,7 @@ class _Lowerer(Units, Checks):
                     ok = False
                 ats.append(a)
                 values.append(v)
-            if ok:
+            if all(a is not None for a in ats):
                 if ats[0] != 0:
                     self.err(path + ("points", 0, 0), f"the first point must be at 0 (got {m.points[0][0]!r})")
                     ok = False

@@ -223,3 +223,16 @@ def test_eval_and_plot_metrics_errors_are_one_line(tmp_path, capsys):
     assert "the --metrics val_loss file has 3 reports" in capsys.readouterr().err
     assert main(["plot", spec, "--metrics", f"val_los={good}", "--ascii"]) == 2
     assert "no plateau of the plotted specs monitors 'val_los'; did you mean 'val_loss'" in capsys.readouterr().err
+
+
+def test_a_refused_set_value_is_exit_1_named_by_its_path_not_positioned(tmp_path, capsys):
+    """README: a `--set` value that is refused is named by its path (it is not in the file), exit 1."""
+    from schedspec.cli import main
+
+    spec = tmp_path / "o.yaml"
+    spec.write_text("schedspec: 1\nvars: {p: 0.1}\nlr: $p\n")
+    assert main(["check", str(spec), "--set", "p=1e39"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"{spec}: vars.p: $p = 1e+39 is beyond the float32 range (largest 3.4028235e+38), where the float32 paths "
+        "(evaluate's default, to_jax, to_keras, to_optax, emitted keras/optax/jax modules) would hold inf; give a "
+        "smaller number")

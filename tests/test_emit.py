@@ -923,3 +923,25 @@ def test_cli_exit_codes(tmp_path, capsys, monkeypatch):
         assert main(["compile", good, "--to", "torch"]) == 0
     assert "StepLR" in stdout.getvalue()
     assert "torch is not installed" in capsys.readouterr().err
+
+
+def test_the_emitted_torch_tables_fit_the_line_length_exactly_and_names_are_checked_again():
+    """The emitted torch module's tables are one line up to the project's line length (110, as ``ruff format``),
+    one item per line beyond; a name written into it as a string literal is checked again to be an ASCII
+    identifier (the spec validated it already: a code generator never lets a spec's strings become code)."""
+    import re
+
+    from schedspec._emit import _torch
+
+    comment = "# the document's other hyperparameters, set on every param group"
+    for name in ("abcdefghijklmnop", "abcdefghijklmnopq"):  # 110 and 111 characters on one line
+        lines = schedspec.emit(schedspec.loads(f"schedspec: 1\nlr: 0.1\n{name}: 0.5\n"), "torch").splitlines()
+        i = next(i for i, line in enumerate(lines) if line.startswith("_HPARAMS"))
+        if len(name) == 16:
+            assert lines[i] == f'_HPARAMS = {{"{name}": _schedule_1}}  {comment}' and len(lines[i]) == 110
+        else:
+            assert lines[i : i + 3] == [f"_HPARAMS = {{  {comment}", f'    "{name}": _schedule_1,', "}"]
+    assert _torch._name("weight_decay") == '"weight_decay"'
+    for bad in ("a-b", "\u00e9t\u00e9", 5, "x y", 'a"b', ""):
+        with pytest.raises(ValueError, match=f"^{re.escape(f'unexpected name {bad!r}')}$"):
+            _torch._name(bad)

@@ -640,6 +640,17 @@ SWEEP_D = H + "vars: {p: [0.5, 2.0], d: 10}\nlr: {kind: linear, start: $p, end: 
     ({"p": "abc"}, "x.yaml: vars.p: var 'p' set to 'abc': expected a duration like 1000, '2000st', '5ep', '1.5ep', "
                    "'10%' or a $var, got the string 'abc'"),
     ({"d": -3}, "x.yaml: vars.d: var 'd' set to -3: must not be negative (got -3)"),
+    # refused where the value is used: named by its path too, never positioned at the document's own value
+    ({"p": 1e39}, "x.yaml: vars.p: $p = 1e+39 is beyond the float32 range (largest 3.4028235e+38), where the "
+                  "float32 paths (evaluate's default, to_jax, to_keras, to_optax, emitted keras/optax/jax modules) "
+                  "would hold inf; give a smaller number"),
+    ({"p": [0.5, 1e39]}, "x.yaml: vars.p[1]: $p = 1e+39 is beyond the float32 range (largest 3.4028235e+38), where "
+                         "the float32 paths (evaluate's default, to_jax, to_keras, to_optax, emitted keras/optax/jax "
+                         "modules) would hold inf; give a smaller number"),
+    ({"d": "3ep"}, "x.yaml: vars.d: '3ep' is in epochs, which needs `steps_per_epoch`; add `steps_per_epoch: N` at "
+                   "the top level"),
+    ({"d": [5, 2.5]}, "x.yaml: vars.d[1]: a bare duration (var $d, used at lr.duration) is a whole number of steps "
+                      "(got 2.5)"),
 ])  # fmt: skip
 def test_with_vars_refuses_an_unknown_var_or_a_bad_value(overrides, expected):
     with pytest.raises(schedspec.SpecError) as err:
@@ -808,6 +819,46 @@ def test_a_repeat_whose_cycles_end_before_the_shift_or_after_2_31_is_refused(rep
     assert problems(H + f"lr: {{kind: repeat, of: {COS10}, {repeat}}}\n") == [expected]
 
 
+def test_a_period_of_more_than_10000_cycles_per_window_is_refused_at_it_and_10000_is_allowed():
+    """docs/language.md: a rational period ``D/c`` is ``u/v`` units in lowest terms, and ``u`` units hold ``v``
+    cycles whose starts are tabulated one by one, at most 10000 of them. ``26/1.0001`` is 260000/10001 units:
+    refused at `period`, every number of the message written out. ``10001/10000`` (10000 cycle starts) is the
+    largest table allowed; its values worked by hand: cycle i begins at the real time ``i * 1.0001`` and `of`
+    (a 10-step cosine) is squeezed to the period, ``0.5 * (1 + cos(pi * l / 1.0001))`` at local time ``l``."""
+    import math
+    from fractions import Fraction
+
+    assert problems(H + f"lr: {{kind: repeat, of: {COS10}, period: '26/1.0001'}}\n") == [
+        "x.yaml:2:84: the period 26/1.0001 is 260000/10001 units: 260000 units hold 10001 cycles, and their starts "
+        "are tabulated one by one (at most 10000); give a divisor with fewer decimals"]  # fmt: skip
+    spec = _lowered(f"lr: {{kind: repeat, of: {COS10}, period: '10001/10000'}}\n")
+    period = Fraction(10001, 10000)
+    ks = [0, 1, 2, 10000, 10001, 10002]
+    want = []
+    for k in ks:
+        i = math.floor(k / period)  # the last cycle that began at or before k
+        local = k - i * period
+        want.append(0.5 * (1 + math.cos(math.pi * float(local / period))))
+    assert want[0] == want[4] == 1.0  # 10001 = 10000 cycles of 1.0001 exactly: a restart
+    got = schedspec.evaluate(spec, ks, dtype="float64").tolist()
+    assert got == pytest.approx(want, rel=1e-9, abs=1e-15)
+
+
+def test_a_repeat_whose_cycles_end_exactly_at_2_31_minus_1_loads():
+    """214748365 cycles of 10 steps shifted by 3 end at ``2147483650 - 3 = 2**31-1``, the int32 step counter's last
+    value: allowed (a shift of 2 ends one step later, refused above). With the shift, step t is the unshifted
+    cosine at ``t + 3``: ``0.5 * (1 + cos(pi * ((t + 3) mod 10) / 10))``; from the end, its final value 0.0."""
+    import math
+
+    spec = _lowered(f"lr: {{kind: repeat, of: {COS10}, times: 214748365, shift: 3}}\n")
+    assert spec.program.hparams["lr"].duration == 2**31 - 1
+    assert problems(H + f"lr: {{kind: repeat, of: {COS10}, times: 214748365, shift: 2}}\n") == [
+        "x.yaml:2:83: 214748365 cycles of 10 units last 2147483648 steps, more than 2**31-1"]
+    ks = [0, 7, 2**31 - 2, 2**31 - 1]
+    want = [0.5 * (1 + math.cos(math.pi * ((k + 3) % 10) / 10)) for k in ks[:3]] + [0.0]
+    assert schedspec.evaluate(spec, ks, dtype="float64").tolist() == pytest.approx(want, rel=1e-12, abs=1e-16)
+
+
 def test_a_whole_period_longer_than_of_stretches_it_and_the_shift_moves_the_clock():
     """``period: 12`` (a plain whole duration) stretches the 10-step cosine to 12 steps; ``shift: 1`` gives at t the
     unshifted value at t + 1: ``0.5 * (1 + cos(pi * ((t + 1) mod 12) / 12))`` (docs/language.md)."""
@@ -870,6 +921,228 @@ def test_a_repeat_in_a_sequence_gives_the_carried_value_to_its_cycle():
     node = _lowered("lr: [{kind: linear, start: 0.1, end: 0.2, duration: 5}, {kind: repeat, times: 2, of: "
                     "{kind: cosine, end: 0.0, duration: 10}}]\n").program.hparams["lr"]  # fmt: skip
     assert node.parts[1].of.start == 0.2 and node.duration == 25
+
+
+# ================================================================ lowerer.py: a refused field builds nothing
+
+NEXT = "{kind: linear, end: 0.0, duration: 5}"  # a phase after it, carrying its final value as `start`
+BEYOND = "is beyond the float32 range (largest 3.4028235e+38)"
+EPOCHS = "'3ep' is in epochs, which needs `steps_per_epoch`; add `steps_per_epoch: N` at the top level"
+
+
+@pytest.mark.parametrize("phase, message", [
+    # one case per field that each kind's own branch reads (and a few of the kinds built from their table row):
+    # `@` marks where the one error is positioned (it is not part of the spec)
+    ("{kind: constant, value: @1e39, duration: 10}", f"`value`: 1e+39 {BEYOND}"),
+    ("{kind: polynomial, start: 1.0, end: @1e39, power: 2, duration: 10}", f"`end`: 1e+39 {BEYOND}"),
+    ("{kind: polynomial, start: 1.0, end: 0.0, power: 2, duration: 10, warp: @1e39}", f"`warp`: 1e+39 {BEYOND}"),
+    ("@{kind: polynomial, end: 0.0, power: 2, duration: 10}", "missing `start`: the first phase must give"),
+    ("{kind: tanh, start: 1.0, end: 0.0, lb: @1e39, ub: 3, duration: 10}", f"`lb`: 1e+39 {BEYOND}"),
+    ("{kind: tanh, start: 1.0, end: 0.0, lb: 1, ub: @1, duration: 10}",
+     "`ub` (1) must be greater than `lb` (1): the curve runs from tanh(lb) to tanh(ub)"),
+    ("{kind: multistep, start: 1.0, gamma: @1e39, milestones: [2], duration: 10}", f"`gamma`: 1e+39 {BEYOND}"),
+    ("{kind: multistep, start: 1.0, gamma: 0.5, milestones: [2, @'3ep'], duration: 10}", EPOCHS),
+    ("{kind: piecewise, points: [[0, 1.0], [5, @1e39]], duration: 10}", f"1e+39 {BEYOND}"),
+    ("{kind: piecewise, points: [[0, 1.0], [@'3ep', 0.5]], duration: 10}", EPOCHS),
+    ("{kind: piecewise, points: [[@2, 1.0], [5, 0.5]], duration: 10}", "the first point must be at 0 (got 2)"),
+    ("{kind: cyclic, low: 0.1, high: @1e39, up: 5, duration: 10}", f"`high`: 1e+39 {BEYOND}"),
+    ("{kind: cyclic, low: 0.1, high: 1.0, up: @'3ep', duration: 10}", EPOCHS),
+    ("{kind: cyclic, low: 0.1, high: 1.0, up: 5, down: @'3ep', duration: 10}", EPOCHS),
+    ("{kind: onecycle, peak: @1e39, duration: 10}", f"`peak`: 1e+39 {BEYOND}"),
+    ("{kind: onecycle, peak: 1.0, pct_start: @0.1, duration: 10}", "pct_start * duration = 1 must be > 1"),
+    ("{kind: plateau, start: 1.0, monitor: loss, every: 1, eps: @1e39, duration: 10}", f"`eps`: 1e+39 {BEYOND}"),
+    ("@{kind: plateau, monitor: loss, every: 1, duration: 10}", "missing `start`: the first phase must give"),
+    ("{kind: linear, start: 1.0, end: @1e39, duration: 10}", f"`end`: 1e+39 {BEYOND}"),
+    ("{kind: exponential, start: 1.0, gamma: @1e39, duration: 10}", f"`gamma`: 1e+39 {BEYOND}"),
+    ("{kind: step, start: 1.0, gamma: 0.5, every: @'3ep', duration: 10}", EPOCHS),
+    ("{kind: scale, by: @1e39, of: {kind: linear, start: 1.0, end: 0.0, duration: 10}}", f"`by`: 1e+39 {BEYOND}"),
+])  # fmt: skip
+def test_a_bad_field_of_a_phase_before_another_is_the_only_error_and_builds_nothing(phase, message):
+    """docs/language.md: every problem is reported with its position. A phase refused at a field builds no node,
+    so the next phase (which carries that phase's final value as its `start`) neither crashes on a half-built
+    node nor adds an error of its own: exactly one error, at the bad value (the column of `@`)."""
+    line = f"lr: [{phase}, {NEXT}]"
+    col = line.index("@") + 1
+    got = problems(H + line.replace("@", "") + "\n")
+    assert len(got) == 1 and got[0].startswith(f"x.yaml:2:{col}: {message}"), got
+
+
+def test_a_first_constant_without_value_is_refused_in_plain_words():
+    assert problems(H + "lr: {kind: constant}\n") == [
+        "x.yaml:2:5: missing `value`: the first phase must give its value (later phases default to the previous "
+        "phase's final value)"]
+
+
+@pytest.mark.parametrize("phase, second", [
+    ("{kind: cyclic, low: 0.1, high: 1e39, up: 2147483647, down: 1}",
+     "x.yaml:2:46: `up` + `down` = 2147483648 steps, more than 2**31-1 (the int32 step counter of every framework)"),
+    ("{kind: onecycle, peak: 1e39, pct_start: 0.05, duration: 10}",
+     "x.yaml:2:45: pct_start * duration = 0.5 must be > 1 (the peak is at pct_start*N - 1, which must come after "
+     "step 0)"),
+    ("{kind: tanh, start: 1e39, end: 0.0, lb: 1, ub: 1, duration: 10}",
+     "x.yaml:2:52: `ub` (1) must be greater than `lb` (1): the curve runs from tanh(lb) to tanh(ub) (timm asserts "
+     "lb < ub)"),
+    ("{kind: piecewise, points: [[0, 1e39], [5, 1.0], [3, 0.5]]}",
+     "x.yaml:2:54: points must be in strictly ascending order of `at`: 3 comes after 5"),
+    ("{kind: multistep, start: 1e39, gamma: 0.5, milestones: [5, 3]}",
+     "x.yaml:2:64: milestones must be in ascending order: 3 comes after 5"),
+])  # fmt: skip
+def test_a_check_across_fields_runs_when_the_fields_it_reads_are_valid(phase, second):
+    """docs/language.md: within a phase, a check across fields runs whenever the fields it reads are valid, so
+    independent problems are all reported: the refused number first (in the document's order), then the check."""
+    got = problems(H + f"lr: {phase}\n")
+    assert len(got) == 2 and f"1e+39 {BEYOND}" in got[0] and got[1] == second, got
+
+
+@pytest.mark.parametrize("phase, col", [
+    ("{kind: cyclic, low: 0.1, high: 1.0, up: '3ep', down: 2147483647}", 45),
+    ("{kind: piecewise, points: [[0, 1.0], ['3ep', 1.0], [2, 0.5]]}", 43),
+])  # fmt: skip
+def test_a_check_across_fields_is_never_computed_from_a_refused_field(phase, col):
+    got = problems(H + f"lr: {phase}\n")
+    assert len(got) == 1 and got[0].startswith(f"x.yaml:2:{col}: '3ep' is in epochs"), got
+
+
+@pytest.mark.parametrize("kind", ["linear", "cosine", "polynomial", "onecycle", "tanh"])
+def test_a_kind_that_needs_a_length_is_refused_without_duration_or_total(kind):
+    fields = {"onecycle": "peak: 1.0"}.get(kind, "start: 1.0, end: 0.0")
+    assert problems(H + f"lr: {{kind: {kind}, {fields}}}\n") == [
+        f"x.yaml:2:5: `{kind}` needs a `duration` (or, as the last phase, a `total` to run to)"]
+
+
+def test_a_onecycle_of_var_duration_loads_and_its_pct_start_is_checked_per_member():
+    """With a $var duration, ``pct_start * duration`` is not known when the phase is lowered: the phase loads (its
+    first value ``peak / div_factor`` = 1/25, torch's OneCycleLR default div_factor)."""
+    spec = _lowered("vars: {d: 100}\nlr: {kind: onecycle, peak: 1.0, duration: $d}\n")
+    assert schedspec.evaluate(spec, [0], dtype="float64").tolist() == [0.04]
+
+
+@pytest.mark.parametrize("phase, explicit", [
+    ("{kind: polynomial, end: 0.0, power: 2, duration: 10}", "{kind: polynomial, start: 0.5, end: 0.0, power: 2, duration: 10}"),
+    ("{kind: tanh, end: 0.0, duration: 10}", "{kind: tanh, start: 0.5, end: 0.0, duration: 10}"),
+    ("{kind: multistep, gamma: 0.5, milestones: [2], duration: 10}",
+     "{kind: multistep, start: 0.5, gamma: 0.5, milestones: [2], duration: 10}"),
+    ("{kind: constant, duration: 10}", "{kind: constant, value: 0.5, duration: 10}"),
+])  # fmt: skip
+def test_polynomial_tanh_multistep_and_constant_carry_the_previous_final_value_as_start(phase, explicit):
+    """docs/language.md: a later phase without `start` begins at the previous phase's final value (0.5 here)."""
+    first = "{kind: linear, start: 1.0, end: 0.5, duration: 10}"
+    carried, written = _lowered(f"lr: [{first}, {phase}]\n"), _lowered(f"lr: [{first}, {explicit}]\n")
+    ks = [9, 10, 11, 12, 15, 19, 20]
+    assert schedspec.evaluate(carried, ks, dtype="float64").tolist() == \
+        schedspec.evaluate(written, ks, dtype="float64").tolist()
+    if "polynomial" in phase:  # (0.5 - 0) * (1 - t / 10) ** 2 at t = k - 10
+        want = [0.55, 0.5, 0.405, 0.32, 0.125, 0.005, 0.0]
+        assert schedspec.evaluate(carried, ks, dtype="float64").tolist() == pytest.approx(want, rel=1e-12, abs=1e-15)
+    if "constant" in phase:
+        assert schedspec.evaluate(carried, ks, dtype="float64").tolist() == [0.55] + [0.5] * 6
+    if "multistep" in phase:  # 0.5, then 0.25 from milestone 2 (step 12)
+        assert schedspec.evaluate(carried, ks, dtype="float64").tolist() == [0.55, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25]
+
+
+def test_a_cyclic_period_of_exactly_2_31_minus_1_loads():
+    spec = _lowered("lr: {kind: cyclic, low: 0.1, high: 1.0, up: 2147483646, down: 1}\n")
+    assert spec.program.hparams["lr"].up == 2147483646
+    assert problems(H + "lr: {kind: cyclic, low: 0.1, high: 1.0, up: 2147483647, down: 1}\n") == [
+        "x.yaml:2:45: `up` + `down` = 2147483648 steps, more than 2**31-1 (the int32 step counter of every framework)"]
+
+
+def test_milestones_out_of_order_are_refused_from_the_second_and_repeated_ones_decay_twice():
+    """torch's MultiStepLR counts a repeated milestone twice (its milestones are a Counter): at step 3 the lr is
+    ``1.0 * 0.5 ** 2``. A milestone before the previous one is refused, at it, from the second milestone on."""
+    assert problems(H + "lr: {kind: multistep, start: 1.0, gamma: 0.5, milestones: [5, 3]}\n") == [
+        "x.yaml:2:63: milestones must be in ascending order: 3 comes after 5"]
+    spec = _lowered("lr: {kind: multistep, start: 1.0, gamma: 0.5, milestones: [3, 3]}\n")
+    assert schedspec.evaluate(spec, [2, 3, 4], dtype="float64").tolist() == [1.0, 0.25, 0.25]
+
+
+def test_a_combinator_as_the_open_last_phase_keeps_its_own_length_and_a_refused_one_builds_nothing():
+    """A `scale` of a 5-step phase, last in a sequence under `total: 20`, keeps its length (it is not an open
+    phase): the schedule ends at step 15, which is warned; refused (a bad `by`), it is the only error."""
+    text = "total: 20\nlr: [{kind: constant, value: 0.5, duration: 10}, {kind: scale, by: BY, of: " \
+           "{kind: linear, start: 1.0, end: 0.0, duration: 5}}]\n"  # fmt: skip
+    spec = _lowered(text.replace("BY", "2"))
+    assert spec.program.hparams["lr"].parts[1].duration == 5
+    assert [str(w) for w in spec.warnings] == [
+        "x.yaml:3:5: the `lr` schedule ends at step 15, before `total` (step 20); it holds its final value after that"]
+    got = problems(H + text.replace("BY", "1e39"))
+    assert len(got) == 1 and got[0].startswith(f"x.yaml:3:68: `by`: 1e+39 {BEYOND}"), got
+
+
+def test_every_generically_lowered_kind_gets_every_slot_from_its_model():
+    """The lowerer builds a kind without a branch of its own from its table row's slots (``_generic``): it reads
+    a PARAM or DUR slot's field and refuses nothing itself, so the model must require that field or give it a
+    default (else a missing one would build nothing, silently), and no such row may have a tuple slot (DURS,
+    PARAMS: read as they are). A new neutral kind that breaks either needs a branch in ``_Lowerer._phase``."""
+    from pydantic_core import PydanticUndefined
+
+    from schedspec import kinds as K
+    from schedspec import language
+    from schedspec.lowering import lowerer
+
+    generic = 0
+    for name, model in language.PHASES.items():
+        row = lowerer._generic_row(name)
+        if row is None:
+            assert name in lowerer._BRANCHED, name
+            continue
+        generic += 1
+        variant = {s.field for s in row.variant.slots} if row.variant else set()
+        for slot in row.slots + (row.variant.slots if row.variant else ()):
+            assert slot.shape not in (K.DURS, K.PARAMS), (name, slot.field)
+            if slot.field in ("start", "duration") or slot.field in variant or slot.shape not in (K.PARAM, K.DUR):
+                continue  # carried, cut at `total` / refused as a needed length, at its neutral value, optional
+            info = model.model_fields[slot.field]
+            assert info.is_required() or info.default not in (None, PydanticUndefined), (name, slot.field)
+    assert generic >= 6  # linear, cosine, exponential, step, inverse_time, inverse_sqrt at least
+
+
+# ================================================================ lowerer.py: groups
+
+
+def test_every_unknown_key_of_a_group_is_reported_with_its_nearest_name_scale_included():
+    got = problems(H + "lr: 0.1\nwd: 0.1\ngroups:\n  head: {scal: 2, wdd: 0.2}\n")
+    assert got == [
+        "x.yaml:5:10: group `head`: `scal` is not a hyperparameter of the document; did you mean 'scale'? (it "
+        "schedules: lr, wd); a group overrides the document's schedules, so schedule it at the top level too",
+        "x.yaml:5:19: group `head`: `wdd` is not a hyperparameter of the document; did you mean 'wd'? (it "
+        "schedules: lr, wd); a group overrides the document's schedules, so schedule it at the top level too"]  # fmt: skip
+
+
+def test_a_group_schedule_begins_at_step_0_and_may_fill_total_exactly():
+    """A group's own schedule is checked against `total` from step 0, as the document's: a last phase that begins
+    exactly at `total` is allowed (its value is held from there)."""
+    spec = _lowered("total: 10\nlr: 0.1\ngroups:\n  head: {lr: [{kind: constant, value: 0.1, duration: 10}, 0.1]}\n")
+    assert spec.warnings == []
+    assert problems(H + "total: 10\nlr: 0.1\ngroups:\n  head: {lr: [{kind: constant, value: 0.1, duration: 11}, 0.1]}\n") \
+        == ["x.yaml:5:59: this phase begins at step 11, after `total` (step 10); shorten the phases before it or "
+            "raise `total`"]  # fmt: skip
+
+
+def test_a_bad_group_scale_is_its_only_error_and_a_group_with_its_own_lr_is_not_warned_of():
+    got = problems(H + "lr: 0.1\ngroups:\n  head: {scale: 1e39}\n")
+    assert len(got) == 1 and got[0].startswith(f"x.yaml:4:17: `scale`: 1e+39 {BEYOND}"), got
+    assert warnings_of(H + "lr: 0.1\ngroups:\n  head: {lr: 0.2}\n") == []
+    assert warnings_of(H + "lr: 0.1\ngroups:\n  head: {scale: 2}\n") == []
+    assert warnings_of(H + "lr: 0.1\ngroups:\n  head: {}\n") == [
+        "x.yaml:4:9: group `head` changes nothing (no `scale`, no schedule): it gets the document's schedules"]
+
+
+@pytest.mark.parametrize("lr, col", [("1e39", 5), ("{kind: linear, start: 1.0, end: 1e39, duration: 10}", 37)])
+def test_a_refused_document_lr_under_a_group_scale_is_the_only_error(lr, col):
+    """A group's `scale` multiplies the document's `lr`; when that `lr` is refused there is nothing to scale: the
+    one error is the `lr`'s own (no crash on the missing schedule)."""
+    got = problems(H + f"lr: {lr}\ngroups:\n  head: {{scale: 2}}\n")
+    assert len(got) == 1 and got[0].startswith(f"x.yaml:2:{col}: "), got
+    assert f"1e+39 {BEYOND}" in got[0]
+
+
+def test_a_group_scale_over_its_own_lr_that_overflows_is_reported_once():
+    """An exponential doubling from 1.0 passes the float32 maximum at step 128; scaled by 2, at step 127. The
+    group's `lr` is one schedule: the first overflow (the scale's) is reported, not both."""
+    got = problems(H + "lr: 0.1\ngroups:\n  head: {lr: {kind: exponential, start: 1.0, gamma: 2.0, duration: 200}, "
+                       "scale: 2}\n")  # fmt: skip
+    assert len(got) == 1 and got[0].startswith("x.yaml:4:81: this `scale` overflows float32 from step 127 on"), got
 
 
 # ================================================================ lowerer.py: repeat

@@ -248,7 +248,10 @@ def test_a_param_group_added_after_the_scheduler_was_built_is_refused(case, buil
     before = opt.param_groups[0]["lr"]
     opt.add_param_group({"params": [torch.zeros(1, dtype=torch.float64, requires_grad=True)], "lr": 0.3,
                          **({"lr_scale": 0.25} if case == "lr_scale" else {})})
-    prefix = "'<dict>': " if isinstance(sched, schedspec.adapters.torch.SchedSpecLR) else ""
+    # (imported here: run alone, the emitted cases import no adapter)
+    from schedspec.adapters.torch import SchedSpecLR
+
+    prefix = "'<dict>': " if isinstance(sched, SchedSpecLR) else ""
     with pytest.raises(ValueError) as info, warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # torch's deprecation of step(epoch)
         if case == "plateau":

@@ -98,7 +98,7 @@ class _Lowerer(Units, Checks):
                 raw_vars[name] = language._var_entry(list(value) if isinstance(value, tuple) else value)
             except PydanticCustomError as exc:
                 raise SpecError([Issue(doc.file, None, None, f"vars.{name}", f"var '{name}' set to {value!r}: {exc.message()}")]) from None
-            self.var_paths[name] = ("vars", name)
+        self.overridden = frozenset(overrides or ())
         self.raw_vars = raw_vars
         self.var_defs: dict[str, ir.VarDef] = {}
         self.used: set[str] = set()
@@ -224,7 +224,8 @@ class _Lowerer(Units, Checks):
         raw = getattr(m, field)
         if raw is None:
             if carry is None:
-                self.err(path, f"missing `{field}`: the first phase must give its {field} value "
+                what = "start value" if field == "start" else field  # (a constant's `value`: "its value")
+                self.err(path, f"missing `{field}`: the first phase must give its {what} "
                                "(later phases default to the previous phase's final value)")  # fmt: skip
                 return None
             return carry
@@ -281,7 +282,9 @@ class _Lowerer(Units, Checks):
         if k == "cyclic":
             low, high, up = n("low"), n("high"), d("up")  # (`down` defaults to `up`: read once, reported once)
             node = ir.Cyclic(low, high, up, d("down") if m.down is not None else up, m.mode, n("gamma"), duration)
-            period = ir.dur_add(node.up, node.down) if ok else None
+            # (each check across fields runs when the fields it reads are valid: independent problems are all
+            # reported, none is computed from a refused field)
+            period = ir.dur_add(node.up, node.down) if node.up is not None and node.down is not None else None
             if isinstance(period, int) and period > ir.MAX_STEPS:
                 self.err(path + ("up",), f"`up` + `down` = {period} steps, more than 2**31-1 (the int32 step counter of "
                                          "every framework)")  # fmt: skip
@@ -289,7 +292,7 @@ class _Lowerer(Units, Checks):
             return node if ok else None
         if k == "onecycle":
             node = ir.OneCycle(n("peak"), n("pct_start"), n("div_factor"), n("final_div_factor"), m.anneal, m.three_phase, duration)
-            if ok and isinstance(duration, int) and isinstance(node.pct_start, float):
+            if isinstance(duration, int) and isinstance(node.pct_start, float):
                 pn = node.pct_start * duration
                 if pn <= 1:
                     self.err(path + ("pct_start",), f"pct_start * duration = {pn:g} must be > 1 (the peak is at "
@@ -310,7 +313,7 @@ class _Lowerer(Units, Checks):
                     ok = False
                 ats.append(a)
                 values.append(v)
-            if ok:
+            if all(a is not None for a in ats):
                 if ats[0] != 0:
                     self.err(path + ("points", 0, 0), f"the first point must be at 0 (got {m.points[0][0]!r})")
                     ok = False
@@ -388,19 +391,13 @@ class _Lowerer(Units, Checks):
                 v = neutral[f]
             elif shape == K.PARAM and f == "start":
                 v = self.start(m, path, carry)
+            # a PARAM or DUR slot's field is required by the model or has a default, so it is never missing here,
+            # and no generic row has a tuple slot (DURS, PARAMS: multistep and piecewise have their own branch):
+            # tests/test_mut_lowering.py::test_every_generically_lowered_kind_gets_every_slot_from_its_model
             elif shape in (K.PARAM, K.OPTIONAL):
-                v = n(f)
-                if raw is None and shape == K.PARAM:  # (a value that is wrong is reported where it is read)
-                    self.err(path + (f,), f"missing `{f}`: give `{m.kind}` its {f} value")
+                v = n(f)  # (a value that is wrong is reported where it is read)
             elif shape == K.DUR:
                 v = d(f)
-                if v is None and raw is None:
-                    self.err(path + (f,), f"missing `{f}`: give `{m.kind}` its {f}, a duration")
-            elif shape in (K.DURS, K.PARAMS):
-                read = self.dur if shape == K.DURS else self.num
-                v = tuple(read(x, path + (f, i)) for i, x in enumerate(raw))
-                if any(x is None for x in v):
-                    v = None
             else:  # FLAG, WORD: as the model validated them (its Literal is the closed vocabulary)
                 v = raw
             if v is None and shape != K.OPTIONAL:

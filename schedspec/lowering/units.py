@@ -37,10 +37,16 @@ class Units:
     total: int | None
     raw_vars: dict[str, Any]
     var_paths: dict[str, tuple]
+    overridden: frozenset[str]  # vars given by `with_vars` / `--set`: their values are not in the document
     used: set[str]
 
     # ---------------------------------------------------------------- errors
     def err(self, path, msg, key=False):
+        if len(path) >= 2 and path[0] == "vars" and path[1] in self.overridden:
+            # an overriding value has no place in the file: named by its path, unpositioned (as the override's
+            # other refusals), never at the document's own value of that var
+            self.issues.append(Issue(self.doc.file, None, None, format_path(path), msg))
+            return
         self.issues.append(self.doc.issue(path, msg, key=key))
 
     def warn(self, path, msg):

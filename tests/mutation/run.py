@@ -106,6 +106,13 @@ SELECTIONS: dict[str, list[str]] = {
                           " and not plateau_report_once) or (test_torch_groups_resume and not emitted and not cli"
                           " and not resume_is_exact_in_every_order and not orders_against_native"
                           " and not documents_the_rule and not every_permutation)"],
+    # the emitted torch module's generator (`_select`, `_usage`, `_dict`, `_name`, `module`): the emitted text of every
+    # example (snapshots: comments, tables, flags) and the emitted modules run under torch (groups, refusals,
+    # strings never code); its template is one string literal, which mutmut does not mutate inside
+    "schedspec/_emit/_torch.py": ["tests/test_snapshots.py", "tests/test_torch_groups_resume.py", "tests/test_emit.py",
+                                  "-k", "(test_snapshots and torch) or (test_torch_groups_resume and emitted and not cli"
+                                  " and not every_order and not permutation and not orders_against)"
+                                  " or (test_emit and torch and not cli)"],
 }
 
 # mutmut's CPU-time limit per mutant is (estimated test time + constant) * 5 * 2 s, and a worker's CPU time
@@ -113,7 +120,7 @@ SELECTIONS: dict[str, list[str]] = {
 # more than the 20 s of the default constant here, so every mutant "timed out"; eager jax and keras.ops compile
 # each operation once per worker (backends.py)
 TIMEOUT_CONSTANT: dict[str, float] = {"adapters/_torch_lr.py": 12.0, "adapters/torch.py": 12.0,
-                                      "schedspec/backends.py": 12.0}
+                                      "schedspec/backends.py": 12.0, "schedspec/_emit/_torch.py": 12.0}
 
 COPY = ["schedspec", "adapters", "tests", "examples", "schemas", "docs", "README.md", "pyproject.toml"]
 

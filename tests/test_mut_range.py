@@ -153,3 +153,194 @@ def test_mut_range_maxabs_bounds_every_sub_range_and_is_exact_without_a_dense_ra
                 assert want * (1 - 1e-12) <= bound[i] < math.inf, (name, member, lo, hi)
             else:
                 assert bound[i] == pytest.approx(want, rel=1e-12), (name, member, lo, hi)
+
+
+# ------------------------------------------------------------------------------------------------ maxabs of combinators
+def _node_group(text: str, monkeypatch=None):
+    if monkeypatch is None:
+        spec = schedspec.loads(H + text + "\n")
+    else:  # without the overflow check (to search what the targets would compute)
+        from schedspec import lowering as lower
+
+        with monkeypatch.context() as m:
+            m.setattr(lower._Lowerer, "overflows", lambda self: None)
+            spec = schedspec.loads(H + text + "\n")
+    node = spec.program.hparams["lr"]
+    return node, list(_range.groups(node, spec.program.vars)), spec
+
+
+UP = "{kind: linear, start: 1.0, end: 3.0, duration: 10}"  # |value| <= 3 (at 10)
+DOWN = "{kind: linear, start: 2.0, end: 1.0, duration: 10}"  # |value| <= 2 (at 0)
+
+
+@pytest.mark.parametrize("text, lo, hi, bound", [
+    # a product's bound is the largest prefix product of its parts' bounds: max(3, 3 * 2)
+    (f"lr: {{kind: product, of: [{UP}, {DOWN}]}}", 0, 10, 6.0),
+    # from step 5 on: UP <= 3, DOWN <= 1.5 (at 5); the range past the end (10) holds the end values
+    (f"lr: {{kind: product, of: [{UP}, {DOWN}]}}", 5, 30, 4.5),
+    # a sum's: the largest prefix sum, 3 + 2
+    (f"lr: {{kind: sum, of: [{UP}, {DOWN}]}}", 0, 10, 5.0),
+    # a scale multiplies its part's bound by |by|; a clip caps it at |max|
+    (f"lr: {{kind: scale, by: 2.5, of: {{kind: sum, of: [{UP}, {DOWN}]}}}}", 0, 10, 12.5),
+    (f"lr: {{kind: clip, max: 4.0, of: {{kind: sum, of: [{UP}, {DOWN}]}}}}", 0, 10, 4.0),
+    (f"lr: {{kind: clip, max: 7.0, of: {{kind: sum, of: [{UP}, {DOWN}]}}}}", 0, 10, 5.0),
+    # a sequence: the largest of its parts' bounds over their own ranges (the sum's 5, then a constant 0.5)
+    (f"lr: [{{kind: sum, of: [{UP}, {DOWN}]}}, {{kind: constant, value: 0.5}}]", 0, 30, 5.0),
+    # from step 8: the sum's parts over [8, 10] (its end value included): UP <= 3, DOWN <= 1.2 (at 8)
+    (f"lr: [{{kind: sum, of: [{UP}, {DOWN}]}}, {{kind: constant, value: 0.5}}]", 8, 30, 4.2),
+    # steps 0..3 of a sum: UP <= 1.6, DOWN <= 2 over [0, 3]
+    (f"lr: [{{kind: sum, of: [{UP}, {DOWN}]}}, {{kind: constant, value: 0.5}}]", 0, 3, 3.6),
+    # a repeat of a product (6 over one period) times decay**c of its last cycle c, at least 1: 3 cycles, 1.5**2
+    (f"lr: {{kind: repeat, times: 3, decay: 1.5, of: {{kind: product, of: [{UP}, {DOWN}]}}}}", 0, 100, 13.5),
+    # the same over cycles 0 and 1 only (steps 0..19): 1.5**1
+    (f"lr: {{kind: repeat, times: 3, decay: 1.5, of: {{kind: product, of: [{UP}, {DOWN}]}}}}", 0, 19, 9.0),
+    # decay < 1: the first cycle's bound (1 at most of decay**c)
+    (f"lr: {{kind: repeat, decay: 0.5, of: {{kind: product, of: [{UP}, {DOWN}]}}}}", 0, 1000, 6.0),
+    # mult 2 (cycles begin at 0, 10, 30, 70): steps 0..40 are in cycles 0..2, decay 2**2
+    (f"lr: {{kind: repeat, mult: 2, decay: 2.0, of: {{kind: product, of: [{UP}, {DOWN}]}}}}", 0, 40, 24.0),
+    (f"lr: {{kind: repeat, mult: 2, decay: 2.0, of: {{kind: product, of: [{UP}, {DOWN}]}}}}", 0, 29, 12.0),
+    # a real period of 15/2 (cycles begin at 0, 7.5, 15, 22.5): step 22 is in cycle 2, step 23 in cycle 3
+    (f'lr: {{kind: repeat, period: "15/2", times: 6, decay: 2.0, of: {{kind: product, of: [{UP}, {DOWN}]}}}}', 0, 22, 24.0),
+    (f'lr: {{kind: repeat, period: "15/2", times: 6, decay: 2.0, of: {{kind: product, of: [{UP}, {DOWN}]}}}}', 0, 23, 48.0),
+])  # fmt: skip
+def test_mut_range_maxabs_of_a_dense_combinator_is_its_parts_bound(text, lo, hi, bound):
+    node, (group,), _ = _node_group(text)
+    assert _range.candidates(node, lo, hi, group.env).dense
+    for dtype in ("float64", "float32"):
+        got = _range.maxabs(node, lo, hi, group.env, dtype, 1)
+        assert got.shape == (1,) and float(got[0]) == pytest.approx(bound, rel=1e-6), (text, lo, hi, dtype)
+
+
+def test_mut_range_maxabs_of_an_empty_range_is_0_and_of_a_sweep_is_per_member():
+    node, (group,), _ = _node_group("vars: {p: [0.5, 4.0]}\nlr: {kind: linear, start: $p, end: 1.0, duration: 10}")
+    assert _range.maxabs(node, 6, 5, group.env, "float64", 2).tolist() == [0.0, 0.0]
+    assert _range.maxabs(node, 0, 10, group.env, "float64", 2).tolist() == [1.0, 4.0]
+    # steps 5..10 of the linear from 4 to 1: 2.5 at 5
+    assert _range.maxabs(node, 5, 10, group.env, "float64", 2).tolist() == [1.0, 2.5]
+    # a dense range, per member: (p + (1 - p) t/10) * (2 - t/10), at most max(p, 1) * 2
+    node, (group,), _ = _node_group(
+        "vars: {p: [0.5, 4.0]}\nlr: {kind: product, of: [{kind: linear, start: $p, end: 1.0, duration: 10}, "
+        "{kind: linear, start: 2.0, end: 1.0, duration: 10}]}")  # fmt: skip
+    assert _range.maxabs(node, 0, 10, group.env, "float64", 2).tolist() == [2.0, 8.0]
+
+
+def test_mut_range_maxabs_of_a_plateau_is_its_start_or_its_min():
+    # a plateau only lowers its start (down to `min`), or raises it to `min` when it starts below: no reports needed
+    head = "steps_per_epoch: 10\n"
+    node, (group,), _ = _node_group(head + "lr: {kind: plateau, start: 0.7, min: 0.01, monitor: loss}")
+    assert _range.maxabs(node, 0, 100, group.env, "float64", 1).tolist() == [0.7]
+    node, (group,), _ = _node_group(head + "lr: {kind: plateau, start: 0.7, min: 2.5, monitor: loss}")
+    assert _range.maxabs(node, 0, 100, group.env, "float64", 1).tolist() == [2.5]
+    node, (group,), _ = _node_group(head + "vars: {s: [0.5, 3.0]}\n"
+                                    "lr: {kind: plateau, start: $s, min: 1.0, monitor: loss}")  # fmt: skip
+    assert _range.maxabs(node, 0, 100, group.env, "float32", 2).tolist() == [1.0, 3.0]
+    # a combinator holding a plateau is bounded by its parts: a sequence, the largest (the warmup's 0.9)
+    node, (group,), _ = _node_group(head + "lr: [{kind: linear, start: 0.1, end: 0.9, duration: 20}, "
+                                    "{kind: plateau, min: 0.001, monitor: loss}]")  # fmt: skip
+    with pytest.raises(_range.NeedsMetrics):
+        _range.candidates(node, 0, 100, group.env)
+    assert _range.maxabs(node, 0, 100, group.env, "float64", 1).tolist() == [0.9]
+    assert _range.maxabs(node, 0, 10, group.env, "float64", 1).tolist() == [pytest.approx(0.5)]
+    # a product: 0.9 * 2 (the plateau's start is the constant 2)
+    node, (group,), _ = _node_group(head + "lr: {kind: product, of: [{kind: linear, start: 0.1, end: 0.9, duration: 20}, "
+                                    "{kind: plateau, start: 2.0, monitor: loss}]}")  # fmt: skip
+    assert _range.maxabs(node, 0, 100, group.env, "float64", 1).tolist() == [pytest.approx(1.8)]
+
+
+# ------------------------------------------------------------------------------------------------ overflow
+# worked by hand on the float32 path: gamma ** t passes 3.4028235e+38 (2 ** 128) at t = 128 for gamma 2, at 219 for
+# 1.5 (1.5 ** 219 = 1.05e+38 * 1.5 ** 3 ...: ln(3.4028235e+38) / ln(1.5) = 218.8); in float64 2 ** 1024 is inf
+# (1.5 ** t stays finite to t = 1750)
+def _overflow(text, monkeypatch, begin=None):
+    node, _, spec = _node_group(text, monkeypatch)
+    return _range.overflow(node, spec.program.vars, begin)
+
+
+def test_mut_range_overflow_gives_the_float32_and_float64_steps_and_the_value_there(monkeypatch):
+    got = _overflow("lr: {kind: exponential, start: 1.0, gamma: 2.0, duration: 2000}", monkeypatch)
+    assert (got.at32, got.at64, got.member, got.value) == (128, 1024, {}, 2.0**128)
+    got = _overflow("lr: {kind: exponential, start: 1.0, gamma: 1.5, duration: 1000}", monkeypatch)
+    assert (got.at32, got.at64, got.member, got.value) == (219, None, {}, 1.5**219)
+    assert _overflow("lr: {kind: exponential, start: 1.0, gamma: 1.5, duration: 218}", monkeypatch) is None
+    assert _overflow("lr: {kind: exponential, start: 1.0, gamma: 1.5, duration: 219}", monkeypatch).at32 == 219
+
+
+def test_mut_range_overflow_searches_every_member_past_the_first_chunk_and_keeps_the_first_at_a_tie(monkeypatch):
+    # 300 members (_CHUNK = 256 searched at once): 1.01 ** 2000 = 4.4e8 stays finite; member 5 (gamma 1.5) overflows
+    # at 219, members 10 (2.0) and 280 (2.0000002: 2 ** 127 * 1.0000152 is finite, 2 ** 128 * ... is not) at 128:
+    # the first in sweep order of those overflowing first is member 10
+    assert _range._CHUNK < 300
+    gammas = [1.01] * 300
+    gammas[5], gammas[10], gammas[280] = 1.5, 2.0, 2.0000002
+    text = f"vars: {{g: {gammas}}}\nlr: {{kind: exponential, start: 1.0, gamma: $g, duration: 2000}}"
+    got = _overflow(text, monkeypatch)
+    assert (got.at32, got.at64, got.member, got.value) == (128, 1024, {"g": 2.0}, 2.0**128)
+    # without member 10: member 280 (the second chunk), its own float64 step and value
+    gammas[10] = 1.01
+    text = f"vars: {{g: {gammas}}}\nlr: {{kind: exponential, start: 1.0, gamma: $g, duration: 2000}}"
+    got = _overflow(text, monkeypatch)
+    assert (got.at32, got.member) == (128, {"g": 2.0000002})
+    assert got.at64 == 1024 and got.value == 2.0000002**128
+    # member 280 alone, in the second chunk: nothing flagged in the first
+    gammas[5] = 1.01
+    text = f"vars: {{g: {gammas}}}\nlr: {{kind: exponential, start: 1.0, gamma: $g, duration: 2000}}"
+    assert _overflow(text, monkeypatch).member == {"g": 2.0000002}
+
+
+@pytest.mark.parametrize("widths, at32, member", [
+    ([300, 150], 150 + 128, {"w": 150}),  # the second group overflows first
+    ([150, 300], 150 + 128, {"w": 150}),  # the first does: the second is searched only before it
+    ([150, 100], 100 + 128, {"w": 100}),
+])  # fmt: skip
+def test_mut_range_overflow_over_groups_of_step_positions_is_the_earliest(widths, at32, member, monkeypatch):
+    # a duration var moves the exponential: one group per width, the exponential (2 ** (k - w)) overflows at w + 128
+    text = (f"vars: {{w: {widths}}}\nlr: [{{kind: constant, value: 1.0, duration: $w}}, "
+            "{kind: exponential, start: 1.0, gamma: 2.0, duration: 1500}]")  # fmt: skip
+    node, groups, spec = _node_group(text, monkeypatch)
+    assert len(groups) == 2
+    got = _range.overflow(node, spec.program.vars, None)
+    assert (got.at32, got.at64, got.member, got.value) == (at32, at32 - 128 + 1024, member, 2.0**128)
+
+
+def test_mut_range_overflow_of_an_open_node_stops_at_the_last_step_after_its_begin(monkeypatch):
+    # an open exponential that overflows float32 only after hundreds of millions of steps: its open end is
+    # 2**31 - 1 - begin, so it overflows for a begin up to 2**31 - 1 - at32, and not one step later
+    text = "lr: {kind: exponential, start: 1.0, gamma: 1.0000001}"
+    first = _overflow(text, monkeypatch)
+    at = first.at32
+    assert 7 * 10**8 < at < 8 * 10**8 and first.at64 is None and first.member == {}
+    assert _overflow(text, monkeypatch, begin=0).at32 == at
+    assert _overflow(text, monkeypatch, begin=2**31 - 1 - at).at32 == at
+    assert _overflow(text, monkeypatch, begin=2**31 - at) is None
+    assert _range.first_overflow(first.node, at - 1, at, {}, "float32") == at
+    assert _range.first_overflow(first.node, at - 1, at - 1, {}, "float32") is None
+
+
+def test_mut_range_overflow_bounds_a_start_carried_from_a_plateau_by_its_start_or_min(monkeypatch):
+    # the exponential's start is the plateau's final value (reports unknown): at most max(start, min), so
+    # 2 * 2 ** t overflows at 127 (2 ** 128), 1 * 2 ** t at 128; the step is local to the exponential
+    for start, low, at32 in ((2.0, 0.5, 127), (0.25, 1.0, 128), (1.0, 0.001, 128)):
+        node, (group,), spec = _node_group(
+            f"steps_per_epoch: 10\nlr: [{{kind: plateau, start: {start}, min: {low}, monitor: loss, duration: 30}}, "
+            "{kind: exponential, gamma: 2.0, duration: 400}]", monkeypatch)  # fmt: skip
+        exp = node.parts[1]
+        got = _range.overflow(exp, spec.program.vars, 30)
+        assert (got.at32, got.at64, got.value) == (at32, None, 2.0**128), (start, low)
+        bounded = _range.untimed(exp, group)
+        assert bounded.start == max(start, low)
+
+
+def test_mut_range_first_overflow_of_several_members_is_the_first_step_then_the_first_member(monkeypatch):
+    gammas = [1.5, 2.0, 2.0000002, 1.01]
+    node, (group,), _ = _node_group(
+        f"vars: {{g: {gammas}}}\nlr: {{kind: exponential, start: 1.0, gamma: $g, duration: 2000}}", monkeypatch)
+    env = group.cast("float32")
+    assert _range._first_not_finite(node, 0, 2000, env, "float32", 4) == (128, 1)
+    assert _range._first_not_finite(node, 129, 2000, env, "float32", 4) == (129, 1)  # inf from 128 on
+    assert _range._first_not_finite(node, 0, 127, env, "float32", 4) is None
+    env64 = group.cast("float64")
+    assert _range._first_not_finite(node, 0, 2000, env64, "float64", 4) == (1024, 1)
+    for i, (at32, at64) in enumerate([(219, 1751), (128, 1024), (128, 1024), (None, None)]):
+        member = group.member_env(i)
+        assert _range.first_overflow(node, 0, 2000, member, "float64") == at64
+        assert _range.first_overflow(node, 0, 2000, group.member_env(i, "float32"), "float32") == at32

@@ -18,6 +18,7 @@ shifted clock (aligned, stretched with known breakpoints, stretched without).
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -344,3 +345,99 @@ def test_mut_range_first_overflow_of_several_members_is_the_first_step_then_the_
         member = group.member_env(i)
         assert _range.first_overflow(node, 0, 2000, member, "float64") == at64
         assert _range.first_overflow(node, 0, 2000, group.member_env(i, "float32"), "float32") == at32
+
+
+# ------------------------------------------------------------------------------------------------ sweeps and members
+def test_mut_range_groups_split_members_by_step_positions_in_written_order():
+    # w (a duration) and q (a onecycle's pct_start) move step positions: one group per (w, q), in written order;
+    # a and b are rows of each group (written order, the last varying fastest); c is fixed; z is not used
+    text = ("vars: {a: [1.0, 2.0], w: [3, 4], b: [0.1, 0.2, 0.3], c: 0.5, q: [0.3, 0.4], z: [7, 8]}\n"
+            "lr: [{kind: linear, start: $c, end: $a, duration: $w}, {kind: onecycle, peak: $b, pct_start: $q, "
+            "duration: 20}]")  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        spec = schedspec.loads(H + text + "\n")
+    node = spec.program.hparams["lr"]
+    assert _range.shape_vars(node) == {"w", "q"} and _range.deps(node) == {"a", "w", "b", "c", "q"}
+    groups = list(_range.groups(node, spec.program.vars))
+    assert [(g.env[("dur", "w")], g.env[("num", "q")], g.size) for g in groups] == [
+        (3, 0.3, 6), (3, 0.4, 6), (4, 0.3, 6), (4, 0.4, 6)]  # fmt: skip
+    rows = [(1.0, 0.1), (1.0, 0.2), (1.0, 0.3), (2.0, 0.1), (2.0, 0.2), (2.0, 0.3)]
+    for g in groups:
+        assert g.env[("num", "c")] == 0.5 and ("num", "z") not in g.env and ("dur", "z") not in g.env
+        assert g.env[("num", "a")].shape == g.env[("num", "b")].shape == (6, 1)
+        assert g.env[("num", "a")].dtype == np.float64
+        assert list(zip(g.env[("num", "a")][:, 0], g.env[("num", "b")][:, 0])) == rows
+        w, q = g.env[("dur", "w")], g.env[("num", "q")]
+        assert [g.member(i) for i in range(6)] == [{"w": w, "q": q, "a": a, "b": b} for a, b in rows]
+        # one member's env: scalars, numbers as float32 for a float32 check, durations as they are
+        for i, (a, b) in enumerate(rows):
+            e64, e32 = g.member_env(i), g.member_env(i, "float32")
+            assert e64 == {("num", "a"): a, ("num", "b"): b, ("num", "c"): 0.5, ("dur", "w"): w, ("num", "w"): float(w),
+                           ("num", "q"): q}  # fmt: skip
+            assert [type(e64[k]) for k in (("num", "a"), ("num", "c"), ("num", "q"))] == [float] * 3
+            assert e32.keys() == e64.keys() and e32[("dur", "w")] == w and type(e32[("dur", "w")]) is int
+            for k in (("num", "a"), ("num", "b"), ("num", "c"), ("num", "q")):
+                assert type(e32[k]) is np.float32 and e32[k] == np.float32(e64[k])
+        cast = g.cast("float32")
+        assert cast[("num", "a")].dtype == np.float32 and cast[("num", "c")] == 0.5 and cast[("dur", "w")] == w
+    # every sweep member exactly once
+    seen = sorted((m["a"], m["w"], m["b"], m["q"]) for g in groups for m in map(g.member, range(g.size)))
+    assert seen == sorted((m["a"], m["w"], m["b"], m["q"]) for m in spec.program.sweep_members())
+
+
+def test_mut_range_groups_without_sweeps_are_one_member_and_shape_vars_follow_the_kind():
+    spec = schedspec.loads(H + "vars: {p: 0.5, w: 4}\nlr: {kind: linear, start: $p, end: 0.1, duration: $w}\n")
+    node = spec.program.hparams["lr"]
+    (g,) = _range.groups(node, spec.program.vars)
+    assert (g.size, g.env, g.member(0)) == (1, {("num", "p"): 0.5, ("num", "w"): 4.0, ("dur", "w"): 4}, {})
+    # an exp_range cyclic's gamma moves its extremes (a shape var); a triangular one's does not exist; a peak never
+    spec = schedspec.loads(H + "vars: {g: [0.9, 0.95], h: [1.0, 2.0]}\nlr: [{kind: cyclic, low: 0.1, high: $h, up: 3, "
+                           "mode: exp_range, gamma: $g, duration: 12}, {kind: onecycle, peak: $h, duration: 10}]\n")
+    node = spec.program.hparams["lr"]
+    assert _range.shape_vars(node) == {"g"} and _range.deps(node) == {"g", "h"}
+    assert [g.size for g in _range.groups(node, spec.program.vars)] == [2, 2]
+    spec = schedspec.loads(H + "vars: {g: [0.9, 0.95]}\nlr: {kind: cyclic, low: 0.1, high: 1.0, up: 3, "
+                           "mode: triangular, gamma: $g, duration: 12}\n")
+    assert _range.shape_vars(spec.program.hparams["lr"]) == set()
+
+
+# ------------------------------------------------------------------------------------------------ array namespaces
+def test_mut_range_array_namespace_casts_broadcasts_and_indexes_per_member():
+    xp = _range.xp_for("float32")
+    assert _range.xp_for("float32") is xp and xp.dtype == np.float32 and _range.xp_for("float64").dtype == np.float64
+    assert xp.f(0.1).dtype == np.float32 and float(xp.f(0.1)) == float(np.float32(0.1))
+    full = xp.full_like(np.arange(4), np.array([[1.0], [2.0], [3.0]]))
+    assert full.shape == (3, 4) and full.dtype == np.float32 and full[:, 3].tolist() == [1.0, 2.0, 3.0]
+    assert xp.out(np.arange(2), 0.5).tolist() == [0.5, 0.5]
+    got = xp.take([3, 5, 7], np.array([2, 0, 1]))
+    assert got.dtype == np.int64 and got.tolist() == [7, 3, 5]
+    # a per-member value (one row per member) and plain numbers: row m takes member m's value
+    got = xp.take([0.5, np.array([[1.0], [2.0]]), 3], np.array([[0, 1, 2]]))
+    assert got.tolist() == [[0.5, 1.0, 3.0], [0.5, 2.0, 3.0]]
+    assert xp.take([True, 2], np.array([0, 1])).tolist() == [1.0, 2.0]  # a bool is a number, not an index
+    # count_le: #{x in thresholds: x <= t}, a repeated threshold counting twice
+    ts = np.array([0, 2, 4, 5, 9])
+    assert xp.count_le([2, 5, 5], ts).tolist() == [0, 1, 1, 3, 3]
+    assert xp.count_le([2.5, 5.0], ts).tolist() == [0, 0, 1, 2, 2]
+    assert xp.count_le([2, np.array([[1], [6]])], ts).tolist() == [[0, 2, 2, 2, 2], [0, 1, 1, 1, 2]]
+
+
+def test_mut_range_safe_power_and_final_value_give_inf_instead_of_raising(monkeypatch):
+    assert _range.SafeMathXP.power(2.0, 3.0) == 8.0 and _range.SafeMathXP.power(4, 0.5) == 2.0
+    assert _range.SafeMathXP.power(10.0, 400.0) == math.inf
+    node, _, _ = _node_group("lr: {kind: exponential, start: 0.5, gamma: 0.5, duration: 10}")
+    assert _range.final_value(node) == 0.5 * 0.5**10
+    node, _, _ = _node_group("lr: {kind: exponential, start: 1.0, gamma: 10.0, duration: 400}", monkeypatch)
+    assert _range.final_value(node) == math.inf
+    node, _, _ = _node_group("vars: {w: [3, 5]}\nlr: {kind: exponential, start: 0.5, gamma: 0.5, duration: $w}")
+    assert [_range.final_value(node, {("dur", "w"): w}) for w in (3, 5)] == [0.5**4, 0.5**6]
+
+
+def test_mut_range_evaluate_gives_one_row_per_member_in_the_dtype_asked():
+    node, (g,), _ = _node_group("vars: {p: [1.0, 2.0]}\nlr: {kind: linear, start: $p, end: 0.0, duration: 4}")
+    v = _range.evaluate(node, [0, 2, 4, 9], g.env, "float64", 2)
+    assert v.shape == (2, 4) and v.dtype == np.float64 and v.tolist() == [[1.0, 0.5, 0.0, 0.0], [2.0, 1.0, 0.0, 0.0]]
+    node, (g,), _ = _node_group("lr: {kind: linear, start: 0.1, end: 0.0, duration: 4}")
+    v = _range.evaluate(node, np.array([0, 1]), g.env, "float32", 3)
+    assert v.shape == (3, 2) and v.dtype == np.float32 and v[2].tolist() == [np.float32(0.1), np.float32(0.075)]

@@ -105,6 +105,9 @@ SPECS = {
     "shifted clock, a var inside": ("vars: {p: [0.5, 2.0], q: [0.3, 0.6]}\nlr: {kind: repeat, shift: 3, times: 4, of: "
                                     "[{kind: linear, start: 0.1, end: $p, duration: 3}, "
                                     "{kind: onecycle, peak: 1.0, pct_start: $q, duration: 5}]}", 35),
+    # a shifted clock keeps `of` at whole local times: a cyclic's own candidates (it has no breakpoints to stretch)
+    "shifted clock of a cyclic": ("lr: {kind: repeat, shift: 2, times: 3, of: {kind: cyclic, low: 0.1, high: 1.0, "
+                                  "up: 2, down: 3, duration: 10}}", 35),
     "real period of a product": ('lr: {kind: repeat, period: "9/2", times: 5, of: ' + MOVING2 + "}", 30),
     "sweep of numbers": ("vars: {p: [0.5, 2.0, 1.0]}\nlr: [{kind: linear, start: 0.1, end: $p, duration: 5}, "
                          "{kind: cyclic, low: 0.1, high: $p, up: 3}]", 25),
@@ -426,6 +429,9 @@ def test_mut_range_groups_without_sweeps_are_one_member_and_shape_vars_follow_th
 def test_mut_range_array_namespace_casts_broadcasts_and_indexes_per_member():
     xp = _range.xp_for("float32")
     assert _range.xp_for("float32") is xp and xp.dtype == np.float32 and _range.xp_for("float64").dtype == np.float64
+    # built afresh (xp_for's cache may hold namespaces built before): float64 by default, float32 when asked
+    assert _range.ArrayXP().dtype == np.float64 and _range.ArrayXP().f(0.1).dtype == np.float64
+    assert _range.ArrayXP("float32").dtype == np.float32 and _range.ArrayXP("float32").f(0.1).dtype == np.float32
     assert xp.f(0.1).dtype == np.float32 and float(xp.f(0.1)) == float(np.float32(0.1))
     full = xp.full_like(np.arange(4), np.array([[1.0], [2.0], [3.0]]))
     assert full.shape == (3, 4) and full.dtype == np.float32 and full[:, 3].tolist() == [1.0, 2.0, 3.0]

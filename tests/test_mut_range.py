@@ -498,3 +498,23 @@ def test_mut_range_extrema_of_a_cycle_longer_than_the_step_range_are_the_referen
         ref = ref_values(data, [lo, hi])
         assert (low[0], high[0]) == (pytest.approx(ref[1], rel=1e-13), pytest.approx(ref[0], rel=1e-13)), (lo, hi)
         assert ref[1] < ref[0] or lo == hi
+
+
+@pytest.mark.parametrize("period", ["", "vars: {w: 1}\n"])
+def test_mut_range_extrema_of_an_open_stretched_repeat_see_its_last_cycle_before_2_31(period):
+    # mult 2 of a 6-step tent peaking at 1 (a literal or a var first part): cycle i begins at 6 * (2**i - 1) and
+    # lasts 6 * 2**i; the last to begin before 2**31 is cycle 28 (at 1610612730), whose peak, 2**28 steps later
+    # (1879048186), is the largest value: 1.3 ** 28 (decay 1.3); the smallest is the first step's 0.1
+    first = "1" if not period else "$w"
+    text = H + period + ("lr: {kind: repeat, mult: 2, decay: 1.3, of: [{kind: linear, start: 0.1, end: 1.0, "
+                         f"duration: {first}}}, {{kind: linear, start: 1.0, end: 0.2, duration: 5}}]}}\n")  # fmt: skip
+    spec, data = schedspec.loads(text), yaml.safe_load(text)
+    node = spec.program.hparams["lr"]
+    (group,) = _range.groups(node, spec.program.vars)
+    peak = 6 * (2**28 - 1) + 2**28
+    around = ref_values(data, [peak - 1, peak, peak + 1])
+    assert around[1] == pytest.approx(1.3**28, rel=1e-12) and max(around) == around[1]
+    low, high = _range.extrema(node, 0, 2**31 - 1, group)
+    assert (low[0], high[0]) == (pytest.approx(0.1, rel=1e-12), pytest.approx(1.3**28, rel=1e-12))
+    low, high = _range.extrema(node, peak - 5, 2**31 - 1, group)
+    assert high[0] == pytest.approx(1.3**28, rel=1e-12)

@@ -50,6 +50,9 @@ SPECS = {
     "onecycle": ("lr: {kind: onecycle, peak: 1.0, pct_start: 0.3, duration: 23}", 30),
     "onecycle three phase": ("lr: {kind: onecycle, peak: 1.0, pct_start: 0.35, duration: 23, three_phase: true, "
                              "div_factor: 4.0}", 30),
+    # 0.29 * 100 - 1 = 27.999999999999996 in float64: the peak is step 28 (the fall's first step, within 1e-15 of
+    # the peak), one past the floor of the rounded end
+    "onecycle, a rounded peak": ("lr: {kind: onecycle, peak: 1.0, pct_start: 0.29, duration: 100}", 40),
     "onecycle linear": ("lr: {kind: onecycle, peak: 2.0, pct_start: 0.45, duration: 17, anneal: linear}", 22),
     "cyclic triangular": ("lr: {kind: cyclic, low: 0.1, high: 1.0, up: 4, down: 3, duration: 40}", 45),
     "cyclic triangular2": ("lr: {kind: cyclic, low: 0.1, high: 1.0, up: 3, mode: triangular2, duration: 40}", 45),
@@ -215,12 +218,15 @@ DOWN = "{kind: linear, start: 2.0, end: 1.0, duration: 10}"  # |value| <= 2 (at 
     (f"lr: {{kind: product, of: [{UP}, {DOWN}]}}", 0, 10, 6.0),
     # from step 5 on: UP <= 3, DOWN <= 1.5 (at 5); the range past the end (10) holds the end values
     (f"lr: {{kind: product, of: [{UP}, {DOWN}]}}", 5, 30, 4.5),
+    # the largest prefix, not the last: max(3, 3 * 0.5)
+    (f"lr: {{kind: product, of: [{UP}, {{kind: linear, start: 0.5, end: 0.25, duration: 10}}]}}", 0, 10, 3.0),
     # a sum's: the largest prefix sum, 3 + 2
     (f"lr: {{kind: sum, of: [{UP}, {DOWN}]}}", 0, 10, 5.0),
     # a scale multiplies its part's bound by |by|; a clip caps it at |max|
     (f"lr: {{kind: scale, by: 2.5, of: {{kind: sum, of: [{UP}, {DOWN}]}}}}", 0, 10, 12.5),
     (f"lr: {{kind: clip, max: 4.0, of: {{kind: sum, of: [{UP}, {DOWN}]}}}}", 0, 10, 4.0),
     (f"lr: {{kind: clip, max: 7.0, of: {{kind: sum, of: [{UP}, {DOWN}]}}}}", 0, 10, 5.0),
+    (f"lr: {{kind: clip, min: 0.1, of: {{kind: sum, of: [{UP}, {DOWN}]}}}}", 0, 10, 5.0),
     # a sequence: the largest of its parts' bounds over their own ranges (the sum's 5, then a constant 0.5)
     (f"lr: [{{kind: sum, of: [{UP}, {DOWN}]}}, {{kind: constant, value: 0.5}}]", 0, 30, 5.0),
     # from step 8: the sum's parts over [8, 10] (its end value included): UP <= 3, DOWN <= 1.2 (at 8)
@@ -259,6 +265,12 @@ def test_mut_range_maxabs_of_an_empty_range_is_0_and_of_a_sweep_is_per_member():
         "vars: {p: [0.5, 4.0]}\nlr: {kind: product, of: [{kind: linear, start: $p, end: 1.0, duration: 10}, "
         "{kind: linear, start: 2.0, end: 1.0, duration: 10}]}")  # fmt: skip
     assert _range.maxabs(node, 0, 10, group.env, "float64", 2).tolist() == [2.0, 8.0]
+    # a scale by a swept factor, and a clip at a swept ceiling, of a dense sum (at most 3 + 2): per member
+    dense_sum = f"{{kind: sum, of: [{UP}, {DOWN}]}}"
+    node, (group,), _ = _node_group(f"vars: {{s: [0.5, 3.0]}}\nlr: {{kind: scale, by: $s, of: {dense_sum}}}")
+    assert _range.maxabs(node, 0, 10, group.env, "float32", 2).tolist() == [2.5, 15.0]
+    node, (group,), _ = _node_group(f"vars: {{s: [4.0, 9.0]}}\nlr: {{kind: clip, max: $s, of: {dense_sum}}}")
+    assert _range.maxabs(node, 0, 10, group.env, "float64", 2).tolist() == [4.0, 5.0]
 
 
 def test_mut_range_maxabs_of_a_plateau_is_its_start_or_its_min():

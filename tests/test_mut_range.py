@@ -98,6 +98,11 @@ SPECS = {
     "repeat mult 3, var period open": ("vars: {w: 2}\nlr: {kind: repeat, mult: 3, of: "
                                        "[{kind: linear, start: 0.1, end: 1.0, duration: $w}, "
                                        "{kind: piecewise, points: [[0, 1.0], [2, 0.5]], duration: 2}]}", 80),
+    # `of`'s breakpoints read from the member's env: a var duration and pct_start, a var point of a piecewise
+    "repeat mult 2, var breakpoints": ("vars: {w: 10, q: 0.4, v: 3}\nlr: {kind: repeat, mult: 2, times: 3, of: "
+                                       "[{kind: linear, start: 0.1, end: 1.0, duration: 2}, {kind: onecycle, "
+                                       "peak: 1.0, pct_start: $q, duration: $w}, {kind: piecewise, points: "
+                                       "[[0, 0.3], [$v, 0.8]], interpolate: linear, duration: 6}]}", 80),
     "repeat of a product": ("lr: {kind: repeat, mult: 2, times: 3, of: " + MOVING2 + "}", 50),
     "real period": ('lr: {kind: repeat, period: "10/3", times: 7, decay: 0.9, of: ' + TENT + "}", 30),
     "real period open": ('lr: {kind: repeat, period: "13/2", decay: 0.9, of: {kind: onecycle, peak: 1.0, '

@@ -102,7 +102,15 @@ SPECS = {
     "repeat mult 2, var breakpoints": ("vars: {w: 10, q: 0.4, v: 3}\nlr: {kind: repeat, mult: 2, times: 3, of: "
                                        "[{kind: linear, start: 0.1, end: 1.0, duration: 2}, {kind: onecycle, "
                                        "peak: 1.0, pct_start: $q, duration: $w}, {kind: piecewise, points: "
-                                       "[[0, 0.3], [$v, 0.8]], interpolate: linear, duration: 6}]}", 80),
+                                       "[[0, 0.3], [$v, 0.9], [7, 0.2]], interpolate: linear, duration: 8}]}", 80),
+    # a product with one moving part has that part's breakpoints; with none, none
+    "repeat mult 2 of a product, one part moving": ("vars: {q: 0.3}\nlr: {kind: repeat, mult: 2, times: 3, of: "
+                                                    "{kind: product, of: [{kind: constant, value: 2.0, duration: 10}, "
+                                                    "{kind: onecycle, peak: 1.0, pct_start: $q, duration: 10}]}}", 75),
+    "repeat mult 2 of a product of constants": ("lr: [{kind: linear, start: 0.1, end: 0.5, duration: 3}, {kind: repeat, "
+                                                "mult: 2, times: 3, of: {kind: product, of: [{kind: constant, "
+                                                "value: 2.0, duration: 4}, {kind: constant, value: 0.25, "
+                                                "duration: 4}]}}]", 35),
     "repeat of a product": ("lr: {kind: repeat, mult: 2, times: 3, of: " + MOVING2 + "}", 50),
     "real period": ('lr: {kind: repeat, period: "10/3", times: 7, decay: 0.9, of: ' + TENT + "}", 30),
     "real period open": ('lr: {kind: repeat, period: "13/2", decay: 0.9, of: {kind: onecycle, peak: 1.0, '

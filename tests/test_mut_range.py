@@ -483,7 +483,8 @@ def test_mut_range_array_namespace_casts_broadcasts_and_indexes_per_member():
     # count_le: #{x in thresholds: x <= t}, a repeated threshold counting twice
     ts = np.array([0, 2, 4, 5, 9])
     assert xp.count_le([2, 5, 5], ts).tolist() == [0, 1, 1, 3, 3]
-    assert xp.count_le([2.5, 5.0], ts).tolist() == [0, 0, 1, 2, 2]
+    assert xp.count_le([2.5, 5.0], ts).tolist() == [0, 0, 1, 2, 2] and xp.count_le([2.5, 5.0], ts).dtype == np.int64
+    assert xp.count_le([2, 5], ts).dtype == np.int64  # counts index tables (take)
     assert xp.count_le([2, np.array([[1], [6]])], ts).tolist() == [[0, 2, 2, 2, 2], [0, 1, 1, 1, 2]]
 
 

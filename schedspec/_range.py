@@ -591,6 +591,36 @@ def first_overflow(node: ir.Node, lo: int, hi: int, env: dict, dtype: str) -> in
     return None if found is None else found[0]
 
 
+def _held(x, at: str):
+    """``x`` with every plateau replaced by a constant at its ``start`` or its ``min`` (``at``) over the same
+    duration: a plateau only lowers its start (down to ``min``) or raises it to ``min``, so its values lie between
+    the two, and every combinator that can hold one (product, sum, scale, clip: non-negative values) is monotone in
+    it. The first of the two held trees to overflow overflows where a target does when the reports never reduce (or
+    raise) the plateau."""
+    if isinstance(x, ir.Plateau):
+        return ir.Constant(value=getattr(x, at), duration=x.duration, path=x.path)
+    if isinstance(x, tuple):
+        return tuple(_held(v, at) for v in x)
+    if not isinstance(x, ir.Node):
+        return x  # a parameter: a carried plateau start was bounded by untimed()
+    kids = {f.name: getattr(x, f.name) for f in ir.fields(x)}
+    return dataclasses.replace(x, **{k: _held(v, at) for k, v in kids.items() if isinstance(v, (ir.Node, tuple))})
+
+
+def _evaluate_worst(node: ir.Node, t, env: dict, dtype: str, size: int = 1):
+    """:func:`evaluate`, or for a node holding a plateau (its values depend on the reports) the worst of the plateau
+    held at its start and at its min (see :func:`_held`): a value that is not finite first, else the larger."""
+    import numpy as np
+
+    try:
+        return evaluate(node, t, env, dtype, size)
+    except _compile.PlateauNeedsMetrics:
+        a, b = (evaluate(_held(node, at), t, env, dtype, size) for at in ("start", "min"))
+        with np.errstate(all="ignore"):
+            pick_b = np.isfinite(a) & (~np.isfinite(b) | (np.abs(b) > np.abs(a)))
+        return np.where(pick_b, b, a)
+
+
 def _first_not_finite(node: ir.Node, lo: int, hi: int, env: dict, dtype: str, size: int) -> tuple[int, int] | None:
     """(the first local time in ``[lo, hi]`` at which any of the ``size`` members of ``env`` is not finite in
     ``dtype``, the first of those members there), or None: :func:`first_overflow` over several members at once."""
@@ -603,10 +633,7 @@ def _first_not_finite(node: ir.Node, lo: int, hi: int, env: dict, dtype: str, si
         if a > b or bool((maxabs(node, a, b, env, dtype, size) <= limit).all()):
             continue
         if b - a < LEAF:
-            try:
-                v = evaluate(node, np.arange(a, b + 1, dtype=np.int64), env, dtype, size)
-            except _compile.PlateauNeedsMetrics:  # a plateau's part (bounded by its start or min) is not the one
-                continue
+            v = _evaluate_worst(node, np.arange(a, b + 1, dtype=np.int64), env, dtype, size)
             bad = ~np.isfinite(v)
             if bad.any():
                 col = int(np.argmax(bad.any(axis=0)))
@@ -671,7 +698,7 @@ def overflow(node: ir.Node, variables: dict[str, ir.VarDef], begin: int | None) 
             at32, i = found[0], int(rows[found[1]])
             env = group.member_env(i)
             at64 = first_overflow(node, 0, hi, env, "float64")
-            value = float(evaluate(node, [at32], env, "float64")[0, 0])
+            value = float(_evaluate_worst(node, [at32], env, "float64")[0, 0])
             best = Overflow(node, at32, at64, group.member(i), value)
     return best
 

@@ -326,6 +326,22 @@ def test_an_overflow_in_a_sweep_is_reported_at_the_first_step_of_any_member():
                                  "b=100000.0 (float64 value there: 4.096e+38)"), str(issue)
 
 
+def test_a_product_holding_a_plateau_that_overflows_float32_is_refused():
+    """Regression (found by the mutation run of ``_range.py``, issue 14: ``break`` for ``continue`` survived in the
+    overflow search). A part of the search that needs metric reports (a plateau inside a product, sum or scale)
+    was skipped, so ``product(plateau start 1e30, 1.5 ** t)`` loaded, and its float32 paths give inf from step 49
+    (1e30 * 1.5 ** 49 = 4.25081e+38 > 3.4028235e+38) whenever the reports never reduce the plateau. Right: refused
+    there, the plateau held at its start (or its min, whichever is worse), as a carried plateau start already was."""
+    with pytest.raises(schedspec.SpecError) as err:
+        _load("steps_per_epoch: 10\nlr: {kind: product, of: [{kind: plateau, start: 1.0e+30, monitor: loss}, "
+              "{kind: exponential, start: 1.0, gamma: 1.5, duration: 100}]}\n", "x.yaml")
+    (issue,) = err.value.issues
+    assert str(issue) == (
+        "x.yaml:3:5: this `product` overflows float32 from step 49 on (float64 value there: 4.25081e+38): the float32 "
+        "paths (evaluate's default, to_jax, to_keras, to_optax, emitted keras/optax/jax modules) would give inf or "
+        "NaN; use smaller factors")
+
+
 @pytest.mark.parametrize("total", [1, 2, 3])
 def test_an_open_last_phase_beginning_at_total_holds_its_first_value(total):
     """Regression (the neutral form of the fault above): a last open phase beginning exactly at `total` ran on

@@ -176,6 +176,38 @@ def test_overflow_check_needs_no_metric_reports():
     assert issue.startswith("x.yaml:5:5: this `exponential` overflows float32 from step 951 on")
 
 
+PLATEAU_OVERFLOWS = {  # a combinator holding a plateau -> (its position and kind)
+    "product": ("lr: {kind: product, of: [{kind: plateau, start: 1.0e+30, monitor: loss}, "
+                "{kind: exponential, start: 1.0, gamma: 1.5, duration: 100}]}", "3:5", "product"),
+    "sum": ("lr: {kind: sum, of: [{kind: plateau, start: 3.0e+38, monitor: loss}, "
+            "{kind: exponential, start: 1.0e+37, gamma: 1.5, duration: 100}]}", "3:5", "sum"),
+    "scale of a sequence": ("lr: [{kind: constant, value: 0.5, duration: 20}, {kind: scale, by: 1.0e+12, of: "
+                            "[{kind: linear, start: 0.5, end: 1.0e+27, duration: 30}, "
+                            "{kind: plateau, monitor: loss, duration: 60}]}]", "3:50", "scale"),
+    "product of a sequence": ("lr: {kind: product, of: [[{kind: constant, value: 1.0, duration: 7}, {kind: plateau, "
+                              "start: 1.0e+30, monitor: loss}], {kind: exponential, start: 1.0, gamma: 2.0, "
+                              "duration: 200}]}", "3:5", "product"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(PLATEAU_OVERFLOWS))
+def test_every_combinator_holding_a_plateau_that_overflows_is_refused_where_evaluate_gives_inf(name, monkeypatch):
+    # the kind of test_a_product_holding_a_plateau_that_overflows_float32_is_refused (tests/test_faults.py): a
+    # plateau whose reports keep improving holds its start; the refusal names the first step where evaluate then
+    # gives inf (float32), cross-checked on the spec loaded without the check
+    body, where, kind = PLATEAU_OVERFLOWS[name]
+    text = HEAD + "steps_per_epoch: 10\n" + body + "\n"
+    spec = _load_unchecked(text, monkeypatch)
+    ks = np.arange(0, 120)
+    improving = {"loss": [100.0 - i for i in range(13)]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        bad = np.flatnonzero(~np.isfinite(schedspec.evaluate(spec, ks, metrics=improving)))
+    assert bad.size, name
+    (issue,) = problems(text)
+    assert issue.startswith(f"x.yaml:{where}: this `{kind}` overflows float32 from step {int(bad[0])} on "), issue
+
+
 @pytest.mark.parametrize(
     "text, message",
     [

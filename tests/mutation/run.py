@@ -43,13 +43,17 @@ SELECTIONS: dict[str, list[str]] = {
     # so JaxXP and KerasXP are affordable), and the numpy / plain-Python schedules of the formulas' selection
     "schedspec/backends.py": ["tests/test_mut_backends.py", "tests/test_mutation_kills.py", "tests/test_mut_formulas.py",
                               "-k", "test_mut_backends or (not jax and not keras)"],
-    # check's table and min/max, the overflow searches (real periods, sweeps); the fingerprint property of
-    # tests/test_guarantees.py (10 s, half the selection) reaches _range only through loading, which the others do
-    "schedspec/_range.py": ["tests/test_guarantees.py", "tests/test_robust.py", "tests/test_real_period.py",
+    # the sub-ranges of every kind against the reference, the bounds, the overflow search and the sweep groups
+    # (tests/test_mut_range.py), the random schedules' extrema, the overflow steps and refusals (real periods,
+    # sweeps). Left to the full suite (the selection took 14 s a surviving mutant, 5 to 7 minutes' load on 2
+    # cores): the fingerprint property (10 s; it reaches _range only through loading), check's table through the
+    # CLI (tests/test_guarantees.py), the 10,000-member sweep and the dense range of 2 * CHUNK steps (2 s, for
+    # _dense_blocks, whose mutants were decided with it)
+    "schedspec/_range.py": ["tests/test_mut_range.py", "tests/test_robust.py", "tests/test_real_period.py",
                             "tests/test_faults.py", "tests/test_mut_lowering.py", "-k",
-                            "(test_guarantees and check_table) or (test_robust and (min_max or extrema or overflow))"
-                            " or (test_real_period and check) or (test_faults and overflow)"
-                            " or (test_mut_lowering and overflow)"],
+                            "test_mut_range or (test_robust and (min_max or extrema or overflow) and not 10000"
+                            " and not longer_than_one_block) or (test_real_period and check)"
+                            " or (test_faults and overflow) or (test_mut_lowering and overflow)"],
     "schedspec/_param_groups.py": ["tests/test_param_groups_rule.py"],
     "schedspec/_metrics.py": ["tests/test_mutation_kills.py", "tests/test_plateau.py", "tests/test_mut_metrics.py", "-k",
                               "(test_mutation_kills and plateau and not jax)"

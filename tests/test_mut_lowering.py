@@ -10,6 +10,7 @@ float64 value quoted is the schedule's value at the float32 step, worked the sam
 from __future__ import annotations
 
 import pytest
+import yaml
 
 import schedspec
 
@@ -1410,3 +1411,24 @@ def test_a_sequence_inside_a_clip_continues_from_the_value_before_the_clip():
     node = _lowered("lr: [{kind: linear, start: 0.0, end: 0.5, duration: 5}, {kind: clip, max: 1.0, of: "
                     "[{kind: cosine, end: 0.0, duration: 10}, {kind: constant, value: 0.0}]}]\n").program.hparams["lr"]
     assert node.parts[1].of.parts[0] == _ir().Cosine(0.5, 0.0, 1.0, 10, warp=1.0)
+
+
+@pytest.mark.parametrize("kind", [
+    "{kind: optax.sgdr_schedule, cosine_kwargs: [{init_value: 0.0, peak_value: 0.001, warmup_steps: 1, decay_steps: 3},"
+    " {init_value: 0.0, peak_value: 0.001, warmup_steps: 0, decay_steps: 3}]}",
+    "{kind: optax.cosine_decay_schedule, init_value: 0.1, decay_steps: 4}",
+    "{kind: torch.StepLR, lr: 0.1, step_size: 2, gamma: 0.5}",
+    "{kind: torch.LinearLR, lr: 0.1, start_factor: 0.5, total_iters: 3}",
+])  # fmt: skip
+def test_a_framework_kind_after_a_var_length_phase_is_cut_at_total_per_member(kind):
+    """docs/language.md: a framework kind as the last phase is cut at `total` (it holds the framework's value at
+    `total`), also when where it begins depends on a var: per sweep member, as tests/reference.py computes it.
+    Found by the generated documents: an sgdr after a `$v0`-long phase ran past `total: 3` to its own end (0.0)."""
+    import reference
+
+    doc = {"schedspec": 1, "total": 6, "vars": {"v0": [1, 3, 5]},
+           "lr": [{"kind": "constant", "value": 0.1, "duration": "$v0"}, yaml.safe_load(kind)]}  # fmt: skip
+    got = schedspec.evaluate(schedspec.load(doc), range(12), dtype="float64")
+    for row, v0 in zip(got, [1, 3, 5]):
+        want = reference.ref_values(doc, range(12), member={"v0": v0})
+        assert row.tolist() == pytest.approx(want, rel=1e-12, abs=1e-15), v0

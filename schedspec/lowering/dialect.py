@@ -89,7 +89,15 @@ def lower_framework_kind(lw: Any, m: FrameworkKind, path: tuple, carry: Any, rem
     for i in range(n_issues, len(lw.issues)):
         old = lw.issues[i]
         lw.issues[i] = Issue(file, line, col, where, f"{m.kind} (in its neutral form): {old.message}", old.severity)
-    return None if node is None else ir.with_path(node, path)  # every node it desugars to is positioned at it
+    if node is None:
+        return None
+    if span is None and remaining is not None and not isinstance(remaining, int):
+        # the room to `total` depends on a var (a var-length phase before it): the cut above needs its value, so
+        # the window is left to the IR, a clip without bounds at `remaining`: per sweep member it holds the
+        # framework's value at `total` from there, as the cut does (one that ends before `total` holds its final
+        # value anyway)
+        node = ir.Clip(node, None, None, remaining)
+    return ir.with_path(node, path)  # every node it desugars to is positioned at it
 
 
 def _moves_from(cx: Cx, data: Any, remaining: int) -> bool:

@@ -26,7 +26,11 @@ import yaml
 
 import schedspec
 from schedspec import _range
-from tests.reference import ref_values
+
+try:  # tests/ as a package or as a rootdir on sys.path
+    from .reference import ref_values
+except ImportError:
+    from reference import ref_values
 
 H = "schedspec: 1\n"
 

@@ -87,7 +87,6 @@ class _Lowerer(Units, Checks):
         self.tps = model.tokens_per_step
         self.total: int | None = None
         raw_vars = dict(model.vars)
-        self.var_paths = {n: ("vars", n) for n in raw_vars}
         for name, value in (overrides or {}).items():
             if name not in raw_vars:
                 raise SpecError(

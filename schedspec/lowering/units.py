@@ -36,7 +36,6 @@ class Units:
     tps: int | None  # tokens per step (`tok` durations)
     total: int | None
     raw_vars: dict[str, Any]
-    var_paths: dict[str, tuple]
     overridden: frozenset[str]  # vars given by `with_vars` / `--set`: their values are not in the document
     used: set[str]
 
@@ -136,7 +135,7 @@ class Units:
         values, sweep = self._values(name)
         out = []
         for i, raw in enumerate(values):
-            vpath = self.var_paths[name] + ((i,) if sweep else ())
+            vpath = ("vars", name, *((i,) if sweep else ()))
             n_before = len(self.issues)
             v = self.steps_of(raw, vpath, what=f"duration (var ${name}, used at {format_path(use_path)})")
             if v is None:
@@ -150,7 +149,7 @@ class Units:
         values, sweep = self._values(name)
         out = []
         for i, raw in enumerate(values):
-            vpath = self.var_paths[name] + ((i,) if sweep else ())
+            vpath = ("vars", name, *((i,) if sweep else ()))
             if isinstance(raw, str):
                 self.err(vpath, f"var ${name} is the duration {raw!r} but is used as a number at {format_path(use_path)}")
                 return None

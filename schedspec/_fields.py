@@ -190,9 +190,21 @@ def _point(v: Any) -> Any:
     if not isinstance(v, list) or len(v) != 2:
         raise PydanticCustomError("point", "a point is a pair [at, value], e.g. [1000, 0.01]; got {got}", {"got": describe(v)})
     at, value = v
-    if not (isinstance(at, int) and not isinstance(at, bool) and at == 0):
-        check_duration(at)
-    return [at, check_number(value, Bound(ge=0))]
+    try:
+        if not (isinstance(at, int) and not isinstance(at, bool) and at == 0):
+            check_duration(at)
+    except PydanticCustomError as e:
+        raise _at_item(e, 0) from None
+    try:
+        return [at, check_number(value, Bound(ge=0))]
+    except PydanticCustomError as e:
+        raise _at_item(e, 1) from None
+
+
+def _at_item(e: PydanticCustomError, item: int) -> PydanticCustomError:
+    """The same error, naming the item of the pair it is about (``ctx["item"]``): the position given to the user is
+    that item's, not the pair's (:func:`schedspec.lowering.validate._convert` reads it)."""
+    return PydanticCustomError(e.type, e.message_template, {**(e.context or {}), "item": item})
 
 
 Point = Annotated[

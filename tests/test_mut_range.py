@@ -116,6 +116,15 @@ SPECS = {
                                                 "value: 2.0, duration: 4}, {kind: constant, value: 0.25, "
                                                 "duration: 4}]}}]", 35),
     "repeat of a product": ("lr: {kind: repeat, mult: 2, times: 3, of: " + MOVING2 + "}", 50),
+    # parts of var length inside a stretched repeat (the product gives its own duration): their lengths are the
+    # member's; a part of one step moves at step 0 only, and that step makes the product non-monotone
+    "repeat mult 2 of a product of var-length parts": ("vars: {w: 4}\nlr: {kind: repeat, mult: 2, times: 3, of: "
+                                                       "{kind: product, duration: 10, of: [{kind: linear, start: 0.2, "
+                                                       "end: 1.0, duration: $w}, {kind: cosine, start: 1.0, end: 0.5, "
+                                                       "duration: 10}]}}", 75),
+    "repeat mult 2 of a product, a part of one step": ("lr: {kind: repeat, mult: 2, times: 3, of: {kind: product, of: "
+                                                       "[{kind: linear, start: 0.0, end: 1.0, duration: 1}, "
+                                                       "{kind: cosine, start: 1.0, end: 0.1, duration: 10}]}}", 75),
     "real period": ('lr: {kind: repeat, period: "10/3", times: 7, decay: 0.9, of: ' + TENT + "}", 30),
     "real period open": ('lr: {kind: repeat, period: "13/2", decay: 0.9, of: {kind: onecycle, peak: 1.0, '
                          "duration: 5}}", 45),
@@ -150,6 +159,7 @@ SPECS = {
 # (from there on, candidates again), or None (dense wherever the range overlaps it)
 DENSE = {"product, a part ending": 6, "product, parts ending (var)": 6, "sum, two moving parts": None,
          "a sum after a warmup": None, "repeat of a product": None, "repeat of a product, mult 1": None,
+         "repeat mult 2 of a product of var-length parts": None, "repeat mult 2 of a product, a part of one step": None,
          "real period of a product": None}  # fmt: skip
 
 

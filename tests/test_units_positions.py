@@ -102,6 +102,24 @@ def test_a_literal_beyond_float32_is_positioned_at_the_number_naming_its_key():
     assert evaluate_numpy(spec, [0]).tolist() == [3.4028234663852886e+38]
 
 
+# line 2 is `lr: {kind: piecewise, points: [[0, 0.1], <point>], duration: 9}`: the point begins at column 42, its
+# `at` at 43 and, after `[3, `, its value at 46 (the pair's own column, 42, was where all of these were positioned)
+@pytest.mark.parametrize("point, message", [
+    ("[2.5, 0.5]", "2:43: a bare duration is a whole number of interval units (got 2.5); write e.g. '2.5ep' for epochs"),
+    ("[3, -0.5]", "2:46: must not be negative (got -0.5)"),
+    ("[x, 1]", "2:43: expected a duration like 1000, '2000st', '5ep', '1.5ep', '10%' or a $var, got the string 'x'"),
+    ("[$, 1]", "2:43: expected a duration like 1000, '2000st', '5ep', '1.5ep', '10%' or a $var, got the string '$'"),
+    ("[3, abc]", "2:46: expected a number or a $var, got the string 'abc'"),
+    # not a pair: the whole item is what is wrong
+    ("[4, 1, 2]", "2:42: a point is a pair [at, value], e.g. [1000, 0.01]; got a list"),
+    ("5", "2:42: a point is a pair [at, value], e.g. [1000, 0.01]; got 5"),
+])
+def test_a_bad_piecewise_point_is_positioned_at_its_bad_item_not_at_the_pair(point, message):
+    """The `at` or the value of a point, whichever the model refuses (the pair itself when it is not a pair)."""
+    text = H + "lr: {kind: piecewise, points: [[0, 0.1], " + point + "], duration: 9}\n"
+    assert str(_error(text)) == "<string>:" + message
+
+
 @pytest.mark.parametrize("var, use, message", [
     ("p: 2.0", "{kind: onecycle, duration: 10, peak: 0.1, pct_start: $p}",
      "<string>:2:11: $p = 2.0 is used at lr.pct_start, where it must be < 1"),

@@ -56,6 +56,8 @@ def _convert(err: dict, data: Any, doc: Source) -> Issue:
     path, value, parent = _data_path(data, loc)
     etype = err["type"]
     ctx = err.get("ctx") or {}
+    if isinstance(ctx.get("item"), int) and isinstance(value, list) and 0 <= ctx["item"] < len(value):
+        path, value = path + (ctx["item"],), value[ctx["item"]]  # one item of a pair (a piecewise point)
     key = False
     if etype == "missing":
         name = loc[-1]

@@ -406,6 +406,47 @@ def test_mut_range_overflow_bounds_a_start_carried_from_a_plateau_by_its_start_o
         assert bounded.start == max(start, low)
 
 
+# a combinator holding a plateau (its values depend on the reports): the overflow search takes, step by step, the
+# worse of the plateau held at its start and at its min. The step named is cross-checked with what evaluate gives
+# (float32) for the spec with the plateau replaced by the constant it is held at (`None`: with reports that keep
+# improving, which hold the plateau at its start)
+PLATEAU_HELD = {
+    # min above start: a reduction raises the lr to min, so the plateau is bounded by its min: 1e30 * 1.5 ** t
+    # overflows at 49 (held at its start, 1.5 ** t would not before 219). No report sequence reaches 49: the first
+    # reduction takes patience + 1 epochs; the refusal is conservative
+    "min above start": ("lr: {kind: product, of: [{kind: plateau, start: 1.0, min: 1.0e+30, monitor: loss}, "
+                        "{kind: exponential, start: 1.0, gamma: 1.5, duration: 300}]}", 49, {},
+                        "{kind: constant, value: 1.0e+30}"),
+    # the plateau's own duration ends it: the constant after it (1e30) multiplies 1.5 ** t from step 10 on
+    "a phase after the plateau": ("lr: {kind: product, of: [[{kind: plateau, start: 1.0, monitor: loss, duration: 10}, "
+                                  "{kind: constant, value: 1.0e+30}], {kind: exponential, start: 1.0, gamma: 1.5, "
+                                  "duration: 300}]}", 49, {}, None),
+    # a sweep read inside the held tree: member g = 2.0 overflows first, at 29 (1e30 * 2 ** 29 = 5.4e38)
+    "a sweep": ("vars: {g: [1.5, 2.0]}\nlr: {kind: product, of: [{kind: plateau, start: 1.0e+30, monitor: loss}, "
+                "{kind: exponential, start: 1.0, gamma: $g, duration: 300}]}", 29, {"g": 2.0}, None),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(PLATEAU_HELD))
+def test_mut_range_overflow_of_a_combinator_holding_a_plateau_is_the_worse_of_its_start_and_min(name, monkeypatch):
+    body, at32, member, held = PLATEAU_HELD[name]
+    node, _, spec = _node_group("steps_per_epoch: 10\n" + body, monkeypatch)
+    got = _range.overflow(node, spec.program.vars, None)
+    assert (got.at32, got.member) == (at32, member), name
+    if held is not None:  # the plateau written as the constant it is held at
+        _, _, spec = _node_group("steps_per_epoch: 10\n" + body.replace(body[body.index("{kind: plateau"):
+                                 body.index("}", body.index("{kind: plateau")) + 1], held), monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        v = schedspec.evaluate(spec, np.arange(300), metrics={"loss": [100.0 - i for i in range(40)]}
+                               if held is None else None)
+    rows = np.atleast_2d(v)  # one row per sweep member
+    firsts = [int(np.flatnonzero(~np.isfinite(row))[0]) for row in rows]
+    assert min(firsts) == at32, (name, firsts)
+    members = list(spec.program.sweep_members()) or [{}]
+    assert members[firsts.index(at32)] == member, (name, firsts)
+
+
 def test_mut_range_first_overflow_of_several_members_is_the_first_step_then_the_first_member(monkeypatch):
     gammas = [1.5, 2.0, 2.0000002, 1.01]
     node, (group,), _ = _node_group(

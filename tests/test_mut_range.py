@@ -433,6 +433,8 @@ def test_mut_range_overflow_of_a_combinator_holding_a_plateau_is_the_worse_of_it
     node, _, spec = _node_group("steps_per_epoch: 10\n" + body, monkeypatch)
     got = _range.overflow(node, spec.program.vars, None)
     assert (got.at32, got.member) == (at32, member), name
+    # the float64 value there, of the worse of the two (the min's 1e30 times the exponential, not the start's 1.0)
+    assert got.value == pytest.approx(1.0e30 * (2.0 if member else 1.5) ** at32, rel=1e-12), name
     if held is not None:  # the plateau written as the constant it is held at
         _, _, spec = _node_group("steps_per_epoch: 10\n" + body.replace(body[body.index("{kind: plateau"):
                                  body.index("}", body.index("{kind: plateau")) + 1], held), monkeypatch)

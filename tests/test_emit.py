@@ -925,6 +925,20 @@ def test_cli_exit_codes(tmp_path, capsys, monkeypatch):
     assert "torch is not installed" in capsys.readouterr().err
 
 
+def test_the_emitted_torch_usage_paragraphs_wrap_at_98_characters_of_text():
+    """The usage comment's paragraphs are wrapped at 98 characters after the ``# `` (100 in all). A metric name of 31
+    characters and a hyperparameter named ``hhh`` put a paragraph's last word exactly where 98 and 99 differ: the
+    word goes to the next line."""
+    text = ("schedspec: 1\nsteps_per_epoch: 10\nlr: {kind: plateau, start: 0.1, monitor: " + "a" * 31
+            + ", every: 1st}\nhhh: 0.5\n")  # fmt: skip
+    lines = schedspec.emit(schedspec.loads(text), "torch").splitlines()
+    i = lines.index("# Report j of " + "a" * 31 + " is the metric at the end of step j, counted from k =")
+    assert len(lines[i]) == 98 and lines[i + 1] == "# 0."
+    i = lines.index("# Other hyperparameters, set on every param group at every step: hhh (a spec group's own where it")
+    assert len(lines[i]) == 97
+    assert lines[i + 1] == "# has one; build_scheduler(optimizer, hparams=[]) drives the lr only)."
+
+
 def test_the_emitted_torch_tables_fit_the_line_length_exactly_and_names_are_checked_again():
     """The emitted torch module's tables are one line up to the project's line length (110, as ``ruff format``),
     one item per line beyond; a name written into it as a string literal is checked again to be an ASCII

@@ -536,6 +536,9 @@ def test_mut_range_array_namespace_casts_broadcasts_and_indexes_per_member():
     # a per-member value (one row per member) and plain numbers: row m takes member m's value
     got = xp.take([0.5, np.array([[1.0], [2.0]]), 3], np.array([[0, 1, 2]]))
     assert got.tolist() == [[0.5, 1.0, 3.0], [0.5, 2.0, 3.0]]
+    assert got.dtype == np.float32  # the floats cast to float32, as a float32 target holds them (not float64)
+    # a whole number stays exact (not cast to float32, where 2**24 + 1 is 2**24) next to a float
+    assert xp.take([2**24 + 1, 0.5], np.array([0, 1])).tolist() == [16777217.0, 0.5]
     assert xp.take([True, 2], np.array([0, 1])).tolist() == [1.0, 2.0]  # a bool is a number, not an index
     # count_le: #{x in thresholds: x <= t}, a repeated threshold counting twice
     ts = np.array([0, 2, 4, 5, 9])

@@ -282,6 +282,15 @@ def test_hparams_names_only_other_schedules_of_the_spec():
         schedspec.to_torch(TWO, _opt(momentum=0.0), hparam="momentum", hparams=["momentum"])
     assert str(exc.value) == ("hparams: 'momentum' is not another hyperparameter schedule of 'two' (it has: none "
                               "besides the lr)")  # fmt: skip
+    # nor is the lr schedule itself, when another one drives the lr
+    with pytest.raises(ValueError) as exc:
+        schedspec.to_torch(TWO, _opt(momentum=0.0), hparam="momentum", hparams=["lr"])
+    assert str(exc.value) == "hparams: 'lr' is not another hyperparameter schedule of 'two' (it has: none besides the lr)"
+    # several other schedules: all listed, in the document's order
+    three = schedspec.loads("schedspec: 1\nname: three\nlr: 0.1\nmomentum: 0.9\nweight_decay: 0.01\n")
+    with pytest.raises(ValueError) as exc:
+        schedspec.to_torch(three, _opt(momentum=0.0, weight_decay=0.0), hparams=["x"])
+    assert str(exc.value) == "hparams: 'x' is not another hyperparameter schedule of 'three' (it has: momentum, weight_decay)"
     opt = _opt(momentum=0.0)
     sched = schedspec.to_torch(TWO, opt, hparam="momentum")
     assert sched.get_last_lr() == [0.9] and opt.param_groups[0]["momentum"] == 0.0

@@ -612,19 +612,30 @@ def _repeat(n, xp):
 
 
 def _cycle_table(period: int, m: float, times: int | None):
-    """(first step of each cycle, first - exact start, m**i) for cycles 0.. (and the end, when `times` is set)."""
+    """(first step of each cycle, first - exact start, m**i) for cycles 0.. (and the end, when `times` is set).
 
-    mf = Fraction(m)
+    Cycle i starts at ``period * (m**i - 1) / (m - 1)`` = ``period * (1 + m + ... + m**(i-1))``, computed exactly:
+    a float ``m`` is ``a / 2**k``, so the sum is a whole number over a power of two, kept as such and extended by
+    one power of ``m`` per cycle (linear in the size of the numbers; ``Fraction`` powers and their gcds took minutes
+    for the 10,000 cycles a fractional ``mult`` may have). The floats are correctly rounded, as ``float(Fraction)``.
+    """
+    a, b = float(m).as_integer_ratio()  # b == 2**k
+    k = b.bit_length() - 1
+    total, shift = 0, 0  # (1 + m + ... + m**(i-1)) = total / 2**shift
+    power = 1  # a**i: m**i = power / 2**(k*i)
     firsts, offsets, scales = [], [], []
     i = 0
     while True:
-        start = period * (mf**i - 1) / (mf - 1)
-        first = math.ceil(start)
+        num = period * total  # the exact start: num / 2**shift
+        first = -((-num) >> shift)  # ceil
         if first > ir.MAX_STEPS or (times is not None and i > times):
             break
         firsts.append(first)
-        offsets.append(float(first - start))
-        scales.append(float(mf**i))
+        offsets.append(((first << shift) - num) / (1 << shift))
+        scales.append(power / (1 << (k * i)))
+        total = (total << (k * i - shift)) + power  # over 2**(k*i) now (k*i >= shift)
+        shift = k * i
+        power *= a
         i += 1
     return firsts, offsets, scales
 

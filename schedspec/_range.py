@@ -644,17 +644,27 @@ def _first_not_finite(node: ir.Node, lo: int, hi: int, env: dict, dtype: str, si
     return None
 
 
-def untimed(x, group: Group):
+def untimed(x, group: Group) -> tuple:
     """``x`` with every start carried from a plateau (its value depends on the reports) replaced by an upper bound
-    of it (a plateau never exceeds its start or its ``min``), so the overflow check needs no reports."""
+    of it, member by member (a plateau never exceeds its start or its ``min``), so the overflow check needs no
+    reports. Returns ``(node, group)``: the group's env holds each bound (float64, one row per member) under a var
+    name no document can write (not an identifier), which the bounded start reads."""
+    import numpy as np
+
+    env = dict(group.env)
+
     def bound(p):  # one parameter (ir.map_params rebuilds the nodes around it)
         if isinstance(p, ir.Final) and _compile.timed(p.node):
-            node = untimed(p.node, group)
-            end = _compile.dur(node.duration, group.env)
-            return float(maxabs(node, end, end, group.cast("float64"), "float64", group.size).max())
+            node = ir.map_params(p.node, bound)  # (a start it carries from a plateau is bounded first)
+            end = _compile.dur(node.duration, env)
+            f64 = {k: (v.astype(np.float64) if isinstance(v, np.ndarray) else v) for k, v in env.items()}
+            b = maxabs(node, end, end, f64, "float64", group.size)  # shape (M,)
+            name = f"plateau bound {len(env)}"
+            env[("num", name)] = b.reshape(-1, 1) if group.size > 1 else float(b[0])
+            return ir.Var(name)
         return p
 
-    return ir.map_params(x, bound)
+    return ir.map_params(x, bound), dataclasses.replace(group, env=env)
 
 
 GROWING = (ir.Exponential, ir.Step, ir.MultiStep, ir.Cyclic, ir.OneCycle, ir.Repeat, ir.Scale, ir.Product, ir.SumOf)
@@ -683,7 +693,7 @@ def overflow(node: ir.Node, variables: dict[str, ir.VarDef], begin: int | None) 
     whole = node
     best: Overflow | None = None
     for group in groups(whole, variables):
-        node = untimed(whole, group)
+        node, group = untimed(whole, group)  # noqa: PLW2901 - the group with the bounds of carried plateau starts
         d = _compile.dur(node.duration, group.env)
         hi = d if d is not None else ir.MAX_STEPS - (begin or 0)
         f32 = group.cast("float32")

@@ -9,6 +9,8 @@ report-free plateau) are checked against values worked by hand from the README.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -457,3 +459,30 @@ def test_the_code_generator_refuses_a_repeat_period_that_is_not_a_positive_int(p
     bad = dataclasses.replace(node, period=period)
     with pytest.raises(ValueError, match=r"^repeat period must be a positive int after binding \(got "):
         _codegen.generate(bad, scalar=True, label="lr")
+
+
+@pytest.mark.parametrize("period, m, times", [
+    (6, 1.5, 5), (6, 1.5, None), (2, 1.5, None), (10, 2, 4), (5, 3, None), (7, 1.1, None), (13, 1.7, 9),
+    (3, 1.25, None), (6, 1.001, 600),
+])  # fmt: skip
+def test_the_cycle_table_is_the_exact_definition(period, m, times):
+    """Cycle i of a repeat with a whole period P and a stretch m starts at the first step at or after
+    P * (m**i - 1) / (m - 1) (docs/language.md), computed here with exact fractions: the first step, its distance
+    from the exact start and m**i (both correctly rounded floats), up to 2**31 - 1 or the end after `times`. With
+    P = 2, m = 1.5 the starts 2 and 5 are whole: a restart exactly there, not one step later."""
+    from fractions import Fraction
+
+    mf, want = Fraction(m), ([], [], [])
+    i = 0
+    while True:
+        start = period * (mf**i - 1) / (mf - 1)
+        first = math.ceil(start)
+        if first > 2**31 - 1 or (times is not None and i > times):
+            break
+        for col, v in zip(want, (first, float(first - start), float(mf**i))):
+            col.append(v)
+        i += 1
+    got = _compile._cycle_table(period, m, times)
+    assert tuple(got) == want
+    if (period, m) == (2, 1.5):
+        assert got[0][:4] == [0, 2, 5, 10] and got[1][:4] == [0.0, 0.0, 0.0, 0.5]

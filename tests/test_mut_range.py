@@ -36,6 +36,7 @@ H = "schedspec: 1\n"
 
 # two linear halves: up from 0.1 to 1.0 over 3 steps, down to 0.2 over 3 (breakpoints at 0, 3)
 TENT = "[{kind: linear, start: 0.1, end: 1.0, duration: 3}, {kind: linear, start: 1.0, end: 0.2, duration: 3}]"
+PEAK_LATE = "[{kind: linear, start: 0.1, end: 1.0, duration: 5}, {kind: linear, start: 1.0, end: 0.5, duration: 1}]"
 MOVING2 = ("{kind: product, of: [{kind: linear, start: 1.0, end: 0.5, duration: 6}, "
            "{kind: cosine, start: 1.0, end: 0.2, duration: 6}]}")  # fmt: skip
 
@@ -116,6 +117,21 @@ SPECS = {
                                                 "value: 2.0, duration: 4}, {kind: constant, value: 0.25, "
                                                 "duration: 4}]}}]", 35),
     "repeat of a product": ("lr: {kind: repeat, mult: 2, times: 3, of: " + MOVING2 + "}", 50),
+    # the peak one step before the end of `of` (a last phase of one step): in the last cycle, the step before the
+    # repeat's end is the maximum (decay > 1), not the end itself, which holds 0.5
+    "repeat growing, a peak one step before the end": ("lr: {kind: repeat, times: 3, decay: 1.5, of: " + PEAK_LATE + "}",
+                                                       22),
+    "repeat mult 2 once, a peak one step before the end": ("lr: {kind: repeat, mult: 2, times: 1, of: " + PEAK_LATE
+                                                           + "}", 10),
+    # `of`'s own candidates read the member's env: a var length inside a repeat of mult 1
+    "repeat, var period": ("vars: {w: [2, 3]}\nlr: {kind: repeat, times: 3, decay: 0.8, of: [{kind: linear, start: 0.1, "
+                           "end: 1.0, duration: $w}, {kind: linear, start: 1.0, end: 0.2, duration: 3}]}", 25),
+    # growing cycles of a falling cosine: every cycle's last step is its minimum, the first cycle's the lowest
+    "repeat mult 2 growing": ("lr: {kind: repeat, mult: 2, times: 3, decay: 1.5, of: {kind: cosine, start: 1.0, "
+                              "end: 0.1, duration: 5}}", 40),
+    # a real mult: cycles begin at fractional offsets; a jump down after a rise (its maximum is the step before)
+    "repeat mult 1.5, a jump": ("lr: {kind: repeat, mult: 1.5, times: 6, of: [{kind: linear, start: 0.1, end: 1.0, "
+                                "duration: 3}, {kind: constant, value: 0.2, duration: 3}]}", 80),
     # parts of var length inside a stretched repeat (the product gives its own duration): their lengths are the
     # member's; a part of one step moves at step 0 only, and that step makes the product non-monotone
     "repeat mult 2 of a product of var-length parts": ("vars: {w: 4}\nlr: {kind: repeat, mult: 2, times: 3, of: "
@@ -402,8 +418,8 @@ def test_mut_range_overflow_bounds_a_start_carried_from_a_plateau_by_its_start_o
         exp = node.parts[1]
         got = _range.overflow(exp, spec.program.vars, 30)
         assert (got.at32, got.at64, got.value) == (at32, None, 2.0**128), (start, low)
-        bounded = _range.untimed(exp, group)
-        assert bounded.start == max(start, low)
+        bounded, with_bounds = _range.untimed(exp, group)
+        assert with_bounds.env[("num", bounded.start.name)] == max(start, low)
 
 
 # a combinator holding a plateau (its values depend on the reports): the overflow search takes, step by step, the
@@ -447,6 +463,49 @@ def test_mut_range_overflow_of_a_combinator_holding_a_plateau_is_the_worse_of_it
     assert min(firsts) == at32, (name, firsts)
     members = list(spec.program.sweep_members()) or [{}]
     assert members[firsts.index(at32)] == member, (name, firsts)
+
+
+def test_mut_range_a_start_carried_from_a_plateau_is_bounded_member_by_member(monkeypatch):
+    # the third phase carries the second's final value, which carries the plateau's (at most max($s, min)): member
+    # s = 2.0 starts the third at most at 2 * 2 ** 10 and overflows at 117 (2 ** 11 * 2 ** 117 = 2 ** 128), member
+    # s = 0.5 at most at 0.5 * 2 ** 10, at 119. The plateau's length is a var: read from the member's env
+    text = ("steps_per_epoch: 10\nvars: {s: [0.5, 2.0], w: 30}\nlr: [{kind: plateau, start: $s, min: 0.25, "
+            "monitor: loss, duration: $w}, {kind: exponential, gamma: 2.0, duration: 10}, "
+            "{kind: exponential, gamma: 2.0, duration: 400}]")  # fmt: skip
+    node, (group,), spec = _node_group(text, monkeypatch)
+    third = node.parts[2]
+    got = _range.overflow(third, spec.program.vars, 40)
+    assert (got.at32, got.at64, got.member, got.value) == (117, None, {"s": 2.0}, 2.0**128)
+    bounded, with_bounds = _range.untimed(third, group)
+    assert with_bounds.env[("num", bounded.start.name)].tolist() == [[0.5 * 2**10], [2.0 * 2**10]]
+    assert group.env.keys() < with_bounds.env.keys()  # the group itself is left as it was
+    # the refusal names that member and its step
+    with pytest.raises(schedspec.SpecError) as err:
+        schedspec.loads(H + text + "\n")
+    assert "overflows float32 from its local step 117 on with s=2.0 " in str(err.value)
+
+
+def test_mut_range_overflow_of_an_open_node_reaches_step_2_31_minus_1(monkeypatch):
+    # a jump to 3e38 at the last step a framework counts, doubled: inf there and only there
+    text = ("lr: {kind: product, of: [{kind: piecewise, points: [[0, 1.0], [2147483647, 3.0e+38]]}, "
+            "{kind: constant, value: 2.0}]}")  # fmt: skip
+    for begin in (None, 0):
+        got = _overflow(text, monkeypatch, begin=begin)
+        assert (got.at32, got.at64, got.value) == (2**31 - 1, None, 6.0e38), begin
+    assert _overflow(text, monkeypatch, begin=1) is None  # it begins one step later: that step is never reached
+
+
+def test_mut_range_a_stretched_repeat_is_dense_only_past_MAX_CYCLES_cycles(monkeypatch):
+    # mult 1.001, 4200 cycles: a range over exactly MAX_CYCLES + 1 cycles (c_hi - c_lo = MAX_CYCLES) is still
+    # examined cycle by cycle, one more is dense; a few cycles late in the repeat are never dense
+    node, (group,), _ = _node_group("lr: {kind: repeat, mult: 1.001, times: 4200, of: " + TENT + "}", monkeypatch)
+    firsts = _range._cycles(node, 6)[0]
+    n = _range.MAX_CYCLES
+    c = _range.candidates(node, firsts[10], firsts[10 + n], group.env)
+    assert not c.dense and len(c.points) > n
+    assert _range.candidates(node, firsts[10], firsts[11 + n], group.env).dense == [(firsts[10], firsts[11 + n])]
+    c = _range.candidates(node, firsts[4150], firsts[4153] - 1, group.env)
+    assert not c.dense and firsts[4151] in c.points and firsts[4152] - 1 in c.points
 
 
 def test_mut_range_first_overflow_of_several_members_is_the_first_step_then_the_first_member(monkeypatch):

@@ -1432,3 +1432,23 @@ def test_a_framework_kind_after_a_var_length_phase_is_cut_at_total_per_member(ki
     for row, v0 in zip(got, [1, 3, 5]):
         want = reference.ref_values(doc, range(12), member={"v0": v0})
         assert row.tolist() == pytest.approx(want, rel=1e-12, abs=1e-15), v0
+
+
+@pytest.mark.parametrize("kind", ["product", "sum"])
+def test_a_combinator_of_parts_of_one_var_length_lasts_that_length(kind):
+    """The duration of `product`/`sum` is the longest of its parts' (docs/language.md): with var lengths it is
+    known only when they are all the same var, one part included; two different vars need the combinator's own."""
+    from schedspec import ir
+    from schedspec.evaluator import evaluate_numpy
+
+    lin = "{kind: linear, start: 0.2, end: 1.0, duration: $w}"
+    for of in (f"[{lin}]", f"[{lin}, {{kind: cosine, start: 1.0, end: 0.5, duration: $w}}]"):
+        spec = schedspec.loads(H + f"vars: {{w: [4, 6]}}\nlr: {{kind: {kind}, of: {of}}}\n", "x.yaml")
+        assert spec.program.hparams["lr"].duration == ir.DVar("w")
+    alone = schedspec.loads(H + f"vars: {{w: [4, 6]}}\nlr: {lin}\n")
+    spec = schedspec.loads(H + f"vars: {{w: [4, 6]}}\nlr: {{kind: {kind}, of: [{lin}]}}\n")
+    for member in spec.program.sweep_members():  # one part: the part itself, held after its length
+        assert evaluate_numpy(spec, range(9), member=member).tolist() == evaluate_numpy(alone, range(9), member=member).tolist()
+    assert problems(H + f"vars: {{w: 4, v: 6}}\nlr: {{kind: {kind}, of: [{lin}, {{kind: constant, value: 1.0, "
+                        "duration: $v}]}\n") == [
+        "x.yaml:3:5: the parts have var durations, so the longest is not known; give this combinator a `duration`"]

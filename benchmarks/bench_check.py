@@ -39,6 +39,10 @@ SPECS = {
     "repeat 2e6, decay 0.999": f"lr: {{kind: repeat, times: 2000000, decay: 0.999, of: {COSINE}}}",
     "repeat 2e6 of warmup + cosine": "lr: {kind: repeat, times: 2000000, of: [{kind: linear, start: 0, end: 0.001, "
                                      "duration: 100}, {kind: cosine, end: 0.0, duration: 900}]}",
+    # a fractional mult: 9000 cycles whose real starts are computed exactly (the cycle table took minutes with
+    # Fraction powers; dyadic integers since)
+    "repeat mult 1.001, 9000 cycles": "lr: {kind: repeat, mult: 1.001, times: 9000, of: [{kind: linear, start: 0.1, "
+                                      "end: 1.0, duration: 3}, {kind: linear, start: 1.0, end: 0.2, duration: 3}]}",
 }  # fmt: skip
 
 

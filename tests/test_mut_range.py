@@ -90,6 +90,10 @@ SPECS = {
                              "start: 0.0, end: 1.0, duration: 12}, {kind: cosine, start: 1.0, end: 0.0, duration: 8}]}, "
                              "{kind: constant, value: 0.3}]", 25),
     "repeat of a product, mult 1": ("lr: {kind: repeat, times: 3, decay: 0.5, of: " + MOVING2 + "}", 25),
+    # the same, of one var length (the sum lasts $w): its dense range ends at the member's length
+    "sum of var length, two moving parts": ("vars: {w: [8, 12]}\nlr: {kind: sum, of: [{kind: linear, start: 0.0, "
+                                            "end: 1.0, duration: $w}, {kind: cosine, start: 1.0, end: 0.0, "
+                                            "duration: $w}]}", 15),
     "sum, two moving parts": ("lr: {kind: sum, of: [{kind: linear, start: 0.0, end: 1.0, duration: 12}, "
                               "{kind: cosine, start: 1.0, end: 0.0, duration: 8}]}", 15),
     "repeat": ("lr: {kind: repeat, times: 4, decay: 0.7, of: " + TENT + "}", 30),
@@ -173,7 +177,7 @@ SPECS = {
 
 # the specs with a product or sum of moving parts -> the first step from which none of its parts moves but one
 # (from there on, candidates again), or None (dense wherever the range overlaps it)
-DENSE = {"product, a part ending": 6, "product, parts ending (var)": 6, "sum, two moving parts": None,
+DENSE = {"product, a part ending": 6, "product, parts ending (var)": 6, "sum, two moving parts": None, "sum of var length, two moving parts": None,
          "a sum after a warmup": None, "repeat of a product": None, "repeat of a product, mult 1": None,
          "repeat mult 2 of a product of var-length parts": None, "repeat mult 2 of a product, a part of one step": None,
          "real period of a product": None}  # fmt: skip
@@ -337,6 +341,15 @@ def test_mut_range_maxabs_of_a_plateau_is_its_start_or_its_min():
     node, (group,), _ = _node_group(head + "lr: {kind: product, of: [{kind: linear, start: 0.1, end: 0.9, duration: 20}, "
                                     "{kind: plateau, start: 2.0, monitor: loss}]}")  # fmt: skip
     assert _range.maxabs(node, 0, 100, group.env, "float64", 1).tolist() == [pytest.approx(1.8)]
+    # in float32, as a float32 target holds them: 0.7 is float32(0.7); a min given by a var is read from the env; a
+    # start carried from the phase before is that phase's final value (0.9)
+    node, (group,), _ = _node_group(head + "lr: {kind: plateau, start: 0.7, min: 0.01, monitor: loss}")
+    assert _range.maxabs(node, 0, 100, group.env, "float32", 1).tolist() == [float(np.float32(0.7))]
+    node, (group,), _ = _node_group(head + "vars: {m: 2.5}\nlr: {kind: plateau, start: 0.7, min: $m, monitor: loss}")
+    assert _range.maxabs(node, 0, 100, group.env, "float64", 1).tolist() == [2.5]
+    node, (group,), _ = _node_group(head + "lr: [{kind: linear, start: 0.1, end: 0.9, duration: 20}, "
+                                    "{kind: plateau, min: 0.001, monitor: loss}]")  # fmt: skip
+    assert _range.maxabs(node.parts[1], 0, 100, group.env, "float64", 1).tolist() == [pytest.approx(0.9)]
 
 
 # ------------------------------------------------------------------------------------------------ overflow
@@ -506,6 +519,59 @@ def test_mut_range_a_stretched_repeat_is_dense_only_past_MAX_CYCLES_cycles(monke
     assert _range.candidates(node, firsts[10], firsts[11 + n], group.env).dense == [(firsts[10], firsts[11 + n])]
     c = _range.candidates(node, firsts[4150], firsts[4153] - 1, group.env)
     assert not c.dense and firsts[4151] in c.points and firsts[4152] - 1 in c.points
+
+
+def test_mut_range_overflow_at_step_0_and_in_float64(monkeypatch):
+    # 1e10 * 1e30 = 1e40 at step 0 only (1.0 * 1e30 after): float32 overflows at 0 and only there
+    got = _overflow("lr: {kind: product, of: [{kind: piecewise, points: [[0, 1.0e+10], [1, 1.0]], duration: 5}, "
+                    "{kind: constant, value: 1.0e+30}]}", monkeypatch)  # fmt: skip
+    assert (got.at32, got.at64, got.value) == (0, None, 1.0e40)
+    # nine factors of 3e38: 3e38 ** 9 = 1.97e342 overflows float64 too, at step 0
+    got = _overflow("lr: {kind: product, of: [" + ", ".join(["{kind: constant, value: 3.0e+38}"] * 9) + "]}",
+                    monkeypatch)  # fmt: skip
+    assert (got.at32, got.at64) == (0, 0) and got.value == math.inf
+
+
+def test_mut_range_overflow_of_a_sweep_is_computed_in_float32(monkeypatch):
+    # float32(2) ** 128 is inf in float32, 2 ** 128 is finite in float64 and 1e-10 * 2 ** 128 = 3.4e28 fits float32:
+    # the sweep's gamma is held in float32, so the scale overflows at 128 (member g = 2.0) as a float32 target does
+    got = _overflow("vars: {g: [2.0, 1.5]}\nlr: {kind: scale, by: 1.0e-10, of: {kind: exponential, start: 1.0, "
+                    "gamma: $g, duration: 300}}", monkeypatch)  # fmt: skip
+    assert (got.at32, got.member) == (128, {"g": 2.0})
+
+
+def test_mut_range_overflow_searches_later_chunks_up_to_the_step_before_the_earliest(monkeypatch):
+    # 300 members of `start: $s`, gamma 2: 2 ** 128 overflows; member 5 (s = 1) at 128, member 280 (s = 2, the
+    # second chunk) one step earlier, at 127: the earlier one is found although the first chunk found one
+    starts = [1.0e-10] * 300
+    starts[5], starts[280] = 1.0, 2.0
+    got = _overflow(f"vars: {{s: {starts}}}\nlr: {{kind: exponential, start: $s, gamma: 2.0, duration: 400}}",
+                    monkeypatch)  # fmt: skip
+    assert (got.at32, got.member) == (127, {"s": 2.0})
+
+
+def test_mut_range_overflow_goes_on_past_a_chunk_flagged_by_a_loose_bound(monkeypatch):
+    # s * 1 then 1 * s, times 2: the product is 2 * s at every step, its bound (the parts' maxima) 2 * s * s. The
+    # first chunk's members (s = 1e20) are flagged by the bound and never overflow; member 280 (s = 3e38, the second
+    # chunk) overflows at step 0
+    starts = [1.0e20] * 300
+    starts[280] = 3.0e38
+    got = _overflow(f"vars: {{s: {starts}}}\nlr: {{kind: product, duration: 10, of: [{{kind: piecewise, points: "
+                    "[[0, $s], [5, 1.0]]}, {kind: piecewise, points: [[0, 1.0], [5, $s]]}, {kind: constant, "
+                    "value: 2.0}]}", monkeypatch)  # fmt: skip
+    assert (got.at32, got.member) == (0, {"s": 3.0e38})
+
+
+def test_mut_range_two_starts_carried_from_plateaus_are_bounded_each_on_its_own(monkeypatch):
+    # the first exponential starts at most at 4.0 (its plateau's start): 4 * 2 ** t reaches 2 ** 128 at t = 126,
+    # absolute 30 + 126; the second at most at 1.0: at its local 128 (2 ** t itself; an intermediate overflowing
+    # counts, as in float32 targets)
+    text = ("steps_per_epoch: 10\nlr: [{kind: plateau, start: 4.0, monitor: loss, duration: 30}, "
+            "{kind: exponential, gamma: 2.0, duration: 200}, {kind: plateau, start: 1.0, monitor: loss, duration: 30}, "
+            "{kind: exponential, gamma: 2.0, duration: 200}]")  # fmt: skip
+    node, _, spec = _node_group(text, monkeypatch)
+    assert _range.overflow(node, spec.program.vars, 0).at32 == 30 + 126
+    assert _range.overflow(node.parts[3], spec.program.vars, 260).at32 == 128
 
 
 def test_mut_range_first_overflow_of_several_members_is_the_first_step_then_the_first_member(monkeypatch):

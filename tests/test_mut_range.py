@@ -550,6 +550,16 @@ def test_mut_range_overflow_searches_later_chunks_up_to_the_step_before_the_earl
     assert (got.at32, got.member) == (127, {"s": 2.0})
 
 
+def test_mut_range_overflow_keeps_the_first_member_at_a_tie_across_chunks(monkeypatch):
+    # every member overflows (1.5 ** 219), so both chunks are searched: member 10 (2.0, the first chunk) and member
+    # 280 (2.0000002, the second) both at 128: the first in sweep order is named
+    gammas = [1.5] * 300
+    gammas[10], gammas[280] = 2.0, 2.0000002
+    got = _overflow(f"vars: {{g: {gammas}}}\nlr: {{kind: exponential, start: 1.0, gamma: $g, duration: 2000}}",
+                    monkeypatch)  # fmt: skip
+    assert (got.at32, got.member) == (128, {"g": 2.0})
+
+
 def test_mut_range_overflow_goes_on_past_a_chunk_flagged_by_a_loose_bound(monkeypatch):
     # s * 1 then 1 * s, times 2: the product is 2 * s at every step, its bound (the parts' maxima) 2 * s * s. The
     # first chunk's members (s = 1e20) are flagged by the bound and never overflow; member 280 (s = 3e38, the second

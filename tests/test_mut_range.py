@@ -36,6 +36,7 @@ H = "schedspec: 1\n"
 
 # two linear halves: up from 0.1 to 1.0 over 3 steps, down to 0.2 over 3 (breakpoints at 0, 3)
 TENT = "[{kind: linear, start: 0.1, end: 1.0, duration: 3}, {kind: linear, start: 1.0, end: 0.2, duration: 3}]"
+PULSE = "{kind: piecewise, points: [[0, 1.0], [10, 1.0e+20], [20, 1.0]], duration: 25}"  # 1e20 on steps 10 to 19
 PEAK_LATE = "[{kind: linear, start: 0.1, end: 1.0, duration: 5}, {kind: linear, start: 1.0, end: 0.5, duration: 1}]"
 MOVING2 = ("{kind: product, of: [{kind: linear, start: 1.0, end: 0.5, duration: 6}, "
            "{kind: cosine, start: 1.0, end: 0.2, duration: 6}]}")  # fmt: skip
@@ -350,6 +351,45 @@ def test_mut_range_maxabs_of_a_plateau_is_its_start_or_its_min():
     node, (group,), _ = _node_group(head + "lr: [{kind: linear, start: 0.1, end: 0.9, duration: 20}, "
                                     "{kind: plateau, min: 0.001, monitor: loss}]")  # fmt: skip
     assert _range.maxabs(node.parts[1], 0, 100, group.env, "float64", 1).tolist() == [pytest.approx(0.9)]
+
+
+# a sequence holding a plateau is bounded part by part: each part over its own steps (its range reaches the step
+# where the next part begins: its held end value, usually what that part carries), the open last part to `hi`
+SEQ_WITH_PLATEAU = ("steps_per_epoch: 10\nvars: {w: 5, e: 4.0}\nlr: [{kind: constant, value: 0.3, duration: $w}, "
+                    "{kind: plateau, start: 0.2, min: 0.1, monitor: loss, duration: 10}, {kind: linear, start: 1.0, "
+                    "end: $e, duration: 10}, {kind: constant, value: 0.5}]")  # fmt: skip
+
+
+@pytest.mark.parametrize("lo, hi, bound", [
+    (0, 100, 4.0),  # the linear's end, at step 25
+    (0, 4, 0.3), (5, 14, 0.3),  # the first part reaches step 5; the plateau is at most 0.2
+    (15, 20, 2.5), (16, 16, 1.3),  # the linear at its local 5 and 1 (1 + 3 * t / 10)
+    (25, 100, 4.0), (26, 100, 0.5),  # from 26 on only the open last part
+])  # fmt: skip
+def test_mut_range_maxabs_of_a_dense_sequence_bounds_each_part_over_its_own_steps(lo, hi, bound, monkeypatch):
+    node, (group,), _ = _node_group(SEQ_WITH_PLATEAU, monkeypatch)
+    assert _range.maxabs(node, lo, hi, group.env, "float64", 1).tolist() == [pytest.approx(bound, rel=1e-15)]
+
+
+def test_mut_range_maxabs_of_a_dense_repeat_of_var_period_bounds_its_cycles():
+    node, (group,), _ = _node_group("vars: {w: 6}\nlr: {kind: repeat, times: 3, of: {kind: product, of: [{kind: linear, "
+                                    "start: 1.0, end: 0.5, duration: $w}, {kind: cosine, start: 1.0, end: 0.1, "
+                                    "duration: $w}]}}")  # fmt: skip
+    assert _range.candidates(node, 0, 30, group.env).dense == [(0, 5), (6, 11), (12, 17)]
+    assert _range.maxabs(node, 0, 30, group.env, "float64", 1).tolist() == [1.0]
+
+
+@pytest.mark.parametrize("body", [
+    "lr: {kind: product, of: [" + PULSE + ", " + PULSE + ", {kind: constant, value: 1.0e-10}]}",
+    "lr: {kind: scale, by: 1.0e-10, of: {kind: product, of: [" + PULSE + ", " + PULSE + "]}}",
+    "vars: {c: 1.0e-10}\nlr: {kind: clip, min: 0.1, of: {kind: scale, by: $c, of: {kind: product, of: [" + PULSE
+    + ", " + PULSE + "]}}}",
+])  # fmt: skip
+def test_mut_range_a_dense_bound_is_computed_in_float32_where_an_intermediate_overflows(body, monkeypatch):
+    # 1e20 * 1e20 is inf in float32 (1e40 in float64, 1e30 once times 1e-10) on steps 10 to 19 only: the targets
+    # multiply the pulses first, so inf from step 10; the bound must be float32's too (the ends, 0 and 25, are finite)
+    got = _overflow(body, monkeypatch)
+    assert (got.at32, got.at64) == (10, None)
 
 
 # ------------------------------------------------------------------------------------------------ overflow

@@ -384,12 +384,15 @@ def test_mut_range_maxabs_of_a_dense_repeat_of_var_period_bounds_its_cycles():
     "lr: {kind: scale, by: 1.0e-10, of: {kind: product, of: [" + PULSE + ", " + PULSE + "]}}",
     "vars: {c: 1.0e-10}\nlr: {kind: clip, min: 0.1, of: {kind: scale, by: $c, of: {kind: product, of: [" + PULSE
     + ", " + PULSE + "]}}}",
+    # a sequence holding a plateau (bounded part by part): the same 5 steps later
+    "steps_per_epoch: 10\nlr: [{kind: plateau, start: 1.0, monitor: loss, duration: 5}, {kind: scale, by: 1.0e-10, "
+    "of: {kind: product, of: [" + PULSE + ", " + PULSE + "]}}]",
 ])  # fmt: skip
 def test_mut_range_a_dense_bound_is_computed_in_float32_where_an_intermediate_overflows(body, monkeypatch):
     # 1e20 * 1e20 is inf in float32 (1e40 in float64, 1e30 once times 1e-10) on steps 10 to 19 only: the targets
     # multiply the pulses first, so inf from step 10; the bound must be float32's too (the ends, 0 and 25, are finite)
     got = _overflow(body, monkeypatch)
-    assert (got.at32, got.at64) == (10, None)
+    assert (got.at32, got.at64) == (15 if "plateau" in body else 10, None)
 
 
 # ------------------------------------------------------------------------------------------------ overflow

@@ -68,6 +68,12 @@ SPECS = {
     # gamma > 1: ((P - t) / down) * gamma**t peaks inside the fall, at t = P - 1 / ln(1.25) = P - 4.48 (down 10)
     "cyclic exp_range gamma > 1": ("lr: {kind: cyclic, low: 0.1, high: 1.0, up: 3, down: 10, mode: exp_range, "
                                    "gamma: 1.25, duration: 45}", 50),
+    # the lengths and points read from the member's env: a piecewise point and a cyclic's `up` given by sweeps
+    "piecewise, var point": ("vars: {v: [3, 5]}\nlr: {kind: piecewise, points: [[0, 0.3], [$v, 0.9], [8, 0.2]], "
+                             "interpolate: linear, duration: 10}", 14),
+    "cyclic, var up": ("vars: {u: [3, 4]}\nlr: {kind: cyclic, low: 0.1, high: 1.0, up: $u, down: 3, mode: triangular2, "
+                       "duration: 30}", 35),
+    "cyclic, var down": ("vars: {u: [2, 5]}\nlr: {kind: cyclic, low: 0.1, high: 1.0, up: 3, down: $u, duration: 30}", 35),
     "cyclic open": ("lr: {kind: cyclic, low: 0.2, high: 0.9, up: 2, down: 5, mode: triangular2}", 40),
     "polynomial cycle": ("lr: {kind: polynomial, start: 1.0, end: 0.01, power: 2.0, duration: 7, cycle: true}", 40),
     "sequence": ("lr: [{kind: linear, start: 0.1, end: 1.0, duration: 6}, "
@@ -379,11 +385,26 @@ def test_mut_range_maxabs_of_a_dense_repeat_of_var_period_bounds_its_cycles():
     assert _range.maxabs(node, 0, 30, group.env, "float64", 1).tolist() == [1.0]
 
 
+def test_mut_range_maxabs_of_a_dense_stretched_repeat_reads_its_var_period_and_decay_per_member():
+    # a product of two moving parts (dense) repeated with mult 2, a var period and a swept decay: cycle i is scaled by
+    # decay ** i, so the bound is the first cycle's maximum (1.0) times max(1, decay ** last cycle reached)
+    node, (group,), _ = _node_group("vars: {w: 6, d: [0.5, 1.5]}\nlr: {kind: repeat, mult: 2, times: 3, decay: $d, "
+                                    "of: {kind: product, of: [{kind: linear, start: 1.0, end: 0.5, duration: $w}, "
+                                    "{kind: cosine, start: 1.0, end: 0.1, duration: $w}]}}")  # fmt: skip
+    assert _range.candidates(node, 0, 41, group.env).dense
+    # cycles start at 0, 6, 18 (6 * (2**i - 1)): step 20 is in cycle 2, step 10 in cycle 1
+    assert _range.maxabs(node, 0, 20, group.env, "float64", 2).tolist() == [1.0, 1.5**2]
+    assert _range.maxabs(node, 0, 10, group.env, "float64", 2).tolist() == [1.0, 1.5]
+
+
 @pytest.mark.parametrize("body", [
     "lr: {kind: product, of: [" + PULSE + ", " + PULSE + ", {kind: constant, value: 1.0e-10}]}",
     "lr: {kind: scale, by: 1.0e-10, of: {kind: product, of: [" + PULSE + ", " + PULSE + "]}}",
     "vars: {c: 1.0e-10}\nlr: {kind: clip, min: 0.1, of: {kind: scale, by: $c, of: {kind: product, of: [" + PULSE
     + ", " + PULSE + "]}}}",
+    # a repeat of it, cycle by cycle
+    "lr: {kind: repeat, times: 2, of: {kind: scale, by: 1.0e-10, of: {kind: product, of: [" + PULSE + ", " + PULSE
+    + "]}}}",
     # a sequence holding a plateau (bounded part by part): the same 5 steps later
     "steps_per_epoch: 10\nlr: [{kind: plateau, start: 1.0, monitor: loss, duration: 5}, {kind: scale, by: 1.0e-10, "
     "of: {kind: product, of: [" + PULSE + ", " + PULSE + "]}}]",

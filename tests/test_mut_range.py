@@ -74,6 +74,11 @@ SPECS = {
     "cyclic, var up": ("vars: {u: [3, 4]}\nlr: {kind: cyclic, low: 0.1, high: 1.0, up: $u, down: 3, mode: triangular2, "
                        "duration: 30}", 35),
     "cyclic, var down": ("vars: {u: [2, 5]}\nlr: {kind: cyclic, low: 0.1, high: 1.0, up: 3, down: $u, duration: 30}", 35),
+    # gamma 1: exp_range without decay (no interior extreme: no log(1) = 0 to divide by)
+    "cyclic exp_range gamma 1": ("lr: {kind: cyclic, low: 0.1, high: 1.0, up: 3, down: 4, mode: exp_range, gamma: 1.0, "
+                                 "duration: 30}", 35),
+    "polynomial cycle, var duration": ("vars: {w: [5, 7]}\nlr: {kind: polynomial, start: 1.0, end: 0.01, power: 2.0, "
+                                       "duration: $w, cycle: true}", 30),
     "cyclic open": ("lr: {kind: cyclic, low: 0.2, high: 0.9, up: 2, down: 5, mode: triangular2}", 40),
     "polynomial cycle": ("lr: {kind: polynomial, start: 1.0, end: 0.01, power: 2.0, duration: 7, cycle: true}", 40),
     "sequence": ("lr: [{kind: linear, start: 0.1, end: 1.0, duration: 6}, "

@@ -79,6 +79,13 @@ SPECS = {
                                  "duration: 30}", 35),
     "polynomial cycle, var duration": ("vars: {w: [5, 7]}\nlr: {kind: polynomial, start: 1.0, end: 0.01, power: 2.0, "
                                        "duration: $w, cycle: true}", 30),
+    # a part of one step inside the range: its single value is the maximum
+    "a spike of one step": ("lr: [{kind: linear, start: 0.1, end: 0.5, duration: 4}, {kind: constant, value: 2.0, "
+                            "duration: 1}, {kind: cosine, start: 0.5, end: 0.1, duration: 5}]", 14),
+    # two vars that move step positions, a length then an exp_range gamma: both split the members
+    "sweep of a length and an exp_range gamma": ("vars: {w: [2, 5], g: [0.9, 0.95]}\nlr: [{kind: linear, start: 0.1, "
+                                                 "end: 1.0, duration: $w}, {kind: cyclic, low: 0.1, high: 1.0, up: 3, "
+                                                 "mode: exp_range, gamma: $g}]", 20),
     "cyclic open": ("lr: {kind: cyclic, low: 0.2, high: 0.9, up: 2, down: 5, mode: triangular2}", 40),
     "polynomial cycle": ("lr: {kind: polynomial, start: 1.0, end: 0.01, power: 2.0, duration: 7, cycle: true}", 40),
     "sequence": ("lr: [{kind: linear, start: 0.1, end: 1.0, duration: 6}, "

@@ -215,7 +215,10 @@ class NeedsMetrics(Exception):
 # the kinds monotone from their start to their end (the table's MONOTONE rows): extremes at the range's ends;
 # the BREAKS and CYCLIC rows have their own branches in candidates() and _breaks()
 _MONOTONE = K.of_shape(K.MONOTONE)
-MAX_CYCLES = 4096  # stretched cycles examined one by one before falling back to a dense range
+# stretched cycles examined one by one before falling back to a dense range: at least the most cycles a fractional
+# `mult` may have (lowering's MAX_FRACTIONAL_CYCLES), so no document's repeat is evaluated step by step (4096 made
+# `check` of a 9000-cycle repeat evaluate its 48 million steps: 15 minutes)
+MAX_CYCLES = 10_000
 
 
 def _scalar(p, env) -> float:

@@ -585,11 +585,18 @@ def test_mut_range_overflow_of_an_open_node_reaches_step_2_31_minus_1(monkeypatc
 
 
 def test_mut_range_a_stretched_repeat_is_dense_only_past_MAX_CYCLES_cycles(monkeypatch):
-    # mult 1.001, 4200 cycles: a range over exactly MAX_CYCLES + 1 cycles (c_hi - c_lo = MAX_CYCLES) is still
-    # examined cycle by cycle, one more is dense; a few cycles late in the repeat are never dense
+    # no document reaches the fallback: MAX_CYCLES is at least the most cycles a fractional mult may have (4200
+    # cycles went dense with the former 4096)
+    from schedspec.lowering import lowerer
+
+    assert _range.MAX_CYCLES >= lowerer.MAX_FRACTIONAL_CYCLES
     node, (group,), _ = _node_group("lr: {kind: repeat, mult: 1.001, times: 4200, of: " + TENT + "}", monkeypatch)
     firsts = _range._cycles(node, 6)[0]
-    n = _range.MAX_CYCLES
+    assert not _range.candidates(node, 0, firsts[-1], group.env).dense
+    # the threshold itself, made small: a range over exactly n + 1 cycles (c_hi - c_lo = n) is still examined cycle
+    # by cycle, one more is dense; a few cycles late in the repeat are never dense
+    n = 100
+    monkeypatch.setattr(_range, "MAX_CYCLES", n)
     c = _range.candidates(node, firsts[10], firsts[10 + n], group.env)
     assert not c.dense and len(c.points) > n
     assert _range.candidates(node, firsts[10], firsts[11 + n], group.env).dense == [(firsts[10], firsts[11 + n])]

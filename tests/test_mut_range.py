@@ -140,6 +140,10 @@ SPECS = {
                                                 "value: 2.0, duration: 4}, {kind: constant, value: 0.25, "
                                                 "duration: 4}]}}]", 35),
     "repeat of a product": ("lr: {kind: repeat, mult: 2, times: 3, of: " + MOVING2 + "}", 50),
+    # a scale (a monotone map) keeps its `of`'s breakpoints, read from the member's env
+    "repeat mult 2 of a scale, var length": ("vars: {w: 3}\nlr: {kind: repeat, mult: 2, times: 3, of: {kind: scale, "
+                                             "by: 2.0, of: [{kind: linear, start: 0.1, end: 1.0, duration: $w}, "
+                                             "{kind: linear, start: 1.0, end: 0.2, duration: 3}]}}", 45),
     # the peak one step before the end of `of` (a last phase of one step): in the last cycle, the step before the
     # repeat's end is the maximum (decay > 1), not the end itself, which holds 0.5
     "repeat growing, a peak one step before the end": ("lr: {kind: repeat, times: 3, decay: 1.5, of: " + PEAK_LATE + "}",
@@ -243,6 +247,22 @@ def test_mut_range_extrema_of_every_sub_range_equal_the_reference(name):
             assert high[i] == pytest.approx(want.max(), rel=1e-12, abs=1e-15), (name, member, lo, hi)
             seen += 1
     assert seen > last
+
+
+def test_mut_range_a_dense_range_is_evaluated_in_blocks_that_cover_it_exactly(monkeypatch):
+    # blocks of CHUNK // members steps (CHUNK made 8 here): a range of exactly one block, one step more or less,
+    # one not starting at 0; each equals the reference's extremes over the same steps
+    spec, data = _load("sum, two moving parts")
+    node = spec.program.hparams["lr"]
+    ref = np.asarray(ref_values(data, range(20)), np.float64)
+    monkeypatch.setattr(_range, "CHUNK", 8)
+    (group,) = _range.groups(node, spec.program.vars)
+    assert [len(b) for b in _range._dense_blocks(0, 15, 1)] == [8, 8]
+    for lo, hi in [(0, 7), (4, 11), (0, 8), (1, 7), (0, 12)]:  # (the sum lasts 12 steps)
+        assert _range.candidates(node, lo, hi, group.env).dense == [(lo, hi)]
+        low, high = _range.extrema(node, lo, hi, group)
+        assert (low[0], high[0]) == (pytest.approx(ref[lo:hi + 1].min(), rel=1e-12),
+                                     pytest.approx(ref[lo:hi + 1].max(), rel=1e-12)), (lo, hi)
 
 
 @pytest.mark.parametrize("name", list(SPECS))

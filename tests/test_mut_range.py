@@ -169,6 +169,9 @@ SPECS = {
                                                        "[{kind: linear, start: 0.0, end: 1.0, duration: 1}, "
                                                        "{kind: cosine, start: 1.0, end: 0.1, duration: 10}]}}", 75),
     "real period": ('lr: {kind: repeat, period: "10/3", times: 7, decay: 0.9, of: ' + TENT + "}", 30),
+    # cycles of 1.5 steps: some have a single step, growing (decay 1.5): each one's value is a candidate
+    "real period of 1.5 steps": ('lr: {kind: repeat, period: "3/2", times: 6, decay: 1.5, of: {kind: linear, '
+                                 "start: 0.1, end: 1.0, duration: 3}}", 12),
     "real period open": ('lr: {kind: repeat, period: "13/2", decay: 0.9, of: {kind: onecycle, peak: 1.0, '
                          "duration: 5}}", 45),
     "shifted clock": ("lr: {kind: repeat, shift: 2, times: 5, decay: 0.8, of: " + TENT + "}", 35),

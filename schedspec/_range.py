@@ -652,22 +652,19 @@ def untimed(x, group: Group) -> tuple:
     of it, member by member (a plateau never exceeds its start or its ``min``), so the overflow check needs no
     reports. Returns ``(node, group)``: the group's env holds each bound (float64, one row per member) under a var
     name no document can write (not an identifier), which the bounded start reads."""
-    import numpy as np
-
-    env = dict(group.env)
+    out = dataclasses.replace(group, env=dict(group.env))  # the group itself is left as it was
 
     def bound(p):  # one parameter (ir.map_params rebuilds the nodes around it)
         if isinstance(p, ir.Final) and _compile.timed(p.node):
             node = ir.map_params(p.node, bound)  # (a start it carries from a plateau is bounded first)
-            end = _compile.dur(node.duration, env)
-            f64 = {k: (v.astype(np.float64) if isinstance(v, np.ndarray) else v) for k, v in env.items()}
-            b = maxabs(node, end, end, f64, "float64", group.size)  # shape (M,)
-            name = f"plateau bound {len(env)}"
-            env[("num", name)] = b.reshape(-1, 1) if group.size > 1 else float(b[0])
+            end = _compile.dur(node.duration, out.env)
+            b = maxabs(node, end, end, out.cast("float64"), "float64", out.size)  # shape (M,)
+            name = f"plateau bound {len(out.env)}"
+            out.env[("num", name)] = b.reshape(-1, 1) if out.size > 1 else float(b[0])
             return ir.Var(name)
         return p
 
-    return ir.map_params(x, bound), dataclasses.replace(group, env=env)
+    return ir.map_params(x, bound), out
 
 
 GROWING = (ir.Exponential, ir.Step, ir.MultiStep, ir.Cyclic, ir.OneCycle, ir.Repeat, ir.Scale, ir.Product, ir.SumOf)

@@ -110,6 +110,34 @@ SELECTIONS: dict[str, list[str]] = {
                           " and not plateau_report_once) or (test_torch_groups_resume and not emitted and not cli"
                           " and not resume_is_exact_in_every_order and not orders_against_native"
                           " and not documents_the_rule and not every_permutation)"],
+    # the evaluator: evaluate / to_jax / evaluate_numpy / evaluate_host against the reference, the var shortcut
+    # (tests/test_perf_vars.py), the host path of the plots and the plateau's reports. Left to the full suite: the
+    # random specs and the torch parity of tests/test_evaluate.py (3 to 5 s each), the plot files and the native
+    # loops of the plateau tests; the sharded path runs only in tests/test_sharding.py's subprocesses (four virtual
+    # devices), which mutmut's coverage cannot see: its mutants are run by hand with that test
+    "schedspec/evaluator.py": ["tests/test_evaluate.py", "tests/test_perf_vars.py", "tests/test_perf_plot.py",
+                               "tests/test_plateau.py", "tests/test_mut_evaluator.py", "-k",
+                               "(test_evaluate and not random and not matches_torch)"
+                               " or test_perf_vars or (test_perf_plot and not png and not terminal and not legends)"
+                               " or (test_plateau and not native and not optax and not keras and not torch)"
+                               " or test_mut_evaluator"],
+    # the emitter's shared part (headers, comments, imports, entry points, the plateau and group entries): the
+    # emitted text of every example for every target (snapshots), the refusals and the strings that must never
+    # become code (tests/test_emit.py, tests/test_emit_plateau.py). Left to the full suite: the emitted modules run
+    # against native schedulers, on random specs and every example (a jax compilation each: a minute a survivor)
+    "schedspec/_emit/__init__.py": ["tests/test_snapshots.py", "tests/test_emit.py", "tests/test_emit_plateau.py",
+                                    "tests/test_mut_emit.py", "-k",
+                                    "test_snapshots or (test_emit and not test_emit_plateau and not random and not examples and not cli"
+                                    " and not native and not formatted and not every_kind and not optimizers_apply)"
+                                    " or (test_emit_plateau and (refuse or strings or structures or report_before))"
+                                    " or test_mut_emit"],
+    # the optax adapter: to_optax, inject (plateaus in the optimizer state), report, current_lr, multi_transform.
+    # Left to the full suite: the native optax schedules (one compilation each), the fresh-process pickle
+    # (a subprocess) and the flax.nnx optimizers (importing flax)
+    "adapters/optax.py": ["tests/test_adapters_optax.py", "tests/test_optax_current_lr.py", "tests/test_plateau.py",
+                          "tests/test_mut_optax.py", "-k",
+                          "(test_adapters_optax and not matches_native and not fresh_process and not flax)"
+                          " or (test_optax_current_lr and not flax) or (test_plateau and optax) or test_mut_optax"],
     # the emitted torch module's generator (`_select`, `_usage`, `_dict`, `_name`, `module`): the emitted text of every
     # example (snapshots: comments, tables, flags) and the emitted modules run under torch (groups, refusals,
     # strings never code); its template is one string literal, which mutmut does not mutate inside
@@ -124,6 +152,8 @@ SELECTIONS: dict[str, list[str]] = {
 # more than the 20 s of the default constant here, so every mutant "timed out"; eager jax and keras.ops compile
 # each operation once per worker (backends.py)
 TIMEOUT_CONSTANT: dict[str, float] = {"adapters/_torch_lr.py": 12.0, "adapters/torch.py": 12.0,
+                                      "schedspec/evaluator.py": 12.0, "schedspec/_emit/__init__.py": 12.0,
+                                      "adapters/optax.py": 12.0,
                                       "schedspec/backends.py": 12.0, "schedspec/_emit/_torch.py": 12.0}
 
 COPY = ["schedspec", "adapters", "tests", "examples", "schemas", "docs", "README.md", "pyproject.toml"]
@@ -144,7 +174,7 @@ def _config(module: str) -> str:
         f"only_mutate = [{json.dumps(_target(module))}]\n"
         f"pytest_add_cli_args_test_selection = {json.dumps(sel)}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "no:xdist", "-W", "ignore::RuntimeWarning:os"]\n'
-        'also_copy = ["examples", "schemas", "docs", "README.md"]\n'
+        'also_copy = ["examples", "schemas", "docs", "README.md", "adapters"]\n'
         "mutate_only_covered_lines = false\n"
         # mutmut's CPU-time limit is (estimated test time + constant) * multiplier * 2: with the defaults of 15
         # and a constant of 20 a looping mutant (a bisection that never ends) held a worker for 5 minutes

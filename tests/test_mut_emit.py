@@ -1,0 +1,3 @@
+"""Tests written to kill surviving mutants of the emit (issue 14, item 1)."""
+
+from __future__ import annotations

@@ -45,17 +45,27 @@ def test_a_long_k_in_pieces_calls_the_program_once_a_piece_with_one_shape(monkey
 
     def spy(fn, steps, *args):
         def counted(piece, *a):
-            calls.append(piece.tolist())
+            calls.append(piece)
             return fn(piece, *a)
         return real(counted, steps, *args)
 
     monkeypatch.setattr(evaluator, "_chunked", spy)
     out = schedspec.evaluate(spec, np.arange(20))
     assert [len(c) for c in calls] == [8, 8, 8]
-    assert calls[2] == [16, 17, 18, 19, 19, 19, 19, 19]  # the last piece padded with its last step
+    assert {c.dtype for c in calls} == {np.dtype(np.int32)}  # one dtype too (float32: int32 steps)
+    assert calls[2].tolist() == [16, 17, 18, 19, 19, 19, 19, 19]  # the last piece padded with its last step
     assert out.shape == (20,)
     monkeypatch.setattr(evaluator, "CHUNK", 1 << 22)
     np.testing.assert_array_equal(out, schedspec.evaluate(spec, np.arange(20)))
+
+
+def test_a_plateau_evaluated_in_pieces_gets_its_reports_in_every_piece(monkeypatch):
+    spec = schedspec.loads(TWO_METRICS_YAML)
+    metrics = {"val_loss": [3.0, 2.0, 2.5, 2.6] + [1.0] * 17, "acc": [0.1] * 12 + [0.2, 0.2, 0.3] + [0.3] * 6}
+    k = np.arange(21)
+    whole = schedspec.evaluate(spec, k, metrics=metrics)
+    monkeypatch.setattr(evaluator, "CHUNK", 8)
+    np.testing.assert_array_equal(schedspec.evaluate(spec, k, metrics=metrics), whole)
 
 
 def test_a_k_of_exactly_chunk_steps_or_two_dimensions_is_one_call(monkeypatch):
@@ -387,7 +397,7 @@ def test_to_jax_refuses_metrics_that_are_not_a_dict(tmp_path):
     fn = schedspec.to_jax(schedspec.load(path))
     with pytest.raises(schedspec.SpecError) as err:
         fn(3, metrics=[1.0, 2.0])
-    assert str(err.value).startswith(str(path)) and "metrics must be a dict {name: reports}" in str(err.value)
+    assert str(err.value) == f"{path}: metrics: metrics must be a dict {{name: reports}}"
 
 
 def test_to_jax_names_the_spec_and_hparam_in_its_docstring():
@@ -417,3 +427,88 @@ def test_equal_trees_share_one_compiled_program():
                                     {"kind": "cosine", "duration": 14, "end": 0.0}]}
     schedspec.evaluate(schedspec.load(other), [0, 1])
     assert evaluator._jitted.cache_info().misses == after.misses + 1
+
+
+TWO_METRICS_YAML = """\
+schedspec: 1
+lr:
+  - {kind: plateau, duration: 10, monitor: val_loss, every: 1, patience: 0, factor: 0.5, start: 1.0}
+  - {kind: plateau, duration: 10, monitor: acc, mode: max, every: 1, patience: 0, factor: 0.5}
+groups:
+  tail:
+    lr:
+      - {kind: plateau, duration: 10, monitor: val_loss, every: 1, patience: 0, factor: 0.1, start: 2.0}
+"""
+
+
+def test_to_jax_checks_metric_names_and_reports_as_evaluate_does(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text(TWO_METRICS_YAML)
+    spec = schedspec.load(path)
+    fn = schedspec.to_jax(spec)
+    with pytest.raises(schedspec.SpecError) as err:
+        fn(3, metrics={"val_los": [1.0] * 4, "acc": [0.0] * 4})
+    assert str(err.value).startswith(str(path)) and "did you mean 'val_loss'" in str(err.value)
+    for bad in ([[1.0, 2.0]], 3.0, "abc"):
+        with pytest.raises(schedspec.SpecError, match=r"metrics\['val_loss'\] must be a 1-D list") as err:
+            fn(3, metrics={"val_loss": bad, "acc": [0.0] * 4})
+        assert str(err.value).startswith(str(path))
+    # the reports as a list, a numpy array or a jax array: the same values
+    import jax.numpy as jnp
+
+    reports = [3.0, 2.0, 2.0, 2.0]
+    want = fn(np.arange(4), metrics={"val_loss": reports})
+    assert want.tolist() == [1.0, 1.0, 1.0, 0.5]
+    for form in (np.asarray(reports), jnp.asarray(reports)):
+        np.testing.assert_array_equal(fn(np.arange(4), metrics={"val_loss": form}), want)
+
+
+def test_to_jax_an_empty_k_needs_no_report():
+    fn = schedspec.to_jax(schedspec.loads(TWO_METRICS_YAML))
+    assert fn(np.zeros((0,), dtype=np.int32), metrics={"val_loss": []}).shape == (0,)
+    assert fn(np.zeros((0,), dtype=np.int32)).shape == (0,)
+
+
+def test_to_jax_under_jit_names_the_missing_metric_and_the_schedule():
+    """Traced ``k``: lengths cannot be checked, but a monitored metric not passed at all is refused, naming it and
+    the hyperparameter (also for a group's schedule: ``lr``, not the group's name)."""
+    import jax
+
+    spec = schedspec.loads(TWO_METRICS_YAML)
+    fn = schedspec.to_jax(spec)
+    with pytest.raises(schedspec.SpecError) as err:
+        jax.jit(lambda k: fn(k, metrics={"val_loss": jnp_zeros(4)}))(3)
+    assert str(err.value) == ("<string>: lr: the `lr` schedule has a `plateau` monitoring 'acc': pass "
+                              "metrics={'acc': [...]} (one report per interval, from k = 0)")
+    with pytest.raises(schedspec.SpecError) as err:
+        jax.jit(lambda k: fn(k))(3)
+    assert "monitoring 'acc'" in str(err.value)  # the first missing name in sorted order
+    tail = schedspec.to_jax(spec, group="tail")
+    with pytest.raises(schedspec.SpecError) as err:
+        jax.jit(lambda k: tail(k))(3)
+    assert "the `lr` schedule has a `plateau` monitoring 'val_loss'" in str(err.value)
+    got = jax.jit(lambda k: tail(k, metrics={"val_loss": jnp_zeros(4)}))(3)
+    assert float(got) == float(tail(3, metrics={"val_loss": np.zeros(4)})) == pytest.approx(0.02, rel=1e-6)
+
+
+def jnp_zeros(n):
+    import jax.numpy as jnp
+
+    return jnp.zeros((n,))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_evaluate_a_long_duration_var_in_a_sweep_is_counted_exactly(dtype):
+    """Duration vars reach the program as ints (int32, int64 in float64), swept or not: a warmup of 2**24 + 1
+    steps (not a float32) is not over at step 2**24."""
+    d = 2**24 + 1
+    doc = {"schedspec": 1, "vars": {"w": [d, d + 2], "c": d, "peak": [1.0, 2.0]},
+           "lr": [{"kind": "linear", "duration": "$w", "start": 0.0, "end": "$peak"},
+                  {"kind": "constant", "value": 5.0, "duration": "$c"}, {"kind": "constant", "value": 7.0}]}
+    k = np.array([d - 1, d, d + 1, d + 2, 2 * d - 1, 2 * d, 2 * d + 2])
+    got = schedspec.evaluate(doc, k, dtype=dtype)
+    assert got.shape == (4, 7)
+    w_d = got[0]  # w = d, peak = 1.0
+    assert w_d[0] < 1.0 and w_d[1] == 5.0 and w_d[4] == 5.0 and w_d[5] == 7.0
+    w_d2 = got[3]  # w = d + 2, peak = 2.0
+    assert w_d2[2] < 2.0 and w_d2[3] == 5.0 and w_d2[5] == 5.0 and w_d2[6] == 7.0

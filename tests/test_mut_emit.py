@@ -1,3 +1,149 @@
-"""Tests written to kill surviving mutants of the emit (issue 14, item 1)."""
+"""Tests written to kill surviving mutants of ``schedspec/_emit/__init__.py`` (issue 14, item 1): the jax and optax
+modules of a spec with parameter groups, counted in epochs, with and without plateaus, run and compared with
+``schedspec.evaluate`` group by group (no example has groups and ``interval: epoch`` together, so the snapshots
+could not see the unit or the epoch conversion of a group's schedule)."""
 
 from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import schedspec  # noqa: E402
+
+pytest.importorskip("jax")
+
+try:  # tests/ as a package or as a rootdir on sys.path
+    from .helpers import load_module
+except ImportError:
+    from helpers import load_module
+
+EPOCH_GROUPS = """\
+schedspec: 1
+interval: epoch
+steps_per_epoch: 4
+lr:
+  - {kind: linear, duration: 3, start: 0.0, end: 0.4}
+  - {kind: cosine, duration: 6, end: 0.01}
+weight_decay: 0.05
+groups:
+  head:
+    lr:
+      - {kind: constant, value: 0.3, duration: 2}
+      - {kind: step, every: 2, gamma: 0.5}
+  backbone: {scale: 0.5}
+  frozen:
+    weight_decay: 0.0
+"""
+
+PLATEAU_GROUPS = """\
+schedspec: 1
+lr:
+  - {kind: constant, value: 0.2, duration: 3}
+  - {kind: plateau, duration: 20, monitor: val_loss, every: 2, patience: 0, factor: 0.5}
+groups:
+  head:
+    lr:
+      - {kind: linear, duration: 8, start: 0.0, end: 0.6}
+  tail:
+    lr:
+      - {kind: plateau, duration: 30, monitor: acc, mode: max, every: 2, patience: 1, factor: 0.1, start: 0.9}
+  same: {}
+"""
+
+K_STEPS = np.array([0, 1, 3, 4, 5, 7, 8, 11, 12, 15, 16, 23, 24, 35, 36, 40, 60])
+
+
+def _close(a, b, what):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    assert a.shape == b.shape, what
+    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7, err_msg=what)
+
+
+@pytest.mark.parametrize("target", ["jax", "optax"])
+def test_an_epoch_spec_with_groups_runs_each_groups_schedule_per_step(target, tmp_path):
+    """Steps are counted in epochs (k // steps_per_epoch) for every group; a group that overrides only another
+    hyperparameter gets the document's schedule; ``scale`` multiplies it; an unknown group is a ValueError."""
+    spec = schedspec.loads(EPOCH_GROUPS)
+    source = schedspec.emit(spec, target)
+    assert "# The spec counts epochs: step k uses the value at epoch k // 4." in source
+    assert "_GROUPS = {" in source and "k = xp.floordiv(k, 4)  # the spec counts epochs" in source
+    mod = load_module(source, tmp_path)
+    steps_spec = schedspec.loads(EPOCH_GROUPS.replace("interval: epoch\n", "").replace("duration: 3,", "duration: 12,")
+                                 .replace("duration: 6,", "duration: 24,").replace("duration: 2}", "duration: 8}")
+                                 .replace("every: 2,", "every: 8,"))
+    for group in (None, "head", "backbone", "frozen"):
+        got = mod.schedule(K_STEPS, group=group)
+        want = schedspec.evaluate(spec, K_STEPS // 4, group=group)  # the spec's value at epoch k // 4
+        _close(got, want, f"{target} group {group}")
+        if target == "optax":
+            _close([mod.build_schedule(group)(int(k)) for k in K_STEPS], want, f"build_schedule({group})")
+    # the epoch spec read per step equals no spec counted in steps: the conversion is the module's
+    assert not np.allclose(np.asarray(mod.schedule(K_STEPS, group="head")),
+                           schedspec.evaluate(steps_spec, K_STEPS // 4, group="head"))
+    _close(mod.schedule(K_STEPS, group="frozen"), mod.schedule(K_STEPS), "frozen shares the document's")
+    _close(mod.schedule(K_STEPS, group="backbone"), 0.5 * np.asarray(mod.schedule(K_STEPS)), "backbone scaled")
+    with pytest.raises(ValueError) as err:
+        mod.schedule(3, group="nope")
+    assert str(err.value) == "the spec has no parameter group 'nope' (its groups: head, backbone, frozen)"
+    if target == "optax":
+        with pytest.raises(ValueError, match="no parameter group 'nope'"):
+            mod.build_schedule("nope")
+
+
+def test_the_optax_multi_transform_of_an_emitted_module_gives_each_group_its_schedule(tmp_path):
+    import jax.numpy as jnp
+    import optax
+
+    spec = schedspec.loads(EPOCH_GROUPS)
+    mod = load_module(schedspec.emit(spec, "optax"), tmp_path)
+    params = {"a": jnp.zeros(1), "b": jnp.zeros(1), "c": jnp.zeros(1), "d": jnp.zeros(1), "e": jnp.zeros(1)}
+    labels = {"a": "head", "b": "backbone", "c": "frozen", "d": "default", "e": "other"}
+    tx = mod.build_multi_transform(optax.sgd, labels)
+    state = tx.init(params)
+    grads = {n: jnp.ones(1) for n in params}
+    for k in range(9):
+        updates, state = tx.update(grads, state, params)
+        for name, group in (("a", "head"), ("b", "backbone"), ("c", "frozen"), ("d", None), ("e", None)):
+            want = float(schedspec.evaluate(spec, k // 4, group=group))
+            assert float(-updates[name][0]) == pytest.approx(want, rel=1e-6, abs=1e-9), (k, name)
+    with pytest.raises(ValueError) as err:
+        mod.build_multi_transform(optax.sgd, {"a": "head", "b": "default"}).init({"a": jnp.zeros(1),
+                                                                                     "b": jnp.zeros(1)})
+    assert str(err.value) == "group 'backbone': no parameter carries its label (labels: default, head)"
+
+
+def test_an_optax_module_with_a_group_named_default_is_refused():
+    spec = schedspec.loads(EPOCH_GROUPS.replace("  frozen:", "  default:"))
+    with pytest.raises(schedspec.SpecError, match="group `default`.*rename the group"):
+        schedspec.emit(spec, "optax")
+    assert "_GROUPS" in schedspec.emit(spec, "jax")  # jax has no labels: the name is free there
+
+
+def test_a_jax_module_with_plateaus_in_groups_feeds_each_groups_own_reports(tmp_path):
+    """The document's plateau (val_loss), a group without plateau (no reports needed), a group with its own
+    plateau on another metric, and a group equal to the document's: each against ``evaluate``."""
+    spec = schedspec.loads(PLATEAU_GROUPS)
+    source = schedspec.emit(spec, "jax")
+    assert "_MONITORED = {" in source and "def schedule(step, metrics=None, group=None):" in source
+    assert "schedule(step, metrics, group=NAME) is that group's `lr`" in source.replace("\n# ", " ")
+    mod = load_module(source, tmp_path)
+    k = np.arange(0, 40, 3)
+    metrics = {"val_loss": [3.0, 2.0, 2.5, 2.6, 1.0, 1.5, 1.6, 1.7] + [1.0] * 12,
+               "acc": [0.1, 0.2, 0.2, 0.1, 0.1, 0.3] + [0.3] * 14}
+    for group in (None, "head", "tail", "same"):
+        want = schedspec.evaluate(spec, k, group=group, metrics=metrics)
+        _close(mod.schedule(k, metrics, group=group), want, f"group {group}")
+    _close(mod.schedule(k, group="head"), schedspec.evaluate(spec, k, group="head"), "head needs no reports")
+    with pytest.raises(ValueError) as err:
+        mod.schedule(k, {"val_loss": [1.0]}, group="same")
+    assert str(err.value) == ("the value at step 39 needs 11 reports of 'val_loss' (one per 2 step(s), counted from "
+                              "step 0), but 1 were given: pass metrics={'val_loss': [...]}")
+    with pytest.raises(ValueError) as err:
+        mod.schedule(k, {"loss": [1.0]}, group="tail")
+    assert str(err.value) == "no plateau of this schedule monitors 'loss' (monitored: val_loss, acc)"
+    with pytest.raises(ValueError, match=r"metrics\['acc'\] must be a 1-D list of reports \(got shape \(1, 2\)\)"):
+        mod.schedule(k, {"acc": [[1.0, 2.0]]}, group="tail")

@@ -512,3 +512,55 @@ def test_evaluate_a_long_duration_var_in_a_sweep_is_counted_exactly(dtype):
     assert w_d[0] < 1.0 and w_d[1] == 5.0 and w_d[4] == 5.0 and w_d[5] == 7.0
     w_d2 = got[3]  # w = d + 2, peak = 2.0
     assert w_d2[2] < 2.0 and w_d2[3] == 5.0 and w_d2[5] == 5.0 and w_d2[6] == 7.0
+
+
+SWEEP_PLATEAU = """\
+schedspec: 1
+vars: {peak: [0.5, 1.0, 2.0]}
+lr:
+  - {kind: linear, duration: 4, start: 0.0, end: $peak}
+  - {kind: plateau, duration: 20, monitor: val_loss, every: 2, patience: 0, factor: 0.5}
+"""
+
+
+@pytest.mark.parametrize("shard", [True, None])
+def test_a_sharded_sweep_with_a_plateau_gets_its_reports(monkeypatch, shard):
+    """Forced (``shard=True``) or automatic (``None``: several devices, not CPU, at least as many members as
+    devices), the sharded path feeds the reports to every member: the values of one device."""
+    import jax
+
+    spec = schedspec.loads(SWEEP_PLATEAU)
+    metrics = {"val_loss": [3.0, 2.0, 2.5, 2.6, 1.0, 1.5, 1.6, 1.7, 1.0, 1.0, 1.0, 1.0]}
+    k = np.arange(0, 24)
+    single = schedspec.evaluate(spec, k, metrics=metrics, shard=False)
+    monkeypatch.setattr(jax, "device_count", lambda *a: 2)
+    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+    seen = []
+    real = evaluator._sharded_out
+    monkeypatch.setattr(evaluator, "_sharded_out", lambda *a: seen.append(1) or real(*a))
+    np.testing.assert_array_equal(schedspec.evaluate(spec, k, metrics=metrics, shard=shard), single)
+    assert seen == [1]
+
+
+def test_a_spec_without_a_sweep_is_never_sharded(monkeypatch):
+    import jax
+
+    monkeypatch.setattr(jax, "device_count", lambda *a: 2)
+    monkeypatch.setattr(evaluator, "_sharded_out", lambda *a: pytest.fail("a single schedule was sharded"))
+    assert schedspec.evaluate(PLAIN, [0, 4], shard=True).tolist() == [0.0, np.float32(0.2)]
+
+
+def test_evaluate_an_empty_k_needs_no_report():
+    spec = schedspec.loads(TWO_METRICS_YAML)
+    assert schedspec.evaluate(spec, np.zeros((0,), dtype=np.int64)).shape == (0,)
+    assert schedspec.evaluate(spec, [], metrics={"val_loss": []}).shape == (0,)
+
+
+def test_float64_reports_keep_their_float64_differences():
+    """In float64 the reports are float64: a report lower by 1e-12 is an improvement (no reduction), which float32
+    reports could not see (they round both to 1.0, so the plateau would halve)."""
+    spec = schedspec.loads("schedspec: 1\nlr:\n  - {kind: plateau, duration: 10, monitor: val_loss, every: 1, "
+                           "patience: 0, factor: 0.5, threshold: 0, threshold_mode: abs, start: 1.0}\n")
+    metrics = {"val_loss": [1.0, 1.0 - 1e-12, 1.0 - 2e-12]}
+    assert schedspec.evaluate(spec, [1, 2, 3], metrics=metrics, dtype="float64").tolist() == [1.0, 1.0, 1.0]
+    assert schedspec.evaluate(spec, [1, 2, 3], metrics=metrics, dtype="float32").tolist() == [1.0, 0.5, 0.25]

@@ -332,8 +332,9 @@ def test_to_jax_of_a_group_is_the_groups_schedule_and_an_unknown_group_is_named(
     np.testing.assert_allclose(schedspec.to_jax(spec, group="head")(k), schedspec.evaluate(spec, k, group="head"),
                                rtol=1e-6)  # eager jax and jit may differ in the last float32 place
     assert float(schedspec.to_jax(spec, group="head")(10)) == np.float32(0.2)
-    with pytest.raises(schedspec.SpecError, match=r"no group 'nope'.*head, tail"):
+    with pytest.raises(schedspec.SpecError) as err:
         schedspec.to_jax(spec, group="nope")
+    assert str(err.value) == f"{path}: groups: the spec has no group 'nope' (it has: head, tail)"
     # a group's plateau: too few reports are positioned at the group's plateau, not at the document's
     with pytest.raises(schedspec.SpecError, match=r"g\.yaml:1[0-3]:") as err:
         schedspec.to_jax(spec, group="tail")(12, metrics={"val_loss": [1.0]})
@@ -564,3 +565,52 @@ def test_float64_reports_keep_their_float64_differences():
     metrics = {"val_loss": [1.0, 1.0 - 1e-12, 1.0 - 2e-12]}
     assert schedspec.evaluate(spec, [1, 2, 3], metrics=metrics, dtype="float64").tolist() == [1.0, 1.0, 1.0]
     assert schedspec.evaluate(spec, [1, 2, 3], metrics=metrics, dtype="float32").tolist() == [1.0, 0.5, 0.25]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.dtype("float32"), "float64", "f4"])
+def test_dtype_may_be_given_as_numpy_spells_it(dtype):
+    want = np.dtype(dtype)
+    assert schedspec.evaluate(PLAIN, [0, 3], dtype=dtype).dtype == want
+    assert np.asarray(schedspec.to_jax(PLAIN, dtype=dtype)(3)).dtype == want
+
+
+@pytest.mark.parametrize("dtype", ["float16", np.int32, "bfloat16x"])
+def test_another_dtype_is_refused_naming_it(dtype):
+    with pytest.raises((ValueError, TypeError)) as err:
+        schedspec.evaluate(PLAIN, [0], dtype=dtype)
+    if dtype != "bfloat16x":
+        assert str(err.value) == f"dtype must be 'float32' or 'float64' (got {str(np.dtype(dtype))!r})"
+
+
+def test_to_jax_checks_a_concrete_k_as_evaluate_does():
+    fn = schedspec.to_jax(PLAIN)
+    for bad in (0.5, -1, 2**31, [1, 2.5], np.array([True])):
+        with pytest.raises(ValueError):
+            fn(bad)
+    assert float(fn(2.0)) == float(fn(2)) == np.float32(0.1)
+
+
+def test_evaluate_numpy_picks_the_first_sweep_member_or_the_one_given_and_a_groups_fallback():
+    spec = schedspec.load(SWEEP)
+    k = np.array([0, 2, 3, 5, 10, 25, 30])
+    every = schedspec.evaluate(spec, k, dtype="float64")  # members: (0.1, 3), (0.1, 5), (0.3, 3), (0.3, 5)
+    np.testing.assert_allclose(evaluator.evaluate_numpy(spec, k), every[0], rtol=1e-12)
+    np.testing.assert_allclose(evaluator.evaluate_numpy(spec, k, member={"peak": 0.3, "warm": 5}), every[3],
+                               rtol=1e-12)
+    groups = schedspec.loads(EPOCHLESS_GROUPS)
+    np.testing.assert_array_equal(evaluator.evaluate_numpy(groups, k, group="frozen"), evaluator.evaluate_numpy(groups, k))
+    # an empty k needs no report, even of a plateau that starts at step 0
+    two = schedspec.loads(TWO_METRICS_YAML)
+    assert evaluator.evaluate_numpy(two, [], metrics={"val_loss": [], "acc": []}).shape == (0,)
+
+
+EPOCHLESS_GROUPS = """\
+schedspec: 1
+lr:
+  - {kind: linear, duration: 3, start: 0.0, end: 0.4}
+  - {kind: cosine, duration: 20, end: 0.01}
+weight_decay: 0.05
+groups:
+  frozen:
+    weight_decay: 0.0
+"""

@@ -6,6 +6,8 @@ Usage (from the repository root, with the test extras and mutmut>=3 installed)::
     python tests/mutation/run.py schedspec/formulas.py --report # score and survivors of the last run, no run
     python tests/mutation/run.py schedspec/formulas.py --survivors  # only the survivors again, with the newest tests
     python tests/mutation/run.py schedspec/formulas.py --only 'NAME*'  # only these mutants again (globs)
+    python tests/mutation/run.py schedspec/evaluator.py --survivors --tests tests/test_mut_evaluator.py
+                                                        # the survivors against the tests written for them
     python tests/mutation/run.py --list                         # the modules and their test selections
 
 Each module runs in its own scratch copy, ``.mutation/<module>/`` (git-ignored): the tracked files of the
@@ -289,6 +291,10 @@ def main() -> int:
     p.add_argument("--fresh", action="store_true", help="forget previous results of this module")
     p.add_argument("--survivors", action="store_true",
                    help="run again only the mutants not killed: survivors and those no test reached (after new tests)")
+    p.add_argument("--tests", nargs="+", metavar="PYTEST_ARG",
+                   help="this run's test selection instead of the module's (e.g. --survivors --tests "
+                        "tests/test_mut_x.py: the survivors against the tests written for them; a subset of the "
+                        "selection can only kill, never revive, a mutant that survived the whole selection)")
     p.add_argument("--only", nargs="+", metavar="NAME",
                    help="run again only these mutants (mutmut names or globs, e.g. '*load_state_dict__mutmut_63')")
     a = p.parse_args()
@@ -298,6 +304,8 @@ def main() -> int:
         return 0
     if a.module not in SELECTIONS:
         p.error(f"unknown module {a.module!r}; one of {', '.join(SELECTIONS)}")
+    if a.tests:
+        SELECTIONS[a.module] = a.tests
     if a.fresh:
         shutil.rmtree(WORK / a.module.replace("/", "__"), ignore_errors=True)
     if not a.report:
@@ -309,8 +317,9 @@ def main() -> int:
             names = a.only
         elif a.survivors:
             meta = WORK / a.module.replace("/", "__") / "mutants" / (_target(a.module) + ".meta")
-            # survived (0), and reached by no selected test (5, 33): a new test file in the selection may reach them
-            names = [n for n, c in json.loads(meta.read_text())["exit_code_by_key"].items() if c in (0, 5, 33)]
+            # survived (0), reached by no selected test (5, 33), and not run yet (an interrupted run): a new test
+            # file in the selection may reach them
+            names = [n for n, c in json.loads(meta.read_text())["exit_code_by_key"].items() if c in (0, 5, 33, None)]
             if not names:
                 print("no survivors")
         rc = run(a.module, a.children, names)

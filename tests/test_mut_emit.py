@@ -147,3 +147,80 @@ def test_a_jax_module_with_plateaus_in_groups_feeds_each_groups_own_reports(tmp_
     assert str(err.value) == "no plateau of this schedule monitors 'loss' (monitored: val_loss, acc)"
     with pytest.raises(ValueError, match=r"metrics\['acc'\] must be a 1-D list of reports \(got shape \(1, 2\)\)"):
         mod.schedule(k, {"acc": [[1.0, 2.0]]}, group="tail")
+
+
+EPOCH_PLAIN = """\
+schedspec: 1
+interval: epoch
+steps_per_epoch: 3
+lr:
+  - {kind: linear, duration: 2, start: 0.0, end: 0.4}
+  - {kind: step, every: 2, gamma: 0.5}
+"""
+
+
+@pytest.mark.parametrize("target", ["jax", "optax", "keras"])
+def test_an_epoch_spec_without_groups_is_read_per_step(target, tmp_path):
+    """Every target's module takes the optimizer's step and reads the spec at epoch k // steps_per_epoch."""
+    spec = schedspec.loads(EPOCH_PLAIN)
+    source = schedspec.emit(spec, target)
+    assert "k = xp.floordiv(k, 3)  # the spec counts epochs" in source
+    mod = load_module(source, tmp_path)
+    k = np.arange(0, 20)
+    want = schedspec.evaluate(spec, k // 3)
+    if target == "keras":
+        schedule = mod.build_schedule()
+        got = [float(schedule(int(s))) for s in k]
+    else:
+        got = mod.schedule(k)
+    _close(got, want, target)
+
+
+def test_the_native_torch_classes_of_the_kinds_that_have_one():
+    """``native_torch``: the torch class equal to a node for every k, with its arguments as written into the
+    emitted module; None for a node with a duration or without an equal class."""
+    from schedspec import ir
+    from schedspec._emit import _Native, native_torch
+
+    lr = schedspec.load({"schedspec": 1, "lr": {"kind": "constant", "value": 0.25}}).program.hparams["lr"]
+    assert native_torch(lr) == _Native("ConstantLR", 0.25, [("factor", "1.0"), ("total_iters", "0")])
+    seq = schedspec.load({"schedspec": 1, "lr": [{"kind": "constant", "value": 0.1, "duration": 5},
+                                                 {"kind": "constant", "value": 0.2}]}).program.hparams["lr"]
+    assert native_torch(seq) is None
+    timed = schedspec.load({"schedspec": 1, "lr": {"kind": "constant", "value": 0.1, "duration": 5}})
+    assert native_torch(timed.program.hparams["lr"]) is None
+    assert isinstance(lr, ir.Constant)
+
+
+def test_the_jax_usage_line_names_every_monitored_metric():
+    spec = schedspec.loads("schedspec: 1\nlr:\n"
+                           "  - {kind: plateau, duration: 10, monitor: val_loss, every: 1, start: 1.0}\n"
+                           "  - {kind: plateau, duration: 10, monitor: acc, mode: max, every: 1}\n")
+    source = schedspec.emit(spec, "jax")
+    assert ('# Usage: schedule(step, metrics={"val_loss": reports, "acc": reports}) -> value; pure jax.numpy,\n'
+            "# jit- and vmap-able.\n") in source  # wrapped at 98 characters of text, as every header paragraph
+
+
+@pytest.mark.parametrize("target", ["jax", "optax", "keras"])
+def test_every_header_line_of_a_plateau_or_group_module_fits_100_characters(target):
+    """The usage paragraphs are wrapped at 98 characters of text after ``# ``: with metric and group names of
+    every length from 1 to 40 characters, no line of the header is longer than 100."""
+    for n in range(1, 41):
+        name = "m" + "x" * (n - 1)
+        doc = ("schedspec: 1\nlr:\n  - {kind: constant, value: 0.1, duration: 5}\n"
+               f"  - {{kind: plateau, duration: 10, monitor: {name}, every: 2}}\n")
+        groups = f"groups:\n  {name}:\n    lr: 0.5\n"
+        if target == "jax":
+            text = schedspec.emit(schedspec.loads(doc + groups), target) + "\nx = 1\n"
+            text += schedspec.emit(schedspec.loads(doc), target)
+        else:  # keras and optax refuse a plateau: their group header
+            text = schedspec.emit(schedspec.loads("schedspec: 1\nlr: 0.1\nmomentum: 0.9\n" + groups), target) \
+                if target == "optax" else schedspec.emit(schedspec.loads("schedspec: 1\nlr: 0.1\nmomentum: 0.9\n"),
+                                                         target)
+        header = []
+        for line in text.splitlines():  # the header: the comment lines before the first line of code
+            if line.startswith("#"):
+                header.append(line)
+            elif line.strip():
+                break
+        assert max(len(line) for line in header) <= 100, (n, max(header, key=len))

@@ -192,7 +192,8 @@ def _report_usage(target: str, sites: list, unit: str) -> list[str]:
         _codegen.metric(n)  # an identifier (validated by the spec; checked again: it is written into comments)
     first = {n: min(s.origin // s.every for s in sites if s.monitor == n) for n in names}
     given = ", ".join(f'"{n}": reports' for n in names)
-    lines = [f"# Usage: schedule(step, metrics={{{given}}}) -> value; pure jax.numpy, jit- and vmap-able."]
+    usage = f"Usage: schedule(step, metrics={{{given}}}) -> value; pure jax.numpy, jit- and vmap-able."
+    lines = [f"# {line}" for line in textwrap.wrap(sanitize(usage), width=98, break_on_hyphens=False)]
     for n in names:
         uses = ("." if first[n] == 0 else
                 f"; the plateau uses reports from #{first[n]} on (make the earlier ones too: they are ignored).")

@@ -614,3 +614,14 @@ groups:
   frozen:
     weight_decay: 0.0
 """
+
+
+def test_an_unknown_group_is_named_with_a_suggestion_or_none():
+    spec = schedspec.load(HOST_SPECS["group"])
+    with pytest.raises(schedspec.SpecError) as err:
+        schedspec.evaluate(spec, [0], group="heda")
+    assert str(err.value) == ("<dict>: groups: the spec has no group 'heda'; did you mean 'head'? "
+                              "(it has: head, backbone)")
+    with pytest.raises(schedspec.SpecError) as err:
+        schedspec.evaluate(PLAIN, [0], group="head")
+    assert str(err.value) == "<dict>: groups: the spec has no group 'head' (it has: none)"

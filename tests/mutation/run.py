@@ -141,10 +141,10 @@ SELECTIONS: dict[str, list[str]] = {
     # the optax adapter: to_optax, inject (plateaus in the optimizer state), report, current_lr, multi_transform.
     # Left to the full suite: the native optax schedules (one compilation each), the fresh-process pickle
     # (a subprocess) and the flax.nnx optimizers (importing flax)
+    # (not run yet: no tests/test_mut_optax.py exists; add it to the selection with the first tests written for it)
     "adapters/optax.py": ["tests/test_adapters_optax.py", "tests/test_optax_current_lr.py", "tests/test_plateau.py",
-                          "tests/test_mut_optax.py", "-k",
-                          "(test_adapters_optax and not matches_native and not fresh_process and not flax)"
-                          " or (test_optax_current_lr and not flax) or (test_plateau and optax) or test_mut_optax"],
+                          "-k", "(test_adapters_optax and not matches_native and not fresh_process and not flax)"
+                          " or (test_optax_current_lr and not flax) or (test_plateau and optax)"],
     # the emitted torch module's generator (`_select`, `_usage`, `_dict`, `_name`, `module`): the emitted text of every
     # example (snapshots: comments, tables, flags) and the emitted modules run under torch (groups, refusals,
     # strings never code); its template is one string literal, which mutmut does not mutate inside

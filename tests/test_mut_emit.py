@@ -6,6 +6,7 @@ could not see the unit or the epoch conversion of a group's schedule)."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
@@ -224,3 +225,58 @@ def test_every_header_line_of_a_plateau_or_group_module_fits_100_characters(targ
             elif line.strip():
                 break
         assert max(len(line) for line in header) <= 100, (n, max(header, key=len))
+
+
+PLATEAU_GROUPS_EPOCH = """\
+schedspec: 1
+interval: epoch
+steps_per_epoch: 2
+lr:
+  - {kind: constant, value: 0.2, duration: 3}
+  - {kind: plateau, duration: 20, monitor: val_loss, every: 2, patience: 0, factor: 0.5}
+groups:
+  head:
+    lr:
+      - {kind: linear, duration: 8, start: 0.0, end: 0.6}
+  tail:
+    lr:
+      - {kind: plateau, duration: 30, monitor: acc, mode: max, every: 2, patience: 1, factor: 0.1, start: 0.9}
+"""
+GROUPS_SNAPSHOT = Path(__file__).resolve().parent / "snapshots" / "mut_emit" / "plateau-groups-epoch.jax.py"
+
+
+def test_the_jax_module_of_plateaus_in_groups_counted_in_epochs_is_unchanged():
+    """No example has parameter groups with plateaus counted in epochs: this spec's jax module is held byte for
+    byte (its group table, entry points, docstrings and messages, in epochs). Regenerate deliberately with
+    ``python tests/test_mut_emit.py --update``."""
+    text = schedspec.emit(schedspec.loads(PLATEAU_GROUPS_EPOCH), "jax")
+    assert text == GROUPS_SNAPSHOT.read_text(encoding="utf-8")
+    assert '(one per {_MONITORED[name]} "' in text and 'f"epoch(s), counted from epoch 0), but' in text
+
+
+def test_the_jax_module_of_plateaus_in_groups_runs_under_jit_and_against_evaluate(tmp_path):
+    import jax
+    import jax.numpy as jnp
+
+    spec = schedspec.loads(PLATEAU_GROUPS_EPOCH)
+    mod = load_module(schedspec.emit(spec, "jax"), tmp_path)
+    metrics = {"val_loss": [3.0, 2.0, 2.5, 2.6, 1.0, 1.5, 1.6, 1.7] + [1.0] * 12,
+               "acc": [0.1, 0.2, 0.2, 0.1, 0.1, 0.3] + [0.3] * 14}
+    k = np.arange(0, 60, 5)
+    for group in (None, "head", "tail"):
+        _close(mod.schedule(k, metrics, group=group), schedspec.evaluate(spec, k // 2, group=group, metrics=metrics),
+               f"group {group}")
+        traced = jax.jit(lambda s, m, g=group: mod.schedule(s, m, group=g))
+        _close(traced(k, {n: jnp.asarray(v) for n, v in metrics.items()}), mod.schedule(k, metrics, group=group),
+               f"jit group {group}")
+    # under jit a value that needs a report not given is NaN, never a guess, and never an exception
+    early = jax.jit(lambda s: mod.schedule(s, {"acc": jnp.zeros((1,))}, group="tail"))(jnp.asarray([0, 40]))
+    assert float(early[0]) == pytest.approx(0.9) and np.isnan(float(early[1]))
+
+
+if __name__ == "__main__":  # python tests/test_mut_emit.py --update
+    import sys
+
+    if sys.argv[1:] == ["--update"]:
+        GROUPS_SNAPSHOT.parent.mkdir(parents=True, exist_ok=True)
+        GROUPS_SNAPSHOT.write_text(schedspec.emit(schedspec.loads(PLATEAU_GROUPS_EPOCH), "jax"), encoding="utf-8")

@@ -118,8 +118,9 @@ SELECTIONS: dict[str, list[str]] = {
     # (tests/test_perf_vars.py), the host path of the plots and the plateau's reports. Left to the full suite: the
     # random specs and the torch parity of tests/test_evaluate.py (3 to 5 s each), the plot files and the native
     # loops of the plateau tests, and (once `_jax_metrics`, `to_jax` and the helpers before `evaluate` were decided
-    # with them, a surviving mutant of `evaluate` then cost 50 s) the grad, jit/vmap and large-k tests; the sharded path runs only in tests/test_sharding.py's subprocesses (four virtual
-    # devices), which mutmut's coverage cannot see: its mutants are run by hand with that test
+    # with them, a surviving mutant of `evaluate` then cost 50 s) the grad, jit/vmap and large-k tests; the
+    # padding of the sharded path runs only in tests/test_sharding.py's subprocesses (four virtual devices), which
+    # mutmut's coverage cannot see: its mutants are run by hand with that test
     "schedspec/evaluator.py": ["tests/test_mut_evaluator.py", "tests/test_evaluate.py", "tests/test_perf_vars.py",
                                "tests/test_perf_plot.py", "tests/test_plateau.py", "-k",
                                "(test_evaluate and not random and not matches_torch and not native and not grad"
@@ -294,7 +295,8 @@ def main() -> int:
     p.add_argument("--tests", nargs="+", metavar="PYTEST_ARG",
                    help="this run's test selection instead of the module's (e.g. --survivors --tests "
                         "tests/test_mut_x.py: the survivors against the tests written for them; a subset of the "
-                        "selection can only kill, never revive, a mutant that survived the whole selection)")
+                        "selection can only kill, never revive, a mutant that survived the whole selection, but a "
+                        "mutant not run yet that survives a subset is undecided: run it with the whole selection)")
     p.add_argument("--only", nargs="+", metavar="NAME",
                    help="run again only these mutants (mutmut names or globs, e.g. '*load_state_dict__mutmut_63')")
     a = p.parse_args()

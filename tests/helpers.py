@@ -92,6 +92,20 @@ def assert_f32(ours, ref, what: str = "") -> None:
     _assert_close(ours, ref, what, 1e-6, 1e-5)
 
 
+class Counter:
+    """Counts the calls of ``module.name`` for the rest of a test (``monkeypatch`` puts it back): ``.calls``."""
+
+    def __init__(self, monkeypatch, module, name):
+        self.calls = 0
+        inner = getattr(module, name)
+
+        def counted(*args, **kwargs):
+            self.calls += 1
+            return inner(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, counted)
+
+
 def load_module(source: str, directory: Path):
     """Write ``source`` to a fresh file in ``directory`` and import it (under a unique module name)."""
     name = f"emitted_{uuid.uuid4().hex}"

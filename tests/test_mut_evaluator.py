@@ -12,6 +12,11 @@ import schedspec
 
 pytest.importorskip("jax")
 
+try:  # tests/ as a package or as a rootdir on sys.path
+    from .helpers import Counter
+except ImportError:
+    from helpers import Counter
+
 from schedspec import evaluator  # noqa: E402
 
 SWEEP = {"schedspec": 1, "vars": {"peak": [0.1, 0.3], "warm": [3, 5]},
@@ -112,11 +117,9 @@ def test_the_sharded_path_gives_one_devices_values(monkeypatch, dtype):
     k = np.arange(0, 40, 3)
     single = schedspec.evaluate(spec, k, dtype=dtype, shard=False)
     monkeypatch.setattr(jax, "device_count", lambda *a: 2)
-    seen = []
-    real = evaluator._sharded_out
-    monkeypatch.setattr(evaluator, "_sharded_out", lambda *a: seen.append(1) or real(*a))
+    sharded_calls = Counter(monkeypatch, evaluator, "_sharded_out")
     sharded = schedspec.evaluate(spec, k, dtype=dtype, shard=True)
-    assert seen == [1]
+    assert sharded_calls.calls == 1
     assert sharded.shape == single.shape == (4, k.size) and sharded.dtype == np.dtype(dtype)
     np.testing.assert_array_equal(sharded, single)
 
@@ -125,18 +128,6 @@ def test_the_sharded_path_gives_one_devices_values(monkeypatch, dtype):
 
 from schedspec import spec as spec_module  # noqa: E402
 from schedspec.lowering import _Lowerer  # noqa: E402
-
-
-class _Count:
-    def __init__(self, monkeypatch, module, name):
-        self.calls = 0
-        inner = getattr(module, name)
-
-        def counted(*args, **kwargs):
-            self.calls += 1
-            return inner(*args, **kwargs)
-
-        monkeypatch.setattr(module, name, counted)
 
 
 def _same_as_lowering(spec, k, vars, dtype="float64"):
@@ -152,7 +143,7 @@ def test_a_var_used_both_as_a_number_and_as_a_duration_is_lowered_again(monkeypa
                   {"kind": "polynomial", "duration": 20, "end": 0.0, "power": "$n"}]}
     spec = schedspec.load(doc)
     assert "n" not in evaluator._Rebind(spec).bounds
-    lowerings = _Count(monkeypatch, spec_module, "lower")
+    lowerings = Counter(monkeypatch, spec_module, "lower")
     got = _same_as_lowering(spec, np.arange(12), {"n": 8})
     assert lowerings.calls == 2  # the evaluation's and the comparison's
     assert got[4] == 0.25 and got[8] == 0.5  # the warmup now lasts 8 steps
@@ -178,7 +169,7 @@ def test_a_new_scalar_of_a_spec_that_sweeps_takes_the_shortcut(monkeypatch):
     spec = schedspec.load(doc)
     assert set(evaluator._Rebind(spec).bounds) == {"floor"}
     k = np.array([0, 5, 10, 25, 40, 41])
-    lowerings = _Count(monkeypatch, spec_module, "lower")
+    lowerings = Counter(monkeypatch, spec_module, "lower")
     fast = schedspec.evaluate(spec, k, vars={"floor": 0.05}, dtype="float64")
     assert lowerings.calls == 0
     assert fast.shape == (3, 6) and fast[:, -1].tolist() == [0.05, 0.05, 0.05]
@@ -192,7 +183,7 @@ def test_the_shortcut_takes_the_float32_maximum_itself(monkeypatch):
     spec = schedspec.load(doc)
     top = float(np.finfo(np.float32).max)
     schedspec.evaluate(spec, [0], vars={"peak": 0.2})
-    lowerings = _Count(monkeypatch, spec_module, "lower")
+    lowerings = Counter(monkeypatch, spec_module, "lower")
     got = schedspec.evaluate(spec, [0, 10], vars={"peak": top}, dtype="float64")
     assert lowerings.calls == 0 and got.tolist() == [0.0, top]
     with pytest.raises(schedspec.SpecError, match="float32"):
@@ -203,7 +194,7 @@ def test_the_shortcut_is_worked_out_once_per_spec(monkeypatch):
     """What a var value may change is found once (one recording lowering per spec), then kept with the spec."""
     spec = schedspec.load({"schedspec": 1, "vars": {"peak": 0.1},
                            "lr": [{"kind": "linear", "duration": 10, "start": 0, "end": "$peak"}]})
-    made = _Count(monkeypatch, evaluator, "_Rebind")
+    made = Counter(monkeypatch, evaluator, "_Rebind")
     for peak in (0.2, 0.3, 0.4):
         schedspec.evaluate(spec, [10], vars={"peak": peak})
     assert made.calls == 1
@@ -536,11 +527,9 @@ def test_a_sharded_sweep_with_a_plateau_gets_its_reports(monkeypatch, shard):
     single = schedspec.evaluate(spec, k, metrics=metrics, shard=False)
     monkeypatch.setattr(jax, "device_count", lambda *a: 2)
     monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
-    seen = []
-    real = evaluator._sharded_out
-    monkeypatch.setattr(evaluator, "_sharded_out", lambda *a: seen.append(1) or real(*a))
+    sharded_calls = Counter(monkeypatch, evaluator, "_sharded_out")
     np.testing.assert_array_equal(schedspec.evaluate(spec, k, metrics=metrics, shard=shard), single)
-    assert seen == [1]
+    assert sharded_calls.calls == 1
 
 
 def test_a_spec_without_a_sweep_is_never_sharded(monkeypatch):

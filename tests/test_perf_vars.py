@@ -22,10 +22,10 @@ from schedspec import spec as spec_module  # noqa: E402
 pytest.importorskip("jax")
 
 try:  # tests/ as a package or as a rootdir on sys.path
-    from .helpers import assert_f32, assert_f64
+    from .helpers import Counter, assert_f32, assert_f64
     from .reference import ref_values
 except ImportError:
-    from helpers import assert_f32, assert_f64
+    from helpers import Counter, assert_f32, assert_f64
     from reference import ref_values
 
 DOC = {
@@ -38,18 +38,6 @@ DOC = {
     ],
 }
 K = np.array([0, 1, 9, 10, 11, 35, 69, 70, 71, 99, 100, 101, 5000])
-
-
-class Counter:
-    def __init__(self, monkeypatch, module, name):
-        self.calls = 0
-        inner = getattr(module, name)
-
-        def counted(*args, **kwargs):
-            self.calls += 1
-            return inner(*args, **kwargs)
-
-        monkeypatch.setattr(module, name, counted)
 
 
 def test_new_values_are_neither_lowered_nor_compiled_again(monkeypatch):

@@ -179,11 +179,6 @@ def _clocks(sites: list) -> dict[str, int]:
     return out
 
 
-def _clock(every: int, unit: str) -> str:
-    """Where report j is made: ``epoch j`` or ``steps [500*j, 500*(j+1))``."""
-    return f"{unit} j" if every == 1 else f"{unit}s [{every}*j, {every}*(j+1))"
-
-
 def _report_usage(target: str, sites: list, unit: str) -> list[str]:
     """The header lines that say how to give a plateau its metric reports (jax; torch: :mod:`._torch`)."""
     clocks = _clocks(sites)
@@ -193,12 +188,12 @@ def _report_usage(target: str, sites: list, unit: str) -> list[str]:
     first = {n: min(s.origin // s.every for s in sites if s.monitor == n) for n in names}
     given = ", ".join(f'"{n}": reports' for n in names)
     usage = f"Usage: schedule(step, metrics={{{given}}}) -> value; pure jax.numpy, jit- and vmap-able."
-    lines = [f"# {line}" for line in textwrap.wrap(sanitize(usage), width=98, break_on_hyphens=False)]
+    lines = _codegen.paragraph(sanitize(usage))
     for n in names:
         uses = ("." if first[n] == 0 else
                 f"; the plateau uses reports from #{first[n]} on (make the earlier ones too: they are ignored).")
-        text = f"Report j of {n} is the metric at the end of {_clock(clocks[n], unit)}, counted from k = 0{uses}"  # fmt: skip
-        lines += [f"# {line}" for line in textwrap.wrap(sanitize(text), width=98, break_on_hyphens=False)]
+        text = f"Report j of {n} is the metric at the end of {_codegen.clock(clocks[n], unit)}, counted from k = 0{uses}"  # fmt: skip
+        lines += _codegen.paragraph(sanitize(text))
     lines.append("# A reduction decided at report j applies from the next interval, as in torch.")
     lines.append("# A value that needs a report not given is NaN (never a guess); with a concrete step, a ValueError.")
     return lines
@@ -255,7 +250,7 @@ def _groups_usage(bound, hparam: str, target: str, metrics: bool) -> list[str]:
     if others:
         text = (f"This module carries `{hparam}` only; the spec also schedules {', '.join(others)}: emit each with "
                 "`--hparam NAME`.")  # fmt: skip
-        lines += [f"# {line}" for line in textwrap.wrap(sanitize(text), width=98, break_on_hyphens=False)]
+        lines += _codegen.paragraph(sanitize(text))
     if not bound.groups or target not in _GROUP_TARGETS:
         return lines
     names = ", ".join(bound.groups)
@@ -267,12 +262,12 @@ def _groups_usage(bound, hparam: str, target: str, metrics: bool) -> list[str]:
                  "**kwargs) is optax.multi_transform with one optax.inject_hyperparams(opt_fn) per group, the label "
                  "'default' (or any label that is not a group) for the rest, as "
                  "schedspec.adapters.optax.multi_transform.")  # fmt: skip
-    lines += [f"# {line}" for line in textwrap.wrap(sanitize(text), width=98, break_on_hyphens=False)]
+    lines += _codegen.paragraph(sanitize(text))
     overrides = [f"{g}: {', '.join(n for n in own if n != hparam)}" for g, own in bound.groups.items()
                  if any(n != hparam for n in own)]  # fmt: skip
     if overrides:
         text = f"The groups also override ({'; '.join(overrides)}): emit those with `--hparam NAME`."
-        lines += [f"# {line}" for line in textwrap.wrap(sanitize(text), width=98, break_on_hyphens=False)]
+        lines += _codegen.paragraph(sanitize(text))
     return lines
 
 

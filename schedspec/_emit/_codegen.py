@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -63,6 +64,18 @@ def metric(name: str) -> str:
     if not (isinstance(name, str) and name.isascii() and name.isidentifier()):
         raise ValueError(f"unexpected metric name {name!r}")
     return f'"{name}"'
+
+
+def paragraph(text: str) -> list[str]:
+    """A comment paragraph of an emitted module's header: ``# `` + ``text`` wrapped at 98 characters (100 a line),
+    never at a hyphen (``jit-`` stays with its word). ``text`` is written as given: sanitise text from a spec first
+    (``schedspec._emit.sanitize``)."""
+    return [f"# {line}" for line in textwrap.wrap(text, width=98, break_on_hyphens=False)]
+
+
+def clock(every: int, unit: str) -> str:
+    """Where report j of a plateau's metric is made: ``epoch j`` or ``steps [500*j, 500*(j+1))``."""
+    return f"{unit} j" if every == 1 else f"{unit}s [{every}*j, {every}*(j+1))"
 
 
 def word(s: str, words: Iterable[str] = _WORDS) -> str:

@@ -34,7 +34,6 @@ reaches the code.
 from __future__ import annotations
 
 import re
-import textwrap
 
 from .. import _param_groups, ir
 from . import _codegen, _source
@@ -543,10 +542,9 @@ def _usage(bound, unit: str, native, sites: list, others: dict, groups: dict) ->
             ]
         for n, e in clocks.items():
             first = min(s.origin // s.every for s in sites if s.monitor == n)
-            where = f"{unit} j" if e == 1 else f"{unit}s [{e}*j, {e}*(j+1))"
             uses = "." if first == 0 else f"; the plateau uses reports from #{first} on (make the earlier ones too: they are ignored)."  # fmt: skip
-            text = f"Report j of {n} is the metric at the end of {where}, counted from k = 0{uses}"
-            lines += [f"# {line}" for line in textwrap.wrap(text, width=98, break_on_hyphens=False)]
+            text = f"Report j of {n} is the metric at the end of {_codegen.clock(e, unit)}, counted from k = 0{uses}"
+            lines += _codegen.paragraph(text)
         lines += [
             "# A reduction decided at report j applies from the next interval, as in torch. optimizer.step() raises",
             "# if its update's lr waits for a report not made yet; state_dict() keeps the reports.",
@@ -557,7 +555,7 @@ def _usage(bound, unit: str, native, sites: list, others: dict, groups: dict) ->
         text = (f"torch.optim.lr_scheduler.{native.cls}({args}) on an optimizer built with lr={_codegen.num(native.start)} "
                 "gives the same values (up to float64 rounding); this closed form also refuses another spec's state, "
                 "resumes exactly in any order and follows the param-group rule below.")  # fmt: skip
-        lines += [f"# {line}" for line in textwrap.wrap(text, width=98, break_on_hyphens=False)]
+        lines += _codegen.paragraph(text)
     if groups:
         text = ('Param groups: one carrying "name": <group> (or given by build_scheduler(optimizer, '
                 f"groups={{<group>: <index>}})) gets exactly that group's schedules: {', '.join(groups)}. Any other ")  # fmt: skip
@@ -568,17 +566,17 @@ def _usage(bound, unit: str, native, sites: list, others: dict, groups: dict) ->
              "with L but all with one same lr, they all get value(k); different lrs, none of them L, are refused "
              'by optimizer.step(). A param group carrying "lr_scale" (timm\'s layer decay) gets its lr times '
              "lr_scale, as timm's schedulers do.")  # fmt: skip
-    lines += [f"# {line}" for line in textwrap.wrap(text, width=98, break_on_hyphens=False)]
+    lines += _codegen.paragraph(text)
     if others:
         text = (f"Other hyperparameters, set on every param group at every {unit}: {', '.join(others)} (a spec "
                 "group's own where it has one; build_scheduler(optimizer, hparams=[]) drives the lr only).")  # fmt: skip
-        lines += [f"# {line}" for line in textwrap.wrap(text, width=98, break_on_hyphens=False)]
+        lines += _codegen.paragraph(text)
     moves = "step(epoch + 1, metric) moves the lr" if unit == "epoch" else "step_update(num_updates) moves the lr"
     text = ("timm's train.py: build_scheduler(optimizer, loop=\"timm\") takes step_update(num_updates, metric) after "
             f"each update and step(epoch + 1, metric) at each epoch end; this spec counts {unit}s, so {moves} and "
             "the other call does not" + (", and the metric of an epoch end that closes a report interval is its "
                                           "report." if sites else "."))  # fmt: skip
-    lines += [f"# {line}" for line in textwrap.wrap(text, width=98, break_on_hyphens=False)]
+    lines += _codegen.paragraph(text)
     lines += [
         "# state_dict() carries the fingerprint above; load_state_dict() refuses another spec's state and, before or",
         "# after optimizer.load_state_dict(), writes the restored update's lr into the optimizer (exact resume).",

@@ -79,7 +79,6 @@ def to_optax(spec: Any, hparam: str = "lr", vars: dict | None = None, group: str
         "state, and call schedspec.adapters.optax.report(state, name, value) at the end of each interval"),
         groups=() if group is None else (group,))  # fmt: skip
     if group is not None:
-
         bound_group_schedules(res.spec, "optax")  # a group schedule's sweep var: pick a member
     key = _ScheduleKey("spec", res.spec, hparam, group, res.divisor)
     key._fn = _spec_schedule(res.spec, hparam, group, res.divisor)
@@ -334,7 +333,6 @@ def _register() -> None:
 def _hparam_args(spec, opt_fn, names, where: tuple = (), own: tuple = ()) -> dict[str, str]:
     """``{spec hyperparameter: optax argument}``, or a positioned SpecError for one ``opt_fn`` does not take."""
 
-
     params = inspect.signature(opt_fn).parameters
     out, issues = {}, []
     for name in names:
@@ -419,14 +417,12 @@ def inject(spec: Any, opt_fn: Callable, *, vars: dict | None = None, max_reports
         fns = {args[name]: Schedule(_ScheduleKey("node", node, name, group, divisor), spec.name)
                for name, node in nodes.items()}  # fmt: skip
         return optax.inject_hyperparams(opt_fn)(**fns, **kwargs)
-    own = tuple((*where, name) for name in spec.program.groups.get(group, {})) if group is not None else ()
-    return _PlateauInject(spec, opt_fn, nodes, args, sites, divisor, max_reports, kwargs, own, group).transformation()
+    return _PlateauInject(spec, opt_fn, nodes, args, sites, divisor, max_reports, kwargs, group).transformation()
 
 
 def _count_schedule(node, divisor: int):
     """``count -> value`` of a bound IR node (no plateau), jit-able."""
     import jax.numpy as jnp
-
 
     def schedule(count):
         xp = JaxXP()
@@ -438,17 +434,15 @@ def _count_schedule(node, divisor: int):
     return schedule
 
 
-def _open_ended(spec, nodes: dict, own: tuple):
-    """A SpecError at each plateau that never ends (the report buffers need ``max_reports`` or a ``total``)."""
-
+def _open_ended(spec, nodes: dict):
+    """A SpecError at each plateau that never ends (the report buffers need ``max_reports`` or a ``total``), at
+    the plateau's own source path (a group's own schedule included)."""
     issues = []
     for name, node in nodes.items():
-        roots = [r for r in own if r[-1] == name] + [(name,)]
         for site in _metrics.sites(node):
             if site.stop() is not None:
                 continue
-            paths = [_metrics.site_path(spec.doc.data, root, site) for root in roots]
-            path = next((p for p, r in zip(paths, roots) if p != r), paths[-1])
+            path = _metrics.site_path(spec.doc.data, (name,), site)
             issue = spec.doc.issue(path, f"{format_path(path)}: this `plateau` never ends, so it consumes metric reports forever and "
                                    "inject cannot size the report buffers of the optimizer state: pass "
                                    "max_reports=N (how many reports training makes), or give the plateau a "
@@ -461,7 +455,7 @@ def _open_ended(spec, nodes: dict, own: tuple):
 class _PlateauInject:
     """What :func:`inject` builds for a spec with plateaus (see there)."""
 
-    def __init__(self, spec, opt_fn, nodes, args, sites, divisor, max_reports, kwargs, own=(), group=None):
+    def __init__(self, spec, opt_fn, nodes, args, sites, divisor, max_reports, kwargs, group=None):
         self.opt_fn, self.nodes, self.args, self.sites, self.divisor, self.kwargs = (
             opt_fn, nodes, args, sites, divisor, kwargs,
         )  # fmt: skip
@@ -471,7 +465,7 @@ class _PlateauInject:
         if max_reports is None:
             if any(x is None for x in stops):
                 if spec.program.total is None:
-                    raise _open_ended(spec, nodes, own)
+                    raise _open_ended(spec, nodes)
                 need = max(need, max(spec.program.total // s.every for s in sites))
             max_reports = need
         elif isinstance(max_reports, bool) or not isinstance(max_reports, int) or max_reports < need:
@@ -664,7 +658,6 @@ def multi_transform(spec: Any, opt_fn: Callable, param_labels: Any, *, vars: dic
     optax = require("optax", "optax")
     import jax
 
-
     spec = load(spec)
     if vars:
         spec = spec.with_vars(dict(vars))
@@ -684,7 +677,8 @@ def multi_transform(spec: Any, opt_fn: Callable, param_labels: Any, *, vars: dic
         missing = [g for g in groups if g not in leaves]
         if missing:
             raise SpecError([spec.doc.issue(("groups", missing[0]), f"group `{missing[0]}`: no parameter carries the "
-                                            f"label {missing[0]!r} (labels: {', '.join(map(str, sorted(leaves, key=str)))})")])  # fmt: skip
+                                            f"label {missing[0]!r} (labels: {', '.join(map(str, sorted(leaves, key=str)))})",
+                                            key=True)])  # fmt: skip
         return jax.tree_util.tree_map(lambda x: x if x in groups else "default", labels)
 
     return optax.multi_transform({**transforms, "default": top}, labels_of)

@@ -30,8 +30,10 @@ PLATEAU = {"schedspec": 1, "interval": "epoch", "steps_per_epoch": 2, "total": 1
                   {"kind": "plateau", "duration": 6, "monitor": "val_loss", "patience": 0, "factor": 0.5},
                   {"kind": "cosine", "end": 0.0}]}  # fmt: skip
 METRICS = [3.0, 2.0, 1.0, 1.0, 0.9, 1.0, 1.0, 1.0, 1.0, 1.0]
-PARAMS = {"w": jnp.zeros((), jnp.float32)}
-ONE = {"w": jnp.ones((), jnp.float32)}
+# numpy, not jax arrays: a jax computation at import starts XLA threads, and a process forked from one that ran
+# them can deadlock (tests/mutation/run.py forks a worker per mutant from the process that collected the tests)
+PARAMS = {"w": np.zeros((), np.float32)}
+ONE = {"w": np.ones((), np.float32)}
 
 
 def follow(tx, n, *, report_every=None, path=lambda s: s, jit=True):

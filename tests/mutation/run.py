@@ -139,13 +139,15 @@ SELECTIONS: dict[str, list[str]] = {
                                     " and not native and not formatted and not every_kind and not optimizers_apply)"
                                     " or (test_emit_plateau and (refuse or strings or structures or report_before))"
                                     " or test_mut_emit"],
-    # the optax adapter: to_optax, inject (plateaus in the optimizer state), report, current_lr, multi_transform.
-    # Left to the full suite: the native optax schedules (one compilation each), the fresh-process pickle
-    # (a subprocess) and the flax.nnx optimizers (importing flax)
-    # (not run yet: no tests/test_mut_optax.py exists; add it to the selection with the first tests written for it)
+    # the optax adapter: to_optax, inject (plateaus in the optimizer state), report, current_lr, multi_transform,
+    # and flax.nnx's optimizer as the tests mirror it (its Variable wrappers, without importing flax). Left to the
+    # full suite: the native optax schedules (one compilation each), the fresh-process pickle (a subprocess) and
+    # flax itself. (A -k keyword matches any node's name: "test_plateau" alone would select
+    # test_adapters_optax.py::test_plateau_state_..., so the plateau file's optax tests are named in full.)
     "adapters/optax.py": ["tests/test_adapters_optax.py", "tests/test_optax_current_lr.py", "tests/test_plateau.py",
-                          "-k", "(test_adapters_optax and not matches_native and not fresh_process and not flax)"
-                          " or (test_optax_current_lr and not flax) or (test_plateau and optax)"],
+                          "-k", "not matches_native_optax and not fresh_process and not (flax and not mirror)"
+                          " and (test_adapters_optax or test_optax_current_lr or test_mut_optax"
+                          " or optax_inject_matches_torch or optax_composed_per_step)"],
     # the emitted torch module's generator (`_select`, `_usage`, `_dict`, `_name`, `module`): the emitted text of every
     # example (snapshots: comments, tables, flags) and the emitted modules run under torch (groups, refusals,
     # strings never code); its template is one string literal, which mutmut does not mutate inside

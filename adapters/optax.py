@@ -112,7 +112,7 @@ class _ScheduleKey:
 
     __slots__ = ("kind", "payload", "hparam", "group", "divisor", "_ident", "_fn")
 
-    def __init__(self, kind: str, payload: Any, hparam: str = "lr", group: str | None = None, divisor: int = 1):
+    def __init__(self, kind: str, payload: Any, hparam: str, group: str | None, divisor: int):
         self.kind, self.payload, self.hparam, self.group, self.divisor = kind, payload, hparam, group, int(divisor)
         self._ident, self._fn = None, None
 

@@ -133,3 +133,132 @@ def test_an_open_ended_plateau_is_refused_with_the_whole_message_at_each_plateau
     with pytest.raises(schedspec.SpecError) as err:
         so.inject(spec, optax.sgd, group="g")
     assert [str(i) for i in err.value.issues] == [f"open.yaml:7:9: groups.g.lr: {advice}"]
+
+
+def test_to_optax_of_an_epoch_spec_divides_the_count_and_checks_it_first():
+    """``steps_per_epoch`` 2: update ``k`` uses epoch ``k // 2``; a count is checked as an update index before the
+    division (``2**31 // 2`` would be a valid epoch)."""
+    spec = schedspec.loads(EPOCHS)
+    sched = schedspec.to_optax(spec)
+    k = np.arange(12)
+    np.testing.assert_allclose(sched(k), schedspec.evaluate(spec, k // 2, dtype="float64"), rtol=1e-6)
+    with pytest.raises(ValueError, match=r"k must be in \[0, 2\*\*31-1\]"):
+        sched(2**31)
+
+
+GROUP_SPEC = """\
+schedspec: 1
+lr: [{kind: linear, duration: 10, start: 0.0, end: 0.1}, {kind: constant, value: 0.1}]
+groups:
+  head: {lr: {kind: step, start: 0.3, every: 3, gamma: 0.5}}
+"""
+
+
+def _inject_key(spec):
+    """The key of the learning-rate schedule of ``inject`` without a plateau (in its inject_hyperparams state)."""
+    return so.inject(spec, optax.sgd).init({"w": np.zeros((), np.float32)}).hyperparams_states["learning_rate"].key
+
+
+def test_schedule_keys_are_equal_exactly_when_they_describe_the_same_schedule():
+    """The pytree aux data of a :class:`ScheduleState`: jit caches on it, a checkpoint compares it. Keys of the
+    same spec, hparam and group are equal with equal hashes; another spec, group or kind is another key; a key
+    survives pickling (built again, a group's schedule included) and says what it is."""
+    spec, other = schedspec.loads(GROUP_SPEC), schedspec.loads(GROUP_SPEC.replace("0.3", "0.4").replace("duration: 10", "duration: 12"))
+    a, b = schedspec.to_optax(spec).key, schedspec.to_optax(spec).key
+    assert a == b and hash(a) == hash(b)
+    distinct = [a, schedspec.to_optax(other).key, schedspec.to_optax(spec, group="head").key,
+                schedspec.to_optax(other, group="head").key, _inject_key(spec), _inject_key(other)]  # fmt: skip
+    for i, x in enumerate(distinct):
+        for j, y in enumerate(distinct):
+            assert (x == y) == (i == j), (x, y)
+    assert x != "not a key"
+    assert len({hash(x) for x in distinct}) == len(distinct)
+    assert _inject_key(spec) == _inject_key(spec) and hash(_inject_key(spec)) == hash(_inject_key(spec))
+    assert (repr(a), repr(distinct[2])) == ("<schedule 'lr'>", "<schedule 'lr' of group 'head'>")
+    head = schedspec.to_optax(spec, group="head")
+    loaded = pickle.loads(pickle.dumps(head))
+    assert loaded.key._fn is None and loaded.key._ident is None and loaded.key == head.key
+    k = np.arange(12)
+    np.testing.assert_array_equal(loaded(k), head(k))
+    np.testing.assert_allclose(loaded(k), 0.3 * 0.5 ** (k // 3), rtol=1e-6)
+
+
+def test_a_schedules_optax_state_counts_in_int32_and_saturates():
+    """optax's count: int32 from 0, saturating at the int32 maximum (one short of it plus one, then held)."""
+    sched = schedspec.to_optax(schedspec.loads(GROUP_SPEC))
+    state = sched.init()
+    assert state.count.dtype == np.int32 and int(state.count) == 0
+    top = np.iinfo(np.int32).max
+    for start, want in ((0, 1), (top - 2, top - 1), (top - 1, top), (top, top)):
+        assert int(sched.update(so.ScheduleState(np.int32(start), sched.key)).count) == want, start
+
+
+PLATEAU_SPEC = """\
+schedspec: 1
+lr:
+  - {kind: constant, value: 0.2, duration: 2}
+  - {kind: plateau, duration: 8, monitor: val_loss, every: 2, patience: 0, factor: 0.5}
+"""
+
+
+def _plateaus(text):
+    return so.inject(schedspec.loads(text), optax.sgd).init({"w": np.zeros((), np.float32)}).key
+
+
+def test_plateau_keys_compare_hash_pickle_and_read_old_pickles():
+    """:class:`Plateaus` (a plateau state's aux data) is equal and hashes equal for the same plateaus, differs for
+    others, round-trips through pickle, and reads a state pickled before it kept schedules, divisor and group
+    (three fields: the rest take their defaults)."""
+    a, b = _plateaus(PLATEAU_SPEC), _plateaus(PLATEAU_SPEC)
+    c = _plateaus(PLATEAU_SPEC.replace("factor: 0.5", "factor: 0.25"))
+    assert a == b and hash(a) == hash(b) and a != c and hash(a) != hash(c) and a != "not plateaus"
+    assert pickle.loads(pickle.dumps(a)) == a
+    assert repr(a) == "Plateaus(metrics=['val_loss'], plateaus=1, capacity=5)"
+    old = so.Plateaus.__new__(so.Plateaus)
+    old.__setstate__([a.sites, a.names, a.capacity])
+    assert (old.sites, old.names, old.capacity, old.schedules, old.divisor, old.group) == (
+        a.sites, a.names, 5, (), 1, None)  # fmt: skip
+    new = so.Plateaus.__new__(so.Plateaus)
+    new.__setstate__(a.__getstate__())
+    assert new == a and new.schedules == a.schedules and len(a.schedules) == 1
+
+
+def test_current_lr_refusals_say_what_the_state_has():
+    """No schedule; ``group=None`` where the state has no document's schedule or several (the hint to pass
+    ``group=``); a group the state lacks, or several of it; each message is exact. ``group=None`` picks the
+    document's schedule among others, and the one schedule of a state whatever its group."""
+    params, spec = {"w": np.zeros((), np.float32)}, schedspec.loads(GROUP_SPEC)
+    with pytest.raises(ValueError) as err:
+        so.current_lr(optax.sgd(0.1).init(params))
+    assert str(err.value) == (
+        "no schedspec learning-rate schedule in this optimizer state: build the optimizer with "
+        "schedspec.adapters.optax.inject(spec, opt) (or multi_transform), or with "
+        "optax.inject_hyperparams(opt)(learning_rate=schedspec.to_optax(spec))")  # fmt: skip
+    two = optax.chain(so.inject(spec, optax.sgd), so.inject(spec, optax.sgd, group="head"))
+    state = two.init(params)
+    assert (float(so.current_lr(state)), float(so.current_lr(state, group="head"))) == pytest.approx((0.0, 0.3))
+    both = schedspec.loads(GROUP_SPEC + "  tail: {scale: 0.5}\n")
+    heads = optax.chain(so.inject(both, optax.sgd, group="head"), so.inject(both, optax.sgd, group="tail"))
+    with pytest.raises(ValueError) as err:
+        so.current_lr(heads.init(params))
+    assert str(err.value) == ("current_lr(state, group=None): the state has no learning-rate schedule of that group "
+                              "(it has: 'head', 'tail'); pass group=")  # fmt: skip
+    with pytest.raises(ValueError) as err:
+        so.current_lr(optax.chain(so.inject(spec, optax.sgd), so.inject(spec, optax.sgd)).init(params))
+    assert str(err.value) == ("current_lr(state, group=None): the state has several learning-rate schedules of that "
+                              "group (it has: None (the document's)); pass group=")  # fmt: skip
+    with pytest.raises(ValueError) as err:
+        so.current_lr(state, group="tail")
+    assert str(err.value) == ("current_lr(state, group='tail'): the state has no learning-rate schedule of that "
+                              "group (it has: None (the document's), 'head')")  # fmt: skip
+    same = optax.chain(so.inject(spec, optax.sgd, group="head"), so.inject(spec, optax.sgd, group="head"))
+    with pytest.raises(ValueError) as err:
+        so.current_lr(same.init(params), group="head")
+    assert str(err.value) == ("current_lr(state, group='head'): the state has several learning-rate schedules of "
+                              "that group (it has: 'head')")  # fmt: skip
+    one = so.inject(spec, optax.sgd, group="head").init(params)
+    assert float(so.current_lr(one)) == pytest.approx(0.3)
+    with pytest.raises(ValueError) as err:
+        so.current_lr(so.inject(spec, optax.sgd).init(params), group="head")
+    assert str(err.value) == ("current_lr(state, group='head'): the state has no learning-rate schedule of that "
+                              "group (it has: None (the document's))")  # fmt: skip

@@ -145,7 +145,7 @@ SELECTIONS: dict[str, list[str]] = {
     # flax itself. (A -k keyword matches any node's name: "test_plateau" alone would select
     # test_adapters_optax.py::test_plateau_state_..., so the plateau file's optax tests are named in full.)
     "adapters/optax.py": ["tests/test_adapters_optax.py", "tests/test_optax_current_lr.py", "tests/test_plateau.py",
-                          "-k", "not matches_native_optax and not fresh_process and not (flax and not mirror)"
+                          "tests/test_mut_optax.py", "-k", "not matches_native_optax and not fresh_process and not (flax and not mirror)"
                           " and (test_adapters_optax or test_optax_current_lr or test_mut_optax"
                           " or optax_inject_matches_torch or optax_composed_per_step)"],
     # the emitted torch module's generator (`_select`, `_usage`, `_dict`, `_name`, `module`): the emitted text of every

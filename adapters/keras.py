@@ -43,25 +43,10 @@ import numpy as np
 from schedspec import _compile, _metrics, ir
 from schedspec._target import resolve
 from schedspec.backends import KerasXP
-from schedspec.errors import MissingDependency, SpecError, did_you_mean, format_path
+from schedspec.errors import SpecError, did_you_mean, format_path, require_keras
 from schedspec.spec import load
 
-
-def _import_keras():
-    try:
-        import keras
-    except ModuleNotFoundError as exc:
-        if (exc.name or "").split(".")[0] == "keras":
-            raise MissingDependency("keras", "keras") from exc
-        raise ImportError(
-            f"keras is installed, but importing it failed ({exc}). Keras 3 runs on the backend named by the "
-            "KERAS_BACKEND environment variable (default 'tensorflow'); set KERAS_BACKEND=jax or KERAS_BACKEND=torch "
-            "before keras is first imported"
-        ) from exc
-    return keras
-
-
-keras = _import_keras()
+keras = require_keras()  # MissingDependency, or an ImportError naming KERAS_BACKEND
 
 __all__ = ["Schedule", "PlateauCallback", "to_keras", "optimizer", "plateau_optimizer_class"]
 
@@ -166,9 +151,8 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
         if self._sites:
             self.max_reports = _capacity(self._sites, max_reports)
             self._reports = _metrics.Reports([self.node])
-        divisor = self.gradient_accumulation_steps * (steps_per_epoch if interval == "epoch" else 1)
-        # k < 2**31, so a larger divisor gives the same k // divisor
-        self._divisor = min(divisor, ir.MAX_STEPS)
+        # steps per unit of k: accumulation x steps_per_epoch, possibly past int32 (then every step is in unit 0)
+        self._divisor = self.gradient_accumulation_steps * (steps_per_epoch if interval == "epoch" else 1)
         self._xp = KerasXP(dtype)
         self._fn = _compile.build(self.node, self._xp)
 
@@ -182,7 +166,9 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
         if isinstance(step, (int, float, bool, str, bytes, list, tuple, np.ndarray, np.generic)):
             step = ir.check_steps(step)
         k = ops.cast(step, "int32")  # integers first: never round the step through float32
-        if self._divisor > 1:
+        if self._divisor > ir.MAX_STEPS:  # every step k <= 2**31 - 1 is in unit 0 (an int32 cannot hold the divisor)
+            k = ops.zeros_like(k)
+        elif self._divisor > 1:
             k = ops.floor_divide(k, self._divisor)
         k = ops.maximum(k, 0)
         return self._xp.out(self._fn(k, self._plateau_env()), k)
@@ -624,7 +610,6 @@ def optimizer(spec: Any, optimizer_cls: Any, *, vars: dict | None = None, gradie
         logs (``val_loss`` with ``validation_data``, ``loss``, any metric). (``optimizer.learning_rate`` is a value,
         not the schedule: Keras evaluates a schedule when it is read.)
     """
-
 
     spec = load(spec)
     if vars:

@@ -72,7 +72,7 @@ def to_optax(spec: Any, hparam: str = "lr", vars: dict | None = None, group: str
     >>> [round(float(sched(k)), 6) for k in (0, 5, 10, 1000)]
     [0.0, 0.05, 0.1, 0.1]
     """
-    require("optax", "optax")
+    require("optax")
     res = resolve(spec, hparam, vars, "optax", plateau_hint=(
         "an optax schedule is a function of the update count only; build the optimizer with "
         "schedspec.adapters.optax.inject(spec, optax.sgd, ...), which keeps the plateau state in the optimizer "
@@ -401,7 +401,7 @@ def inject(spec: Any, opt_fn: Callable, *, vars: dict | None = None, max_reports
     >>> sorted(tx.init({"w": 0.0}).hyperparams)
     ['learning_rate', 'momentum']
     """
-    optax = require("optax", "optax")
+    optax = require("optax")
 
     spec = load(spec)
     if vars:
@@ -655,7 +655,7 @@ def multi_transform(spec: Any, opt_fn: Callable, param_labels: Any, *, vars: dic
         SpecError: a hyperparameter ``opt_fn`` does not take, a group's sweep var not fixed by ``vars``, or a
             group named ``default`` (the label of the parameters outside every group), each positioned.
     """
-    optax = require("optax", "optax")
+    optax = require("optax")
     import jax
 
     spec = load(spec)

@@ -10,6 +10,7 @@ the update used.
 from __future__ import annotations
 
 import pickle
+import sys
 
 import numpy as np
 import pytest
@@ -262,3 +263,66 @@ def test_current_lr_refusals_say_what_the_state_has():
         so.current_lr(so.inject(spec, optax.sgd).init(params), group="head")
     assert str(err.value) == ("current_lr(state, group='head'): the state has no learning-rate schedule of that "
                               "group (it has: None (the document's))")  # fmt: skip
+
+
+GROUP_VARS = """\
+name: grouped
+schedspec: 1
+vars:
+  hp: [0.3, 0.4]
+lr: 0.1
+groups:
+  head:
+    lr: {kind: step, start: $hp, every: 3, gamma: 0.5}
+  body:
+    lr: [{kind: constant, value: 0.2, duration: 2}, {kind: plateau, monitor: val_loss, every: 2, duration: 4}]
+"""
+
+
+def test_to_optax_of_a_group_checks_that_groups_sweep_vars_and_plateaus():
+    """``group=`` runs the group's own schedule, so its sweep vars and plateaus are checked, at their positions and
+    with the way out; the document's schedule, which uses neither, needs no member."""
+    spec = schedspec.loads(GROUP_VARS, "s.yaml")
+    sched = schedspec.to_optax(spec)
+    assert float(sched(0)) == pytest.approx(0.1)
+    assert sched.__doc__ == "schedspec schedule 'grouped' (lr) as an optax schedule: count -> value"
+    with pytest.raises(schedspec.SpecError) as err:
+        schedspec.to_optax(spec, group="head")
+    assert str(err.value) == ("s.yaml:4:7: group `head` `lr` uses the sweep var $hp: optax builds one optimizer; "
+                              "pick one member with vars={'hp': 0.3}")  # fmt: skip
+    assert float(schedspec.to_optax(spec, group="head", vars={"hp": 0.4})(3)) == pytest.approx(0.2)
+    with pytest.raises(schedspec.SpecError) as err:
+        schedspec.to_optax(spec, group="body")
+    assert str(err.value) == (
+        "s.yaml:10:53: groups.body.lr[1]: the `plateau` kind is not supported by to_optax (optax): a plateau is "
+        "driven by metric reports, which it cannot take (an optax schedule is a function of the update count only; "
+        "build the optimizer with schedspec.adapters.optax.inject(spec, optax.sgd, ...), which keeps the plateau "
+        "state in the optimizer state, and call schedspec.adapters.optax.report(state, name, value) at the end of "
+        "each interval)")  # fmt: skip
+
+
+def test_a_report_past_the_buffer_is_not_stored():
+    """``max_reports`` reports are stored; one more is counted but overwrites nothing (the last stored report
+    stays), and the values that would need it are not changed by it."""
+    spec = schedspec.loads(PLATEAU_SPEC)
+    tx = so.inject(spec, optax.sgd)
+    state = tx.init({"w": np.zeros((), np.float32)})
+    losses = [1.0, 2.0, 3.0, 4.0, 5.0]
+    for v in losses:
+        state = so.report(state, "val_loss", v)
+    full = np.asarray(state.reports["val_loss"])
+    assert full.tolist() == losses and int(state.nreports["val_loss"]) == 5
+    after = so.report(state, "val_loss", 0.0)
+    assert np.asarray(after.reports["val_loss"]).tolist() == losses and int(after.nreports["val_loss"]) == 6
+    for a, b in zip(after.values, state.values):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("entry", ["to_optax", "inject", "multi_transform"])
+def test_every_entry_point_names_the_extra_when_optax_is_missing(entry, monkeypatch):
+    monkeypatch.setitem(sys.modules, "optax", None)  # `import optax` raises ImportError
+    call = {"to_optax": lambda: so.to_optax(PLATEAU_SPEC), "inject": lambda: so.inject(PLATEAU_SPEC, None),
+            "multi_transform": lambda: so.multi_transform(PLATEAU_SPEC, None, {})}[entry]  # fmt: skip
+    with pytest.raises(schedspec.MissingDependency) as err:
+        call()
+    assert str(err.value) == "Missing optional dependency 'optax'. Install it with: pip install 'schedspec[optax]'"

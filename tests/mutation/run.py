@@ -148,6 +148,13 @@ SELECTIONS: dict[str, list[str]] = {
                           "tests/test_mut_optax.py", "-k", "not matches_native_optax and not fresh_process and not (flax and not mirror)"
                           " and (test_adapters_optax or test_optax_current_lr or test_mut_optax"
                           " or optax_inject_matches_torch or optax_composed_per_step)"],
+    # the Keras adapter: to_keras, the Schedule (its call, config, plateau variables and reports), the callback in
+    # real model.fit runs (tests/test_keras_fit.py, a second each), optimizer() and the plateau optimizer classes.
+    # Left to the full suite: Keras' native schedules, the fresh-process reloads and the torch backend (subprocesses)
+    "adapters/keras.py": ["tests/test_adapters_keras.py", "tests/test_keras_fit.py", "tests/test_plateau.py",
+                          "tests/test_mut_keras.py", "-k", "not native_keras and not fresh_process and not torch_backend"
+                          " and (test_adapters_keras or test_keras_fit or keras_callback or keras_composed"
+                          " or test_mut_keras)"],
     # the emitted torch module's generator (`_select`, `_usage`, `_dict`, `_name`, `module`): the emitted text of every
     # example (snapshots: comments, tables, flags) and the emitted modules run under torch (groups, refusals,
     # strings never code); its template is one string literal, which mutmut does not mutate inside
@@ -163,7 +170,7 @@ SELECTIONS: dict[str, list[str]] = {
 # each operation once per worker (backends.py)
 TIMEOUT_CONSTANT: dict[str, float] = {"adapters/_torch_lr.py": 12.0, "adapters/torch.py": 12.0,
                                       "schedspec/evaluator.py": 12.0, "schedspec/_emit/__init__.py": 12.0,
-                                      "adapters/optax.py": 12.0,
+                                      "adapters/optax.py": 12.0, "adapters/keras.py": 12.0,
                                       "schedspec/backends.py": 12.0, "schedspec/_emit/_torch.py": 12.0}
 
 COPY = ["schedspec", "adapters", "tests", "examples", "schemas", "docs", "README.md", "pyproject.toml"]

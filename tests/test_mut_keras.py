@@ -1,0 +1,143 @@
+"""Tests written to kill surviving mutants of ``adapters/keras.py`` (issue 14, item 1).
+
+The adapter's own tests (tests/test_adapters_keras.py, tests/test_keras_fit.py) hold the values against Keras'
+schedules and real ``model.fit`` runs; these pin what they did not: the serialised form's refusals word for word,
+the constructor's checks, the plateau's report buffer and its refusals, and the callback's decisions at an epoch
+end, called directly (no ``fit``: a model stand-in with the optimizer's iteration count and fit's ``params``).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import schedspec  # noqa: E402
+from schedspec import ir  # noqa: E402
+
+keras = pytest.importorskip("keras")
+if keras.backend.backend() != "jax":  # pragma: no cover
+    pytest.skip("these tests run Keras on the JAX backend", allow_module_level=True)
+sk = pytest.importorskip("schedspec.adapters.keras")
+
+LINEAR = {"schedspec": 1, "lr": {"kind": "linear", "start": 0.0, "end": 0.1, "duration": 10}}
+
+
+def test_node_from_json_rebuilds_bound_ir_and_refuses_anything_else_by_name():
+    node = ir.Linear(start=0.0, end=0.1, duration=10)
+    assert sk.node_from_json(ir.to_json(node)) == node
+    assert sk.node_from_json({"final": ir.to_json(node)}) == ir.Final(node)
+    assert sk.node_from_json([1, [2, 3]]) == (1, (2, 3))
+    with pytest.raises(ValueError) as err:
+        sk.node_from_json({"var": "peak"})
+    assert str(err.value) == "not a bound schedspec IR node (vars must be substituted): {'var': 'peak'}"
+    with pytest.raises(ValueError) as err:
+        sk.node_from_json({"kind": "lineer"})
+    assert str(err.value) == "unknown schedspec IR kind 'lineer'"
+    with pytest.raises(ValueError) as err:
+        sk.node_from_json({"kind": "linear", "start": 0.0, "stop": 1, "zz": 2})
+    assert str(err.value) == "unknown field(s) ['stop', 'zz'] for IR kind 'linear'"
+
+
+def test_the_constructor_checks_its_serialised_form():
+    program = sk.to_keras(LINEAR).program
+    for kwargs, message in (
+        ({"format": 2}, "unsupported schedspec Keras schedule format 2 (this version reads 1)"),
+        ({"interval": "steps"}, "interval must be 'step' or 'epoch' (got 'steps')"),
+        ({"interval": "epoch"}, "interval 'epoch' needs steps_per_epoch >= 1 (got None)"),
+        ({"interval": "epoch", "steps_per_epoch": 0}, "interval 'epoch' needs steps_per_epoch >= 1 (got 0)"),
+        ({"interval": "epoch", "steps_per_epoch": True}, "interval 'epoch' needs steps_per_epoch >= 1 (got True)"),
+        ({"interval": "epoch", "steps_per_epoch": 2.0}, "interval 'epoch' needs steps_per_epoch >= 1 (got 2.0)"),
+        ({"gradient_accumulation_steps": 0}, "gradient_accumulation_steps must be an integer >= 1 (got 0)"),
+    ):
+        with pytest.raises(ValueError) as err:
+            sk.Schedule(program, **kwargs)
+        assert str(err.value) == message
+    one = sk.Schedule(program, interval="epoch", steps_per_epoch=1, gradient_accumulation_steps=None)
+    assert one.gradient_accumulation_steps == 1 and one._divisor == 1 and one.max_reports is None
+    for spe, acc, at_last in ((2**20, 2**12, 0.0), (2**31 - 1, 1, 0.01), (2**30, 2, 0.0), (2**30, 1, 0.01)):
+        # the last int32 step of a divisor of 2**31 - 1 or less is in unit 1; of a larger one, in unit 0 (it was
+        # clamped to 2**31 - 1, which put that step in unit 1)
+        sched = sk.Schedule(program, interval="epoch", steps_per_epoch=spe, gradient_accumulation_steps=acc)
+        assert float(sched(2**31 - 1)) == pytest.approx(at_last), (spe, acc)
+        assert float(sched(min(spe * acc, 2**31) - 1)) == 0.0, (spe, acc)
+        assert float(sched(np.int32(2**31 - 1))) == pytest.approx(at_last)
+    assert sk.Schedule(program, steps_per_epoch=5)._divisor == 1  # a step schedule ignores steps_per_epoch
+    assert sk.Schedule(program, gradient_accumulation_steps=3)._divisor == 3
+
+
+def test_a_concrete_step_is_checked_and_divided():
+    """Update ``k`` of an epoch spec with accumulation ``A`` uses ``value(k // (A * steps_per_epoch))``; concrete
+    steps of every Python and numpy spelling are checked as update indices."""
+    spec = schedspec.load({**LINEAR, "interval": "epoch", "steps_per_epoch": 3})
+    sched = sk.to_keras(spec, gradient_accumulation_steps=2)
+    k = np.arange(0, 80)
+    np.testing.assert_allclose(np.asarray(sched(k)), schedspec.evaluate(spec, k // 6, dtype="float64"), rtol=1e-6)
+    assert float(sched(6)) == pytest.approx(0.01) and float(sched(np.int64(6))) == pytest.approx(0.01)
+    assert float(sched(6.0)) == pytest.approx(0.01) and np.asarray(sched([0, 6])).tolist() == pytest.approx([0, 0.01])
+    for bad, message in ((True, "got bool"), (2.5, "whole numbers"), (-1, r"\[0, 2\*\*31-1\]"),
+                         (2**31, r"\[0, 2\*\*31-1\]"), ("3", "an int")):  # fmt: skip
+        with pytest.raises(ValueError, match=message):
+            sched(bad)
+
+
+PLATEAU = """\
+schedspec: 1
+lr:
+  - {kind: constant, value: 0.2, duration: 2}
+  - {kind: plateau, monitor: val_loss, every: 2, patience: 0, factor: 0.5}
+"""
+
+
+def test_max_reports_is_required_checked_and_kept_in_the_config():
+    spec = schedspec.loads(PLATEAU, "p.yaml")
+    with pytest.raises(schedspec.SpecError) as err:
+        sk.to_keras(spec)
+    assert str(err.value) == (
+        "p.yaml:4:5: lr[1]: this `plateau` never ends, so it consumes metric reports forever and to_keras cannot "
+        "size the optimizer variables that hold them: pass to_keras(..., max_reports=N) (how many reports training "
+        "makes), or give the plateau a `duration` or the spec a `total`")  # fmt: skip
+    program = sk.to_keras(spec, max_reports=4).program
+    with pytest.raises(ValueError) as err:
+        sk.Schedule(program)
+    assert str(err.value) == ("a `plateau` that never ends consumes reports forever: give max_reports (how many "
+                              "metric reports training makes), or give the plateau a duration or the spec a `total`")
+    for bad in (True, 2.0, -1):
+        with pytest.raises(ValueError) as err:
+            sk.Schedule(program, max_reports=bad)
+        assert str(err.value) == f"max_reports must be an int >= 0, the last report a plateau consumes (got {bad!r})"
+    ended = sk.to_keras(schedspec.loads(PLATEAU.replace("factor: 0.5}", "factor: 0.5, duration: 6}")))
+    assert ended.max_reports == 4 and ended.get_config()["max_reports"] == 4
+    with pytest.raises(ValueError) as err:
+        sk.Schedule(ended.program, max_reports=3)
+    assert str(err.value) == "max_reports must be an int >= 4, the last report a plateau consumes (got 3)"
+    total = sk.to_keras(schedspec.loads("total: 11\n" + PLATEAU))
+    assert total.max_reports == 5  # one report per `every` up to `total`
+    assert "max_reports" not in sk.to_keras(LINEAR).get_config()
+
+
+def test_reports_are_refused_by_name_and_past_the_buffer():
+    spec = schedspec.loads(PLATEAU)
+    sched = sk.to_keras(spec, max_reports=3)
+    with pytest.raises(ValueError) as err:
+        sk.to_keras(LINEAR).report("val_loss", 1.0)
+    assert str(err.value) == "the schedule '<dict>' has no `plateau`, so it takes no metric reports"
+    with pytest.raises(ValueError) as err:
+        sched.report("val_los", 1.0)
+    assert str(err.value) == "no `plateau` of '<string>' monitors 'val_los'; did you mean 'val_loss'? (monitored: val_loss)"
+    for _ in range(3):
+        sched.report("val_loss", 1.0)  # before attach: kept, written when attached
+    with pytest.raises(ValueError) as err:
+        sched.report("val_loss", 1.0)
+    assert str(err.value) == ("report #3 of 'val_loss' exceeds max_reports=3 of an open-ended plateau: build the "
+                              "schedule with a larger max_reports")  # fmt: skip
+    opt = keras.optimizers.SGD(learning_rate=sched)
+    sched.attach(opt)
+    assert sched.reports_made("val_loss") == 3
+    k = np.arange(8)
+    want = schedspec.evaluate(spec, k, metrics={"val_loss": [1.0, 1.0, 1.0]}, dtype="float64")
+    np.testing.assert_allclose(np.asarray(sched(k)), want, rtol=1e-6)
+    assert len(set(want.tolist())) == 2 and np.isnan(float(sched(8)))  # a reduction, then a report not made

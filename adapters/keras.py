@@ -634,7 +634,7 @@ def optimizer(spec: Any, optimizer_cls: Any, *, vars: dict | None = None, gradie
                                                "the train step); use torch or optax for this spec", key=True))  # fmt: skip
             continue
         if kw in kwargs:
-            issues.append(spec.doc.issue(path, f"`{name}` is set by the spec; do not also pass {kw}="))
+            issues.append(spec.doc.issue(path, f"`{name}` is set by the spec; do not also pass {kw}=", key=True))
             continue
         args[kw] = float(node.value)
     if issues:

@@ -141,3 +141,152 @@ def test_reports_are_refused_by_name_and_past_the_buffer():
     want = schedspec.evaluate(spec, k, metrics={"val_loss": [1.0, 1.0, 1.0]}, dtype="float64")
     np.testing.assert_allclose(np.asarray(sched(k)), want, rtol=1e-6)
     assert len(set(want.tolist())) == 2 and np.isnan(float(sched(8)))  # a reduction, then a report not made
+
+
+EPOCH_PLATEAU = """\
+schedspec: 1
+interval: epoch
+steps_per_epoch: 2
+total: 20
+lr: {kind: plateau, start: 0.1, monitor: val_loss, every: 2, patience: 0, factor: 0.5}
+"""
+
+
+class _Model:
+    """What the callback reads of a model: its optimizer (a real one: the plateau variables live in it)."""
+
+    def __init__(self, optimizer):
+        self.optimizer = optimizer
+
+
+def _callback(text, steps):
+    sched = sk.to_keras(schedspec.loads(text))
+    opt = keras.optimizers.SGD(learning_rate=sched)
+    cb = sk.PlateauCallback()  # finds the schedule in the model's optimizer
+    cb.set_model(_Model(opt))
+    cb.set_params({"steps": steps} if steps else {})
+    return cb, sched, opt
+
+
+def _end(cb, opt, iterations, epoch, logs):
+    opt.iterations.assign(iterations)
+    cb.on_epoch_end(epoch, logs)
+
+
+def test_the_callback_reports_at_the_epoch_ends_that_close_an_interval():
+    """Epochs of 2 updates (one spec epoch each), a plateau every 2 epochs: the first fit epoch closes nothing, the
+    second closes interval 0 (report #0), and so on; each report is the epoch's logged metric."""
+    cb, sched, opt = _callback(EPOCH_PLATEAU, 2)
+    assert cb.schedule is sched and sched._optimizer is opt
+    _end(cb, opt, 2, 0, {"val_loss": 3.0})
+    assert sched.reports_made("val_loss") == 0
+    _end(cb, opt, 4, 1, {"val_loss": 2.0, "loss": 9.0})
+    _end(cb, opt, 6, 2, None)  # closes nothing: no metric needed
+    _end(cb, opt, 8, 3, {"val_loss": 2.5})
+    assert sched._reports.reports == {"val_loss": [2.0, 2.5]}
+
+
+def test_the_callback_refuses_epochs_that_do_not_line_up_word_for_word():
+    cb, sched, opt = _callback(EPOCH_PLATEAU, 2)
+    with pytest.raises(ValueError) as err:
+        _end(cb, opt, 3, 1, {"val_loss": 1.0})
+    assert str(err.value) == (
+        "epoch 1 of fit ended after 3 optimizer steps, which is not a whole number of the spec's epochs (2 steps "
+        "each: steps_per_epoch x gradient_accumulation_steps): make fit's steps per epoch match (or report by hand "
+        "with schedule.report)")  # fmt: skip
+    with pytest.raises(ValueError) as err:
+        _end(cb, opt, 4, 1, {"loss": 1.0, "acc": 0.5})
+    assert str(err.value) == (
+        "the schedule's plateau monitors 'val_loss', which epoch 1 did not log (logged: acc, loss); e.g. val_loss "
+        "needs validation_data in fit, and validation at this epoch (validation_freq must divide the plateau's "
+        "`every`)")  # fmt: skip
+    with pytest.raises(ValueError, match=r"\(logged: nothing\)"):
+        _end(cb, opt, 4, 1, None)
+    with pytest.raises(ValueError) as err:
+        _end(cb, opt, 10, 4, {"val_loss": 1.0})  # report #0 was due after epoch 1
+    assert str(err.value) == (
+        "report #0 of 'val_loss' is the metric at the end of interval 0 of the spec's clock (after epoch 1, one "
+        "report per 2 epochs), but fit's epochs end after epochs 4 and 5: make fit's epochs end where the "
+        "plateau's intervals end (steps per epoch, the plateau's `every`), or report by hand with schedule.report")
+    cb, sched, opt = _callback(EPOCH_PLATEAU, None)  # fit without a step count: the next end is unknown
+    with pytest.raises(ValueError, match=r"but fit's epochs end after epochs 4 and 4:"):
+        _end(cb, opt, 10, 4, {"val_loss": 1.0})
+    _end(cb, opt, 2, 0, {})  # k = 1 < due 2: nothing due
+    step = "schedspec: 1\ntotal: 20\nlr: {kind: plateau, start: 0.1, monitor: loss, every: 1, patience: 0}\n"
+    cb, sched, opt = _callback(step, 3)
+    with pytest.raises(ValueError) as err:
+        _end(cb, opt, 3, 0, {"loss": 1.0})
+    assert str(err.value).startswith("report #0 of 'loss' is the metric at the end of interval 0 of the spec's clock "
+                                     "(after update 0, one report per 1 update), but fit's epochs end after updates "
+                                     "2 and 5:")  # fmt: skip
+
+
+def test_a_callback_needs_a_plateau():
+    with pytest.raises(ValueError) as err:
+        sk.PlateauCallback(sk.to_keras(schedspec.load({**LINEAR, "name": "flat"})))
+    assert str(err.value) == "the schedule 'flat' has no `plateau`: it needs no callback"
+    model = _Model(keras.optimizers.SGD(learning_rate=sk.to_keras(LINEAR)))
+    with pytest.raises(ValueError) as err:
+        sk.PlateauCallback().set_model(model)
+    assert str(err.value) == ("PlateauCallback(): the model's optimizer has no schedspec schedule with a `plateau` "
+                              "(its learning_rate is Schedule); pass the schedule: schedule.callback()")  # fmt: skip
+    cb, model = sk.PlateauCallback(), _Model(None)
+    cb.set_model(model)  # no optimizer yet (compiled later): found when training begins
+    assert cb.schedule is None
+    sched = sk.to_keras(schedspec.loads(EPOCH_PLATEAU))
+    model.optimizer = keras.optimizers.SGD(learning_rate=sched)
+    cb.on_train_begin()
+    assert cb.schedule is sched and sched._optimizer is model.optimizer
+
+
+def test_optimizer_passes_constants_member_accumulation_and_refuses_a_repeated_argument():
+    spec = schedspec.loads("schedspec: 1\nvars:\n  peak: [0.1, 0.2]\nlr: {kind: constant, value: $peak}\n"
+                           "beta1: 0.8\nbeta2: 0.95\neps: 1.0e-6\n", "o.yaml")  # fmt: skip
+    opt = sk.optimizer(spec, keras.optimizers.Adam, vars={"peak": 0.2}, gradient_accumulation_steps=2)
+    assert (opt.beta_1, opt.beta_2, opt.epsilon) == pytest.approx((0.8, 0.95, 1e-6))
+    assert opt.gradient_accumulation_steps == 2 and opt._learning_rate.gradient_accumulation_steps == 2
+    assert float(opt.learning_rate) == pytest.approx(0.2) and type(opt) is keras.optimizers.Adam
+    with pytest.raises(schedspec.SpecError) as err:
+        sk.optimizer(spec, keras.optimizers.Adam, vars={"peak": 0.2}, beta_1=0.5)
+    assert str(err.value) == "o.yaml:5:1: `beta1` is set by the spec; do not also pass beta_1="
+    with pytest.raises(schedspec.SpecError) as err:
+        sk.optimizer(spec, keras.optimizers.SGD, vars={"peak": 0.2})
+    issues = err.value.issues
+    assert [(i.line, i.col) for i in issues] == [(5, 1), (6, 1), (7, 1)]
+    assert issues[0].message.startswith("`beta1`: SGD has no argument 'beta_1' (it takes: ")
+    taken = issues[0].message.split("(it takes: ")[1].rstrip(")").split(", ")
+    assert taken == sorted(taken) and "momentum" in taken and "self" not in taken and "kwargs" not in taken
+    with pytest.raises(schedspec.SpecError, match=r"`lr` uses the sweep var \$peak"):
+        sk.optimizer(spec, keras.optimizers.Adam)
+
+
+def test_optimizer_with_a_plateau_is_of_the_plateau_class_and_attached():
+    opt = sk.optimizer(schedspec.loads(PLATEAU), keras.optimizers.SGD, max_reports=5)
+    sched = opt._learning_rate
+    assert type(opt) is sk.plateau_optimizer_class(keras.optimizers.SGD) and type(opt).__name__ == "PlateauSGD"
+    assert sched.max_reports == 5 and sched._optimizer is opt and float(opt.learning_rate) == pytest.approx(0.2)
+
+
+def test_plateau_optimizer_classes_are_made_once_named_and_keep_the_plateau_variables_last():
+    cls = sk.plateau_optimizer_class(keras.optimizers.Adam)
+    assert sk.plateau_optimizer_class(keras.optimizers.Adam) is cls and sk.plateau_optimizer_class(cls) is cls
+    assert keras.saving.get_registered_name(cls) == "schedspec>PlateauAdam" and issubclass(cls, keras.optimizers.Adam)
+
+    class MyOpt(keras.optimizers.SGD):
+        pass
+
+    mine = sk.plateau_optimizer_class(MyOpt)
+    assert mine.__name__ == "PlateauMyOpt"
+    assert keras.saving.get_registered_name(mine) == f"schedspec>PlateauMyOpt@{__name__}"
+    for attach_first in (True, False):
+        sched = sk.to_keras(schedspec.loads(PLATEAU), max_reports=2)
+        opt = cls(learning_rate=sched)
+        if attach_first:
+            sched.attach(opt)
+        opt.build([keras.Variable(np.zeros((2,), np.float32))])
+        names = [v.name for v in opt.variables]
+        assert names[-3:] == ["schedspec_plateau_values", "schedspec_plateau_counts", "schedspec_plateau_reports"]
+        assert len(names) == 6 and sched._optimizer is opt, names  # iterations, lr, 1 moment... + the plateau's
+    plain = cls(learning_rate=0.1)
+    plain.build([keras.Variable(np.zeros((2,), np.float32))])
+    assert not any(v.name.startswith("schedspec") for v in plain.variables)

@@ -290,3 +290,69 @@ def test_plateau_optimizer_classes_are_made_once_named_and_keep_the_plateau_vari
     plain = cls(learning_rate=0.1)
     plain.build([keras.Variable(np.zeros((2,), np.float32))])
     assert not any(v.name.startswith("schedspec") for v in plain.variables)
+
+
+def test_the_plateau_state_is_read_back_from_the_optimizer_variables():
+    """Variables restored into the optimizer (``load_weights``: here assigned from another schedule's) are what the
+    next report and ``reports_made`` see; reports past a plateau that ended are counted, held as NaN placeholders
+    past the buffer."""
+    text = PLATEAU.replace("factor: 0.5}", "factor: 0.5, duration: 4}")  # consumes reports #1 and #2
+    a = sk.to_keras(schedspec.loads(text))
+    a.attach(keras.optimizers.SGD(learning_rate=a))
+    for v in (1.0, 0.5, 0.25, 0.125):
+        a.report("val_loss", v)
+    assert a.max_reports == 3 and a.reports_made("val_loss") == 4
+    assert a._reports.reports["val_loss"][:3] == [1.0, 0.5, 0.25]
+    b = sk.to_keras(schedspec.loads(text))
+    b.attach(keras.optimizers.SGD(learning_rate=b))
+    for mine, theirs in zip(b._variables(), a._variables()):
+        mine.assign(theirs.value)
+    assert b.reports_made("val_loss") == 4
+    got = b._reports.reports["val_loss"]
+    assert got[:3] == [1.0, 0.5, 0.25] and np.isnan(got[3])
+    k = np.arange(8)
+    np.testing.assert_array_equal(np.asarray(b(k)), np.asarray(a(k)))
+    b.report("val_loss", 9.0)
+    assert b.reports_made("val_loss") == 5
+
+
+def test_attach_once_and_the_call_before_it_are_explained():
+    sched = sk.to_keras(schedspec.load({"schedspec": 1, "name": "p", "total": 10, "lr": {
+        "kind": "plateau", "start": 0.1, "monitor": "loss", "every": 1}}))  # fmt: skip
+    with pytest.raises(RuntimeError) as err:
+        sched(0)
+    assert str(err.value) == ("the schedule 'p' has a `plateau`: attach it to its optimizer first, with "
+                              "callbacks=[schedule.callback()] in model.fit, or schedule.attach(optimizer) in a "
+                              "custom loop")  # fmt: skip
+    opt = keras.optimizers.SGD(learning_rate=sched)
+    sched.attach(opt)
+    variables = sched._variables()
+    sched.attach(opt)  # the same optimizer again: nothing new
+    assert sched._variables() == variables and len(variables) == 3 and sched.monitors == ["loss"]
+    with pytest.raises(ValueError) as err:
+        sched.attach(keras.optimizers.SGD(learning_rate=sched))
+    assert str(err.value) == ("the schedule 'p' is already attached to another optimizer: a plateau's state lives in "
+                              "its optimizer's variables, so build one schedule per optimizer (schedspec.to_keras "
+                              "again)")  # fmt: skip
+    flat = sk.to_keras(LINEAR)
+    flat.attach(opt)  # no plateau: nothing to attach
+    assert flat._optimizer is None and flat._variables() == [] and flat.monitors == []
+
+
+def test_the_config_names_everything_and_rebuilds_the_same_schedule():
+    spec = schedspec.load({"schedspec": 1, "name": "cfg", "interval": "epoch", "steps_per_epoch": 3, "total": 12,
+                           "lr": {"kind": "plateau", "start": 0.1, "monitor": "loss", "every": 1}})  # fmt: skip
+    sched = sk.to_keras(spec, gradient_accumulation_steps=2, dtype="float16")
+    config = sched.get_config()
+    assert config == {"program": sched.program, "hparam": "lr", "interval": "epoch", "steps_per_epoch": 3,
+                      "gradient_accumulation_steps": 2, "name": "cfg", "fingerprint": spec.fingerprint,
+                      "dtype": "float16", "format": 1, "max_reports": 12}  # fmt: skip
+    again = sk.Schedule.from_config(config)
+    assert again.get_config() == config and again.node == sched.node
+    assert repr(sched) == f"<schedspec.adapters.keras.Schedule 'cfg' lr fingerprint={spec.fingerprint}>"
+    for s in (sched, again):
+        s.attach(keras.optimizers.SGD(learning_rate=s))
+        assert s._values_var.dtype == "float16"
+        assert str(s(0).dtype) == "float16"
+    step = sk.to_keras(LINEAR).get_config()
+    assert step["steps_per_epoch"] is None and step["gradient_accumulation_steps"] == 1 and step["dtype"] == "float32"

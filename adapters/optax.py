@@ -170,7 +170,7 @@ class Schedule:
     from the optimizer state alone.
     """
 
-    def __init__(self, key: _ScheduleKey, name: str = ""):
+    def __init__(self, key: _ScheduleKey, name: str | None):
         self.key = key
         self.__name__ = "schedspec_schedule"
         self.__doc__ = f"schedspec schedule {name!r} ({key.hparam}) as an optax schedule: count -> value"
@@ -252,8 +252,7 @@ class Plateaus:
 
     __slots__ = ("sites", "names", "capacity", "schedules", "divisor", "group")
 
-    def __init__(self, sites: tuple, names: tuple, capacity: int, schedules: tuple = (), divisor: int = 1,
-                 group: str | None = None):  # fmt: skip
+    def __init__(self, sites: tuple, names: tuple, capacity: int, schedules: tuple, divisor: int, group: str | None):
         self.sites, self.names, self.capacity = tuple(sites), tuple(names), int(capacity)
         self.schedules, self.divisor, self.group = tuple(schedules), int(divisor), group
 
@@ -291,8 +290,7 @@ class Plateaus:
         """Recompute the value after each report of every plateau from the report buffers (one scan each)."""
 
         xp = JaxXP()
-        env = {("metric", n): state.reports[n] for n in self.names}
-        env |= {("count", n): state.nreports[n] for n in self.names}
+        env = {("metric", n): state.reports[n] for n in self.names}  # the whole buffer: values past a count unread
         trajs = _metrics.trajectories(xp, list(self.sites), env)
         return state._replace(values=tuple(xp.f(trajs[("trajectory", s.node, s.origin)][0]) for s in self.sites))
 
@@ -355,7 +353,7 @@ def _schedules(spec, group: str | None) -> tuple[dict, tuple]:
         nodes = {name: resolve(spec, name, None, "optax", metrics_ok=True).node for name in spec.program.hparams}
         return nodes, ()
 
-    groups = getattr(spec.program, "groups", None) or {}
+    groups = spec.program.groups
     if group not in groups:
         raise SpecError([Issue(spec.file, None, None, "groups", f"the spec has no group {group!r}"
                                f"{did_you_mean(str(group), groups)} (it has: {', '.join(groups) or 'none'})")])  # fmt: skip
@@ -487,24 +485,28 @@ class _PlateauInject:
         import jax.numpy as jnp
         import optax
 
+        # the scheduled arguments' values are set before each update (their initial values are never used)
         inner_tx = optax.inject_hyperparams(self.opt_fn)(**{a: 0.0 for a in self.args.values()}, **self.kwargs)
 
+        def next_update(state):
+            """The inner state with the hyperparameters of update ``state.count``."""
+            return state.inner._replace(hyperparams={**state.inner.hyperparams, **self.values_at(state)})
+
         def init(params):
-            dtype = jnp.zeros(()).dtype
             state = SchedSpecState(
                 count=jnp.zeros((), jnp.int32),
-                reports={n: jnp.zeros((self.capacity,), dtype) for n in self.names},
+                reports={n: jnp.zeros((self.capacity,)) for n in self.names},  # the default float dtype
                 nreports={n: jnp.zeros((), jnp.int32) for n in self.names},
-                values=tuple(jnp.zeros((self.capacity + 1,), dtype) for _ in self.sites),
+                values=(),  # computed from the (empty) reports by refresh
                 inner=inner_tx.init(params),
                 key=self.key,
             )
-            return self.refresh(state)
+            state = self.refresh(state)
+            # as optax.inject_hyperparams: after init, `hyperparams` holds the values update 0 uses
+            return state._replace(inner=next_update(state))
 
         def update(updates, state, params=None):
-            hp = self.values_at(state)
-            inner = state.inner._replace(hyperparams={**state.inner.hyperparams, **hp})
-            updates, inner = inner_tx.update(updates, inner, params)
+            updates, inner = inner_tx.update(updates, next_update(state), params)
             count = jnp.minimum(state.count, jnp.iinfo(jnp.int32).max - 1) + 1  # optax's saturating count
             return updates, state._replace(count=count, inner=inner)
 
@@ -661,7 +663,7 @@ def multi_transform(spec: Any, opt_fn: Callable, param_labels: Any, *, vars: dic
     spec = load(spec)
     if vars:
         spec = spec.with_vars(dict(vars))
-    groups = list(getattr(spec.program, "groups", None) or {})
+    groups = list(spec.program.groups)
     if "default" in groups:
         raise SpecError([spec.doc.issue(("groups", "default"), "group `default`: multi_transform gives the label "
                                         "'default' to the parameters outside every group (the document's "

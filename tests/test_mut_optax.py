@@ -326,3 +326,21 @@ def test_every_entry_point_names_the_extra_when_optax_is_missing(entry, monkeypa
     with pytest.raises(schedspec.MissingDependency) as err:
         call()
     assert str(err.value) == "Missing optional dependency 'optax'. Install it with: pip install 'schedspec[optax]'"
+
+
+def test_a_plateau_inject_state_holds_update_0s_values_after_init_and_passes_params_on():
+    """As ``optax.inject_hyperparams``: after ``init``, ``state.hyperparams`` holds what update 0 uses (it held the
+    placeholders 0.0 with a plateau); ``update`` passes ``params`` to the optimizer (adamw's weight decay)."""
+    spec = schedspec.loads(PLATEAU_SPEC + "weight_decay: 0.5\n")
+    params = {"w": np.full((), 2.0, np.float32)}
+    tx = so.inject(spec, optax.adamw)
+    state = tx.init(params)
+    assert (float(state.hyperparams["learning_rate"]), float(state.hyperparams["weight_decay"])) == pytest.approx(
+        (0.2, 0.5))  # fmt: skip
+    plain = so.inject(schedspec.loads(PLATEAU_SPEC.split("  - {kind: plateau")[0] + "weight_decay: 0.5\n"), optax.adamw)
+    assert float(plain.init(params).hyperparams["learning_rate"]) == pytest.approx(0.2)
+    grads = {"w": np.ones((), np.float32)}
+    got, _ = tx.update(grads, state, params)
+    want, _ = optax.adamw(0.2, weight_decay=0.5).update(grads, optax.adamw(0.2, weight_decay=0.5).init(params), params)
+    assert float(got["w"]) == pytest.approx(float(want["w"]), rel=1e-5) and float(want["w"]) != pytest.approx(-0.2)
+    assert schedspec.to_optax(spec).__name__ == "schedspec_schedule"

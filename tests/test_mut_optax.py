@@ -343,4 +343,4 @@ def test_a_plateau_inject_state_holds_update_0s_values_after_init_and_passes_par
     got, _ = tx.update(grads, state, params)
     want, _ = optax.adamw(0.2, weight_decay=0.5).update(grads, optax.adamw(0.2, weight_decay=0.5).init(params), params)
     assert float(got["w"]) == pytest.approx(float(want["w"]), rel=1e-5) and float(want["w"]) != pytest.approx(-0.2)
-    assert schedspec.to_optax(spec).__name__ == "schedspec_schedule"
+    assert schedspec.to_optax(schedspec.loads(GROUP_SPEC)).__name__ == "schedspec_schedule"

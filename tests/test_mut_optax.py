@@ -344,3 +344,77 @@ def test_a_plateau_inject_state_holds_update_0s_values_after_init_and_passes_par
     want, _ = optax.adamw(0.2, weight_decay=0.5).update(grads, optax.adamw(0.2, weight_decay=0.5).init(params), params)
     assert float(got["w"]) == pytest.approx(float(want["w"]), rel=1e-5) and float(want["w"]) != pytest.approx(-0.2)
     assert schedspec.to_optax(schedspec.loads(GROUP_SPEC)).__name__ == "schedspec_schedule"
+
+
+def test_an_argument_the_optimizer_lacks_is_refused_at_the_spec_key_with_what_it_takes():
+    """Each hyperparameter ``opt_fn`` does not take is named at its key (a group's own one at the group's key),
+    with the optimizer's arguments, and for ``momentum`` on an Adam-like optimizer the way to write it."""
+    text = ("schedspec: 1\nlr: 0.1\nmomentum: 0.9\nfoo: 1.0\ngroups:\n  head:\n    foo: 2.0\n"
+            "  body: {scale: 0.5}\n")  # fmt: skip
+    spec = schedspec.loads(text, "h.yaml")
+
+    def adamish(learning_rate, b1=0.9, b2=0.999):
+        return optax.adam(learning_rate, b1, b2)
+
+    def plain(learning_rate):
+        return optax.sgd(learning_rate)
+
+    with pytest.raises(schedspec.SpecError) as err:
+        so.inject(spec, adamish)
+    assert [str(i) for i in err.value.issues] == [
+        "h.yaml:3:1: `momentum`: optax.adamish has no argument 'momentum' (it takes: learning_rate, b1, b2); its "
+        "momentum is b1: write the schedule as `beta1`",
+        "h.yaml:4:1: `foo`: optax.adamish has no argument 'foo' (it takes: learning_rate, b1, b2)"]  # fmt: skip
+    with pytest.raises(schedspec.SpecError) as err:
+        so.inject(spec, plain, group="head")
+    assert [str(i) for i in err.value.issues] == [
+        "h.yaml:3:1: `momentum`: optax.plain has no argument 'momentum' (it takes: learning_rate)",
+        "h.yaml:7:5: `foo`: optax.plain has no argument 'foo' (it takes: learning_rate)"]  # fmt: skip
+    with pytest.raises(schedspec.SpecError) as err:
+        so.inject(spec, plain, group="body")  # the document's foo: at the document's key
+    assert [str(i) for i in err.value.issues][1] == "h.yaml:4:1: `foo`: optax.plain has no argument 'foo' (it takes: learning_rate)"
+    with pytest.raises(schedspec.SpecError) as err:
+        so.inject(spec, lambda learning_rate: optax.sgd(learning_rate))
+    assert str(err.value.issues[0]).endswith("`momentum`: optax.<lambda> has no argument 'momentum' (it takes: learning_rate)")
+
+
+def test_inject_names_the_group_it_lacks_and_an_argument_given_twice():
+    spec = schedspec.loads(GROUP_SPEC, "g.yaml")
+    with pytest.raises(schedspec.SpecError) as err:
+        so.inject(spec, optax.sgd, group="haed")
+    assert str(err.value) == "g.yaml: groups: the spec has no group 'haed'; did you mean 'head'? (it has: head)"
+    with pytest.raises(schedspec.SpecError) as err:
+        so.inject(schedspec.loads("schedspec: 1\nlr: 0.1\n", "n.yaml"), optax.sgd, group="head")
+    assert str(err.value) == "n.yaml: groups: the spec has no group 'head' (it has: none)"
+    with pytest.raises(ValueError) as err:
+        so.inject(spec, optax.sgd, learning_rate=0.1)
+    assert str(err.value) == "learning_rate= is set by the spec's schedule; do not pass it again"
+
+
+def test_inject_without_a_plateau_runs_each_group_and_member_with_the_spec_values():
+    """No plateau: ``optax.inject_hyperparams`` with count schedules, per group, for a sweep member, in epochs."""
+    spec = schedspec.loads(GROUP_VARS.replace("    lr: [{kind: constant, value: 0.2, duration: 2}, {kind: plateau, "
+                                              "monitor: val_loss, every: 2, duration: 4}]\n", "    momentum: 0.5\n")
+                           + "momentum: 0.9\ninterval: epoch\nsteps_per_epoch: 2\n")  # fmt: skip
+    k = np.arange(10)
+    for group in (None, "head", "body"):
+        tx = so.inject(spec, optax.sgd, vars={"hp": 0.4}, group=group)
+        used = _used(tx, {"w": np.zeros((), np.float32)}, 10, lambda s: s.hyperparams)
+        for arg, hp in (("learning_rate", "lr"), ("momentum", "momentum")):
+            want = schedspec.evaluate(spec, k // 2, hparam=hp, vars={"hp": 0.4}, group=group, dtype="float64")
+            np.testing.assert_allclose([u[arg] for u in used], want, rtol=1e-6, err_msg=f"{group} {arg}")
+        key = tx.init({"w": np.zeros((), np.float32)}).hyperparams_states["learning_rate"].key
+        assert (key.kind, key.hparam, key.group, key.divisor) == ("node", "lr", group, 2)
+
+
+def test_the_states_are_pytrees_whose_aux_data_is_the_key():
+    sched = schedspec.to_optax(schedspec.loads(GROUP_SPEC))
+    leaves, tree = jax.tree_util.tree_flatten(sched.init())
+    assert len(leaves) == 1 and int(leaves[0]) == 0
+    again = jax.tree_util.tree_unflatten(tree, [np.int32(7)])
+    assert isinstance(again, so.ScheduleState) and int(again.count) == 7 and again.key == sched.key
+    state = so.inject(schedspec.loads(PLATEAU_SPEC), optax.sgd).init({"w": np.zeros((), np.float32)})
+    leaves, tree = jax.tree_util.tree_flatten(state)
+    back = jax.tree_util.tree_unflatten(tree, leaves)
+    assert isinstance(back, so.SchedSpecState) and back.key == state.key
+    assert int(back.count) == 0 and set(back.reports) == {"val_loss"} and len(back.values) == 1

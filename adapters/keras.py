@@ -473,16 +473,6 @@ def _register_builtin_optimizers() -> None:
 _register_builtin_optimizers()
 
 
-def _nodes(x: Any):
-    if isinstance(x, ir.Node):
-        yield x
-        for f in dataclasses.fields(x):
-            yield from _nodes(getattr(x, f.name))
-    elif isinstance(x, tuple):
-        for v in x:
-            yield from _nodes(v)
-
-
 def _check_accumulation(a: Any) -> None:
     if a is None:
         return

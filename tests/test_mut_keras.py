@@ -356,3 +356,29 @@ def test_the_config_names_everything_and_rebuilds_the_same_schedule():
         assert str(s(0).dtype) == "float16"
     step = sk.to_keras(LINEAR).get_config()
     assert step["steps_per_epoch"] is None and step["gradient_accumulation_steps"] == 1 and step["dtype"] == "float32"
+
+
+def test_optimizer_refuses_groups_and_names_its_entry_point_and_the_arguments_it_takes():
+    with pytest.raises(schedspec.SpecError) as err:
+        sk.optimizer(schedspec.loads("schedspec: 1\nlr: 0.1\ngroups:\n  head: {scale: 2.0}\n", "g.yaml"),
+                     keras.optimizers.SGD)  # fmt: skip
+    assert str(err.value) == (
+        "g.yaml:3:1: `groups`: a Keras optimizer has no parameter groups (one learning rate for all its weights), so "
+        "schedspec.adapters.keras.optimizer cannot carry them; use torch (schedspec.to_torch: param groups by "
+        "\"name\") or optax (schedspec.adapters.optax.multi_transform: labels) for per-group schedules, or remove "
+        "`groups`")  # fmt: skip
+
+    class Loose(keras.optimizers.SGD):
+        def __init__(self, learning_rate=0.01, *args, **kwargs):
+            super().__init__(learning_rate, *args, **kwargs)
+
+    spec = schedspec.loads("schedspec: 1\nlr: 0.1\nmomentum: 0.5\nfoo: 1.0\n", "m.yaml")
+    with pytest.raises(schedspec.SpecError) as err:
+        sk.optimizer(spec, Loose)
+    assert [str(i) for i in err.value.issues] == [
+        "m.yaml:3:1: `momentum`: Loose has no argument 'momentum' (it takes: learning_rate)",
+        "m.yaml:4:1: `foo`: Loose has no argument 'foo' (it takes: learning_rate)"]  # fmt: skip
+    opt = sk.optimizer(schedspec.loads("schedspec: 1\nlr: 0.1\nmomentum: 0.5\n"), keras.optimizers.SGD)
+    assert opt.momentum == pytest.approx(0.5)
+    sched = sk.to_keras(schedspec.loads(EPOCH_PLATEAU))
+    assert sched.callback().schedule is sched

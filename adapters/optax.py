@@ -347,10 +347,11 @@ def _hparam_args(spec, opt_fn, names, where: tuple = (), own: tuple = ()) -> dic
     return out
 
 
-def _schedules(spec, group: str | None) -> tuple[dict, tuple]:
+def _schedules(spec, group: str | None, entry: str) -> tuple[dict, tuple]:
     """Bound IR of every schedule the optimizer gets (the spec's, or one group's overriding the spec's)."""
     if group is None:
-        nodes = {name: resolve(spec, name, None, "optax", metrics_ok=True).node for name in spec.program.hparams}
+        nodes = {name: resolve(spec, name, None, "optax", metrics_ok=True, entry=entry).node
+                 for name in spec.program.hparams}  # fmt: skip
         return nodes, ()
 
     groups = spec.program.groups
@@ -358,7 +359,8 @@ def _schedules(spec, group: str | None) -> tuple[dict, tuple]:
         raise SpecError([Issue(spec.file, None, None, "groups", f"the spec has no group {group!r}"
                                f"{did_you_mean(str(group), groups)} (it has: {', '.join(groups) or 'none'})")])  # fmt: skip
     own = bound_group_schedules(spec, "optax")[group]
-    nodes = {n: resolve(spec, n, None, "optax", metrics_ok=True).node for n in spec.program.hparams if n not in own}
+    nodes = {n: resolve(spec, n, None, "optax", metrics_ok=True, entry=entry).node
+             for n in spec.program.hparams if n not in own}  # fmt: skip
     return {**nodes, **own}, ("groups", group)
 
 
@@ -399,17 +401,21 @@ def inject(spec: Any, opt_fn: Callable, *, vars: dict | None = None, max_reports
     >>> sorted(tx.init({"w": 0.0}).hyperparams)
     ['learning_rate', 'momentum']
     """
-    optax = require("optax")
+    return _inject(spec, opt_fn, vars, max_reports, group, kwargs, "schedspec.adapters.optax.inject")
 
+
+def _inject(spec, opt_fn, vars, max_reports, group, kwargs, entry: str):
+    """:func:`inject`; ``entry``: the public function called, named in the errors (inject or multi_transform)."""
+    optax = require("optax")
     spec = load(spec)
     if vars:
         spec = spec.with_vars(dict(vars))
-    nodes, where = _schedules(spec, group)
+    nodes, where = _schedules(spec, group, entry)
     args = _hparam_args(spec, opt_fn, list(nodes), where, tuple(spec.program.groups.get(group, {})))
     clash = sorted(set(args.values()) & set(kwargs))
     if clash:
         raise ValueError(f"{clash[0]}= is set by the spec's schedule; do not pass it again")
-    divisor = resolve(spec, "lr", None, "optax", metrics_ok=True).divisor
+    divisor = resolve(spec, "lr", None, "optax", metrics_ok=True, entry=entry).divisor
     sites = [s for node in nodes.values() for s in _metrics.sites(node)]
     if not sites:
         fns = {args[name]: Schedule(_ScheduleKey("node", node, name, group, divisor), spec.name)
@@ -668,8 +674,9 @@ def multi_transform(spec: Any, opt_fn: Callable, param_labels: Any, *, vars: dic
         raise SpecError([spec.doc.issue(("groups", "default"), "group `default`: multi_transform gives the label "
                                         "'default' to the parameters outside every group (the document's "
                                         "schedules); rename the group", key=True)])  # fmt: skip
-    transforms = {g: inject(spec, opt_fn, group=g, max_reports=max_reports, **kwargs) for g in groups}
-    top = inject(spec, opt_fn, max_reports=max_reports, **kwargs)
+    entry = "schedspec.adapters.optax.multi_transform"
+    transforms = {g: _inject(spec, opt_fn, None, max_reports, g, kwargs, entry) for g in groups}
+    top = _inject(spec, opt_fn, None, max_reports, None, kwargs, entry)
     labels_seen: set = set()
 
     def labels_of(params):

@@ -297,10 +297,22 @@ def check_values(feature: str, target: str, spec, got: dict, member_index=None, 
         (assert_f64 if exact else assert_f32)(ours, values, what)
 
 
+# The function a target's runner calls: a refusal that names the function refusing names this one (an optax
+# inject refused a sweep as "to_optax builds one optax schedule", the function inject calls inside).
+ENTRIES = {"to_optax": "schedspec.to_optax", "optax_inject": "schedspec.adapters.optax.inject",
+           "optax_multi_transform": "schedspec.adapters.optax.multi_transform", "to_keras": "schedspec.to_keras",
+           "keras_optimizer": "schedspec.adapters.keras.optimizer", "to_torch": "schedspec.to_torch"}  # fmt: skip
+NAMED_ENTRY = re.compile(r"but (\S+) builds one|supported by (\S+) \(|so (\S+) cannot carry")
+
+
 def check_refusal(feature: str, target: str, err: schedspec.SpecError) -> None:
     f = FEATURES[feature]
     check_refusal_positioned(err, f"{feature}.yaml")
     text = str(err)
+    for match in NAMED_ENTRY.finditer(text):
+        named = next(g for g in match.groups() if g)
+        assert target not in ENTRIES or ENTRIES[target].endswith(named), (
+            f"{feature} x {target}: the refusal names {named}, not the function called ({ENTRIES[target]}): {text}")
     assert re.search(f.names, text), f"{feature} x {target}: the refusal does not name the feature: {text}"
     assert re.search(f.instead, text), f"{feature} x {target}: the refusal does not say what to use instead: {text}"
 

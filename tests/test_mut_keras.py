@@ -382,3 +382,17 @@ def test_optimizer_refuses_groups_and_names_its_entry_point_and_the_arguments_it
     assert opt.momentum == pytest.approx(0.5)
     sched = sk.to_keras(schedspec.loads(EPOCH_PLATEAU))
     assert sched.callback().schedule is sched
+
+
+def test_every_builtin_optimizer_has_its_plateau_class_registered_at_import():
+    """``import schedspec.adapters.keras`` registers ``schedspec>PlateauAdamW`` etc. for every Keras optimizer (a
+    saved model reloads without a call first); not for the base class or the wrappers."""
+    import inspect
+
+    builtin = [obj for obj in vars(keras.optimizers).values()
+               if inspect.isclass(obj) and issubclass(obj, keras.optimizers.Optimizer)]  # fmt: skip
+    made = {base for base in sk._PLATEAU_CLASSES if base.__module__.startswith("keras")}
+    wrappers = {getattr(keras.optimizers, n, None) for n in ("Optimizer", "LossScaleOptimizer", "MultiOptimizer")}
+    assert made == set(builtin) - wrappers and {"Adagrad", "Ftrl", "Lion"} <= {b.__name__ for b in made}
+    for base in made:
+        assert keras.saving.get_registered_object(f"schedspec>Plateau{base.__name__}") is sk._PLATEAU_CLASSES[base]

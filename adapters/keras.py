@@ -617,7 +617,11 @@ def optimizer(spec: Any, optimizer_cls: Any, *, vars: dict | None = None, gradie
             issues.append(spec.doc.issue(path, f"`{name}`: {optimizer_cls.__name__} has no argument '{kw}' "
                                                f"(it takes: {', '.join(sorted(accepted))})", key=True))  # fmt: skip
             continue
-        node = resolve(spec, name, None, "keras").node
+        try:
+            node = resolve(spec, name, None, "keras", entry=entry).node
+        except SpecError as exc:  # a sweep var not fixed by vars: reported with the others
+            issues.extend(exc.issues)
+            continue
         if not isinstance(node, ir.Constant):
             issues.append(spec.doc.issue(path, f"`{name}` changes over time, but Keras optimizers take a schedule "
                                                "only for the learning rate (the others are constants traced into "

@@ -31,7 +31,7 @@ from typing import Any
 
 from schedspec import _compile, _metrics
 from schedspec._groups import bound_group_schedules
-from schedspec._target import OPTAX_NAMES, resolve
+from schedspec._target import OPTAX_NAMES, resolve, resolve_all
 from schedspec.backends import JaxXP
 from schedspec.errors import Issue, SpecError, did_you_mean, format_path, require
 from schedspec.evaluator import _concrete, to_jax
@@ -350,18 +350,15 @@ def _hparam_args(spec, opt_fn, names, where: tuple = (), own: tuple = ()) -> dic
 def _schedules(spec, group: str | None, entry: str) -> tuple[dict, tuple]:
     """Bound IR of every schedule the optimizer gets (the spec's, or one group's overriding the spec's)."""
     if group is None:
-        nodes = {name: resolve(spec, name, None, "optax", metrics_ok=True, entry=entry).node
-                 for name in spec.program.hparams}  # fmt: skip
-        return nodes, ()
-
+        nodes = resolve_all(spec, spec.program.hparams, "optax", metrics_ok=True, entry=entry)
+        return {name: res.node for name, res in nodes.items()}, ()
     groups = spec.program.groups
     if group not in groups:
         raise SpecError([Issue(spec.file, None, None, "groups", f"the spec has no group {group!r}"
                                f"{did_you_mean(str(group), groups)} (it has: {', '.join(groups) or 'none'})")])  # fmt: skip
     own = bound_group_schedules(spec, "optax")[group]
-    nodes = {n: resolve(spec, n, None, "optax", metrics_ok=True, entry=entry).node
-             for n in spec.program.hparams if n not in own}  # fmt: skip
-    return {**nodes, **own}, ("groups", group)
+    nodes = resolve_all(spec, [n for n in spec.program.hparams if n not in own], "optax", metrics_ok=True, entry=entry)
+    return {**{name: res.node for name, res in nodes.items()}, **own}, ("groups", group)
 
 
 def inject(spec: Any, opt_fn: Callable, *, vars: dict | None = None, max_reports: int | None = None,

@@ -30,6 +30,7 @@ from typing import Any
 from schedspec import _metrics, ir
 from schedspec._groups import bound_group_schedules
 from schedspec._param_groups import hparam_key
+from schedspec._target import resolve_all
 from schedspec.errors import Issue, SpecError, did_you_mean, require
 from schedspec.spec import Spec, load
 
@@ -370,7 +371,7 @@ def to_torch(
     spec = load(spec)
     spec, node = _resolve(spec, hparam, vars)
     names = _others_for(spec, hparam, hparams)
-    others = {name: _resolve(spec, name, None)[1] for name in names}
+    others = {n: res.node for n, res in resolve_all(spec, names, "torch", counts_steps=False, metrics_ok=True).items()}
     assign = match_groups(spec, optimizer.param_groups, groups, "torch")
     group_nodes: dict[int, dict[str, ir.Node]] = {}
     plan: dict[int, dict[str, tuple]] = {g: {n: (n,) for n in names} for g in range(len(optimizer.param_groups))}

@@ -131,3 +131,23 @@ def resolve(
         raise SpecError(issues)
     bound = spec.bound()
     return Resolved(spec, hparam, bound.hparams[hparam], divisor, bound)
+
+
+def resolve_all(spec: Spec, hparams: Any, target: str, **options: Any) -> dict[str, Resolved]:
+    """:func:`resolve` of each of ``hparams`` (``spec`` with its vars already applied), every problem of every one
+    reported at once in one :class:`SpecError` (an issue several share, a missing ``steps_per_epoch``, once): a
+    second sweep var in another hyperparameter is not left for the next run to find.
+
+    Returns:
+        ``{hparam: Resolved}``, in the order of ``hparams``.
+    """
+    out: dict[str, Resolved] = {}
+    issues: list[Issue] = []
+    for name in hparams:
+        try:
+            out[name] = resolve(spec, name, None, target, **options)
+        except SpecError as exc:
+            issues.extend(i for i in exc.issues if i not in issues)
+    if issues:
+        raise SpecError(issues)
+    return out

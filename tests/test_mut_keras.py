@@ -396,3 +396,56 @@ def test_every_builtin_optimizer_has_its_plateau_class_registered_at_import():
     assert made == set(builtin) - wrappers and {"Adagrad", "Ftrl", "Lion"} <= {b.__name__ for b in made}
     for base in made:
         assert keras.saving.get_registered_object(f"schedspec>Plateau{base.__name__}") is sk._PLATEAU_CLASSES[base]
+
+
+def test_optimizer_lists_every_refused_hyperparameter_and_names_itself():
+    text = ("schedspec: 1\nvars:\n  m: [0.5, 0.9]\nlr: 0.1\nmomentum: {kind: linear, start: 0.5, end: 0.9, duration: 10}\n"
+            "weight_decay: {kind: linear, start: 0.0, end: 0.1, duration: 10}\nema_momentum: $m\n")  # fmt: skip
+    with pytest.raises(schedspec.SpecError) as err:
+        sk.optimizer(schedspec.loads(text, "c.yaml"), keras.optimizers.SGD)
+    changes = ("changes over time, but Keras optimizers take a schedule only for the learning rate (the others are "
+               "constants traced into the train step); use torch or optax for this spec")  # fmt: skip
+    assert [str(i) for i in err.value.issues] == [
+        f"c.yaml:5:1: `momentum` {changes}", f"c.yaml:6:1: `weight_decay` {changes}",
+        "c.yaml:3:6: `ema_momentum` uses the sweep var $m (2 values: 0.5, 0.9), but schedspec.adapters.keras.optimizer "
+        "builds one keras schedule: pick one member with vars={'m': 0.5} (or `--set m=0.5` on the command line)"]  # fmt: skip
+    with pytest.raises(schedspec.SpecError) as err:
+        sk.optimizer(schedspec.loads("schedspec: 1\nlr: 0.1\nmomentum: 0.5\nweight_decay: 0.1\n", "k.yaml"),
+                     keras.optimizers.SGD, momentum=0.1, weight_decay=0.2)  # fmt: skip
+    assert [str(i) for i in err.value.issues] == [
+        "k.yaml:3:1: `momentum` is set by the spec; do not also pass momentum=",
+        "k.yaml:4:1: `weight_decay` is set by the spec; do not also pass weight_decay="]  # fmt: skip
+
+
+TWO = """\
+schedspec: 1
+interval: epoch
+steps_per_epoch: 2
+total: 40
+lr:
+  - {kind: plateau, start: 0.1, monitor: acc, mode: max, every: 4, duration: 8}
+  - {kind: plateau, monitor: val_loss, every: 2}
+"""
+
+
+def test_the_callback_reports_each_metric_on_its_own_clock_and_names_them_all():
+    """Two metrics: at epoch 2 only val_loss is due (acc every 4 epochs): acc's interval skipped, val_loss still
+    reported. Without fit's step count, an epoch end exactly at the due step reports."""
+    cb, sched, opt = _callback(TWO, None)
+    _end(cb, opt, 4, 1, {"val_loss": 2.0})  # k = 2: val_loss #0 due (every 2); acc #0 due at 4
+    assert sched._reports.reports == {"acc": [], "val_loss": [2.0]}
+    _end(cb, opt, 8, 3, {"val_loss": 1.0, "acc": 0.5})  # k = 4: both due
+    assert sched._reports.reports == {"acc": [0.5], "val_loss": [2.0, 1.0]}
+    with pytest.raises(ValueError) as err:
+        sched.report("los", 1.0)
+    assert str(err.value) == "no `plateau` of '<string>' monitors 'los' (monitored: acc, val_loss)"
+
+
+def test_a_model_without_an_optimizer_attribute():
+    import types
+
+    cb = sk.PlateauCallback()
+    cb.set_model(types.SimpleNamespace())  # not compiled: nothing to find yet
+    assert cb.schedule is None
+    with pytest.raises(ValueError, match=r"\(its learning_rate is NoneType\)"):
+        cb._find(types.SimpleNamespace())

@@ -418,3 +418,17 @@ def test_the_states_are_pytrees_whose_aux_data_is_the_key():
     back = jax.tree_util.tree_unflatten(tree, leaves)
     assert isinstance(back, so.SchedSpecState) and back.key == state.key
     assert int(back.count) == 0 and set(back.reports) == {"val_loss"} and len(back.values) == 1
+
+
+def test_every_hyperparameter_refused_at_once_and_a_shared_issue_once():
+    """Two sweep vars in two hyperparameters and a missing ``steps_per_epoch``: one error lists the three (the
+    epoch issue once, not once per hyperparameter), naming the function called."""
+    text = ("schedspec: 1\nvars:\n  hp: [0.3, 0.4]\n  m: [0.5, 0.9]\nlr: {kind: step, start: $hp, every: 3}\n"
+            "momentum: $m\ninterval: epoch\n")  # fmt: skip
+    with pytest.raises(schedspec.SpecError) as err:
+        so.inject(schedspec.loads(text, "s.yaml"), optax.sgd)
+    lines = [str(i) for i in err.value.issues]
+    assert [line.split(": ")[0] for line in lines] == ["s.yaml:3:7", "s.yaml:7:11", "s.yaml:4:6"]
+    assert lines[2] == ("s.yaml:4:6: `momentum` uses the sweep var $m (2 values: 0.5, 0.9), but "
+                        "schedspec.adapters.optax.inject builds one optax schedule: pick one member with "
+                        "vars={'m': 0.5} (or `--set m=0.5` on the command line)")  # fmt: skip

@@ -490,3 +490,13 @@ def test_a_schedule_other_than_lr_driving_the_lr_sets_no_other_hyperparameter_un
     opt = _opt(momentum=0.0, weight_decay=0.0)
     schedspec.to_torch(spec, opt)
     assert (opt.param_groups[0]["momentum"], opt.param_groups[0]["weight_decay"]) == (0.9, 0.01)
+
+
+def test_every_other_hyperparameter_refused_at_once():
+    """Two sweep vars in two scheduled hyperparameters of the optimizer: one error names both."""
+    text = ("schedspec: 1\nvars:\n  m: [0.5, 0.9]\n  w: [0.0, 0.1]\nlr: 0.1\nmomentum: $m\nweight_decay: $w\n")
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    with pytest.raises(schedspec.SpecError) as err:
+        schedspec.to_torch(schedspec.loads(text, "t.yaml"), opt)
+    assert [str(i).split(": ")[1] for i in err.value.issues] == ["`momentum` uses the sweep var $m (2 values",
+                                                                   "`weight_decay` uses the sweep var $w (2 values"]

@@ -449,3 +449,31 @@ def test_a_model_without_an_optimizer_attribute():
     assert cb.schedule is None
     with pytest.raises(ValueError, match=r"\(its learning_rate is NoneType\)"):
         cb._find(types.SimpleNamespace())
+
+
+def test_restored_reports_of_the_same_count_replace_the_schedules_own():
+    """The optimizer variables (restored from a checkpoint) are the truth even when they hold as many reports as
+    the schedule already has: values with many mantissa bits survive the int32 bit store exactly."""
+    text = PLATEAU.replace("factor: 0.5}", "factor: 0.5, duration: 6}")
+    a, b = sk.to_keras(schedspec.loads(text)), sk.to_keras(schedspec.loads(text))
+    for s, values in ((a, [0.1, 1 / 3, 0.3]), (b, [5.0, 5.0, 5.0])):
+        s.attach(keras.optimizers.SGD(learning_rate=s))
+        for v in values:
+            s.report("val_loss", v)
+    assert [str(v.dtype) for v in b._variables()] == ["float32", "int32", "int32"]
+    for mine, theirs in zip(b._variables(), a._variables()):
+        mine.assign(theirs.value)
+    assert b.reports_made("val_loss") == 3 and b._reports.reports["val_loss"] == [0.1, 1 / 3, 0.3]
+    k = np.arange(8)
+    np.testing.assert_array_equal(np.asarray(b(k)), np.asarray(a(k)))
+
+
+def test_attach_makes_the_optimizer_a_plateau_optimizer_and_a_short_plateau_holds_one_report():
+    sched = sk.to_keras(schedspec.loads(PLATEAU), max_reports=3)
+    opt = keras.optimizers.SGD(learning_rate=sched)
+    sched.attach(opt)
+    assert type(opt) is sk.plateau_optimizer_class(keras.optimizers.SGD) and isinstance(opt, keras.optimizers.SGD)
+    # a plateau that ends before it consumes a report (begins at 0, 1 step, reports every 2): one slot all the same
+    short = sk.to_keras(schedspec.loads("schedspec: 1\nlr:\n  - {kind: plateau, start: 0.1, monitor: a, every: 2, "
+                                        "duration: 1}\n  - {kind: constant, value: 0.05}\n"))  # fmt: skip
+    assert short.max_reports == 1

@@ -275,21 +275,25 @@ def test_plateau_optimizer_classes_are_made_once_named_and_keep_the_plateau_vari
     class MyOpt(keras.optimizers.SGD):
         pass
 
-    mine = sk.plateau_optimizer_class(MyOpt)
-    assert mine.__name__ == "PlateauMyOpt"
+    mine = sk.plateau_optimizer_class(MyOpt)  # made here (the builtins' were made at import)
+    assert (mine.__name__, mine.__module__, mine.__doc__) == (
+        "PlateauMyOpt", "schedspec.adapters.keras", "MyOpt carrying a schedspec plateau (see plateau_optimizer_class).")
     assert keras.saving.get_registered_name(mine) == f"schedspec>PlateauMyOpt@{__name__}"
-    for attach_first in (True, False):
+    assert sk.plateau_optimizer_class(mine) is mine and issubclass(mine, MyOpt)
+    for kind, attach_first in ((cls, True), (cls, False), (mine, True), (mine, False)):
         sched = sk.to_keras(schedspec.loads(PLATEAU), max_reports=2)
-        opt = cls(learning_rate=sched)
+        opt = kind(learning_rate=sched)
         if attach_first:
             sched.attach(opt)
         opt.build([keras.Variable(np.zeros((2,), np.float32))])
         names = [v.name for v in opt.variables]
         assert names[-3:] == ["schedspec_plateau_values", "schedspec_plateau_counts", "schedspec_plateau_reports"]
-        assert len(names) == 6 and sched._optimizer is opt, names  # iterations, lr, 1 moment... + the plateau's
-    plain = cls(learning_rate=0.1)
-    plain.build([keras.Variable(np.zeros((2,), np.float32))])
-    assert not any(v.name.startswith("schedspec") for v in plain.variables)
+        assert len(names) == (6 if kind is cls else 4) and sched._optimizer is opt, names  # Adam: m, v; SGD: none
+        assert opt.built and float(opt.learning_rate) == pytest.approx(0.2)
+    for kind in (cls, mine):
+        plain = kind(learning_rate=0.1)
+        plain.build([keras.Variable(np.zeros((2,), np.float32))])
+        assert not any(v.name.startswith("schedspec") for v in plain.variables) and plain.built
 
 
 def test_the_plateau_state_is_read_back_from_the_optimizer_variables():

@@ -432,3 +432,54 @@ def test_every_hyperparameter_refused_at_once_and_a_shared_issue_once():
     assert lines[2] == ("s.yaml:4:6: `momentum` uses the sweep var $m (2 values: 0.5, 0.9), but "
                         "schedspec.adapters.optax.inject builds one optax schedule: pick one member with "
                         "vars={'m': 0.5} (or `--set m=0.5` on the command line)")  # fmt: skip
+
+
+def test_report_buffers_are_sized_from_total_or_checked_max_reports():
+    """A plateau that never ends in a spec with ``total``: one report per ``every`` up to ``total`` (11 // 2 = 5, or
+    the last report an ending plateau consumes when larger); ``max_reports`` must be an int at least that."""
+    text = ("schedspec: 1\ntotal: 11\nlr:\n  - {kind: plateau, start: 0.2, duration: 2, monitor: a, every: 2}\n"
+            "  - {kind: plateau, monitor: b, every: 2}\n")  # fmt: skip
+    params = {"w": np.zeros((), np.float32)}
+    state = so.inject(schedspec.loads(text), optax.sgd).init(params)
+    assert state.key.capacity == 5 and {n: b.shape for n, b in state.reports.items()} == {"a": (5,), "b": (5,)}
+    ended = text.replace("total: 11", "total: 3").replace("monitor: b, every: 2}", "monitor: b, every: 2, duration: 8}")
+    assert so.inject(schedspec.loads(ended), optax.sgd).init(params).key.capacity == 5  # b's last report: #4
+    spec = schedspec.loads(text)
+    assert so.inject(spec, optax.sgd, max_reports=5).init(params).key.capacity == 5
+    for bad in (True, 5.0, 0):
+        with pytest.raises(ValueError) as err:
+            so.inject(schedspec.loads(ended), optax.sgd, max_reports=bad)
+        assert str(err.value) == f"max_reports must be an int >= 5, the last report a plateau consumes (got {bad!r})"
+
+
+def test_a_groups_plateau_state_knows_its_group_and_its_count_saturates():
+    text = PLATEAU_SPEC + "groups:\n  body: {lr: {kind: plateau, start: 0.3, duration: 8, monitor: val_loss, every: 2}}\n"
+    spec = schedspec.loads(text)
+    params = {"w": np.zeros((), np.float32)}
+    body = so.inject(spec, optax.sgd, group="body")
+    state = body.init(params)
+    assert state.key.group == "body"
+    both = optax.chain(so.inject(spec, optax.sgd), body).init(params)
+    assert (float(so.current_lr(both, group="body")), float(so.current_lr(both))) == pytest.approx((0.3, 0.2))
+    top = np.iinfo(np.int32).max
+    grads = {"w": np.ones((), np.float32)}
+    for start, want in ((top - 1, top), (top, top)):
+        _, after = body.update(grads, state._replace(count=np.int32(start)), params)
+        assert int(after.count) == want
+
+
+def test_a_variable_is_what_has_both_get_value_and_set_value():
+    """Flax ``nnx.Variable`` duck typing: both methods, not one of them."""
+
+    class Both:
+        def get_value(self):
+            return 1.0
+
+        def set_value(self, v):
+            pass
+
+    class GetOnly:
+        def get_value(self):
+            return 1.0
+
+    assert so._is_variable(Both()) and not so._is_variable(GetOnly()) and not so._is_variable(np.zeros(()))

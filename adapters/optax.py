@@ -337,9 +337,9 @@ def _hparam_args(spec, opt_fn, names, where: tuple = (), own: tuple = ()) -> dic
         arg = OPTAX_NAMES.get(name, name)
         if arg not in params:
             hint = "; its momentum is b1: write the schedule as `beta1`" if name == "momentum" and "b1" in params else ""
-            fn_name = getattr(opt_fn, "__name__", "the optimizer")
+            fn_name = f"optax.{opt_fn.__name__}" if hasattr(opt_fn, "__name__") else "the optimizer"  # a partial
             path = where + (name,) if name in own else (name,)
-            issues.append(spec.doc.issue(path, f"`{name}`: optax.{fn_name} has no argument '{arg}' (it takes: "
+            issues.append(spec.doc.issue(path, f"`{name}`: {fn_name} has no argument '{arg}' (it takes: "
                                          f"{', '.join(params)}){hint}", key=True))  # fmt: skip
         out[name] = arg
     if issues:

@@ -483,3 +483,40 @@ def test_a_variable_is_what_has_both_get_value_and_set_value():
             return 1.0
 
     assert so._is_variable(Both()) and not so._is_variable(GetOnly()) and not so._is_variable(np.zeros(()))
+
+
+def test_the_refusals_of_a_partial_a_groups_sweep_and_multi_transform_name_what_was_called():
+    import functools
+
+    spec = schedspec.loads("schedspec: 1\nlr: 0.1\nfoo: 1.0\ngroups:\n  a: {scale: 0.5}\n  b: {scale: 2.0}\n", "p.yaml")
+    with pytest.raises(schedspec.SpecError) as err:
+        so.inject(spec, functools.partial(optax.sgd, nesterov=False))
+    assert str(err.value).startswith("p.yaml:3:1: `foo`: the optimizer has no argument 'foo' (it takes: learning_rate")
+    with pytest.raises(schedspec.SpecError) as err:
+        so.inject(spec, optax.sgd, group="c")
+    assert str(err.value) == "p.yaml: groups: the spec has no group 'c' (it has: a, b)"
+    grouped = schedspec.loads(GROUP_VARS + "momentum: $hp\n", "v.yaml")
+    with pytest.raises(schedspec.SpecError) as err:
+        so.inject(grouped, optax.sgd, group="head")
+    assert str(err.value) == ("v.yaml:4:7: group `head` `lr` uses the sweep var $hp: optax builds one optimizer; pick "
+                              "one member with vars={'hp': 0.3}")  # fmt: skip
+    doc_var = schedspec.loads("schedspec: 1\nvars:\n  hp: [0.3, 0.4]\nlr: 0.1\nmomentum: $hp\ngroups:\n  body: {lr: 0.2}\n",
+                              "v.yaml")  # fmt: skip
+    with pytest.raises(schedspec.SpecError) as err:
+        so.inject(doc_var, optax.sgd, group="body")  # the document's momentum, under the group
+    assert str(err.value) == ("v.yaml:3:7: `momentum` uses the sweep var $hp (2 values: 0.3, 0.4), but "
+                              "schedspec.adapters.optax.inject builds one optax schedule: pick one member with "
+                              "vars={'hp': 0.3} (or `--set hp=0.3` on the command line)")  # fmt: skip
+    for text in ("schedspec: 1\nvars:\n  hp: [0.3, 0.4]\nlr: $hp\n",
+                 "schedspec: 1\nvars:\n  hp: [0.3, 0.4]\nlr: 0.1\nmomentum: $hp\ngroups:\n  a: {lr: 0.2}\n"):
+        with pytest.raises(schedspec.SpecError) as err:
+            so.multi_transform(schedspec.loads(text), optax.sgd, {"w": "a"})
+        assert "but schedspec.adapters.optax.multi_transform builds one optax schedule" in str(err.value)
+
+
+def test_a_label_that_is_no_group_gets_the_documents_schedules():
+    spec = schedspec.loads("schedspec: 1\nlr: 0.1\ngroups:\n  a: {scale: 0.5}\n")
+    params = {"w": np.zeros((), np.float32), "v": np.zeros((), np.float32)}
+    tx = so.multi_transform(spec, optax.sgd, {"w": "a", "v": "other"})
+    updates, _ = tx.update({"w": np.ones((), np.float32), "v": np.ones((), np.float32)}, tx.init(params), params)
+    assert (float(updates["w"]), float(updates["v"])) == pytest.approx((-0.05, -0.1))

@@ -520,3 +520,12 @@ def test_a_label_that_is_no_group_gets_the_documents_schedules():
     tx = so.multi_transform(spec, optax.sgd, {"w": "a", "v": "other"})
     updates, _ = tx.update({"w": np.ones((), np.float32), "v": np.ones((), np.float32)}, tx.init(params), params)
     assert (float(updates["w"]), float(updates["v"])) == pytest.approx((-0.05, -0.1))
+
+
+def test_a_group_that_keeps_the_documents_plateau_lr():
+    """A group overriding only ``momentum`` runs the document's plateau lr (metric-driven schedules allowed under a
+    group too), with its own momentum."""
+    spec = schedspec.loads(PLATEAU_SPEC + "momentum: 0.9\ngroups:\n  head: {momentum: 0.5}\n")
+    state = so.inject(spec, optax.sgd, group="head").init({"w": np.zeros((), np.float32)})
+    assert (float(state.hyperparams["learning_rate"]), float(state.hyperparams["momentum"])) == pytest.approx((0.2, 0.5))
+    assert state.key.names == ("val_loss",) and float(so.current_lr(state)) == pytest.approx(0.2)

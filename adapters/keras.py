@@ -541,14 +541,13 @@ def to_keras(
         name=res.spec.name,
         fingerprint=ir.fingerprint(res.spec.bound()),
         dtype=dtype,
-        max_reports=max_reports if max_reports is not None else _default_capacity(res),
+        max_reports=max_reports,
     )
 
 
 def _check_open_ended(res, entry: str) -> None:
-    """A plateau that never ends in a spec without ``total`` needs ``max_reports``: a SpecError at the plateau."""
-    if res.spec.program.total is not None:
-        return
+    """A plateau that never ends needs ``max_reports``: a SpecError at the plateau (a spec's ``total`` ends every
+    plateau, so there is none in a spec with one)."""
     issues = []
     for site in _metrics.sites(res.node):
         if site.stop() is None:
@@ -559,15 +558,6 @@ def _check_open_ended(res, entry: str) -> None:
                                              "give the plateau a `duration` or the spec a `total`"))  # fmt: skip
     if issues:
         raise SpecError(issues)
-
-
-def _default_capacity(res) -> int | None:
-    """With a plateau that never ends and a ``total``: one report per ``every`` up to ``total``."""
-    program = res.spec.program
-    sites = _metrics.sites(res.node)
-    if not sites or program.total is None or all(s.stop() is not None for s in sites):
-        return None
-    return max(program.total // s.every for s in sites)
 
 
 # Keras' names of the hyperparameters a spec may schedule (any other name is passed as written).

@@ -464,10 +464,8 @@ class _PlateauInject:
         stops = [s.stop() for s in sites]
         need = max((x for x in stops if x is not None), default=1)
         if max_reports is None:
-            if any(x is None for x in stops):
-                if spec.program.total is None:
-                    raise _open_ended(spec, nodes)
-                need = max(need, max(spec.program.total // s.every for s in sites))
+            if any(x is None for x in stops):  # (a spec's `total` ends every plateau: none without one)
+                raise _open_ended(spec, nodes)
             max_reports = need
         elif isinstance(max_reports, bool) or not isinstance(max_reports, int) or max_reports < need:
             raise ValueError(f"max_reports must be an int >= {need}, the last report a plateau consumes (got {max_reports!r})")

@@ -67,6 +67,8 @@ def test_the_constructor_checks_its_serialised_form():
         assert float(sched(np.int32(2**31 - 1))) == pytest.approx(at_last)
     assert sk.Schedule(program, steps_per_epoch=5)._divisor == 1  # a step schedule ignores steps_per_epoch
     assert sk.Schedule(program, gradient_accumulation_steps=3)._divisor == 3
+    two = sk.Schedule(program, gradient_accumulation_steps=2)  # real update j sees micro-step 2j + 1
+    assert [round(float(two(k)), 6) for k in (1, 2, 3)] == [0.0, 0.01, 0.01] and two.hparam == "lr"
 
 
 def test_a_concrete_step_is_checked_and_divided():

@@ -485,13 +485,17 @@ def test_a_variable_is_what_has_both_get_value_and_set_value():
     assert so._is_variable(Both()) and not so._is_variable(GetOnly()) and not so._is_variable(np.zeros(()))
 
 
-def test_the_refusals_of_a_partial_a_groups_sweep_and_multi_transform_name_what_was_called():
+def test_an_optimizer_without_a_name_is_the_optimizer():
     import functools
 
-    spec = schedspec.loads("schedspec: 1\nlr: 0.1\nfoo: 1.0\ngroups:\n  a: {scale: 0.5}\n  b: {scale: 2.0}\n", "p.yaml")
+    spec = schedspec.loads("schedspec: 1\nlr: 0.1\nfoo: 1.0\n", "p.yaml")
     with pytest.raises(schedspec.SpecError) as err:
         so.inject(spec, functools.partial(optax.sgd, nesterov=False))
     assert str(err.value).startswith("p.yaml:3:1: `foo`: the optimizer has no argument 'foo' (it takes: learning_rate")
+
+
+def test_the_refusals_of_a_missing_group_a_groups_sweep_and_multi_transform_name_what_was_called():
+    spec = schedspec.loads("schedspec: 1\nlr: 0.1\nfoo: 1.0\ngroups:\n  a: {scale: 0.5}\n  b: {scale: 2.0}\n", "p.yaml")
     with pytest.raises(schedspec.SpecError) as err:
         so.inject(spec, optax.sgd, group="c")
     assert str(err.value) == "p.yaml: groups: the spec has no group 'c' (it has: a, b)"

@@ -483,3 +483,12 @@ def test_attach_makes_the_optimizer_a_plateau_optimizer_and_a_short_plateau_hold
     short = sk.to_keras(schedspec.loads("schedspec: 1\nlr:\n  - {kind: plateau, start: 0.1, monitor: a, every: 2, "
                                         "duration: 1}\n  - {kind: constant, value: 0.05}\n"))  # fmt: skip
     assert short.max_reports == 1
+
+
+def test_to_keras_refuses_groups_and_keeps_the_hyperparameter_name():
+    with pytest.raises(schedspec.SpecError) as err:
+        sk.to_keras(schedspec.loads("schedspec: 1\nlr: 0.1\ngroups:\n  head: {scale: 2.0}\n", "g.yaml"))
+    assert str(err.value).startswith("g.yaml:3:1: `groups`: a Keras optimizer has no parameter groups (one learning "
+                                     "rate for all its weights), so to_keras cannot carry them")  # fmt: skip
+    sched = sk.to_keras(schedspec.loads("schedspec: 1\nlr: 0.1\nmomentum: 0.9\n"), hparam="momentum")
+    assert sched.hparam == "momentum" and sched.get_config()["hparam"] == "momentum" and float(sched(0)) == pytest.approx(0.9)

@@ -43,7 +43,7 @@ import numpy as np
 from schedspec import _compile, _metrics, ir
 from schedspec._target import resolve
 from schedspec.backends import KerasXP
-from schedspec.errors import SpecError, did_you_mean, format_path, require_keras
+from schedspec.errors import SpecError, did_you_mean, require_keras
 from schedspec.spec import load
 
 keras = require_keras()  # MissingDependency, or an ImportError naming KERAS_BACKEND
@@ -531,7 +531,11 @@ def to_keras(
     res = resolve(spec, hparam, vars, "keras", metrics_ok=True, groups_ok=False)
     program = res.spec.program
     if max_reports is None:
-        _check_open_ended(res, "to_keras")
+        issues = _metrics.open_ended_issues(res.spec.doc, {res.hparam: res.node},
+                                            "to_keras cannot size the optimizer variables that hold them",
+                                            "to_keras(..., max_reports=N)")  # fmt: skip
+        if issues:
+            raise SpecError(issues)
     return Schedule(
         program=ir.to_json(res.node),
         hparam=hparam,
@@ -543,21 +547,6 @@ def to_keras(
         dtype=dtype,
         max_reports=max_reports,
     )
-
-
-def _check_open_ended(res, entry: str) -> None:
-    """A plateau that never ends needs ``max_reports``: a SpecError at the plateau (a spec's ``total`` ends every
-    plateau, so there is none in a spec with one)."""
-    issues = []
-    for site in _metrics.sites(res.node):
-        if site.stop() is None:
-            path = _metrics.site_path(res.spec.doc.data, (res.hparam,), site)
-            issues.append(res.spec.doc.issue(path, f"{format_path(path)}: this `plateau` never ends, so it consumes metric reports forever "
-                                             f"and {entry} cannot size the optimizer variables that hold them: pass "
-                                             f"{entry}(..., max_reports=N) (how many reports training makes), or "
-                                             "give the plateau a `duration` or the spec a `total`"))  # fmt: skip
-    if issues:
-        raise SpecError(issues)
 
 
 # Keras' names of the hyperparameters a spec may schedule (any other name is passed as written).

@@ -33,7 +33,7 @@ from schedspec import _compile, _metrics
 from schedspec._groups import bound_group_schedules
 from schedspec._target import OPTAX_NAMES, resolve, resolve_all
 from schedspec.backends import JaxXP
-from schedspec.errors import Issue, SpecError, did_you_mean, format_path, require
+from schedspec.errors import Issue, SpecError, did_you_mean, require
 from schedspec.evaluator import _concrete, to_jax
 from schedspec.ir import check_steps
 from schedspec.spec import load
@@ -435,24 +435,6 @@ def _count_schedule(node, divisor: int):
     return schedule
 
 
-def _open_ended(spec, nodes: dict):
-    """A SpecError at each plateau that never ends (the report buffers need ``max_reports`` or a ``total``), at
-    the plateau's own source path (a group's own schedule included)."""
-    issues = []
-    for name, node in nodes.items():
-        for site in _metrics.sites(node):
-            if site.stop() is not None:
-                continue
-            path = _metrics.site_path(spec.doc.data, (name,), site)
-            issue = spec.doc.issue(path, f"{format_path(path)}: this `plateau` never ends, so it consumes metric reports forever and "
-                                   "inject cannot size the report buffers of the optimizer state: pass "
-                                   "max_reports=N (how many reports training makes), or give the plateau a "
-                                   "`duration` or the spec a `total`")  # fmt: skip
-            if issue not in issues:
-                issues.append(issue)
-    return SpecError(issues)
-
-
 class _PlateauInject:
     """What :func:`inject` builds for a spec with plateaus (see there)."""
 
@@ -465,7 +447,8 @@ class _PlateauInject:
         need = max((x for x in stops if x is not None), default=1)
         if max_reports is None:
             if any(x is None for x in stops):  # (a spec's `total` ends every plateau: none without one)
-                raise _open_ended(spec, nodes)
+                raise SpecError(_metrics.open_ended_issues(
+                    spec.doc, nodes, "inject cannot size the report buffers of the optimizer state", "max_reports=N"))
             max_reports = need
         elif isinstance(max_reports, bool) or not isinstance(max_reports, int) or max_reports < need:
             raise ValueError(f"max_reports must be an int >= {need}, the last report a plateau consumes (got {max_reports!r})")

@@ -87,6 +87,24 @@ def site_path(data: Any, root: tuple, site: Site) -> tuple:
     return site.node.path or tuple(root)
 
 
+def open_ended_issues(doc, schedules: Mapping[str, ir.Node], cannot: str, fix: str) -> list[Issue]:
+    """A positioned issue at each plateau of ``schedules`` (``{hparam: bound node}``) that never ends, for an
+    adapter that keeps the reports in fixed-size buffers: ``cannot`` says what it cannot size, ``fix`` the argument
+    that sizes them. (A spec's ``total`` ends every plateau: there is none in a spec with one.)"""
+    issues: list[Issue] = []
+    for name, node in schedules.items():
+        for site in sites(node):
+            if site.stop() is not None:
+                continue
+            path = site_path(doc.data, (name,), site)
+            issue = doc.issue(path, f"{format_path(path)}: this `plateau` never ends, so it consumes metric reports "
+                                    f"forever and {cannot}: pass {fix} (how many reports training makes), or give the "
+                                    "plateau a `duration` or the spec a `total`")  # fmt: skip
+            if issue not in issues:
+                issues.append(issue)
+    return issues
+
+
 def schedules(program: ir.Program) -> list[tuple[tuple, ir.Node]]:
     """``(document path, node)`` of every schedule in a program (hyperparameters, then per-group overrides)."""
     out = [((name,), node) for name, node in program.hparams.items()]

@@ -31,9 +31,9 @@ from typing import Any
 
 from schedspec import _compile, _metrics
 from schedspec._groups import bound_group_schedules
-from schedspec._target import OPTAX_NAMES, resolve, resolve_all
+from schedspec._target import OPTAX_NAMES, check_group, resolve, resolve_all
 from schedspec.backends import JaxXP
-from schedspec.errors import Issue, SpecError, did_you_mean, require
+from schedspec.errors import SpecError, require
 from schedspec.evaluator import _concrete, to_jax
 from schedspec.ir import check_steps
 from schedspec.spec import load
@@ -77,9 +77,7 @@ def to_optax(spec: Any, hparam: str = "lr", vars: dict | None = None, group: str
         "an optax schedule is a function of the update count only; build the optimizer with "
         "schedspec.adapters.optax.inject(spec, optax.sgd, ...), which keeps the plateau state in the optimizer "
         "state, and call schedspec.adapters.optax.report(state, name, value) at the end of each interval"),
-        groups=() if group is None else (group,))  # fmt: skip
-    if group is not None:
-        bound_group_schedules(res.spec, "optax")  # a group schedule's sweep var: pick a member
+        group=group)  # fmt: skip
     key = _ScheduleKey("spec", res.spec, hparam, group, res.divisor)
     key._fn = _spec_schedule(res.spec, hparam, group, res.divisor)
     return Schedule(key, name=res.spec.name)
@@ -352,11 +350,8 @@ def _schedules(spec, group: str | None, entry: str) -> tuple[dict, tuple]:
     if group is None:
         nodes = resolve_all(spec, spec.program.hparams, "optax", metrics_ok=True, entry=entry)
         return {name: res.node for name, res in nodes.items()}, ()
-    groups = spec.program.groups
-    if group not in groups:
-        raise SpecError([Issue(spec.file, None, None, "groups", f"the spec has no group {group!r}"
-                               f"{did_you_mean(str(group), groups)} (it has: {', '.join(groups) or 'none'})")])  # fmt: skip
-    own = bound_group_schedules(spec, "optax")[group]
+    check_group(spec, group)
+    own = bound_group_schedules(spec, "optax", entry, (group,))[group]
     nodes = resolve_all(spec, [n for n in spec.program.hparams if n not in own], "optax", metrics_ok=True, entry=entry)
     return {**{name: res.node for name, res in nodes.items()}, **own}, ("groups", group)
 
@@ -412,7 +407,7 @@ def _inject(spec, opt_fn, vars, max_reports, group, kwargs, entry: str):
     clash = sorted(set(args.values()) & set(kwargs))
     if clash:
         raise ValueError(f"{clash[0]}= is set by the spec's schedule; do not pass it again")
-    divisor = resolve(spec, "lr", None, "optax", metrics_ok=True, entry=entry).divisor
+    divisor = resolve(spec, "lr", None, "optax", metrics_ok=True, entry=entry, group=group).divisor
     sites = [s for node in nodes.values() for s in _metrics.sites(node)]
     if not sites:
         fns = {args[name]: Schedule(_ScheduleKey("node", node, name, group, divisor), spec.name)

@@ -376,7 +376,7 @@ def to_torch(
     group_nodes: dict[int, dict[str, ir.Node]] = {}
     plan: dict[int, dict[str, tuple]] = {g: {n: (n,) for n in names} for g in range(len(optimizer.param_groups))}
     if assign:
-        bound_groups = bound_group_schedules(spec, "torch")
+        bound_groups = bound_group_schedules(spec, "torch", "to_torch")
         for g, gname in assign.items():
             own = {n: v for n, v in bound_groups[gname].items() if n == "lr" or n in names}
             group_nodes[g] = {"lr": own.get("lr", node), **{n: v for n, v in own.items() if n != "lr"}}

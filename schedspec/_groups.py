@@ -9,25 +9,29 @@ given to ``to_torch``), optax by the labels of ``optax.multi_transform``; Keras 
 from __future__ import annotations
 
 from . import ir
+from ._target import sweep_issue
 from .errors import SpecError
 
 
-def bound_group_schedules(spec, target: str) -> dict[str, dict[str, ir.Node]]:
+def bound_group_schedules(spec, target: str, entry: str, groups: tuple | None = None) -> dict[str, dict[str, ir.Node]]:
     """``{group: {hparam: bound node}}`` of the spec's groups (vars substituted).
 
+    Args:
+        target: the target's name (``"torch"``, ``"optax"``), and ``entry`` what the user called, for messages.
+        groups: the groups the target runs (default: every one); only their schedules are checked.
+
     Raises:
-        SpecError: a group schedule uses a sweep var that was not fixed (``vars=`` picks one member).
+        SpecError: a schedule of one of ``groups`` uses a sweep var that was not fixed (``vars=`` picks one member).
     """
     program = spec.program
     issues = []
     for gname, hps in program.groups.items():
+        if groups is not None and gname not in groups:
+            continue
         for name, node in hps.items():
             nums, durs = ir.used_vars(node)
             for var in sorted((nums | durs) & set(program.sweep_vars)):
-                first = program.vars[var].raw[0]
-                issues.append(spec.doc.issue(("vars", var), f"group `{gname}` `{name}` uses the sweep var ${var}: "
-                                             f"{target} builds one optimizer; pick one member with vars={{{var!r}: "
-                                             f"{first!r}}}"))  # fmt: skip
+                issues.append(sweep_issue(spec, var, f"group `{gname}` `{name}`", entry, target))
     if issues:
         raise SpecError(issues)
     return dict(spec.bound().groups)

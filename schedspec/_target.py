@@ -30,6 +30,30 @@ def hparam_node(spec: Spec, hparam: str) -> ir.Node:
     return node
 
 
+def check_group(spec: Spec, group: str) -> None:
+    """Nothing, or a SpecError naming the groups the spec has when it has no group ``group``."""
+    groups = spec.program.groups
+    if group not in groups:
+        raise SpecError(
+            [Issue(spec.file, None, None, "groups", f"the spec has no group {group!r}{did_you_mean(str(group), groups)} "
+                   f"(it has: {', '.join(groups) or 'none'})")]
+        )  # fmt: skip
+
+
+def group_node(spec: Spec, hparam: str, group: str | None) -> ir.Node:
+    """The (unbound) IR of the ``hparam`` schedule that group ``group``'s parameters get: the group's own, or the
+    document's when the group has none (``group=None``: the document's).
+
+    Raises:
+        SpecError: the spec has no ``hparam`` schedule, or no group ``group``.
+    """
+    node = hparam_node(spec, hparam)
+    if group is None:
+        return node
+    check_group(spec, group)
+    return spec.program.groups[group].get(hparam, node)
+
+
 @dataclasses.dataclass(frozen=True)
 class Resolved:
     """A spec narrowed to one hyperparameter and one sweep member.
@@ -37,9 +61,10 @@ class Resolved:
     Attributes:
         spec: the spec, with ``vars`` applied.
         hparam: the hyperparameter's name.
-        node: its IR with every var substituted (plain floats and ints).
+        node: its IR with every var substituted (plain floats and ints); with ``group``, the group's schedule.
         divisor: ``steps_per_epoch`` for ``interval: epoch`` on a step-counting target, else 1 (k = step // divisor).
-        bound: the whole program with every var substituted (``node`` is ``bound.hparams[hparam]``).
+        bound: the whole program with every var substituted (``node`` is ``bound.hparams[hparam]``, or
+            ``bound.groups[group][hparam]`` for a group's own schedule).
     """
 
     spec: Spec
@@ -60,6 +85,7 @@ def resolve(
     plateau_hint: str = "use a time-based schedule here",
     groups_ok: bool = True,
     groups: tuple | bool = (),
+    group: str | None = None,
 ) -> Resolved:
     """Load ``spec``, apply ``vars`` and check that ``target`` can run its ``hparam`` schedule.
 
@@ -76,6 +102,9 @@ def resolve(
         groups_ok: the target can carry the spec's parameter ``groups`` (False for Keras, which has none).
         groups: the parameter groups whose ``hparam`` schedule the target also runs (``True``: every group), checked
             like ``hparam``'s: a plateau in one is refused, positioned, when ``metrics_ok`` is False.
+        group: the target runs only this group's ``hparam`` schedule (the document's where the group has none, as
+            :func:`group_node`): that schedule is checked and returned, not the document's (whose sweep vars and
+            plateaus the target never sees).
 
     Raises:
         SpecError: every reason the target cannot run the schedule, each with its position.
@@ -84,7 +113,8 @@ def resolve(
     if vars:
         spec = spec.with_vars(dict(vars))
     program = spec.program
-    node = hparam_node(spec, hparam)
+    node = group_node(spec, hparam, group)
+    own = group is not None and hparam in program.groups[group]  # the group's own schedule, not the document's
     doc = spec.doc
     issues: list[Issue] = []
     entry = entry or f"to_{target}"
@@ -92,7 +122,7 @@ def resolve(
     trees = (node, *(program.groups[g][hparam] for g in groups))
     if not metrics_ok and any(isinstance(n, ir.Plateau) for n in ir.walk(trees)):
         what = f"by {entry} ({target}): a plateau is driven by metric reports, which it cannot take ({plateau_hint})"
-        issues.extend(spec.unsupported("plateau", what, hparam, groups).issues)
+        issues.extend(spec.unsupported_in(trees, "plateau", what, hparam).issues)
     if not groups_ok and program.groups:
         issues.append(
             doc.issue(
@@ -104,17 +134,8 @@ def resolve(
             )
         )
     nums, durs = ir.used_vars(node)
-    for name in sorted((nums | durs) & set(program.sweep_vars)):
-        raw = program.vars[name].raw
-        first = raw[0]
-        issues.append(
-            doc.issue(
-                ("vars", name),
-                f"`{hparam}` uses the sweep var ${name} ({len(raw)} values: {', '.join(str(v) for v in raw)}), but "
-                f"{entry} builds one {target} schedule: pick one member with vars={{{name!r}: {first!r}}} "
-                f"(or `--set {name}={first}` on the command line)",
-            )
-        )
+    label = f"group `{group}` `{hparam}`" if own else f"`{hparam}`"
+    issues += [sweep_issue(spec, name, label, entry, target) for name in sorted((nums | durs) & set(program.sweep_vars))]
     divisor = 1
     if counts_steps and program.interval == "epoch":
         if program.steps_per_epoch is None:
@@ -130,7 +151,20 @@ def resolve(
     if issues:
         raise SpecError(issues)
     bound = spec.bound()
-    return Resolved(spec, hparam, bound.hparams[hparam], divisor, bound)
+    return Resolved(spec, hparam, bound.groups[group][hparam] if own else bound.hparams[hparam], divisor, bound)
+
+
+def sweep_issue(spec: Spec, var: str, label: str, entry: str, target: str) -> Issue:
+    """The issue of a sweep var ``var`` that the schedule ``label`` uses (```lr```, ``group `g` `lr```) and that
+    ``entry`` (what the user called) was not given a member of, at the var, with the way out."""
+    raw = spec.program.vars[var].raw
+    first = raw[0]
+    return spec.doc.issue(
+        ("vars", var),
+        f"{label} uses the sweep var ${var} ({len(raw)} values: {', '.join(str(v) for v in raw)}), but {entry} builds "
+        f"one {target} schedule: pick one member with vars={{{var!r}: {first!r}}} (or `--set {var}={first}` on the "
+        "command line)",
+    )
 
 
 def resolve_all(spec: Spec, hparams: Any, target: str, **options: Any) -> dict[str, Resolved]:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import _compile, _metrics, _range, ir, language
-from ._target import hparam_node
+from ._target import group_node
 from .backends import JaxXP, NumpyXP
 from .errors import Issue, SpecError, did_you_mean, require
 from .lowering import Lowered, _Lowerer, bind
@@ -26,20 +26,6 @@ _DTYPES = ("float32", "float64")
 
 def _spec(spec) -> Spec:
     return spec if isinstance(spec, Spec) else load(spec)
-
-
-def _node(spec: Spec, hparam: str, group: str | None = None) -> ir.Node:
-    """The hparam's IR (a group's own schedule, or the document's), or a SpecError (unknown hparam or group)."""
-    node = hparam_node(spec, hparam)
-    if group is None:
-        return node
-    groups = spec.program.groups
-    if group not in groups:
-        raise SpecError(
-            [Issue(spec.file, None, None, "groups", f"the spec has no group {group!r}{did_you_mean(str(group), groups)} "
-                   f"(it has: {', '.join(groups) or 'none'})")]
-        )  # fmt: skip
-    return groups[group].get(hparam, node)
 
 
 def _root(hparam: str, group: str | None = None) -> tuple:
@@ -100,7 +86,7 @@ def to_jax(spec, hparam: str = "lr", dtype: str = "float32", group: str | None =
     spec = _spec(spec)
     dtype = _check_dtype(dtype)
     program = spec.program
-    node = _node(spec, hparam, group)
+    node = group_node(spec, hparam, group)
     nums, durs = ir.used_vars(node)
     core = _core(program, node)
     defaults: dict[str, Any] = {}
@@ -383,7 +369,7 @@ def evaluate(spec, k, hparam: str = "lr", vars: dict | None = None, metrics: dic
     dtype = _check_dtype(dtype)
     if vars:
         spec = _rebind(spec, vars)
-    node = _node(spec, hparam, group)
+    node = group_node(spec, hparam, group)
     plan = _plan(base, spec, node, hparam, group, tuple(sorted(vars)) if vars else ())
     steps = _as_steps(k, dtype)
     program = spec.program
@@ -486,7 +472,7 @@ def evaluate_numpy(
     program = spec_or_program.program if isinstance(spec_or_program, Spec) else spec_or_program
     steps = np.asarray(k, dtype=np.int64)
     if isinstance(spec_or_program, Spec):
-        node = _node(spec_or_program, hparam, group)  # clear, positioned errors (unknown hparam or group)
+        node = group_node(spec_or_program, hparam, group)  # clear, positioned errors (unknown hparam or group)
         k_max = int(steps.max()) if steps.size else -1
         metrics = _metrics.inputs(spec_or_program, _root(hparam, group), node, metrics, k_max)
     bound = bind(program, member or (program.sweep_members()[0] if program.sweep_vars else None))
@@ -508,7 +494,7 @@ def evaluate_host(spec, k, hparam: str = "lr", dtype: str = "float32", group: st
     """
     spec = _spec(spec)
     dtype = _check_dtype(dtype)
-    node = _node(spec, hparam, group)
+    node = group_node(spec, hparam, group)
     if _metrics.sites(node):
         return None
     steps = _as_steps(k, "float64")

@@ -94,13 +94,18 @@ class Spec:
                                                  if hparam in program.groups.get(g, {}))]  # fmt: skip
         else:
             trees = [*program.hparams.values(), *(n for g in program.groups.values() for n in g.values())]
-        paths = dict.fromkeys(n.path for n in ir.walk(tuple(trees)) if ir.kind(n) == kind and n.path)
+        return self.unsupported_in(tuple(trees), kind, what, hparam or "<document>")
+
+    def unsupported_in(self, trees: tuple, kind: str, what: str, where: str) -> SpecError:
+        """:meth:`unsupported` over the IR ``trees`` given (schedules of this spec); ``where``: the key an issue
+        without a position names."""
+        paths = dict.fromkeys(n.path for n in ir.walk(trees) if ir.kind(n) == kind and n.path)
         issues = []
         for p in paths:
             written = self.doc.get(p)
             written = written.get("kind", kind) if isinstance(written, dict) else kind
             issues.append(self.doc.issue(p, f"{format_path(p)}: the `{written}` kind is not supported {what}"))
-        return SpecError(issues or [Issue(self.file, None, None, hparam or "<document>", f"the `{kind}` kind is not supported {what}")])
+        return SpecError(issues or [Issue(self.file, None, None, where, f"the `{kind}` kind is not supported {what}")])
 
     def _repr_svg_(self) -> str | None:
         """Jupyter display: the schedule as an SVG plot (None when matplotlib is missing)."""

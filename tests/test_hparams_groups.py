@@ -310,3 +310,48 @@ def test_groups_with_a_plateau_report_once_for_all():
         state = so.report(state, "val_loss", m)
     assert_f32(np.asarray(used)[:, 0], 0.1 * ref, "optax backbone")
     assert_f32(np.asarray(used)[:, 1], ref, "optax default")
+
+
+# ------------------------------------------------------------------------------- one group's schedule only
+ONE_GROUP = """\
+schedspec: 1
+vars: {peak: [0.1, 0.2], w: [1, 2], g_lr: [0.05, 0.07]}
+lr: {kind: plateau, start: $peak, monitor: a, every: 1, duration: 3}
+groups:
+  g:
+    lr: {kind: constant, value: $g_lr}
+  h:
+    lr: {kind: constant, value: $w}
+"""
+
+
+def _one_group_values(entry, spec, vars):
+    """Update/step 0..3 of group ``g``'s lr through ``entry``, with ``vars``."""
+    steps = np.arange(4)
+    if entry == "evaluate":
+        return schedspec.evaluate(spec.with_vars(vars) if vars else spec, steps, group="g", dtype="float64")
+    if entry == "to_jax":
+        return np.asarray(schedspec.to_jax(spec.with_vars(vars) if vars else spec, group="g")(steps))
+    so = pytest.importorskip("schedspec.adapters.optax")
+    if entry == "to_optax":
+        return np.asarray(so.to_optax(spec, vars=vars, group="g")(steps))
+    optax = pytest.importorskip("optax")
+    tx = so.inject(spec, optax.sgd, vars=vars, group="g")
+    return np.full(4, float(tx.init({"w": np.zeros((), np.float32)}).hyperparams["learning_rate"]))
+
+
+@pytest.mark.parametrize("entry", ["evaluate", "to_jax", "to_optax", "inject"])
+def test_one_groups_schedule_is_checked_for_what_that_group_runs(entry):
+    """A target of one group (``group="g"``) runs g's own ``lr``, never the document's or another group's: the
+    document's plateau and sweep var ``$peak`` and group h's ``$w`` are not refused (they were by to_optax and
+    inject, which read the document's ``lr``); g's own sweep var is (named as g's), and a member of it runs."""
+    spec = schedspec.loads(ONE_GROUP, "one.yaml")
+    values = _one_group_values(entry, spec, {"g_lr": 0.07})  # evaluate: every member of the sweep over $peak, $w
+    assert values.shape[-1] == 4
+    np.testing.assert_allclose(values, np.full(values.shape, 0.07), rtol=1e-6)
+    if entry in ("evaluate", "to_jax"):
+        return  # a sweep evaluates every member
+    with pytest.raises(schedspec.SpecError) as err:
+        _one_group_values(entry, spec, None)
+    assert [(i.line, i.col) for i in err.value.issues] == [(2, 43)], err.value
+    assert "group `g` `lr` uses the sweep var $g_lr" in str(err.value) and "$peak" not in str(err.value)

@@ -288,8 +288,9 @@ def test_to_optax_of_a_group_checks_that_groups_sweep_vars_and_plateaus():
     assert sched.__doc__ == "schedspec schedule 'grouped' (lr) as an optax schedule: count -> value"
     with pytest.raises(schedspec.SpecError) as err:
         schedspec.to_optax(spec, group="head")
-    assert str(err.value) == ("s.yaml:4:7: group `head` `lr` uses the sweep var $hp: optax builds one optimizer; "
-                              "pick one member with vars={'hp': 0.3}")  # fmt: skip
+    assert str(err.value) == ("s.yaml:4:7: group `head` `lr` uses the sweep var $hp (2 values: 0.3, 0.4), but to_optax "
+                              "builds one optax schedule: pick one member with vars={'hp': 0.3} (or `--set hp=0.3` "
+                              "on the command line)")  # fmt: skip
     assert float(schedspec.to_optax(spec, group="head", vars={"hp": 0.4})(3)) == pytest.approx(0.2)
     with pytest.raises(schedspec.SpecError) as err:
         schedspec.to_optax(spec, group="body")
@@ -502,8 +503,9 @@ def test_the_refusals_of_a_missing_group_a_groups_sweep_and_multi_transform_name
     grouped = schedspec.loads(GROUP_VARS + "momentum: $hp\n", "v.yaml")
     with pytest.raises(schedspec.SpecError) as err:
         so.inject(grouped, optax.sgd, group="head")
-    assert str(err.value) == ("v.yaml:4:7: group `head` `lr` uses the sweep var $hp: optax builds one optimizer; pick "
-                              "one member with vars={'hp': 0.3}")  # fmt: skip
+    assert str(err.value) == ("v.yaml:4:7: group `head` `lr` uses the sweep var $hp (2 values: 0.3, 0.4), but "
+                              "schedspec.adapters.optax.inject builds one optax schedule: pick one member with "
+                              "vars={'hp': 0.3} (or `--set hp=0.3` on the command line)")  # fmt: skip
     doc_var = schedspec.loads("schedspec: 1\nvars:\n  hp: [0.3, 0.4]\nlr: 0.1\nmomentum: $hp\ngroups:\n  body: {lr: 0.2}\n",
                               "v.yaml")  # fmt: skip
     with pytest.raises(schedspec.SpecError) as err:
@@ -533,3 +535,26 @@ def test_a_group_that_keeps_the_documents_plateau_lr():
     state = so.inject(spec, optax.sgd, group="head").init({"w": np.zeros((), np.float32)})
     assert (float(state.hyperparams["learning_rate"]), float(state.hyperparams["momentum"])) == pytest.approx((0.2, 0.5))
     assert state.key.names == ("val_loss",) and float(so.current_lr(state)) == pytest.approx(0.2)
+
+
+def test_inject_without_a_plateau_passes_the_fixed_arguments_on():
+    """``inject(spec, optax.sgd, momentum=0.9)`` of a spec with only ``lr`` (no plateau): the fixed argument reaches
+    the optimizer (in ``hyperparams``, as ``optax.inject_hyperparams`` keeps it) and the update uses it."""
+    spec = schedspec.loads("schedspec: 1\nlr: {kind: constant, value: 0.5}\n")
+    params = {"w": np.zeros((), np.float32)}
+    tx = so.inject(spec, optax.sgd, momentum=0.9)
+    state = tx.init(params)
+    assert float(state.hyperparams["momentum"]) == pytest.approx(0.9)
+    grads = {"w": np.ones((), np.float32)}
+    _, state = tx.update(grads, state, params)
+    updates, _ = tx.update(grads, state, params)
+    assert float(updates["w"]) == pytest.approx(-0.5 * 1.9)  # trace 1 + 0.9 * 1 with momentum, 1 without
+
+
+def test_max_reports_1_is_enough_for_plateaus_that_never_end_when_given():
+    """With only open-ended plateaus (no stop to read), the least ``max_reports`` accepted is 1."""
+    spec = schedspec.loads("schedspec: 1\nlr: {kind: plateau, start: 0.1, monitor: a, every: 2}\n")
+    state = so.inject(spec, optax.sgd, max_reports=1).init({"w": np.zeros((), np.float32)})
+    assert state.key.capacity == 1 and state.reports["a"].shape == (1,)
+    with pytest.raises(ValueError, match=r"max_reports must be an int >= 1, .* \(got 0\)"):
+        so.inject(spec, optax.sgd, max_reports=0)

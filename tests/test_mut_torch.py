@@ -474,8 +474,9 @@ def test_a_group_schedule_on_a_sweep_var_needs_vars_to_pick_one_member():
     spec = schedspec.loads("schedspec: 1\nvars: {w: [0.3, 0.4]}\nlr: 0.1\ngroups:\n  head: {lr: $w}\n", file="s.yaml")
     with pytest.raises(schedspec.SpecError) as exc:
         schedspec.to_torch(spec, _opt(names=["head", "x"]))
-    assert str(exc.value) == ("s.yaml:2:11: group `head` `lr` uses the sweep var $w: torch builds one optimizer; pick "
-                              "one member with vars={'w': 0.3}")  # fmt: skip
+    assert str(exc.value) == ("s.yaml:2:11: group `head` `lr` uses the sweep var $w (2 values: 0.3, 0.4), but to_torch "
+                              "builds one torch schedule: pick one member with vars={'w': 0.3} (or `--set w=0.3` on "
+                              "the command line)")  # fmt: skip
     assert schedspec.to_torch(spec, _opt(names=["head", "x"]), vars={"w": 0.4}).get_last_lr() == [0.4, 0.1]
 
 

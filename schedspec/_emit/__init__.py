@@ -101,7 +101,7 @@ def _bind(spec, hparam: str, target: str):
                   groups=target in _GROUP_TARGETS)  # fmt: skip
     if target in _GROUP_TARGETS and res.bound.groups:
 
-        bound_group_schedules(res.spec, f"`schedspec compile --to {target}`")  # a group's sweep var: one member
+        bound_group_schedules(res.spec, target, f"`schedspec compile --to {target}`")  # a group's sweep var: one member
         if target == "optax" and "default" in res.bound.groups:
             raise SpecError([res.spec.doc.issue(("groups", "default"), "group `default`: the optax module's "
                                                 "build_multi_transform gives the label 'default' to the parameters "
@@ -129,7 +129,7 @@ def _bind_torch(spec):
         if name == "lr":
             bound, node = res.bound, res.node
     try:
-        bound_group_schedules(spec, "torch")
+        bound_group_schedules(spec, "torch", "`schedspec compile --to torch`")
     except SpecError as err:
         issues += [i for i in err.issues if i not in issues]
     if issues:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import evaluator, ir
+from .._target import hparam_node
 from .._text import sanitize
 from ..errors import PlotError, UsageError
 from ..lowering import bind
@@ -109,7 +110,7 @@ def prepare(
     if diff and len(specs) != 2:
         raise PlotError(f"--diff compares exactly two specs (got {len(specs)})")
     for s in specs:
-        evaluator._node(s, hparam)  # SpecError naming the hparams the spec has
+        hparam_node(s, hparam)  # SpecError naming the hparams the spec has
     per_spec = _metrics_per_spec(specs, metrics)
     xunit = x or specs[0].program.interval
     if backend not in ("jax", "numpy", "auto"):

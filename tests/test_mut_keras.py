@@ -492,3 +492,23 @@ def test_to_keras_refuses_groups_and_keeps_the_hyperparameter_name():
                                      "rate for all its weights), so to_keras cannot carry them")  # fmt: skip
     sched = sk.to_keras(schedspec.loads("schedspec: 1\nlr: 0.1\nmomentum: 0.9\n"), hparam="momentum")
     assert sched.hparam == "momentum" and sched.get_config()["hparam"] == "momentum" and float(sched(0)) == pytest.approx(0.9)
+
+
+def test_optimizer_reports_a_sweep_var_and_the_hyperparameters_after_it_and_names_keras():
+    """A hyperparameter refused for its sweep var does not end the search: the ones after it are refused too; the
+    lr's own refusals name the Keras target (its sweep var, and an epoch spec without ``steps_per_epoch``)."""
+    text = ("schedspec: 1\nvars:\n  m: [0.5, 0.9]\nlr: 0.1\nema_momentum: $m\n"
+            "momentum: {kind: linear, start: 0.5, end: 0.9, duration: 10}\n")  # fmt: skip
+    with pytest.raises(schedspec.SpecError) as err:
+        sk.optimizer(schedspec.loads(text, "c.yaml"), keras.optimizers.SGD)
+    assert [(i.line, i.col) for i in err.value.issues] == [(3, 6), (6, 1)], err.value
+    lr_sweep = schedspec.loads("schedspec: 1\nvars:\n  p: [0.1, 0.2]\nlr: $p\n", "l.yaml")
+    with pytest.raises(schedspec.SpecError) as err:
+        sk.optimizer(lr_sweep, keras.optimizers.SGD)
+    assert str(err.value) == ("l.yaml:3:6: `lr` uses the sweep var $p (2 values: 0.1, 0.2), but "
+                              "schedspec.adapters.keras.optimizer builds one keras schedule: pick one member with "
+                              "vars={'p': 0.1} (or `--set p=0.1` on the command line)")  # fmt: skip
+    epochs = schedspec.loads("schedspec: 1\ninterval: epoch\nlr: {kind: step, start: 0.1, every: 2, gamma: 0.5}\n", "e.yaml")
+    with pytest.raises(schedspec.SpecError) as err:
+        sk.optimizer(epochs, keras.optimizers.SGD)
+    assert str(err.value).startswith("e.yaml:2:") and "but keras counts optimizer steps: add `steps_per_epoch`" in str(err.value)

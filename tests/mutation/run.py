@@ -155,6 +155,12 @@ SELECTIONS: dict[str, list[str]] = {
                           "tests/test_mut_keras.py", "-k", "not native_keras and not fresh_process and not torch_backend"
                           " and (test_adapters_keras or test_keras_fit or keras_callback or keras_composed"
                           " or test_mut_keras)"],
+    # the Trainer adapters: real (tiny) Lightning and HF Trainer runs, a fraction of a second each, and the verify
+    # runs over their logs; the facade under them (its LRScheduler surface and checkpoint state) is reached by both
+    "adapters/lightning.py": ["tests/test_lightning.py", "tests/test_verify.py", "-k", "test_lightning or lightning_logs"],
+    "adapters/transformers.py": ["tests/test_transformers.py", "tests/test_verify.py", "-k",
+                                 "test_transformers or hf_trainer_logs"],
+    "adapters/_facade.py": ["tests/test_lightning.py", "tests/test_transformers.py"],
     # the emitted torch module's generator (`_select`, `_usage`, `_dict`, `_name`, `module`): the emitted text of every
     # example (snapshots: comments, tables, flags) and the emitted modules run under torch (groups, refusals,
     # strings never code); its template is one string literal, which mutmut does not mutate inside
@@ -171,7 +177,9 @@ SELECTIONS: dict[str, list[str]] = {
 TIMEOUT_CONSTANT: dict[str, float] = {"adapters/_torch_lr.py": 12.0, "adapters/torch.py": 12.0,
                                       "schedspec/evaluator.py": 12.0, "schedspec/_emit/__init__.py": 12.0,
                                       "adapters/optax.py": 12.0, "adapters/keras.py": 12.0,
-                                      "schedspec/backends.py": 12.0, "schedspec/_emit/_torch.py": 12.0}
+                                      "schedspec/backends.py": 12.0, "schedspec/_emit/_torch.py": 12.0,
+                                      "adapters/lightning.py": 12.0, "adapters/transformers.py": 12.0,
+                                      "adapters/_facade.py": 12.0}
 
 COPY = ["schedspec", "adapters", "tests", "examples", "schemas", "docs", "README.md", "pyproject.toml"]
 

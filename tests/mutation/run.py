@@ -157,10 +157,12 @@ SELECTIONS: dict[str, list[str]] = {
                           " or test_mut_keras)"],
     # the Trainer adapters: real (tiny) Lightning and HF Trainer runs, a fraction of a second each, and the verify
     # runs over their logs; the facade under them (its LRScheduler surface and checkpoint state) is reached by both
-    "adapters/lightning.py": ["tests/test_lightning.py", "tests/test_verify.py", "-k", "test_lightning or lightning_logs"],
+    "adapters/lightning.py": ["tests/test_lightning.py", "tests/test_verify.py", "tests/test_mut_lightning.py", "-k",
+                              "test_lightning or lightning_logs or test_mut_lightning"],
     "adapters/transformers.py": ["tests/test_transformers.py", "tests/test_verify.py", "tests/test_mut_transformers.py",
                                  "-k", "test_transformers or hf_trainer_logs or test_mut_transformers"],
-    "adapters/_facade.py": ["tests/test_lightning.py", "tests/test_transformers.py", "tests/test_mut_transformers.py"],
+    "adapters/_facade.py": ["tests/test_lightning.py", "tests/test_transformers.py", "tests/test_mut_transformers.py",
+                            "tests/test_mut_lightning.py"],
     # the emitted torch module's generator (`_select`, `_usage`, `_dict`, `_name`, `module`): the emitted text of every
     # example (snapshots: comments, tables, flags) and the emitted modules run under torch (groups, refusals,
     # strings never code); its template is one string literal, which mutmut does not mutate inside

@@ -221,3 +221,28 @@ def test_on_evaluate_refuses_a_report_evaluation_without_the_metric():
         assert str(err.value) == (f"the evaluation at update 2 is report 0 of 'loss' for 'pl', but its metrics have no "
                                   f"'loss' nor 'eval_loss' (they have: {have})")
     callback(optimizers(EPOCHS, _opt())).on_evaluate(None, _state(3), TrainerControl(), metrics=None)  # no plateau
+
+
+# ------------------------------------------------------------------------------------------------ the facade
+def test_the_facade_is_the_wrapped_schedulers_lrscheduler_surface():
+    """adapters/_facade.py: every ``LRScheduler`` attribute a loop reads is the wrapped scheduler's;
+    ``last_epoch`` is written through; the state of anything but the same kind of facade is refused by name."""
+    opt, facade = optimizers(EPOCHS, _opt())
+    inner = facade.scheduler
+    assert isinstance(facade, torch.optim.lr_scheduler.LRScheduler) and facade.optimizer is opt is inner.optimizer
+    _update(facade)
+    _update(facade)
+    _update(facade)
+    assert facade.last_epoch == inner.last_epoch == 1
+    assert facade.base_lrs == inner.base_lrs == [0.1] and facade.fingerprint == inner.fingerprint
+    assert facade.get_lr() == facade.get_last_lr() == inner.get_last_lr() == [pytest.approx(0.05)]
+    facade.last_epoch = 7
+    assert inner.last_epoch == 7
+    assert repr(facade) == f"<EpochsFromUpdates over {inner!r}>"
+    bare = "not a state saved by this scheduler (no 'schedspec_facade')"
+    for state, got in ((inner.state_dict(), bare), ([1, 2], bare), ({"schedspec_facade": "LightningPlateauLR"},
+                                                                      "a LightningPlateauLR state")):  # fmt: skip
+        with pytest.raises(ValueError) as err:
+            facade.load_state_dict(state)
+        assert str(err.value) == (f"cannot load the scheduler state: it is {got}; this is a EpochsFromUpdates, built "
+                                  "the same way as when the checkpoint was saved?")  # fmt: skip

@@ -246,3 +246,34 @@ def test_the_facade_is_the_wrapped_schedulers_lrscheduler_surface():
             facade.load_state_dict(state)
         assert str(err.value) == (f"cannot load the scheduler state: it is {got}; this is a EpochsFromUpdates, built "
                                   "the same way as when the checkpoint was saved?")  # fmt: skip
+
+
+def test_each_metric_reports_on_its_own_clock_and_a_one_member_sweep_binds_its_member():
+    """Metrics ``a`` (every 2 updates) and ``b`` (every 3): the evaluation at update 3 is a report of ``b`` only
+    (``a``'s interval is not over), at 6 of both. A spec whose sweep has one member is bound to that member."""
+    text = ("schedspec: 1\nname: ab\nlr:\n  - {kind: plateau, start: 0.1, monitor: a, every: 2, duration: 6}\n"
+            "  - {kind: plateau, monitor: b, every: 3}\n")  # fmt: skip
+    opts = optimizers(schedspec.loads(text), _opt())
+    sched, cb = opts[1], callback(opts)
+    assert cb.monitors == ["a", "b"] and cb.every == {"a": 2, "b": 3}
+    reports = {"a": 1.0, "b": 2.0}
+    for step in range(1, 7):
+        sched.optimizer.step()
+        sched.step()
+        cb.on_evaluate(None, _state(step), TrainerControl(), metrics=dict(reports))
+    assert sched.reports == {"a": (1.0, 1.0, 1.0), "b": (2.0, 2.0)}
+    one = text.replace("name: ab\n", "vars: {d: [6]}\n").replace("duration: 6", "duration: $d")
+    cb = SchedSpecCallback(type("S", (), {"spec": schedspec.loads(one)})())
+    assert cb.every == {"a": 2, "b": 3}
+
+
+def test_optimizers_runs_the_hyperparameter_asked_for():
+    """``hparam="momentum"``: the spec's momentum schedule drives the lr (as ``to_torch``'s ``hparam``)."""
+    spec = schedspec.loads("schedspec: 1\nlr: 0.1\nmomentum: {kind: linear, duration: 4, start: 0.5, end: 0.9}\n")
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))], lr=0.3, momentum=0.1)
+    _, sched = optimizers(spec, opt, hparam="momentum", hparams=[])
+    seen = []
+    for _ in range(5):
+        seen.append(opt.param_groups[0]["lr"])
+        _update(sched)
+    assert seen == pytest.approx([0.5, 0.6, 0.7, 0.8, 0.9]) and opt.param_groups[0]["momentum"] == 0.1

@@ -68,7 +68,7 @@ def _plateau_sites(spec: Spec) -> list[tuple[tuple, _metrics.Site]]:
     out = []
     for root, node in _metrics.schedules(bound):
         for site in _metrics.sites(node):
-            out.append((_metrics.site_path(spec.doc.data, root, site), site))
+            out.append((_metrics.site_path(root, site), site))
     return out
 
 

@@ -81,7 +81,7 @@ def sites(node: ir.Node) -> list[Site]:
     return [Site(x, begin, i, in_repeat) for i, (x, begin, in_repeat) in enumerate(plateaus)]
 
 
-def site_path(data: Any, root: tuple, site: Site) -> tuple:
+def site_path(root: tuple, site: Site) -> tuple:
     """The document path of a site: its plateau's source path (a ``kind: plateau`` mapping, or the framework kind it
     was desugared from, e.g. ``torch.ReduceLROnPlateau``), or ``root`` when the node has none (built by hand)."""
     return site.node.path or tuple(root)
@@ -96,7 +96,7 @@ def open_ended_issues(doc, schedules: Mapping[str, ir.Node], cannot: str, fix: s
         for site in sites(node):
             if site.stop() is not None:
                 continue
-            path = site_path(doc.data, (name,), site)
+            path = site_path((name,), site)
             issue = doc.issue(path, f"{format_path(path)}: this `plateau` never ends, so it consumes metric reports "
                                     f"forever and {cannot}: pass {fix} (how many reports training makes), or give the "
                                     "plateau a `duration` or the spec a `total`")  # fmt: skip
@@ -120,7 +120,7 @@ def check_program(schedule_nodes: list[tuple[tuple, ir.Node]], doc) -> list[Issu
     clocks: dict[str, tuple[int, tuple]] = {}
     for root, node in schedule_nodes:
         for site in sites(node):
-            path = site_path(doc.data, root, site)
+            path = site_path(root, site)
             if site.in_repeat:
                 issues.append(doc.issue(path, "a `plateau` cannot be inside a `repeat`: its metric reports cannot "
                                               "restart; put the plateau in a sequence instead"))  # fmt: skip
@@ -219,7 +219,7 @@ def check_lengths(spec, root: tuple, node: ir.Node, given: dict[str, np.ndarray]
         if need == 0:
             continue
         name = site.monitor
-        path = site_path(spec.doc.data, root, site)
+        path = site_path(root, site)
         clock = _clock(site.every, program.interval)
         first = min(site.first(steps) for steps in members)
         unit = program.interval

@@ -292,3 +292,91 @@ def test_plateau_reports_refusals_word_for_word(interval):
         assert str(err.value) == (
             f"the plateau of '{name}' needs report 0 of 'val_loss' now, but this validation logged no 'val_loss' "
             f"(logged: {logged}); log it in validation_step with self.log")
+
+
+# ------------------------------------------------------------------------------------------ the rest
+def test_the_callback_base_is_lightnings_or_pytorch_lightnings_or_a_missing_dependency(monkeypatch):
+    """``lightning.pytorch.Callback``; the standalone ``pytorch_lightning``'s when only that is installed; else the
+    missing-extra error (``pip install 'schedspec[integrations]'``)."""
+    import sys
+
+    import lightning.pytorch
+
+    from schedspec.adapters import lightning as adapter
+
+    assert adapter._lightning_callback_base() is lightning.pytorch.Callback
+    standalone = types.ModuleType("pytorch_lightning")
+    standalone.Callback = type("Callback", (), {})
+    monkeypatch.setitem(sys.modules, "lightning.pytorch", None)  # import raises ImportError
+    monkeypatch.setitem(sys.modules, "pytorch_lightning", standalone)
+    assert adapter._lightning_callback_base() is standalone.Callback
+    monkeypatch.setitem(sys.modules, "pytorch_lightning", None)
+    with pytest.raises(schedspec.errors.MissingDependency) as err:
+        adapter._lightning_callback_base()
+    assert str(err.value) == str(schedspec.errors.MissingDependency("lightning", "integrations"))
+    assert "lightning" in str(err.value) and "schedspec[integrations]" in str(err.value)
+
+
+def test_monitor_names_every_metric_the_plateaus_monitor():
+    two = schedspec.loads("schedspec: 1\ninterval: epoch\nlr:\n"
+                          "  - {kind: plateau, start: 0.1, monitor: val_loss, duration: 3}\n"
+                          "  - {kind: plateau, monitor: val_acc, mode: max}\n")  # fmt: skip
+    message = ("scheduler_config(monitor='loss'): the spec's plateaus monitor val_loss, val_acc; drop monitor= (it is "
+               "taken from the spec)")  # fmt: skip
+    for module in (None, types.SimpleNamespace(trainer=_trainer())):
+        with pytest.raises(ValueError) as err:
+            scheduler_config(two, _opt(), monitor="loss", module=module)
+        assert str(err.value) == message
+
+
+def test_the_defaults_and_arguments_reach_the_plateau_config_and_the_scheduler():
+    """``strict`` is Lightning's default (True); ``epochs_per_report`` is a whole number; ``hparam`` and ``groups``
+    reach ``to_torch``."""
+    config = scheduler_config(schedspec.loads(STEP_PLATEAU.replace("every: 2", "every: 4")), _opt())
+    assert config["strict"] is True and type(config["scheduler"].epochs_per_report) is int
+    spec = schedspec.loads("schedspec: 1\nlr: 0.1\nmomentum: 0.5\ngroups:\n  head: {lr: 0.02}\n")
+    opt = torch.optim.SGD([{"params": [torch.nn.Parameter(torch.zeros(1))]},
+                           {"params": [torch.nn.Parameter(torch.zeros(1))]}], lr=0.1)  # fmt: skip
+    sched = scheduler_config(spec, opt, groups={"head": 1}, hparams=[])["scheduler"]
+    assert sched.get_last_lr() == pytest.approx([0.1, 0.02])
+    by_momentum = scheduler_config(schedspec.loads("schedspec: 1\nlr: 0.1\nmomentum: 0.5\n"), _opt(), hparam="momentum",
+                                   hparams=[])["scheduler"]  # fmt: skip
+    assert by_momentum.get_last_lr() == pytest.approx([0.5])
+
+
+def test_an_epoch_plateau_learns_the_epoch_length_even_with_steps_per_epoch():
+    """``interval: epoch`` with ``steps_per_epoch: 4`` (a unit for durations): the loop's epoch length is learnt
+    from the first epoch (3 updates here), not taken from the spec."""
+    spec = schedspec.loads(EPOCH_PLATEAU.replace("interval: epoch\n", "interval: epoch\nsteps_per_epoch: 4\n"))
+    sched = scheduler_config(spec, _opt())["scheduler"]
+    assert sched.epoch_len is None
+    _run_epoch(sched, 3)
+    sched.step(1.0)
+    assert sched.epoch_len == 3 and sched.state_dict()["epoch_len"] == 3
+
+
+def test_every_third_epochs_metric_is_a_report():
+    """``every: 3`` epochs: the metrics of epochs 2 and 5 (the ends of intervals 0 and 1) are reports 0 and 1."""
+    spec = schedspec.loads(EPOCH_PLATEAU.replace("every: 2", "every: 3"))
+    sched = scheduler_config(spec, _opt())["scheduler"]
+    for v in range(7):
+        _run_epoch(sched, 2)
+        sched.step(float(v))
+    assert sched.scheduler.reports == {"val_loss": (2.0, 5.0)}
+
+
+def test_a_one_member_sweep_is_bound_to_that_member():
+    """A sweep var the scheduler does not run (``momentum``, not in ``hparams``) stays a sweep: the plateaus are
+    found in its first (only) member."""
+    spec = schedspec.loads("schedspec: 1\ninterval: epoch\nvars: {m: [0.5]}\nmomentum: $m\n"
+                           "lr: {kind: plateau, start: 0.1, monitor: val_loss}\n")  # fmt: skip
+    assert scheduler_config(spec, _opt(), hparams=[])["monitor"] == "val_loss"
+
+
+def test_an_interval_refusal_without_an_interval_key_is_at_the_document():
+    with pytest.raises(schedspec.SpecError) as err:
+        scheduler_config(schedspec.loads("schedspec: 1\nlr: 0.1\n"), _opt(), interval="epoch")
+    assert err.value.issues[0].path == "<document>"
+    with pytest.raises(schedspec.SpecError) as err:
+        scheduler_config(schedspec.loads("schedspec: 1\ninterval: step\nlr: 0.1\n"), _opt(), interval="epoch")
+    assert err.value.issues[0].path == "interval" and (err.value.issues[0].line, err.value.issues[0].col) == (2, 1)

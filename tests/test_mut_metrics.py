@@ -248,9 +248,9 @@ def test_sites_are_the_plateaus_in_pre_order_with_the_step_each_begins_at():
     assert [s.stop() for s in got] == [4, 12 // 5, None]
     assert _metrics.monitors(spec.program) == ["a", "b"]
     # the document path of each: its `kind: plateau` mapping; a node built by hand (no path) is named by its root
-    assert [_metrics.site_path(spec.doc.data, ("lr",), s) for s in got] == [("lr", 0), ("lr", 2), ("lr", 3)]
+    assert [_metrics.site_path(("lr",), s) for s in got] == [("lr", 0), ("lr", 2), ("lr", 3)]
     bare = _metrics.Site(dataclasses.replace(node.parts[0], path=()), 0, 0)
-    assert _metrics.site_path(spec.doc.data, ["lr"], bare) == ("lr",)
+    assert _metrics.site_path(["lr"], bare) == ("lr",)
 
 
 def test_a_plateau_that_needs_no_report_yet_does_not_hide_the_next_ones_need():

@@ -31,7 +31,11 @@ def hparam_node(spec: Spec, hparam: str) -> ir.Node:
 
 
 def check_group(spec: Spec, group: str) -> None:
-    """Nothing, or a SpecError naming the groups the spec has when it has no group ``group``."""
+    """Check that the spec has a group ``group``.
+
+    Raises:
+        SpecError: it has none; the message names the groups it has (and the closest name).
+    """
     groups = spec.program.groups
     if group not in groups:
         raise SpecError(
@@ -122,7 +126,7 @@ def resolve(
     trees = (node, *(program.groups[g][hparam] for g in groups))
     if not metrics_ok and any(isinstance(n, ir.Plateau) for n in ir.walk(trees)):
         what = f"by {entry} ({target}): a plateau is driven by metric reports, which it cannot take ({plateau_hint})"
-        issues.extend(spec.unsupported_in(trees, "plateau", what, hparam).issues)
+        issues.extend(spec.unsupported(trees, "plateau", what, hparam).issues)
     if not groups_ok and program.groups:
         issues.append(
             doc.issue(

@@ -83,22 +83,11 @@ class Spec:
                 found += _source.find_mappings(data, lambda k: k == kind, (name,))
         return found
 
-    def unsupported(self, kind: str, what: str, hparam: str | None = None, groups: tuple = ()) -> SpecError:
-        """A SpecError positioned at every node of IR kind ``kind`` (``ir.kind``) in the ``hparam`` schedule and in
-        the ``hparam`` schedules of the parameter ``groups`` named (every schedule, groups included, when ``hparam``
-        is None): ``what`` says which target or feature lacks it. A node desugared from a framework kind is
-        positioned at that kind, and the message names the kind as written (``torch.ReduceLROnPlateau``)."""
-        program = self.program
-        if hparam is not None:
-            trees = [program.hparams[hparam], *(program.groups[g][hparam] for g in groups
-                                                 if hparam in program.groups.get(g, {}))]  # fmt: skip
-        else:
-            trees = [*program.hparams.values(), *(n for g in program.groups.values() for n in g.values())]
-        return self.unsupported_in(tuple(trees), kind, what, hparam or "<document>")
-
-    def unsupported_in(self, trees: tuple, kind: str, what: str, where: str) -> SpecError:
-        """:meth:`unsupported` over the IR ``trees`` given (schedules of this spec); ``where``: the key an issue
-        without a position names."""
+    def unsupported(self, trees: tuple, kind: str, what: str, where: str) -> SpecError:
+        """A SpecError positioned at every node of IR kind ``kind`` (``ir.kind``) in ``trees`` (schedules of this
+        spec): ``what`` says which target or feature lacks it; ``where`` is the key an issue without a position
+        names. A node desugared from a framework kind is positioned at that kind, and the message names the kind as
+        written (``torch.ReduceLROnPlateau``)."""
         paths = dict.fromkeys(n.path for n in ir.walk(trees) if ir.kind(n) == kind and n.path)
         issues = []
         for p in paths:

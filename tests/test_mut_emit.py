@@ -280,3 +280,67 @@ if __name__ == "__main__":  # python tests/test_mut_emit.py --update
     if sys.argv[1:] == ["--update"]:
         GROUPS_SNAPSHOT.parent.mkdir(parents=True, exist_ok=True)
         GROUPS_SNAPSHOT.write_text(schedspec.emit(schedspec.loads(PLATEAU_GROUPS_EPOCH), "jax"), encoding="utf-8")
+
+
+def test_the_native_torch_class_of_a_staircase_exponential_is_steplr():
+    """A staircase ``exponential`` (``every`` > 1, no ``end``) is ``StepLR``; a smooth one with ``every`` > 1 has no
+    equal class; ``every: 1`` is ``ExponentialLR``."""
+    from schedspec._emit import _Native, native_torch
+
+    def node(**kw):
+        return schedspec.load({"schedspec": 1, "lr": {"kind": "exponential", "start": 0.1, "gamma": 0.5, **kw}}).program.hparams["lr"]
+
+    assert native_torch(node(every=3, staircase=True)) == _Native("StepLR", 0.1, [("step_size", "3"), ("gamma", "0.5")])
+    assert native_torch(node(every=3)) is None
+    assert native_torch(node()) == _Native("ExponentialLR", 0.1, [("gamma", "0.5")])
+
+
+def test_a_step_counted_group_plateau_module_says_steps_in_each_groups_comments():
+    """The group's generated code (namespace ``g2``) of a spec counted in steps writes its report clock in steps,
+    as the document's does (the epoch snapshot above holds the epoch wording)."""
+    text = schedspec.emit(schedspec.loads(PLATEAU_GROUPS), "jax")
+    assert '_REPORTS_g2 = {"acc": 2}  # metric: one report per this many steps' in text
+    assert ('# p[0]: lr of group tail: the plateau on "acc" from k = 0, one report per 2 steps; it consumes reports '
+            "0..14") in text  # fmt: skip
+
+
+def test_an_optax_group_module_of_a_hyperparameter_without_an_optax_name_keeps_its_name(tmp_path):
+    """``momentum`` has no optax spelling of its own (``lr`` is ``learning_rate``): the optax module's
+    ``build_multi_transform`` passes it as ``momentum``."""
+    spec = schedspec.loads("schedspec: 1\nlr: 0.1\nmomentum: {kind: linear, duration: 4, start: 0.5, end: 0.9}\n"
+                           "groups:\n  head:\n    momentum: 0.7\n")  # fmt: skip
+    text = schedspec.emit(spec, "optax", hparam="momentum")
+    assert "``optax.inject_hyperparams(opt_fn)(momentum=build_schedule(group)," in text
+    assert "optax.inject_hyperparams(opt_fn)(\n            momentum=build_schedule(group), **kwargs\n        )" in text
+    assert "learning_rate=build_schedule()" not in text
+
+
+@pytest.mark.parametrize("hparam", ["momentum", "beta1", "weight_decay"])
+def test_the_usage_of_an_optax_or_keras_module_of_another_hyperparameter_is_not_the_learning_rate(hparam, tmp_path):
+    """A module of ``momentum`` said ``optax.sgd(learning_rate=build_schedule())``: the momentum schedule as the
+    learning rate. optax takes it through ``inject_hyperparams`` under its optax name (``beta1`` is ``b1``), and
+    the optax module's schedule gives the spec's values there; Keras optimizers take a schedule only for the
+    learning rate, which the keras module's usage says. The lr module keeps its usage."""
+    import optax
+
+    text = f"schedspec: 1\nlr: 0.1\n{hparam}: {{kind: linear, duration: 4, start: 0.5, end: 0.9}}\n"
+    spec = schedspec.loads(text)
+    arg = {"beta1": "b1"}.get(hparam, hparam)
+    source = schedspec.emit(spec, "optax", hparam=hparam)
+    assert f"# Usage: optax.inject_hyperparams(opt_fn)(learning_rate=..., {arg}=build_schedule())" in source
+    assert "learning_rate=build_schedule()" not in source
+    mod = load_module(source, tmp_path)
+    opt_fn = optax.sgd if hparam == "momentum" else optax.adamw
+    tx = optax.inject_hyperparams(opt_fn)(learning_rate=0.1, **{arg: mod.build_schedule()})
+    params = {"w": np.zeros((), np.float32)}
+    state, seen = tx.init(params), []
+    for _ in range(5):
+        _, state = tx.update({"w": np.ones((), np.float32)}, state, params)
+        seen.append(float(state.hyperparams[arg]))
+    _close(seen, schedspec.evaluate(spec, np.arange(5), hparam=hparam, dtype="float64"), "the values updates used")
+    keras_source = schedspec.emit(spec, "keras", hparam=hparam)
+    assert "learning_rate=build_schedule()" not in keras_source
+    assert (f"# Usage: build_schedule() is a keras LearningRateSchedule of `{hparam}` (step -> value); Keras\n"
+            "# optimizers take a schedule only for learning_rate, so call it in a loop or callback of your own.") in keras_source
+    assert "# Usage: optax.sgd(learning_rate=build_schedule())" in schedspec.emit(spec, "optax")
+    assert "# Usage: keras.optimizers.SGD(learning_rate=build_schedule())" in schedspec.emit(spec, "keras")

@@ -223,15 +223,14 @@ def _header(spec, bound, hparam: str, target: str, fingerprint: str, sites: list
     elif sites:
         lines += _report_usage(target, sites, unit)
     elif target == "keras":
-        lines += [
-            "# Usage: keras.optimizers.SGD(learning_rate=build_schedule())",
-            "# Update k (0-based, the optimizer's iterations) uses the spec's value at k.",
-        ]
+        lines += ["# Usage: keras.optimizers.SGD(learning_rate=build_schedule())"] if hparam == "lr" else \
+            _codegen.paragraph(f"Usage: build_schedule() is a keras LearningRateSchedule of `{_ident(hparam)}` "
+                               "(step -> value); Keras optimizers take a schedule only for learning_rate, so call it "
+                               "in a loop or callback of your own.")  # fmt: skip
+        lines.append("# Update k (0-based, the optimizer's iterations) uses the spec's value at k.")
     elif target == "optax":
-        lines += [
-            "# Usage: optax.sgd(learning_rate=build_schedule())",
-            "# Update k (0-based, the optax count) uses the spec's value at k.",
-        ]
+        lines.append(f"# Usage: {_optax_usage(hparam)}")
+        lines.append("# Update k (0-based, the optax count) uses the spec's value at k.")
     else:
         lines += ["# Usage: schedule(step) -> value; pure jax.numpy, jit- and vmap-able."]
     if unit == "epoch" and target != "torch":
@@ -241,6 +240,26 @@ def _header(spec, bound, hparam: str, target: str, fingerprint: str, sites: list
     if target != "torch":
         lines += _groups_usage(bound, hparam, target, bool(sites))
     return lines
+
+
+def _ident(name: str) -> str:
+    """``name``, checked to be an identifier (the spec validates hyperparameter names; checked again: it is written
+    into the module)."""
+    _codegen.metric(name)
+    return name
+
+
+def _optax_arg(hparam: str) -> str:
+    """The optax argument of ``hparam`` (optax's own name: ``lr`` is ``learning_rate``, ``beta1`` is ``b1``)."""
+    return _ident(OPTAX_NAMES.get(hparam, hparam))
+
+
+def _optax_usage(hparam: str) -> str:
+    """How an optax optimizer takes the schedule of ``hparam``: a plain argument for the learning rate, through
+    ``optax.inject_hyperparams`` for the others."""
+    if hparam == "lr":
+        return "optax.sgd(learning_rate=build_schedule())"
+    return f"optax.inject_hyperparams(opt_fn)(learning_rate=..., {_optax_arg(hparam)}=build_schedule())"
 
 
 def _groups_usage(bound, hparam: str, target: str, metrics: bool) -> list[str]:
@@ -409,7 +428,8 @@ def _entry(target: str, bound, hparam: str, fingerprint: str, sites: list | None
         blocks.append(
             [
                 "def build_schedule():",
-                '    """An optax schedule ``count -> value`` (e.g. ``learning_rate=build_schedule()``)."""',
+                '    """An optax schedule ``count -> value`` (e.g. ``learning_rate=build_schedule()``)."""' if hparam == "lr"
+                else '    """An optax schedule ``count -> value`` (see the usage line of the header)."""',
                 "    return schedule",
             ]
         )
@@ -553,8 +573,7 @@ def _groups_entry(target: str, bound, hparam: str, gens: list, ns_of: dict[str, 
         ]
     if target == "optax":
 
-        arg = OPTAX_NAMES.get(hparam, hparam)
-        _codegen.metric(arg)  # an identifier: written as a string literal
+        arg = _optax_arg(hparam)
         blocks += [
             [
                 "def build_schedule(group=None):",

@@ -145,9 +145,10 @@ SELECTIONS: dict[str, list[str]] = {
     # flax itself. (A -k keyword matches any node's name: "test_plateau" alone would select
     # test_adapters_optax.py::test_plateau_state_..., so the plateau file's optax tests are named in full.)
     "adapters/optax.py": ["tests/test_adapters_optax.py", "tests/test_optax_current_lr.py", "tests/test_plateau.py",
-                          "tests/test_mut_optax.py", "-k", "not matches_native_optax and not fresh_process and not (flax and not mirror)"
+                          "tests/test_mut_optax.py", "tests/test_hparams_groups.py", "-k",
+                          "not matches_native_optax and not fresh_process and not (flax and not mirror)"
                           " and (test_adapters_optax or test_optax_current_lr or test_mut_optax"
-                          " or optax_inject_matches_torch or optax_composed_per_step)"],
+                          " or optax_inject_matches_torch or optax_composed_per_step or one_groups_schedule)"],
     # the Keras adapter: to_keras, the Schedule (its call, config, plateau variables and reports), the callback in
     # real model.fit runs (tests/test_keras_fit.py, a second each), optimizer() and the plateau optimizer classes.
     # Left to the full suite: Keras' native schedules, the fresh-process reloads and the torch backend (subprocesses)

@@ -344,3 +344,32 @@ def test_the_usage_of_an_optax_or_keras_module_of_another_hyperparameter_is_not_
             "# optimizers take a schedule only for learning_rate, so call it in a loop or callback of your own.") in keras_source
     assert "# Usage: optax.sgd(learning_rate=build_schedule())" in schedspec.emit(spec, "optax")
     assert "# Usage: keras.optimizers.SGD(learning_rate=build_schedule())" in schedspec.emit(spec, "keras")
+
+
+NATIVE_COMMENTED = [
+    ("{kind: step, start: 0.1, every: 3, gamma: 0.5}", "StepLR(optimizer, step_size=3, gamma=0.5)"),
+    ("{kind: multistep, start: 0.1, milestones: [2, 5], gamma: 0.1}", "MultiStepLR(optimizer, milestones=[2, 5], gamma=0.1)"),
+    ("{kind: exponential, start: 0.1, gamma: 0.9}", "ExponentialLR(optimizer, gamma=0.9)"),
+    ("{kind: exponential, start: 0.1, gamma: 0.5, every: 3, staircase: true}", "StepLR(optimizer, step_size=3, gamma=0.5)"),
+    ("{kind: constant, value: 0.1}", "ConstantLR(optimizer, factor=1.0, total_iters=0)"),
+]
+
+
+@pytest.mark.parametrize("lr,native", NATIVE_COMMENTED)
+def test_the_native_class_named_in_a_torch_modules_header_gives_the_same_values(lr, native):
+    """The torch module of a single phase that a torch class computes names it in its header, with its arguments,
+    as what "gives the same values": the class built from that text (``eval`` of the comment's call, on an
+    optimizer built with the comment's lr) gives ``evaluate``'s values for 12 steps."""
+    torch = pytest.importorskip("torch")
+    spec = schedspec.loads(f"schedspec: 1\nlr: {lr}\n")
+    text = " ".join(line[2:] for line in schedspec.emit(spec, "torch").splitlines() if line.startswith("# "))
+    call = f"torch.optim.lr_scheduler.{native} on an optimizer built with lr=0.1 gives the same values"
+    assert call in text
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))], lr=0.1)
+    sched = eval(call.split(" on an optimizer")[0], {"torch": torch, "optimizer": optimizer})  # the header's own text
+    got = []
+    for _ in range(12):
+        got.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        sched.step()
+    _close(got, schedspec.evaluate(spec, np.arange(12), dtype="float64"), native)

@@ -159,7 +159,7 @@ def resolve(
 
 
 def sweep_issue(spec: Spec, var: str, label: str, entry: str, target: str) -> Issue:
-    """The issue of a sweep var ``var`` that the schedule ``label`` uses (```lr```, ``group `g` `lr```) and that
+    """The issue of a sweep var ``var`` that the schedule ``label`` uses (`` `lr` ``, ``group `g` `lr` ``) and that
     ``entry`` (what the user called) was not given a member of, at the var, with the way out."""
     raw = spec.program.vars[var].raw
     first = raw[0]

@@ -373,3 +373,108 @@ def test_the_native_class_named_in_a_torch_modules_header_gives_the_same_values(
         optimizer.step()
         sched.step()
     _close(got, schedspec.evaluate(spec, np.arange(12), dtype="float64"), native)
+
+
+SWEEPS = """\
+schedspec: 1
+vars: {peak: [0.1, 0.2], m: [0.8, 0.9], h: [0.3, 0.4]}
+lr: {kind: constant, value: $peak}
+momentum: {kind: constant, value: $m}
+groups:
+  head:
+    lr: {kind: constant, value: $h}
+"""
+
+
+def _sweep(var, label, values, target, col):
+    first = values.split(", ")[0]
+    return (f"<string>:2:{col}: {label} uses the sweep var ${var} (2 values: {values}), but `schedspec compile --to "
+            f"{target}` builds one {target} schedule: pick one member with vars={{'{var}': {first}}} (or "
+            f"`--set {var}={first}` on the command line)")  # fmt: skip
+
+
+@pytest.mark.parametrize("target", ["torch", "jax", "optax"])
+def test_every_reason_a_module_cannot_be_emitted_is_reported_at_once_word_for_word(target):
+    """A sweep var not fixed in each schedule the module carries (torch: every hyperparameter's; jax and optax: the
+    emitted one's; all three: every group's), and optax's group named ``default``: every issue in one SpecError,
+    each at its var or key, naming the command and the target; none left for the next run to find."""
+    doc = SWEEPS.replace("head", "default") if target == "optax" else SWEEPS
+    with pytest.raises(schedspec.SpecError) as err:
+        schedspec.emit(schedspec.loads(doc), target)
+    group = "default" if target == "optax" else "head"
+    want = [_sweep("peak", "`lr`", "0.1, 0.2", target, 14)]
+    if target == "torch":
+        want.append(_sweep("m", "`momentum`", "0.8, 0.9", target, 29))
+    want.append(_sweep("h", f"group `{group}` `lr`", "0.3, 0.4", target, 44))
+    if target == "optax":
+        want.append("<string>:6:3: group `default`: the optax module's build_multi_transform gives the label "
+                    "'default' to the parameters outside every group (the document's schedule); rename the group")
+    assert str(err.value) == "\n".join(want)
+
+
+def test_an_optax_module_refuses_a_plateau_in_a_group_at_the_groups_phase():
+    spec = schedspec.loads("schedspec: 1\nlr: 0.1\ngroups:\n  head:\n"
+                           "    lr: {kind: plateau, duration: 5, monitor: loss, every: 1, start: 0.1}\n")
+    with pytest.raises(schedspec.SpecError) as err:
+        schedspec.emit(spec, "optax")
+    assert str(err.value) == (
+        "<string>:5:9: groups.head.lr: the `plateau` kind is not supported by `schedspec compile --to optax` (optax): "
+        "a plateau is driven by metric reports, which it cannot take (use the runtime adapter: tx = "
+        "schedspec.adapters.optax.inject(spec, optax.sgd), then state = schedspec.adapters.optax.report(state, name, "
+        "value) at the end of each interval; or emit --to jax, whose schedule(step, metrics=...) takes the reports)")
+    assert "_GROUPS" in schedspec.emit(spec, "jax")  # jax takes the reports
+
+
+def test_emits_arguments_are_checked_word_for_word_and_default_to_the_torch_lr():
+    spec = schedspec.loads("schedspec: 1\nlr: {kind: step, start: 0.1, every: 3}\nmomentum: 0.9\n")
+    assert schedspec.emit(spec) == schedspec.emit(spec, "torch")
+    assert schedspec.emit(spec, "jax") == schedspec.emit(spec, "jax", hparam="lr") != schedspec.emit(
+        spec, "jax", hparam="momentum")
+    cases = [(("toch",), {}, "unknown target 'toch'; did you mean 'torch'?; choose one of torch, keras, optax, jax"),
+             (("jax",), {"hparam": 3}, "hparam must be an identifier such as 'lr' (got 3)"),
+             (("jax",), {"hparam": "lr-x"}, "hparam must be an identifier such as 'lr' (got 'lr-x')"),
+             (("torch",), {"hparam": "momentum"}, "the torch target emits an LRScheduler, which drives the learning "
+              "rate only (got hparam 'momentum'); emit it for jax or optax instead")]  # fmt: skip
+    for args, kwargs, message in cases:
+        with pytest.raises(ValueError) as err:
+            schedspec.emit(spec, *args, **kwargs)
+        assert type(err.value) is ValueError and str(err.value) == message
+    with pytest.raises(schedspec.SpecError) as err:  # an identifier with capitals: the spec's answer, not emit's
+        schedspec.emit(spec, "jax", hparam="Momentum")
+    assert str(err.value) == ("<string>: Momentum: the spec has no `Momentum` schedule; did you mean 'momentum'? "
+                              "(it has: lr, momentum)")
+
+
+def _header(source):
+    return source[: source.index('"""')].splitlines()
+
+
+def test_the_header_wraps_the_name_at_100_characters_never_at_a_hyphen_and_escapes_it():
+    """Single-letter words fill the name's lines to 99 characters (98 of text after ``# ``, less ``name: ``: an
+    odd count); a hyphenated word that would cross the width moves whole to the next line; a blank name leaves
+    ``# name:`` with no trailing space; a backslash stays one backslash."""
+    def header(name):
+        return _header(schedspec.emit(schedspec.loads(f"schedspec: 1\nname: '{name}'\nlr: 0.1\n"), "jax"))
+
+    lines = header(" ".join("a" * 100))
+    names = [line for line in lines if line.startswith(("# name:", "#       "))]
+    assert names[0] == "# name: " + " ".join("a" * 46) and len(names[0]) == 99
+    assert names[1] == "#       " + " ".join("a" * 46) and names[2] == "#       " + " ".join("a" * 8)
+    assert max(len(line) for line in lines) <= 100
+    word = "bb-cc-dd-ee-ff-gg"
+    lines = header("a " * 40 + word)
+    assert "# name: " + "a " * 39 + "a" in lines and "#       " + word in lines
+    assert "# name:" in header("  ")
+    assert "# name: a\\b" in header("a\\b")
+
+
+def test_the_header_names_every_override_of_every_group():
+    spec = schedspec.loads("schedspec: 1\nlr: 0.1\nmomentum: 0.9\nweight_decay: 0.1\ngroups:\n"
+                           "  head: {momentum: 0.8, weight_decay: 0.0, lr: 0.2}\n  tail: {momentum: 0.7}\n"
+                           "  mid: {lr: 0.3}\n")  # fmt: skip
+    text = " ".join(line[2:] for line in _header(schedspec.emit(spec, "jax")))
+    assert ("This module carries `lr` only; the spec also schedules momentum, weight_decay: emit each with "
+            "`--hparam NAME`.") in text
+    assert "The groups also override (head: momentum, weight_decay; tail: momentum): emit those with `--hparam NAME`." in text
+    optax = schedspec.emit(schedspec.loads("schedspec: 1\nlr: 0.1\nmomentum: 0.9\n"), "optax", hparam="momentum")
+    assert '    """An optax schedule ``count -> value`` (see the usage line of the header)."""' in optax

@@ -45,7 +45,7 @@ import textwrap
 
 from .. import ir
 from .._groups import bound_group_schedules
-from .._target import OPTAX_NAMES, resolve
+from .._target import OPTAX_NAMES, resolve, resolve_all
 from .._version import __version__
 from ..errors import SpecError, did_you_mean
 from ..spec import load
@@ -76,10 +76,9 @@ def sanitize(text: str) -> str:
 def _comment(label: str, text: str, width: int = 100) -> list[str]:
     """``# label text`` wrapped on whitespace; the text is sanitised first."""
     body = sanitize(text)
-    lines = textwrap.wrap(body, width=width - len(label) - 3, break_long_words=True, break_on_hyphens=False)
-    lines = lines or [""]
+    lines = textwrap.wrap(body, width=width - len(label) - 3, break_on_hyphens=False) or [""]
     pad = " " * len(label)
-    return [f"# {label} {lines[0]}".rstrip()] + [f"# {pad} {line}".rstrip() for line in lines[1:]]
+    return [f"# {label} {lines[0]}".rstrip()] + [f"# {pad} {line}" for line in lines[1:]]
 
 
 # ------------------------------------------------------------------------------------------ checks
@@ -94,47 +93,42 @@ _PLATEAU_HINTS = {
 
 
 def _bind(spec, hparam: str, target: str):
-    """The bound program and the hparam's node, or a SpecError naming what stops the emission."""
-    res = resolve(spec, hparam, None, target, counts_steps=target != "torch", entry=f"`schedspec compile --to {target}`",
-                  metrics_ok=target not in _PLATEAU_HINTS, plateau_hint=_PLATEAU_HINTS.get(target, ""),
-                  groups_ok=target != "keras",
-                  groups=target in _GROUP_TARGETS)  # fmt: skip
-    if target in _GROUP_TARGETS and res.bound.groups:
+    """The bound program and the hparam's node (torch: the lr's; its module carries every schedule of the spec).
 
-        bound_group_schedules(res.spec, target, f"`schedspec compile --to {target}`")  # a group's sweep var: one member
-        if target == "optax" and "default" in res.bound.groups:
-            raise SpecError([res.spec.doc.issue(("groups", "default"), "group `default`: the optax module's "
-                                                "build_multi_transform gives the label 'default' to the parameters "
-                                                "outside every group (the document's schedule); rename the group",
-                                                key=True)])  # fmt: skip
+    Raises:
+        SpecError: every reason the emission stops, each at its position, at once: a sweep var not fixed in a
+            schedule the module carries (the hyperparameter's, every group's; torch: every hyperparameter's too), a
+            plateau for keras or optax, `groups` for keras, a group named `default` for optax, `interval: epoch`
+            without `steps_per_epoch` for a target counting optimizer steps.
+    """
+    entry = f"`schedspec compile --to {target}`"
+    issues = []
+    try:
+        if target == "torch":  # stepped once per interval; it takes metric reports
+            res = resolve_all(spec, spec.program.hparams, target, counts_steps=False, entry=entry, metrics_ok=True)["lr"]
+        else:
+            res = resolve(spec, hparam, None, target, entry=entry, metrics_ok=target not in _PLATEAU_HINTS,
+                          plateau_hint=_PLATEAU_HINTS.get(target, ""), groups_ok=target != "keras",
+                          groups=target == "optax")  # fmt: skip
+    except SpecError as err:
+        issues = list(err.issues)
+    if target != "keras":  # keras refuses `groups` (groups_ok): a group's sweep var is the next thing to fix there
+        try:
+            bound_group_schedules(spec, target, entry)  # a group's sweep var: one member
+        except SpecError as err:
+            issues += [i for i in err.issues if i not in issues]
+    if target == "optax" and "default" in spec.program.groups:
+        issues.append(spec.doc.issue(("groups", "default"), "group `default`: the optax module's build_multi_transform "
+                                     "gives the label 'default' to the parameters outside every group (the "
+                                     "document's schedule); rename the group", key=True))  # fmt: skip
+    if issues:
+        raise SpecError(issues)
     return res.bound, res.node
 
 
 # Targets whose module takes a parameter group (`schedule(step, group=None)`); keras refuses `groups` (it has
 # none), torch is emitted by its own template.
 _GROUP_TARGETS = ("optax", "jax")
-
-
-def _bind_torch(spec):
-    """The bound program and its lr for torch, whose module carries every schedule: a SpecError names every
-    schedule (hyperparameter or group) that stops the emission, each at its position."""
-    issues = []
-    for name in spec.program.hparams:
-        try:
-            res = resolve(spec, name, None, "torch", counts_steps=False, entry="`schedspec compile --to torch`",
-                          metrics_ok=True)  # fmt: skip
-        except SpecError as err:
-            issues += [i for i in err.issues if i not in issues]
-            continue
-        if name == "lr":
-            bound, node = res.bound, res.node
-    try:
-        bound_group_schedules(spec, "torch", "`schedspec compile --to torch`")
-    except SpecError as err:
-        issues += [i for i in err.issues if i not in issues]
-    if issues:
-        raise SpecError(issues)
-    return bound, node
 
 
 # ------------------------------------------------------------------------------------------ torch native
@@ -179,7 +173,7 @@ def _clocks(sites: list) -> dict[str, int]:
     return out
 
 
-def _report_usage(target: str, sites: list, unit: str) -> list[str]:
+def _report_usage(sites: list, unit: str) -> list[str]:
     """The header lines that say how to give a plateau its metric reports (jax; torch: :mod:`._torch`)."""
     clocks = _clocks(sites)
     names = list(clocks)
@@ -221,7 +215,7 @@ def _header(spec, bound, hparam: str, target: str, fingerprint: str, sites: list
     if target == "torch":
         pass  # the torch module adds its own usage lines (._torch)
     elif sites:
-        lines += _report_usage(target, sites, unit)
+        lines += _report_usage(sites, unit)
     elif target == "keras":
         lines += ["# Usage: keras.optimizers.SGD(learning_rate=build_schedule())"] if hparam == "lr" else \
             _codegen.paragraph(f"Usage: build_schedule() is a keras LearningRateSchedule of `{_ident(hparam)}` "
@@ -264,12 +258,10 @@ def _optax_usage(hparam: str) -> str:
 
 def _groups_usage(bound, hparam: str, target: str, metrics: bool) -> list[str]:
     """Header lines naming what else the spec schedules, and how the module takes a parameter group."""
-    lines = []
     others = [n for n in bound.hparams if n != hparam]
-    if others:
-        text = (f"This module carries `{hparam}` only; the spec also schedules {', '.join(others)}: emit each with "
-                "`--hparam NAME`.")  # fmt: skip
-        lines += _codegen.paragraph(sanitize(text))
+    text = (f"This module carries `{hparam}` only; the spec also schedules {', '.join(others)}: emit each with "
+            "`--hparam NAME`.")  # fmt: skip
+    lines = _codegen.paragraph(sanitize(text)) if others else []
     if not bound.groups or target not in _GROUP_TARGETS:
         return lines
     names = ", ".join(bound.groups)
@@ -291,7 +283,8 @@ def _groups_usage(bound, hparam: str, target: str, metrics: bool) -> list[str]:
 
 
 def _imports(target: str, stdlib: set[str]) -> list[str]:
-    first = [*(f"import {m}" for m in sorted(stdlib)), ""] if stdlib else []
+    """The module's imports: ``stdlib`` (never empty: every backend's helpers use ``math``), then the framework."""
+    first = [*(f"import {m}" for m in sorted(stdlib)), ""]
     if target == "keras":
         return [*first, "import keras", "from keras import ops"]
     return [*first, "import jax.numpy as jnp"]
@@ -625,31 +618,21 @@ def _module(spec, bound, node, hparam: str, target: str) -> str:
         title = "lr" + (f" (and {', '.join(extra)})" if extra else "")
         native = native_torch(node) if not extra else None
         return _torch.module(bound, node, _header(spec, bound, title, target, fingerprint), native)
-    blocks: list[list[str]] = []
-    stdlib: set[str] = set()
-    sites: list = []
-    if target in _GROUP_TARGETS and bound.groups:
+    grouped = target in _GROUP_TARGETS and bound.groups
+    if grouped:  # one generator per distinct schedule of the groups (and the document's)
         gens, ns_of = _group_generators(bound, node, hparam)
-        sites = [site for gen in gens for site in gen.sites]
-        copied = _source.closure({*(f for gen in gens for f in gen.formulas), _BACKEND[target]})
-        stdlib = _source.modules_used(copied)
-        blocks += [src.splitlines() for src in _source.source_of(copied)]
-        for gen in gens:
-            if gen.constants:
-                blocks.append([line for c in gen.constants for line in c])
-            blocks += gen.functions
-        blocks += [_STEP_CHECK, *_groups_entry(target, bound, hparam, gens, ns_of)]
     else:
-        unit = "epoch" if bound.interval == "epoch" else "step"
-        gen = _codegen.generate(node, scalar=False, label=hparam, unit=unit)
-        sites = gen.sites
-        copied = _source.closure({*gen.formulas, _BACKEND[target]})
-        stdlib = _source.modules_used(copied)
-        blocks += [src.splitlines() for src in _source.source_of(copied)]
+        gens = [_codegen.generate(node, scalar=False, label=hparam, unit="epoch" if bound.interval == "epoch" else "step")]
+    sites = [site for gen in gens for site in gen.sites]
+    copied = _source.closure({*(f for gen in gens for f in gen.formulas), _BACKEND[target]})
+    stdlib = _source.modules_used(copied)
+    blocks = [src.splitlines() for src in _source.source_of(copied)]
+    for gen in gens:
         if gen.constants:
             blocks.append([line for c in gen.constants for line in c])
         blocks += gen.functions
-        blocks += [_STEP_CHECK, *_entry(target, bound, hparam, fingerprint, sites)]
+    entry = _groups_entry(target, bound, hparam, gens, ns_of) if grouped else _entry(target, bound, hparam, fingerprint, sites)
+    blocks += [_STEP_CHECK, *entry]
     head = _header(spec, bound, hparam, target, fingerprint, sites)
     doc = (
         f'"""The `{hparam}` schedule of the spec named in the header, for {target}; emitted by schedspec."""'
@@ -699,7 +682,7 @@ def emit(spec, target: str = "torch", *, hparam: str = "lr", vars: dict | None =
             f"the torch target emits an LRScheduler, which drives the learning rate only (got hparam {hparam!r}); "
             "emit it for jax or optax instead"
         )
-    bound, node = _bind_torch(spec) if target == "torch" else _bind(spec, hparam, target)
+    bound, node = _bind(spec, hparam, target)
     return _module(spec, bound, node, hparam, target)
 
 

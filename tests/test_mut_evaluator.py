@@ -614,3 +614,35 @@ def test_an_unknown_group_is_named_with_a_suggestion_or_none():
     with pytest.raises(schedspec.SpecError) as err:
         schedspec.evaluate(PLAIN, [0], group="head")
     assert str(err.value) == "<dict>: groups: the spec has no group 'head' (it has: none)"
+
+
+def test_a_plateau_built_without_a_source_path_is_positioned_at_its_schedule():
+    """A node built by hand has no source path (``ir.Node.path`` is ``()``): a missing report is positioned at the
+    schedule it belongs to, ``lr`` or ``groups.head.lr`` (``_metrics.site_path``'s fallback), by ``evaluate``,
+    ``evaluate_numpy`` and ``to_jax`` alike."""
+    import dataclasses
+
+    from schedspec import ir
+
+    spec = schedspec.loads("schedspec: 1\nlr:\n  - {kind: constant, value: 0.2, duration: 3}\n"
+                           "  - {kind: plateau, duration: 20, monitor: val_loss, every: 2, start: 0.1}\n"
+                           "groups:\n  head:\n    lr:\n"
+                           "      - {kind: plateau, duration: 30, monitor: acc, mode: max, every: 2, start: 0.9}\n")
+    p = spec.program
+    spec.program = dataclasses.replace(
+        p, hparams={n: ir.with_path(v, ()) for n, v in p.hparams.items()},
+        groups={g: {n: ir.with_path(v, ()) for n, v in hp.items()} for g, hp in p.groups.items()})
+    assert all(site.node.path == () for node in (*spec.program.hparams.values(), spec.program.groups["head"]["lr"])
+               for site in schedspec._metrics.sites(node))  # fmt: skip
+    tail = ("evaluating k up to 10 needs 5 reports of it (one per 2 steps; report j is made at the end of steps "
+            "[2*j, 2*(j+1)), counted from k = 0; this plateau consumes reports from #{first}); pass metrics={{'{m}': "
+            "[...]}}")  # fmt: skip
+    want = {None: "<string>:3:3: lr: this `plateau` monitors 'val_loss': " + tail.format(first=1, m="val_loss"),
+            "head": "<string>:8:7: groups.head.lr: this `plateau` monitors 'acc': " + tail.format(first=0, m="acc")}
+    calls = [lambda g: schedspec.evaluate(spec, 10, group=g), lambda g: evaluator.evaluate_numpy(spec, [10], group=g),
+             lambda g: schedspec.to_jax(spec, group=g)(10)]  # fmt: skip
+    for call in calls:
+        for group, message in want.items():
+            with pytest.raises(schedspec.SpecError) as err:
+                call(group)
+            assert str(err.value) == message

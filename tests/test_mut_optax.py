@@ -558,3 +558,18 @@ def test_max_reports_1_is_enough_for_plateaus_that_never_end_when_given():
     assert state.key.capacity == 1 and state.reports["a"].shape == (1,)
     with pytest.raises(ValueError, match=r"max_reports must be an int >= 1, .* \(got 0\)"):
         so.inject(spec, optax.sgd, max_reports=0)
+
+
+def test_a_group_that_overrides_every_schedule_of_an_epoch_spec_still_needs_steps_per_epoch():
+    """``inject(group=)`` of a group that overrides every hyperparameter checks no schedule of the document's, and
+    still refuses ``interval: epoch`` without ``steps_per_epoch`` (optax counts updates), positioned, word for
+    word; ``multi_transform`` likewise."""
+    spec = schedspec.loads("schedspec: 1\ninterval: epoch\nlr: 0.1\ngroups:\n  head:\n"
+                           "    lr: {kind: step, start: 0.2, every: 2}\n")  # fmt: skip
+    want = ("<string>:2:11: `interval: epoch` counts epochs, but optax counts optimizer steps: add `steps_per_epoch` "
+            "(the schedule then uses k = step // steps_per_epoch)")  # fmt: skip
+    for call in (lambda: so.inject(spec, optax.sgd, group="head"),
+                 lambda: so.multi_transform(spec, optax.sgd, {"a": "head"})):  # fmt: skip
+        with pytest.raises(schedspec.SpecError) as err:
+            call()
+        assert str(err.value) == want

@@ -97,7 +97,8 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
         gradient_accumulation_steps: the optimizer's ``gradient_accumulation_steps`` (k = step // A), or 1.
         name: the spec's name (informational).
         fingerprint: the spec's fingerprint (informational).
-        dtype: the float dtype of the values (default ``"float32"``).
+        dtype: the float dtype of the values: ``"float32"`` (default), ``"float64"``, ``"float16"`` or
+            ``"bfloat16"`` (a ValueError otherwise: an integer dtype would round every value, a rate under 1 to 0).
         format: the config format version.
         max_reports: with a ``plateau``: how many metric reports the optimizer variables hold (at least the
             last report any plateau consumes); see :meth:`attach`.
@@ -134,6 +135,7 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
         ):
             raise ValueError(f"interval 'epoch' needs steps_per_epoch >= 1 (got {steps_per_epoch!r})")
         _check_accumulation(gradient_accumulation_steps)
+        dtype = _check_float_dtype(dtype)
         self.program = program
         self.hparam = hparam
         self.interval = interval
@@ -473,6 +475,23 @@ def _register_builtin_optimizers() -> None:
 _register_builtin_optimizers()
 
 
+_FLOAT_DTYPES = ("float32", "float64", "float16", "bfloat16")
+
+
+def _check_float_dtype(dtype: Any) -> str:
+    """``dtype`` as Keras names it (``keras.backend.standardize_dtype``: ``np.float32`` is ``"float32"``), one of
+    the float dtypes; a ValueError otherwise (None too: it is Keras' ``floatx()``, never guessed here)."""
+    import keras
+
+    try:
+        name = None if dtype is None else keras.backend.standardize_dtype(dtype)
+    except (ValueError, TypeError):  # keras' "Invalid dtype"
+        name = None
+    if name not in _FLOAT_DTYPES:
+        raise ValueError(f"dtype must be a float dtype, one of {', '.join(_FLOAT_DTYPES)} (got {name or dtype!r})")
+    return name
+
+
 def _check_accumulation(a: Any) -> None:
     if a is None:
         return
@@ -499,7 +518,8 @@ def to_keras(
         hparam: which schedule (default ``"lr"``).
         vars: var values; required for sweep vars the schedule uses (one member of the sweep).
         gradient_accumulation_steps: the optimizer's ``gradient_accumulation_steps`` (None or 1: none).
-        dtype: the float dtype of the values (default ``"float32"``).
+        dtype: the float dtype of the values: ``"float32"`` (default), ``"float64"``, ``"float16"`` or
+            ``"bfloat16"``; any other is a ValueError.
         max_reports: with a ``plateau`` that never ends: how many metric reports its variables hold.
 
     A spec with a ``plateau`` needs its metric reports: pass ``callbacks=[schedule.callback()]`` to

@@ -33,11 +33,21 @@ def _root(hparam: str, group: str | None = None) -> tuple:
     return ("groups", group, hparam) if group is not None else (hparam,)
 
 
-def _check_dtype(dtype: str) -> str:
-    dtype = str(np.dtype(dtype)) if dtype not in _DTYPES else dtype
-    if dtype not in _DTYPES:
-        raise ValueError(f"dtype must be 'float32' or 'float64' (got {dtype!r})")
-    return dtype
+def _check_dtype(dtype) -> str:
+    """``"float32"`` or ``"float64"``: ``dtype`` as numpy spells it (a name such as ``"f4"``, ``np.float32``,
+    ``np.dtype("float64")``).
+
+    Raises:
+        ValueError: any other dtype, or None (numpy reads None as float64: never guessed here), or something that
+            is no dtype at all.
+    """
+    try:
+        name = None if dtype is None else str(np.dtype(dtype))
+    except TypeError:  # numpy's "data type 'x' not understood"
+        name = None
+    if name not in _DTYPES:
+        raise ValueError(f"dtype must be 'float32' or 'float64' (got {name or dtype!r})")
+    return name
 
 
 def _x64(dtype: str):

@@ -512,3 +512,35 @@ def test_optimizer_reports_a_sweep_var_and_the_hyperparameters_after_it_and_name
     with pytest.raises(schedspec.SpecError) as err:
         sk.optimizer(epochs, keras.optimizers.SGD)
     assert str(err.value).startswith("e.yaml:2:") and "but keras counts optimizer steps: add `steps_per_epoch`" in str(err.value)
+
+
+@pytest.mark.parametrize("dtype,named", [("int32", "'int32'"), (None, "None"), ("bfloat16x", "'bfloat16x'"),
+                                         (np.int64, "'int64'"), ("bool", "'bool'")])  # fmt: skip
+def test_a_keras_schedule_in_a_dtype_that_is_not_a_float_is_refused(dtype, named):
+    """An integer dtype rounded every value (an lr of 0.1 was 0 in int32), None was Keras' floatx() guessed: each
+    is a ValueError naming the dtype, from ``to_keras`` and from a config, as ``from_config`` reads it."""
+    spec = {"schedspec": 1, "lr": 0.1}
+    message = f"dtype must be a float dtype, one of float32, float64, float16, bfloat16 (got {named})"
+    with pytest.raises(ValueError) as err:
+        sk.to_keras(spec, dtype=dtype)
+    assert str(err.value) == message
+    config = sk.to_keras(spec).get_config()
+    with pytest.raises(ValueError) as err:
+        sk.Schedule.from_config({**config, "dtype": dtype})
+    assert str(err.value) == message
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16", np.float32])
+def test_a_keras_schedule_in_every_float_dtype_gives_evaluates_values(dtype):
+    """(float64 is accepted too; under Keras' jax backend without x64 it is float32, with Keras' warning.)"""
+    spec = {"schedspec": 1, "lr": {"kind": "cosine", "start": 0.1, "duration": 10, "end": 0.001}}
+    sched = sk.to_keras(spec, dtype=dtype)
+    name = keras.backend.standardize_dtype(dtype)
+    assert sched.dtype == name == sched.get_config()["dtype"]
+    k = np.arange(12)
+    got = keras.ops.convert_to_numpy(sched(k))
+    assert str(got.dtype) == name
+    got = got.astype(np.float64)
+    want = schedspec.evaluate(spec, k, dtype="float64")
+    rtol = {"float16": 2 * 2.0**-10, "bfloat16": 2 * 2.0**-7}.get(name, 1e-6)  # computed in the dtype: 2 ulp
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=0)

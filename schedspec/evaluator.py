@@ -24,10 +24,6 @@ from .spec import Spec, load
 _DTYPES = ("float32", "float64")
 
 
-def _spec(spec) -> Spec:
-    return spec if isinstance(spec, Spec) else load(spec)
-
-
 def _root(hparam: str, group: str | None = None) -> tuple:
     """Where the schedule of ``hparam`` is in the document (for positioned metric errors)."""
     return ("groups", group, hparam) if group is not None else (hparam,)
@@ -57,7 +53,7 @@ def _x64(dtype: str):
     return jax.enable_x64(dtype == "float64")
 
 
-def _core(program: ir.Program, node: ir.Node):
+def _core(node: ir.Node):
     """``core(k, nums: dict, durs: dict, mets: dict)`` in jax.numpy (traced); ``mets`` maps a monitored metric's
     name to its reports (one per ``every``, from k = 0): a plateau is one ``lax.scan`` over them."""
     def core(k, nums, durs, mets=None):
@@ -93,12 +89,12 @@ def to_jax(spec, hparam: str = "lr", dtype: str = "float32", group: str | None =
     >>> round(float(fn(5)), 6), round(float(fn(5, peak=0.2)), 6)
     (0.05, 0.1)
     """
-    spec = _spec(spec)
+    spec = load(spec)
     dtype = _check_dtype(dtype)
     program = spec.program
     node = group_node(spec, hparam, group)
     nums, durs = ir.used_vars(node)
-    core = _core(program, node)
+    core = _core(node)
     defaults: dict[str, Any] = {}
     for name in nums | durs:
         v = program.vars[name]
@@ -187,7 +183,7 @@ def _jitted(structure: _Structure, dtype: str, sweep: bool):
     (whose values are traced inputs), so ``evaluate(spec, k, vars={"peak": p})`` with a new ``p`` (a new Spec, an
     equal tree) reuses the compiled program. ``jax.jit`` itself retraces for new input shapes (a sweep's size)."""
     jax = require("jax")
-    core = _core(None, structure.node)
+    core = _core(structure.node)
     if sweep:
         return jax.jit(jax.vmap(core, in_axes=(None, 0, 0, None)))
     return jax.jit(core)
@@ -207,7 +203,7 @@ class _Structure:
         return self._hash
 
     def __eq__(self, other):
-        return isinstance(other, _Structure) and (self.node is other.node or self.node == other.node)
+        return isinstance(other, _Structure) and self.node == other.node
 
 
 class _Plan:
@@ -231,13 +227,13 @@ def _plan_of(structure: _Structure) -> _Plan:
     return _Plan(structure)
 
 
-def _plan(base: Spec, spec: Spec, node: ir.Node, hparam: str, group: str | None, names: tuple) -> _Plan:
-    """The plan of ``node`` (the ``hparam`` tree of ``spec``): kept in ``base._cache`` under the var NAMES set
+def _plan(base: Spec, node: ir.Node, hparam: str, group: str | None, names: tuple) -> _Plan:
+    """The plan of ``node`` (the ``hparam`` tree of ``base``, or of ``base`` re-bound with new var values): kept in ``base._cache`` under the var NAMES set
     (``names``), reused while the tree of a re-bound spec equals the one it was made for (vars are references in
     the tree, their values traced inputs, so a new value gives an equal tree); else found by structure."""
     key = ("plan", hparam, group, names)
     hit = base._cache.get(key)
-    if hit is not None and (hit.structure.node is node or hit.structure.node == node):
+    if hit is not None and hit.structure.node == node:
         return hit
     plan = _plan_of(_Structure(node))
     base._cache[key] = plan
@@ -375,12 +371,12 @@ def evaluate(spec, k, hparam: str = "lr", vars: dict | None = None, metrics: dic
     >>> schedspec.evaluate(spec, [0, 1, 2, 3, 4]).tolist()
     [0.10000000149011612, 0.10000000149011612, 0.05000000074505806, 0.05000000074505806, 0.02500000037252903]
     """
-    base = spec = _spec(spec)
+    base = spec = load(spec)
     dtype = _check_dtype(dtype)
     if vars:
         spec = _rebind(spec, vars)
     node = group_node(spec, hparam, group)
-    plan = _plan(base, spec, node, hparam, group, tuple(sorted(vars)) if vars else ())
+    plan = _plan(base, node, hparam, group, tuple(sorted(vars)) if vars else ())
     steps = _as_steps(k, dtype)
     program = spec.program
     if metrics is None and not plan.plateaus:  # nothing to check, nothing to feed
@@ -502,7 +498,7 @@ def evaluate_host(spec, k, hparam: str = "lr", dtype: str = "float32", group: st
     what a terminal chart resolves. Returns None where the tree has a ``plateau`` (its values need the reports'
     scan: use :func:`evaluate`). Used by the terminal plot, which then never imports jax.
     """
-    spec = _spec(spec)
+    spec = load(spec)
     dtype = _check_dtype(dtype)
     node = group_node(spec, hparam, group)
     if _metrics.sites(node):

@@ -68,6 +68,11 @@ SPECS = {
     # gamma > 1: ((P - t) / down) * gamma**t peaks inside the fall, at t = P - 1 / ln(1.25) = P - 4.48 (down 10)
     "cyclic exp_range gamma > 1": ("lr: {kind: cyclic, low: 0.1, high: 1.0, up: 3, down: 10, mode: exp_range, "
                                    "gamma: 1.25, duration: 45}", 50),
+    # gamma 1.1 (no interior peak: each cycle's max is at `up`, local 3): a range ending 1 step into the fifth cycle
+    # (step 53) has its max at the fourth cycle's `up` (step 42), which the range's own first two cycles do not
+    # reach: the last cycles are hi // period and the one before (hi / period shifted their candidates off it)
+    "cyclic exp_range gamma 1.1, a range ending a step into a cycle": (
+        "lr: {kind: cyclic, low: 0.1, high: 1.0, up: 3, down: 10, mode: exp_range, gamma: 1.1, duration: 70}", 53),
     # the lengths and points read from the member's env: a piecewise point and a cyclic's `up` given by sweeps
     "piecewise, var point": ("vars: {v: [3, 5]}\nlr: {kind: piecewise, points: [[0, 0.3], [$v, 0.9], [8, 0.2]], "
                              "interpolate: linear, duration: 10}", 14),
@@ -159,6 +164,12 @@ SPECS = {
     # a real mult: cycles begin at fractional offsets; a jump down after a rise (its maximum is the step before)
     "repeat mult 1.5, a jump": ("lr: {kind: repeat, mult: 1.5, times: 6, of: [{kind: linear, start: 0.1, end: 1.0, "
                                 "duration: 3}, {kind: constant, value: 0.2, duration: 3}]}", 80),
+    # a kink between two steps where the nearer one (the max) is the floor: cycle 3 begins at 33.25 (step 34,
+    # offset 0.75), its peak at 33.25 + 4.25 * 3.375 = 47.59, the max at 47; the candidates are first - offset +
+    # x * scale (with + offset they were 2 steps late and missed it)
+    "repeat mult 1.5 of a onecycle, a peak at a fractional offset": (
+        "lr: {kind: repeat, times: 5, mult: 1.5, of: {kind: onecycle, peak: 1.0, pct_start: 0.75, duration: 7, "
+        "anneal: linear}}", 70),
     # parts of var length inside a stretched repeat (the product gives its own duration): their lengths are the
     # member's; a part of one step moves at step 0 only, and that step makes the product non-monotone
     "repeat mult 2 of a product of var-length parts": ("vars: {w: 4}\nlr: {kind: repeat, mult: 2, times: 3, of: "

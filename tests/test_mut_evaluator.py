@@ -239,6 +239,15 @@ HOST_SPECS = {
     "duration-and-number": {"schedspec": 1, "vars": {"n": [2, 5], "peak": [0.1, 0.4]},
                             "lr": [{"kind": "linear", "duration": "$n", "start": 0, "end": "$peak"},
                                    {"kind": "polynomial", "duration": 20, "end": 0.0, "power": "$n"}]},
+    # a scalar var used as a duration, next to a sweep var used as a number: the scalar's steps are every
+    # member's (the values of a duration var that is not swept were read from nowhere else)
+    "scalar-duration-in-a-sweep": {"schedspec": 1, "vars": {"w": 3, "peak": [0.1, 0.4]},
+                                   "lr": [{"kind": "linear", "duration": "$w", "start": 0, "end": "$peak"},
+                                          {"kind": "cosine", "duration": 10, "end": 0.01}]},
+    # a scalar duration var without a sweep
+    "scalar-duration": {"schedspec": 1, "vars": {"w": 4},
+                        "lr": [{"kind": "linear", "duration": "$w", "start": 0, "end": 0.3},
+                               {"kind": "cosine", "duration": 10, "end": 0.01}]},
     # a group's own schedule
     "group": {"schedspec": 1, "vars": {"peak": 0.1},
               "lr": [{"kind": "linear", "duration": 10, "start": 0, "end": "$peak"}],

@@ -63,9 +63,11 @@ SELECTIONS: dict[str, list[str]] = {
     # the per-kind table's interpreters (tests/test_kinds.py: both interpreters on every row, float64 numpy and
     # plain Python, no compilation) and the numpy / plain-Python schedules against tests/reference.py
     # (test_a_new_kind_needs_only_a_model_a_formula_and_a_row runs a copy of the package in a subprocess, where
-    # mutmut's stats run, which records the functions each test reaches, fails: left to the full suite)
+    # mutmut's stats run, which records the functions each test reaches, fails: left to the full suite); the
+    # repeats with a real period or a shifted clock (`_real_repeat`, `real_cycles`, `real_cycle_at`), which no
+    # test above reaches, by tests/test_real_period.py (every path against the reference, 45 s)
     "schedspec/_compile.py": ["tests/test_kinds.py", "tests/test_mutation_kills.py", "tests/test_mut_compile.py",
-                              "-k", "not jax and not keras and not a_new_kind"],
+                              "tests/test_real_period.py", "-k", "not jax and not keras and not a_new_kind"],
     "schedspec/lowering/units.py": ["tests/test_language.py", "tests/test_units_positions.py", "tests/test_mut_units.py"],
     # check's table and min/max through the in-process CLI (tests/test_cli.py's `check` tests run the CLI in a
     # subprocess: 25 s for the selection, left to the full suite)

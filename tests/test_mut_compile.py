@@ -67,6 +67,12 @@ SPECS = {
                          vars={"e": 0.7, "w": "9st"}),
     "scale-of-vars": _doc({"kind": "scale", "by": 2.0, "of": [{**LIN, "end": "$e"}, {**COS, "duration": "$w"}]},
                           vars={"e": 0.7, "w": "9st"}),
+    # every part of a product or a sum reads the vars from env (the first part and the later ones are called apart)
+    "product-of-vars": _doc({"kind": "product", "duration": 30, "of": [{**LIN, "end": "$e"}, {**COS, "duration": "$w"},
+                                                       {"kind": "constant", "value": "$c", "duration": 30}]},
+                            vars={"e": 0.7, "w": "9st", "c": 0.5}),
+    "sum-of-vars": _doc({"kind": "sum", "of": [{**COS, "start": "$c"}, {**LIN, "end": "$e"}]},
+                        vars={"e": 0.7, "c": 0.3}),
     "tables-of-vars": _doc([{"kind": "multistep", "start": 1.0, "gamma": 0.5, "milestones": [3, "$m", 12],
                              "duration": 20},
                             {"kind": "piecewise", "points": [[0, 0.2], ["$m", "$v"], [15, 0.1]], "duration": 20,

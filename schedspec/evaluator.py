@@ -228,9 +228,10 @@ def _plan_of(structure: _Structure) -> _Plan:
 
 
 def _plan(base: Spec, node: ir.Node, hparam: str, group: str | None, names: tuple) -> _Plan:
-    """The plan of ``node`` (the ``hparam`` tree of ``base``, or of ``base`` re-bound with new var values): kept in ``base._cache`` under the var NAMES set
-    (``names``), reused while the tree of a re-bound spec equals the one it was made for (vars are references in
-    the tree, their values traced inputs, so a new value gives an equal tree); else found by structure."""
+    """The plan of ``node`` (the ``hparam`` tree of ``base``, or of ``base`` re-bound with new var values): kept
+    in ``base._cache`` under the var NAMES set (``names``), reused while the tree of a re-bound spec equals the
+    one it was made for (vars are references in the tree, their values traced inputs, so a new value gives an
+    equal tree); else found by structure."""
     key = ("plan", hparam, group, names)
     hit = base._cache.get(key)
     if hit is not None and hit.structure.node == node:

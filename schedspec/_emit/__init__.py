@@ -105,7 +105,8 @@ def _bind(spec, hparam: str, target: str):
     issues = []
     try:
         if target == "torch":  # stepped once per interval; it takes metric reports
-            res = resolve_all(spec, spec.program.hparams, target, counts_steps=False, entry=entry, metrics_ok=True)["lr"]
+            res = resolve_all(spec, spec.program.hparams, target, counts_steps=False, entry=entry,
+                              metrics_ok=True)["lr"]  # fmt: skip
         else:
             res = resolve(spec, hparam, None, target, entry=entry, metrics_ok=target not in _PLATEAU_HINTS,
                           plateau_hint=_PLATEAU_HINTS.get(target, ""), groups_ok=target != "keras",
@@ -622,7 +623,8 @@ def _module(spec, bound, node, hparam: str, target: str) -> str:
     if grouped:  # one generator per distinct schedule of the groups (and the document's)
         gens, ns_of = _group_generators(bound, node, hparam)
     else:
-        gens = [_codegen.generate(node, scalar=False, label=hparam, unit="epoch" if bound.interval == "epoch" else "step")]
+        unit = "epoch" if bound.interval == "epoch" else "step"
+        gens = [_codegen.generate(node, scalar=False, label=hparam, unit=unit)]
     sites = [site for gen in gens for site in gen.sites]
     copied = _source.closure({*(f for gen in gens for f in gen.formulas), _BACKEND[target]})
     stdlib = _source.modules_used(copied)
@@ -631,8 +633,10 @@ def _module(spec, bound, node, hparam: str, target: str) -> str:
         if gen.constants:
             blocks.append([line for c in gen.constants for line in c])
         blocks += gen.functions
-    entry = _groups_entry(target, bound, hparam, gens, ns_of) if grouped else _entry(target, bound, hparam, fingerprint, sites)
-    blocks += [_STEP_CHECK, *entry]
+    if grouped:
+        blocks += [_STEP_CHECK, *_groups_entry(target, bound, hparam, gens, ns_of)]
+    else:
+        blocks += [_STEP_CHECK, *_entry(target, bound, hparam, fingerprint, sites)]
     head = _header(spec, bound, hparam, target, fingerprint, sites)
     doc = (
         f'"""The `{hparam}` schedule of the spec named in the header, for {target}; emitted by schedspec."""'

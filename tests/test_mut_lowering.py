@@ -230,6 +230,22 @@ def test_validation_errors_are_positioned_in_the_spec_s_own_terms(body, expected
     assert problems(H + body) == expected
 
 
+def test_each_problem_is_reported_once_as_the_user_reads_it():
+    """A YAML alias repeats its anchor's fault at the anchor's position: one line. Two elements of a dict spec
+    with the same fault differ by their paths: a line each (a dict spec has no lines and columns, and the second
+    element's problem was once dropped as a repeat of the first's)."""
+    hint = "unknown key `times` for `inverse_sqrt`; did you mean 'timescale'? (valid keys: duration, kind, start, " \
+           "timescale, shift)"
+    body = "lr:\n  - &w {kind: inverse_sqrt, start: 1.0, timescale: 4, times: 3, duration: 5}\n  - *w\n  - *w\n"
+    assert problems(H + body) == [f"x.yaml:3:55: {hint}"]
+    phase = {"kind": "inverse_sqrt", "start": 1.0, "timescale": 4, "times": 3, "duration": 5}
+    with pytest.raises(schedspec.SpecError) as err:
+        schedspec.load({"schedspec": 1, "lr": [phase, dict(phase), {**phase, "start": -1}]})
+    assert [str(i) for i in err.value.issues] == [
+        f"<dict>: lr[0].times: {hint}", f"<dict>: lr[1].times: {hint}",
+        "<dict>: lr[2].start: `start`: must not be negative (got -1)", f"<dict>: lr[2].times: {hint}"]
+
+
 def test_a_top_level_key_near_lr_is_a_hyperparameter_not_a_typo():
     assert schedspec.loads(H + "lr: 0.1\nlrr: 0.2\n").hparams == ["lr", "lrr"]
 

@@ -150,13 +150,15 @@ def validate(doc: Source) -> language.Document:
     try:
         model = language.Document.model_validate(data)
     except ValidationError as exc:
-        seen = {(i.line, i.col, i.message) for i in issues}
+        # one line per problem as the user reads it: a YAML alias repeats its anchor's errors at the anchor's
+        # position (reported once), while two elements of a dict spec with the same fault differ by their path
+        seen = {str(i) for i in issues}
         for err in exc.errors():
             if err["type"] == "literal_error" and tuple(err["loc"]) == ("schedspec",) and issues:
                 continue
             issue = _convert(err, data, doc)
-            if (issue.line, issue.col, issue.message) not in seen:
-                seen.add((issue.line, issue.col, issue.message))
+            if str(issue) not in seen:
+                seen.add(str(issue))
                 issues.append(issue)
         model = None
     if issues:

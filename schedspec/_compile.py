@@ -503,9 +503,10 @@ def _real_repeat(n, xp):
     if len(later) > F.SMALL_TABLE:
         later = xp.table(later)
     whole = cy.integral
-    if whole:  # integer local times: the real starts themselves
+    if whole:  # integer local times: the real starts themselves, at most two (a list, never a table): whole
+        # offsets mean v = 1 (one cycle per window: the one in progress at its start and the next) or one cycle
+        # begun before 2**31, since cycle i begins at i * u / v, whole only when v divides i
         starts = [f - int(o) for f, o in zip(cy.firsts, cy.offsets)]
-        starts = xp.table(starts) if len(starts) > F.SMALL_TABLE else starts
     else:
         firsts = xp.table(cy.firsts) if len(cy.firsts) > F.SMALL_TABLE else list(cy.firsts)
         offsets = [float(o) for o in cy.offsets]

@@ -10,6 +10,7 @@ report-free plateau) are checked against values worked by hand from the README.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -492,3 +493,79 @@ def test_the_cycle_table_is_the_exact_definition(period, m, times):
     assert tuple(got) == want
     if (period, m) == (2, 1.5):
         assert got[0][:4] == [0, 2, 5, 10] and got[1][:4] == [0.0, 0.0, 0.0, 0.5]
+
+
+# ------------------------------------------------------------------------------------------------ real periods
+# a repeat with a real cycle length (`period: "<D>/<c>"`) or a shifted clock, on both interpreters with the vars
+# read from env: a decay of 2 and a var decay (both scale every cycle), more than formulas.SMALL_TABLE cycle starts
+# per window (713 per 5000 steps: the starts are a table), an `of` that reads vars, one window holding every step
+# (a decimal count that takes the numerator past 2**31 - 1) and a numerator exactly at 2**31 - 1 (the last length with windows)
+_WAVE_VARS = [{"kind": "cosine", "start": "$hi", "end": "$lo", "duration": 1},
+              {"kind": "cosine", "start": "$lo", "end": "$hi", "duration": 1}]
+_WAVE = [{"kind": "cosine", "start": 1.0, "end": 0.1, "duration": 1},
+         {"kind": "cosine", "start": 0.1, "end": 1.0, "duration": 1}]
+REAL = {
+    "decay-2": (_doc({"kind": "repeat", "period": "22/3", "times": 3, "decay": 2,
+                      "of": {"kind": "cosine", "start": 1.0, "end": 0.1, "duration": 4}}), Fraction(22, 3), 0),
+    "decay-var-shift": (_doc({"kind": "repeat", "period": "26/3", "shift": 4, "decay": "$d", "of": _WAVE},
+                             vars={"d": 0.9}), Fraction(26, 3), 4),
+    "many-starts-of-vars": (_doc({"kind": "repeat", "period": "50/7.13", "shift": 3, "times": 40, "of": _WAVE_VARS},
+                                 vars={"hi": 1.0, "lo": 0.1}), Fraction(5000, 713), 3),
+    "many-starts-forever": (_doc({"kind": "repeat", "period": "50/7.13", "of": _WAVE}), Fraction(5000, 713), 0),
+    "one-window-of-vars": (_doc({"kind": "repeat", "period": "2000000000/0.7", "shift": 5, "of": _WAVE_VARS},
+                                vars={"hi": 0.8, "lo": 0.2}), Fraction(20_000_000_000, 7), 5),
+    # one window (u = 6442450940 > 2**31 - 1), cycle 1's first step the last step, 2**31 - 1 (P = 2147483646.67)
+    "last-step-starts-a-cycle": (_doc({"kind": "repeat", "period": "1610612735/0.75",
+                                       "of": {"kind": "linear", "start": 1.0, "end": 0.0, "duration": 1}}),
+                                 Fraction(6442450940, 3), 0),
+    "numerator-2**31-1": (_doc({"kind": "repeat", "period": "2147483647/2", "shift": 2, "of": _WAVE}),
+                          Fraction(2**31 - 1, 2), 2),
+}  # fmt: skip
+
+
+def _real_steps(length: Fraction, shift: int) -> list[int]:
+    """k = b-1, b, b+1 around the first 50 cycles' first steps, the first steps of the first windows (``u``
+    steps each) and the last steps below 2**31."""
+    out = set(range(0, 60)) | {2**31 - 3, 2**31 - 2, 2**31 - 1, 10**9 + 7}
+    for i in range(50):
+        b = math.ceil(i * length) - shift
+        out |= {b - 1, b, b + 1}
+    for s in range(1, 4):
+        b = s * length.numerator
+        out |= {b - 1, b, b + 1}
+    return sorted(k for k in out if 0 <= k < 2**31)
+
+
+@pytest.mark.parametrize("name", list(REAL))
+def test_real_periods_on_both_interpreters_match_reference(name):
+    spec, length, shift = REAL[name]
+    program = _program(spec)
+    node, env, k = program.hparams["lr"], _env(program), _real_steps(length, shift)
+    assert _compile.ir.has_real_cycles(node)
+    want = ref_values(spec, k)
+    got = _compile.build(node, B.NumpyXP())(np.asarray(k, dtype=np.int64), env)
+    assert_close(np.asarray(got, dtype=np.float64), want, "float64", what=f"{name}: numpy, vars in env")
+    fn = _compile.build(node, B.MathXP)
+    assert_close([float(fn(i, env)) for i in k], want, "float64", what=f"{name}: plain Python, vars in env")
+    bound = bind(program, None).hparams["lr"]
+    got = _compile.build(bound, B.NumpyXP())(np.asarray(k, dtype=np.int64), {})
+    assert_close(np.asarray(got, dtype=np.float64), want, "float64", what=f"{name}: bound numpy")
+
+
+@pytest.mark.parametrize("name", list(REAL))
+def test_real_cycle_at_is_the_exact_definition(name):
+    """Step t belongs to cycle ``floor((t + shift) / P)`` (cycle i begins at the real time i * P on the clock
+    ``t + shift``, docs/language.md); the first step of that cycle's part in t's window is the later of the
+    window's first step (a multiple of the window, ``u`` of ``P = u / v``, or 0 when one window holds every step)
+    and the cycle's first step, ``ceil(i * P) - shift``."""
+    spec, length, shift = REAL[name]
+    node = _program(spec).hparams["lr"]
+    cy = _compile.real_cycles(node)
+    u = length.numerator
+    assert cy.window == (u if u <= 2**31 - 1 else None)
+    assert cy.per_window == length.denominator
+    for t in _real_steps(length, shift):
+        cycle = math.floor((t + shift) / length)
+        window_first = 0 if cy.window is None else t - t % u
+        first = max(window_first, math.ceil(cycle * length) - shift)
+        assert _compile.real_cycle_at(cy, t) == (cycle, first), (name, t)

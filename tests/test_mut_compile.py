@@ -507,6 +507,14 @@ _WAVE = [{"kind": "cosine", "start": 1.0, "end": 0.1, "duration": 1},
 REAL = {
     "decay-2": (_doc({"kind": "repeat", "period": "22/3", "times": 3, "decay": 2,
                       "of": {"kind": "cosine", "start": 1.0, "end": 0.1, "duration": 4}}), Fraction(22, 3), 0),
+    # a decay of exactly 2 counts cycles with no `times` (one window: cycles 0, 1, 2 before 2**31)
+    "decay-2-forever-one-window": (_doc({"kind": "repeat", "period": "1610612735/1.5", "decay": 2,
+                                         "of": {"kind": "linear", "start": 1.0, "end": 0.0, "duration": 1}}),
+                                   Fraction(3221225470, 3), 0),
+    # a shift of more than a window (u = 22): the cycle count of the first window is 50 // 22 * 3 cycles ahead
+    "shift-beyond-a-window": (_doc({"kind": "repeat", "period": "22/3", "shift": 50, "times": 12, "decay": 0.9,
+                                    "of": {"kind": "cosine", "start": 1.0, "end": 0.1, "duration": 4}}),
+                              Fraction(22, 3), 50),
     "decay-var-shift": (_doc({"kind": "repeat", "period": "26/3", "shift": 4, "decay": "$d", "of": _WAVE},
                              vars={"d": 0.9}), Fraction(26, 3), 4),
     "many-starts-of-vars": (_doc({"kind": "repeat", "period": "50/7.13", "shift": 3, "times": 40, "of": _WAVE_VARS},

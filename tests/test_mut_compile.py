@@ -545,7 +545,7 @@ def _real_steps(length: Fraction, shift: int) -> list[int]:
 
 
 @pytest.mark.parametrize("name", list(REAL))
-def test_real_periods_on_both_interpreters_match_reference(name):
+def test_real_periods_on_both_interpreters_and_emitted_match_reference(name):
     spec, length, shift = REAL[name]
     program = _program(spec)
     node, env, k = program.hparams["lr"], _env(program), _real_steps(length, shift)
@@ -558,6 +558,11 @@ def test_real_periods_on_both_interpreters_match_reference(name):
     bound = bind(program, None).hparams["lr"]
     got = _compile.build(bound, B.NumpyXP())(np.asarray(k, dtype=np.int64), {})
     assert_close(np.asarray(got, dtype=np.float64), want, "float64", what=f"{name}: bound numpy")
+    scalar = _emitted(bound, scalar=True)["_value"]
+    assert_close([float(scalar(B.MathXP, i)) for i in k], want, "float64", what=f"{name}: emitted scalar")
+    with np.errstate(all="ignore"):
+        array = _emitted(bound, scalar=False)["_value"](B.NumpyXP(), np.asarray(k, dtype=np.int64))
+    assert_close(np.asarray(array, dtype=np.float64), want, "float64", what=f"{name}: emitted array")
 
 
 @pytest.mark.parametrize("name", list(REAL))

@@ -79,6 +79,9 @@ SPECS = {
                             {"kind": "piecewise", "points": [[0, 0.2], ["$m", "$v"], [15, 0.1]], "duration": 20,
                              "interpolate": "linear"}],
                            vars={"m": "7st", "v": 0.6}),
+    # more than formulas.SMALL_TABLE points: the ats and the values are constant tables
+    "piecewise-20-points": _doc({"kind": "piecewise", "interpolate": "linear", "duration": 100,
+                                 "points": [[5 * i, round(0.1 + 0.04 * (i % 7), 2)] for i in range(20)]}),
     # one-item tables: the emitted constant must stay a tuple, ``(6,)``
     "one-milestone": _doc([{"kind": "multistep", "start": 1.0, "gamma": 0.5, "milestones": [6], "duration": 10},
                            {"kind": "piecewise", "points": [[0, 0.3]], "duration": 5}]),
@@ -95,6 +98,16 @@ SPECS = {
         {"kind": "cosine", "end": "$b" if i % 2 else 0.2, "duration": "$w" if i % 7 == 3 else 4} if i % 3 else
         {"kind": "exponential", "gamma": 0.9, "every": 2, "duration": 5}
         for i in range(20)], vars={"a": 0.8, "b": 0.05, "w": "6st"}),
+    # a long sequence whose carried starts come from parts the tables cannot read a held value from: a repeat
+    # whose end is a var (a combinator: evaluated on its own) and a step whose start is a var (no held param), the
+    # latter carried into a constant's value
+    "long-carried-from-alone": _doc([*[dict(p) for _ in range(8) for p in (LIN, COS)],
+                                     {"kind": "repeat", "times": 2,
+                                      "of": {"kind": "linear", "start": 0.9, "end": "$e", "duration": 3}},
+                                     {"kind": "step", "gamma": 0.5, "every": 2, "duration": 5},
+                                     {"kind": "step", "start": "$a", "gamma": 0.5, "every": 2, "duration": 6},
+                                     {"kind": "constant", "duration": 4}, LIN],
+                                    vars={"e": 0.3, "a": 0.7}),
     "long-open-last": _doc([*[dict(p) for _ in range(6) for p in (LIN, STEP, COS)],
                             {"kind": "linear", "start": 0.3, "end": 0.0, "duration": 5},
                             {"kind": "constant", "value": 0.125}], total=170),
@@ -173,6 +186,11 @@ PLATEAUS = {
                                    {"kind": "plateau", "duration": 6, "monitor": "loss", "every": 3, "patience": 0},
                                    {"kind": "repeat", "of": LIN, "times": 2},
                                    {"kind": "step", "gamma": 0.5, "every": 2, "duration": 5}]),
+    # a plateau in a sequence inside a clip, after a warmup: its origin is the outer begin plus the inner one
+    "in-a-clip-after-a-warmup": _doc([LIN, {"kind": "clip", "max": 0.6, "of": [
+        {"kind": "linear", "start": 0.9, "end": 0.3, "duration": 4},
+        {"kind": "plateau", "duration": 20, "monitor": "loss", "every": 3, "patience": 0, "factor": 0.5}]},
+        {"kind": "linear", "end": 0.01, "duration": 9}]),
     # a plateau's duration and params as vars (read from env on the unbound tree)
     "vars": _doc([{"kind": "plateau", "duration": "$w", "start": "$s", "monitor": "loss", "every": 3, "patience": 0,
                    "factor": "$f", "threshold": "$th", "min": "$lo", "eps": "$eps"},

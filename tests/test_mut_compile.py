@@ -676,3 +676,15 @@ def test_the_of_of_a_real_period_repeat_with_times_and_no_decay_is_labelled():
     assert gen.functions[1][:2] == ["def _sequence_2(xp, t):",
                                     '    """lr.of: a sequence of 2 phases starting at t = 0, 1."""']
     assert gen.formulas == {"cosine"}
+
+
+@pytest.mark.parametrize("name, bounds, clamp", [
+    ("clip-min", "[0.3, inf]", "    v = xp.maximum(v, 0.3)"),
+    ("clip-max", "[-inf, 0.6]", "    v = xp.minimum(v, 0.6)"),
+])  # fmt: skip
+def test_the_emitted_text_of_a_clip_with_one_bound(name, bounds, clamp):
+    """The missing bound reads as an infinity in the clip's docstring; its `of` is labelled `lr.of`."""
+    gen = _codegen.generate(bind(_program(SPECS[name]), None).hparams["lr"], scalar=True, label="lr")
+    assert gen.functions[0] == ["def _clip_1(xp, t):", f'    """lr: a schedule clamped to {bounds}."""',
+                                "    v = _sequence_2(xp, t)", clamp, "    return v"]  # fmt: skip
+    assert gen.functions[1][1] == '    """lr.of: a sequence of 2 phases starting at t = 0, 5."""'

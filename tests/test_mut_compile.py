@@ -108,6 +108,12 @@ SPECS = {
                                      {"kind": "step", "start": "$a", "gamma": 0.5, "every": 2, "duration": 6},
                                      {"kind": "constant", "duration": 4}, LIN],
                                     vars={"e": 0.3, "a": 0.7}),
+    # a long sequence whose second part is evaluated on its own and whose last part (a step, grouped) does not
+    # clamp its own time: the tables clamp t to its end (read beyond it, t up to 179)
+    "long-second-alone": _doc([LIN, {"kind": "repeat", "of": COS, "times": 2}, *[dict(p) for _ in range(7) for p in (LIN, COS)],
+                               STEP]),
+    # a long sequence whose every part is evaluated on its own (no group: the first part alone assigns `out`)
+    "long-all-alone": _doc([{"kind": "repeat", "times": 2, "of": {**LIN, "start": 0.1 + 0.05 * i}} for i in range(17)]),
     "long-open-last": _doc([*[dict(p) for _ in range(6) for p in (LIN, STEP, COS)],
                             {"kind": "linear", "start": 0.3, "end": 0.0, "duration": 5},
                             {"kind": "constant", "value": 0.125}], total=170),
@@ -452,6 +458,30 @@ def test_the_emitted_text_of_a_long_sequence(scalar):
     assert gen.constants[0] == ["_BEGINS_LATER_1 = (5, 13, 18, 26, 31, 39, 44, 52, 57, 65, 70, 78, 83, 91, 96, 104,"
                                 " 110, 120)"]  # fmt: skip
     assert gen.constants[2] == ["_GROUPS_3 = (1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 0, 0, 3)"]
+    # the formulas the standalone module copies, and the part on its own labelled by its place in the sequence
+    assert gen.formulas == {"linear", "cosine", "step", "plateau", "plateau_needed", "plateau_trajectory"}
+    assert gen.functions[1][:2] == ["def _repeat_1(xp, t, p):",
+                                    '    """lr[17]: repeat a 5-step period 2 times (mult 1.0, decay 1.0)."""']
+
+
+
+@pytest.mark.parametrize("name, clamp", [
+    ("long-constant", 138), ("long-second-alone", 122), ("long-carried-from-alone", None), ("long-all-alone", None),
+])  # fmt: skip
+@pytest.mark.parametrize("scalar", [True, False], ids=["scalar", "array"])
+def test_a_long_sequence_clamps_t_to_its_end_only_where_its_last_part_does_not(name, clamp, scalar):
+    """The tables clamp t to the sequence's end when its last part is in a group and does not clamp its own time
+    (a step); a linear last part clamps itself, and a part on its own is clamped where it is called. The scalar
+    path's last branch is a bare ``return`` (every row belongs to a group or is a part on its own)."""
+    gen = _codegen.generate(bind(_program(SPECS[name]), None).hparams["lr"], scalar=scalar, label="lr")
+    text = gen.functions[0]
+    if clamp is None:
+        assert text[2].startswith("    i = xp.count_le(_BEGINS_LATER_1, t)")
+    else:
+        assert text[2] == f"    t = xp.minimum(t, {clamp})  # the last phase's end"
+    if name == "long-constant" and scalar:
+        assert text[-4:] == ["    if g == 2:", "        return cosine(xp, local, d0_i, p0_i, p1_i, 1.0)",
+                             "    # group 3: 6 phases", "    return step(xp, local, p0_i, 0.5, d0_i)"]  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------------ guards
@@ -467,6 +497,11 @@ def test_nothing_but_checked_names_and_numbers_reaches_the_emitted_source():
     assert _codegen.word("cos") == '"cos"'
     with pytest.raises(ValueError, match=r"^unexpected IR word 'os'$"):
         _codegen.word("os")
+    # a row's own vocabulary (kinds.Slot.words) is checked too: only plain ASCII identifiers become literals
+    for bad in ("é", "a b", 'x"+"y', "1a"):
+        with pytest.raises(ValueError, match=r"^unexpected IR word "):
+            _codegen.word(bad, {bad})
+    assert _codegen.word("clip_me", {"clip_me"}) == '"clip_me"'
     with pytest.raises(ValueError, match=r"^cannot emit the non-finite number inf$"):
         _codegen.num(float("inf"))
     with pytest.raises(TypeError, match=r"^expected a number in the bound IR, got 'x' \(str\)$"):
@@ -688,3 +723,21 @@ def test_the_emitted_text_of_a_clip_with_one_bound(name, bounds, clamp):
     assert gen.functions[0] == ["def _clip_1(xp, t):", f'    """lr: a schedule clamped to {bounds}."""',
                                 "    v = _sequence_2(xp, t)", clamp, "    return v"]  # fmt: skip
     assert gen.functions[1][1] == '    """lr.of: a sequence of 2 phases starting at t = 0, 5."""'
+
+
+def test_tuple_literal_fits_one_line_then_one_item_a_line_then_packed():
+    """A table's literal: on one line while it fits the line length (110, ruff format's), one item a line up to
+    PACKED_TABLE (64) items, beyond that packed as many a line as fit between ``# fmt: off`` and ``# fmt: on``."""
+    assert _codegen.LINE == 110 and _codegen.PACKED_TABLE == 64
+    name = "_T"
+    fits = ["1"] * 35  # "_T = (" + 34 * "1, " + "1)" is 6 + 102 + 2 = 110 characters
+    assert len(f"{name} = ({', '.join(fits)})") == 110
+    assert _codegen.tuple_literal(name, fits) == [f"{name} = ({', '.join(fits)})"]
+    longer = ["1"] * 34 + ["12"]  # 111 characters: one item a line
+    assert _codegen.tuple_literal(name, longer) == [f"{name} = (", *(f"    {a}," for a in longer), ")"]
+    assert _codegen.tuple_literal(name, ["1"] * 64) == [f"{name} = (", *["    1,"] * 64, ")"]
+    items = [str(1000 + i) for i in range(65)]  # 6 characters a number with ", ": 17 a line (4 + 17 * 6 = 106)
+    packed = _codegen.tuple_literal(name, items)
+    rows = [", ".join(items[i:i + 17]) + "," for i in range(0, 65, 17)]
+    assert packed == ["# fmt: off", f"{name} = (  # 65 numbers", *(f"    {r}" for r in rows), ")", "# fmt: on"]
+    assert max(len(line) for line in packed) <= 110

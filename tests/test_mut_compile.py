@@ -484,6 +484,29 @@ def test_a_long_sequence_clamps_t_to_its_end_only_where_its_last_part_does_not(n
                              "    # group 3: 6 phases", "    return step(xp, local, p0_i, 0.5, d0_i)"]  # fmt: skip
 
 
+
+def test_the_emitted_text_of_a_decayed_repeat_of_a_sequence():
+    """A whole-period repeat with `times` and a decay: the cycle count, the held end, the decay applied by
+    ``scaled`` (copied into the module), the `of` labelled `lr.of`."""
+    spec = _doc({"kind": "repeat", "of": [LIN, COS], "times": 3, "decay": 0.5})
+    gen = _codegen.generate(bind(_program(spec), None).hparams["lr"], scalar=True, label="lr")
+    assert gen.functions[0] == [
+        "def _repeat_1(xp, t):",
+        '    """lr: repeat a 13-step period 3 times (mult 1.0, decay 0.5)."""',
+        "    c = xp.floordiv(t, 13)",
+        "    local = t - c * 13",
+        "    done = c >= 3",
+        "    c = xp.minimum(c, 2)",
+        "    local = xp.where(done, 13, local)",
+        "    v = _sequence_2(xp, local)",
+        "    return scaled(xp, v, 0.5, xp.f(c))",
+    ]  # fmt: skip
+    assert gen.functions[1][1] == '    """lr.of: a sequence of 2 phases starting at t = 0, 5."""'
+    assert gen.functions[2] == ["def _value(xp, t):", '    """lr: repeat at time t."""',
+                                "    return _repeat_1(xp, xp.minimum(t, 39))"]  # fmt: skip
+    assert gen.formulas == {"linear", "cosine", "scaled"}
+
+
 # ------------------------------------------------------------------------------------------------ guards
 def test_nothing_but_checked_names_and_numbers_reaches_the_emitted_source():
     """The guards of the code generator (a spec string never becomes code): a metric name must be an ASCII

@@ -764,3 +764,10 @@ def test_tuple_literal_fits_one_line_then_one_item_a_line_then_packed():
     rows = [", ".join(items[i:i + 17]) + "," for i in range(0, 65, 17)]
     assert packed == ["# fmt: off", f"{name} = (  # 65 numbers", *(f"    {r}" for r in rows), ")", "# fmt: on"]
     assert max(len(line) for line in packed) <= 110
+
+
+def test_a_header_paragraph_wraps_at_98_characters_never_at_a_hyphen():
+    """``# `` + text wrapped at 98 characters (100 a line); a hyphenated word moves whole to the next line."""
+    text = "x" * 90 + " jit-compiled and vmap-able"
+    assert _codegen.paragraph(text) == ["# " + "x" * 90, "# jit-compiled and vmap-able"]
+    assert _codegen.paragraph("y" * 98 + " z") == ["# " + "y" * 98, "# z"]

@@ -94,7 +94,7 @@ def _durs(items, xp):
 
 
 def _params(items, xp):
-    """``env -> params``: as :func:`_durs` for Params (numbers, vars or carried starts)."""
+    """``env -> params``: as :func:`_durs` for Params (a piecewise's values: numbers or vars, never carried)."""
     if _constant_items(items):
         fixed = xp.table(items) if len(items) > F.SMALL_TABLE else tuple(items)
         return lambda env: fixed
@@ -333,8 +333,8 @@ def sequence_tables(parts) -> tuple[list, list, list, list[int], list[int]]:
         else:
             gid.append(keys.setdefault(row[0], len(keys) + 1))
             rows.append(row[1:])
-    n_int = max((len(r[0]) for r in rows), default=0)
-    n_float = max((len(r[1]) for r in rows), default=0)
+    n_int = max(len(r[0]) for r in rows)  # (a long sequence has parts: rows is never empty)
+    n_float = max(len(r[1]) for r in rows)
     ints = [[r[0][c] if c < len(r[0]) else 1 for r in rows] for c in range(n_int)]
     floats = [[r[1][c] if c < len(r[1]) else 0.0 for r in rows] for c in range(n_float)]
     return list(keys), ints, floats, gid, alone
@@ -695,11 +695,10 @@ def final_value(node: ir.Node, env=None) -> float:
     return float(build(node, B.MathXP)(dur(node.duration, env), env))
 
 
-def scalar_fn(node: ir.Node, env=None):
-    """``k -> float`` on Python scalars (float64, no numpy, no jax): the torch path."""
-    env = env or {}
+def scalar_fn(node: ir.Node):
+    """``k -> float`` of a bound tree on Python scalars (float64, no numpy, no jax): the torch path."""
     fn = build(node, B.MathXP)
-    return lambda k: float(fn(int(k), env))
+    return lambda k: float(fn(int(k), {}))
 
 
 __all__ = ["build", "final_value", "scalar_fn", "param", "dur", "math"]

@@ -80,7 +80,7 @@ def _rows(node: ir.Node) -> list[ir.Node]:
 
 def _emitted(node: ir.Node, scalar: bool):
     """``_value(xp, t)`` of the source the code generator writes for ``node`` (run on formulas.py's functions)."""
-    gen = _codegen.generate(node, scalar=scalar, label="lr")
+    gen = _codegen.generate(node, scalar=scalar, label="lr", unit="step")
     namespace = dict(vars(F))
     exec("\n".join(line for block in gen.constants for line in block), namespace)  # noqa: S102 - our own output
     exec("\n\n".join("\n".join(f) for f in gen.functions), namespace)  # noqa: S102
@@ -146,7 +146,7 @@ def test_a_self_clamping_kind_is_not_clamped_again(cls):
     for doc in DOCS.values():
         node = _node(doc)
         if any(type(n) is cls for n in _rows(node)):
-            gen = _codegen.generate(node, scalar=True, label="lr")
+            gen = _codegen.generate(node, scalar=True, label="lr", unit="step")
             src = "\n".join("\n".join(f) for f in gen.functions)
             assert f"{K.TABLE[cls].formula}(xp, xp.minimum(" not in src, src
 

@@ -110,8 +110,8 @@ SPECS = {
                                     vars={"e": 0.3, "a": 0.7}),
     # a long sequence whose second part is evaluated on its own and whose last part (a step, grouped) does not
     # clamp its own time: the tables clamp t to its end (read beyond it, t up to 179)
-    "long-second-alone": _doc([LIN, {"kind": "repeat", "of": COS, "times": 2}, *[dict(p) for _ in range(7) for p in (LIN, COS)],
-                               STEP]),
+    "long-second-alone": _doc([LIN, {"kind": "repeat", "of": COS, "times": 2},
+                               *[dict(p) for _ in range(7) for p in (LIN, COS)], STEP]),
     # a long sequence whose every part is evaluated on its own (no group: the first part alone assigns `out`)
     "long-all-alone": _doc([{"kind": "repeat", "times": 2, "of": {**LIN, "start": 0.1 + 0.05 * i}} for i in range(17)]),
     "long-open-last": _doc([*[dict(p) for _ in range(6) for p in (LIN, STEP, COS)],
@@ -140,7 +140,7 @@ def _steps(spec) -> np.ndarray:
 
 
 def _emitted(node: ir.Node, scalar: bool):
-    gen = _codegen.generate(node, scalar=scalar, label="lr")
+    gen = _codegen.generate(node, scalar=scalar, label="lr", unit="step")
     namespace = dict(vars(F))
     exec("\n".join(line for block in gen.constants for line in block), namespace)  # noqa: S102 - our own output
     exec("\n\n".join("\n".join(f) for f in gen.functions), namespace)  # noqa: S102
@@ -451,7 +451,7 @@ def test_the_emitted_text_of_a_long_sequence(scalar):
     per group and per part on its own, the clamp to the end (no example has a long sequence: the snapshots of
     tests/test_snapshots.py do not show it)."""
     node = bind(_program(PLATEAUS["long-with-parts-alone"]), None).hparams["lr"]
-    gen = _codegen.generate(node, scalar=scalar, label="lr")
+    gen = _codegen.generate(node, scalar=scalar, label="lr", unit="step")
     assert gen.functions[0] == (LONG_SCALAR if scalar else LONG_ARRAY)
     assert [block[0].split(" = ")[0] for block in gen.constants] == [
         "_BEGINS_LATER_1", "_BEGINS_2", "_GROUPS_3", "_DURATIONS0_4", "_PARAMS0_5", "_PARAMS1_6", "_REPORTS"]  # fmt: skip
@@ -473,7 +473,7 @@ def test_a_long_sequence_clamps_t_to_its_end_only_where_its_last_part_does_not(n
     """The tables clamp t to the sequence's end when its last part is in a group and does not clamp its own time
     (a step); a linear last part clamps itself, and a part on its own is clamped where it is called. The scalar
     path's last branch is a bare ``return`` (every row belongs to a group or is a part on its own)."""
-    gen = _codegen.generate(bind(_program(SPECS[name]), None).hparams["lr"], scalar=scalar, label="lr")
+    gen = _codegen.generate(bind(_program(SPECS[name]), None).hparams["lr"], scalar=scalar, label="lr", unit="step")
     text = gen.functions[0]
     if clamp is None:
         assert text[2].startswith("    i = xp.count_le(_BEGINS_LATER_1, t)")
@@ -489,7 +489,7 @@ def test_the_emitted_text_of_a_decayed_repeat_of_a_sequence():
     """A whole-period repeat with `times` and a decay: the cycle count, the held end, the decay applied by
     ``scaled`` (copied into the module), the `of` labelled `lr.of`."""
     spec = _doc({"kind": "repeat", "of": [LIN, COS], "times": 3, "decay": 0.5})
-    gen = _codegen.generate(bind(_program(spec), None).hparams["lr"], scalar=True, label="lr")
+    gen = _codegen.generate(bind(_program(spec), None).hparams["lr"], scalar=True, label="lr", unit="step")
     assert gen.functions[0] == [
         "def _repeat_1(xp, t):",
         '    """lr: repeat a 13-step period 3 times (mult 1.0, decay 0.5)."""',
@@ -530,7 +530,7 @@ def test_nothing_but_checked_names_and_numbers_reaches_the_emitted_source():
     with pytest.raises(TypeError, match=r"^expected a number in the bound IR, got 'x' \(str\)$"):
         _codegen.num("x")
     with pytest.raises(ValueError, match=r"^unexpected namespace 'a-b'$"):
-        _codegen.generate(bind(_program(_doc(LIN)), None).hparams["lr"], scalar=True, label="lr", ns="a-b")
+        _codegen.generate(bind(_program(_doc(LIN)), None).hparams["lr"], scalar=True, label="lr", unit="step", ns="a-b")
 
 
 @pytest.mark.parametrize("period", [0, -3, ir.DVar("p")], ids=["zero", "negative", "var"])
@@ -541,7 +541,7 @@ def test_the_code_generator_refuses_a_repeat_period_that_is_not_a_positive_int(p
     assert isinstance(node, ir.Repeat)
     bad = dataclasses.replace(node, period=period)
     with pytest.raises(ValueError, match=r"^repeat period must be a positive int after binding \(got "):
-        _codegen.generate(bad, scalar=True, label="lr")
+        _codegen.generate(bad, scalar=True, label="lr", unit="step")
 
 
 @pytest.mark.parametrize("period, m, times", [
@@ -573,9 +573,11 @@ def test_the_cycle_table_is_the_exact_definition(period, m, times):
 
 # ------------------------------------------------------------------------------------------------ real periods
 # a repeat with a real cycle length (`period: "<D>/<c>"`) or a shifted clock, on both interpreters with the vars
-# read from env: a decay of 2 and a var decay (both scale every cycle), more than formulas.SMALL_TABLE cycle starts
-# per window (713 per 5000 steps: the starts are a table), an `of` that reads vars, one window holding every step
-# (a decimal count that takes the numerator past 2**31 - 1) and a numerator exactly at 2**31 - 1 (the last length with windows)
+# read from env and in the emitted source: a whole length with a shift (integer local times), a decay of 2 and a
+# var decay (both scale every cycle), a shift past a window, more than formulas.SMALL_TABLE cycle starts per window
+# (713 per 5000 steps: the starts are a table), an `of` that reads vars, one window holding every step (a decimal
+# count that takes the numerator past 2**31 - 1) with a cycle beginning at the last step, and a numerator exactly
+# at 2**31 - 1 (the last length with windows)
 _WAVE_VARS = [{"kind": "cosine", "start": "$hi", "end": "$lo", "duration": 1},
               {"kind": "cosine", "start": "$lo", "end": "$hi", "duration": 1}]
 _WAVE = [{"kind": "cosine", "start": 1.0, "end": 0.1, "duration": 1},
@@ -683,7 +685,8 @@ REAL_TEXT = {
     ], [["_CYCLE_STARTS_1 = (6,)"], ["_STARTS_2 = (-3, 6)"]]),
     "decay-var-shift": ([
         "def _value(xp, t):",
-        '    """lr: repeat a 2-step schedule forever, each cycle 26/3 steps long (the clock 4 steps ahead; decay 0.9)."""',
+        '    """lr: repeat a 2-step schedule forever, each cycle 26/3 steps long (the clock 4 steps ahead; decay'
+        ' 0.9)."""',
         "    s = xp.floordiv(t, 26)",
         "    r = t - s * 26",
         "    j = xp.count_le(_CYCLE_STARTS_1, r)",
@@ -717,7 +720,7 @@ def test_the_emitted_text_of_a_real_period_repeat(name):
     holds every step of a 20000000000/7-step cycle, 5 steps in at t = 0. The `of` is labelled `lr.of`."""
     text, constants = REAL_TEXT[name]
     node = bind(_program(REAL[name][0]), None).hparams["lr"]
-    gen = _codegen.generate(node, scalar=True, label="lr")
+    gen = _codegen.generate(node, scalar=True, label="lr", unit="step")
     assert gen.functions[0] == text
     assert gen.constants == constants
     # the formulas the standalone module copies: `scaled` with a decay
@@ -729,7 +732,7 @@ def test_the_emitted_text_of_a_real_period_repeat(name):
 
 def test_the_of_of_a_real_period_repeat_with_times_and_no_decay_is_labelled():
     node = bind(_program(REAL["many-starts-of-vars"][0]), None).hparams["lr"]
-    gen = _codegen.generate(node, scalar=True, label="lr")
+    gen = _codegen.generate(node, scalar=True, label="lr", unit="step")
     assert gen.functions[0][-1] == "    return _sequence_2(xp, local)"
     assert gen.functions[1][:2] == ["def _sequence_2(xp, t):",
                                     '    """lr.of: a sequence of 2 phases starting at t = 0, 1."""']
@@ -742,7 +745,7 @@ def test_the_of_of_a_real_period_repeat_with_times_and_no_decay_is_labelled():
 ])  # fmt: skip
 def test_the_emitted_text_of_a_clip_with_one_bound(name, bounds, clamp):
     """The missing bound reads as an infinity in the clip's docstring; its `of` is labelled `lr.of`."""
-    gen = _codegen.generate(bind(_program(SPECS[name]), None).hparams["lr"], scalar=True, label="lr")
+    gen = _codegen.generate(bind(_program(SPECS[name]), None).hparams["lr"], scalar=True, label="lr", unit="step")
     assert gen.functions[0] == ["def _clip_1(xp, t):", f'    """lr: a schedule clamped to {bounds}."""',
                                 "    v = _sequence_2(xp, t)", clamp, "    return v"]  # fmt: skip
     assert gen.functions[1][1] == '    """lr.of: a sequence of 2 phases starting at t = 0, 5."""'

@@ -160,11 +160,8 @@ def _slot(value, slot: K.Slot, const, param) -> str:
         return word(value, slot.words)
     if shape == K.DURS:
         return const(slot.label, [num(m) for m in value])
-    if shape == K.PARAMS:
-        if all(isinstance(v, numbers.Real) for v in value):
-            return const(slot.label, [num(v) for v in value])
-        # a value carried from a plateau is computed at run time: a tuple expression, not a constant
-        return "(" + ", ".join(param(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if shape == K.PARAMS:  # a piecewise's values: numbers once bound (never carried; `num` refuses anything else)
+        return const(slot.label, [num(v) for v in value])
     raise ValueError(f"unexpected slot shape {shape!r}")  # pragma: no cover - kinds.SHAPES are handled above
 
 
@@ -588,7 +585,7 @@ class Generator:
         return doc, lines
 
 
-def generate(node: ir.Node, scalar: bool, label: str, unit: str = "step", ns: str = "") -> Generator:
+def generate(node: ir.Node, scalar: bool, label: str, unit: str, ns: str = "") -> Generator:
     """Generate ``_value(xp, t)`` and its helpers for a bound IR tree (``unit``: its interval, for comments;
     ``ns``: the namespace of its names, see :class:`Generator`)."""
     if ns and not (ns.isascii() and ns.isidentifier()):
@@ -598,7 +595,7 @@ def generate(node: ir.Node, scalar: bool, label: str, unit: str = "step", ns: st
     return gen
 
 
-def generate_roots(trees: list[tuple[str, str, ir.Node]], scalar: bool, unit: str = "step") -> Generator:
+def generate_roots(trees: list[tuple[str, str, ir.Node]], scalar: bool, unit: str) -> Generator:
     """Generate one function per ``(function name, label, bound tree)`` and their helpers (see
     :meth:`Generator.roots`); the first tree's label is the generator's."""
     gen = Generator(scalar=scalar, label=trees[0][1], unit=unit)

@@ -96,7 +96,10 @@ SELECTIONS: dict[str, list[str]] = {
     # the emitted source run on formulas.py's numpy and plain-Python namespaces (no jax compilation, no
     # subprocess), and the emitted text of every example (snapshots: comments, docstrings, layout); the emitted
     # modules of tests/test_emit.py run on jax (35 s a surviving mutant on 2 shared cores)
-    "schedspec/_emit/_codegen.py": ["tests/test_kinds.py", "tests/test_snapshots.py", "tests/test_mut_compile.py"],
+    # (test_a_new_kind_needs_only_a_model_a_formula_and_a_row runs a copy of the package in a subprocess, which
+    # fails under mutmut's stats run: left to the full suite, as for _compile.py)
+    "schedspec/_emit/_codegen.py": ["tests/test_kinds.py", "tests/test_snapshots.py", "tests/test_mut_compile.py",
+                                    "-k", "not a_new_kind"],
     # the scheduler's own tests without the slow ones (random specs, every example, subprocesses, emitted modules,
     # the resume orders and group permutations of tests/test_torch_groups_resume.py: 1 to 2.5 s each, 8 s of the
     # 16 s the selection took; the Keras import of test_a_bool_...); and the location of get_lr's warning, which

@@ -774,3 +774,67 @@ def test_a_header_paragraph_wraps_at_98_characters_never_at_a_hyphen():
     text = "x" * 90 + " jit-compiled and vmap-able"
     assert _codegen.paragraph(text) == ["# " + "x" * 90, "# jit-compiled and vmap-able"]
     assert _codegen.paragraph("y" * 98 + " z") == ["# " + "y" * 98, "# z"]
+
+
+def test_a_call_fits_one_line_then_hugs_then_one_argument_a_line():
+    """As ``ruff format`` splits a call at 110 characters: on one line while it fits, then its arguments on one
+    indented line, then one argument a line with a trailing comma."""
+    head = "    v = f("  # 10 characters, then the arguments and ")"
+    for width, want in [
+        (99, ["    v = f(" + "a" * 99 + ")"]),  # 110 characters
+        (100, [head, "        " + "a" * 100, "    )"]),
+        (102, [head, "        " + "a" * 102, "    )"]),  # the hugged line: 110 characters
+        (103, [head, "        " + "a" * 103 + ",", "    )"]),
+    ]:
+        assert _codegen.call("v = ", "f", ["a" * width], 1) == want, width
+
+
+def test_a_packed_table_row_takes_an_item_that_ends_at_the_line_length():
+    """A packed row takes the next item while the row with it and its ", " is at most 110 characters (the row
+    is written without the trailing space)."""
+    items = ["1000", *["100"] * 69]
+    packed = _codegen.tuple_literal("_T", items)
+    first = "    " + ", ".join(items[:21]) + ","
+    assert len(first) == 109 and packed[2] == first
+    assert packed[3] == "    " + ", ".join(items[21:42]) + ","
+
+
+def test_the_emitted_text_of_a_start_carried_from_a_clip_is_labelled():
+    """A start carried from a combinator holding a plateau evaluates that combinator again at its end: its
+    functions are labelled ``<hparam> (carried start)``, through ``generate`` and ``generate_roots`` (one function
+    per tree, each tree's own label)."""
+    node = bind(_program(PLATEAUS["in-a-clip-after-a-warmup"]), None).hparams["lr"]
+    docs = [f[1] for f in _codegen.generate(node, scalar=True, label="lr", unit="step").functions]
+    assert '    """lr (carried start): a schedule clamped to [-inf, 0.6]."""' in docs
+    assert '    """lr (carried start).of: a sequence of 2 phases starting at t = 0, 4."""' in docs
+    gen = _codegen.generate_roots([("lr_at", "lr", node), ("wd_at", "weight_decay", node)], scalar=True, unit="step")
+    docs = [f[1] for f in gen.functions]
+    assert '    """lr (carried start): a schedule clamped to [-inf, 0.6]."""' in docs
+    assert docs[0] == '    """lr: a sequence of 3 phases starting at t = 0, 5, 29."""'
+    assert len(gen.sites) == 1  # the plateau both trees share has one row
+
+
+def test_a_sequence_of_16_parts_is_a_chain_and_of_17_from_tables():
+    for n, head in [(16, "a sequence of 16 phases starting at t = 0, 5"), (17, "a sequence of 17 phases, from tables")]:
+        spec = _doc([dict(p) for p in [*(LIN, COS) * 8, LIN]][:n])
+        gen = _codegen.generate(bind(_program(spec), None).hparams["lr"], scalar=False, label="lr", unit="step")
+        assert gen.functions[0][1].startswith(f'    """lr: {head}'), n
+
+
+def test_the_emitted_text_of_a_sequence_beginning_with_a_combinator_labels_it():
+    spec = _doc([{"kind": "repeat", "of": COS, "times": 2}, LIN])
+    for scalar in (True, False):
+        gen = _codegen.generate(bind(_program(spec), None).hparams["lr"], scalar=scalar, label="lr", unit="step")
+        assert gen.functions[1][1] == '    """lr[0]: repeat a 8-step period 2 times (mult 1.0, decay 1.0)."""'
+
+
+def test_a_namespace_prefixes_every_constant():
+    """Group modules put several trees in one module: ``ns`` prefixes each constant (upper case) and numbers
+    them in order."""
+    spec = _doc({"kind": "multistep", "start": 1.0, "gamma": 0.5, "milestones": [3, 6, 12], "duration": 20})
+    gen = _codegen.generate(bind(_program(spec), None).hparams["lr"], scalar=True, label="lr", unit="step", ns="g1")
+    assert [c[0] for c in gen.constants] == ["_G1_MILESTONES_1 = (3, 6, 12)"]
+    two = _doc([STEP, {"kind": "multistep", "gamma": 0.5, "milestones": [3, 6], "duration": 8},
+                {"kind": "multistep", "gamma": 0.5, "milestones": [2], "duration": 8}])
+    gen = _codegen.generate(bind(_program(two), None).hparams["lr"], scalar=True, label="lr", unit="step", ns="g1")
+    assert [c[0].split(" = ")[0] for c in gen.constants] == ["_G1_MILESTONES_1", "_G1_MILESTONES_2"]

@@ -290,7 +290,6 @@ class Generator:
             for site in _metrics.sites(node):
                 if not any(s.node == site.node and s.origin == site.origin for s in self.sites):
                     self.sites.append(site)
-        first = self.label
         for name, label, node in trees:
             self.label = label
             if isinstance(node, _COMBINATORS) and (node.duration is None or isinstance(node, ir.Sequence)):
@@ -299,7 +298,6 @@ class Generator:
                 body = self.returns(node, "t", label)
                 doc = f'{INDENT}"""{label}: {ir.kind(node)} at time t."""'
                 self.functions.append([f"def {self.top(name)}({', '.join(['xp', 't', *self._extra])}):", doc, *body])
-        self.label = trees[0][1] if trees else first
         if self.sites:
             self._reports()
 
@@ -327,7 +325,7 @@ class Generator:
             name = metric(n.monitor)
             last = "..." if stop is None else str(stop - 1)
             per = f"{n.every} {self.unit}{'s' if n.every != 1 else ''}"
-            about = (f"{INDENT}# p[{i}]: {self._where.get(i, self.label)}: the plateau on {name} from k = {o}, one "
+            about = (f"{INDENT}# p[{i}]: {self._where[i]}: the plateau on {name} from k = {o}, one "
                      f"report per {per}; it consumes reports {first}..{last}")  # fmt: skip
             with self._at(o):
                 start = self.param(n.start)

@@ -54,6 +54,10 @@ SPECS = {
                                     vars={"p": "3st"}),
     "repeat-var-period-mult3-forever": _doc({"kind": "repeat", "of": {**LIN, "duration": "$p"}, "mult": 3},
                                             vars={"p": "2st"}),
+    # a var period stretched by mult 2 with a var decay: the cycle count reaches the decay (and is capped at
+    # times - 1 from the end on)
+    "repeat-var-period-mult2-decay": _doc({"kind": "repeat", "of": {**LIN, "duration": "$p"}, "mult": 2, "times": 4,
+                                           "decay": "$d"}, vars={"p": "3st", "d": 0.5}),
     "repeat-mult2-decay-var-of-vars": _doc({"kind": "repeat", "of": {**COS, "end": "$e"}, "mult": 2, "times": 3,
                                             "decay": "$d"}, vars={"e": 0.2, "d": 0.5}),
     "repeat-growing": _doc({"kind": "repeat", "of": COS, "times": 3, "decay": 2}),

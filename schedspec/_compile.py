@@ -205,7 +205,7 @@ def _sequence(n, xp):
         return scalar
 
     if len(n.parts) > SMALL_SEQUENCE:
-        return _table_sequence(n, xp, parts, moved, fixed, begins, at)
+        return _table_sequence(n, xp, parts, fixed, begins, at)
 
     def fn(t, env):
         bs = begins(env)
@@ -364,7 +364,7 @@ def _static(value, slot, xp):
     return value
 
 
-def _table_sequence(n, xp, parts, moved, fixed, begins, at):
+def _table_sequence(n, xp, parts, fixed, begins, at):
     """A long sequence: the segment ``i`` of ``t`` by a binary search in the begins (one constant table when the
     durations are ints), then per group of parts (:func:`table_key`: the same formula and static values) ONE
     evaluation of its formula on parameters gathered by ``i`` from per-part columns; the other parts (plateaus,

@@ -633,9 +633,10 @@ def _module(spec, bound, node, hparam: str, target: str) -> str:
         if gen.constants:
             blocks.append([line for c in gen.constants for line in c])
         blocks += gen.functions
-    entry = (_groups_entry(target, bound, hparam, gens, ns_of) if grouped
-             else _entry(target, bound, hparam, fingerprint, sites))
-    blocks += [_STEP_CHECK, *entry]
+    if grouped:
+        blocks += [_STEP_CHECK, *_groups_entry(target, bound, hparam, gens, ns_of)]
+    else:
+        blocks += [_STEP_CHECK, *_entry(target, bound, hparam, fingerprint, sites)]
     head = _header(spec, bound, hparam, target, fingerprint, sites)
     doc = (
         f'"""The `{hparam}` schedule of the spec named in the header, for {target}; emitted by schedspec."""'
